@@ -1,0 +1,100 @@
+"""Benchmark: validate 1,000,000 synthetic AAA rows (text, as read from a CSV).
+
+Run with ``.venv/bin/python benchmarks/validation.py [n_rows]``. Prints the wall
+time of :func:`ccdata.validate` and its peak memory (the increase of the
+process's peak resident set size while validating; tracemalloc is not used
+because it slows pandas down). About 0.5% of rows are corrupted (out-of-range
+ages, reversed dates, unknown sexes, text in numeric columns, duplicate record
+ids) so the error path is exercised as well.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+
+def synthetic_aaa(n: int, *, seed: int = 20261122) -> pd.DataFrame:
+    """A text DataFrame of ``n`` AAA records following the aaa_procedures schema."""
+    rng = np.random.default_rng(seed)
+    days = rng.integers(0, 1000, n).astype("timedelta64[D]")
+    start = np.datetime64("2023-04-01") + days
+    proc = start + rng.integers(0, 3, n).astype("timedelta64[D]")
+    disc = proc + rng.integers(1, 20, n).astype("timedelta64[D]")
+    entered = proc + rng.integers(0, 200, n).astype("timedelta64[D]")
+
+    def dates(a):
+        return pd.Series(a.astype("datetime64[D]").astype(str), dtype="str")
+
+    def maybe_missing(values, p):
+        s = pd.Series(values.astype(str), dtype="str")
+        return s.mask(rng.random(n) < p, "")
+
+    ids = np.array([f"R{i:08X}" for i in rng.permutation(n)])
+    frame = pd.DataFrame(
+        {
+            "record_id": pd.Series(ids, dtype="str"),
+            "site_id": pd.Series(
+                np.char.add("S", np.char.zfill(rng.integers(1, 71, n).astype(str), 2)),
+                dtype="str",
+            ),
+            "admission_date": dates(start),
+            "procedure_date": dates(proc),
+            "discharge_date": dates(disc),
+            "record_entered_date": dates(entered),
+            "age": pd.Series(rng.integers(50, 95, n).astype(str), dtype="str"),
+            "sex": pd.Series(rng.choice(["M", "F"], n, p=[0.85, 0.15]), dtype="str"),
+            "asa_grade": maybe_missing(rng.integers(1, 5, n), 0.08),
+            "aneurysm_diameter_mm": maybe_missing(
+                np.round(rng.normal(62, 8, n).clip(30, 120), 1), 0.05
+            ),
+            "creatinine_umol_l": maybe_missing(rng.integers(50, 300, n), 0.1),
+            "procedure_type": pd.Series(rng.choice(["open", "EVAR"], n), dtype="str"),
+            "cardiac_disease": maybe_missing(rng.integers(0, 2, n), 0.1),
+            "respiratory_disease": maybe_missing(rng.integers(0, 2, n), 0.1),
+            "died_in_hospital": pd.Series(
+                rng.binomial(1, 0.025, n).astype(str), dtype="str"
+            ),
+        }
+    )
+    # corrupt about 0.5% of rows
+    k = max(n // 1000, 1)
+    frame.loc[rng.choice(n, k, replace=False), "age"] = "212"
+    frame.loc[rng.choice(n, k, replace=False), "age"] = "abc"
+    frame.loc[rng.choice(n, k, replace=False), "sex"] = "X"
+    frame.loc[rng.choice(n, k, replace=False), "admission_date"] = "2030-01-01"
+    dup = rng.choice(n, 2 * k, replace=False)
+    frame.loc[dup[:k], "record_id"] = frame.loc[dup[k:], "record_id"].to_numpy()
+    return frame
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def main(n: int = 1_000_000) -> None:
+    from ccdata.validation import validate
+
+    t0 = time.perf_counter()
+    data = synthetic_aaa(n)
+    t_make = time.perf_counter() - t0
+    validate(data.head(1000), "aaa_procedures")  # warm up imports
+    rss_before = _peak_rss_mb()
+    t0 = time.perf_counter()
+    result = validate(data, "aaa_procedures")
+    elapsed = time.perf_counter() - t0
+    rss_after = _peak_rss_mb()
+    print(f"rows: {n:,} (synthetic data built in {t_make:.1f} s)")
+    print(f"validate(aaa_procedures): {elapsed:.2f} s wall time")
+    print(f"peak memory: +{rss_after - rss_before:,.0f} MB over the input data "
+          f"(process peak RSS {rss_after:,.0f} MB)")
+    print(f"rows valid/rejected: {len(result.valid):,}/{len(result.rejected):,}; "
+          f"problems: {len(result.errors):,}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000)
