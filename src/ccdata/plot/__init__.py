@@ -1,0 +1,34 @@
+"""Plots that compare without ranking (matplotlib).
+
+Every function draws a result computed elsewhere in ccdata (it computes no
+statistics), takes ``ax=None`` (default: the current Axes), returns the Axes,
+and never calls ``plt.show()``. Colours are the Okabe-Ito palette; a unit
+outside its limits is shown by marker shape and fill, never by red/green.
+
+Functions named like their module (``funnel``, ``spc``) are the functions:
+``ccdata.plot.funnel(result)``.
+"""
+
+from __future__ import annotations
+
+from ccdata.plot._theme import PALETTE, theme
+from ccdata.plot.describe import describe
+from ccdata.plot.funnel import funnel
+from ccdata.plot.monitoring import calibration, cusum, vlad
+from ccdata.plot.quality import ascertainment, completeness
+from ccdata.plot.spc import run_chart, small_multiples, spc
+
+__all__ = [
+    "PALETTE",
+    "ascertainment",
+    "calibration",
+    "completeness",
+    "cusum",
+    "describe",
+    "funnel",
+    "run_chart",
+    "small_multiples",
+    "spc",
+    "theme",
+    "vlad",
+]

@@ -1,0 +1,138 @@
+"""Helpers shared by the plotting modules: axes, checks, neutral wording."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ccdata.errors import InputError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+Direction = Literal["higher_is_better", "lower_is_better", "increase", "decrease"]
+_DIRECTIONS = ("higher_is_better", "lower_is_better", "increase", "decrease")
+
+# Neutral wording of a funnel status. "Better"/"worse" are added only when the
+# user states the indicator's direction (see direction_word).
+STATUS_WORDS = {
+    "within": "within the expected range (inside the 95% limits)",
+    "above_95": "above the 95% limit (inside the 99.8% limit)",
+    "above_998": "above the 99.8% limit",
+    "below_95": "below the 95% limit (inside the 99.8% limit)",
+    "below_998": "below the 99.8% limit",
+    "not_assessed": "not assessed (no usable data)",
+}
+
+
+def get_ax(ax: Axes | None) -> Axes:
+    """Return ``ax``, or the current pyplot Axes (pyplot imported lazily)."""
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    return plt.gca()
+
+
+def check_direction(direction: object, *, where: str) -> str | None:
+    """Return "higher_is_better", "lower_is_better" or None; raise otherwise."""
+    if direction is None:
+        return None
+    if direction not in _DIRECTIONS:
+        raise InputError(
+            f"The 'direction' parameter of {where} must be None (no judgement), "
+            f"'higher_is_better' or 'lower_is_better' ('increase'/'decrease' are "
+            f"accepted as synonyms). Got {direction!r} instead."
+        )
+    return {"increase": "higher_is_better", "decrease": "lower_is_better"}.get(
+        str(direction), str(direction)
+    )
+
+
+def direction_word(side: str, direction: str | None) -> str:
+    """'better'/'worse' for side 'above'/'below' given a direction, else ''."""
+    if direction is None or side not in ("above", "below"):
+        return ""
+    good = "above" if direction == "higher_is_better" else "below"
+    return "better than expected" if side == good else "worse than expected"
+
+
+def status_text(status: str, direction: str | None) -> str:
+    """Neutral wording of a funnel status, with 'better'/'worse' only if asked."""
+    words = STATUS_WORDS.get(status, str(status))
+    extra = direction_word(str(status).split("_")[0], direction)
+    return f"{words}, {extra}" if extra else words
+
+
+def need_attr(result: Any, name: str, *, where: str, what: str) -> Any:
+    """``getattr(result, name)`` or an InputError naming what was expected."""
+    if not hasattr(result, name):
+        raise InputError(
+            f"{where} needs {what} (an object with a '{name}' attribute). "
+            f"Got {type(result).__name__} instead."
+        )
+    return getattr(result, name)
+
+
+def need_columns(frame: Any, columns: tuple[str, ...], *, where: str) -> None:
+    """Raise InputError if ``frame`` is not a DataFrame holding ``columns``."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(
+            f"{where} needs a pandas DataFrame. Got {type(frame).__name__} instead."
+        )
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{where}: column(s) {missing!r} not found. "
+            f"Available columns: {list(map(str, frame.columns))!r}."
+        )
+
+
+def as_plot_x(values: pd.Series) -> tuple[np.ndarray, bool, list[str] | None]:
+    """Numeric x positions, whether they are dates, and category labels if any.
+
+    Dates (datetime64 or pandas Period) become Matplotlib date numbers; strings
+    that parse as dates ("2024-04") become dates too; other strings become
+    positions 0..n-1 in their given order, labelled by the strings.
+    """
+    from matplotlib import dates as mdates
+
+    s = pd.Series(values).reset_index(drop=True)
+    if isinstance(s.dtype, pd.PeriodDtype):
+        s = s.dt.to_timestamp()
+    if pd.api.types.is_datetime64_any_dtype(s):
+        stamps = pd.to_datetime(s).dt.tz_localize(None)
+        return mdates.date2num(stamps.to_numpy(dtype="datetime64[ns]")), True, None
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return s.to_numpy(dtype=float), False, None
+    try:
+        stamps = pd.to_datetime(s.astype(str), format="ISO8601")
+    except (ValueError, TypeError):
+        labels = [str(v) for v in pd.unique(s)]
+        pos = {v: i for i, v in enumerate(labels)}
+        return np.array([pos[str(v)] for v in s], dtype=float), False, labels
+    return mdates.date2num(stamps.to_numpy(dtype="datetime64[ns]")), True, None
+
+
+def fmt_number(value: float, *, percent: bool = False, digits: int | None = None) -> str:
+    """Short, plain number formatting for labels and descriptions."""
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    if digits is None and not percent and 0 < abs(value) < 0.1:
+        return f"{value:.3g}"
+    if digits is None:
+        digits = 1 if percent or abs(value) >= 10 else 2
+    text = f"{value:,.{digits}f}"
+    return f"{text}%" if percent else text
+
+
+def date_axis(ax: Axes, *, maxticks: int = 7) -> None:
+    """Concise date ticks (no overlapping labels) on the x axis."""
+    from matplotlib import dates as mdates
+
+    ax.xaxis_date()
+    locator = mdates.AutoDateLocator(minticks=2, maxticks=maxticks)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))

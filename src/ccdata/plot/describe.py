@@ -1,0 +1,331 @@
+"""Plain-language text alternatives of ccdata results, in neutral words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ccdata.errors import InputError
+from ccdata.plot._common import (
+    STATUS_WORDS,
+    Direction,
+    check_direction,
+    direction_word,
+    fmt_number,
+    status_text,
+)
+
+__all__ = ["describe"]
+
+_STATUS_ORDER = ("within", "above_95", "above_998", "below_95", "below_998",
+                 "not_assessed")
+_SHORT = {
+    "within": "within the 95% limits",
+    "above_95": "above the 95% limit only",
+    "above_998": "above the 99.8% limit",
+    "below_95": "below the 95% limit only",
+    "below_998": "below the 99.8% limit",
+    "not_assessed": "not assessed",
+}
+
+
+def describe(
+    result: Any,
+    *,
+    highlight: object | None = None,
+    series: object | None = None,
+    direction: Direction | None = None,
+    period: str | None = None,
+    name_units: bool = True,
+) -> str:
+    """A plain-language description of what a ccdata figure shows.
+
+    For alt text and report captions. Wording is neutral ("within the
+    expected range", "above the 99.8% limit"); "better"/"worse" appear only
+    when ``direction`` is given. Nothing is ranked.
+
+    Parameters
+    ----------
+    result : FunnelResult, SPCResult, RiskModel or DataFrame
+        A funnel or SPC result, a risk model (calibration), or the tidy output
+        of ``risk_adjusted_cusum``, ``vlad``, ``field_completeness`` or
+        ``case_ascertainment``.
+    highlight : unit id, optional
+        Funnel: the site's own view. The text then names only this unit; the
+        others are counted anonymously.
+    series : id, optional
+        SPC / CUSUM / VLAD: describe this series only.
+    direction : {"higher_is_better", "lower_is_better"}, optional
+        The indicator's direction, stated by the user.
+    period : str, optional
+        The period the data cover.
+    name_units : bool, default True
+        Steering-group view of a funnel: list (in unit-id order) the units
+        outside the 95% limits. Ignored (never named) with ``highlight``.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    InputError
+        If the result type is not recognised or ``highlight`` is unknown.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"site_id": ["S01", "S02"], "submitted": [45, 50],
+    ...     "expected": [50, 50], "ascertainment": [0.9, 1.0],
+    ...     "lower_95": [0.79, 0.93], "upper_95": [0.96, 1.0],
+    ...     "over_expected": [False, False]})
+    >>> describe(table, highlight="S01")
+    'Case ascertainment: S01 submitted 45 of 50 expected cases (90.0%, 95% CI 79.0% to 96.0%).'
+    """
+    direction = check_direction(direction, where="ccdata.plot.describe")
+    if hasattr(result, "units") and hasattr(result, "curve"):
+        return _funnel(result, highlight, direction, period, name_units)
+    if hasattr(result, "points") and hasattr(result, "summary"):
+        return _spc(result, series if series is not None else highlight, direction)
+    if isinstance(result, pd.DataFrame):
+        cols = set(result.columns)
+        if "cusum" in cols or "vlad" in cols:
+            return _monitor(result, series if series is not None else highlight)
+        if "ascertainment" in cols:
+            return _ascertainment(result, highlight)
+        if {"field", "proportion"} <= cols:
+            return _completeness(result, highlight)
+    if any(hasattr(result, a) for a in ("calibration_table", "calibration", "c_statistic")):
+        return _calibration(result)
+    raise InputError(
+        "ccdata.plot.describe does not recognise this result: pass a FunnelResult, "
+        "SPCResult, RiskModel, or a table from risk_adjusted_cusum, vlad, "
+        f"field_completeness or case_ascertainment. Got {type(result).__name__}."
+    )
+
+
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _funnel(result: Any, highlight: object, direction: str | None,
+            period: str | None, name_units: bool) -> str:
+    from ccdata.plot.funnel import overdispersion_text
+
+    units = result.units
+    kind = str(getattr(result, "kind", "proportion"))
+    from ccdata.plot.funnel import _multiplier
+
+    mult, _, pct = _multiplier(result, None)
+    ids = units["unit"].astype(str)
+    head = f"Funnel plot of a {kind.replace('_', ' ')} for {_plural(len(units), 'unit')}"
+    bits = []
+    if period is not None:
+        bits.append(f"period {period}")
+    if getattr(result, "method", None) is not None:
+        bits.append(f"{result.method} limits")
+    bits.append(overdispersion_text(result))
+    target = getattr(result, "target", None)
+    text = [f"{head} ({'; '.join(bits)})."]
+    if target is not None and np.isfinite(float(target)):
+        text.append(f"Target {fmt_number(float(target) * mult, percent=pct)}.")
+
+    status = units["status"].astype(str)
+    if highlight is not None:
+        own = (ids == str(highlight)).to_numpy()
+        if not own.any():
+            raise InputError(
+                "The 'highlight' parameter of ccdata.plot.describe must be a unit of "
+                f"the result. Got {highlight!r}, which is not among its units."
+            )
+        row = units[own].iloc[0]
+        value = fmt_number(float(row["value"]) * mult, percent=pct)
+        num = row["numerator"]
+        den = row["denominator"]
+        volume = (f"{_num(num)} of {_num(den)}" if pct
+                  else f"{_num(num)} observed, {_num(den)} expected"
+                  if kind == "ratio" else f"denominator {_num(den)}")
+        text.append(
+            f"{highlight}: {value} ({volume}), {status_text(row['status'], direction)}."
+        )
+        if {"lower_95", "upper_95"} <= set(units.columns):
+            lo, hi = (fmt_number(float(row[c]) * mult, percent=pct)
+                      for c in ("lower_95", "upper_95"))
+            text.append(f"At this volume the 95% limits are {lo} to {hi}.")
+        others = status[~own]
+        text.append(f"Of the other {_plural(len(others), 'unit')}, "
+                    + _counts(others) + ".")
+        return " ".join(text)
+    text.append(_counts(status).capitalize() + ".")
+    if name_units:
+        for st in _STATUS_ORDER[1:5]:
+            who = sorted(ids[(status == st).to_numpy()])
+            if who:
+                extra = direction_word(st.split("_")[0], direction)
+                words = STATUS_WORDS[st] + (f", {extra}" if extra else "")
+                text.append(f"{words[0].upper()}{words[1:]}: {', '.join(who)}.")
+    return " ".join(text)
+
+
+def _num(v: Any) -> str:
+    v = float(v)
+    return f"{v:,.0f}" if v == round(v) else f"{v:,.1f}"
+
+
+def _counts(status: pd.Series) -> str:
+    counts = status.value_counts()
+    parts = [f"{int(counts.get(st, 0))} {_SHORT[st]}" for st in _STATUS_ORDER
+             if counts.get(st, 0) or st == "within"]
+    return "; ".join(parts)
+
+
+def _spc(result: Any, series: object, direction: str | None) -> str:
+    points = result.points
+    chart = str(getattr(result, "chart", "") or "")
+    from ccdata.plot.spc import _by_column, _keys, variation_label
+
+    by_cols = _by_column(result, points, None)
+    if direction is None:
+        direction = check_direction(getattr(result, "improvement", None),
+                                    where="ccdata.plot.describe")
+    pct = chart in ("p", "pp")
+    mult = 100.0 if pct else 1.0
+    name = "Run chart" if chart == "run" else f"SPC chart ({chart})" if chart else "SPC chart"
+    if by_cols:
+        by = " ".join(by_cols)
+        keys = _keys(points, by_cols)
+        if series is None:
+            n = keys.nunique()
+            outside = points.groupby(keys, sort=True)["outside"].any() \
+                if "outside" in points else pd.Series(dtype=bool)
+            runs = points.groupby(keys, sort=True)["run_signal"].any() \
+                if "run_signal" in points else pd.Series(dtype=bool)
+            return (f"{name} of {_plural(n, 'series', 'series')} in {by} order; "
+                    f"{int(outside.sum())} with a point outside the limits and "
+                    f"{int(runs.sum())} with an unusually long run.")
+        sel = (keys == str(series)).to_numpy()
+        if not sel.any():
+            raise InputError(
+                "The 'series' parameter of ccdata.plot.describe must be a value of "
+                f"column {by!r}. Got {series!r}, which is not among the series."
+            )
+        points = points[sel]
+        summary = result.summary
+        if isinstance(summary, pd.DataFrame) and set(by_cols) <= set(summary):
+            summary = summary[(_keys(summary, by_cols) == str(series)).to_numpy()]
+        head = f"{name} for {series}"
+    else:
+        summary = result.summary
+        head = name
+    text = [f"{head}: {_plural(len(points), 'point')}."]
+    if isinstance(summary, pd.DataFrame):
+        phases = len(summary)
+        for i, (_, row) in enumerate(summary.iterrows()):
+            label = f"Phase {i + 1}: " if phases > 1 else ""
+            centre = fmt_number(float(row.get("centre", np.nan)) * mult, percent=pct)
+            parts = [f"centre {centre}"]
+            if "n_outside" in row and chart != "run":
+                parts.append(f"{_plural(int(row['n_outside']), 'point')} outside the limits")
+            if {"longest_run", "longest_run_max"} <= set(row.index):
+                over = row["longest_run"] > row["longest_run_max"]
+                parts.append(f"longest run {int(row['longest_run'])} "
+                             f"({'longer than' if over else 'within'} the expected "
+                             f"maximum of {int(row['longest_run_max'])})")
+            if {"crossings", "crossings_min"} <= set(row.index):
+                few = row["crossings"] < row["crossings_min"]
+                parts.append(f"{int(row['crossings'])} crossings "
+                             f"({'fewer than' if few else 'at least'} the expected "
+                             f"minimum of {int(row['crossings_min'])})")
+            text.append(label + "; ".join(parts) + ".")
+    if "point_type" in points and points["point_type"].notna().any():
+        latest = variation_label(points["point_type"].dropna().iloc[-1], direction)
+        text.append(f"Latest point: {latest[0].lower()}{latest[1:]}.")
+    return " ".join(text)
+
+
+def _monitor(data: pd.DataFrame, series: object) -> str:
+    col = "cusum" if "cusum" in data else "vlad"
+    unit = next((c for c in ("unit", "site_id") if c in data), None)
+    frame = data
+    head = "Risk-adjusted CUSUM" if col == "cusum" else "VLAD"
+    if unit is not None:
+        if series is None and data[unit].nunique() > 1:
+            raise InputError(
+                "ccdata.plot.describe: these monitoring data hold several units; "
+                "pass series=<unit id>."
+            )
+        if series is not None:
+            frame = data[(data[unit].astype(str) == str(series)).to_numpy()]
+            head += f" for {series}"
+    n = len(frame)
+    sig = int(frame["signal"].fillna(False).astype(bool).sum()) if "signal" in frame else 0
+    last = float(frame[col].iloc[-1]) if n else float("nan")
+    text = f"{head}: {_plural(n, 'patient')} in order; {_plural(sig, 'signal')}."
+    if col == "vlad" and n:
+        side = "fewer" if last > 0 else "more" if last < 0 else "as many"
+        text += (f" After the last patient, {abs(last):.1f} {side} events than the "
+                 "risk model expected" if side != "as many"
+                 else " After the last patient, as many events as expected") + "."
+    return text
+
+
+def _completeness(table: pd.DataFrame, highlight: object) -> str:
+    frame = table
+    if highlight is not None and "site_id" in table:
+        frame = table[(table["site_id"].astype(str) == str(highlight)).to_numpy()]
+        if frame.empty:
+            raise InputError(
+                f"The 'highlight' parameter of ccdata.plot.describe must be a site of "
+                f"the table. Got {highlight!r}."
+            )
+    agg = frame.groupby("field", sort=True)[["present", "expected"]].sum()
+    parts = [f"{f}: {_num(r.present)} of {_num(r.expected)} records "
+             f"({fmt_number(100 * r.present / r.expected, percent=True)})"
+             for f, r in agg.iterrows() if r.expected > 0]
+    who = f" for {highlight}" if highlight is not None else ""
+    return f"Field completeness{who}, fields in name order. " + "; ".join(parts) + "."
+
+
+def _ascertainment(table: pd.DataFrame, highlight: object) -> str:
+    if highlight is not None:
+        if "site_id" not in table:
+            raise InputError("ccdata.plot.describe: highlight needs a 'site_id' column.")
+        frame = table[(table["site_id"].astype(str) == str(highlight)).to_numpy()]
+        if frame.empty:
+            raise InputError(
+                f"The 'highlight' parameter of ccdata.plot.describe must be a site of "
+                f"the table. Got {highlight!r}."
+            )
+        s, e = frame["submitted"].sum(), frame["expected"].sum()
+        text = f"Case ascertainment: {highlight} submitted {_num(s)} of {_num(e)} expected cases"
+        if len(frame) == 1:
+            r = frame.iloc[0]
+            text += (f" ({fmt_number(100 * r.ascertainment, percent=True)}, 95% CI "
+                     f"{fmt_number(100 * r.lower_95, percent=True)} to "
+                     f"{fmt_number(100 * r.upper_95, percent=True)})")
+        if frame["over_expected"].fillna(False).astype(bool).any():
+            text += "; more cases were submitted than expected, which needs a data check"
+        return text + "."
+    s, e = table["submitted"].sum(), table["expected"].sum()
+    over = int(table["over_expected"].fillna(False).astype(bool).sum())
+    return (f"Case ascertainment over {_plural(len(table), 'group')}: {_num(s)} of "
+            f"{_num(e)} expected cases submitted "
+            f"({fmt_number(100 * s / e if e else np.nan, percent=True)}); "
+            f"{_plural(over, 'group')} submitted more than expected (a data check).")
+
+
+def _calibration(model: Any) -> str:
+    from ccdata.plot.monitoring import calibration_table
+
+    t = calibration_table(model)
+    text = (f"Calibration: observed against expected risk in {_plural(len(t), 'group')} "
+            "of predicted risk; points on the diagonal mean the model predicts the "
+            "observed rate.")
+    diff = (t["observed"] - t["expected"]).abs().max() * 100
+    text += f" Largest difference {diff:.1f} percentage points."
+    c = getattr(model, "c_statistic", None)
+    if isinstance(c, float | int) and np.isfinite(c):
+        text += f" c-statistic {float(c):.2f}."
+    return text

@@ -1,0 +1,395 @@
+"""Funnel plot of a :class:`ccdata.funnel.FunnelResult`: comparison without ranking."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ccdata._validation import check_choice
+from ccdata.errors import InputError
+from ccdata.plot import _theme as th
+from ccdata.plot._common import (
+    Direction,
+    check_direction,
+    direction_word,
+    fmt_number,
+    get_ax,
+    need_attr,
+    need_columns,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["funnel", "funnel_caption", "overdispersion_text"]
+
+LEGEND_95 = "95% limits (about 2 SD)"
+LEGEND_998 = "99.8% limits (about 3 SD)"
+
+_UNIT_COLUMNS = ("unit", "numerator", "denominator", "value", "status")
+
+# status -> (marker, filled, legend text). Shape and fill carry the status;
+# one accent colour; never red/green.
+_STYLE = {
+    "within": ("o", True, "Within the 95% limits"),
+    "above_95": ("^", False, "Above the 95% limit"),
+    "above_998": ("^", True, "Above the 99.8% limit"),
+    "below_95": ("v", False, "Below the 95% limit"),
+    "below_998": ("v", True, "Below the 99.8% limit"),
+    "not_assessed": ("o", False, "Not assessed"),
+}
+
+_KIND_WORDS = {
+    "proportion": "proportion",
+    "ratio": "ratio (observed / expected)",
+    "ratio_of_counts": "ratio of two counts",
+    "mean": "mean",
+}
+
+
+def _multiplier(result: Any, multiplier: float | None) -> tuple[float, float, bool]:
+    """(factor applied to the result's numbers, final scale, shown as percent).
+
+    The result's values, limits and target are already on its reported scale
+    (``result.multiplier``, default 1); the final scale is relative to the raw
+    proportion / ratio.
+    """
+    kind = str(getattr(result, "kind", "proportion"))
+    reported = float(getattr(result, "multiplier", 1.0) or 1.0)
+    if multiplier is None:
+        final = 100.0 if kind == "proportion" else reported
+    else:
+        if isinstance(multiplier, bool) or not np.isfinite(multiplier) or multiplier <= 0:
+            raise InputError(
+                "The 'multiplier' parameter of ccdata.plot.funnel must be a positive "
+                f"number (e.g. 100 to show ratios x100). Got {multiplier!r} instead."
+            )
+        final = float(multiplier)
+    return final / reported, final, kind == "proportion" and final == 100.0
+
+
+def overdispersion_text(result: Any) -> str:
+    """Plain words on whether the limits allow for over-dispersion.
+
+    Reads ``overdispersion`` / ``overdispersion_applied`` when the result has
+    them, otherwise infers from ``tau2`` (additive) and ``phi`` (multiplicative).
+    """
+    od = getattr(result, "overdispersion", None)
+    applied = getattr(result, "overdispersion_applied", None)
+    phi = getattr(result, "phi", None)
+    tau2 = getattr(result, "tau2", None)
+
+    def finite(v: Any) -> bool:
+        try:
+            return v is not None and bool(np.isfinite(float(v)))
+        except (TypeError, ValueError):
+            return False
+
+    if hasattr(result, "overdispersion"):
+        if od in (None, False, "none"):
+            return "over-dispersion not allowed for"
+    else:  # infer from the estimates the result carries
+        if finite(tau2) and float(tau2) > 0:
+            od = "additive"
+        elif finite(phi) and float(phi) > 1 and not finite(tau2):
+            od = "multiplicative"
+        else:
+            return "over-dispersion not allowed for"
+    if applied is False:
+        return f"over-dispersion tested ({od}), none found: limits unadjusted"
+    if od == "additive" and finite(tau2):
+        return f"over-dispersion allowed for (additive, tau\u00b2 = {float(tau2):.3g})"
+    if finite(phi):
+        return f"over-dispersion allowed for ({od}, phi = {float(phi):.3g})"
+    return f"over-dispersion allowed for ({od})"
+
+
+def funnel_caption(result: Any, *, period: str | None = None) -> str:
+    """The funnel caption: method, period, number of units, over-dispersion.
+
+    Parameters
+    ----------
+    result : FunnelResult
+        The result of :func:`ccdata.funnel.funnel`.
+    period : str, optional
+        The period the data cover, e.g. ``"April 2025 to March 2026"``.
+
+    Returns
+    -------
+    str
+        One sentence, never naming a unit.
+    """
+    units = need_attr(result, "units", where="funnel_caption", what="a FunnelResult")
+    kind = str(getattr(result, "kind", "proportion"))
+    method = getattr(result, "method", None)
+    parts = [f"Funnel plot of a {_KIND_WORDS.get(kind, kind)}"]
+    if method is not None:
+        parts[0] += f", {method} limits"
+    if period is not None:
+        parts.append(f"period: {period}")
+    parts.append(f"{len(units)} units")
+    parts.append(overdispersion_text(result))
+    return "; ".join(parts) + "."
+
+
+def funnel(
+    result: Any,
+    *,
+    highlight: object | None = None,
+    labels: Literal["none", "outside", "all"] = "none",
+    direction: Direction | None = None,
+    multiplier: float | None = None,
+    log_denominator: bool = False,
+    period: str | None = None,
+    caption: bool = True,
+    title: str | None = None,
+    xlabel: str | None = None,
+    ylabel: str | None = None,
+    legend: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """Draw a funnel plot: each unit against its volume, with control limits.
+
+    Parameters
+    ----------
+    result : FunnelResult
+        From :func:`ccdata.funnel.funnel`; its ``.units`` (one row per unit,
+        columns ``unit, numerator, denominator, value, lower_95, upper_95,
+        lower_998, upper_998, status``) and ``.curve`` are drawn as they are.
+    highlight : unit id, optional
+        The site's own view: this unit is drawn prominently and labelled; every
+        other unit is an anonymous grey point and no other identifier appears
+        anywhere in the figure.
+    labels : {"none", "outside", "all"}, default "none"
+        Unit identifiers for the steering group's view: none, only units
+        outside the 95% limits, or all. Must be "none" with ``highlight``.
+    direction : {"higher_is_better", "lower_is_better"}, optional
+        Only when given do the legend and labels say "better"/"worse" than
+        expected; otherwise the wording stays "above"/"below".
+    multiplier : float, optional
+        Scale of the value axis. Default: 100 for proportions (shown as
+        percentages), 1 otherwise (ratios around 1); pass 100 for ratios x100.
+    log_denominator : bool, default False
+        Log-scaled denominator (x) axis, for very different unit sizes.
+    period : str, optional
+        The period the data cover, stated in the caption.
+    caption : bool, default True
+        Write the caption (method, period, number of units, over-dispersion)
+        under the axes.
+    title, xlabel, ylabel : str, optional
+        Override the default texts.
+    legend : bool, default True
+        Draw the legend.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; default the current Axes.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    InputError
+        If ``result`` lacks the funnel columns, ``labels`` is unknown,
+        ``labels`` is not "none" with ``highlight``, or ``highlight`` is not a
+        unit of the result.
+
+    Notes
+    -----
+    Units are drawn in unit-id order and never ranked. A unit outside a limit
+    is shown by marker shape (triangle up: above; down: below) and fill
+    (hollow: beyond 95%; filled: beyond 99.8%) in one accent colour; the 95%
+    limits are dashed and the 99.8% limits solid. Nothing is computed here.
+
+    References
+    ----------
+    .. [1] Spiegelhalter DJ (2005). Funnel plots for comparing institutional
+       performance. Stat Med 24:1185-1202.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> from ccdata.funnel import funnel as funnel_limits_for
+    >>> data = pd.DataFrame({"site_id": ["S01", "S02", "S03"],
+    ...                      "deaths": [2, 5, 1], "cases": [100, 150, 80]})
+    >>> result = funnel_limits_for(data, numerator="deaths", denominator="cases")
+    >>> ax = funnel(result, highlight="S02", period="2025", ax=Figure().subplots())
+    >>> [t.get_text() for t in ax.texts if t.get_gid() == "highlight-label"]
+    ['S02']
+    """
+    where = "ccdata.plot.funnel"
+    units = need_attr(result, "units", where=where, what="a FunnelResult")
+    need_columns(units, _UNIT_COLUMNS, where=f"{where} (result.units)")
+    check_choice(labels, ("none", "outside", "all"), name="labels", where=where)
+    direction = check_direction(direction, where=where)
+    if highlight is not None and labels != "none":
+        raise InputError(
+            f"The 'labels' parameter of {where} must be 'none' when 'highlight' is "
+            "given: a site's own view shows no other site's identifier. "
+            f"Got labels={labels!r} instead."
+        )
+    kind = str(getattr(result, "kind", "proportion"))
+    mult, final, percent = _multiplier(result, multiplier)
+    ax = get_ax(ax)
+
+    ids = units["unit"].astype(str).to_numpy()
+    xcol = getattr(result, "x_column", "denominator")
+    xcol = xcol if isinstance(xcol, str) and xcol in units else "denominator"
+    x = pd.to_numeric(units[xcol], errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(units["value"], errors="coerce").to_numpy(dtype=float) * mult
+    status = units["status"].astype(str).to_numpy()
+    own = np.zeros(len(units), dtype=bool)
+    if highlight is not None:
+        own = ids == str(highlight)
+        if not own.any():
+            raise InputError(
+                f"The 'highlight' parameter of {where} must be a unit of the "
+                f"result. Got {highlight!r}, which is not among its units."
+            )
+
+    _draw_limits(ax, result, mult, percent, x, log_denominator)
+    site_view = highlight is not None
+    for st, (marker, filled, text) in _STYLE.items():
+        sel = (status == st) & ~own
+        if not sel.any():
+            continue
+        plain = st in ("within", "not_assessed")
+        colour = th.ANON if site_view else (th.POINT if plain else th.ACCENT)
+        label = text
+        if not plain and direction is not None:
+            label += f" ({direction_word(st.split('_')[0], direction)})"
+        if site_view:
+            label = "Other units: " + label[0].lower() + label[1:]
+        ax.scatter(
+            x[sel],
+            y[sel],
+            s=22 if st == "within" else 34,
+            marker=marker,
+            facecolors=colour if filled else "white",
+            edgecolors=colour if (plain or site_view) else th.INK,
+            linewidths=0.4 if st == "within" else 0.9,
+            alpha=0.85 if st == "within" else 1.0,
+            label=label,
+            zorder=3,
+            gid=f"units:{st}",
+        )
+    other = ~own & ~np.isin(status, list(_STYLE))
+    if other.any():  # unknown status: draw as plain points rather than drop
+        ax.scatter(x[other], y[other], s=22, marker="o", facecolors=th.POINT,
+                   edgecolors=th.POINT, label="Other status", zorder=3,
+                   gid="units:other")
+    if site_view:
+        i = int(np.flatnonzero(own)[0])
+        st = status[i]
+        words = {"within": "within the 95% limits", "not_assessed": "not assessed"}.get(
+            st, _STYLE.get(st, ("", "", st))[2].lower()
+        )
+        extra = direction_word(st.split("_")[0], direction)
+        ax.scatter(
+            x[i : i + 1], y[i : i + 1], s=90, marker="D", facecolors=th.HIGHLIGHT,
+            edgecolors=th.INK, linewidths=1.2, zorder=5, gid="highlight",
+            label=f"{ids[i]}: {words}" + (f" ({extra})" if extra else ""),
+        )
+        ax.annotate(ids[i], (x[i], y[i]), xytext=(7, 7), textcoords="offset points",
+                    fontweight="bold", color=th.INK, zorder=6, gid="highlight-label")
+    elif labels != "none":
+        sel = np.ones(len(ids), bool) if labels == "all" else status != "within"
+        for i in np.flatnonzero(sel & np.isfinite(x) & np.isfinite(y)):
+            ax.annotate(ids[i], (x[i], y[i]), xytext=(4, 4), textcoords="offset points",
+                        fontsize="x-small", color=th.INK, gid="unit-label")
+
+    from matplotlib.ticker import FuncFormatter
+
+    if log_denominator:
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(FuncFormatter(_minor_count))
+    ax.xaxis.set_major_formatter(FuncFormatter(_count))
+    if percent:
+        from matplotlib.ticker import PercentFormatter
+
+        ax.yaxis.set_major_formatter(PercentFormatter(decimals=None))
+    ax.set_xlabel(xlabel if xlabel is not None else _default_xlabel(kind))
+    ax.set_ylabel(ylabel if ylabel is not None else _default_ylabel(kind, final, percent))
+    if title is not None:
+        ax.set_title(title)
+    if legend:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
+    if caption:
+        ax.annotate(
+            _wrap(funnel_caption(result, period=period), ax), xy=(0, 0),
+            xycoords="axes fraction",
+            xytext=(0, -40), textcoords="offset points", ha="left", va="top",
+            fontsize="small", color=th.INK, gid="caption", annotation_clip=False,
+        )
+    return ax
+
+
+def _draw_limits(ax: Axes, result: Any, mult: float, percent: bool, x: np.ndarray,
+                 log_x: bool) -> None:
+    target = getattr(result, "target", None)
+    if target is not None and np.isfinite(float(target)):
+        t = float(target) * mult
+        ax.axhline(t, color=th.TARGET, lw=1.3, zorder=2, gid="target",
+                   label=f"Target ({fmt_number(t, percent=percent)})")
+    curve = getattr(result, "curve", None)
+    if not isinstance(curve, pd.DataFrame) or "denominator" not in curve:
+        return
+    curve = curve.sort_values("denominator")
+    cx = pd.to_numeric(curve["denominator"], errors="coerce").to_numpy(dtype=float)
+    finite_x = x[np.isfinite(x) & (x > 0)]
+    if finite_x.size:  # the funnel's mouth at tiny denominators dwarfs the data
+        keep = (cx >= finite_x.min() * (0.5 if not log_x else 0.8)) & (
+            cx <= finite_x.max() * 1.05
+        )
+        if keep.sum() >= 2:
+            curve, cx = curve[keep], cx[keep]
+    for level, style, text, lw in (("95", "--", LEGEND_95, 1.1),
+                                   ("998", "-", LEGEND_998, 1.3)):
+        for j, side in enumerate(("lower", "upper")):
+            col = f"{side}_{level}"
+            if col not in curve:
+                continue
+            cy = pd.to_numeric(curve[col], errors="coerce").to_numpy(dtype=float) * mult
+            ax.plot(cx, cy, ls=style, lw=lw, color=th.INK, zorder=2,
+                    label=text if j == 1 else "_nolegend_", gid=f"limit:{col}")
+
+
+def _count(value: float, _pos: object = None) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10 else f"{value:g}"
+
+
+def _minor_count(value: float, _pos: object = None) -> str:
+    # label only 2x and 5x minor ticks on a log axis, plainly
+    lead = value / 10 ** np.floor(np.log10(value)) if value > 0 else 0
+    return _count(value) if round(lead) in (2, 5) else ""
+
+
+def _wrap(text: str, ax: Axes) -> str:
+    import textwrap
+
+    width_in = ax.get_position().width * ax.figure.get_size_inches()[0]
+    size = ax.xaxis.label.get_fontsize() * 0.83  # "small"
+    return textwrap.fill(text, max(40, int(width_in * 72 / (size * 0.55))))
+
+
+def _default_xlabel(kind: str) -> str:
+    return {
+        "proportion": "Number of cases (denominator)",
+        "ratio": "Expected events",
+        "ratio_of_counts": "Denominator count",
+        "mean": "Number of observations",
+    }.get(kind, "Denominator")
+
+
+def _default_ylabel(kind: str, mult: float, percent: bool) -> str:
+    if percent:
+        return "Percentage"
+    if kind in ("ratio", "ratio_of_counts"):
+        base = "Ratio (observed / expected)" if kind == "ratio" else "Ratio"
+        return base if mult == 1 else f"{base} x {mult:g}"
+    if kind == "proportion":
+        return "Proportion" if mult == 1 else f"Proportion x {mult:g}"
+    return "Mean" if mult == 1 else f"Mean x {mult:g}"

@@ -1,0 +1,486 @@
+"""Structural and safety tests of ccdata.plot: inspect the artists drawn."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.colors as mcolors
+import matplotlib.text as mtext
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+import ccdata.plot as cp
+from ccdata.errors import InputError
+from ccdata.plot import _theme as th
+from ccdata.plot.funnel import LEGEND_95, LEGEND_998
+from ccdata.plot.spc import mid_steps
+
+_spec = importlib.util.spec_from_file_location(
+    "_plot_data", Path(__file__).with_name("_plot_data.py"))
+plot_data = importlib.util.module_from_spec(_spec)
+sys.modules["_plot_data"] = plot_data
+_spec.loader.exec_module(plot_data)
+
+BANNED = re.compile(r"\b(worst|best|rank\w*|league|position)\b", re.I)
+JUDGEMENT = re.compile(r"\b(better|worse|improvement|concern)\b", re.I)
+
+
+def new_ax():
+    return Figure(figsize=(5, 3.5)).subplots()
+
+
+def texts(fig) -> list[str]:
+    """Every piece of text in the figure: titles, ticks, annotations, legend."""
+    fig.canvas.draw() if hasattr(fig.canvas, "draw") else None
+    out = [t.get_text() for t in fig.findobj(mtext.Text)]
+    for ax in fig.axes:
+        leg = ax.get_legend()
+        if leg is not None:
+            out += [t.get_text() for t in leg.get_texts()]
+        out += [lab.get_text() for lab in ax.get_xticklabels() + ax.get_yticklabels()]
+    return [t for t in out if t]
+
+
+def unit_offsets(ax) -> np.ndarray:
+    parts = [c.get_offsets() for c in ax.collections
+             if str(c.get_gid()).startswith(("units:", "highlight"))]
+    return np.concatenate(parts) if parts else np.empty((0, 2))
+
+
+def used_colours(fig) -> set[str]:
+    cols: set[str] = set()
+    for c in fig.findobj(matplotlib.collections.Collection):
+        for arr in (c.get_facecolors(), c.get_edgecolors()):
+            cols |= {mcolors.to_hex(a) for a in np.atleast_2d(arr) if len(a)}
+    for line in fig.findobj(matplotlib.lines.Line2D):
+        cols.add(mcolors.to_hex(line.get_color()))
+    for p in fig.findobj(matplotlib.patches.Polygon):
+        cols.add(mcolors.to_hex(p.get_facecolor()))
+    return cols
+
+
+def _is_red_or_green(hex_colour: str) -> bool:
+    r, g, b = mcolors.to_rgb(hex_colour)
+    h, s, v = mcolors.rgb_to_hsv([r, g, b])
+    hue = h * 360
+    saturated = s > 0.35 and v > 0.3
+    return saturated and (hue < 15 or hue > 345 or 90 < hue < 150)
+
+
+# ----------------------------------------------------------------- fixtures
+@pytest.fixture(params=["contract", "real"])
+def funnel_result(request, sample_data_dir):
+    if request.param == "contract":
+        return plot_data.contract_funnel()
+    try:
+        from ccdata.funnel import funnel
+    except ImportError:
+        pytest.skip("ccdata.funnel.funnel has not landed yet")
+    bugs = pd.read_csv(sample_data_dir / "real" / "bugs_surgical.csv")
+    return funnel(bugs, numerator="deaths_r", denominator="operations_n",
+                  unit="hospital", kind="proportion")
+
+
+@pytest.fixture
+def spc_p():
+    from ccdata.spc import spc
+
+    return spc(plot_data.cdi(), chart="p", x="month", numerator="n",
+               denominator="days", freeze=6)
+
+
+@pytest.fixture
+def spc_parts():
+    from ccdata.spc import spc
+
+    return spc(plot_data.cdi(), chart="u", x="month", numerator="n",
+               denominator="days", part=[8])
+
+
+@pytest.fixture(scope="module")
+def hospitals(sample_data_dir_module):
+    from ccdata.spc import spc
+
+    hi = pd.read_csv(sample_data_dir_module / "real" / "qicharts2_hospital_infections.csv",
+                     parse_dates=["month"])
+    hi = hi[hi["infection"] == "BAC"]
+    return spc(hi, chart="u", x="month", numerator="n", denominator="days",
+               by="hospital")
+
+
+@pytest.fixture(scope="module")
+def sample_data_dir_module():
+    return Path(__file__).resolve().parents[1] / "sample_data"
+
+
+# ------------------------------------------------------------------ funnel
+def test_funnel_draws_one_point_per_unit(funnel_result):
+    ax = cp.funnel(funnel_result, ax=new_ax())
+    assert len(unit_offsets(ax)) == len(funnel_result.units)
+
+
+def test_funnel_limit_lines_and_legend_labels(funnel_result):
+    ax = cp.funnel(funnel_result, ax=new_ax())
+    lines = {line.get_gid(): line for line in ax.lines if line.get_gid()}
+    for col in ("lower_95", "upper_95", "lower_998", "upper_998"):
+        assert f"limit:{col}" in lines
+    assert lines["limit:upper_95"].get_linestyle() == "--"
+    assert lines["limit:upper_998"].get_linestyle() == "-"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert LEGEND_95 == "95% limits (about 2 SD)" and LEGEND_95 in labels
+    assert LEGEND_998 == "99.8% limits (about 3 SD)" and LEGEND_998 in labels
+    assert labels.count(LEGEND_95) == 1 and "target" in " ".join(labels).lower()
+    curve = funnel_result.curve.sort_values("denominator")
+    x, y = lines["limit:upper_998"].get_data()
+    expect = np.interp(x, curve["denominator"], curve["upper_998"]) * 100
+    np.testing.assert_allclose(y, expect, rtol=1e-9)
+
+
+def test_funnel_highlight_position_equals_its_data(funnel_result):
+    units = funnel_result.units
+    own = units.iloc[2]
+    ax = cp.funnel(funnel_result, highlight=own["unit"], ax=new_ax())
+    hl = [c for c in ax.collections if c.get_gid() == "highlight"]
+    assert len(hl) == 1
+    np.testing.assert_allclose(hl[0].get_offsets()[0],
+                               [own["denominator"], own["value"] * 100])
+    assert len(unit_offsets(ax)) == len(units)
+
+
+def test_site_view_never_shows_another_sites_identifier(funnel_result):
+    units = funnel_result.units
+    own = str(units["unit"].iloc[2])
+    ax = cp.funnel(funnel_result, highlight=own, period="2025/26",
+                   title=f"{own}: your unit", ax=new_ax())
+    all_text = texts(ax.figure)
+    others = [str(u) for u in units["unit"] if str(u) != own]
+    for other in others:
+        pattern = re.compile(rf"(?<![A-Za-z0-9]){re.escape(other)}(?![A-Za-z0-9])")
+        assert not any(pattern.search(t) for t in all_text), other
+        assert not pattern.search(cp.describe(funnel_result, highlight=own))
+    assert any(own in t for t in all_text)
+    assert not [a for a in ax.texts if a.get_gid() == "unit-label"]
+
+
+@pytest.mark.parametrize("labels", ["none", "outside", "all"])
+def test_funnel_labels(funnel_result, labels):
+    ax = cp.funnel(funnel_result, labels=labels, ax=new_ax())
+    got = sorted(a.get_text() for a in ax.texts if a.get_gid() == "unit-label")
+    units = funnel_result.units
+    want = {"none": [], "all": sorted(units["unit"].astype(str)),
+            "outside": sorted(units.loc[units["status"] != "within", "unit"].astype(str))}
+    assert got == want[labels]
+
+
+def test_funnel_rejects_labels_in_site_view_and_unknown_unit(funnel_result):
+    own = funnel_result.units["unit"].iloc[0]
+    with pytest.raises(InputError, match="labels"):
+        cp.funnel(funnel_result, highlight=own, labels="outside", ax=new_ax())
+    with pytest.raises(InputError, match="highlight") as err:
+        cp.funnel(funnel_result, highlight="NOT-A-UNIT", ax=new_ax())
+    assert str(funnel_result.units["unit"].iloc[1]) not in str(err.value)
+    with pytest.raises(InputError, match="labels"):
+        cp.funnel(funnel_result, labels="some", ax=new_ax())
+    with pytest.raises(InputError, match="direction"):
+        cp.funnel(funnel_result, direction="up", ax=new_ax())
+
+
+def test_funnel_outside_by_shape_and_fill_not_colour():
+    r = plot_data.contract_funnel()
+    ax = cp.funnel(r, ax=new_ax())
+    by_gid = {c.get_gid(): c for c in ax.collections}
+    above = by_gid["units:above_998"]
+    below = by_gid["units:below_95"]
+    # the same accent colour, told apart by shape (up/down) and fill
+    assert mcolors.to_hex(above.get_facecolors()[0]) == th.ACCENT.lower()
+    assert mcolors.to_hex(below.get_facecolors()[0]) == "#ffffff"
+    up, down = above.get_paths()[0].vertices, below.get_paths()[0].vertices
+    assert abs(up[np.argmax(up[:, 1]), 0]) < 1e-9 and len(up) <= 5  # apex up
+    assert abs(down[np.argmin(down[:, 1]), 0]) < 1e-9  # apex down
+    assert not any(_is_red_or_green(c) for c in used_colours(ax.figure))
+
+
+def test_funnel_words_only_with_direction():
+    r = plot_data.contract_funnel()
+    neutral = " ".join(texts(cp.funnel(r, ax=new_ax()).figure))
+    assert not JUDGEMENT.search(neutral) and not BANNED.search(neutral)
+    judged = " ".join(texts(cp.funnel(r, direction="lower_is_better", ax=new_ax()).figure))
+    assert "worse than expected" in judged  # S03 is above; lower is better
+    assert "better than expected" in judged  # S09 is below
+    d = cp.describe(r)
+    assert not JUDGEMENT.search(d) and not BANNED.search(d)
+    assert "better" in cp.describe(r, direction="lower_is_better")
+
+
+def test_funnel_caption_states_method_period_units_overdispersion():
+    r = plot_data.contract_funnel()
+    ax = cp.funnel(r, period="April 2025 to March 2026", ax=new_ax())
+    cap = [a.get_text() for a in ax.texts if a.get_gid() == "caption"][0]
+    cap = cap.replace("\n", " ")
+    assert "normal limits" in cap and "April 2025 to March 2026" in cap
+    assert "12 units" in cap and "over-dispersion not allowed for" in cap
+    r2 = plot_data.ContractFunnel(r.units, r.curve, r.target, phi=2.1, tau2=0.004)
+    from ccdata.plot.funnel import funnel_caption
+
+    assert "over-dispersion allowed for (additive, tau\u00b2 = 0.004)" in funnel_caption(r2)
+
+
+def test_funnel_scales():
+    r = plot_data.contract_funnel()
+    ax = cp.funnel(r, log_denominator=True, ax=new_ax())
+    ax.figure.canvas.draw()
+    assert ax.get_xscale() == "log"
+    assert all(t.get_text().endswith("%") for t in ax.get_yticklabels() if t.get_text())
+    ratio = plot_data.ContractFunnel(
+        r.units.assign(value=r.units["value"] * 10), r.curve, 1.0, kind="ratio")
+    ax = cp.funnel(ratio, ax=new_ax())
+    assert ax.get_ylabel() == "Ratio (observed / expected)"
+    np.testing.assert_allclose(unit_offsets(ax)[:, 1].mean(),
+                               ratio.units["value"].mean())
+    ax = cp.funnel(ratio, multiplier=100, ax=new_ax())
+    np.testing.assert_allclose(unit_offsets(ax)[:, 1].mean(),
+                               ratio.units["value"].mean() * 100)
+
+
+def test_uses_current_axes_and_never_shows(monkeypatch):
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setattr(plt, "show", lambda *a, **k: pytest.fail("plt.show called"))
+    fig, ax = plt.subplots()
+    assert cp.funnel(plot_data.contract_funnel()) is ax
+
+
+# --------------------------------------------------------------------- SPC
+def test_mid_steps_vertices():
+    xs, ys = mid_steps(np.array([1.0, 2.0, 4.0]), np.array([5.0, 6.0, 7.0]))
+    assert xs.tolist() == [1.0, 1.5, 1.5, 3.0, 3.0, 4.0]
+    assert ys.tolist() == [5.0, 5.0, 6.0, 6.0, 7.0, 7.0]
+
+
+def test_spc_stepped_limits_have_the_right_vertices(spc_p):
+    ax = cp.spc(spc_p, ax=new_ax())
+    pts = spc_p.points
+    upper = next(line for line in ax.lines if line.get_gid() == "limit:upper")
+    xs, ys = upper.get_data()
+    x = pts["x"].to_numpy(dtype=float)
+    u = pts["upper"].to_numpy() * 100
+    assert xs[:5].tolist() == [1.0, 1.5, 1.5, 2.5, 2.5]
+    np.testing.assert_allclose(ys[:5], [u[0], u[0], u[1], u[1], u[2]])
+    assert len(xs) == 2 * len(x) and xs[-1] == x[-1]
+    np.testing.assert_allclose(ys[1::2], u)
+
+
+def test_spc_points_signals_and_baseline(spc_p):
+    ax = cp.spc(spc_p, ax=new_ax())
+    pts = spc_p.points
+    n_drawn = sum(len(c.get_offsets()) for c in ax.collections
+                  if str(c.get_gid()).startswith("points:"))
+    assert n_drawn == pts["y"].notna().sum()
+    outside = [c for c in ax.collections if c.get_gid() == "points:outside"]
+    assert pts["outside"].sum() == 1 and len(outside) == 1
+    np.testing.assert_allclose(outside[0].get_offsets()[0],
+                               [12, pts["y"].iloc[-1] * 100])
+    assert mcolors.to_hex(outside[0].get_facecolors()[0]) == th.ACCENT.lower()
+    base = [p for p in ax.patches if p.get_gid() == "baseline"]
+    assert len(base) == 1  # freeze=6: the first six points are shaded
+    np.testing.assert_allclose(base[0].get_x(), 1.0)
+    np.testing.assert_allclose(base[0].get_x() + base[0].get_width(), 6.5)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Outside the limits" in labels and "Baseline (limits frozen)" in labels
+    assert not any(_is_red_or_green(c) for c in used_colours(ax.figure))
+
+
+def test_spc_phases_break_the_limits(spc_parts):
+    ax = cp.spc(spc_parts, ax=new_ax())
+    breaks = [line for line in ax.lines if line.get_gid() == "phase-break"]
+    assert len(breaks) == 1 and breaks[0].get_xdata()[0] == 8.5
+    centre = next(line for line in ax.lines if line.get_gid() == "centre")
+    ys = centre.get_ydata()
+    assert np.isnan(ys).sum() == 1  # one gap between the two phases
+    assert {t.get_text() for t in ax.texts if t.get_gid() == "phase-label"} == {
+        "Phase 1", "Phase 2"}
+
+
+def test_variation_labels_neutral_unless_direction(spc_p):
+    ax = cp.spc(spc_p, variation_labels=True, ax=new_ax())
+    words = " ".join(texts(ax.figure))
+    assert "Special-cause variation: low" in words
+    assert not JUDGEMENT.search(words)
+    ax = cp.spc(spc_p, variation_labels=True, direction="higher_is_better", ax=new_ax())
+    assert "Special-cause variation: concern" in " ".join(texts(ax.figure))
+
+
+def test_run_chart_draws_no_limits(spc_p):
+    ax = cp.run_chart(spc_p, ax=new_ax())
+    assert not [line for line in ax.lines if str(line.get_gid()).startswith("limit")]
+    assert any(line.get_gid() == "centre" for line in ax.lines)
+
+
+def test_spc_needs_series_for_several(hospitals):
+    with pytest.raises(InputError, match="series"):
+        cp.spc(hospitals, ax=new_ax())
+    ax = cp.spc(hospitals, series="BFH", ax=new_ax())
+    assert ax.get_title(loc="left") == "BFH"
+
+
+def test_small_multiples_in_id_order_never_by_performance(hospitals):
+    fig = Figure()
+    axes = cp.small_multiples(hospitals, ncols=4, fig=fig)
+    assert axes.shape == (2, 4)
+    titles = [ax.get_title(loc="left") for ax in axes.flat if ax.axison]
+    assert titles == sorted(hospitals.points["hospital"].unique())
+    assert not axes.flat[-1].axison
+    used = [ax for ax in axes.flat if ax.axison]
+    assert len({ax.get_ylim() for ax in used}) == 1
+    assert len({ax.get_xlim() for ax in used}) == 1
+    free = cp.small_multiples(hospitals, sharey=False, fig=Figure())
+    assert len({ax.get_ylim() for ax in free.flat if ax.axison}) > 1
+
+
+# --------------------------------------------------- monitoring and quality
+@pytest.fixture(scope="module")
+def aaa(sample_data_dir_module):
+    path = sample_data_dir_module / "aaa_procedures.csv"
+    if not path.exists():
+        pytest.skip("sample AAA data not generated yet")
+    data = pd.read_csv(path, parse_dates=["procedure_date"])
+    return data[data["site_id"].isin(["S01", "S02", "S03", "S07"])].copy()
+
+
+@pytest.fixture(scope="module")
+def model(aaa):
+    from ccdata.risk import fit_risk_model
+
+    return fit_risk_model(aaa, "died_in_hospital", covariates=["age", "procedure_type"])
+
+
+def test_cusum_and_vlad(aaa, model):
+    from ccdata.risk import risk_adjusted_cusum, vlad
+
+    aaa = aaa.assign(p=model.predict(aaa))
+    cs = risk_adjusted_cusum(aaa, outcome="died_in_hospital", expected="p",
+                             order_by="procedure_date", unit="site_id", limit=1.5)
+    ax = cp.cusum(cs, series="S07", ax=new_ax())
+    own = cs[cs["unit" if "unit" in cs else "site_id"] == "S07"]
+    line = next(li for li in ax.lines if li.get_gid() == "cusum")
+    np.testing.assert_allclose(line.get_ydata(), own["cusum"])
+    assert [li.get_ydata()[0] for li in ax.lines if li.get_gid() == "limit"] == [1.5]
+    n_sig = sum(len(c.get_offsets()) for c in ax.collections if c.get_gid() == "signal")
+    assert n_sig == own["signal"].sum()
+    with pytest.raises(InputError, match="series"):
+        cp.cusum(cs, ax=new_ax())
+    vl = vlad(aaa, outcome="died_in_hospital", expected="p",
+              order_by="procedure_date", unit="site_id")
+    ax = cp.vlad(vl, series="S07", x="procedure_date", ax=new_ax())
+    line = next(li for li in ax.lines if li.get_gid() == "vlad")
+    np.testing.assert_allclose(line.get_ydata(), vl.loc[vl.iloc[:, 0] == "S07", "vlad"])
+    for d in (cp.describe(cs, series="S07"), cp.describe(vl, series="S07")):
+        assert not BANNED.search(d) and "S01" not in d
+
+
+def test_calibration(model):
+    ax = cp.calibration(model, ax=new_ax())
+    table = model.calibration_table
+    dec = next(li for li in ax.lines if li.get_gid() == "deciles")
+    np.testing.assert_allclose(dec.get_xdata(), table["expected_rate"] * 100)
+    np.testing.assert_allclose(dec.get_ydata(), table["observed_rate"] * 100)
+    diag = next(li for li in ax.lines if li.get_gid() == "diagonal")
+    assert np.allclose(diag.get_xdata(), diag.get_ydata())
+    assert "c-statistic" in " ".join(texts(ax.figure))
+
+
+def test_completeness_and_ascertainment_site_view(aaa, sample_data_dir_module):
+    from ccdata.completeness import case_ascertainment, field_completeness
+
+    fc = field_completeness(aaa, by="site_id", fields=["asa_grade", "creatinine_umol_l"])
+    ax = cp.completeness(fc, select={"field": "asa_grade"}, ax=new_ax())
+    ticks = sorted(((t.get_position()[1], t.get_text()) for t in ax.get_yticklabels()),
+                   reverse=True)
+    assert [t for _, t in ticks] == ["S01", "S02", "S03", "S07"]  # top down: id order
+    ax = cp.completeness(fc, select={"field": "asa_grade"}, highlight="S07", ax=new_ax())
+    words = " ".join(texts(ax.figure))
+    assert "S07" in words and not re.search(r"S0[123]", words)
+    ax = cp.completeness(fc, select={"site_id": "S07"}, target=0.95, ax=new_ax())
+    pts = next(c for c in ax.collections if c.get_gid() == "points").get_offsets()
+    own = fc[fc["site_id"] == "S07"]
+    np.testing.assert_allclose(pts[:, 0], own["proportion"] * 100)
+    with pytest.raises(InputError, match="select"):
+        cp.completeness(pd.concat([fc, fc]), ax=new_ax())
+
+    expected = pd.read_csv(sample_data_dir_module / "aaa_expected_cases.csv")
+    expected = expected[expected["site_id"].isin(aaa["site_id"].unique())]
+    asc = case_ascertainment(aaa, expected, by="site_id")
+    ax = cp.ascertainment(asc, highlight="S07", ax=new_ax())
+    words = " ".join(texts(ax.figure))
+    assert "S07" in words and not re.search(r"S0[123]", words)
+    d = cp.describe(asc, highlight="S07")
+    assert "S07" in d and not re.search(r"S0[123]", d) and not BANNED.search(d)
+
+
+# ----------------------------------------------------------- theme, safety
+def test_theme_sets_palette_and_sizes():
+    with cp.theme(context="projector", dpi=300):
+        assert matplotlib.rcParams["font.size"] == 14.0
+        assert matplotlib.rcParams["savefig.dpi"] == 300
+        cycle = [c["color"] for c in matplotlib.rcParams["axes.prop_cycle"]]
+        assert set(cycle) <= set(cp.PALETTE.values()) | {"#000000"}
+    assert not any(_is_red_or_green(c) for c in cp.PALETTE.values()
+                   if c not in (cp.PALETTE["bluish_green"], cp.PALETTE["vermillion"]))
+    with pytest.raises(InputError, match="context"):
+        with cp.theme(context="poster"):
+            pass
+    with pytest.raises(InputError, match="dpi"):
+        with cp.theme(dpi=0):
+            pass
+
+
+def test_describe_is_neutral(spc_p, hospitals):
+    r = plot_data.contract_funnel()
+    texts_ = [cp.describe(r), cp.describe(r, highlight="S03"), cp.describe(spc_p),
+              cp.describe(hospitals), cp.describe(hospitals, series="BFH")]
+    for d in texts_:
+        assert not BANNED.search(d), d
+        assert not JUDGEMENT.search(d), d
+    assert "above the 99.8% limit" in cp.describe(r, highlight="S03")
+    assert "within the expected range" in cp.describe(r, highlight="S01")
+    # unit-id order in the steering-group description
+    assert cp.describe(r).index("S03") < cp.describe(r).index("S09")
+    with pytest.raises(InputError):
+        cp.describe(object())
+
+
+def test_plot_source_never_ranks():
+    src = Path(cp.__file__).parent
+    for path in src.glob("*.py"):
+        code = path.read_text(encoding="utf-8")
+        assert ".rank(" not in code and "argsort" not in code, path
+        assert not re.search(r"sort_values\(\s*['\"](value|y|z|proportion)", code), path
+
+
+def test_funnel_respects_the_results_multiplier(sample_data_dir):
+    try:
+        from ccdata.funnel import funnel
+    except ImportError:
+        pytest.skip("ccdata.funnel.funnel has not landed yet")
+    bugs = pd.read_csv(sample_data_dir / "real" / "bugs_surgical.csv")
+    kw = dict(numerator="deaths_r", denominator="operations_n", unit="hospital")
+    plain = funnel(bugs, **kw)
+    try:
+        scaled = funnel(bugs, multiplier=100, overdispersion="additive", **kw)
+    except TypeError:
+        pytest.skip("funnel has no multiplier/overdispersion parameter")
+    a = unit_offsets(cp.funnel(plain, ax=new_ax()))
+    b = unit_offsets(cp.funnel(scaled, ax=new_ax()))
+    np.testing.assert_allclose(a[np.lexsort(a.T)], b[np.lexsort(b.T)])  # percent both
+    np.testing.assert_allclose(sorted(a[:, 1]), sorted(plain.units["value"] * 100))
+    cap = cp.describe(scaled)
+    assert "over-dispersion" in cap and not BANNED.search(cap)
