@@ -1,0 +1,346 @@
+"""Tests of ccdata.risk: fitting, applying and assessing logistic risk models."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import special, stats
+
+from ccdata.errors import InputError
+from ccdata.risk import RiskModel, fit_risk_model
+from ccdata.risk._common import ImputationWarning, SeparationWarning
+from ccdata.risk.diagnostics import assess_predictions, c_statistic
+
+TRUE = {"Intercept": -3.0, "x": 0.8, "b": 0.5, "g[T.b]": -0.4, "g[T.c]": 0.7}
+
+
+@pytest.fixture(scope="module")
+def simulated() -> pd.DataFrame:
+    """60,000 patients from a known logistic model (fixed seed)."""
+    rng = np.random.default_rng(4)
+    n = 60_000
+    df = pd.DataFrame(
+        {
+            "x": rng.normal(0, 1, n),
+            "b": rng.binomial(1, 0.3, n),
+            "g": rng.choice(["a", "b", "c"], n),
+        }
+    )
+    lp = (
+        TRUE["Intercept"]
+        + TRUE["x"] * df.x
+        + TRUE["b"] * df.b
+        + TRUE["g[T.b]"] * (df.g == "b")
+        + TRUE["g[T.c]"] * (df.g == "c")
+    )
+    df["y"] = rng.binomial(1, special.expit(lp))
+    return df
+
+
+@pytest.fixture(scope="module")
+def fitted(simulated) -> RiskModel:
+    return fit_risk_model(simulated, "y", ["x", "b", "g"])
+
+
+def test_coefficient_table_has_the_contract_columns(fitted):
+    assert list(fitted.coefficients.columns) == [
+        "term", "estimate", "std_error", "odds_ratio", "ci_lower", "ci_upper",
+        "p_value",
+    ]
+    assert set(fitted.coefficients.term) == set(TRUE)
+
+
+def test_simulated_coefficients_are_recovered_within_their_cis(fitted):
+    co = fitted.coefficients.set_index("term")
+    truth = pd.Series(TRUE)[co.index]
+    # Each true coefficient lies inside its 99.9% Wald interval (all five at
+    # once fail by chance with probability < 0.5%; with 95% intervals one of
+    # five misses in about a fifth of seeds, as it does for 'b' with this one).
+    z = stats.norm.ppf(0.9995)
+    assert (np.abs(co.estimate - truth) < z * co.std_error).all()
+    # ci_lower/ci_upper are the 95% limits of the odds ratio; most cover.
+    covered = (np.exp(truth) > co.ci_lower) & (np.exp(truth) < co.ci_upper)
+    assert covered.sum() >= 4
+    np.testing.assert_allclose(
+        co.ci_lower, np.exp(co.estimate - 1.959964 * co.std_error), rtol=1e-6
+    )
+    np.testing.assert_allclose(co.odds_ratio, np.exp(co.estimate))
+
+
+def test_fit_agrees_with_statsmodels_logit(simulated, fitted):
+    import statsmodels.formula.api as smf
+
+    ref = smf.logit("y ~ x + b + g", simulated).fit(disp=0)
+    co = fitted.coefficients.set_index("term")
+    np.testing.assert_allclose(co.estimate, ref.params[co.index], rtol=1e-6)
+    np.testing.assert_allclose(co.std_error, ref.bse[co.index], rtol=1e-5)
+    np.testing.assert_allclose(co.p_value, ref.pvalues[co.index], rtol=1e-4, atol=1e-12)
+
+
+def test_c_statistic_equals_mann_whitney(simulated, fitted):
+    p = fitted.predict(simulated).to_numpy()
+    y = simulated.y.to_numpy()
+    u = stats.mannwhitneyu(p[y == 1], p[y == 0]).statistic
+    expected = u / ((y == 1).sum() * (y == 0).sum())
+    assert fitted.c_statistic == pytest.approx(expected, rel=1e-12)
+    lo, hi = fitted.c_statistic_ci
+    assert lo < fitted.c_statistic < hi
+
+
+def test_delong_interval_matches_pairwise_computation(rng):
+    # DeLong (1988) structural components by brute force over all pairs,
+    # with ties (risks rounded to 1 dp) counting one half.
+    y = rng.binomial(1, 0.3, 150)
+    p = np.round(rng.uniform(0.05, 0.8, 150) + 0.15 * y, 1).clip(0.01, 0.99)
+    pos, neg = p[y == 1], p[y == 0]
+    psi = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+    auc = psi.mean()
+    v10, v01 = psi.mean(axis=1), psi.mean(axis=0)
+    se = np.sqrt(v10.var(ddof=1) / pos.size + v01.var(ddof=1) / neg.size)
+    c, lo, hi = c_statistic(y, p)
+    assert c == pytest.approx(auc, rel=1e-12)
+    assert lo == pytest.approx(auc - 1.959964 * se, rel=1e-6)
+    assert hi == pytest.approx(auc + 1.959964 * se, rel=1e-6)
+
+
+def test_hosmer_lemeshow_and_brier_match_direct_computation(rng):
+    p = rng.uniform(0.01, 0.4, 3000)
+    y = rng.binomial(1, p)
+    d = assess_predictions(y, p, groups=10)
+    # Two-term form over deaths and survivors in deciles made by pandas.
+    grp = pd.qcut(p, 10, labels=False)
+    frame = pd.DataFrame({"g": grp, "y": y, "p": p, "one": 1})
+    t = frame.groupby("g").sum()
+    o1, e1, n = t.y, t.p, t.one
+    hl = (((o1 - e1) ** 2 / e1) + ((n - o1 - (n - e1)) ** 2 / (n - e1))).sum()
+    assert d.hosmer_lemeshow.statistic == pytest.approx(hl, rel=1e-10)
+    assert d.hosmer_lemeshow.df == 10  # external validation: g degrees of freedom
+    assert d.hosmer_lemeshow.p_value == pytest.approx(stats.chi2.sf(hl, 10))
+    assert d.brier_score == pytest.approx(np.mean((y - p) ** 2))
+    table = d.calibration_table
+    assert list(table.columns[:6]) == [
+        "decile", "n", "observed", "expected", "observed_rate", "expected_rate",
+    ]
+    assert table.n.sum() == 3000 and table.observed.sum() == y.sum()
+    assert table.expected.sum() == pytest.approx(p.sum())
+
+
+def test_calibration_intercept_and_slope_match_statsmodels(rng):
+    import statsmodels.api as sm
+
+    p = rng.uniform(0.01, 0.3, 4000)
+    y = rng.binomial(1, special.expit(0.3 + 0.7 * special.logit(p)))
+    d = assess_predictions(y, p)
+    lp = special.logit(p)
+    slope = sm.GLM(y, sm.add_constant(lp), family=sm.families.Binomial()).fit()
+    citl = sm.GLM(
+        y, np.ones_like(lp), family=sm.families.Binomial(), offset=lp
+    ).fit()
+    assert d.calibration_slope == pytest.approx(slope.params[1], rel=1e-7)
+    assert d.calibration_in_the_large == pytest.approx(citl.params[0], rel=1e-7)
+    lo, hi = d.calibration_slope_ci
+    assert lo == pytest.approx(slope.conf_int()[1, 0], rel=1e-5)
+    assert hi == pytest.approx(slope.conf_int()[1, 1], rel=1e-5)
+
+
+def test_development_diagnostics(fitted):
+    # Maximum likelihood with an intercept: calibrated by construction.
+    assert fitted.calibration_in_the_large == pytest.approx(0.0, abs=1e-8)
+    assert fitted.calibration_slope == pytest.approx(1.0, abs=1e-6)
+    assert fitted.hosmer_lemeshow.df == 8
+    assert fitted.diagnostics.expected == pytest.approx(fitted.diagnostics.observed)
+    assert fitted.diagnostics.to_frame().shape == (16, 2)
+
+
+def test_sum_of_predicted_risks_equals_deaths_on_fit_data(simulated, fitted):
+    p = fitted.predict(simulated)
+    assert p.index.equals(simulated.index) and p.name == "expected"
+    assert p.sum() == pytest.approx(simulated.y.sum(), rel=1e-8)
+
+
+def test_predict_on_new_data_reuses_levels(fitted):
+    new = pd.DataFrame({"x": [0.0, 1.0], "b": [0, 1], "g": ["c", "a"]}, index=[7, 3])
+    co = fitted.coefficients.set_index("term").estimate
+    lp = np.array(
+        [co["Intercept"] + co["g[T.c]"], co["Intercept"] + co["x"] + co["b"]]
+    )
+    out = fitted.predict(new)
+    assert list(out.index) == [7, 3]
+    np.testing.assert_allclose(out, special.expit(lp), rtol=1e-12)
+    with pytest.raises(InputError, match="does not know"):
+        fitted.predict(new.assign(g=["z", "a"]))
+    with pytest.raises(InputError, match="'b'"):
+        fitted.predict(new.drop(columns="b"))
+
+
+def test_spline_and_categorical_terms(simulated):
+    simulated = simulated.iloc[:20_000]
+    m = fit_risk_model(simulated, "y", formula="y ~ bs(x, df=4) + C(b) + g")
+    assert sum(t.startswith("bs(x") for t in m.coefficients.term) == 4
+    # Spline knots are remembered: one new patient gets the same risk as in the fit.
+    one = simulated.iloc[[5]]
+    assert m.predict(one).iloc[0] == pytest.approx(m.predict(simulated).iloc[5])
+
+
+def _with_missing(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    out.loc[out.index[:500], "x"] = np.nan
+    out.loc[out.index[300:700], "g"] = None
+    return out
+
+
+def test_complete_case_counts_and_prediction(simulated):
+    df = _with_missing(simulated)
+    m = fit_risk_model(df, "y", ["x", "b", "g"], missing="complete_case")
+    assert m.n_records == 60_000 and m.n_dropped == 700 and m.n_used == 59_300
+    md = m.missing_data.set_index("covariate")
+    assert md.loc["x", "n_missing"] == 500 and md.loc["x", "action"] == "dropped"
+    assert md.loc["g", "n_missing"] == 400 and md.loc["b", "action"] == "none"
+    p = m.predict(df)
+    assert p.isna().sum() == 700 and p.iloc[700:].notna().all()
+
+
+def test_indicator_method_imputes_and_adds_indicators(simulated):
+    df = _with_missing(simulated)
+    m = fit_risk_model(df, "y", ["x", "b", "g"], missing="indicator")
+    assert m.n_used == 60_000 and m.n_dropped == 0 and m.n_imputed == 700
+    assert {"x_missing", "g_missing"} <= set(m.coefficients.term)
+    md = m.missing_data.set_index("covariate")
+    assert md.loc["x", "fill_value"] == pytest.approx(df.x.median())
+    assert md.loc["g", "fill_value"] == df.g.value_counts().idxmax()
+    assert md.loc["x", "action"] == "imputed"
+    p = m.predict(df)
+    assert p.notna().all()
+    # A patient missing x is scored with x = median and x_missing = 1.
+    co = m.coefficients.set_index("term").estimate
+    row = df.iloc[[0]]
+    g_term = {"a": 0.0, "b": co["g[T.b]"], "c": co["g[T.c]"]}[row.g.iloc[0]]
+    lp = (co["Intercept"] + co["x"] * df.x.median() + co["x_missing"]
+          + co["b"] * row.b.iloc[0] + g_term)
+    assert p.iloc[0] == pytest.approx(special.expit(lp), rel=1e-10)
+
+
+def test_indicator_model_warns_for_newly_missing_column(fitted, simulated):
+    m = fit_risk_model(simulated.iloc[:5000], "y", ["x", "b"], missing="indicator")
+    new = simulated.iloc[:3].assign(b=[np.nan, 1, 0])
+    with pytest.warns(ImputationWarning, match="'b'"):
+        assert m.predict(new).notna().all()
+
+
+def test_from_coefficients_reproduces_a_fitted_model(simulated, fitted):
+    co = fitted.coefficients.set_index("term").estimate
+    published = RiskModel.from_coefficients(
+        co["Intercept"],
+        {"x": co["x"], "b": co["b"], "g[b]": co["g[T.b]"], "g[c]": co["g[T.c]"]},
+    )
+    np.testing.assert_allclose(
+        published.predict(simulated), fitted.predict(simulated), rtol=1e-10
+    )
+    via_formula = RiskModel.from_coefficients(
+        co["Intercept"],
+        {k: v for k, v in co.items() if k != "Intercept"},
+        formula="x + b + g",
+        data=simulated,
+        outcome="y",
+    )
+    assert via_formula.source == "published"
+    assert via_formula.c_statistic == pytest.approx(fitted.c_statistic)
+    assert via_formula.hosmer_lemeshow.df == 10
+
+
+def test_from_coefficients_expressions_centring_and_indicators():
+    df = pd.DataFrame(
+        {"age": [70, 80, 60], "creat": [90.0, np.nan, 180.0], "sex": ["M", "F", "F"]}
+    )
+    m = RiskModel.from_coefficients(
+        -4.0,
+        {"age": 0.05, "sex[F]": 0.3, "np.log(creat / 90)": 1.0, "creat_missing": 0.2},
+        centre={"age": 70},
+        missing="indicator",
+        fill_values={"creat": 90.0},
+    )
+    lp = np.array(
+        [-4.0, -4.0 + 0.5 + 0.3 + 0.2, -4.0 - 0.5 + 0.3 + np.log(2.0)]
+    )
+    np.testing.assert_allclose(m.predict(df), special.expit(lp), rtol=1e-12)
+    cc = RiskModel.from_coefficients(-4.0, {"age": 0.05, "np.log(creat / 90)": 1.0})
+    assert cc.predict(df).isna().tolist() == [False, True, False]
+    with pytest.raises(InputError, match="no diagnostics"):
+        _ = cc.c_statistic
+    with pytest.raises(InputError, match="design columns do not match"):
+        RiskModel.from_coefficients(-4.0, {"sex[T.F]": 0.3}, formula="age + sex").predict(
+            df
+        )
+
+
+# -- bad input ---------------------------------------------------------------
+def test_outcome_must_be_binary(simulated):
+    bad = simulated.iloc[:100].assign(y=2)
+    with pytest.raises(InputError, match="outcome column 'y'.*0/1"):
+        fit_risk_model(bad, "y", ["x"])
+    with pytest.raises(InputError, match="missing"):
+        fit_risk_model(simulated.iloc[:100].assign(y=np.nan), "y", ["x"])
+
+
+def test_single_level_covariate_is_named(simulated):
+    with pytest.raises(InputError, match="covariate 'b' has a single level"):
+        fit_risk_model(simulated.iloc[:500].assign(b=1), "y", ["x", "b"])
+
+
+def test_perfect_separation_is_an_error(rng):
+    df = pd.DataFrame({"x": rng.normal(size=300)})
+    df["y"] = (df.x > 0).astype(int)
+    with pytest.raises(InputError, match="perfect separation"):
+        fit_risk_model(df, "y", ["x"])
+
+
+def test_quasi_separation_warns(rng):
+    df = pd.DataFrame({"x": rng.normal(size=2000), "g": rng.choice(["a", "b"], 2000)})
+    df["y"] = rng.binomial(1, 0.2, 2000) * (df.g == "a")
+    with pytest.warns(SeparationWarning, match=r"g\[T.b\]"):
+        fit_risk_model(df, "y", ["x", "g"])
+
+
+def test_collinear_terms_and_bad_parameters(simulated):
+    df = simulated.iloc[:2000].assign(x2=lambda d: 2 * d.x)
+    with pytest.raises(InputError, match="collinear"):
+        fit_risk_model(df, "y", ["x", "x2"])
+    with pytest.raises(InputError, match="exactly one of"):
+        fit_risk_model(df, "y", ["x"], formula="x")
+    with pytest.raises(InputError, match="'missing'"):
+        fit_risk_model(df, "y", ["x"], missing="mean")
+    with pytest.raises(InputError, match="no column"):
+        fit_risk_model(df, "y", ["nothere"])
+
+
+# -- properties ---------------------------------------------------------------
+@given(
+    st.lists(st.tuples(st.booleans(), st.floats(0.001, 0.999)), min_size=4, max_size=60)
+)
+def test_c_statistic_properties(pairs):
+    y = np.array([a for a, _ in pairs], dtype=float)
+    p = np.array([b for _, b in pairs])
+    if y.min() == y.max():
+        return
+    c, lo, hi = c_statistic(y, p)
+    assert 0.0 <= lo <= c <= hi <= 1.0
+    # Reversing the ranking reflects the statistic; an increasing map leaves it
+    # (negation and doubling are exact in floating point, so ties survive).
+    assert c_statistic(y, -p)[0] == pytest.approx(1 - c, abs=1e-12)
+    assert c_statistic(y, 2 * p)[0] == pytest.approx(c, abs=1e-12)
+    assert c == pytest.approx(
+        stats.mannwhitneyu(p[y == 1], p[y == 0]).statistic
+        / ((y == 1).sum() * (y == 0).sum()),
+        abs=1e-12,
+    )
+
+
+def test_statsmodels_warnings_do_not_leak(simulated):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit_risk_model(simulated.iloc[:5000], "y", ["x", "g"])
