@@ -1,0 +1,39 @@
+"""Benchmark: the full batch pipeline on the bundled sample data (`ccdata demo`).
+
+Run with ``.venv/bin/python benchmarks/demo.py``. Target: under 60 s on a
+2-core machine. Prints wall time (total and per stage) and peak memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ccdata.report import prepare_demo_data, run_demo_pipeline
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        data = prepare_demo_data(Path(tmp) / "data")
+        t1 = time.perf_counter()
+        res = run_demo_pipeline(Path(tmp) / "out", data_dir=data, progress=False)
+        t2 = time.perf_counter()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"sample data written in {t1 - t0:.1f} s")
+    print(f"pipeline: exit code {res.exit_code}, {res.counts}")
+    if res.manifest:
+        for stage, sec in sorted(res.manifest["timings_seconds"].items()):
+            print(f"  {stage:<20} {sec:7.2f} s")
+    print(f"ccdata demo wall time: {t2 - t0:.1f} s (target < 60 s); "
+          f"peak memory {peak_mb:.0f} MB")
+    return 0 if res.exit_code in (0, 1) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,285 @@
+"""Computing the configured indicators of a batch run (funnel, SPC, risk, CUSUM).
+
+Each indicator is computed from one source's valid rows. Statistics come from
+:mod:`ccdata.funnel`, :mod:`ccdata.spc` and :mod:`ccdata.risk`; this module
+only aggregates the rows per unit and per period and hands them over.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ccdata.config import Config, IndicatorConfig
+from ccdata.errors import ConfigError
+from ccdata.report.sources import SourceData, apply_filter, stage_api
+
+__all__ = ["IndicatorOutput", "compute_indicator", "period_labels", "period_start"]
+
+log = logging.getLogger("ccdata.report")
+
+_FREQ = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+
+
+@dataclass
+class IndicatorOutput:
+    """Everything computed for one indicator (tables are CSV-ready)."""
+
+    name: str
+    config: IndicatorConfig
+    title: str
+    window: str
+    funnel: Any | None = None
+    funnel_table: pd.DataFrame | None = None
+    spc: Any | None = None
+    spc_table: pd.DataFrame | None = None
+    spc_input: pd.DataFrame | None = None
+    risk_model: Any | None = None
+    calibration: pd.DataFrame | None = None
+    oe_table: pd.DataFrame | None = None
+    patients: pd.DataFrame | None = None
+    cusum: pd.DataFrame | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def units(self) -> list[str]:
+        """Unit identifiers present in this indicator's outputs (sorted)."""
+        ids: set[str] = set()
+        if self.funnel_table is not None:
+            ids |= set(self.funnel_table["unit"].astype(str))
+        if self.spc_input is not None and self.config.spc_by == "unit":
+            ids |= set(self.spc_input["unit"].astype(str))
+        if self.oe_table is not None and "unit" in self.oe_table.columns:
+            ids |= set(self.oe_table["unit"].astype(str))
+        return sorted(ids)
+
+
+def period_labels(values: pd.Series, freq: str) -> pd.Series:
+    """Period label of each value: integers (years) stay, dates become periods.
+
+    Returns strings: ``"2024-04"`` (month), ``"2024Q2"``, ``"2024"``, or the
+    ISO start date of a week/day, so they sort in time order.
+
+    Examples
+    --------
+    >>> period_labels(pd.Series(["2024-04-17", "2024-05-01"]), "month").tolist()
+    ['2024-04', '2024-05']
+    >>> period_labels(pd.Series([2023, 2024]), "month").tolist()
+    ['2023', '2024']
+    """
+    if pd.api.types.is_integer_dtype(values):
+        return values.astype("int64").astype(str)
+    dates = pd.to_datetime(values.astype(str), format="mixed", errors="coerce")
+    per = dates.dt.to_period(_FREQ[freq])
+    if freq in ("day", "week"):
+        return per.dt.start_time.dt.strftime("%Y-%m-%d")
+    return per.astype(str)
+
+
+def period_start(labels: pd.Series) -> pd.Series:
+    """Start of each period label (a Timestamp), or the integer year.
+
+    Examples
+    --------
+    >>> period_start(pd.Series(["2024Q2", "2024-05"])).dt.strftime("%Y-%m-%d").tolist()
+    ['2024-04-01', '2024-05-01']
+    """
+    labels = labels.astype(str)
+    if labels.str.fullmatch(r"\d{4}").all():
+        return labels.astype("int64")
+    return labels.map(lambda s: pd.Period(s).start_time).astype("datetime64[ns]")
+
+
+def _need(data: pd.DataFrame, cols: list[str | None], cfg: Config, name: str) -> None:
+    missing = [c for c in cols if c is not None and c not in data.columns]
+    if missing:
+        raise ConfigError(
+            f"{cfg.path}: indicator {name!r} uses column(s) {missing!r} not found in "
+            f"source {cfg.indicators[name].source!r}; columns are "
+            f"{list(map(str, data.columns))!r}."
+        )
+
+
+def _aggregate(data: pd.DataFrame, ind: IndicatorConfig, keys: list[str]) -> pd.DataFrame:
+    num = ind.numerator or (ind.risk_model.outcome if ind.risk_model else None)
+    agg = {"numerator": (num, "sum")}
+    if ind.kind == "ratio":
+        agg["denominator"] = ("_expected", "sum")
+    elif ind.denominator is not None:
+        agg["denominator"] = (ind.denominator, "sum")
+    else:
+        agg["denominator"] = (num, "size")
+    out = data.groupby(keys, sort=True, observed=True).agg(**agg).reset_index()
+    return out.rename(columns={ind.unit: "unit"})
+
+
+def _fit_risk(cfg: Config, name: str, ind: IndicatorConfig, data: pd.DataFrame,
+              out: IndicatorOutput) -> pd.DataFrame:
+    rm = ind.risk_model
+    fit = stage_api("ccdata.risk", "fit_risk_model")
+    if fit is None:
+        raise ConfigError(
+            f"indicator {name!r} needs a risk model but ccdata.risk.fit_risk_model "
+            "is not available in this version."
+        )
+    outcome = rm.outcome or ind.numerator
+    kwargs: dict[str, Any] = {"missing": rm.missing}
+    if rm.covariates is not None:
+        kwargs["covariates"] = list(rm.covariates)
+    else:
+        kwargs["formula"] = rm.formula
+    model = fit(data, outcome, **kwargs)
+    out.risk_model = model
+    expected = np.asarray(model.predict(data), dtype=float)
+    cal = getattr(model, "calibration_table", None)
+    if isinstance(cal, pd.DataFrame):
+        out.calibration = cal
+    data = data.assign(_expected=expected)
+    dropped = int(np.isnan(expected).sum())
+    if dropped:
+        out.summary["records_without_expected_risk"] = dropped
+    data = data[~np.isnan(expected)]
+    oe = stage_api("ccdata.risk", "observed_expected")
+    if oe is not None and len(data):
+        out.oe_table = oe(data, unit=ind.unit, outcome=outcome, expected="_expected")
+    out.summary["c_statistic"] = float(getattr(model, "c_statistic", np.nan))
+    return data
+
+
+def _funnel_kwargs(cfg: Config, ind: IndicatorConfig) -> dict[str, Any]:
+    kw: dict[str, Any] = {"levels": tuple(cfg.funnel.levels)}
+    if cfg.funnel.method is not None:
+        kw["method"] = cfg.funnel.method
+    if cfg.funnel.overdispersion is not None:
+        kw["overdispersion"] = cfg.funnel.overdispersion
+    if ind.target is not None:
+        kw["target"] = ind.target
+    return kw
+
+
+def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOutput:
+    """Compute the funnel, SPC, risk-model and CUSUM outputs of one indicator."""
+    ind = cfg.indicators[name]
+    data = source.data
+    outcome = ind.numerator or (ind.risk_model.outcome if ind.risk_model else None)
+    _need(data, [ind.unit, outcome, ind.denominator, ind.expected, ind.period,
+                 ind.value], cfg, name)
+    data = apply_filter(data, ind.filter, key=f"indicators.{name}.filter", cfg=cfg)
+    data = data[data[ind.unit].notna()].copy()
+    data[ind.unit] = data[ind.unit].astype(str)
+    if ind.period is not None:
+        data["_period"] = period_labels(data[ind.period], ind.period_freq)
+        data = data[data["_period"].notna()]
+    out = IndicatorOutput(name=name, config=ind, title=ind.title or name, window="all")
+    if ind.kind == "ratio":
+        if ind.risk_model is not None:
+            data = _fit_risk(cfg, name, ind, data, out)
+        else:
+            data = data.assign(_expected=data[ind.expected].astype(float))
+    if ind.period is not None and len(data):
+        periods = sorted(data["_period"].unique())
+        out.window = periods[0] if len(periods) == 1 else f"{periods[0]} to {periods[-1]}"
+    # ---- funnel ------------------------------------------------------------
+    if ind.funnel:
+        funnel = stage_api("ccdata.funnel", "funnel")
+        fdata = data
+        if ind.funnel_window == "latest" and ind.period is not None and len(data):
+            latest = max(data["_period"])
+            fdata = data[data["_period"] == latest]
+            out.summary["funnel_period"] = latest
+        else:
+            out.summary["funnel_period"] = out.window
+        if funnel is None:
+            out.skipped.append("funnel: ccdata.funnel.funnel not available")
+        elif ind.kind == "mean":
+            out.skipped.append("funnel: kind 'mean' is not drawn by the batch job yet")
+        else:
+            agg = _aggregate(fdata, ind, [ind.unit])
+            agg = agg[agg["denominator"] > 0]
+            res = funnel(agg, numerator="numerator", denominator="denominator",
+                         unit="unit", kind=ind.kind, **_funnel_kwargs(cfg, ind))
+            out.funnel = res
+            table = res.to_frame() if hasattr(res, "to_frame") else res.units
+            table = table.copy()
+            table.insert(0, "indicator", name)
+            out.funnel_table = table
+            for attr in ("phi", "tau2", "target"):
+                v = getattr(res, attr, None)
+                if v is not None:
+                    out.summary[attr] = None if _isnan(v) else float(v)
+    # ---- SPC ---------------------------------------------------------------
+    if ind.spc is not None and ind.period is not None:
+        _compute_spc(cfg, name, ind, data, out)
+    # ---- risk-adjusted CUSUM ----------------------------------------------
+    if ind.cusum and out.risk_model is not None:
+        out.patients = data
+        cusum = stage_api("ccdata.risk", "risk_adjusted_cusum")
+        if cusum is None:
+            out.skipped.append("cusum: ccdata.risk.risk_adjusted_cusum not available")
+        else:
+            out.cusum = _compute_cusum(cusum, ind, data)
+    return out
+
+
+def _isnan(v: Any) -> bool:
+    try:
+        return bool(np.isnan(float(v)))
+    except (TypeError, ValueError):
+        return False
+
+
+def _compute_spc(cfg: Config, name: str, ind: IndicatorConfig, data: pd.DataFrame,
+                 out: IndicatorOutput) -> None:
+    spc = stage_api("ccdata.spc", "spc")
+    if spc is None:
+        out.skipped.append("spc: ccdata.spc.spc not available")
+        return
+    keys = [ind.unit, "_period"] if ind.spc_by == "unit" else ["_period"]
+    if ind.kind == "mean":
+        agg = (data.groupby(keys, sort=True).agg(value=(ind.value, "mean"))
+               .reset_index().rename(columns={ind.unit: "unit"}))
+    else:
+        agg = _aggregate(data, ind, keys)
+        agg = agg[agg["denominator"] > 0]
+        agg["value"] = agg["numerator"] / agg["denominator"]
+    agg = agg.rename(columns={"_period": "period"})
+    agg.insert(agg.columns.get_loc("period") + 1, "period_start",
+               period_start(agg["period"]))
+    if ind.spc_by != "unit":
+        agg.insert(0, "unit", "all")
+    out.spc_input = agg.reset_index(drop=True)
+    chart = ind.spc
+    kw: dict[str, Any] = {"chart": chart, "x": "period_start"}
+    if ind.kind != "mean":
+        kw.update(numerator="numerator", denominator="denominator")
+    else:
+        kw["value"] = "value"
+    if ind.spc_by == "unit":
+        kw["by"] = "unit"
+    if cfg.spc.freeze is not None:
+        kw["freeze"] = cfg.spc.freeze
+    if ind.direction is not None:
+        kw["improvement"] = ind.direction
+    res = spc(out.spc_input, **kw)
+    out.spc = res
+    pts = res.points.copy()
+    if "unit" not in pts.columns:
+        pts.insert(0, "unit", "all")
+    pts.insert(0, "indicator", name)
+    out.spc_table = pts
+
+
+def _compute_cusum(cusum: Any, ind: IndicatorConfig, data: pd.DataFrame) -> pd.DataFrame:
+    outcome = ind.numerator or ind.risk_model.outcome
+    cols = [ind.unit, ind.period, outcome, "_expected"]
+    data = data[cols].sort_values([ind.unit, ind.period], kind="mergesort")
+    data = data.rename(columns={"_expected": "expected_risk"})
+    res = cusum(data, outcome=outcome, expected="expected_risk", order_by=ind.period,
+                unit=ind.unit)
+    table = res.to_frame() if hasattr(res, "to_frame") else res
+    return table.reset_index(drop=True)

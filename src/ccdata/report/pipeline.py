@@ -1,0 +1,319 @@
+"""The scheduled batch job: ``run_pipeline(config)`` behind ``ccdata run CONFIG``.
+
+Stages, in order: read and validate every source; write the validation
+reports; data quality; indicators (funnel, SPC, risk model, CUSUM); figures;
+site feedback packs; ``index.html``; ``manifest.json``. Everything is written
+into a temporary folder beside the output folder and swapped into place only
+when every stage succeeded (:func:`ccdata.report.writers.atomic_output_dir`).
+
+Exit codes (:attr:`RunOutcome.exit_code`):
+
+* ``0`` -- every submission passed validation; outputs written.
+* ``1`` -- data problems found (rows rejected by validation); outputs written
+  for the good data, with each site's error report under ``validation/``.
+* ``2`` -- configuration or input error, or any failure during the run; no
+  outputs written and the previous outputs are untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ccdata.config import Config, load_config
+from ccdata.errors import CCDataError, ConfigError
+from ccdata.report import writers as w
+from ccdata.report.indicators import IndicatorOutput, compute_indicator
+from ccdata.report.sources import ERROR_COLUMNS, SourceData, load_sites, read_source
+
+__all__ = ["EXIT_DATA_PROBLEMS", "EXIT_FAILED", "EXIT_OK", "Progress", "RunOutcome",
+           "run_pipeline"]
+
+log = logging.getLogger("ccdata.report")
+
+EXIT_OK = 0
+EXIT_DATA_PROBLEMS = 1
+EXIT_FAILED = 2
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a batch run did.
+
+    Attributes
+    ----------
+    exit_code : int
+        0 ok, 1 data problems found but outputs written, 2 nothing written.
+    out_dir : Path or None
+        The output folder (None when nothing was written).
+    message : str
+        One line for the analyst.
+    counts : dict
+        Rows read, rows rejected, errors, indicators, figures, site packs.
+    manifest : dict or None
+        The manifest written to ``manifest.json``.
+    """
+
+    exit_code: int
+    out_dir: Path | None
+    message: str
+    counts: dict[str, int] = field(default_factory=dict)
+    manifest: dict[str, Any] | None = None
+
+
+class Progress:
+    """A one-line progress indicator on stderr, shown only on a terminal."""
+
+    def __init__(self, total: int, enabled: bool | None = None, stream: Any = None):
+        self.stream = stream if stream is not None else sys.stderr
+        if enabled is None:
+            enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = enabled
+        self.total = max(total, 1)
+        self.done = 0
+
+    def step(self, label: str) -> None:
+        """Advance by one stage and redraw the line."""
+        self.done = min(self.done + 1, self.total)
+        if self.enabled:
+            width = 24
+            filled = int(width * self.done / self.total)
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(f"\r[{bar}] {self.done}/{self.total} {label[:40]:<40}")
+            self.stream.flush()
+
+    def close(self) -> None:
+        """End the progress line."""
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    def add(self, stage: str, start: float) -> None:
+        self.timings[stage] = round(self.timings.get(stage, 0.0)
+                                    + time.perf_counter() - start, 3)
+
+
+def run_pipeline(config: Config | str | Path, out_dir: str | Path | None = None, *,
+                 progress: bool | None = None) -> RunOutcome:
+    """Run the batch job: validate, compute and write every output atomically.
+
+    Parameters
+    ----------
+    config : Config or path-like
+        A :class:`~ccdata.config.Config` or the path of a TOML file.
+    out_dir : path-like, optional
+        The output folder; default ``[run] output`` of the configuration.
+    progress : bool, optional
+        Show a progress line on stderr; default: only when stderr is a terminal.
+
+    Returns
+    -------
+    RunOutcome
+        With ``exit_code`` 0 (ok), 1 (data problems, outputs written) or 2
+        (configuration or input error: nothing written). Errors are logged to
+        the ``ccdata.report`` logger, not raised.
+    """
+    t0 = time.perf_counter()
+    try:
+        cfg = config if isinstance(config, Config) else load_config(config)
+        out = Path(out_dir) if out_dir is not None else cfg.output_dir()
+        if out is None:
+            raise ConfigError(
+                f"{cfg.path}: no output folder: give --out DIR or set [run] output.")
+        return _run(cfg, out, progress, t0)
+    except (CCDataError, OSError) as exc:
+        log.error("%s", exc)
+        return RunOutcome(EXIT_FAILED, None, f"run failed, nothing written: {exc}")
+    except Exception as exc:  # noqa: BLE001 - the job must report, not crash
+        log.exception("unexpected error; nothing written")
+        return RunOutcome(EXIT_FAILED, None,
+                          f"run failed, nothing written: {type(exc).__name__}: {exc}")
+
+
+def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome:
+    from ccdata.report import figures as figs
+    from ccdata.report import sitepack
+    from ccdata.report.index import write_index
+
+    timer = _Timer()
+    n_stages = (len(cfg.sources) + len(cfg.indicators) + 4 + len(cfg.completeness))
+    bar = Progress(n_stages, progress)
+    try:
+        start = time.perf_counter()
+        sites = load_sites(cfg)
+        sources: dict[str, SourceData] = {}
+        for name in cfg.sources:
+            sources[name] = read_source(cfg, name, sites)
+            s = sources[name]
+            log.info("source %s: %d rows read, %d rejected, %d problems", name,
+                     s.n_rows, s.n_rejected, len(s.errors))
+            bar.step(f"read {name}")
+        timer.add("read_and_validate", start)
+
+        with w.atomic_output_dir(out) as tmp:
+            start = time.perf_counter()
+            errors = _write_validation(tmp, sources)
+            timer.add("validation_reports", start)
+            bar.step("validation reports")
+
+            start = time.perf_counter()
+            quality = figs.compute_quality(cfg, sources)
+            for q in quality.values():
+                for tname, table in q.tables.items():
+                    w.write_csv(table, tmp / "indicators" / f"{tname}.csv",
+                                sort_by=q.sort_by.get(tname))
+                bar.step(f"data quality {q.source}")
+            timer.add("data_quality", start)
+
+            results: dict[str, IndicatorOutput] = {}
+            start = time.perf_counter()
+            for name, ind in cfg.indicators.items():
+                results[name] = compute_indicator(cfg, name, sources[ind.source])
+                _write_indicator(tmp, results[name])
+                for note in results[name].skipped:
+                    log.warning("indicator %s: %s", name, note)
+                bar.step(f"indicator {name}")
+            timer.add("indicators", start)
+
+            start = time.perf_counter()
+            figures = (figs.write_figures(cfg, tmp, results, quality)
+                       if cfg.run.figures else [])
+            timer.add("figures", start)
+            bar.step("figures")
+
+            start = time.perf_counter()
+            packs = (sitepack.write_site_packs(cfg, tmp, results, errors, sites)
+                     if cfg.run.site_packs else {})
+            timer.add("site_packs", start)
+            bar.step("site packs")
+
+            n_err = len(errors)
+            counts = {
+                "rows_read": sum(s.n_rows for s in sources.values()),
+                "rows_rejected": sum(s.n_rejected for s in sources.values()),
+                "validation_problems": n_err,
+                "sites_with_problems": int(errors["site_id"].replace("", pd.NA)
+                                           .dropna().nunique()) if n_err else 0,
+                "indicators": len(results),
+                "figures": len(figures),
+                "site_packs": len(packs),
+            }
+            write_index(cfg, tmp, sources, results, quality, figures, packs, counts)
+            exit_code = EXIT_DATA_PROBLEMS if n_err else EXIT_OK
+            timer.timings["total"] = round(time.perf_counter() - t0, 3)
+            manifest = _manifest(cfg, out, sources, results, counts, timer, exit_code)
+            w.write_json(manifest, tmp / w.MANIFEST_NAME)
+            bar.step("manifest")
+    finally:
+        bar.close()
+    msg = (f"outputs written to {out}; "
+           + (f"{counts['validation_problems']} data problems found in "
+              f"{counts['sites_with_problems']} site(s): see validation/"
+              if exit_code else "no data problems found"))
+    log.info("%s", msg)
+    return RunOutcome(exit_code, out, msg, counts, manifest)
+
+
+def _write_validation(tmp: Path, sources: dict[str, SourceData]) -> pd.DataFrame:
+    vdir = tmp / "validation"
+    vdir.mkdir(parents=True, exist_ok=True)
+    frames = [s.errors for s in sources.values() if len(s.errors)]
+    errors = (pd.concat(frames, ignore_index=True) if frames
+              else pd.DataFrame({c: pd.Series(dtype=object) for c in ERROR_COLUMNS}))
+    order = ["site_id", "source", "file", "row", "column", "check"]
+    w.write_csv(errors, vdir / "all_errors.csv", sort_by=order)
+    rows = []
+    for s in sources.values():
+        per_site = (s.errors.groupby("site_id").size() if len(s.errors)
+                    else pd.Series(dtype=int))
+        rows.append({"source": s.name, "site_id": "", "rows": s.n_rows,
+                     "rows_rejected": s.n_rejected, "problems": len(s.errors),
+                     "validated": s.validated})
+        for site, n in per_site.items():
+            rows.append({"source": s.name, "site_id": site, "rows": pd.NA,
+                         "rows_rejected": pd.NA, "problems": int(n),
+                         "validated": s.validated})
+    summary = pd.DataFrame(rows, columns=["source", "site_id", "rows", "rows_rejected",
+                                          "problems", "validated"])
+    w.write_csv(summary, vdir / "summary.csv", sort_by=["source", "site_id"])
+    for site, frame in errors.groupby("site_id", sort=True):
+        fname = f"{site}_errors.csv" if site else "unknown_site_errors.csv"
+        w.write_csv(frame, vdir / _safe_name(fname), sort_by=order)
+    return errors
+
+
+def _safe_name(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+
+
+def _write_indicator(tmp: Path, res: IndicatorOutput) -> None:
+    idir = tmp / "indicators"
+    if res.funnel_table is not None:
+        w.write_csv(res.funnel_table, idir / f"{res.name}_funnel.csv", sort_by=["unit"])
+    if res.spc_table is not None:
+        w.write_csv(res.spc_table, idir / f"{res.name}_spc.csv", sort_by=["unit"])
+    if res.oe_table is not None:
+        w.write_csv(res.oe_table, idir / f"{res.name}_observed_expected.csv",
+                    sort_by=["unit"])
+    if res.calibration is not None:
+        w.write_csv(res.calibration, idir / f"{res.name}_calibration.csv")
+    if res.cusum is not None:
+        w.write_csv(res.cusum, idir / f"{res.name}_cusum.csv")
+    summary = pd.DataFrame(
+        [{"indicator": res.name, "key": k, "value": v}
+         for k, v in sorted(res.summary.items())]
+        + [{"indicator": res.name, "key": "window", "value": res.window}],
+        columns=["indicator", "key", "value"])
+    summary["value"] = summary["value"].map(lambda v: "" if v is None else (
+        w.FLOAT_FORMAT % v if isinstance(v, float) else str(v)))
+    w.write_csv(summary, idir / f"{res.name}_summary.csv", sort_by=["key"])
+
+
+def _manifest(cfg: Config, out: Path, sources: dict[str, SourceData],
+              results: dict[str, IndicatorOutput], counts: dict[str, int],
+              timer: _Timer, exit_code: int) -> dict[str, Any]:
+    import dataclasses
+    from datetime import UTC, datetime
+
+    inputs = []
+    if cfg.sites.path is not None:
+        p = cfg.resolve(cfg.sites.path)
+        inputs.append({"role": "sites", "path": p.as_posix(), "sha256": w.sha256_file(p),
+                       "bytes": p.stat().st_size})
+    for s in sources.values():
+        for f in s.files:
+            inputs.append({"role": f"source:{s.name}", "path": f.as_posix(),
+                           "sha256": w.sha256_file(f), "bytes": f.stat().st_size})
+    params = {k: v for k, v in dataclasses.asdict(cfg).items()
+              if k not in ("path", "base_dir")}
+    return {
+        "tool": "ccdata run",
+        "format_version": 1,
+        "config": {"path": None if cfg.path is None else cfg.path.as_posix(),
+                   "sha256": None if cfg.path is None else w.sha256_file(cfg.path)},
+        "versions": w.dependency_versions(),
+        "inputs": inputs,
+        "parameters": params,
+        "sources": {s.name: {"rows": s.n_rows, "rows_rejected": s.n_rejected,
+                             "problems": len(s.errors), "validated": s.validated,
+                             "notes": s.notes} for s in sources.values()},
+        "indicators": {r.name: {"title": r.title, "window": r.window,
+                                "units": len(r.units), "summary": r.summary,
+                                "skipped": r.skipped} for r in results.values()},
+        "counts": counts,
+        "exit_code": exit_code,
+        "timings_seconds": timer.timings,
+        "finished_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "output_dir": out.absolute().as_posix(),
+    }

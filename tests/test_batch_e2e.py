@@ -1,0 +1,321 @@
+"""End-to-end tests of the batch job (`ccdata run`): tree, manifest, determinism,
+atomicity, data problems, site-pack disclosure checks.
+
+The default-run tests use a small community made here (8 lung cancer trusts, 4
+GP practices); the full demo on the bundled sample data is marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ccdata.report import (
+    EXIT_DATA_PROBLEMS,
+    EXIT_FAILED,
+    EXIT_OK,
+    run_pipeline,
+    scan_pack,
+)
+from ccdata.report.sources import stage_api
+from ccdata.report.writers import sha256_file
+
+HAS_IO = stage_api("ccdata.io", "read_submission") is not None
+HAS_FUNNEL = stage_api("ccdata.funnel", "funnel") is not None
+
+TRUSTS = [f"T{i:02d}" for i in range(1, 9)]
+PRACTICES = [f"P{i:02d}" for i in range(1, 5)]
+INDICATORS = ["histological_confirmation", "seen_by_nurse_specialist",
+              "surgical_resection"]
+
+CONFIG = """
+[run]
+title = "Small test community"
+dpi = 30
+
+[sites]
+path = "sites.csv"
+
+[disclosure]
+min_count = 5
+
+[sources.lung]
+path = "lung_cancer_indicators.csv"
+schema = "lung_cancer_indicators"
+community = "lung"
+
+[sources.ckd]
+path = "ckd_care_bundle.csv"
+schema = "ckd_care_bundle"
+community = "ckd"
+
+[indicators.histology]
+title = "Histological confirmation"
+source = "lung"
+filter = { indicator = "histological_confirmation" }
+numerator = "numerator"
+denominator = "denominator"
+period = "year"
+period_freq = "year"
+funnel_window = "latest"
+direction = "increase"
+
+[indicators.resection]
+title = "Surgical resection"
+source = "lung"
+filter = { indicator = "surgical_resection" }
+numerator = "numerator"
+denominator = "denominator"
+period = "year"
+period_freq = "year"
+funnel_window = "latest"
+
+[indicators.ckd_bundle]
+title = "CKD care bundle"
+source = "ckd"
+numerator = "all_elements"
+denominator = "eligible"
+period = "month"
+spc = "p"
+direction = "increase"
+"""
+
+
+def _sites() -> pd.DataFrame:
+    rows = [("lung", t, f"Trust hospital {chr(65 + i)}", "North")
+            for i, t in enumerate(TRUSTS)]
+    rows += [("ckd", p, f"Practice {chr(75 + i)}", "South")
+             for i, p in enumerate(PRACTICES)]
+    return pd.DataFrame(rows, columns=["community", "site_id", "site_name", "region"])
+
+
+def _lung(rng: np.random.Generator) -> pd.DataFrame:
+    rows = []
+    for t in TRUSTS:
+        for year in range(2022, 2026):
+            for ind in INDICATORS:
+                den = int(rng.integers(60, 300))
+                p = {"histological_confirmation": 0.8,
+                     "seen_by_nurse_specialist": 0.85,
+                     "surgical_resection": 0.15}[ind]
+                num = int(rng.binomial(den, p))
+                if t == "T08" and ind == "surgical_resection":
+                    den, num = 20, 3  # a small count: suppressed in T08's pack
+                rows.append((t, year, ind, num, den))
+    return pd.DataFrame(rows, columns=["site_id", "year", "indicator", "numerator",
+                                       "denominator"])
+
+
+def _ckd(rng: np.random.Generator) -> pd.DataFrame:
+    rows = []
+    months = pd.period_range("2024-04", periods=12, freq="M").astype(str)
+    for p in PRACTICES:
+        for m in months:
+            eligible = int(rng.integers(20, 40))
+            parts = rng.binomial(eligible, 0.8, size=4)
+            all_el = int(rng.binomial(int(parts.min()), 0.7))
+            rows.append((p, m, 3000, 150, 0.05, eligible, *map(int, parts), all_el))
+    return pd.DataFrame(rows, columns=[
+        "site_id", "month", "list_size", "register_size", "expected_prevalence",
+        "eligible", "bp_measured", "acr_tested", "statin_offered", "ace_arb_offered",
+        "all_elements"])
+
+
+@pytest.fixture
+def community(tmp_path) -> Path:
+    rng = np.random.default_rng(20261122)
+    d = tmp_path / "job"
+    d.mkdir()
+    _sites().to_csv(d / "sites.csv", index=False, lineterminator="\n")
+    _lung(rng).to_csv(d / "lung_cancer_indicators.csv", index=False,
+                      lineterminator="\n")
+    _ckd(rng).to_csv(d / "ckd_care_bundle.csv", index=False, lineterminator="\n")
+    (d / "job.toml").write_text(CONFIG, encoding="utf-8")
+    return d / "job.toml"
+
+
+def _csv_bytes(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes()
+            for p in sorted(out.rglob("*.csv"))}
+
+
+def test_run_writes_the_output_tree_and_the_manifest(community, tmp_path):
+    out = tmp_path / "out"
+    res = run_pipeline(community, out)
+    assert res.exit_code == EXIT_OK, res.message
+    for name in ("validation", "indicators", "figures", "sites"):
+        assert (out / name).is_dir()
+    assert (out / "index.html").is_file()
+    assert (out / "validation" / "summary.csv").is_file()
+    assert (out / "indicators" / "ckd_bundle_spc.csv").is_file()
+    assert (out / "figures" / "ckd_bundle_spc.png").is_file()
+    if HAS_FUNNEL:
+        for ind in ("histology", "resection", "ckd_bundle"):
+            table = pd.read_csv(out / "indicators" / f"{ind}_funnel.csv")
+            assert table["unit"].tolist() == sorted(table["unit"])  # site order
+            assert {"lower_95", "upper_998", "status"} <= set(table.columns)
+        assert (out / "figures" / "histology_funnel.png").is_file()
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["exit_code"] == 0
+    assert m["versions"]["ccdata"] and m["versions"]["pandas"]
+    by_role = {i["role"]: i for i in m["inputs"]}
+    lung = by_role["source:lung"]
+    assert lung["sha256"] == sha256_file(community.parent / "lung_cancer_indicators.csv")
+    assert by_role["sites"]["sha256"] == sha256_file(community.parent / "sites.csv")
+    assert m["counts"]["rows_read"] == 8 * 4 * 3 + 4 * 12
+    assert m["parameters"]["disclosure"]["min_count"] == 5
+    assert "total" in m["timings_seconds"]
+    packs = {p.name for p in (out / "sites").iterdir()}
+    assert packs == set(TRUSTS + PRACTICES) if HAS_FUNNEL else packs == set(PRACTICES)
+    html = (out / "index.html").read_text()
+    assert 'href="manifest.json"' in html and "figures/ckd_bundle_spc.png" in html
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["job", "out"]  # no debris
+
+
+def test_same_inputs_give_byte_identical_csvs(community, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run_pipeline(community, a).exit_code == EXIT_OK
+    assert run_pipeline(community, b).exit_code == EXIT_OK
+    ca, cb = _csv_bytes(a), _csv_bytes(b)
+    assert ca.keys() == cb.keys() and len(ca) >= 8
+    assert ca == cb
+    assert (a / "index.html").read_bytes() == (b / "index.html").read_bytes()
+
+
+def test_a_run_failing_half_way_leaves_previous_outputs_intact(
+        community, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    assert run_pipeline(community, out).exit_code == EXIT_OK
+    before = _csv_bytes(out)
+    manifest = (out / "manifest.json").read_bytes()
+
+    import ccdata.report.pipeline as pipeline
+
+    real = pipeline.compute_indicator
+    calls = []
+
+    def failing(cfg, name, source):
+        calls.append(name)
+        if len(calls) == 2:
+            raise RuntimeError("disk on fire")
+        return real(cfg, name, source)
+
+    monkeypatch.setattr(pipeline, "compute_indicator", failing)
+    res = run_pipeline(community, out)
+    assert res.exit_code == EXIT_FAILED
+    assert "disk on fire" in res.message
+    assert res.out_dir is None
+    assert _csv_bytes(out) == before
+    assert (out / "manifest.json").read_bytes() == manifest
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["job", "out"]
+
+
+def test_configuration_error_exits_2_and_writes_nothing(community, tmp_path):
+    text = community.read_text().replace("lung_cancer_indicators.csv", "missing.csv")
+    community.write_text(text)
+    out = tmp_path / "out"
+    res = run_pipeline(community, out)
+    assert res.exit_code == EXIT_FAILED
+    assert "missing.csv" in res.message
+    assert not out.exists()
+
+
+def test_no_output_folder_is_a_configuration_error(community):
+    res = run_pipeline(community)
+    assert res.exit_code == EXIT_FAILED and "--out" in res.message
+
+
+@pytest.mark.skipif(not HAS_IO, reason="ccdata.io.read_submission not available yet")
+def test_submission_with_problems_still_gives_outputs_and_exit_1(community, tmp_path):
+    lung_path = community.parent / "lung_cancer_indicators.csv"
+    lung = pd.read_csv(lung_path)
+    bad = (lung["site_id"] == "T03") & (lung["year"] == 2025) & (
+        lung["indicator"] == "surgical_resection")
+    lung.loc[bad, "numerator"] = lung.loc[bad, "denominator"] + 5  # num > den
+    lung.to_csv(lung_path, index=False, lineterminator="\n")
+    out = tmp_path / "out"
+    res = run_pipeline(community, out)
+    assert res.exit_code == EXIT_DATA_PROBLEMS
+    errors = pd.read_csv(out / "validation" / "T03_errors.csv", dtype=str)
+    assert len(errors) >= 1 and set(errors["site_id"]) == {"T03"}
+    assert (out / "sites" / "T03" / "validation_errors.csv").is_file()
+    assert "Data problems" in (out / "sites" / "T03" / "summary.md").read_text()
+    assert not (out / "validation" / "T01_errors.csv").exists()
+    # the good data still produced every indicator
+    assert (out / "indicators" / "ckd_bundle_spc.csv").is_file()
+    if HAS_FUNNEL:
+        hist = pd.read_csv(out / "indicators" / "histology_funnel.csv")
+        assert "T03" in set(hist["unit"])  # its other rows were fine
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["exit_code"] == 1 and m["counts"]["rows_rejected"] >= 1
+
+
+def test_every_site_pack_names_no_other_site(community, tmp_path):
+    out = tmp_path / "out"
+    assert run_pipeline(community, out).exit_code == EXIT_OK
+    sites = _sites()
+    every = set(sites["site_id"]) | set(sites["site_name"])
+    for pack in sorted((out / "sites").iterdir()):
+        own = sites.loc[sites["site_id"] == pack.name, "site_name"].iloc[0]
+        assert scan_pack(pack, pack.name, every, own_name=own) == []
+        # independent check: a plain regex over every text file
+        others = [s for s in sites["site_id"] if s != pack.name]
+        for f in pack.rglob("*"):
+            if f.suffix in (".csv", ".md", ".txt"):
+                text = f.read_text()
+                assert not re.search(r"\b(" + "|".join(others) + r")\b", text), f
+        assert (pack / "summary.md").is_file()
+
+
+def test_scan_pack_finds_a_planted_identifier(tmp_path):
+    (tmp_path / "notes.md").write_text("Compared with T02 and Trust hospital C.\n")
+    hits = scan_pack(tmp_path, "T01", ["T01", "T02", "T03", "Trust hospital C"])
+    assert hits == ["notes.md: T02", "notes.md: Trust hospital C"]
+    assert scan_pack(tmp_path, "T02", ["T02", "T20"], own_name=None) == []
+
+
+@pytest.mark.skipif(not HAS_FUNNEL, reason="ccdata.funnel not available yet")
+def test_small_numbers_are_suppressed_in_site_packs(community, tmp_path):
+    out = tmp_path / "out"
+    assert run_pipeline(community, out).exit_code == EXIT_OK
+    own = pd.read_csv(out / "sites" / "T08" / "indicators.csv", dtype=str,
+                      keep_default_na=False)
+    rows = own.set_index("indicator")
+    assert rows.loc["resection", "numerator"] == "<5"  # 3 of 20 in 2025
+    assert rows.loc["resection", "value"] == ""  # 3/20 would give the count away
+    assert float(rows.loc["resection", "denominator"]) == 20
+    assert rows.loc["histology", "numerator"] not in ("<5", "")
+    summary = (out / "sites" / "T08" / "summary.md").read_text()
+    assert "not shown (small numbers)" in summary and "numerator <5" in summary
+    # the steering group's table keeps the real numbers
+    table = pd.read_csv(out / "indicators" / "resection_funnel.csv")
+    assert int(table.loc[table["unit"] == "T08", "numerator"].iloc[0]) == 3
+
+
+def test_suppress_hides_counts_1_to_4_and_blanks_their_value():
+    from ccdata.report.sitepack import suppress
+
+    shown, mask = suppress(pd.Series([0, 1, 4, 5, np.nan]), min_count=5)
+    assert shown.tolist()[1:4] == ["<5", "<5", 5.0]
+    assert mask.tolist() == [False, True, True, False, False]
+    shown, mask = suppress(pd.Series([0, 7]), min_count=10, suppress_zero=True)
+    assert shown.tolist() == ["<10", "<10"]
+
+
+@pytest.mark.slow
+def test_full_demo_on_the_sample_data(tmp_path):
+    from ccdata.report import run_demo_pipeline
+
+    out = tmp_path / "demo"
+    res = run_demo_pipeline(out)
+    assert res.exit_code in (EXIT_OK, EXIT_DATA_PROBLEMS), res.message
+    assert (out / "index.html").is_file()
+    m = json.loads((out / "manifest.json").read_text())
+    assert {"aaa_mortality_ra", "ckd_bundle", "lung_histology"} <= set(m["indicators"])
+    packs = sorted((out / "sites").iterdir())
+    assert len(packs) >= 70 + 29 + 30
