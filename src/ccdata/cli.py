@@ -1,74 +1,38 @@
-"""The ``ccdata`` command line: validate submissions, write sample data, run the demo.
+"""The ``ccdata`` command line.
+
+Commands: ``validate`` (check one submission), ``sample-data`` (write the
+bundled sample data), ``run`` (the scheduled batch job), ``config check``
+(check a batch configuration) and ``demo`` (the batch job on the sample data).
 
 Exit codes: 0 when everything is clean, 1 when problems were found in the
-data, 2 when the input cannot be read or the command is wrong (message on
-stderr, no traceback).
+data (outputs still written for the good data), 2 when the input or the
+configuration cannot be used or the command is wrong (message on stderr, no
+traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import re
-import shutil
 import sys
-import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from ccdata.errors import CCDataError
 from ccdata.io import read_site_list, read_submission
+from ccdata.report.writers import write_csv
 from ccdata.schemas import list_schemas
 from ccdata.validation import ERROR_COLUMNS, ValidationResult
 
-__all__ = [
-    "DEMO_FILES",
-    "DEMO_STEPS",
-    "DemoContext",
-    "demo_validation",
-    "main",
-    "run_demo",
-    "write_error_files",
-]
-
-#: Sample files validated by the demo, with the community of their sites.
-DEMO_FILES = {
-    "aaa_procedures": "aaa",
-    "aaa_expected_cases": "aaa",
-    "ckd_care_bundle": "ckd",
-    "lung_cancer_indicators": "lung",
-    "lung_cancer_patient_experience": "lung",
-}
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-# --------------------------------------------------------------------------
-# Writing CSV files that sites open in Excel
-# --------------------------------------------------------------------------
-
-
-def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells starting with = + - @ with a quote (no formula injection)."""
-    out = frame.copy()
-    for col in out.columns:
-        if pd.api.types.is_string_dtype(out[col]) or out[col].dtype == object:
-            text = out[col].astype("str")
-            risky = text.str.startswith(_FORMULA_START).fillna(False).to_numpy(bool)
-            if risky.any():
-                out[col] = text.where(~risky, "'" + text)
-    return out
+__all__ = ["main", "write_error_files"]
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
     # UTF-8 with BOM so that Excel shows accented site names correctly.
-    _excel_safe(frame).to_csv(
-        path, index=False, encoding="utf-8-sig", lineterminator="\n"
-    )
-    return path
+    return write_csv(frame, path, encoding="utf-8-sig")
 
 
 def _safe_name(site: str) -> str:
@@ -158,116 +122,43 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------
-# ccdata demo
+# ccdata run / config check / demo (the batch job lives in ccdata.report)
 # --------------------------------------------------------------------------
 
 
-@dataclass
-class DemoContext:
-    """State shared by the demo steps.
-
-    Attributes
-    ----------
-    out_dir : Path
-        Where the demo writes its outputs.
-    data_dir : Path
-        Folder holding the sample data files used.
-    results : dict
-        Validation results by schema name (filled by the validation step).
-    summary : list of str
-        Lines of the demo summary, printed and written to ``summary.txt``.
-    """
-
-    out_dir: Path
-    data_dir: Path
-    results: dict[str, ValidationResult] = field(default_factory=dict)
-    summary: list[str] = field(default_factory=list)
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(levelname)s %(message)s")
 
 
-def _demo_data(data_dir: Path) -> str:
-    """Write the sample data with the generator, or copy the repository's files."""
-    try:
-        from ccdata.sample_data import write_sample_data
-    except ImportError:
-        write_sample_data = None
-    if write_sample_data is not None:
-        write_sample_data(data_dir)
-        return "generated with ccdata.sample_data.write_sample_data"
-    repo = Path(__file__).resolve().parents[2] / "sample_data"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    for name in ["sites", *DEMO_FILES]:
-        src = repo / f"{name}.csv"
-        if src.exists():
-            shutil.copyfile(src, data_dir / src.name)
-    return f"copied from {repo}"
+def _cmd_run(args: argparse.Namespace) -> int:
+    from ccdata.report import run_pipeline
+
+    _setup_logging()
+    outcome = run_pipeline(args.config, args.out)
+    print(outcome.message)
+    return outcome.exit_code
 
 
-def demo_validation(ctx: DemoContext) -> int:
-    """Demo step: validate every sample file and write its error report."""
-    folder = ctx.out_dir / "validation"
-    folder.mkdir(parents=True, exist_ok=True)
-    site_file = ctx.data_dir / "sites.csv"
-    rows, status = [], 0
-    ctx.summary.append("Validation of the sample submissions")
-    for name, community in DEMO_FILES.items():
-        path = ctx.data_dir / f"{name}.csv"
-        if not path.exists():
-            ctx.summary.append(f"  {name}: file not found, skipped")
-            continue
-        sites = None
-        if site_file.exists():
-            sites = read_site_list(site_file, community=community)
-        result = read_submission(path, name, sites=sites)
-        ctx.results[name] = result
-        write_error_files(result, folder, prefix=f"{name}_")
-        rows.append({"schema": name, "rows": result.n_rows, "valid": len(result.valid),
-                     "rejected": len(result.rejected), "problems": len(result.errors)})
-        ctx.summary.extend("  " + line for line in _summary_lines(result, path.name))
-        status = max(status, 0 if result.ok else 1)
-    _write_csv(pd.DataFrame(rows), folder / "summary.csv")
-    return status
+def _cmd_config_check(args: argparse.Namespace) -> int:
+    from ccdata.report import check_config
 
-
-#: The demo's steps, run in order; each takes the DemoContext and returns an
-#: exit status (0 clean, 1 problems found). Later steps (completeness,
-#: funnel plots, SPC charts, reports) are appended here.
-DEMO_STEPS: list[Callable[[DemoContext], int]] = [demo_validation]
-
-
-def run_demo(out_dir: str | Path) -> int:
-    """Run the demo on freshly generated sample data and write its outputs.
-
-    Parameters
-    ----------
-    out_dir : str or Path
-        Output folder (created if needed): ``sample_data/`` (the data used),
-        ``validation/`` (error reports and ``summary.csv``) and ``summary.txt``.
-
-    Returns
-    -------
-    int
-        0 when every step ran clean, 1 when a step found problems.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        source = _demo_data(Path(tmp))
-        data_dir = out / "sample_data"
-        shutil.copytree(tmp, data_dir, dirs_exist_ok=True)
-    ctx = DemoContext(out_dir=out, data_dir=data_dir)
-    ctx.summary.append(f"ccdata demo: sample data {source}, in {data_dir}")
-    status = 0
-    for step in DEMO_STEPS:
-        status = max(status, step(ctx))
-    text = "\n".join(ctx.summary) + "\n"
-    (out / "summary.txt").write_text(text, encoding="utf-8")
-    print(text, end="")
-    print(f"Outputs written to {out}")
-    return status
+    problems = check_config(args.file)
+    for problem in problems:
+        print(f"ccdata: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    print(f"{args.file}: configuration OK")
+    return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    return run_demo(args.out)
+    from ccdata.report import run_demo_pipeline
+
+    _setup_logging()
+    outcome = run_demo_pipeline(args.out)
+    print(outcome.message)
+    return outcome.exit_code
 
 
 # --------------------------------------------------------------------------
@@ -298,7 +189,19 @@ def _parser() -> argparse.ArgumentParser:
     smp.add_argument("--seed", type=int, default=20261122, help="random seed")
     smp.set_defaults(func=_cmd_sample_data)
 
-    demo = sub.add_parser("demo", help="run ccdata on the sample data")
+    run = sub.add_parser("run", help="run the batch job described by a TOML config")
+    run.add_argument("config", help="the configuration file (TOML)")
+    run.add_argument("--out", help="output folder (default: the config's output)")
+    run.set_defaults(func=_cmd_run)
+
+    cfg = sub.add_parser("config", help="work with configuration files")
+    cfg_sub = cfg.add_subparsers(dest="config_command", required=True,
+                                 metavar="ACTION")
+    check = cfg_sub.add_parser("check", help="check a configuration file")
+    check.add_argument("file", help="the configuration file (TOML)")
+    check.set_defaults(func=_cmd_config_check)
+
+    demo = sub.add_parser("demo", help="run the full batch job on the sample data")
     demo.add_argument("--out", required=True, help="folder for the outputs")
     demo.set_defaults(func=_cmd_demo)
     return parser

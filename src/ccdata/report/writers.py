@@ -102,6 +102,7 @@ def write_csv(
     *,
     sort_by: Sequence[str] | None = None,
     float_format: str = FLOAT_FORMAT,
+    encoding: str = "utf-8",
 ) -> Path:
     """Write ``data`` as a deterministic, formula-safe CSV.
 
@@ -116,6 +117,9 @@ def write_csv(
         sorted by identifiers, never by performance.
     float_format : str, default ``"%.10g"``
         printf-style format of floating-point cells.
+    encoding : str, default ``"utf-8"``
+        ``"utf-8-sig"`` adds a byte-order mark, which makes Excel show accented
+        names correctly (used for the error reports sites open themselves).
 
     Returns
     -------
@@ -132,7 +136,7 @@ def write_csv(
     df = neutralise_formulas(df)
     text = df.to_csv(index=False, lineterminator="\n", float_format=float_format,
                      date_format="%Y-%m-%d")
-    with open(path, "w", encoding="utf-8", newline="") as fh:
+    with open(path, "w", encoding=encoding, newline="") as fh:
         fh.write(text)
     return path
 
@@ -158,7 +162,7 @@ def write_json(obj: Any, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default,
                       ensure_ascii=False)
-    with open(path, "w", encoding="utf-8", newline="") as fh:
+    with open(path, "w", encoding=encoding, newline="") as fh:
         fh.write(text + "\n")
     return path
 
@@ -167,7 +171,7 @@ def write_text(text: str, path: str | Path) -> Path:
     """Write UTF-8 text with ``"\\n"`` line endings."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as fh:
+    with open(path, "w", encoding=encoding, newline="") as fh:
         fh.write(text)
     return path
 
