@@ -1,3 +1,0 @@
-"""Placeholder: being written (see the open issues)."""
-
-__all__: list[str] = []

@@ -1,0 +1,431 @@
+"""`funnel`: place each unit against control limits around a target."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ccdata._validation import check_choice, check_columns, check_levels, level_suffix
+from ccdata.errors import InputError
+from ccdata.funnel.limits import (
+    check_kind_method,
+    check_multiplier,
+    check_sd,
+    check_target,
+    check_whole,
+    compute_limits,
+    null_se,
+    scale_of,
+    to_scale,
+)
+from ccdata.funnel.overdispersion import TRIM_METHODS, estimate_overdispersion
+from ccdata.funnel.result import NOT_ASSESSED, FunnelResult
+
+__all__ = ["funnel"]
+
+OVERDISPERSION = (None, "multiplicative", "additive")
+
+
+def _numeric(data: pd.DataFrame, column: str, *, where: str) -> np.ndarray:
+    try:
+        return pd.to_numeric(data[column], errors="raise").to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"{where}: column {column!r} must be numeric. Got values such as "
+            f"{data[column].head(3).tolist()!r}."
+        ) from exc
+
+
+def _bad_units(ids: np.ndarray, mask: np.ndarray) -> list:
+    return ids[mask][:5].tolist()
+
+
+def _check_inputs(
+    ids: np.ndarray,
+    num: np.ndarray,
+    den: np.ndarray,
+    *,
+    kind: str,
+    numerator: str,
+    denominator: str,
+    unit: str,
+    where: str,
+) -> None:
+    """NaN, negative, duplicate and impossible inputs are errors, naming units."""
+    if pd.isna(ids).any():
+        raise InputError(
+            f"{where}: column {unit!r} (the unit id) contains missing values."
+        )
+    dup = pd.Series(ids).duplicated(keep=False).to_numpy()
+    if dup.any():
+        raise InputError(
+            f"{where}: each unit must appear once in column {unit!r}; repeated ids "
+            f"{sorted(set(ids[dup].tolist()), key=str)[:5]!r}. "
+            "Aggregate the rows first."
+        )
+    for col, values in ((numerator, num), (denominator, den)):
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise InputError(
+                f"{where}: column {col!r} has missing or infinite values for units "
+                f"{_bad_units(ids, bad)!r}. Drop or fill those rows first."
+            )
+    if (den < 0).any():
+        raise InputError(
+            f"{where}: column {denominator!r} must be >= 0; negative for units "
+            f"{_bad_units(ids, den < 0)!r} (values {den[den < 0][:5].tolist()!r})."
+        )
+    if kind != "mean" and (num < 0).any():
+        raise InputError(
+            f"{where}: column {numerator!r} must be >= 0 for kind={kind!r}; negative "
+            f"for units {_bad_units(ids, num < 0)!r}."
+        )
+    if kind == "proportion" and (num > den).any():
+        raise InputError(
+            f"{where}: column {numerator!r} (events) exceeds {denominator!r} (cases) "
+            f"for units {_bad_units(ids, num > den)!r}; a proportion must be <= 1."
+        )
+
+
+def _pooled_sd(
+    sd_values: np.ndarray, n: np.ndarray, *, column: str, where: str
+) -> float:
+    """sqrt(sum((n_i - 1) s_i^2) / sum(n_i - 1)) over units with n_i > 1."""
+    if (~np.isfinite(sd_values)).any() or (sd_values < 0).any():
+        raise InputError(
+            f"{where}: column {column!r} (standard deviations) must be finite and "
+            f">= 0. Got {sd_values[:5].tolist()!r}..."
+        )
+    df = np.clip(n - 1, 0, None)
+    if df.sum() <= 0:
+        raise InputError(
+            f"{where}: cannot pool SDs from column {column!r}: all n <= 1."
+        )
+    return float(np.sqrt((df * sd_values**2).sum() / df.sum()))
+
+
+def _sorted_index(ids: np.ndarray) -> np.ndarray:
+    try:
+        return np.argsort(ids, kind="stable")
+    except TypeError:
+        return np.argsort(ids.astype(str), kind="stable")
+
+
+def _status(
+    value: np.ndarray, limits: dict[str, np.ndarray], levels, assessed
+) -> np.ndarray:
+    """Most extreme level crossed; strictly beyond a limit, so on it is within."""
+    conditions, choices = [], []
+    for level in sorted(levels, reverse=True):
+        sfx = level_suffix(level)
+        conditions += [value > limits[f"upper_{sfx}"], value < limits[f"lower_{sfx}"]]
+        choices += [f"above_{sfx}", f"below_{sfx}"]
+    status = np.select(conditions, choices, default="within").astype(object)
+    status[~assessed] = NOT_ASSESSED
+    return status
+
+
+def _curve_grid(x: np.ndarray, points: int, whole: bool) -> np.ndarray:
+    if x.size == 0:
+        return np.array([], dtype=float)
+    lo, hi = float(x.min()), float(x.max())
+    if lo == hi:
+        lo, hi = lo / 2, hi * 2
+    if whole:
+        lo = max(lo, 1.0)
+    grid = np.geomspace(lo, hi, points)
+    if whole:
+        grid = np.unique(np.round(grid))
+    return grid
+
+
+def funnel(
+    data: pd.DataFrame,
+    *,
+    numerator: str,
+    denominator: str,
+    unit: str = "site_id",
+    kind: str = "proportion",
+    target: float | None = None,
+    levels: Sequence[float] = (0.95, 0.998),
+    method: str = "exact",
+    overdispersion: str | None = None,
+    trim: float = 0.10,
+    trim_method: str = "winsorise",
+    multiplier: float = 1,
+    sd: float | str | None = None,
+    curve_points: int = 200,
+) -> FunnelResult:
+    """Compare units with control limits around a target: a funnel plot's numbers.
+
+    Each unit's indicator is set against its own precision (its denominator)
+    and the range expected from chance alone, never against the other units'
+    ranks.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per unit.
+    numerator, denominator : str
+        Columns. ``kind="proportion"``: events and cases. ``"ratio"``:
+        observed and expected counts (e.g. the output of
+        ``observed_expected()``). ``"ratio_of_counts"``: the count of interest
+        O1 and the comparison count O2 (e.g. this period and last).
+        ``"mean"``: the unit's mean and its number of observations n.
+    unit : str, default "site_id"
+        Column of unit ids; each id once.
+    kind : {"proportion", "ratio", "ratio_of_counts", "mean"}
+    target : float, optional
+        Centre line on the natural scale (0.035, not 3.5). Default: the pooled
+        proportion sum(events)/sum(cases); 1 for ratios; sum(O1)/sum(O2) for
+        ratio of counts; the n-weighted mean for means.
+    levels : sequence of float, default (0.95, 0.998)
+        Coverage of each pair of limits ("alert" and "alarm").
+    method : str, default "exact"
+        See :func:`funnel_limits` and ``docs/methods/funnel.md``.
+    overdispersion : {None, "multiplicative", "additive"}
+        Widen the limits for over-dispersion (Spiegelhalter 2005, QSHC). The
+        adjustment is applied only when I phi > I - 1; otherwise the limits
+        stay unadjusted and the summary says so.
+    trim : float, default 0.10
+        Fraction of each tail of z-scores winsorised/truncated before phi.
+    trim_method : {"winsorise", "truncate"}
+    multiplier : float, default 1
+        Multiply values, limits and target for display (100 for per cent or
+        ratio x 100). z-scores are unaffected.
+    sd : float or str, optional
+        ``kind="mean"`` only: the SD of one observation, or a column of each
+        unit's SD (pooled as sqrt(sum((n-1) s^2) / sum(n-1))). Required.
+    curve_points : int, default 200
+        Points of the log-spaced grid in :attr:`FunnelResult.curve`.
+
+    Returns
+    -------
+    FunnelResult
+
+    Raises
+    ------
+    InputError
+        Missing columns; unknown kind, method or option; missing, infinite or
+        negative numerators or denominators (a mean may be negative);
+        events above cases; repeated unit ids; a pooled target that cannot be
+        computed; non-whole denominators with exact binomial limits.
+
+    Notes
+    -----
+    Units with a denominator of 0 (a total of 0 for ratio of counts) get
+    status ``"not_assessed"`` and NaN value, z and limits; they are excluded
+    from the pooled target and from over-dispersion. Status is the most
+    extreme limit strictly crossed: a value exactly on a limit is ``within``.
+    z-scores are (g(y) - g(target)) / s on the method's scale g (identity
+    with the null variance for exact, normal, wilson, byar, chisq; arcsine,
+    square root or log otherwise); over-dispersed limits are
+    g^-1(g(target) +/- z sqrt(phi s^2)) or g^-1(g(target) +/- z sqrt(s^2 + tau^2)).
+
+    References
+    ----------
+    .. [1] Spiegelhalter DJ (2005). Funnel plots for comparing institutional
+       performance. Stat Med 24:1185-1202.
+    .. [2] Spiegelhalter DJ (2005). Handling over-dispersion of performance
+       indicators. Qual Saf Health Care 14:347-351.
+    .. [3] Spiegelhalter DJ, Sherlaw-Johnson C, Bardsley M, et al. (2012).
+       Statistical methods for healthcare regulation: rating, screening and
+       surveillance. J R Stat Soc A 175:1-47.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"site_id": ["A", "B", "C"],
+    ...                    "deaths": [1, 10, 30], "cases": [100, 200, 300]})
+    >>> res = funnel(df, numerator="deaths", denominator="cases")
+    >>> round(res.target, 4), res.units["status"].tolist()
+    (0.0683, ['below_95', 'within', 'above_95'])
+    >>> print(res.summary())
+    0 of 3 sites above the 99.8% limit and 0 below it; 1 above and 1 below ...
+    """
+    where = "funnel"
+    sd_column = sd if isinstance(sd, str) else None
+    check_columns(data, [unit, numerator, denominator, sd_column], where=where)
+    check_kind_method(kind, method, where=where)
+    levels_t = tuple(sorted(set(check_levels(levels, where=where))))
+    check_choice(overdispersion, OVERDISPERSION, name="overdispersion", where=where)
+    check_choice(trim_method, TRIM_METHODS, name="trim_method", where=where)
+    if not isinstance(trim, (int, float)) or not (0.0 <= trim < 0.5):
+        raise InputError(
+            f"The 'trim' parameter of {where} must be a fraction in [0, 0.5). "
+            f"Got {trim!r} instead."
+        )
+    check_multiplier(multiplier, where=where)
+    if not isinstance(curve_points, (int, np.integer)) or curve_points < 2:
+        raise InputError(
+            f"The 'curve_points' parameter of {where} must be an integer >= 2. "
+            f"Got {curve_points!r} instead."
+        )
+
+    ids = data[unit].to_numpy()
+    num = _numeric(data, numerator, where=where)
+    den = _numeric(data, denominator, where=where)
+    _check_inputs(
+        ids,
+        num,
+        den,
+        kind=kind,
+        numerator=numerator,
+        denominator=denominator,
+        unit=unit,
+        where=where,
+    )
+    x = num + den if kind == "ratio_of_counts" else den
+    assessed = x > 0
+    whole = method == "exact" and kind in ("proportion", "ratio_of_counts")
+    if whole:
+        check_whole(
+            x,
+            name="denominator" if kind == "proportion" else "numerator + denominator",
+            where=where,
+        )
+
+    # Values on the natural scale.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(assessed, num if kind == "mean" else num / den, np.nan)
+
+    # Target.
+    if target is None:
+        a = assessed
+        if kind == "proportion":
+            target = num[a].sum() / den[a].sum() if den[a].sum() > 0 else np.nan
+        elif kind == "ratio":
+            target = 1.0
+        elif kind == "ratio_of_counts":
+            target = num[a].sum() / den[a].sum() if den[a].sum() > 0 else np.nan
+        else:
+            target = (
+                (num[a] * den[a]).sum() / den[a].sum() if den[a].sum() > 0 else np.nan
+            )
+        if not np.isfinite(target):
+            raise InputError(
+                f"{where}: the pooled target cannot be computed (no unit with a "
+                f"denominator > 0 in column {denominator!r}); give 'target'."
+            )
+    target = check_target(kind, target, where=where)
+
+    # SD for means.
+    sd_value = None
+    sd_values = None
+    if kind == "mean":
+        if sd_column is not None:
+            sd_values = _numeric(data, sd_column, where=where)
+            sd_value = _pooled_sd(
+                sd_values[assessed], den[assessed], column=sd_column, where=where
+            )
+        sd_value = check_sd(kind, sd_value if sd_column else sd, where=where)
+    elif sd is not None:
+        raise InputError(
+            f"The 'sd' parameter of {where} applies to kind='mean' only. "
+            f"Got sd={sd!r} with kind={kind!r}."
+        )
+
+    # z-scores on the method's scale.
+    scale = scale_of(method)
+    t0 = float(to_scale(scale, kind, np.array(target)))
+    xs = np.where(assessed, x, np.nan)
+    se = null_se(scale, kind, xs, target, sd_value)
+    diff = to_scale(scale, kind, value) - t0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(
+            se > 0, diff / se, np.where(diff == 0, 0.0, np.sign(diff) * np.inf)
+        )
+    z = np.where(assessed, z, np.nan)
+
+    # Over-dispersion (always estimated, applied only when requested and detected).
+    nan = float("nan")
+    used = np.zeros(len(ids), dtype=bool)
+    phi = tau2 = stat = pval = nan
+    n_used, detected = 0, False
+    if assessed.sum() >= 2:
+        try:
+            est = estimate_overdispersion(
+                z[assessed], se[assessed], trim=trim, trim_method=trim_method
+            )
+        except InputError:
+            if overdispersion is not None:
+                raise
+            est = None
+        if est is not None:
+            phi, tau2, n_used = est.phi, est.tau2, est.n_used
+            stat, pval, detected = est.statistic, est.p_value, est.detected
+            used[np.flatnonzero(assessed)[est.used]] = True
+    applied = overdispersion is not None and detected and np.isfinite(phi)
+    phi_apply = phi if applied and overdispersion == "multiplicative" else None
+    tau2_apply = tau2 if applied and overdispersion == "additive" else None
+
+    limits = compute_limits(
+        xs,
+        target,
+        kind=kind,
+        method=method,
+        levels=levels_t,
+        phi=phi_apply,
+        tau2=tau2_apply,
+        sd=sd_value,
+    )
+    if phi_apply is not None:
+        z_adj = z / np.sqrt(phi_apply)
+    elif tau2_apply is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z_adj = np.where(assessed, diff / np.sqrt(se**2 + tau2_apply), np.nan)
+    else:
+        z_adj = z
+    status = _status(value, limits, levels_t, assessed)
+
+    order = _sorted_index(ids)
+    columns: dict[str, np.ndarray] = {"unit": ids, "numerator": num, "denominator": den}
+    if kind == "ratio_of_counts":
+        columns["total"] = x
+    if sd_values is not None:
+        columns["sd"] = sd_values
+    columns.update(value=value * multiplier, z=z, z_adjusted=z_adj)
+    for name, lim in limits.items():
+        columns[name] = lim * multiplier
+    columns.update(status=status, used_in_overdispersion=used)
+    units = pd.DataFrame({k: v[order] for k, v in columns.items()})
+    units = units.reset_index(drop=True)
+    units["status"] = units["status"].astype(object)
+
+    grid = _curve_grid(x[assessed], curve_points, whole)
+    curve_limits = compute_limits(
+        grid,
+        target,
+        kind=kind,
+        method=method,
+        levels=levels_t,
+        phi=phi_apply,
+        tau2=tau2_apply,
+        sd=sd_value,
+    )
+    curve = pd.DataFrame({"denominator": grid})
+    for name, lim in curve_limits.items():
+        curve[name] = lim * multiplier
+
+    return FunnelResult(
+        units=units,
+        curve=curve,
+        target=target * multiplier,
+        kind=kind,
+        method="normal" if kind == "mean" else method,
+        scale=scale,
+        levels=levels_t,
+        multiplier=float(multiplier),
+        overdispersion=overdispersion,
+        phi=phi,
+        tau2=tau2,
+        n_used=n_used,
+        dispersion_statistic=stat,
+        dispersion_p_value=pval,
+        overdispersion_detected=bool(detected),
+        overdispersion_applied=bool(applied),
+        trim=float(trim),
+        trim_method=trim_method,
+        x_column="total" if kind == "ratio_of_counts" else "denominator",
+    )

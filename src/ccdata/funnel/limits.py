@@ -1,0 +1,575 @@
+"""Funnel-plot control limits: exact, normal and transformed-scale methods.
+
+Everything here is vectorised over an array of denominators (no Python loop
+over units). :func:`funnel_limits` is the public entry point; the helpers
+(`_scale_*`, :func:`exact_count_limits`) are shared with :mod:`ccdata.funnel.core`
+and :mod:`ccdata.funnel.overdispersion`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from ccdata._validation import check_choice, check_levels, level_suffix
+from ccdata.errors import InputError
+
+__all__ = ["funnel_limits", "KINDS", "METHODS"]
+
+#: The kinds of indicator, and the methods accepted for each.
+METHODS: dict[str, tuple[str, ...]] = {
+    "proportion": ("exact", "normal", "arcsine", "wilson"),
+    "ratio": ("exact", "normal", "sqrt", "log", "byar", "chisq"),
+    "ratio_of_counts": ("exact", "normal", "log"),
+    "mean": ("exact", "normal"),
+}
+KINDS: tuple[str, ...] = tuple(METHODS)
+
+#: Exact limits for at least this many distinct denominators use two threads.
+_PARALLEL_MIN = 100_000
+
+#: The scale on which z-scores and over-dispersion are computed, per method.
+_SCALES = {"arcsine": "arcsine", "sqrt": "sqrt", "log": "log"}
+
+
+def scale_of(method: str) -> str:
+    """Scale of z-scores and over-dispersed limits for ``method``.
+
+    ``"arcsine"``, ``"sqrt"`` and ``"log"`` use their own scale; every other
+    method (``exact``, ``normal``, ``wilson``, ``byar``, ``chisq``) uses the
+    identity scale with the null (target) variance.
+
+    >>> scale_of("log"), scale_of("exact")
+    ('log', 'identity')
+    """
+    return _SCALES.get(method, "identity")
+
+
+def check_kind_method(kind: str, method: str, *, where: str) -> None:
+    """Raise InputError unless ``kind`` is known and ``method`` suits it."""
+    check_choice(kind, KINDS, name="kind", where=where)
+    if method not in METHODS[kind]:
+        raise InputError(
+            f"The 'method' parameter of {where} must be one of {METHODS[kind]!r} "
+            f"for kind={kind!r}. Got {method!r} instead."
+        )
+
+
+def check_target(kind: str, target: float, *, where: str) -> float:
+    """Validate a target on the natural scale of ``kind``; return it as float."""
+    try:
+        value = float(target)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"The 'target' parameter of {where} must be a number. "
+            f"Got {target!r} instead."
+        ) from exc
+    ok = np.isfinite(value)
+    if kind == "proportion":
+        ok = ok and 0.0 <= value <= 1.0
+        accepted = "a proportion in [0, 1]"
+    elif kind in ("ratio", "ratio_of_counts"):
+        ok = ok and value >= 0.0
+        accepted = "a finite ratio >= 0"
+    else:
+        accepted = "a finite number"
+    if not ok:
+        raise InputError(
+            f"The 'target' parameter of {where} must be {accepted} for "
+            f"kind={kind!r}. Got {target!r} instead."
+        )
+    return value
+
+
+# --------------------------------------------------------------------------
+# Scales: value <-> transformed scale, and the null standard error on it
+# --------------------------------------------------------------------------
+
+
+def to_scale(scale: str, kind: str, value: np.ndarray) -> np.ndarray:
+    """Transform natural values (proportion, O/E, O1/O2, mean) to ``scale``."""
+    value = np.asarray(value, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if scale == "identity":
+            if kind == "ratio_of_counts":  # the conditional proportion O1/(O1+O2)
+                return np.where(np.isinf(value), 1.0, value / (1.0 + value))
+            return value
+        if scale == "arcsine":
+            return np.arcsin(np.sqrt(np.clip(value, 0.0, 1.0)))
+        if scale == "sqrt":
+            return np.sqrt(value)
+        return np.log(value)  # log
+
+
+def from_scale(scale: str, kind: str, t: np.ndarray) -> np.ndarray:
+    """Back-transform limits from ``scale`` to natural values, clipping to range."""
+    t = np.asarray(t, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if scale == "identity":
+            if kind == "proportion":
+                return np.clip(t, 0.0, 1.0)
+            if kind == "ratio":
+                return np.maximum(t, 0.0)
+            if kind == "ratio_of_counts":
+                pi = np.clip(t, 0.0, 1.0)
+                return np.where(pi >= 1.0, np.inf, pi / (1.0 - pi))
+            return t
+        if scale == "arcsine":
+            return np.sin(np.clip(t, 0.0, np.pi / 2)) ** 2
+        if scale == "sqrt":
+            return np.maximum(t, 0.0) ** 2
+        return np.exp(t)
+
+
+def null_se(
+    scale: str, kind: str, x: np.ndarray, target: float, sd: float | None = None
+) -> np.ndarray:
+    """Standard error of the transformed value under the null, at precision ``x``.
+
+    ``x`` is the number of cases (proportion, mean), the expected count
+    (ratio) or the total count O1 + O2 (ratio of counts).
+    """
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if scale in ("arcsine", "sqrt"):
+            return 0.5 / np.sqrt(x)
+        if kind == "ratio_of_counts":
+            pi0 = target / (1.0 + target)
+            if scale == "log":
+                return np.sqrt(1.0 / (x * pi0) + 1.0 / (x * (1.0 - pi0)))
+            return np.sqrt(pi0 * (1.0 - pi0) / x)
+        if scale == "log":  # ratio
+            return 1.0 / np.sqrt(target * x)
+        if kind == "proportion":
+            return np.sqrt(target * (1.0 - target) / x)
+        if kind == "ratio":
+            return np.sqrt(target / x)
+        return sd / np.sqrt(x)  # mean
+
+
+# --------------------------------------------------------------------------
+# Exact limits with Spiegelhalter's interpolation
+# --------------------------------------------------------------------------
+
+
+def _cdf(dist: str, r: np.ndarray, size: np.ndarray, prob: float) -> np.ndarray:
+    """CDF of Binomial(size, prob) or Poisson(size) at r (0 below the support)."""
+    ok = np.isfinite(r) & np.isfinite(size)
+    rr = np.where(ok, np.maximum(r, 0.0), 0.0)
+    if dist == "binomial":
+        # F(r) = I_{1-prob}(n - r, r + 1) for r < n (the regularised incomplete
+        # beta; special.bdtr loses accuracy for n in the millions), 1 for r >= n.
+        nn = np.where(ok, size, 1.0)
+        with np.errstate(invalid="ignore"):
+            out = np.where(
+                rr >= nn,
+                1.0,
+                special.betainc(np.maximum(nn - rr, 1e-300), rr + 1, 1 - prob),
+            )
+    else:
+        out = special.pdtr(rr, np.where(ok, size, 0.0))
+    return np.where(ok, np.where(r < 0, 0.0, out), np.nan)
+
+
+def _pmf(dist: str, r: np.ndarray, size: np.ndarray, prob: float) -> np.ndarray:
+    """Probability mass at r (0 outside the support), via log-gamma."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if dist == "binomial":
+            inside = (r >= 0) & (r <= size)
+            rr = np.where(inside, r, 0.0)
+            log_pmf = (
+                special.gammaln(size + 1)
+                - special.gammaln(rr + 1)
+                - special.gammaln(size - rr + 1)
+                + special.xlogy(rr, prob)
+                + special.xlog1py(size - rr, -prob)
+            )
+        else:
+            inside = r >= 0
+            rr = np.where(inside, r, 0.0)
+            log_pmf = special.xlogy(rr, size) - size - special.gammaln(rr + 1)
+        return np.where(inside, np.exp(log_pmf), 0.0)
+
+
+def _quantile_index(
+    dist: str, size: np.ndarray, prob: float, p: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """r_p (smallest r with F(r) >= p), F(r_p) and the mass at r_p.
+
+    A Cornish-Fisher guess is refined by walking one count at a time with the
+    probability mass (F(r - 1) = F(r) - P(R = r)), so only one CDF evaluation
+    is needed per point. Points that do not settle within a few steps fall
+    back to scipy's exact ``ppf``.
+    """
+    if dist == "binomial":
+        mean, var = size * prob, size * prob * (1 - prob)
+        upper_bound = size
+    else:
+        mean, var = size, size
+        upper_bound = np.full(size.shape, np.inf)
+    z = special.ndtri(p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd = np.sqrt(var)
+        skew = np.where(sd > 0, (1 - 2 * prob if dist == "binomial" else 1.0) / sd, 0.0)
+        guess = mean + sd * (z + (z**2 - 1) * skew / 6)
+    r = np.clip(np.round(np.nan_to_num(guess)), 0.0, upper_bound)
+    f_r = _cdf(dist, r, size, prob)
+    mass = _pmf(dist, r, size, prob)
+    settled = np.zeros(r.shape, dtype=bool)
+    for _ in range(40):
+        up = (f_r < p) & (r < upper_bound)
+        if up.any():
+            r = np.where(up, r + 1, r)
+            mass = np.where(up, _pmf(dist, r, size, prob), mass)
+            f_r = np.where(up, f_r + mass, f_r)
+        down = ~up & (r > 0) & (f_r - mass >= p)
+        if down.any():
+            f_r = np.where(down, f_r - mass, f_r)
+            r = np.where(down, r - 1, r)
+            mass = np.where(down, _pmf(dist, r, size, prob), mass)
+        settled = ~up & ~down
+        if settled.all():
+            break
+    stuck = ~settled & np.isfinite(size)
+    if stuck.any():  # exact fallback (rare: far-off guesses)
+        if dist == "binomial":
+            r_s = stats.binom.ppf(p, size[stuck], prob)
+        else:
+            r_s = stats.poisson.ppf(p, size[stuck])
+        r[stuck] = r_s
+        f_r[stuck] = _cdf(dist, r_s, size[stuck], prob)
+        mass[stuck] = f_r[stuck] - _cdf(dist, r_s - 1, size[stuck], prob)
+    return r, np.minimum(f_r, 1.0), mass
+
+
+def exact_count_limits(
+    dist: str, size: np.ndarray, prob: float, p: float
+) -> np.ndarray:
+    """Interpolated p-quantile of a binomial or Poisson count (Spiegelhalter 2005).
+
+    ``dist="binomial"``: Binomial(size, prob); ``dist="poisson"``: Poisson with
+    mean ``size`` (``prob`` ignored). r_p is the smallest r with F(r) >= p;
+    alpha = (F(r_p) - p) / (F(r_p) - F(r_p - 1)); the limit is r_p - alpha on
+    the count scale (not clipped here). Vectorised over ``size``; repeated
+    sizes are computed once.
+    """
+    size = np.asarray(size, dtype=float)
+    uniq, inverse = np.unique(size, return_inverse=True)
+    valid = np.isfinite(uniq)
+    out = np.full(uniq.shape, np.nan)
+    if valid.any():
+        sizes = uniq[valid]
+
+        def one(chunk: np.ndarray) -> np.ndarray:
+            r, f_r, mass = _quantile_index(dist, chunk, prob, p)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                alpha = np.where(mass > 0, (f_r - p) / mass, 0.0)
+            return r - np.clip(alpha, 0.0, 1.0)
+
+        if sizes.size >= _PARALLEL_MIN:
+            # scipy.special and numpy release the GIL: use two threads.
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                parts = list(pool.map(one, np.array_split(sizes, 2)))
+            out[valid] = np.concatenate(parts)
+        else:
+            out[valid] = one(sizes)
+    return out[inverse.reshape(size.shape)]
+
+
+# --------------------------------------------------------------------------
+# Per-method limits
+# --------------------------------------------------------------------------
+
+
+def _method_limits(
+    kind: str,
+    method: str,
+    x: np.ndarray,
+    target: float,
+    p: float,
+    sd: float | None,
+) -> np.ndarray:
+    """One limit (lower if p < 0.5, upper otherwise) for an unadjusted method."""
+    z = stats.norm.ppf(p)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if method == "exact" and kind != "mean":
+            if kind == "proportion":
+                count = exact_count_limits("binomial", x, target, p)
+                return np.clip(count / x, 0.0, 1.0)
+            if kind == "ratio":
+                count = exact_count_limits("poisson", x * target, target, p)
+                return np.maximum(count, 0.0) / x
+            # ratio_of_counts: O1 | O1 + O2 = T ~ Binomial(T, target / (1 + target))
+            pi0 = target / (1.0 + target)
+            count = np.clip(exact_count_limits("binomial", x, pi0, p), 0.0, x)
+            return np.where(count >= x, np.inf, count / (x - count))
+        if method == "wilson":
+            centre = target + z**2 / (2 * x)
+            half = np.abs(z) * np.sqrt(target * (1 - target) / x + z**2 / (4 * x**2))
+            sign = np.sign(z)
+            return np.clip((centre + sign * half) / (1 + z**2 / x), 0.0, 1.0)
+        if method == "byar":
+            if p < 0.5:
+                base = 1 - 1 / (9 * x) + z / (3 * np.sqrt(x))
+                return target * np.maximum(base, 0.0) ** 3
+            x1 = x + 1
+            base = 1 - 1 / (9 * x1) + z / (3 * np.sqrt(x1))
+            return target * (x1 / x) * base**3
+        if method == "chisq":
+            if p < 0.5:
+                return target * stats.chi2.ppf(p, 2 * x) / (2 * x)
+            return target * stats.chi2.ppf(p, 2 * (x + 1)) / (2 * x)
+        # normal, arcsine, sqrt, log (and "exact" for means): t0 + z * s
+        scale = scale_of(method)
+        t0 = to_scale(scale, kind, np.array(target))
+        s = null_se(scale, kind, x, target, sd)
+        return from_scale(scale, kind, t0 + z * s)
+
+
+def adjusted_limits(
+    kind: str,
+    scale: str,
+    x: np.ndarray,
+    target: float,
+    p: float,
+    sd: float | None,
+    *,
+    phi: float | None = None,
+    tau2: float | None = None,
+) -> np.ndarray:
+    """Over-dispersed limit on ``scale``.
+
+    t0 + z sqrt(phi s^2) (multiplicative) or t0 + z sqrt(s^2 + tau^2) (additive).
+    """
+    z = stats.norm.ppf(p)
+    t0 = to_scale(scale, kind, np.array(target))
+    s = null_se(scale, kind, x, target, sd)
+    with np.errstate(invalid="ignore", over="ignore"):
+        spread = np.sqrt(phi * s**2) if phi is not None else np.sqrt(s**2 + tau2)
+        return from_scale(scale, kind, t0 + z * spread)
+
+
+def degenerate_target(kind: str, target: float) -> bool:
+    """True when the null distribution has no spread (e.g. a proportion of 0 or 1)."""
+    if kind == "proportion":
+        return target in (0.0, 1.0)
+    if kind in ("ratio", "ratio_of_counts"):
+        return target == 0.0
+    return False
+
+
+def compute_limits(
+    x: np.ndarray,
+    target: float,
+    *,
+    kind: str,
+    method: str,
+    levels: tuple[float, ...],
+    phi: float | None = None,
+    tau2: float | None = None,
+    sd: float | None = None,
+) -> dict[str, np.ndarray]:
+    """Limit arrays keyed ``lower_<sfx>``/``upper_<sfx>``; NaN where x <= 0."""
+    x = np.asarray(x, dtype=float)
+    valid = np.isfinite(x) & (x > 0)
+    xs = np.where(valid, x, np.nan)
+    adjusted = phi is not None or tau2 is not None
+    scale = scale_of(method)
+    out: dict[str, np.ndarray] = {}
+    for level in levels:
+        sfx = level_suffix(level)
+        for side, p in (("lower", (1 - level) / 2), ("upper", (1 + level) / 2)):
+            if degenerate_target(kind, target):
+                lim = np.full(x.shape, target, dtype=float)
+            elif adjusted:
+                lim = adjusted_limits(
+                    kind, scale, xs, target, p, sd, phi=phi, tau2=tau2
+                )
+            else:
+                lim = _method_limits(kind, method, xs, target, p, sd)
+            out[f"{side}_{sfx}"] = np.where(valid, lim, np.nan)
+    return out
+
+
+def funnel_limits(
+    denominator: float | Sequence[float] | np.ndarray | pd.Series,
+    target: float,
+    *,
+    kind: str = "proportion",
+    levels: Sequence[float] = (0.95, 0.998),
+    method: str = "exact",
+    phi: float | None = None,
+    tau2: float | None = None,
+    sd: float | None = None,
+    multiplier: float = 1,
+) -> pd.DataFrame:
+    """Funnel-plot control limits at each denominator, vectorised.
+
+    Parameters
+    ----------
+    denominator : float or array-like
+        Precision of each point: the number of cases (``kind="proportion"``
+        or ``"mean"``), the expected count E (``"ratio"``), or the total count
+        O1 + O2 (``"ratio_of_counts"``). Values <= 0 or NaN give NaN limits.
+        Exact binomial limits need whole-number denominators.
+    target : float
+        The target on the natural scale: a proportion in [0, 1], a ratio
+        (usually 1 for observed/expected), the ratio O1/O2 expected, or a mean.
+    kind : {"proportion", "ratio", "ratio_of_counts", "mean"}
+        The kind of indicator.
+    levels : sequence of float, default (0.95, 0.998)
+        Two-sided coverage of each pair of limits.
+    method : str, default "exact"
+        ``"exact"``, ``"normal"``, ``"arcsine"``, ``"wilson"`` (proportions);
+        ``"exact"``, ``"normal"``, ``"sqrt"``, ``"log"``, ``"byar"``,
+        ``"chisq"`` (ratios); ``"exact"``, ``"normal"``, ``"log"`` (ratio of
+        counts); ``"normal"`` (means, where ``"exact"`` means the same). See
+        ``docs/methods/funnel.md`` for every formula.
+    phi : float, optional
+        Multiplicative over-dispersion factor (> 0): limits become
+        t0 +/- z sqrt(phi) s on the method's scale (identity scale for exact,
+        normal, wilson, byar, chisq). Applied as given.
+    tau2 : float, optional
+        Additive between-unit variance (>= 0) on the method's scale: limits
+        become t0 +/- z sqrt(s^2 + tau2). Applied as given. Not with ``phi``.
+    sd : float, optional
+        Standard deviation of one observation; required for ``kind="mean"``.
+    multiplier : float, default 1
+        Multiply the limits for display (100 for percentages or ratios x 100).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``denominator``, then ``lower_<sfx>``, ``upper_<sfx>`` for each
+        level (``sfx = level_suffix(level)``, e.g. ``lower_95``, ``upper_998``).
+
+    Raises
+    ------
+    InputError
+        Unknown kind or method, a target outside its range, levels outside
+        (0, 1), both ``phi`` and ``tau2``, a missing ``sd`` for means, or
+        non-whole denominators for exact binomial limits.
+
+    Notes
+    -----
+    Exact limits (Spiegelhalter 2005, Appendix A): for the null distribution F
+    (Binomial(n, target), Poisson(E x target), or for a ratio of counts
+    Binomial(O1 + O2, target / (1 + target))) r_p is the smallest r with
+    F(r) >= p, alpha = (F(r_p) - p) / (F(r_p) - F(r_p - 1)), and the limit is
+    (r_p - alpha) / n (proportions) or (r_p - alpha) / E (ratios), clipped to
+    [0, 1] and at 0. When the target sits on the edge of its range (a
+    proportion of 0 or 1, a ratio of 0) both limits equal the target.
+
+    References
+    ----------
+    .. [1] Spiegelhalter DJ (2005). Funnel plots for comparing institutional
+       performance. Stat Med 24:1185-1202.
+    .. [2] Spiegelhalter DJ (2005). Handling over-dispersion of performance
+       indicators. Qual Saf Health Care 14:347-351.
+    .. [3] Breslow NE, Day NE (1987). Statistical Methods in Cancer Research,
+       vol. II (Byar's approximation), IARC.
+
+    Examples
+    --------
+    >>> lim = funnel_limits([100, 1000], 0.1)
+    >>> [round(v, 4) for v in lim["upper_95"]]
+    [0.1577, 0.1185]
+    >>> lim = funnel_limits(50.0, 1.0, kind="ratio", method="normal")
+    >>> round(float(lim["upper_998"].iloc[0]), 4)
+    1.437
+    """
+    where = "funnel_limits"
+    check_kind_method(kind, method, where=where)
+    levels_t = check_levels(levels, where=where)
+    target = check_target(kind, target, where=where)
+    x = np.atleast_1d(np.asarray(denominator, dtype=float))
+    if x.ndim != 1:
+        raise InputError(
+            f"The 'denominator' parameter of {where} must be a number or a "
+            f"one-dimensional array. Got an array of shape {x.shape} instead."
+        )
+    if phi is not None and tau2 is not None:
+        raise InputError(
+            f"{where}: give 'phi' (multiplicative) or 'tau2' (additive) "
+            f"over-dispersion, not both. Got phi={phi!r}, tau2={tau2!r}."
+        )
+    if phi is not None and not (np.isfinite(phi) and phi > 0):
+        raise InputError(
+            f"The 'phi' parameter of {where} must be a finite number > 0. "
+            f"Got {phi!r} instead."
+        )
+    if tau2 is not None and not (np.isfinite(tau2) and tau2 >= 0):
+        raise InputError(
+            f"The 'tau2' parameter of {where} must be a finite number >= 0. "
+            f"Got {tau2!r} instead."
+        )
+    sd = check_sd(kind, sd, where=where)
+    check_multiplier(multiplier, where=where)
+    if method == "exact" and kind in ("proportion", "ratio_of_counts"):
+        check_whole(x, name="denominator", where=where)
+    limits = compute_limits(
+        x,
+        target,
+        kind=kind,
+        method=method,
+        levels=levels_t,
+        phi=phi,
+        tau2=tau2,
+        sd=sd,
+    )
+    frame = pd.DataFrame({"denominator": x})
+    for name, values in limits.items():
+        frame[name] = values * multiplier
+    return frame
+
+
+def check_sd(kind: str, sd: float | None, *, where: str) -> float | None:
+    """The SD for kind='mean' (required, finite, > 0); ignored otherwise."""
+    if kind != "mean":
+        return None
+    if sd is None:
+        raise InputError(
+            f"{where} needs 'sd' (the standard deviation of one observation) "
+            f"for kind='mean'. Got sd=None."
+        )
+    try:
+        value = float(sd)
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"The 'sd' parameter of {where} must be a number > 0 here. "
+            f"Got {sd!r} instead."
+        ) from exc
+    if not (np.isfinite(value) and value > 0):
+        raise InputError(
+            f"The 'sd' parameter of {where} must be a finite number > 0. "
+            f"Got {sd!r} instead."
+        )
+    return value
+
+
+def check_multiplier(multiplier: float, *, where: str) -> None:
+    """Raise InputError unless ``multiplier`` is a finite number > 0."""
+    try:
+        ok = bool(np.isfinite(float(multiplier)) and float(multiplier) > 0)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise InputError(
+            f"The 'multiplier' parameter of {where} must be a finite number > 0 "
+            f"(e.g. 1, 100). Got {multiplier!r} instead."
+        )
+
+
+def check_whole(x: np.ndarray, *, name: str, where: str) -> None:
+    """Exact binomial limits need whole-number sizes."""
+    finite = x[np.isfinite(x)]
+    bad = finite[finite != np.round(finite)]
+    if bad.size:
+        raise InputError(
+            f"{where}: exact binomial limits need whole-number {name} values; "
+            f"got {bad[:5].tolist()!r}. Round them, or use method='normal'."
+        )

@@ -1,0 +1,169 @@
+"""The result of :func:`ccdata.funnel`: units, curve, target and dispersion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ccdata._validation import level_suffix
+
+__all__ = ["FunnelResult", "NOT_ASSESSED", "status_names"]
+
+#: Status of a unit that cannot be placed on the funnel (denominator 0).
+NOT_ASSESSED = "not_assessed"
+
+
+def status_names(levels: tuple[float, ...]) -> list[str]:
+    """Every status value for ``levels``: within, above_<sfx>, below_<sfx>, ...
+
+    >>> status_names((0.95, 0.998))
+    ['within', 'above_95', 'above_998', 'below_95', 'below_998', 'not_assessed']
+    """
+    sfx = [level_suffix(v) for v in sorted(levels)]
+    return (
+        ["within"]
+        + [f"above_{s}" for s in sfx]
+        + [f"below_{s}" for s in sfx]
+        + [NOT_ASSESSED]
+    )
+
+
+def _fmt(value: float) -> str:
+    """Short, plain number: 3 significant figures, no exponent for usual sizes."""
+    if value is None or not np.isfinite(value):
+        return "not estimable"
+    return f"{value:.3g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
+
+
+def _pct(level: float) -> str:
+    return f"{level * 100:g}%"
+
+
+@dataclass(frozen=True)
+class FunnelResult:
+    """Funnel-plot statistics for a set of units (sites).
+
+    Attributes
+    ----------
+    units : pandas.DataFrame
+        One row per unit, sorted by unit id (never by performance): ``unit``,
+        ``numerator``, ``denominator`` (plus ``total`` for ratio of counts, and
+        ``sd`` for means given a column of SDs), ``value`` (x multiplier),
+        ``z`` (unadjusted z-score on the method's scale), ``z_adjusted`` (z
+        allowing for any over-dispersion applied), ``lower_<sfx>``,
+        ``upper_<sfx>`` per level (x multiplier), ``status`` and
+        ``used_in_overdispersion``.
+    curve : pandas.DataFrame
+        The limits over a grid of ``x_column`` values (column ``denominator``)
+        for drawing the funnel.
+    target : float
+        The centre line, on the reported scale (x multiplier).
+    kind, method, scale : str
+        The indicator kind, the limit method and the z-score scale.
+    levels : tuple of float
+        Coverage of each pair of limits, ascending.
+    multiplier : float
+        Factor applied to values, limits and target for display.
+    overdispersion : str or None
+        The adjustment requested: None, "multiplicative" or "additive".
+    phi, tau2 : float
+        Dispersion estimates on the method's scale (computed whether or not
+        an adjustment was requested; NaN with fewer than 2 usable units).
+    n_used : int
+        Units used to estimate phi (after truncation).
+    dispersion_statistic, dispersion_p_value : float
+        I x phi and its chi-squared (I - 1 df) upper-tail probability.
+    overdispersion_detected : bool
+        I x phi > I - 1.
+    overdispersion_applied : bool
+        Limits were widened (requested and detected).
+    trim : float
+    trim_method : str
+    x_column : str
+        Column of ``units`` on the horizontal axis: ``"denominator"``, or
+        ``"total"`` (O1 + O2) for ``kind="ratio_of_counts"``.
+    """
+
+    units: pd.DataFrame
+    curve: pd.DataFrame
+    target: float
+    kind: str
+    method: str
+    scale: str
+    levels: tuple[float, ...]
+    multiplier: float
+    overdispersion: str | None
+    phi: float
+    tau2: float
+    n_used: int
+    dispersion_statistic: float
+    dispersion_p_value: float
+    overdispersion_detected: bool
+    overdispersion_applied: bool
+    trim: float
+    trim_method: str
+    x_column: str = "denominator"
+
+    def to_frame(self) -> pd.DataFrame:
+        """The CSV-ready units table (a copy of :attr:`units`)."""
+        return self.units.copy()
+
+    def counts(self) -> dict[str, int]:
+        """Number of units with each status value (zeros included)."""
+        observed = self.units["status"].value_counts()
+        return {s: int(observed.get(s, 0)) for s in status_names(self.levels)}
+
+    def summary(self, noun: str = "sites") -> str:
+        """Plain-language, neutral summary of the funnel.
+
+        Parameters
+        ----------
+        noun : str, default "sites"
+            What a unit is called ("sites", "hospitals", "practices").
+        """
+        counts = self.counts()
+        n_total = len(self.units)
+        n_assessed = n_total - counts[NOT_ASSESSED]
+        sfx = [level_suffix(v) for v in self.levels]
+        top, widest = self.levels[-1], sfx[-1]
+        parts = [
+            f"{counts[f'above_{widest}']} of {n_assessed} {noun} above the "
+            f"{_pct(top)} limit and {counts[f'below_{widest}']} below it"
+        ]
+        outer = _pct(top)
+        for level, s in zip(self.levels[:-1][::-1], sfx[:-1][::-1], strict=True):
+            parts.append(
+                f"{counts[f'above_{s}']} above and {counts[f'below_{s}']} below the "
+                f"{_pct(level)} limit (within the {outer})"
+            )
+            outer = _pct(level)
+        parts.append(f"{counts['within']} within the {_pct(self.levels[0])} limits")
+        text = "; ".join(parts) + "."
+        if counts[NOT_ASSESSED]:
+            text += (
+                f" {counts[NOT_ASSESSED]} of {n_total} {noun} not assessed "
+                "(denominator of 0)."
+            )
+        disp = f"phi = {_fmt(self.phi)}"
+        if self.overdispersion == "additive":
+            disp += f", tau^2 = {_fmt(self.tau2)}"
+        disp += f", {self.n_used} {noun} used"
+        if self.overdispersion_applied:
+            text += (
+                f" Over-dispersion detected and allowed for ({self.overdispersion}, "
+                f"{disp})."
+            )
+        elif self.overdispersion is not None and not np.isfinite(self.phi):
+            text += (
+                f" Over-dispersion could not be estimated ({disp}); limits unadjusted."
+            )
+        elif self.overdispersion is not None:
+            text += f" No over-dispersion detected ({disp}); limits unadjusted."
+        elif self.overdispersion_detected:
+            text += (
+                f" The spread between {noun} is wider than chance alone predicts "
+                f"({disp}); consider overdispersion='additive'."
+            )
+        return text

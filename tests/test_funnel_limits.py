@@ -1,0 +1,252 @@
+"""Known-answer tests of funnel_limits: brute force, published values, formulas."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from ccdata.errors import InputError
+from ccdata.funnel import funnel_limits
+
+Z975, Z999 = stats.norm.ppf(0.975), stats.norm.ppf(0.999)
+
+
+# ---- independent brute force: sum the pmf term by term --------------------
+
+
+def brute_binomial_limit(n: int, p0: float, q: float) -> float:
+    cdf, prev = 0.0, 0.0
+    for r in range(n + 1):
+        pmf = math.comb(n, r) * p0**r * (1 - p0) ** (n - r)
+        prev, cdf = cdf, cdf + pmf
+        if cdf >= q:
+            alpha = (cdf - q) / (cdf - prev)
+            return min(max((r - alpha) / n, 0.0), 1.0)
+    return 1.0
+
+
+def brute_poisson_limit(e: float, theta: float, q: float) -> float:
+    mu = e * theta
+    cdf, prev, pmf, r = 0.0, 0.0, math.exp(-mu), 0
+    while True:
+        prev, cdf = cdf, cdf + pmf
+        if cdf >= q:
+            alpha = (cdf - q) / (cdf - prev)
+            return max(r - alpha, 0.0) / e
+        r += 1
+        pmf *= mu / r
+
+
+@pytest.mark.parametrize("p0", [0.001, 0.0739, 0.3, 0.5, 0.92])
+@pytest.mark.parametrize("n", [1, 2, 7, 47, 148, 810])
+def test_exact_binomial_matches_brute_force(n, p0):
+    lim = funnel_limits(n, p0, levels=(0.95, 0.998))
+    for col, q in [
+        ("lower_95", 0.025),
+        ("upper_95", 0.975),
+        ("lower_998", 0.001),
+        ("upper_998", 0.999),
+    ]:
+        assert lim[col].iloc[0] == pytest.approx(
+            brute_binomial_limit(n, p0, q), abs=1e-10
+        ), col
+
+
+@pytest.mark.parametrize("theta", [0.8, 1.0, 1.3])
+@pytest.mark.parametrize("e", [0.01, 0.5, 3.7, 20.0, 106.44, 400.0])
+def test_exact_poisson_matches_brute_force(e, theta):
+    lim = funnel_limits(e, theta, kind="ratio")
+    for col, q in [
+        ("lower_95", 0.025),
+        ("upper_95", 0.975),
+        ("lower_998", 0.001),
+        ("upper_998", 0.999),
+    ]:
+        assert lim[col].iloc[0] == pytest.approx(
+            brute_poisson_limit(e, theta, q), rel=1e-9, abs=1e-12
+        ), col
+
+
+def test_exact_on_phe_ratio_inputs_match_brute_force(sample_data_dir):
+    oe = pd.read_csv(sample_data_dir / "real" / "phe_ratio_areas.csv")
+    e = oe["expected"].to_numpy()[:40]
+    lim = funnel_limits(e, 1.0, kind="ratio", levels=(0.95,))
+    want = [brute_poisson_limit(v, 1.0, 0.975) for v in e]
+    np.testing.assert_allclose(lim["upper_95"], want, rtol=1e-9)
+
+
+def test_exact_binomial_edge_cases():
+    # tiny expected count: r_p = 0 on both sides, so both limits clip to 0
+    lim = funnel_limits([10], 1e-6)
+    assert lim["lower_95"].iloc[0] == 0.0
+    assert lim["upper_95"].iloc[0] == 0.0
+    # targets on the edge: both limits equal the target
+    for target in (0.0, 1.0):
+        lim = funnel_limits([5, 50], target)
+        assert (lim.drop(columns="denominator") == target).all().all()
+    # zero, negative-free NaN denominators give NaN limits
+    lim = funnel_limits([0, np.nan, 10], 0.2)
+    assert lim.iloc[:2, 1:].isna().all().all()
+    assert lim.iloc[2, 1:].notna().all()
+
+
+def test_exact_large_denominators_close_to_normal():
+    n = np.array([10_000, 100_000, 1_000_000])
+    ex = funnel_limits(n, 0.2)
+    no = funnel_limits(n, 0.2, method="normal")
+    diff = (ex.iloc[:, 1:] - no.iloc[:, 1:]).abs().max(axis=1).to_numpy()
+    assert (diff <= 4.0 / n).all()
+
+
+# ---- published: PHEindicatormethods proportion funnel (normal approximation)
+
+
+def test_normal_matches_phe_indicator_methods(reference_dir):
+    ref = pd.read_csv(reference_dir / "funnel" / "phe_funnel_prop_outputs.csv")
+    target = ref["Baseline"].iloc[0] / 100
+    lim = funnel_limits(ref["Population"], target, method="normal", multiplier=100)
+    np.testing.assert_allclose(lim["lower_95"], ref["Lower2s0025limit"], atol=2e-6)
+    np.testing.assert_allclose(lim["upper_95"], ref["Upper2s0025limit"], atol=2e-6)
+    np.testing.assert_allclose(lim["lower_998"], ref["Lower3s0001limit"], atol=2e-6)
+    np.testing.assert_allclose(lim["upper_998"], ref["Upper3s0001limit"], atol=2e-6)
+
+
+# ---- every named method against its formula, written out here -------------
+
+
+def test_normal_proportion_formula():
+    n, p = np.array([30.0, 400.0]), 0.12
+    lim = funnel_limits(n, p, method="normal", levels=(0.95,))
+    np.testing.assert_allclose(lim["upper_95"], p + Z975 * np.sqrt(p * (1 - p) / n))
+    np.testing.assert_allclose(
+        lim["lower_95"], np.maximum(0, p - Z975 * np.sqrt(p * (1 - p) / n))
+    )
+
+
+def test_arcsine_formula():
+    n, p = np.array([25.0, 300.0]), 0.3
+    lim = funnel_limits(n, p, method="arcsine", levels=(0.998,))
+    t0 = np.arcsin(np.sqrt(p))
+    np.testing.assert_allclose(
+        lim["upper_998"], np.sin(t0 + Z999 / (2 * np.sqrt(n))) ** 2
+    )
+    np.testing.assert_allclose(
+        lim["lower_998"], np.sin(t0 - Z999 / (2 * np.sqrt(n))) ** 2
+    )
+    # the angle is clipped at 0 before squaring back, so the limit stays at 0
+    tiny = funnel_limits([2.0], 0.01, method="arcsine", levels=(0.998,))
+    assert tiny["lower_998"].iloc[0] == 0.0
+
+
+def test_wilson_formula():
+    n, p = 60.0, 0.2
+    lim = funnel_limits(n, p, method="wilson", levels=(0.95,))
+    z = Z975
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert lim["lower_95"].iloc[0] == pytest.approx(centre - half)
+    assert lim["upper_95"].iloc[0] == pytest.approx(centre + half)
+
+
+def test_ratio_normal_sqrt_log_formulas():
+    e, th = np.array([4.0, 80.0]), 1.1
+    nor = funnel_limits(e, th, kind="ratio", method="normal", levels=(0.95,))
+    np.testing.assert_allclose(nor["upper_95"], th + Z975 * np.sqrt(th / e))
+    sq = funnel_limits(e, th, kind="ratio", method="sqrt", levels=(0.95,))
+    np.testing.assert_allclose(
+        sq["upper_95"], (np.sqrt(th) + Z975 / (2 * np.sqrt(e))) ** 2
+    )
+    np.testing.assert_allclose(
+        sq["lower_95"], np.maximum(np.sqrt(th) - Z975 / (2 * np.sqrt(e)), 0) ** 2
+    )
+    lg = funnel_limits(e, th, kind="ratio", method="log", levels=(0.95,))
+    np.testing.assert_allclose(lg["lower_95"], th * np.exp(-Z975 / np.sqrt(th * e)))
+    np.testing.assert_allclose(lg["upper_95"], th * np.exp(Z975 / np.sqrt(th * e)))
+
+
+def test_chisq_formula_and_byar_approximates_it():
+    e = np.array([2.0, 15.0, 250.0])
+    ch = funnel_limits(e, 1.0, kind="ratio", method="chisq", levels=(0.95,))
+    np.testing.assert_allclose(ch["lower_95"], stats.chi2.ppf(0.025, 2 * e) / (2 * e))
+    np.testing.assert_allclose(
+        ch["upper_95"], stats.chi2.ppf(0.975, 2 * (e + 1)) / (2 * e)
+    )
+    by = funnel_limits(e, 1.0, kind="ratio", method="byar", levels=(0.95,))
+    lower = (1 - 1 / (9 * e) - Z975 / (3 * np.sqrt(e))) ** 3
+    upper = (e + 1) / e * (1 - 1 / (9 * (e + 1)) + Z975 / (3 * np.sqrt(e + 1))) ** 3
+    np.testing.assert_allclose(by["lower_95"], lower)
+    np.testing.assert_allclose(by["upper_95"], upper)
+    # Byar is the Wilson-Hilferty approximation of the chi-squared quantiles
+    np.testing.assert_allclose(by.iloc[1:, 1:], ch.iloc[1:, 1:], rtol=0.02)
+
+
+def test_ratio_of_counts_exact_is_conditional_binomial():
+    total, theta = 40, 1.5
+    pi0 = theta / (1 + theta)
+    lim = funnel_limits(total, theta, kind="ratio_of_counts", levels=(0.95,))
+    p_up = brute_binomial_limit(total, pi0, 0.975) * total
+    assert lim["upper_95"].iloc[0] == pytest.approx(p_up / (total - p_up))
+    lg = funnel_limits(
+        total, theta, kind="ratio_of_counts", method="log", levels=(0.95,)
+    )
+    s = math.sqrt(1 / (total * pi0) + 1 / (total * (1 - pi0)))
+    assert lg["upper_95"].iloc[0] == pytest.approx(theta * math.exp(Z975 * s))
+
+
+def test_mean_limits_and_overdispersion_formulas():
+    n = np.array([10.0, 90.0])
+    m = funnel_limits(n, 5.0, kind="mean", sd=2.0, levels=(0.95,))
+    np.testing.assert_allclose(m["upper_95"], 5 + Z975 * 2 / np.sqrt(n))
+    add = funnel_limits(n, 0.1, method="normal", tau2=0.001, levels=(0.95,))
+    np.testing.assert_allclose(add["upper_95"], 0.1 + Z975 * np.sqrt(0.09 / n + 0.001))
+    mult = funnel_limits(n, 1.0, kind="ratio", method="log", phi=2.0, levels=(0.95,))
+    np.testing.assert_allclose(mult["upper_95"], np.exp(Z975 * np.sqrt(2.0 / n)))
+    # exact + over-dispersion uses the identity scale (documented)
+    ex = funnel_limits(n, 0.1, tau2=0.001, levels=(0.95,))
+    np.testing.assert_allclose(ex["upper_95"], add["upper_95"])
+
+
+def test_columns_multiplier_and_level_suffixes():
+    lim = funnel_limits(
+        [50, 100], 1.0, kind="ratio", levels=(0.9, 0.99), multiplier=100
+    )
+    assert list(lim.columns) == [
+        "denominator",
+        "lower_90",
+        "upper_90",
+        "lower_99",
+        "upper_99",
+    ]
+    plain = funnel_limits([50, 100], 1.0, kind="ratio", levels=(0.9, 0.99))
+    np.testing.assert_allclose(lim.iloc[:, 1:], plain.iloc[:, 1:] * 100)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"kind": "rate"}, "kind"),
+        ({"method": "sqrt"}, "method"),
+        ({"levels": (0.95, 1.2)}, "levels"),
+        ({"phi": 2.0, "tau2": 0.1}, "not both"),
+        ({"phi": -1.0}, "phi"),
+        ({"tau2": -0.1}, "tau2"),
+        ({"multiplier": 0}, "multiplier"),
+        ({"kind": "mean"}, "sd"),
+    ],
+)
+def test_funnel_limits_errors(kwargs, match):
+    with pytest.raises(InputError, match=match):
+        funnel_limits([10, 20], 0.5, **kwargs)
+
+
+def test_funnel_limits_bad_target_and_denominators():
+    with pytest.raises(InputError, match="target"):
+        funnel_limits([10], 1.5)
+    with pytest.raises(InputError, match="whole-number"):
+        funnel_limits([10.5], 0.5)
+    with pytest.raises(InputError, match="one-dimensional"):
+        funnel_limits([[1, 2], [3, 4]], 0.5)
