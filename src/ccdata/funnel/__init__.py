@@ -10,7 +10,7 @@ target, never with one another's ranks:
 * :func:`funnel_change` judges each unit's change between two periods against
   its own past.
 
-The methods, formulas and references are in ``docs/methods/funnel.md``.
+The methods, formulas and references are in ``docs/methods.md``.
 """
 
 from __future__ import annotations

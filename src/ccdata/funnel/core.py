@@ -184,7 +184,7 @@ def funnel(
     levels : sequence of float, default (0.95, 0.998)
         Coverage of each pair of limits ("alert" and "alarm").
     method : str, default "exact"
-        See :func:`funnel_limits` and ``docs/methods/funnel.md``.
+        See :func:`funnel_limits` and ``docs/methods.md``.
     overdispersion : {None, "multiplicative", "additive"}
         Widen the limits for over-dispersion (Spiegelhalter 2005, QSHC). The
         adjustment is applied only when I phi > I - 1; otherwise the limits

@@ -428,7 +428,7 @@ def funnel_limits(
         ``"exact"``, ``"normal"``, ``"sqrt"``, ``"log"``, ``"byar"``,
         ``"chisq"`` (ratios); ``"exact"``, ``"normal"``, ``"log"`` (ratio of
         counts); ``"normal"`` (means, where ``"exact"`` means the same). See
-        ``docs/methods/funnel.md`` for every formula.
+        ``docs/methods.md`` for every formula.
     phi : float, optional
         Multiplicative over-dispersion factor (> 0): limits become
         t0 +/- z sqrt(phi) s on the method's scale (identity scale for exact,

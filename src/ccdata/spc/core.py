@@ -264,7 +264,7 @@ def spc(
     ``sigma_z`` = mean moving range of the z-scores / 1.128 (pp, up). Limits
     are centre +/- 3 sigma (mr: 3.267 x mean MR), clipped at 0 for counts,
     rates and proportions and at 1 for proportions. Runs analysis uses Anhøj's
-    rules on the points not on the centre line. See ``docs/methods/spc.md``.
+    rules on the points not on the centre line. See ``docs/methods.md``.
 
     Missing points stay as gaps (NaN ``y``); a period missing from one series
     but present in another is added as a gap. Zero denominators make the point
