@@ -17,6 +17,7 @@ LAYERS = {
     "errors": 0,
     "_validation": 0,
     "_typing": 0,
+    "_intervals": 0,
     "schemas": 1,
     "io": 1,
     "validation": 1,

@@ -12,12 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
+from ccdata._intervals import wilson_interval
 from ccdata.completeness import (
     CompletenessWarning,
     field_completeness,
     record_completeness,
 )
-from ccdata.completeness._common import present_mask, wilson_interval
+from ccdata.completeness._common import present_mask
 from ccdata.errors import InputError
 
 COLUMNS = ["site_id", "month", "field", "present", "expected", "proportion",

@@ -9,7 +9,7 @@ import pytest
 from ccdata.errors import InputError
 from ccdata.risk import fit_risk_model, observed_expected
 from ccdata.risk._common import EmptyUnitWarning
-from ccdata.risk.oe import garwood_interval
+from ccdata._intervals import garwood_interval
 
 COLUMNS = [
     "unit", "n", "observed", "expected", "ratio", "ratio_lower_95",

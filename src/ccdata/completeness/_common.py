@@ -10,8 +10,8 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ccdata._intervals import garwood_interval
 from ccdata._validation import check_choice, check_columns, check_levels
 from ccdata.errors import CCDataWarning, InputError
 
@@ -177,54 +177,16 @@ def period_labels(days: np.ndarray, freq: str) -> pd.Series:
     return pd.Series(out, dtype="str")
 
 
-def wilson_interval(x, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for the proportion ``x / n`` (vectorised).
-
-    ``NaN`` where ``n <= 0`` or ``x`` is outside ``[0, n]``. The limits are
-    exactly 0 when ``x == 0`` and exactly 1 when ``x == n``.
-
-    References
-    ----------
-    .. [1] Wilson EB (1927). Probable inference, the law of succession, and
-       statistical inference. J Am Stat Assoc 22:209-212.
-    .. [2] Newcombe RG (1998). Two-sided confidence intervals for the single
-       proportion: comparison of seven methods. Stat Med 17:857-872.
-    """
-    x = np.asarray(x, dtype=float)
-    n = np.asarray(n, dtype=float)
-    z = stats.norm.ppf(0.5 + level / 2.0)
-    z2 = z * z
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = x / n
-        denom = 1.0 + z2 / n
-        centre = (p + z2 / (2.0 * n)) / denom
-        half = z * np.sqrt(p * (1.0 - p) / n + z2 / (4.0 * n * n)) / denom
-        lower = np.clip(centre - half, 0.0, 1.0)
-        upper = np.clip(centre + half, 0.0, 1.0)
-    lower = np.where(x == 0, 0.0, lower)
-    upper = np.where(x == n, 1.0, upper)
-    bad = ~(n > 0) | ~(x >= 0) | ~(x <= n)
-    return np.where(bad, np.nan, lower), np.where(bad, np.nan, upper)
-
-
 def poisson_ratio_interval(x, e, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Exact (Garwood) Poisson interval for the count ``x``, divided by ``e``.
 
     Treats ``e`` as a fixed known count, as for an observed/expected ratio.
     ``NaN`` where ``e <= 0``.
-
-    References
-    ----------
-    .. [1] Garwood F (1936). Fiducial limits for the Poisson distribution.
-       Biometrika 28:437-442.
     """
-    x = np.asarray(x, dtype=float)
     e = np.asarray(e, dtype=float)
-    alpha = 1.0 - level
+    lower, upper = garwood_interval(x, level)
     with np.errstate(divide="ignore", invalid="ignore"):
-        lower = np.where(x > 0, stats.chi2.ppf(alpha / 2.0, 2.0 * x) / 2.0, 0.0)
-        upper = stats.chi2.ppf(1.0 - alpha / 2.0, 2.0 * x + 2.0) / 2.0
-        bad = ~(e > 0) | ~(x >= 0)
+        bad = ~(e > 0)
         return np.where(bad, np.nan, lower / e), np.where(bad, np.nan, upper / e)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ccdata._intervals import wilson_interval
 from ccdata._validation import level_suffix
 from ccdata.completeness._common import (
     CompletenessWarning,
@@ -18,7 +19,6 @@ from ccdata.completeness._common import (
     index_frame,
     poisson_ratio_interval,
     sort_frame,
-    wilson_interval,
 )
 from ccdata.errors import InputError
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ccdata._intervals import wilson_interval
 from ccdata._validation import level_suffix
 from ccdata.completeness._common import (
     CompletenessWarning,
@@ -19,7 +20,6 @@ from ccdata.completeness._common import (
     index_frame,
     present_mask,
     sort_frame,
-    wilson_interval,
 )
 from ccdata.completeness._schema import schema_fields
 from ccdata.errors import InputError

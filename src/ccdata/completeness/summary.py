@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ccdata._validation import check_choice, level_suffix
-from ccdata.completeness._common import as_columns, check_frame, check_level, sort_frame
+from ccdata.completeness._common import check_frame, check_level, sort_frame
 from ccdata.completeness.ascertainment import case_ascertainment
 from ccdata.completeness.fields import ALL_MANDATORY, field_completeness
 from ccdata.completeness.timeliness import check_within, timeliness_counts

@@ -4,39 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ccdata._intervals import garwood_interval
 from ccdata._validation import check_columns, check_levels, level_suffix
 from ccdata.risk._common import binary_outcome, risk_array, unit_codes
 
-__all__ = ["garwood_interval", "observed_expected"]
-
-
-def garwood_interval(
-    observed: np.ndarray, level: float = 0.95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (Garwood) Poisson confidence limits for observed counts.
-
-    ``lower = chi2.ppf(a/2, 2 O) / 2`` (0 when ``O = 0``) and
-    ``upper = chi2.ppf(1 - a/2, 2 O + 2) / 2``, with ``a = 1 - level``.
-
-    References
-    ----------
-    .. [1] Garwood F (1936). Fiducial limits for the Poisson distribution.
-       Biometrika 28:437-442.
-
-    Examples
-    --------
-    >>> lo, hi = garwood_interval(np.array([0, 10]))
-    >>> np.round(lo, 3).tolist(), np.round(hi, 3).tolist()
-    ([0.0, 4.795], [3.689, 18.39])
-    """
-    o = np.asarray(observed, dtype=float)
-    alpha = 1.0 - level
-    with np.errstate(invalid="ignore"):
-        lower = np.where(o > 0, stats.chi2.ppf(alpha / 2, 2 * o) / 2, 0.0)
-    upper = stats.chi2.ppf(1 - alpha / 2, 2 * o + 2) / 2
-    return lower, upper
+__all__ = ["observed_expected"]
 
 
 def observed_expected(
