@@ -22,11 +22,7 @@ from ccdata.report import (
     run_pipeline,
     scan_pack,
 )
-from ccdata.report.sources import stage_api
 from ccdata.report.writers import sha256_file
-
-HAS_IO = stage_api("ccdata.io", "read_submission") is not None
-HAS_FUNNEL = stage_api("ccdata.funnel", "funnel") is not None
 
 TRUSTS = [f"T{i:02d}" for i in range(1, 9)]
 PRACTICES = [f"P{i:02d}" for i in range(1, 5)]
@@ -154,12 +150,11 @@ def test_run_writes_the_output_tree_and_the_manifest(community, tmp_path):
     assert (out / "validation" / "summary.csv").is_file()
     assert (out / "indicators" / "ckd_bundle_spc.csv").is_file()
     assert (out / "figures" / "ckd_bundle_spc.png").is_file()
-    if HAS_FUNNEL:
-        for ind in ("histology", "resection", "ckd_bundle"):
-            table = pd.read_csv(out / "indicators" / f"{ind}_funnel.csv")
-            assert table["unit"].tolist() == sorted(table["unit"])  # site order
-            assert {"lower_95", "upper_998", "status"} <= set(table.columns)
-        assert (out / "figures" / "histology_funnel.png").is_file()
+    for ind in ("histology", "resection", "ckd_bundle"):
+        table = pd.read_csv(out / "indicators" / f"{ind}_funnel.csv")
+        assert table["unit"].tolist() == sorted(table["unit"])  # site order
+        assert {"lower_95", "upper_998", "status"} <= set(table.columns)
+    assert (out / "figures" / "histology_funnel.png").is_file()
     m = json.loads((out / "manifest.json").read_text())
     assert m["exit_code"] == 0
     assert m["versions"]["ccdata"] and m["versions"]["pandas"]
@@ -171,9 +166,10 @@ def test_run_writes_the_output_tree_and_the_manifest(community, tmp_path):
     assert m["parameters"]["disclosure"]["min_count"] == 5
     assert "total" in m["timings_seconds"]
     packs = {p.name for p in (out / "sites").iterdir()}
-    assert packs == set(TRUSTS + PRACTICES) if HAS_FUNNEL else packs == set(PRACTICES)
+    assert packs == set(TRUSTS + PRACTICES)
     html = (out / "index.html").read_text()
     assert 'href="manifest.json"' in html and "figures/ckd_bundle_spc.png" in html
+    assert "No data problems were found" in html
     assert sorted(p.name for p in tmp_path.iterdir()) == ["job", "out"]  # no debris
 
 
@@ -230,7 +226,6 @@ def test_no_output_folder_is_a_configuration_error(community):
     assert res.exit_code == EXIT_FAILED and "--out" in res.message
 
 
-@pytest.mark.skipif(not HAS_IO, reason="ccdata.io.read_submission not available yet")
 def test_submission_with_problems_still_gives_outputs_and_exit_1(community, tmp_path):
     lung_path = community.parent / "lung_cancer_indicators.csv"
     lung = pd.read_csv(lung_path)
@@ -248,9 +243,8 @@ def test_submission_with_problems_still_gives_outputs_and_exit_1(community, tmp_
     assert not (out / "validation" / "T01_errors.csv").exists()
     # the good data still produced every indicator
     assert (out / "indicators" / "ckd_bundle_spc.csv").is_file()
-    if HAS_FUNNEL:
-        hist = pd.read_csv(out / "indicators" / "histology_funnel.csv")
-        assert "T03" in set(hist["unit"])  # its other rows were fine
+    hist = pd.read_csv(out / "indicators" / "histology_funnel.csv")
+    assert "T03" in set(hist["unit"])  # its other rows were fine
     m = json.loads((out / "manifest.json").read_text())
     assert m["exit_code"] == 1 and m["counts"]["rows_rejected"] >= 1
 
@@ -279,7 +273,6 @@ def test_scan_pack_finds_a_planted_identifier(tmp_path):
     assert scan_pack(tmp_path, "T02", ["T02", "T20"], own_name=None) == []
 
 
-@pytest.mark.skipif(not HAS_FUNNEL, reason="ccdata.funnel not available yet")
 def test_small_numbers_are_suppressed_in_site_packs(community, tmp_path):
     out = tmp_path / "out"
     assert run_pipeline(community, out).exit_code == EXIT_OK
@@ -288,10 +281,14 @@ def test_small_numbers_are_suppressed_in_site_packs(community, tmp_path):
     rows = own.set_index("indicator")
     assert rows.loc["resection", "numerator"] == "<5"  # 3 of 20 in 2025
     assert rows.loc["resection", "value"] == ""  # 3/20 would give the count away
-    assert float(rows.loc["resection", "denominator"]) == 20
+    assert rows.loc["resection", "z"] == ""
+    assert rows.loc["resection", "denominator"] == "20"  # written as a count
+    assert rows.loc["resection", "status"] != ""  # limits and status are kept
     assert rows.loc["histology", "numerator"] not in ("<5", "")
+    assert "." not in rows.loc["histology", "numerator"]
     summary = (out / "sites" / "T08" / "summary.md").read_text()
-    assert "not shown (small numbers)" in summary and "numerator <5" in summary
+    assert "Surgical resection" in summary
+    assert "value not shown (<5 of 20)" in summary
     # the steering group's table keeps the real numbers
     table = pd.read_csv(out / "indicators" / "resection_funnel.csv")
     assert int(table.loc[table["unit"] == "T08", "numerator"].iloc[0]) == 3
@@ -305,6 +302,29 @@ def test_suppress_hides_counts_1_to_4_and_blanks_their_value():
     assert mask.tolist() == [False, True, True, False, False]
     shown, mask = suppress(pd.Series([0, 7]), min_count=10, suppress_zero=True)
     assert shown.tolist() == ["<10", "<10"]
+
+
+def test_ratio_suppression_hides_small_observed_counts_not_expected_values():
+    from ccdata.config import parse_config
+    from ccdata.report.sitepack import _suppress_frame
+
+    cfg = parse_config({"sources": {"a": {"path": "a.csv"}}})
+    rows = pd.DataFrame({"unit": ["A", "B", "C", "D"],
+                         "numerator": [3.0, 0.0, 6.0, 12.0],
+                         "denominator": [2.5, 3.2, 4.1, 10.0],  # expected deaths
+                         "value": [1.2, 0.0, 6 / 4.1, 1.2], "z": [0.3, -1.8, 1.2, 0.6],
+                         "status": ["within"] * 4})
+    out = _suppress_frame(rows, cfg, "ratio")
+    assert out["numerator"].tolist() == ["<5", 0, 6, 12]
+    # expected counts below 5 are model outputs, not people: never suppressed
+    assert out["denominator"].tolist() == [2.5, 3.2, 4.1, 10.0]
+    # O/E blanked only where the observed count is hidden (O/E x E = O)
+    assert out["value"].tolist()[0] == "" and out["z"].tolist()[0] == ""
+    assert out["value"].tolist()[1:] == ["0", "1.463414634", "1.2"]  # %.10g
+    # for a proportion the denominator counts patients and is suppressed
+    prop = _suppress_frame(rows.assign(denominator=[20, 3, 40, 50]), cfg, "proportion")
+    assert prop["denominator"].tolist() == [20, "<5", 40, 50]
+    assert prop["value"].tolist()[:2] == ["", ""]
 
 
 @pytest.mark.slow

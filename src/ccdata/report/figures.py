@@ -2,13 +2,14 @@
 
 Figures are drawn on :class:`matplotlib.figure.Figure` objects (no pyplot
 state) inside :func:`ccdata.plot.theme`, saved as PNG, and each gets a text
-description beside it (``NAME.txt``, from :func:`ccdata.plot.describe` when
-available) used as the ``alt`` text of ``index.html``.
+description beside it (``NAME.txt``, from :func:`ccdata.plot.describe`) used
+as the ``alt`` text of ``index.html``. :mod:`matplotlib` and :mod:`ccdata.plot`
+are imported inside the functions that draw, so importing this module (as
+``ccdata.cli`` does) stays cheap.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,15 +17,14 @@ from typing import Any
 
 import pandas as pd
 
+from ccdata.completeness import case_ascertainment, field_completeness, timeliness
 from ccdata.config import Config
 from ccdata.report import writers as w
 from ccdata.report.indicators import IndicatorOutput
-from ccdata.report.sources import SourceData, stage_api
+from ccdata.report.sources import SourceData
 
 __all__ = ["FigureInfo", "QualityOutput", "compute_quality", "describe_text",
-           "save_figure", "write_figures"]
-
-log = logging.getLogger("ccdata.report")
+           "fixed_margins", "save_figure", "write_figures"]
 
 
 @dataclass
@@ -34,7 +34,6 @@ class QualityOutput:
     source: str
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     sort_by: dict[str, list[str]] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -47,88 +46,105 @@ class FigureInfo:
     group: str
 
 
-def compute_quality(cfg: Config, sources: dict[str, SourceData]) -> dict[str, QualityOutput]:
+def compute_quality(cfg: Config, sources: dict[str, SourceData]
+                    ) -> dict[str, QualityOutput]:
     """Field completeness, timeliness and case ascertainment per configured source."""
     out: dict[str, QualityOutput] = {}
+    by = "site_id"
     for name, qc in cfg.completeness.items():
-        src = sources[name]
+        data = sources[name].data
         q = QualityOutput(source=name)
-        data = src.data
-        by = "site_id"
-        fc = stage_api("ccdata.completeness", "field_completeness")
-        if fc is None:
-            q.skipped.append("field completeness: not available")
-        else:
-            kw: dict[str, Any] = {"by": by}
-            if qc.fields is not None:
-                kw["fields"] = list(qc.fields)
-            elif cfg.sources[name].schema is not None:
-                kw["schema"] = cfg.sources[name].schema
-            t = f"data_quality_{name}_fields"
-            q.tables[t] = fc(data, **kw)
-            q.sort_by[t] = [by]
-            t = f"data_quality_{name}_fields_overall"
-            q.tables[t] = fc(data, **{**kw, "by": None})
-            q.sort_by[t] = []
+        kw: dict[str, Any] = {"by": by}
+        if qc.fields is not None:
+            kw["fields"] = list(qc.fields)
+        elif cfg.sources[name].schema is not None:
+            kw["schema"] = cfg.sources[name].schema
+        t = f"data_quality_{name}_fields"
+        q.tables[t] = field_completeness(data, **kw)
+        q.sort_by[t] = [by]
+        t = f"data_quality_{name}_fields_overall"
+        q.tables[t] = field_completeness(data, **{**kw, "by": None})
+        q.sort_by[t] = []
         if qc.event_date and qc.entered_date:
-            tl = stage_api("ccdata.completeness", "timeliness")
-            if tl is None:
-                q.skipped.append("timeliness: not available")
-            else:
-                kw = {"event_date": qc.event_date, "entry_date": qc.entered_date,
-                      "by": by}
-                if qc.timeliness_days is not None:
-                    kw["within_days"] = qc.timeliness_days
-                t = f"data_quality_{name}_timeliness"
-                q.tables[t] = tl(data, **kw)
-                q.sort_by[t] = [by]
+            tkw: dict[str, Any] = {"event_date": qc.event_date,
+                                   "entry_date": qc.entered_date, "by": by}
+            if qc.timeliness_days is not None:
+                tkw["within_days"] = qc.timeliness_days
+            t = f"data_quality_{name}_timeliness"
+            q.tables[t] = timeliness(data, **tkw)
+            q.sort_by[t] = [by]
         if qc.expected_source is not None:
-            ca = stage_api("ccdata.completeness", "case_ascertainment")
-            if ca is None:
-                q.skipped.append("case ascertainment: not available")
-            else:
-                expected = sources[qc.expected_source].data
-                expected = expected[[by, qc.expected_column]].rename(
-                    columns={qc.expected_column: "expected"})
-                t = f"data_quality_{name}_ascertainment"
-                q.tables[t] = ca(data[[by]], expected, by=by)
-                q.sort_by[t] = [by]
-        for note in q.skipped:
-            log.warning("data quality %s: %s", name, note)
+            expected = sources[qc.expected_source].data
+            expected = expected[[by, qc.expected_column]].rename(
+                columns={qc.expected_column: "expected"})
+            t = f"data_quality_{name}_ascertainment"
+            q.tables[t] = case_ascertainment(data[[by]], expected, by=by)
+            q.sort_by[t] = [by]
         out[name] = q
     return out
 
 
-def describe_text(result: Any, fallback: str) -> str:
-    """Text description of a result from :func:`ccdata.plot.describe`, or fallback."""
-    describe = stage_api("ccdata.plot", "describe")
-    if describe is None:
-        return fallback
-    try:
-        text = describe(result)
-    except Exception:  # noqa: BLE001 - a description is a nicety, never fatal
-        return fallback
-    return str(text).strip() or fallback
+def describe_text(result: Any, **kwargs: Any) -> str:
+    """Text description of a result by :func:`ccdata.plot.describe`.
+
+    Used as the ``.txt`` beside each PNG and as its ``alt`` text. Errors are
+    not swallowed: a result ``describe`` cannot handle is a bug to fix.
+    """
+    from ccdata.plot import describe
+
+    return str(describe(result, **kwargs)).strip()
+
+
+def fixed_margins(size: tuple[float, float], *, left: float, right: float,
+                  bottom: float, top: float) -> dict[str, float]:
+    """Subplot parameters for margins given in inches on a figure of ``size``.
+
+    Examples
+    --------
+    >>> fixed_margins((10, 5), left=1, right=2, bottom=1, top=0.5)
+    {'left': 0.1, 'right': 0.8, 'bottom': 0.2, 'top': 0.9}
+    """
+    w, h = size
+    return {"left": left / w, "right": 1 - right / w, "bottom": bottom / h,
+            "top": 1 - top / h}
 
 
 def save_figure(draw: Callable[[Any], Any], path: Path, *, dpi: int,
-                size: tuple[float, float] = (6.4, 4.2)) -> Path:
-    """Draw with ``draw(fig)`` on a new Figure inside the ccdata theme; save PNG."""
+                size: tuple[float, float] = (6.4, 4.2),
+                margins: dict[str, float] | None = None) -> Path:
+    """Draw with ``draw(fig)`` on a new Figure inside the ccdata theme; save PNG.
+
+    Parameters
+    ----------
+    draw : callable
+        Called with the :class:`~matplotlib.figure.Figure`; draws on it.
+    path : Path
+        The PNG file (parent folders are created).
+    dpi : int
+        Resolution.
+    size : (float, float)
+        Figure size in inches.
+    margins : dict, optional
+        Fixed subplot parameters (``left, right, bottom, top`` as fractions,
+        see :func:`fixed_margins`) that leave room for the legend, caption and
+        title. The figure is then saved as it is, rendered once. Without
+        margins the theme's ``savefig.bbox = "tight"`` crops the figure to what
+        was drawn, which renders it twice: fine for the steering group's few
+        figures, too slow for the hundreds of figures of the site packs.
+    """
+    import matplotlib
     from matplotlib.figure import Figure
 
-    theme = stage_api("ccdata.plot", "theme")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from ccdata.plot import theme
 
-    def _do() -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with theme(dpi=dpi), matplotlib.rc_context(
+            {"savefig.bbox": "standard"} if margins is not None else {}):
         fig = Figure(figsize=size)
+        if margins is not None:
+            fig.subplots_adjust(**margins)
         draw(fig)
         fig.savefig(path, dpi=dpi, metadata={"Software": None})
-
-    if theme is not None:
-        with theme(dpi=dpi):
-            _do()
-    else:  # pragma: no cover - plot module being written
-        _do()
     return path
 
 
@@ -139,76 +155,60 @@ def _record(figures: list[FigureInfo], tmp: Path, path: Path, title: str, text: 
 
 
 def write_figures(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput],
-                  quality: dict[str, Any]) -> list[FigureInfo]:
+                  quality: dict[str, QualityOutput]) -> list[FigureInfo]:
     """Draw the steering group's figures into ``tmp/figures``."""
+    from ccdata.plot import calibration, small_multiples
+    from ccdata.plot import funnel as plot_funnel
+    from ccdata.plot import spc as plot_spc
+
     fdir = tmp / "figures"
     figures: list[FigureInfo] = []
     dpi = cfg.run.dpi
-    pfunnel = stage_api("ccdata.plot", "funnel")
-    pspc = stage_api("ccdata.plot", "spc")
-    psmall = stage_api("ccdata.plot", "small_multiples")
-    pcal = stage_api("ccdata.plot", "calibration")
     for name, r in results.items():
         direction = r.config.direction
-        if r.funnel is not None and pfunnel is not None:
+        if r.funnel is not None:
             p = fdir / f"{name}_funnel.png"
             period = r.summary.get("funnel_period")
-            save_figure(lambda fig, r=r, period=period: pfunnel(
-                r.funnel, labels="outside", direction=direction, period=period,
+            save_figure(lambda fig, r=r, period=period, d=direction: plot_funnel(
+                r.funnel, labels="outside", direction=d, period=period,
                 title=r.title, ax=fig.add_subplot()), p, dpi=dpi, size=(6.4, 4.6))
             _record(figures, tmp, p, f"{r.title}: funnel plot",
-                    describe_text(r.funnel, f"Funnel plot of {r.title}."), name)
+                    describe_text(r.funnel, direction=direction, period=period), name)
         if r.spc is not None:
             p = fdir / f"{name}_spc.png"
-            if r.config.spc_by == "unit" and psmall is not None:
+            if r.config.spc_by == "unit":
                 n = r.spc_input["unit"].nunique()
                 cols = max(1, min(8, round((n * 1.4) ** 0.5)))
                 rows = -(-n // cols)
-                save_figure(lambda fig, r=r, cols=cols: psmall(
-                    r.spc, by="unit", ncols=cols, direction=direction,
+                save_figure(lambda fig, r=r, cols=cols, d=direction: small_multiples(
+                    r.spc, by="unit", ncols=cols, direction=d,
                     title=r.title, fig=fig), p, dpi=dpi,
                     size=(1.9 * cols, 1.25 * rows + 0.8))
-            elif pspc is not None:
-                save_figure(lambda fig, r=r: pspc(
-                    r.spc, direction=direction, title=r.title,
+            else:
+                save_figure(lambda fig, r=r, d=direction: plot_spc(
+                    r.spc, direction=d, title=r.title,
                     ax=fig.add_subplot()), p, dpi=dpi)
-            else:
-                continue
             _record(figures, tmp, p, f"{r.title}: change over time",
-                    describe_text(r.spc, f"SPC chart of {r.title}."), name)
-        if r.risk_model is not None and pcal is not None:
+                    describe_text(r.spc, direction=direction), name)
+        if r.risk_model is not None:
             p = fdir / f"{name}_calibration.png"
-            try:
-                save_figure(lambda fig, r=r: pcal(r.risk_model, ax=fig.add_subplot()),
-                            p, dpi=dpi)
-            except TypeError:
-                log.warning("indicator %s: calibration figure skipped", name)
-            else:
-                _record(figures, tmp, p, f"{r.title}: risk model calibration",
-                        describe_text(r.risk_model,
-                                      f"Calibration of the risk model of {r.title}."),
-                        name)
+            save_figure(lambda fig, r=r: calibration(
+                r.risk_model, ax=fig.add_subplot()), p, dpi=dpi)
+            _record(figures, tmp, p, f"{r.title}: risk model calibration",
+                    describe_text(r.risk_model), name)
     _quality_figures(cfg, tmp, quality, figures)
     return figures
 
 
-def _quality_figures(cfg: Config, tmp: Path, quality: dict[str, Any],
+def _quality_figures(cfg: Config, tmp: Path, quality: dict[str, QualityOutput],
                      figures: list[FigureInfo]) -> None:
-    pcomp = stage_api("ccdata.plot", "completeness")
-    if pcomp is None:
-        return
+    from ccdata.plot import completeness
+
     for name, q in quality.items():
-        table = q.tables.get(f"data_quality_{name}_fields_overall")
-        if table is None:
-            continue
+        table = q.tables[f"data_quality_{name}_fields_overall"]
         p = tmp / "figures" / f"data_quality_{name}.png"
-        try:
-            save_figure(lambda fig, t=table: pcomp(
-                t, title=f"Field completeness: {name}", ax=fig.add_subplot()), p,
-                dpi=cfg.run.dpi, size=(7.0, max(3.5, 0.25 * len(table) + 1.5)))
-        except Exception as exc:  # noqa: BLE001 - plot API being settled
-            log.warning("data quality figure for %s skipped: %s", name, exc)
-            continue
-        _record(figures, tmp, p, f"Data quality: {name}",
-                describe_text(table, f"Field completeness of {name}, all sites."),
+        save_figure(lambda fig, t=table, name=name: completeness(
+            t, title=f"Field completeness: {name}", ax=fig.add_subplot()), p,
+            dpi=cfg.run.dpi, size=(7.0, max(3.5, 0.25 * len(table) + 1.5)))
+        _record(figures, tmp, p, f"Data quality: {name}", describe_text(table),
                 f"data_quality_{name}")

@@ -31,6 +31,11 @@ figcaption{font-size:.9rem;color:#444}.sites a{margin-right:.6rem}
 """
 
 
+#: The tables written per indicator (``indicators/<name>_<part>.csv``).
+_INDICATOR_TABLES = ("funnel", "spc", "observed_expected", "calibration", "cusum",
+                     "summary")
+
+
 def _table(frame: pd.DataFrame) -> str:
     head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
     body = "".join("<tr>" + "".join(f"<td>{_e('' if pd.isna(v) else v)}</td>"
@@ -43,8 +48,9 @@ def _link(tmp: Path, rel: str) -> str:
     return f'<a href="{_e(rel)}">{_e(rel)}</a>' if (tmp / rel).exists() else ""
 
 
-def write_index(cfg: Config, tmp: Path, sources: dict[str, Any], results: dict[str, Any],
-                quality: dict[str, Any], figures: list[Any], packs: dict[str, list[str]],
+def write_index(cfg: Config, tmp: Path, sources: dict[str, Any],
+                results: dict[str, Any], quality: dict[str, Any], figures: list[Any],
+                packs: dict[str, list[str]],
                 counts: dict[str, int]) -> Path:
     """Write ``index.html`` for the steering group into ``tmp``."""
     parts = [
@@ -62,7 +68,8 @@ def write_index(cfg: Config, tmp: Path, sources: dict[str, Any], results: dict[s
              "validated": "yes" if s.validated else "no (no schema)"}
             for s in sources.values()]
     parts.append(_table(pd.DataFrame(rows)))
-    vfiles = sorted(p.name for p in (tmp / "validation").glob("*_errors.csv"))
+    vfiles = sorted(p.name for p in (tmp / "validation").glob("*_errors.csv")
+                    if p.name != "all_errors.csv")
     if vfiles:
         parts.append("<p>Error reports for the sites (rows left out of the results): "
                      + ", ".join(_link(tmp, f"validation/{f}") for f in vfiles)
@@ -82,7 +89,9 @@ def write_index(cfg: Config, tmp: Path, sources: dict[str, Any], results: dict[s
         parts.append(f"<h3>{_e(r.title)}</h3>")
         facts = [f"Period: {_e(r.window)}."]
         if r.config.target is not None:
-            facts.append(f"Target: {_e(r.config.target)}.")
+            t = r.config.target
+            shown = f"{100 * t:.4g}%" if r.config.kind == "proportion" else f"{t:.4g}"
+            facts.append(f"Target: {_e(shown)}.")
         if r.funnel_table is not None:
             st = r.funnel_table["status"].value_counts().sort_index()
             facts.append("Sites: " + "; ".join(
@@ -93,7 +102,8 @@ def write_index(cfg: Config, tmp: Path, sources: dict[str, Any], results: dict[s
         if r.skipped:
             facts.append("Not produced: " + _e("; ".join(r.skipped)) + ".")
         parts.append("<p>" + " ".join(facts) + "</p>")
-        csvs = sorted(p.name for p in (tmp / "indicators").glob(f"{name}_*.csv"))
+        csvs = sorted(f"{name}_{part}.csv" for part in _INDICATOR_TABLES
+                      if (tmp / "indicators" / f"{name}_{part}.csv").is_file())
         parts.append("<p>Tables: " + ", ".join(_link(tmp, f"indicators/{c}")
                                                for c in csvs) + "</p>")
         parts.extend(_figure_html(f) for f in figures if f.group == name)

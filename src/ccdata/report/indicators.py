@@ -16,7 +16,10 @@ import pandas as pd
 
 from ccdata.config import Config, IndicatorConfig
 from ccdata.errors import ConfigError
-from ccdata.report.sources import SourceData, apply_filter, stage_api
+from ccdata.funnel import funnel
+from ccdata.report.sources import SourceData, apply_filter
+from ccdata.risk import fit_risk_model, observed_expected, risk_adjusted_cusum
+from ccdata.spc import spc
 
 __all__ = ["IndicatorOutput", "compute_indicator", "period_labels", "period_start"]
 
@@ -105,7 +108,8 @@ def _need(data: pd.DataFrame, cols: list[str | None], cfg: Config, name: str) ->
         )
 
 
-def _aggregate(data: pd.DataFrame, ind: IndicatorConfig, keys: list[str]) -> pd.DataFrame:
+def _aggregate(data: pd.DataFrame, ind: IndicatorConfig, keys: list[str]
+               ) -> pd.DataFrame:
     num = ind.numerator or (ind.risk_model.outcome if ind.risk_model else None)
     agg = {"numerator": (num, "sum")}
     if ind.kind == "ratio":
@@ -121,33 +125,25 @@ def _aggregate(data: pd.DataFrame, ind: IndicatorConfig, keys: list[str]) -> pd.
 def _fit_risk(cfg: Config, name: str, ind: IndicatorConfig, data: pd.DataFrame,
               out: IndicatorOutput) -> pd.DataFrame:
     rm = ind.risk_model
-    fit = stage_api("ccdata.risk", "fit_risk_model")
-    if fit is None:
-        raise ConfigError(
-            f"indicator {name!r} needs a risk model but ccdata.risk.fit_risk_model "
-            "is not available in this version."
-        )
     outcome = rm.outcome or ind.numerator
     kwargs: dict[str, Any] = {"missing": rm.missing}
     if rm.covariates is not None:
         kwargs["covariates"] = list(rm.covariates)
     else:
         kwargs["formula"] = rm.formula
-    model = fit(data, outcome, **kwargs)
+    model = fit_risk_model(data, outcome, **kwargs)
     out.risk_model = model
     expected = np.asarray(model.predict(data), dtype=float)
-    cal = getattr(model, "calibration_table", None)
-    if isinstance(cal, pd.DataFrame):
-        out.calibration = cal
+    out.calibration = model.calibration_table
     data = data.assign(_expected=expected)
     dropped = int(np.isnan(expected).sum())
     if dropped:
         out.summary["records_without_expected_risk"] = dropped
     data = data[~np.isnan(expected)]
-    oe = stage_api("ccdata.risk", "observed_expected")
-    if oe is not None and len(data):
-        out.oe_table = oe(data, unit=ind.unit, outcome=outcome, expected="_expected")
-    out.summary["c_statistic"] = float(getattr(model, "c_statistic", np.nan))
+    if len(data):
+        out.oe_table = observed_expected(data, unit=ind.unit, outcome=outcome,
+                                         expected="_expected")
+    out.summary["c_statistic"] = float(model.c_statistic)
     return data
 
 
@@ -183,10 +179,10 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
             data = data.assign(_expected=data[ind.expected].astype(float))
     if ind.period is not None and len(data):
         periods = sorted(data["_period"].unique())
-        out.window = periods[0] if len(periods) == 1 else f"{periods[0]} to {periods[-1]}"
+        out.window = (periods[0] if len(periods) == 1
+                      else f"{periods[0]} to {periods[-1]}")
     # ---- funnel ------------------------------------------------------------
     if ind.funnel:
-        funnel = stage_api("ccdata.funnel", "funnel")
         fdata = data
         if ind.funnel_window == "latest" and ind.period is not None and len(data):
             latest = max(data["_period"])
@@ -194,9 +190,7 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
             out.summary["funnel_period"] = latest
         else:
             out.summary["funnel_period"] = out.window
-        if funnel is None:
-            out.skipped.append("funnel: ccdata.funnel.funnel not available")
-        elif ind.kind == "mean":
+        if ind.kind == "mean":
             out.skipped.append("funnel: kind 'mean' is not drawn by the batch job yet")
         else:
             agg = _aggregate(fdata, ind, [ind.unit])
@@ -204,12 +198,11 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
             res = funnel(agg, numerator="numerator", denominator="denominator",
                          unit="unit", kind=ind.kind, **_funnel_kwargs(cfg, ind))
             out.funnel = res
-            table = res.to_frame() if hasattr(res, "to_frame") else res.units
-            table = table.copy()
+            table = res.to_frame()
             table.insert(0, "indicator", name)
             out.funnel_table = table
             for attr in ("phi", "tau2", "target"):
-                v = getattr(res, attr, None)
+                v = getattr(res, attr)
                 if v is not None:
                     out.summary[attr] = None if _isnan(v) else float(v)
     # ---- SPC ---------------------------------------------------------------
@@ -218,11 +211,7 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
     # ---- risk-adjusted CUSUM ----------------------------------------------
     if ind.cusum and out.risk_model is not None:
         out.patients = data
-        cusum = stage_api("ccdata.risk", "risk_adjusted_cusum")
-        if cusum is None:
-            out.skipped.append("cusum: ccdata.risk.risk_adjusted_cusum not available")
-        else:
-            out.cusum = _compute_cusum(cusum, ind, data)
+        out.cusum = _compute_cusum(ind, data)
     return out
 
 
@@ -235,10 +224,6 @@ def _isnan(v: Any) -> bool:
 
 def _compute_spc(cfg: Config, name: str, ind: IndicatorConfig, data: pd.DataFrame,
                  out: IndicatorOutput) -> None:
-    spc = stage_api("ccdata.spc", "spc")
-    if spc is None:
-        out.skipped.append("spc: ccdata.spc.spc not available")
-        return
     keys = [ind.unit, "_period"] if ind.spc_by == "unit" else ["_period"]
     if ind.kind == "mean":
         agg = (data.groupby(keys, sort=True).agg(value=(ind.value, "mean"))
@@ -274,12 +259,11 @@ def _compute_spc(cfg: Config, name: str, ind: IndicatorConfig, data: pd.DataFram
     out.spc_table = pts
 
 
-def _compute_cusum(cusum: Any, ind: IndicatorConfig, data: pd.DataFrame) -> pd.DataFrame:
+def _compute_cusum(ind: IndicatorConfig, data: pd.DataFrame) -> pd.DataFrame:
     outcome = ind.numerator or ind.risk_model.outcome
     cols = [ind.unit, ind.period, outcome, "_expected"]
     data = data[cols].sort_values([ind.unit, ind.period], kind="mergesort")
     data = data.rename(columns={"_expected": "expected_risk"})
-    res = cusum(data, outcome=outcome, expected="expected_risk", order_by=ind.period,
-                unit=ind.unit)
-    table = res.to_frame() if hasattr(res, "to_frame") else res
-    return table.reset_index(drop=True)
+    res = risk_adjusted_cusum(data, outcome=outcome, expected="expected_risk",
+                              order_by=ind.period, unit=ind.unit)
+    return res.reset_index(drop=True)

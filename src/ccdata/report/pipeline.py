@@ -289,7 +289,8 @@ def _manifest(cfg: Config, out: Path, sources: dict[str, SourceData],
     inputs = []
     if cfg.sites.path is not None:
         p = cfg.resolve(cfg.sites.path)
-        inputs.append({"role": "sites", "path": p.as_posix(), "sha256": w.sha256_file(p),
+        inputs.append({"role": "sites", "path": p.as_posix(),
+                       "sha256": w.sha256_file(p),
                        "bytes": p.stat().st_size})
     for s in sources.values():
         for f in s.files:

@@ -12,11 +12,16 @@ A pack ``sites/<site_id>/`` holds:
 * ``<indicator>_cusum.png`` / ``.csv`` -- its risk-adjusted CUSUM, when configured;
 * ``validation_errors.csv`` -- the problems found in its submission, if any.
 
-Small-number suppression: in every table and text of a pack, a count
-``1 <= n < min_count`` (``[disclosure] min_count``, default 5) is shown as
-``"<5"``; with ``suppress_zero`` a zero is suppressed too. A value (rate,
-ratio) computed from a suppressed count is left blank. Figures show rates, not
-counts, and are not altered.
+Small-number suppression (``[disclosure] min_count``, default 5) applies to
+counts of people: the events (``numerator`` / ``observed``) and, for a
+proportion, the cases (``denominator``, ``n``). A count ``1 <= n < min_count``
+is shown as ``"<5"`` (a zero too with ``suppress_zero``). The expected count
+of a ratio indicator is a modelled, non-integer value, not a count of people:
+it is never suppressed. A value computed from a suppressed count (the rate,
+the O/E ratio, its z-score) is left blank, because multiplying it by the
+denominator or expected count shown beside it would give the count back.
+Limits and status are kept. Figures show rates, not counts, and are not
+altered.
 
 Every file written is then scanned (:func:`scan_pack`) for the identifiers and
 names of other sites; a hit fails the run, so no pack is ever published with
@@ -25,9 +30,11 @@ another site's identity in it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +44,11 @@ import pandas as pd
 from ccdata.config import Config
 from ccdata.errors import CCDataError
 from ccdata.report import writers as w
-from ccdata.report.figures import save_figure
+from ccdata.report.figures import fixed_margins, save_figure
 from ccdata.report.indicators import IndicatorOutput
-from ccdata.report.sources import stage_api
 
-__all__ = ["DisclosureError", "scan_pack", "status_words", "suppress",
-           "write_site_packs"]
+__all__ = ["DisclosureError", "FigureJob", "render_jobs", "scan_pack", "status_words",
+           "suppress", "write_site_packs"]
 
 log = logging.getLogger("ccdata.report")
 
@@ -53,7 +59,12 @@ _STATUS = {
     "below_95": "below the 95% limit (inside the 99.8% limit)",
     "below_998": "below the 99.8% limit",
 }
-_COUNT_COLUMNS = ("numerator", "denominator", "observed", "n")
+#: Columns that count people, by indicator kind (a ratio's denominator is the
+#: modelled expected count, not people).
+_COUNT_COLUMNS = {"ratio": ("numerator", "observed", "n")}
+_DEFAULT_COUNTS = ("numerator", "denominator", "observed", "n")
+#: Values computed from the counts: blanked when a count is suppressed.
+_DERIVED_COLUMNS = ("value", "y", "z", "z_adjusted", "ratio", "crude_rate")
 _TEXT_SUFFIXES = (".csv", ".md", ".txt", ".html", ".json")
 
 
@@ -93,23 +104,36 @@ def suppress(values: pd.Series, *, min_count: int, suppress_zero: bool = False
     return shown, mask
 
 
-def _suppress_frame(frame: pd.DataFrame, cfg: Config, value_cols: Iterable[str]
-                    ) -> pd.DataFrame:
+def _suppress_frame(frame: pd.DataFrame, cfg: Config, kind: str) -> pd.DataFrame:
+    """Suppress the counts of people in ``frame`` and blank the derived values."""
     out = frame.copy()
     dc = cfg.disclosure
     if dc.min_count <= 1 and not dc.suppress_zero:
         return out
     any_mask = np.zeros(len(out), dtype=bool)
-    for col in _COUNT_COLUMNS:
+    for col in _COUNT_COLUMNS.get(kind, _DEFAULT_COUNTS):
         if col in out.columns:
-            shown, mask = suppress(out[col], min_count=dc.min_count,
+            shown, mask = suppress(_as_int(out[col]), min_count=dc.min_count,
                                    suppress_zero=dc.suppress_zero)
             out[col] = shown
             any_mask |= mask
-    for col in value_cols:
-        if col in out.columns and any_mask.any():
-            out[col] = out[col].astype(object).where(~any_mask, "")
+    if any_mask.any():
+        for col in _DERIVED_COLUMNS:
+            if col in out.columns:
+                out[col] = out[col].astype(object).map(_fmt_float).where(~any_mask, "")
     return out
+
+
+def _fmt_float(v: Any) -> Any:
+    return w.FLOAT_FORMAT % v if isinstance(v, float) and not np.isnan(v) else v
+
+
+def _as_int(values: pd.Series) -> pd.Series:
+    """Whole-number floats as integers (``142`` rather than ``142.0`` in text)."""
+    num = pd.to_numeric(values, errors="coerce")
+    if num.notna().all() and (num % 1 == 0).all():
+        return num.astype("int64")
+    return values
 
 
 def _fmt(v: Any, percent: bool) -> str:
@@ -122,13 +146,19 @@ def _fmt(v: Any, percent: bool) -> str:
     return f"{100 * f:.1f}%" if percent else f"{f:.2f}"
 
 
-def _own_funnel_row(r: IndicatorOutput, site: str) -> pd.DataFrame | None:
-    if r.funnel_table is None:
+def _by_site(table: pd.DataFrame | None, column: str = "unit"
+             ) -> dict[str, pd.DataFrame]:
+    """Rows of ``table`` per site id, split once per indicator (not per site)."""
+    if table is None or column not in table.columns:
+        return {}
+    return {str(k): g for k, g in table.groupby(table[column].astype(str), sort=False)}
+
+
+def _own_funnel_row(r: IndicatorOutput, rows: pd.DataFrame | None
+                    ) -> pd.DataFrame | None:
+    if rows is None or rows.empty:
         return None
-    row = r.funnel_table[r.funnel_table["unit"].astype(str) == site]
-    if row.empty:
-        return None
-    row = row.copy()
+    row = rows.copy()
     row.insert(1, "title", r.title)
     row.insert(2, "period", r.summary.get("funnel_period", r.window))
     row["status_text"] = row["status"].map(status_words)
@@ -136,31 +166,35 @@ def _own_funnel_row(r: IndicatorOutput, site: str) -> pd.DataFrame | None:
     return row
 
 
-def _summary_lines(r: IndicatorOutput, site: str, row: pd.DataFrame | None,
-                   shown: pd.DataFrame | None) -> list[str]:
+def _summary_lines(r: IndicatorOutput, shown: pd.DataFrame | None,
+                   own_spc: pd.DataFrame | None, min_count: int) -> list[str]:
     lines = [f"## {r.title}", ""]
-    percent = r.config.kind == "proportion"
-    if row is not None and shown is not None:
+    kind = r.config.kind
+    if shown is not None:
         s = shown.iloc[0]
-        period = s["period"]
-        value = s["value"]
-        value_text = ("not shown (small numbers)" if value == ""
-                      else _fmt(value, percent))
-        lines.append(
-            f"- Period {period}: value {value_text} "
-            f"(numerator {s['numerator']}, denominator "
-            f"{_fmt(s['denominator'], False) if r.config.kind == 'ratio' else s['denominator']})."
-        )
+        hidden = s["value"] == ""
+        if kind == "ratio":
+            what = "observed / expected ratio"
+            value = ("not shown" if hidden else _fmt(s["value"], False))
+            counts = (f"observed {s['numerator']}, expected "
+                      f"{_fmt(s['denominator'], False)}")
+        else:
+            what = "value"
+            value = "not shown" if hidden else _fmt(s["value"], kind == "proportion")
+            counts = f"{s['numerator']} of {s['denominator']}"
+        lines.append(f"- Period {s['period']}: {what} {value} ({counts}).")
+        if hidden:
+            other = "the expected count" if kind == "ratio" else "the other count"
+            lines.append(f"  The {what} is not shown because a count of patients "
+                         f"is below {min_count}: with {other} it would give that "
+                         "count back.")
         lines.append(f"- Compared with {int(s['sites_compared'])} sites on a funnel "
                      f"plot, the value is {status_words(s['status'])}.")
         if r.config.target is not None:
             lines.append(f"- The funnel is centred on the target "
-                         f"{_fmt(r.config.target, percent)}.")
-    if r.spc is not None and r.spc_table is not None:
-        pts = r.spc_table[r.spc_table["unit"].astype(str) == site]
-        if len(pts):
-            sig = _spc_signal(pts)
-            lines.append(f"- Change over time ({r.window}): {sig}")
+                         f"{_fmt(r.config.target, kind == 'proportion')}.")
+    if own_spc is not None and len(own_spc):
+        lines.append(f"- Change over time ({r.window}): {_spc_signal(own_spc)}")
     lines.append("")
     return lines
 
@@ -175,10 +209,32 @@ def _spc_signal(pts: pd.DataFrame) -> str:
         if outside:
             parts.append("points outside the control limits")
         if run:
-            parts.append("an unusually long run or too few crossings of the centre line")
+            parts.append("an unusually long run or too few crossings of the "
+                         "centre line")
         return ("signs of special-cause variation (" + " and ".join(parts)
                 + "): worth a look at what changed.")
     return "no sign of special-cause variation against the site's own past."
+
+
+@dataclass(frozen=True)
+class FigureJob:
+    """One pack figure to draw: what, from which shared result, where."""
+
+    kind: str  # "funnel", "spc" or "cusum"
+    ref: Any  # indicator name (funnel, spc) or the site's CUSUM rows
+    path: Path
+    title: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+# Pack figures have a fixed layout (no tight bounding box: one render per
+# figure). Sizes in inches; margins (left, right, bottom, top) in inches leave
+# room for the title above, the legend on the right and the caption below.
+_LAYOUT: dict[str, tuple[tuple[float, float], tuple[float, float, float, float]]] = {
+    "funnel": ((9.6, 4.6), (0.8, 4.35, 1.25, 0.6)),
+    "spc": ((8.4, 3.8), (0.8, 2.5, 0.45, 0.6)),
+    "cusum": ((7.6, 3.8), (0.8, 0.3, 0.6, 0.6)),
+}
 
 
 def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput],
@@ -200,64 +256,67 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
     site_ids: set[str] = set()
     for r in packed.values():
         site_ids |= set(r.units)
-    err_sites = {s for s in errors["site_id"].astype(str) if s} if len(errors) else set()
+    err_sites = ({s for s in errors["site_id"].astype(str) if s} if len(errors)
+                 else set())
     site_ids |= err_sites
     names = _site_names(cfg, sites)
     every_id = set(site_ids) | set(names)
     for r in results.values():
         every_id |= set(r.units)
-    pfunnel = stage_api("ccdata.plot", "funnel")
-    pspc = stage_api("ccdata.plot", "spc")
-    pcusum = stage_api("ccdata.plot", "cusum")
-    dpi = cfg.run.dpi
+    # split every table by site once per indicator
+    funnel_rows = {n: _by_site(r.funnel_table) for n, r in packed.items()}
+    spc_rows = {n: _by_site(r.spc_table) if r.config.spc_by == "unit" else {}
+                for n, r in packed.items()}
+    cusum_rows = {n: _by_site(r.cusum, "unit" if r.cusum is not None and "unit" in
+                              r.cusum.columns else r.config.unit)
+                  for n, r in packed.items()}
+    errors_by_site = _by_site(errors, "site_id") if err_sites else {}
+    min_count = cfg.disclosure.min_count
     packs: dict[str, list[str]] = {}
-    jobs: list[tuple] = []
+    jobs: list[FigureJob] = []
     for site in sorted(site_ids):
         pdir = tmp / "sites" / _safe(site)
         pdir.mkdir(parents=True, exist_ok=True)
         title = f"{site} ({names[site]})" if names.get(site) else site
         md = [f"# Feedback pack for {title}", "",
               f"{cfg.run.title}. This pack shows your site's own results. Other "
-              "sites appear only as anonymous grey points; counts below "
-              f"{cfg.disclosure.min_count} are shown as "
-              f"\"<{cfg.disclosure.min_count}\".", ""]
+              "sites appear only as anonymous grey points. Counts of patients "
+              f"below {min_count} are shown as \"<{min_count}\".", ""]
         rows = []
         for name, r in packed.items():
-            row = _own_funnel_row(r, site)
+            kind = r.config.kind
+            row = _own_funnel_row(r, funnel_rows[name].get(site))
             shown = None
             if row is not None:
-                shown = _suppress_frame(row, cfg, ["value"])
+                shown = _suppress_frame(row, cfg, kind)
                 rows.append(shown)
-                if pfunnel is not None:
-                    p = pdir / f"{name}_funnel.png"
-                    jobs.append(("funnel", name, p, dpi, dict(
-                        highlight=site, direction=r.config.direction,
-                        period=r.summary.get("funnel_period"), title=r.title)))
-                    w.write_text(
-                        f"Funnel plot of {r.title} for {site}: its value is "
-                        f"{status_words(row['status'].iloc[0])}. Every other site is "
-                        "an anonymous grey point.\n", p.with_suffix(".txt"))
-            own_spc = (r.spc_table[r.spc_table["unit"].astype(str) == site]
-                       if r.spc_table is not None and r.config.spc_by == "unit" else None)
+                p = pdir / f"{name}_funnel.png"
+                jobs.append(FigureJob("funnel", name, p, r.title, dict(
+                    highlight=site, direction=r.config.direction,
+                    period=r.summary.get("funnel_period"))))
+                w.write_text(
+                    f"Funnel plot of {r.title} for {site}: its value is "
+                    f"{status_words(row['status'].iloc[0])}. Every other site is "
+                    "an anonymous grey point.\n", p.with_suffix(".txt"))
+            own_spc = spc_rows[name].get(site)
             if own_spc is not None and len(own_spc):
-                w.write_csv(_suppress_frame(own_spc, cfg, ["y", "value"]),
+                w.write_csv(_suppress_frame(own_spc, cfg, kind),
                             pdir / f"{name}_spc.csv", sort_by=["x"])
-                if pspc is not None:
-                    p = pdir / f"{name}_spc.png"
-                    jobs.append(("spc", name, p, dpi, dict(
-                        series=site, direction=r.config.direction,
-                        title=f"{r.title}: {site}")))
-                    w.write_text(f"{r.title} over time for {site}: "
-                                 f"{_spc_signal(own_spc)}\n", p.with_suffix(".txt"))
-            if r.cusum is not None:
-                _cusum_part(cfg, pdir, name, r, site, pcusum, jobs)
+                p = pdir / f"{name}_spc.png"
+                jobs.append(FigureJob("spc", name, p, f"{r.title}: {site}", dict(
+                    series=site, direction=r.config.direction)))
+                w.write_text(f"{r.title} over time for {site}: "
+                             f"{_spc_signal(own_spc)}\n", p.with_suffix(".txt"))
+            own_cusum = cusum_rows[name].get(site)
+            if own_cusum is not None and len(own_cusum):
+                _cusum_part(pdir, name, r, site, own_cusum, jobs)
             if row is not None or (own_spc is not None and len(own_spc)):
-                md.extend(_summary_lines(r, site, row, shown))
+                md.extend(_summary_lines(r, shown, own_spc, min_count))
         if rows:
             table = pd.concat(rows, ignore_index=True)
             w.write_csv(table, pdir / "indicators.csv", sort_by=["indicator"])
         if site in err_sites:
-            own_err = errors[errors["site_id"].astype(str) == site]
+            own_err = errors_by_site[site]
             w.write_csv(own_err, pdir / "validation_errors.csv",
                         sort_by=["source", "file", "row", "column"])
             md.extend(["## Data problems", "",
@@ -266,7 +325,7 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
                        "See validation_errors.csv.", ""])
         w.write_text("\n".join(md).rstrip() + "\n", pdir / "summary.md")
     render_jobs(jobs, {n: (r.funnel, r.spc) for n, r in packed.items()},
-                workers=cfg.run.workers)
+                dpi=cfg.run.dpi, workers=cfg.run.workers)
     for site in sorted(site_ids):
         pdir = tmp / "sites" / _safe(site)
         problems = scan_pack(pdir, site, every_id | set(names.values()),
@@ -280,24 +339,17 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
     return packs
 
 
-def _cusum_part(cfg: Config, pdir: Path, name: str, r: IndicatorOutput, site: str,
-                pcusum: Any, jobs: list[tuple]) -> None:
-    table = r.cusum
-    ucol = "unit" if "unit" in table.columns else r.config.unit
-    if ucol not in table.columns:
-        return
-    own = table[table[ucol].astype(str) == site]
-    if own.empty:
-        return
+def _cusum_part(pdir: Path, name: str, r: IndicatorOutput, site: str,
+                own: pd.DataFrame, jobs: list[FigureJob]) -> None:
     w.write_csv(own, pdir / f"{name}_cusum.csv")
-    if pcusum is None:
-        return
     p = pdir / f"{name}_cusum.png"
-    jobs.append(("cusum", own, p, cfg.run.dpi, dict(
-        unit=ucol, series=site, title=f"{r.title}: risk-adjusted CUSUM")))
+    ucol = "unit" if "unit" in own.columns else r.config.unit
+    jobs.append(FigureJob("cusum", own, p, f"{r.title}: risk-adjusted CUSUM, {site}",
+                          dict(unit=ucol, series=site)))
     w.write_text(f"Risk-adjusted CUSUM of {r.title} for {site}: the line rises "
                  "with each death and falls with each survival, weighted by the "
-                 "patient's predicted risk.\n", p.with_suffix(".txt"))
+                 "patient's predicted risk; crossing the dashed limit is a signal "
+                 "worth a look.\n", p.with_suffix(".txt"))
 
 
 _SHARED: dict[str, Any] = {}
@@ -308,39 +360,78 @@ def _init_worker(shared: dict[str, Any]) -> None:
     _SHARED.update(shared)
 
 
-def _render(job: tuple) -> None:
-    kind, ref, path, dpi, kw = job
-    plot = {"funnel": stage_api("ccdata.plot", "funnel"),
-            "spc": stage_api("ccdata.plot", "spc"),
-            "cusum": stage_api("ccdata.plot", "cusum")}[kind]
-    if kind == "cusum":
-        data = ref
+def _render(job: FigureJob, dpi: int) -> None:
+    import textwrap
+
+    from ccdata.plot import cusum, funnel, spc
+
+    size, (left, right, bottom, top) = _LAYOUT[job.kind]
+    if job.kind == "cusum":
+        data, plot = job.ref, cusum
+    elif job.kind == "funnel":
+        data, plot = _SHARED["results"][job.ref][0], funnel
     else:
-        data = _SHARED[ref][0 if kind == "funnel" else 1]
-    save_figure(lambda fig: plot(data, ax=fig.add_subplot(), **kw), path, dpi=dpi)
+        data, plot = _SHARED["results"][job.ref][1], spc
+    # the title goes above the axes, left-aligned and wrapped to the figure's
+    # width (a long indicator title centred on the axes would be cut)
+    chars = int((size[0] - left - 0.2) * 72 / (11.5 * 0.55))
+    title = textwrap.shorten(job.title, 2 * chars, placeholder="...")
+    lines = textwrap.wrap(title, chars)
+    top += 0.2 * (len(lines) - 1)
+
+    def draw(fig: Any) -> None:
+        plot(data, ax=fig.add_subplot(), title="" if job.kind != "funnel" else None,
+             **job.kwargs)
+        fig.suptitle("\n".join(lines), x=left / size[0], ha="left",
+                     y=1 - 0.12 / size[1], va="top", fontsize="large")
+
+    save_figure(draw, job.path, dpi=dpi, size=size,
+                margins=fixed_margins(size, left=left, right=right, bottom=bottom,
+                                      top=top))
 
 
-def render_jobs(jobs: list[tuple], shared: dict[str, Any], *, workers: int = 0) -> None:
+def _render_chunk(args: tuple[list[FigureJob], int]) -> None:
+    jobs, dpi = args
+    for job in jobs:
+        _render(job, dpi)
+
+
+def render_jobs(jobs: list[FigureJob], results: dict[str, Any], *, dpi: int,
+                workers: int = 0) -> None:
     """Draw the packs' figures, in parallel processes when ``workers`` != 1.
 
     ``workers = 0`` uses one process per CPU (at most 4). Figures are
     independent files, so the order of drawing does not change any output.
+    Jobs go to the workers in a few large chunks, so each worker process
+    pays the set-up (fonts, theme) once.
+
+    Parameters
+    ----------
+    jobs : list of FigureJob
+    results : dict
+        Indicator name -> (FunnelResult, SPCResult), shared with the workers
+        once rather than sent with every job.
+    dpi : int
+    workers : int, default 0
     """
     import os
 
-    n = (min(4, os.cpu_count() or 1) if workers == 0 else workers)
+    n = min(4, os.cpu_count() or 1) if workers == 0 else workers
+    shared = {"results": results}
     if n <= 1 or len(jobs) < 8:
         _init_worker(shared)
         for job in jobs:
-            _render(job)
+            _render(job, dpi)
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
+    # interleave, so every worker gets a similar mix of figure kinds
+    chunks = [(jobs[i::2 * n], dpi) for i in range(2 * n)]
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context(method),
                              initializer=_init_worker, initargs=(shared,)) as pool:
-        list(pool.map(_render, jobs, chunksize=max(1, len(jobs) // (4 * n))))
+        list(pool.map(_render_chunk, chunks))
 
 
 def _site_names(cfg: Config, sites: pd.DataFrame | None) -> dict[str, str]:
@@ -376,29 +467,39 @@ def scan_pack(pack_dir: str | Path, site: str, identifiers: Iterable[str], *,
     list of str
         ``"file: identifier"`` for every hit (empty when clean).
     """
-    others = sorted({str(i) for i in identifiers if str(i) and str(i) not in
-                     (site, own_name)}, key=lambda s: (-len(s), s))
-    if not others:
+    allowed = {site, own_name} - {None, ""}
+    every = tuple(sorted({str(i) for i in identifiers if str(i)} | allowed,
+                         key=lambda s: (-len(s), s)))
+    if not set(every) - allowed:
         return []
-    pattern = re.compile(r"(?<![A-Za-z0-9])(" + "|".join(map(re.escape, others))
-                         + r")(?![A-Za-z0-9])")
+    text_re, bytes_re = _id_patterns(every)
     hits = []
     for path in sorted(Path(pack_dir).rglob("*")):
-        if path.is_file() and path.suffix.lower() in _TEXT_SUFFIXES:
-            text = path.read_text(encoding="utf-8", errors="replace")
-            own_stripped = text
-            for allowed in (site, own_name):
-                if allowed:
-                    own_stripped = own_stripped.replace(allowed, " ")
-            for m in sorted(set(pattern.findall(own_stripped))):
-                hits.append(f"{path.name}: {m}")
-        elif path.is_file() and path.suffix.lower() == ".png":
-            data = path.read_bytes()
-            for ident in others:
-                if re.search(rb"(?<![A-Za-z0-9])" + re.escape(ident.encode())
-                             + rb"(?![A-Za-z0-9])", _png_text_chunks(data)):
-                    hits.append(f"{path.name}: {ident}")
+        if not path.is_file():
+            continue
+        suffix = path.suffix.lower()
+        if suffix in _TEXT_SUFFIXES:
+            found = text_re.findall(path.read_text(encoding="utf-8", errors="replace"))
+        elif suffix == ".png":
+            found = [m.decode() for m in
+                     bytes_re.findall(_png_text_chunks(path.read_bytes()))]
+        else:
+            continue
+        hits.extend(f"{path.name}: {m}" for m in sorted(set(found) - allowed))
     return hits
+
+
+@functools.lru_cache(maxsize=4)
+def _id_patterns(identifiers: tuple[str, ...]) -> tuple[re.Pattern, re.Pattern]:
+    """One regex for every identifier, longest first, on word boundaries.
+
+    The site's own id and name are part of the pattern (and ignored when
+    found), so an other site's short id inside the site's own name is not
+    reported. Compiled once per run, not once per pack.
+    """
+    alt = "|".join(map(re.escape, identifiers))
+    text = re.compile(r"(?<![A-Za-z0-9])(" + alt + r")(?![A-Za-z0-9])")
+    return text, re.compile(text.pattern.encode())
 
 
 def _png_text_chunks(data: bytes) -> bytes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,30 +11,16 @@ import numpy as np
 import pandas as pd
 
 from ccdata.config import Config, SourceConfig
-from ccdata.errors import ConfigError, InputError, SubmissionReadError
+from ccdata.errors import ConfigError, SubmissionReadError
+from ccdata.io import read_submission
 
-__all__ = ["ERROR_COLUMNS", "SourceData", "apply_filter", "load_sites", "read_source",
-           "stage_api"]
+__all__ = ["ERROR_COLUMNS", "SourceData", "apply_filter", "load_sites", "read_source"]
 
 log = logging.getLogger("ccdata.report")
 
 #: Columns of every validation error table written by the batch job.
 ERROR_COLUMNS = ["source", "file", "site_id", "row", "column", "value", "check",
                  "message"]
-
-
-def stage_api(module: str, name: str) -> Any | None:
-    """Return ``module.name`` or None when that part of ccdata is not available.
-
-    Stages of the pipeline look their statistics up through this function so
-    that a missing piece disables one stage (logged and recorded in the
-    manifest) instead of breaking the whole run.
-    """
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    return getattr(mod, name, None)
 
 
 @dataclass
@@ -158,25 +143,21 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
     if not files:
         raise ConfigError(f"{cfg.path}: key 'sources.{name}.path': no file matches "
                           f"{src.path!r}.")
-    read_submission = stage_api("ccdata.io", "read_submission")
     site_ids = _site_ids(cfg, sites, src)
     frames, errs = [], []
     n_rows = n_rejected = 0
-    validated = src.schema is not None and read_submission is not None
-    notes = []
-    if src.schema is not None and read_submission is None:
-        notes.append("validation skipped: ccdata.io.read_submission not available")
-        log.warning("source %s: %s", name, notes[-1])
+    validated = src.schema is not None
+    notes: list[str] = []
+    if not validated:
+        notes.append("read without validation (no schema configured)")
     for f in files:
         if not f.is_file():
             raise SubmissionReadError(
                 f"{f}: submission file not found (source {name!r}).", path=f)
         rel = _display_path(cfg, f)
         if validated:
-            try:
-                res = read_submission(f, schema=src.schema, sites=site_ids)
-            except (InputError, SubmissionReadError):
-                raise
+            res = read_submission(f, schema=src.schema, sites=site_ids,
+                                  sheet=src.sheet)
             valid = res.valid
             n = len(res.valid) + len(res.rejected)
             n_rejected += len(res.rejected)

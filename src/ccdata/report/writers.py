@@ -82,9 +82,8 @@ def neutralise_formulas(data: pd.DataFrame) -> pd.DataFrame:
         s = out[col]
         if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
             continue
-        if isinstance(s.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(
-            s
-        ):
+        if isinstance(s.dtype, pd.DatetimeTZDtype) or (
+                pd.api.types.is_datetime64_any_dtype(s)):
             continue
         obj = s.astype(object)
         hit = obj.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
@@ -162,7 +161,7 @@ def write_json(obj: Any, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default,
                       ensure_ascii=False)
-    with open(path, "w", encoding=encoding, newline="") as fh:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write(text + "\n")
     return path
 
@@ -171,7 +170,7 @@ def write_text(text: str, path: str | Path) -> Path:
     """Write UTF-8 text with ``"\\n"`` line endings."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding=encoding, newline="") as fh:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write(text)
     return path
 
