@@ -327,6 +327,33 @@ def test_ratio_suppression_hides_small_observed_counts_not_expected_values():
     assert prop["value"].tolist()[:2] == ["", ""]
 
 
+def test_cusum_outputs_are_monthly_aggregates_never_patient_rows():
+    from ccdata.config import parse_config
+    from ccdata.report.indicators import cusum_by_month
+    from ccdata.report.sitepack import _suppress_frame
+
+    patients = pd.DataFrame({
+        "unit": ["A", "A", "A", "B"],
+        "procedure_date": pd.to_datetime(
+            ["2024-01-03", "2024-01-20", "2024-02-02", "2024-01-05"]),
+        "died_in_hospital": [0, 1, 0, 0],
+        "expected_risk": [0.1, 0.2, 0.1, 0.05],
+        "cusum": [0.0, 0.9, 0.8, 0.0],
+        "signal": [False, False, False, False],
+    })
+    table = cusum_by_month(patients, date="procedure_date", outcome="died_in_hospital")
+    assert table.columns.tolist() == ["unit", "month", "patients", "observed",
+                                      "expected", "cusum_end", "cusum_max", "signals"]
+    assert table[["unit", "month", "patients", "observed"]].values.tolist() == [
+        ["A", "2024-01", 2, 1], ["A", "2024-02", 1, 0], ["B", "2024-01", 1, 0]]
+    np.testing.assert_allclose(table["expected"], [0.3, 0.1, 0.05])
+    np.testing.assert_allclose(table["cusum_end"], [0.9, 0.8, 0.0])
+    cfg = parse_config({"sources": {"a": {"path": "a.csv"}}})
+    shown = _suppress_frame(table, cfg, "cusum")
+    assert shown["observed"].tolist() == ["<5", 0, 0]
+    assert shown["cusum_end"].tolist() == ["", "", ""]  # patients 1-4 every month
+
+
 @pytest.mark.slow
 def test_full_demo_on_the_sample_data(tmp_path):
     from ccdata.report import run_demo_pipeline

@@ -204,7 +204,8 @@ def _spc(result: Any, series: object, direction: str | None) -> str:
                 if "run_signal" in points else pd.Series(dtype=bool)
             return (f"{name} of {_plural(n, 'series', 'series')} in {by} order; "
                     f"{int(outside.sum())} with a point outside the limits and "
-                    f"{int(runs.sum())} with an unusually long run.")
+                    f"{int(runs.sum())} with a run-chart signal (an unusually "
+                    "long run or too few crossings of the centre line).")
         sel = (keys == str(series)).to_numpy()
         if not sel.any():
             raise InputError(

@@ -35,6 +35,7 @@ _PERCENT_CHARTS = ("p", "pp")
 
 LEGEND_OUTSIDE = "Outside the limits"
 LEGEND_RUN = "Part of an unusually long run"
+LEGEND_FEW_CROSSINGS = "Too few crossings of the centre line"
 LEGEND_OTHER = "Other special-cause pattern"
 
 
@@ -211,7 +212,15 @@ def _draw(
     # The data: a thin line (gaps stay gaps) and markers by signal.
     ax.plot(x, y, color=th.POINT, lw=1.0, zorder=3, gid="data-line")
     outside = _flag(points, "outside")
-    run = _flag(points, "run_signal") & ~outside
+    # Points in an unusually long run are marked one by one; too few crossings
+    # is a signal of the whole series (or phase), stated in words instead, so
+    # that its points are not mislabelled as part of a long run.
+    run_column = "long_run" if "long_run" in points else "run_signal"
+    run = _flag(points, run_column) & ~outside
+    if "few_crossings" in points and _flag(points, "few_crossings").any():
+        ax.text(0.01, 0.99, LEGEND_FEW_CROSSINGS, transform=ax.transAxes,
+                ha="left", va="top", color=th.INK, gid="few-crossings",
+                fontsize="xx-small" if compact else "small")
     other = np.zeros(len(x), bool)
     if variation_labels and "point_type" in points:
         other = (points["point_type"].astype(str).to_numpy() != "common_cause") & (

@@ -45,7 +45,8 @@ class IndicatorOutput:
     calibration: pd.DataFrame | None = None
     oe_table: pd.DataFrame | None = None
     patients: pd.DataFrame | None = None
-    cusum: pd.DataFrame | None = None
+    cusum: pd.DataFrame | None = None  # patient level: for figures only
+    cusum_table: pd.DataFrame | None = None  # by unit and month: for files
     summary: dict[str, Any] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
 
@@ -212,6 +213,8 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
     if ind.cusum and out.risk_model is not None:
         out.patients = data
         out.cusum = _compute_cusum(ind, data)
+        out.cusum_table = cusum_by_month(
+            out.cusum, date=ind.period, outcome=ind.numerator or ind.risk_model.outcome)
     return out
 
 
@@ -257,6 +260,40 @@ def _compute_spc(cfg: Config, name: str, ind: IndicatorConfig, data: pd.DataFram
         pts.insert(0, "unit", "all")
     pts.insert(0, "indicator", name)
     out.spc_table = pts
+
+
+def cusum_by_month(cusum: pd.DataFrame, *, date: str, outcome: str) -> pd.DataFrame:
+    """Monthly aggregate of a patient-level CUSUM table: what output files carry.
+
+    The patient-level table (one row per patient, with the date of the
+    operation and its outcome) stays in memory to draw the figures; files get
+    one row per unit and month, so no patient's record reaches an output.
+
+    Parameters
+    ----------
+    cusum : DataFrame
+        From :func:`ccdata.risk.risk_adjusted_cusum` with a ``unit`` column.
+    date, outcome : str
+        The date column that orders the patients and the 0/1 outcome column.
+
+    Returns
+    -------
+    DataFrame
+        ``unit, month, patients, observed, expected, cusum_end, cusum_max,
+        signals``: patients and deaths in the month, the sum of their predicted
+        risks, the CUSUM after the month's last patient, its highest value in
+        the month and how many signals it gave; sorted by unit and month.
+    """
+    month = pd.to_datetime(cusum[date]).dt.strftime("%Y-%m")
+    grouped = cusum.assign(month=month).groupby(["unit", "month"], sort=True)
+    return grouped.agg(
+        patients=(outcome, "size"),
+        observed=(outcome, "sum"),
+        expected=("expected_risk", "sum"),
+        cusum_end=("cusum", "last"),
+        cusum_max=("cusum", "max"),
+        signals=("signal", "sum"),
+    ).reset_index()
 
 
 def _compute_cusum(ind: IndicatorConfig, data: pd.DataFrame) -> pd.DataFrame:

@@ -268,8 +268,8 @@ def _write_indicator(tmp: Path, res: IndicatorOutput) -> None:
                     sort_by=["unit"])
     if res.calibration is not None:
         w.write_csv(res.calibration, idir / f"{res.name}_calibration.csv")
-    if res.cusum is not None:
-        w.write_csv(res.cusum, idir / f"{res.name}_cusum.csv")
+    if res.cusum_table is not None:  # monthly aggregates: no patient-level rows
+        w.write_csv(res.cusum_table, idir / f"{res.name}_cusum.csv")
     summary = pd.DataFrame(
         [{"indicator": res.name, "key": k, "value": v}
          for k, v in sorted(res.summary.items())]

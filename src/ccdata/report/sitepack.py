@@ -9,7 +9,7 @@ A pack ``sites/<site_id>/`` holds:
   every other site an anonymous grey point (``.txt`` beside it: description);
 * ``<indicator>_spc.png`` / ``<indicator>_spc.csv`` -- the site's own run or
   SPC chart (change judged against its own past);
-* ``<indicator>_cusum.png`` / ``.csv`` -- its risk-adjusted CUSUM, when configured;
+* ``<indicator>_cusum.png`` / ``.csv`` -- its risk-adjusted CUSUM (the CSV by month, never one row per patient), when configured;
 * ``validation_errors.csv`` -- the problems found in its submission, if any.
 
 Small-number suppression (``[disclosure] min_count``, default 5) applies to
@@ -61,10 +61,12 @@ _STATUS = {
 }
 #: Columns that count people, by indicator kind (a ratio's denominator is the
 #: modelled expected count, not people).
-_COUNT_COLUMNS = {"ratio": ("numerator", "observed", "n")}
+_COUNT_COLUMNS = {"ratio": ("numerator", "observed", "n"),
+                  "cusum": ("observed", "patients")}
 _DEFAULT_COUNTS = ("numerator", "denominator", "observed", "n")
 #: Values computed from the counts: blanked when a count is suppressed.
-_DERIVED_COLUMNS = ("value", "y", "z", "z_adjusted", "ratio", "crude_rate")
+_DERIVED_COLUMNS = ("value", "y", "z", "z_adjusted", "ratio", "crude_rate",
+                    "cusum_end", "cusum_max")
 _TEXT_SUFFIXES = (".csv", ".md", ".txt", ".html", ".json")
 
 
@@ -267,9 +269,8 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
     funnel_rows = {n: _by_site(r.funnel_table) for n, r in packed.items()}
     spc_rows = {n: _by_site(r.spc_table) if r.config.spc_by == "unit" else {}
                 for n, r in packed.items()}
-    cusum_rows = {n: _by_site(r.cusum, "unit" if r.cusum is not None and "unit" in
-                              r.cusum.columns else r.config.unit)
-                  for n, r in packed.items()}
+    cusum_rows = {n: _by_site(r.cusum, "unit") for n, r in packed.items()}
+    cusum_months = {n: _by_site(r.cusum_table, "unit") for n, r in packed.items()}
     errors_by_site = _by_site(errors, "site_id") if err_sites else {}
     min_count = cfg.disclosure.min_count
     packs: dict[str, list[str]] = {}
@@ -310,6 +311,8 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
             own_cusum = cusum_rows[name].get(site)
             if own_cusum is not None and len(own_cusum):
                 _cusum_part(pdir, name, r, site, own_cusum, jobs)
+                w.write_csv(_suppress_frame(cusum_months[name][site], cfg, "cusum"),
+                            pdir / f"{name}_cusum.csv", sort_by=["month"])
             if row is not None or (own_spc is not None and len(own_spc)):
                 md.extend(_summary_lines(r, shown, own_spc, min_count))
         if rows:
@@ -341,7 +344,6 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
 
 def _cusum_part(pdir: Path, name: str, r: IndicatorOutput, site: str,
                 own: pd.DataFrame, jobs: list[FigureJob]) -> None:
-    w.write_csv(own, pdir / f"{name}_cusum.csv")
     p = pdir / f"{name}_cusum.png"
     ucol = "unit" if "unit" in own.columns else r.config.unit
     jobs.append(FigureJob("cusum", own, p, f"{r.title}: risk-adjusted CUSUM, {site}",
