@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ccdata._intervals import garwood_interval
 from ccdata.errors import InputError
 from ccdata.risk import fit_risk_model, observed_expected
 from ccdata.risk._common import EmptyUnitWarning
-from ccdata._intervals import garwood_interval
 
 COLUMNS = [
     "unit", "n", "observed", "expected", "ratio", "ratio_lower_95",

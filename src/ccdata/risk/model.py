@@ -25,7 +25,6 @@ from scipy import stats
 from ccdata._validation import check_choice, check_columns
 from ccdata.errors import InputError
 from ccdata.risk._common import binary_outcome
-from ccdata.risk._fit import fit_logistic
 from ccdata.risk._design import (
     _MISSING,
     _SUFFIX,
@@ -38,6 +37,7 @@ from ccdata.risk._design import (
     fit_levels,
     select_columns,
 )
+from ccdata.risk._fit import fit_logistic
 from ccdata.risk.diagnostics import RiskDiagnostics, assess_predictions
 
 __all__ = ["RiskModel", "fit_risk_model"]

@@ -12,7 +12,8 @@ import pandas as pd
 from ccdata._validation import check_choice, check_columns
 from ccdata.errors import CCDataWarning, InputError
 from ccdata.spc.limits import clip_limits, phase_limits
-from ccdata.spc.mdc import RULES, mdc_rules as _mdc_rules
+from ccdata.spc.mdc import RULES
+from ccdata.spc.mdc import mdc_rules as _mdc_rules
 from ccdata.spc.result import SPCResult
 from ccdata.spc.runs import runs_analysis
 
