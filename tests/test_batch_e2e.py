@@ -78,6 +78,8 @@ numerator = "all_elements"
 denominator = "eligible"
 period = "month"
 spc = "p"
+spc_phases = ["2024-10"]
+overdispersion = "additive"
 direction = "increase"
 """
 
@@ -352,6 +354,30 @@ def test_cusum_outputs_are_monthly_aggregates_never_patient_rows():
     shown = _suppress_frame(table, cfg, "cusum")
     assert shown["observed"].tolist() == ["<5", 0, 0]
     assert shown["cusum_end"].tolist() == ["", "", ""]  # patients 1-4 every month
+
+
+def test_spc_phases_and_overdispersion_per_indicator(community, tmp_path):
+    out = tmp_path / "out"
+    assert run_pipeline(community, out).exit_code == EXIT_OK
+    spc_points = pd.read_csv(out / "indicators" / "ckd_bundle_spc.csv")
+    # 12 months from 2024-04: the phase launched in 2024-10 starts at point 7
+    phases = spc_points.groupby("period_start" if "period_start" in spc_points
+                                else "x")["phase"].first()
+    assert phases.tolist() == [1] * 6 + [2] * 6
+    summary = pd.read_csv(out / "indicators" / "ckd_bundle_summary.csv")
+    summary = dict(zip(summary["key"], summary["value"], strict=True))
+    assert summary["overdispersion"] == "additive"
+    # binomial data: no over-dispersion, so the limits are left unadjusted
+    assert float(summary["phi"]) < 1 and summary["overdispersion_applied"] == "False"
+
+
+def test_spc_phases_outside_the_data_is_a_configuration_error(community, tmp_path):
+    text = community.read_text(encoding="utf-8").replace(
+        'spc_phases = ["2024-10"]', 'spc_phases = ["2031-01"]')
+    community.write_text(text, encoding="utf-8")
+    res = run_pipeline(community, tmp_path / "out")
+    assert res.exit_code == EXIT_FAILED
+    assert "spc_phases" in res.message and "2031-01" in res.message
 
 
 @pytest.mark.slow

@@ -109,6 +109,8 @@ class IndicatorConfig:
     direction: Literal["increase", "decrease"] | None = None
     spc: str | None = None
     spc_by: Literal["unit", "total"] = "unit"
+    spc_phases: list[str] = field(default_factory=list)
+    overdispersion: Literal["none", "multiplicative", "additive"] | None = None
     cusum: bool = False
     site_packs: bool = True
     filter: dict[str, Scalar | list[Scalar]] = field(default_factory=dict)

@@ -152,8 +152,9 @@ def _funnel_kwargs(cfg: Config, ind: IndicatorConfig) -> dict[str, Any]:
     kw: dict[str, Any] = {"levels": tuple(cfg.funnel.levels)}
     if cfg.funnel.method is not None:
         kw["method"] = cfg.funnel.method
-    if cfg.funnel.overdispersion is not None:
-        kw["overdispersion"] = cfg.funnel.overdispersion
+    overdispersion = ind.overdispersion or cfg.funnel.overdispersion
+    if overdispersion is not None and overdispersion != "none":
+        kw["overdispersion"] = overdispersion
     if ind.target is not None:
         kw["target"] = ind.target
     return kw
@@ -206,6 +207,8 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
                 v = getattr(res, attr)
                 if v is not None:
                     out.summary[attr] = None if _isnan(v) else float(v)
+            out.summary["overdispersion"] = res.overdispersion or "none"
+            out.summary["overdispersion_applied"] = bool(res.overdispersion_applied)
     # ---- SPC ---------------------------------------------------------------
     if ind.spc is not None and ind.period is not None:
         _compute_spc(cfg, name, ind, data, out)
@@ -251,6 +254,8 @@ def _compute_spc(cfg: Config, name: str, ind: IndicatorConfig, data: pd.DataFram
         kw["by"] = "unit"
     if cfg.spc.freeze is not None:
         kw["freeze"] = cfg.spc.freeze
+    if ind.spc_phases:
+        kw["part"] = _phase_positions(cfg, name, ind, out.spc_input["period_start"])
     if ind.direction is not None:
         kw["improvement"] = ind.direction
     res = spc(out.spc_input, **kw)
@@ -260,6 +265,28 @@ def _compute_spc(cfg: Config, name: str, ind: IndicatorConfig, data: pd.DataFram
         pts.insert(0, "unit", "all")
     pts.insert(0, "indicator", name)
     out.spc_table = pts
+
+
+def _phase_positions(cfg: Config, name: str, ind: IndicatorConfig,
+                     starts: pd.Series) -> list[int]:
+    """``spc_phases`` (periods where a new phase begins) as qicharts2 ``part=``.
+
+    A phase beginning at period P starts after the k-th point, k being the
+    number of periods of the chart's (shared) time axis before P.
+    """
+    axis = np.sort(starts.unique())
+    begins = period_start(pd.Series(ind.spc_phases, dtype="str")).to_numpy()
+    positions = np.searchsorted(axis, begins, side="left")
+    bad = [p for p, k in zip(ind.spc_phases, positions, strict=True)
+           if not 0 < k < len(axis)]
+    if bad:
+        raise ConfigError(
+            f"{cfg.path}: indicator {name!r}: spc_phases {bad!r} must fall strictly "
+            "inside the periods of the data "
+            f"({pd.Series(axis).astype(str).iloc[0]} to "
+            f"{pd.Series(axis).astype(str).iloc[-1]})."
+        )
+    return sorted(set(int(k) for k in positions))
 
 
 def cusum_by_month(cusum: pd.DataFrame, *, date: str, outcome: str) -> pd.DataFrame:
