@@ -191,3 +191,28 @@ def test_site_list_and_unknown_site(tmp_path):
     assert result.errors[["row", "column", "check"]].values.tolist() == [
         [3, "site_id", "registered_site"]
     ]
+
+
+def test_parquet_submission_is_validated_like_csv(tmp_path, sample_data_dir):
+    data = pd.read_csv(sample_data_dir / "aaa_procedures.csv", nrows=40,
+                       parse_dates=["admission_date", "procedure_date",
+                                    "discharge_date", "record_entered_date"])
+    data["died_in_hospital"] = data["died_in_hospital"].astype(bool)
+    data.loc[5, "age"] = 212  # spreadsheet row 7 once exported with a header
+    path = tmp_path / "aaa_procedures.parquet"
+    data.to_parquet(path, index=False)
+    result = read_submission(path, "aaa_procedures")
+    assert len(result.valid) + len(result.rejected) == 40
+    assert result.errors[["row", "column", "value"]].values.tolist() == [
+        [7, "age", "212"]]
+    # optional integers (missing asa_grade is read back as missing, not "nan")
+    missing_asa = data["asa_grade"].drop(5).isna().sum()
+    assert result.valid["asa_grade"].isna().sum() == missing_asa
+    assert result.valid["admission_date"].dtype.kind == "M"
+
+
+def test_unreadable_parquet_names_the_file(tmp_path):
+    path = tmp_path / "broken.parquet"
+    path.write_bytes(b"PAR1 not really parquet")
+    with pytest.raises(SubmissionReadError, match="broken.parquet"):
+        read_submission(path, "aaa_procedures")

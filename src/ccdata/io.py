@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ccdata.errors import SubmissionReadError
@@ -25,6 +26,7 @@ from ccdata.validation import ValidationResult, validate
 __all__ = ["read_site_list", "read_submission", "read_table"]
 
 _EXCEL = {".xlsx", ".xlsm"}
+_PARQUET = {".parquet", ".pq"}
 _DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -135,7 +137,7 @@ def _normal(name: str) -> str:
 
 def read_table(path: str | Path, *, sheet: str | int | None = None,
                columns: Iterable[str] = ()) -> pd.DataFrame:
-    """Read a .csv or .xlsx file as text, indexed by spreadsheet row number.
+    """Read a .csv, .xlsx or .parquet file as text, indexed by spreadsheet row number.
 
     The header is the first non-empty row. Cells are stripped text; an empty
     cell is ``NA``. Fully empty rows are skipped. Header names are matched
@@ -146,7 +148,8 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
     ----------
     path : str or Path
         A .csv (UTF-8, UTF-8 with BOM, Windows-1252 or UTF-16; comma,
-        semicolon or tab separated) or .xlsx file.
+        semicolon or tab separated), .xlsx or .parquet file (Parquet needs
+        the optional pyarrow package: ``pip install 'ccdata[parquet]'``).
     sheet : str or int, optional
         Sheet name or 0-based position for .xlsx; default the first sheet.
     columns : iterable of str
@@ -173,6 +176,8 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
                           "Save it as .xlsx or CSV.")
     with open(path, "rb") as handle:
         magic = handle.read(4)
+    if suffix in _PARQUET or magic == b"PAR1":
+        return _read_parquet_table(path, columns)
     if suffix in _EXCEL or magic == b"PK\x03\x04":
         cells = _read_excel_cells(path, sheet)
     else:
@@ -202,6 +207,51 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
     return body
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """A typed Parquet column as the text a spreadsheet export would hold."""
+    missing = values.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(values):
+        text = values.map({True: "1", False: "0"})
+    elif pd.api.types.is_datetime64_any_dtype(values):
+        stamps = pd.to_datetime(values)
+        midnight = (stamps.dropna() == stamps.dropna().dt.normalize()).all()
+        text = stamps.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S")
+    elif pd.api.types.is_float_dtype(values):
+        num = values.to_numpy(dtype=float, na_value=np.nan)
+        whole = np.isfinite(num) & (num == np.round(num))
+        text = pd.Series(np.where(whole, np.char.mod("%d", np.nan_to_num(num)),
+                                  values.astype(str)), index=values.index)
+    else:
+        text = values.astype(str).str.strip()
+    return text.mask(missing).astype("str")
+
+
+def _read_parquet_table(path: Path, columns: Iterable[str]) -> pd.DataFrame:
+    """Read a Parquet file as text (as :func:`read_table` does for CSV).
+
+    Parquet has no spreadsheet rows: ``row`` numbers the records as they would
+    appear once exported with a header row (the first record is row 2).
+    """
+    try:
+        frame = pd.read_parquet(path)
+    except ImportError as exc:
+        raise _fail(path, "reading Parquet files needs the pyarrow package: "
+                          "pip install 'ccdata[parquet]'.") from exc
+    except (OSError, ValueError) as exc:
+        raise _fail(path, f"it cannot be read as a Parquet table ({exc}).") from exc
+    if frame.shape[1] == 0 or len(frame) == 0:
+        raise _fail(path, "the file is empty.")
+    lookup = {_normal(c): c for c in columns}
+    header = [lookup.get(_normal(str(h)), str(h)) for h in frame.columns]
+    if len(set(header)) != len(header):
+        raise _fail(path, f"two columns have the same name after normalising the "
+                          f"header: {header!r}.")
+    body = pd.DataFrame({h: _as_text(frame[c]).to_numpy()
+                         for h, c in zip(header, frame.columns, strict=True)})
+    body.index = pd.RangeIndex(2, len(body) + 2, name="row")
+    return body.astype("str")
+
+
 def read_submission(
     path: str | Path,
     schema: SchemaLike | None = None,
@@ -209,7 +259,7 @@ def read_submission(
     sites: list[str] | None = None,
     sheet: str | int | None = None,
 ) -> ValidationResult:
-    """Read a site's .csv or .xlsx submission and validate it.
+    """Read a site's .csv, .xlsx or .parquet submission and validate it.
 
     Parameters
     ----------
