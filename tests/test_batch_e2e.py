@@ -392,3 +392,123 @@ def test_full_demo_on_the_sample_data(tmp_path):
     assert {"aaa_mortality_ra", "ckd_bundle", "lung_histology"} <= set(m["indicators"])
     packs = sorted((out / "sites").iterdir())
     assert len(packs) >= 70 + 29 + 30
+
+
+# --------------------------------------------- case ascertainment on outcome funnels
+HOSPITALS = [f"H{i:02d}" for i in range(1, 7)]
+AAA_CONFIG = """
+[run]
+title = "Small AAA community"
+dpi = 30
+workers = 1
+
+[sites]
+path = "sites.csv"
+
+[sources.aaa]
+path = "aaa.csv"
+
+[sources.hes]
+path = "hes.csv"
+
+[completeness.aaa]
+fields = ["creatinine"]
+event_date = "procedure_date"
+entered_date = "entered_date"
+timeliness_days = 90
+event_label = "the operation"
+expected_source = "hes"
+expected_label = "Hospital Episode Statistics"
+ascertainment_threshold = 0.75
+
+[indicators.mortality]
+title = "In-hospital mortality"
+source = "aaa"
+numerator = "died"
+period = "procedure_date"
+direction = "decrease"
+"""
+# records a month per hospital, and the cases expected a month (HES)
+_PER_MONTH = {"H01": (10, 10), "H02": (12, 12), "H03": (5, 10), "H04": (8, 8),
+              "H05": (10, 13), "H06": (9, 9)}
+
+
+@pytest.fixture
+def aaa_community(tmp_path) -> Path:
+    rng = np.random.default_rng(5)
+    d = tmp_path / "aaa_job"
+    d.mkdir()
+    pd.DataFrame({"community": "aaa", "site_id": HOSPITALS,
+                  "site_name": [f"Vascular unit {c}" for c in "ABCDEF"]}).to_csv(
+        d / "sites.csv", index=False, lineterminator="\n")
+    months = pd.period_range("2024-01", periods=6, freq="M")
+    rows, hes = [], []
+    for h, (n, e) in _PER_MONTH.items():
+        hes.append((h, "2023-12", 100))  # before the data: outside the window
+        for m in months:
+            hes.append((h, str(m), e))
+            for k in range(n):
+                day = m.start_time + pd.Timedelta(days=k)
+                late = 120 if (h == "H02" and k == 0) else 10
+                rows.append((h, day.date().isoformat(),
+                             (day + pd.Timedelta(days=late)).date().isoformat(),
+                             int(rng.random() < 0.05),
+                             np.nan if (h == "H04" and k < 2) else 80.0))
+    pd.DataFrame(rows, columns=["site_id", "procedure_date", "entered_date", "died",
+                                "creatinine"]).to_csv(d / "aaa.csv", index=False,
+                                                      lineterminator="\n")
+    pd.DataFrame(hes, columns=["site_id", "month", "expected"]).to_csv(
+        d / "hes.csv", index=False, lineterminator="\n")
+    (d / "job.toml").write_text(AAA_CONFIG, encoding="utf-8")
+    return d / "job.toml"
+
+
+def test_poor_ascertainment_is_marked_wherever_outcomes_are_shown(
+        aaa_community, tmp_path):
+    out = tmp_path / "out"
+    res = run_pipeline(aaa_community, out)
+    assert res.exit_code == EXIT_OK, res.message
+    table = pd.read_csv(out / "indicators" / "mortality_funnel.csv")
+    assert table["unit"].tolist() == HOSPITALS  # site order
+    # submitted / expected over the funnel's months only (2023-12 left out)
+    want = [n / e for n, e in _PER_MONTH.values()]
+    np.testing.assert_allclose(table["ascertainment"], want, rtol=1e-9)
+    # threshold 0.75 from the configuration: H05 (77%) is not flagged, H03 (50%) is
+    assert table["ascertainment_concern"].tolist() == [h == "H03" for h in HOSPITALS]
+    summary = pd.read_csv(out / "indicators" / "mortality_summary.csv")
+    facts = dict(zip(summary["key"], summary["value"], strict=True))
+    assert facts["sites_with_ascertainment_concern"] == "1"
+    # the steering group's figure description and index page
+    described = (out / "figures" / "mortality_funnel.txt").read_text()
+    assert ("Marked (case ascertainment below 75%; its outcome figures may be "
+            "incomplete): H03.") in described
+    assert "case ascertainment below 75% (H03)" in (out / "index.html").read_text()
+    # the flagged site's own pack says so in plain words
+    sentence = ("Your records cover 50% of the cases expected from Hospital Episode "
+                "Statistics; outcome figures based on incomplete records may look "
+                "better or worse than they are.")
+    h03 = (out / "sites" / "H03" / "summary.md").read_text()
+    assert sentence in h03
+    assert sentence in (out / "sites" / "H03" / "mortality_funnel.txt").read_text()
+    own = pd.read_csv(out / "sites" / "H03" / "indicators.csv")
+    assert bool(own["ascertainment_concern"].iloc[0])
+    # every pack: its own data-quality message, under a "Data quality" heading
+    dq = pd.read_csv(out / "indicators" / "data_quality_aaa_summary.csv")
+    assert dq["site_id"].tolist() == HOSPITALS
+    for h in HOSPITALS:
+        text = (out / "sites" / h / "summary.md").read_text()
+        assert "## Data quality" in text
+        msg = dq.loc[dq["site_id"] == h, "message"].iloc[0]
+        assert msg[1:] in text
+        assert (sentence in text) == (h == "H03")
+    h02 = (out / "sites" / "H02" / "summary.md").read_text()
+    assert "6 entered more than 90 days after the operation" in h02
+    assert "cases expected" not in h02  # 2023-12, before any record, is left out
+    assert "2 of 48 records missing creatinine" in (
+        out / "sites" / "H04" / "summary.md").read_text()
+    assert "cases expected" not in (out / "sites" / "H05" / "summary.md").read_text()
+    # no pack names another site, flagged or not
+    sites = pd.read_csv(aaa_community.parent / "sites.csv")
+    every = set(sites["site_id"]) | set(sites["site_name"])
+    for h, name in zip(sites["site_id"], sites["site_name"], strict=True):
+        assert scan_pack(out / "sites" / h, h, every, own_name=name) == []

@@ -173,3 +173,22 @@ def test_bundled_demo_config_is_valid():
     assert ra.kind == "ratio" and ra.cusum and ra.risk_model is not None
     assert cfg.indicators["aaa_mortality"].target == 0.035
     assert cfg.indicators["ae_4h"].spc == "pp"
+
+
+def test_completeness_ascertainment_threshold_and_label():
+    table = {"sources": {"aaa": {"path": "a.csv"}, "exp": {"path": "e.csv"}},
+             "completeness": {"aaa": {"expected_source": "exp",
+                                      "expected_label": "Hospital Episode Statistics",
+                                      "ascertainment_threshold": 0.75}}}
+    qc = parse_config(table).completeness["aaa"]
+    assert qc.ascertainment_threshold == 0.75
+    assert qc.expected_label == "Hospital Episode Statistics"
+    del table["completeness"]["aaa"]["ascertainment_threshold"]
+    assert parse_config(table).completeness["aaa"].ascertainment_threshold == 0.8
+    for bad in (0, 1.2, -0.1):
+        table["completeness"]["aaa"]["ascertainment_threshold"] = bad
+        with pytest.raises(ConfigError, match="ascertainment_threshold"):
+            parse_config(table)
+    table["completeness"]["aaa"]["ascertainment_threshold"] = "80%"
+    with pytest.raises(ConfigError, match="ascertainment_threshold.*must be a number"):
+        parse_config(table)

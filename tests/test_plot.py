@@ -257,6 +257,107 @@ def test_uses_current_axes_and_never_shows(monkeypatch):
     assert cp.funnel(plot_data.contract_funnel()) is ax
 
 
+
+# ------------------------------------------- poor ascertainment, site-view safety
+def ring_offsets(ax, gid_prefix="flagged") -> np.ndarray:
+    parts = [c.get_offsets() for c in ax.collections
+             if str(c.get_gid()).startswith(gid_prefix)]
+    return np.concatenate(parts) if parts else np.empty((0, 2))
+
+
+def test_funnel_rings_flagged_units_at_their_positions(funnel_result):
+    units = funnel_result.units
+    flagged = [str(u) for u in units["unit"].iloc[[0, 3]]]
+    ax = cp.funnel(funnel_result, flagged=flagged, ax=new_ax())
+    want = units[units["unit"].astype(str).isin(flagged)]
+    got = ring_offsets(ax)
+    np.testing.assert_allclose(
+        got[np.argsort(got[:, 0])],
+        np.column_stack([want["denominator"], want["value"] * 100])[
+            np.argsort(want["denominator"].to_numpy())])
+    rings = [c for c in ax.collections if str(c.get_gid()).startswith("flagged")]
+    assert all(ls[1] is not None for c in rings for ls in c.get_linestyles())  # dotted
+    assert all((c.get_facecolors().size == 0 or c.get_facecolors()[0][3] == 0)
+               for c in rings)  # hollow: the status marker stays visible
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels.count("Case ascertainment below 80%") == 1
+    assert len(unit_offsets(ax)) == len(units)  # the points themselves unchanged
+    assert not any(_is_red_or_green(c) for c in used_colours(ax.figure))
+    assert len(ring_offsets(cp.funnel(funnel_result, ax=new_ax()))) == 0
+
+
+def test_funnel_site_view_marks_other_flagged_units_anonymously():
+    r = plot_data.contract_funnel()
+    ax = cp.funnel(r, highlight="S08", flagged=["S02", "S03", "S08"],
+                   flag_label="Case ascertainment below 75%", ax=new_ax())
+    own = ring_offsets(ax, "flagged:highlight")
+    np.testing.assert_allclose(own, [[380, 100 * 41 / 380]])
+    others = ring_offsets(ax)
+    assert len(others) == 3
+    all_text = " ".join(texts(ax.figure))
+    assert "Case ascertainment below 75%" in all_text
+    for other in ("S02", "S03"):
+        assert other not in all_text
+    d = cp.describe(r, highlight="S08", flagged=["S02", "S03", "S08"])
+    assert "S08 is marked: case ascertainment below 80%; its outcome figures may " \
+        "be incomplete." in d
+    assert "2 other units are marked" in d
+    assert "S02" not in d and "S03" not in d
+    d = cp.describe(r, highlight="S07", flagged=["S03"])
+    assert "S07 is marked" not in d and "1 other unit is marked" in d
+    assert not BANNED.search(d) and not JUDGEMENT.search(d)
+
+
+def test_describe_names_flagged_units_for_the_steering_group():
+    r = plot_data.contract_funnel()
+    d = cp.describe(r, flagged=["S08", "S03"])
+    assert d.endswith("Marked (case ascertainment below 80%; their outcome figures "
+                      "may be incomplete): S03, S08.")
+    d = cp.describe(r, flagged="S08", name_units=False)
+    assert "1 unit marked: case ascertainment below 80%; its outcome figures may " \
+        "be incomplete." in d and "S08" not in d
+    with pytest.raises(InputError, match="flagged"):
+        cp.describe(r, flagged=["S99"])
+
+
+def test_funnel_rejects_unknown_flagged_unit_before_drawing():
+    r = plot_data.contract_funnel()
+    ax = new_ax()
+    with pytest.raises(InputError, match="'flagged'.*S99"):
+        cp.funnel(r, flagged=["S01", "S99"], ax=ax)
+    assert not ax.has_data()
+
+
+def test_site_view_with_no_ax_draws_on_a_new_figure():
+    import matplotlib.pyplot as plt
+
+    r = plot_data.contract_funnel()
+    try:
+        steering = cp.funnel(r, labels="outside")  # on the current Axes
+        assert steering is plt.gca()
+        view = cp.funnel(r, highlight="S07")
+        assert view.figure is not steering.figure
+        all_text = " ".join(texts(view.figure))
+        assert "S07" in all_text
+        for other in ("S03", "S09"):
+            assert other not in all_text
+        assert not [a for a in view.texts if a.get_gid() == "unit-label"]
+    finally:
+        plt.close("all")
+
+
+def test_site_view_refuses_an_axes_that_already_holds_artists():
+    r = plot_data.contract_funnel()
+    ax = cp.funnel(r, labels="outside", ax=new_ax())
+    with pytest.raises(InputError, match="empty Axes"):
+        cp.funnel(r, highlight="S07", ax=ax)
+    used = new_ax()
+    used.annotate("S03", (0, 0))
+    with pytest.raises(InputError, match="empty Axes"):
+        cp.funnel(r, highlight="S07", ax=used)
+    fresh = new_ax()
+    assert cp.funnel(r, highlight="S07", ax=fresh) is fresh
+
 # --------------------------------------------------------------------- SPC
 def test_mid_steps_vertices():
     xs, ys = mid_steps(np.array([1.0, 2.0, 4.0]), np.array([5.0, 6.0, 7.0]))
@@ -475,3 +576,23 @@ def test_funnel_respects_the_results_multiplier(sample_data_dir):
     np.testing.assert_allclose(sorted(a[:, 1]), sorted(plain.units["value"] * 100))
     cap = cp.describe(scaled)
     assert "over-dispersion" in cap and not BANNED.search(cap)
+
+
+def test_quality_site_views_refuse_a_used_axes_and_start_a_new_figure():
+    import matplotlib.pyplot as plt
+
+    table = pd.DataFrame({"site_id": ["S01", "S02", "S07"], "submitted": [8, 9, 6],
+                          "expected": [10, 10, 10], "ascertainment": [0.8, 0.9, 0.6],
+                          "lower_95": [0.49, 0.6, 0.31], "upper_95": [0.94, 0.98, 0.83],
+                          "over_expected": [False] * 3})
+    used = cp.ascertainment(table, ax=new_ax())  # steering view: names every site
+    with pytest.raises(InputError, match="empty Axes"):
+        cp.ascertainment(table, highlight="S07", ax=used)
+    try:
+        steering = cp.ascertainment(table)  # on the current Axes
+        view = cp.ascertainment(table, highlight="S07")
+        assert view.figure is not steering.figure
+        words = " ".join(texts(view.figure))
+        assert "S07" in words and "S01" not in words and "S02" not in words
+    finally:
+        plt.close("all")

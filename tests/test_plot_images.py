@@ -83,6 +83,12 @@ CASES = {
     "funnel": lambda ax: cp.funnel(plot_data.contract_funnel(), period="2025/26", ax=ax),
     "funnel_outside": lambda ax: cp.funnel(plot_data.contract_funnel(), labels="outside",
                                            caption=False, legend=False, ax=ax),
+    "funnel_flagged": lambda ax: cp.funnel(
+        plot_data.contract_funnel(), labels="outside", flagged=["S02", "S03", "S08"],
+        caption=False, legend=False, ax=ax),
+    "funnel_site_view_flagged": lambda ax: cp.funnel(
+        plot_data.contract_funnel(), highlight="S08", flagged=["S02", "S03", "S08"],
+        caption=False, ax=ax),
     "funnel_site_view": lambda ax: cp.funnel(plot_data.contract_funnel(), highlight="S07",
                                              log_denominator=True, legend=False, ax=ax),
     "spc_freeze": lambda ax: cp.spc(_spc(freeze=6), variation_labels=True, legend=False,

@@ -28,23 +28,31 @@ OUT = ROOT / "docs" / "gallery"
 
 
 def aaa_funnel_steering_group(fig):
-    """AAA repair, in-hospital mortality by site: the steering group's view."""
+    """AAA repair, in-hospital mortality by site: the steering group's view.
+    Sites whose records cover less than 80% of the cases expected from Hospital
+    Episode Statistics are ringed, so that missing deaths are not mistaken for
+    good results."""
     aaa = pd.read_csv(DATA / "aaa_procedures.csv")
+    expected = pd.read_csv(DATA / "aaa_expected_cases.csv")
     counts = aaa.groupby("site_id", as_index=False).agg(
         deaths=("died_in_hospital", "sum"), cases=("died_in_hospital", "size"))
     result = ccdata.funnel(counts, numerator="deaths", denominator="cases",
                            unit="site_id", kind="proportion")
+    quality = ccdata.data_quality(aaa, fields=["creatinine_umol_l"],
+                                  expected=expected, threshold=0.8)
+    flagged = quality.loc[quality["ascertainment_concern"], "site_id"].tolist()
     cp.funnel(result, labels="outside", period="April 2023 to March 2026",
-              ax=fig.subplots())
-    return result
+              flagged=flagged, ax=fig.subplots())
+    return result, {"flagged": flagged}
 
 
 def aaa_funnel_site_view(fig):
-    """The same funnel as site S07 sees it: no other site is named."""
-    result = aaa_funnel_steering_group.result
+    """The same funnel as site S07 sees it: no other site is named, and the
+    sites with poor case ascertainment are ringed anonymously."""
+    result, kw = aaa_funnel_steering_group.output
     cp.funnel(result, highlight="S07", period="April 2023 to March 2026",
-              direction="lower_is_better", ax=fig.subplots())
-    return result, {"highlight": "S07", "direction": "lower_is_better"}
+              direction="lower_is_better", ax=fig.subplots(), **kw)
+    return result, {"highlight": "S07", "direction": "lower_is_better", **kw}
 
 
 def ae_funnel_real(fig):
@@ -66,6 +74,18 @@ def ckd_spc_one_practice(fig):
                         denominator="eligible", freeze=12, improvement="increase")
     cp.spc(result, variation_labels=True, title="P01: all bundle elements",
            ax=fig.subplots())
+    return result
+
+
+def ckd_run_chart(fig):
+    """CKD care bundle, practice P01: a run chart (median and run signals, no
+    control limits), with the launch of the care bundle as a new phase."""
+    ckd = pd.read_csv(DATA / "ckd_care_bundle.csv")
+    p01 = ckd[ckd["site_id"] == "P01"]
+    result = ccdata.spc(p01, chart="run", x="month", numerator="all_elements",
+                        denominator="eligible", part=[6])
+    cp.run_chart(result, title="P01: all bundle elements (run chart)",
+                 ylabel="Proportion of eligible patients", ax=fig.subplots())
     return result
 
 
@@ -127,6 +147,7 @@ FIGURES = [
     (aaa_funnel_site_view, (7.5, 4.2)),
     (ae_funnel_real, (7.5, 4.2)),
     (ckd_spc_one_practice, (8, 3.8)),
+    (ckd_run_chart, (8, 3.8)),
     (ckd_small_multiples, (12, 8)),
     (ae_pprime_real, (8, 3.8)),
     (aaa_monitoring, (14, 4)),
@@ -149,12 +170,16 @@ def main() -> None:
         for func, size in FIGURES:
             fig = Figure(figsize=size)
             out = func(fig)
-            func.result = out if not isinstance(out, tuple) else out[0]
             obj, kw = out if isinstance(out, tuple) else (out, {})
+            func.output = (obj, kw)
             name = func.__name__
             fig.savefig(OUT / f"{name}.png")
             code = textwrap.dedent(inspect.getsource(func))
-            lines += [f"## {inspect.getdoc(func).splitlines()[0]}", "",
+            # the docstring's first sentence is the heading, the rest a paragraph
+            para = " ".join(inspect.getdoc(func).split("\n\n")[0].split())
+            heading, _, rest = para.partition(". ")
+            heading += "" if heading.endswith(".") else "."
+            lines += [f"## {heading}", "", *([rest, ""] if rest else []),
                       f"![{name}](gallery/{name}.png)", "",
                       f"*{cp.describe(obj, **kw)}*", "",
                       "```python", code.rstrip(), "```", ""]

@@ -146,6 +146,9 @@ class CompletenessConfig:
     expected_source: str | None = None
     expected_column: str = "expected"
     expected_period: str = "month"
+    expected_label: str | None = None
+    ascertainment_threshold: float = 0.8
+    event_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -429,6 +432,12 @@ def _cross_check(cfg: Config, file: str) -> None:
         if exp is not None and exp not in cfg.sources:
             raise ConfigError(
                 f"{file}: key '{key}.expected_source' names an unknown source {exp!r}."
+            )
+        threshold = cfg.completeness[name].ascertainment_threshold
+        if not 0.0 < threshold <= 1.0:
+            raise ConfigError(
+                f"{file}: key '{key}.ascertainment_threshold' must be a proportion "
+                f"in (0, 1] (e.g. 0.8 for 80%); got {threshold!r}."
             )
     if any(not (0 < lv < 1) for lv in cfg.funnel.levels) or not cfg.funnel.levels:
         raise ConfigError(

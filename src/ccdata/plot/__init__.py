@@ -2,7 +2,11 @@
 
 Every function draws a result computed elsewhere in ccdata (it computes no
 statistics), takes ``ax=None`` (default: the current Axes), returns the Axes,
-and never calls ``plt.show()``. Colours are the Okabe-Ito palette; a unit
+and never calls ``plt.show()``. Two exceptions: a site's own view
+(``highlight=``) is drawn on a new figure when ``ax`` is None and refuses an
+Axes that already holds artists, so nothing drawn before (another site's
+labels) can appear in it; and ``small_multiples`` draws a grid of panels on a
+figure (``fig=``) and returns the array of their Axes. Colours are the Okabe-Ito palette; a unit
 outside its limits is shown by marker shape and fill, never by red/green.
 
 Functions named like their module (``funnel``, ``spc``) are the functions:

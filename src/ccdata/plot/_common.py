@@ -36,6 +36,30 @@ def get_ax(ax: Axes | None) -> Axes:
     return plt.gca()
 
 
+def get_site_view_ax(ax: Axes | None, *, where: str) -> Axes:
+    """Axes for a site's own view: a new figure, or an ``ax`` with nothing on it.
+
+    With ``ax=None`` a new pyplot figure is made (never the current Axes, which
+    may hold another site's labels from an earlier call). A given ``ax`` that
+    already holds artists is refused: anything drawn before could name another
+    site, and the site's own view must show none.
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        return plt.figure().add_subplot()
+    drawn = (ax.has_data() or ax.texts or ax.artists or ax.tables
+             or ax.get_legend() is not None)
+    if drawn:
+        raise InputError(
+            f"{where}: a site's own view (highlight=...) must be drawn on an empty "
+            "Axes, so that nothing drawn before (e.g. other sites' labels) appears "
+            "in it. Got an Axes that already holds artists; pass ax=None (a new "
+            "figure) or a fresh Axes."
+        )
+    return ax
+
+
 def check_direction(direction: object, *, where: str) -> str | None:
     """Return "higher_is_better", "lower_is_better" or None; raise otherwise."""
     if direction is None:

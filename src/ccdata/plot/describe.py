@@ -39,6 +39,8 @@ def describe(
     direction: Direction | None = None,
     period: str | None = None,
     name_units: bool = True,
+    flagged: Any = None,
+    flag_label: str | None = None,
 ) -> str:
     """A plain-language description of what a ccdata figure shows.
 
@@ -64,6 +66,13 @@ def describe(
     name_units : bool, default True
         Steering-group view of a funnel: list (in unit-id order) the units
         outside the 95% limits. Ignored (never named) with ``highlight``.
+    flagged : unit id or iterable of unit ids, optional
+        Funnel: units marked as having possibly incomplete data (as in
+        :func:`ccdata.plot.funnel`); the text says so in neutral words. In the
+        site's own view it says whether the site itself is marked and counts
+        the other marked units without naming them.
+    flag_label : str, optional
+        What the mark means; default "Case ascertainment below 80%".
 
     Returns
     -------
@@ -86,7 +95,8 @@ def describe(
     """
     direction = check_direction(direction, where="ccdata.plot.describe")
     if hasattr(result, "units") and hasattr(result, "curve"):
-        return _funnel(result, highlight, direction, period, name_units)
+        return _funnel(result, highlight, direction, period, name_units, flagged,
+                       flag_label)
     if hasattr(result, "points") and hasattr(result, "summary"):
         return _spc(result, series if series is not None else highlight, direction)
     if isinstance(result, pd.DataFrame):
@@ -111,8 +121,9 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 
 
 def _funnel(result: Any, highlight: object, direction: str | None,
-            period: str | None, name_units: bool) -> str:
-    from ccdata.plot.funnel import overdispersion_text
+            period: str | None, name_units: bool, flagged: Any = None,
+            flag_label: str | None = None) -> str:
+    from ccdata.plot.funnel import FLAG_LABEL, flagged_mask, overdispersion_text
 
     units = result.units
     kind = str(getattr(result, "kind", "proportion"))
@@ -133,6 +144,9 @@ def _funnel(result: Any, highlight: object, direction: str | None,
         text.append(f"Target {fmt_number(float(target) * mult, percent=pct)}.")
 
     status = units["status"].astype(str)
+    flag = flagged_mask(ids.to_numpy(), flagged, where="ccdata.plot.describe")
+    mark = str(flag_label if flag_label is not None else FLAG_LABEL)
+    mark = mark[:1].lower() + mark[1:]
     if highlight is not None:
         own = (ids == str(highlight)).to_numpy()
         if not own.any():
@@ -157,6 +171,13 @@ def _funnel(result: Any, highlight: object, direction: str | None,
         others = status[~own]
         text.append(f"Of the other {_plural(len(others), 'unit')}, "
                     + _counts(others) + ".")
+        if flag[own].any():
+            text.append(f"{highlight} is marked: {mark}; its outcome figures may "
+                        "be incomplete.")
+        n_other = int(flag[~own].sum())
+        if n_other:
+            text.append(f"{_plural(n_other, 'other unit is', 'other units are')} "
+                        f"marked: {mark}.")
         return " ".join(text)
     text.append(_counts(status).capitalize() + ".")
     if name_units:
@@ -166,6 +187,15 @@ def _funnel(result: Any, highlight: object, direction: str | None,
                 extra = direction_word(st.split("_")[0], direction)
                 words = STATUS_WORDS[st] + (f", {extra}" if extra else "")
                 text.append(f"{words[0].upper()}{words[1:]}: {', '.join(who)}.")
+    if flag.any():
+        n = int(flag.sum())
+        its = "its" if n == 1 else "their"
+        if name_units:
+            text.append(f"Marked ({mark}; {its} outcome figures may be incomplete): "
+                        f"{', '.join(sorted(ids[flag]))}.")
+        else:
+            text.append(f"{_plural(n, 'unit')} marked: {mark}; {its} outcome "
+                        "figures may be incomplete.")
     return " ".join(text)
 
 

@@ -16,6 +16,7 @@ from ccdata.plot._common import (
     direction_word,
     fmt_number,
     get_ax,
+    get_site_view_ax,
     need_attr,
     need_columns,
 )
@@ -23,10 +24,13 @@ from ccdata.plot._common import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["funnel", "funnel_caption", "overdispersion_text"]
+__all__ = ["FLAG_LABEL", "flagged_mask", "funnel", "funnel_caption",
+           "overdispersion_text"]
 
 LEGEND_95 = "95% limits (about 2 SD)"
 LEGEND_998 = "99.8% limits (about 3 SD)"
+#: Default legend text of the ring marking units with poor case ascertainment.
+FLAG_LABEL = "Case ascertainment below 80%"
 
 _UNIT_COLUMNS = ("unit", "numerator", "denominator", "value", "status")
 
@@ -68,6 +72,25 @@ def _multiplier(result: Any, multiplier: float | None) -> tuple[float, float, bo
             )
         final = float(multiplier)
     return final / reported, final, kind == "proportion" and final == 100.0
+
+
+def flagged_mask(ids: np.ndarray, flagged: Any, *, where: str) -> np.ndarray:
+    """Boolean mask of ``ids`` that are in ``flagged`` (a unit id or an iterable).
+
+    Raises InputError if ``flagged`` names an id that is not a unit.
+    """
+    if flagged is None:
+        return np.zeros(len(ids), dtype=bool)
+    if isinstance(flagged, str | bytes) or not hasattr(flagged, "__iter__"):
+        flagged = [flagged]
+    wanted = {str(f) for f in flagged}
+    unknown = sorted(wanted - set(map(str, ids)))
+    if unknown:
+        raise InputError(
+            f"The 'flagged' parameter of {where} must list units of the result. "
+            f"Got {unknown!r}, which are not among its units."
+        )
+    return np.isin(ids.astype(str), list(wanted))
 
 
 def overdispersion_text(result: Any) -> str:
@@ -148,6 +171,8 @@ def funnel(
     xlabel: str | None = None,
     ylabel: str | None = None,
     legend: bool = True,
+    flagged: Any = None,
+    flag_label: str = FLAG_LABEL,
     ax: Axes | None = None,
 ) -> Axes:
     """Draw a funnel plot: each unit against its volume, with control limits.
@@ -161,7 +186,9 @@ def funnel(
     highlight : unit id, optional
         The site's own view: this unit is drawn prominently and labelled; every
         other unit is an anonymous grey point and no other identifier appears
-        anywhere in the figure.
+        anywhere in the figure. The view is always drawn on an empty Axes:
+        with ``ax=None`` on a new figure (not the current Axes, which may hold
+        an earlier figure's labels); a given ``ax`` must be empty.
     labels : {"none", "outside", "all"}, default "none"
         Unit identifiers for the steering group's view: none, only units
         outside the 95% limits, or all. Must be "none" with ``highlight``.
@@ -182,8 +209,18 @@ def funnel(
         Override the default texts.
     legend : bool, default True
         Draw the legend.
+    flagged : unit id or iterable of unit ids, optional
+        Units whose data may be incomplete (e.g. case ascertainment below
+        80%, the ``ascertainment_concern`` of :func:`ccdata.data_quality`),
+        so that missing records are not mistaken for good results. Each is
+        circled by a dotted ring, with one legend entry ``flag_label``. In a
+        site's own view the other flagged units are ringed anonymously
+        (never named).
+    flag_label : str, default "Case ascertainment below 80%"
+        Legend text of the ring.
     ax : matplotlib.axes.Axes, optional
-        Axes to draw on; default the current Axes.
+        Axes to draw on; default the current Axes (a new figure with
+        ``highlight``).
 
     Returns
     -------
@@ -193,15 +230,18 @@ def funnel(
     ------
     InputError
         If ``result`` lacks the funnel columns, ``labels`` is unknown,
-        ``labels`` is not "none" with ``highlight``, or ``highlight`` is not a
-        unit of the result.
+        ``labels`` is not "none" with ``highlight``, ``highlight`` or a
+        ``flagged`` id is not a unit of the result, or ``highlight`` is given
+        with an ``ax`` that already holds artists.
 
     Notes
     -----
     Units are drawn in unit-id order and never ranked. A unit outside a limit
     is shown by marker shape (triangle up: above; down: below) and fill
     (hollow: beyond 95%; filled: beyond 99.8%) in one accent colour; the 95%
-    limits are dashed and the 99.8% limits solid. Nothing is computed here.
+    limits are dashed and the 99.8% limits solid. A flagged unit keeps its
+    status marker and gains a dotted dark ring: a note on the data, not a
+    judgement of the result. Nothing is computed here.
 
     References
     ----------
@@ -233,8 +273,6 @@ def funnel(
         )
     kind = str(getattr(result, "kind", "proportion"))
     mult, final, percent = _multiplier(result, multiplier)
-    ax = get_ax(ax)
-
     ids = units["unit"].astype(str).to_numpy()
     xcol = getattr(result, "x_column", "denominator")
     xcol = xcol if isinstance(xcol, str) and xcol in units else "denominator"
@@ -249,6 +287,8 @@ def funnel(
                 f"The 'highlight' parameter of {where} must be a unit of the "
                 f"result. Got {highlight!r}, which is not among its units."
             )
+    flag = flagged_mask(ids, flagged, where=where)
+    ax = get_ax(ax) if highlight is None else get_site_view_ax(ax, where=where)
 
     _draw_limits(ax, result, mult, percent, x, log_denominator)
     site_view = highlight is not None
@@ -281,6 +321,16 @@ def funnel(
         ax.scatter(x[other], y[other], s=22, marker="o", facecolors=th.POINT,
                    edgecolors=th.POINT, label="Other status", zorder=3,
                    gid="units:other")
+    flag &= np.isfinite(x) & np.isfinite(y)
+    ring_label = str(flag_label)
+    for sel, colour, size, gid in ((flag & ~own, th.POINT if site_view else th.INK,
+                                    150, "flagged"),
+                                   (flag & own, th.INK, 260, "flagged:highlight")):
+        if sel.any():
+            ax.scatter(x[sel], y[sel], s=size, marker="o", facecolors="none",
+                       edgecolors=colour, linewidths=1.2, linestyles=":",
+                       zorder=4.5, gid=gid, label=ring_label)
+            ring_label = "_nolegend_"  # one legend entry for every ring
     if site_view:
         i = int(np.flatnonzero(own)[0])
         st = status[i]

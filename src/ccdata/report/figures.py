@@ -17,7 +17,12 @@ from typing import Any
 
 import pandas as pd
 
-from ccdata.completeness import case_ascertainment, field_completeness, timeliness
+from ccdata.completeness import (
+    case_ascertainment,
+    data_quality,
+    field_completeness,
+    timeliness,
+)
 from ccdata.config import Config
 from ccdata.report import writers as w
 from ccdata.report.indicators import IndicatorOutput
@@ -35,6 +40,11 @@ class QualityOutput:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     sort_by: dict[str, list[str]] = field(default_factory=dict)
 
+    @property
+    def summary(self) -> pd.DataFrame | None:
+        """One row per site from :func:`ccdata.data_quality`, with its message."""
+        return self.tables.get(f"data_quality_{self.source}_summary")
+
 
 @dataclass(frozen=True)
 class FigureInfo:
@@ -48,7 +58,12 @@ class FigureInfo:
 
 def compute_quality(cfg: Config, sources: dict[str, SourceData]
                     ) -> dict[str, QualityOutput]:
-    """Field completeness, timeliness and case ascertainment per configured source."""
+    """Field completeness, timeliness and case ascertainment per configured source.
+
+    Also one row per site from :func:`ccdata.data_quality`
+    (``data_quality_<source>_summary``): the counts behind each measure and a
+    message in words the site can act on, which its feedback pack quotes.
+    """
     out: dict[str, QualityOutput] = {}
     by = "site_id"
     for name, qc in cfg.completeness.items():
@@ -73,15 +88,49 @@ def compute_quality(cfg: Config, sources: dict[str, SourceData]
             t = f"data_quality_{name}_timeliness"
             q.tables[t] = timeliness(data, **tkw)
             q.sort_by[t] = [by]
+        expected = None
         if qc.expected_source is not None:
-            expected = sources[qc.expected_source].data
-            expected = expected[[by, qc.expected_column]].rename(
-                columns={qc.expected_column: "expected"})
+            expected = _expected_in_span(sources[qc.expected_source].data, qc,
+                                         data, by)
             t = f"data_quality_{name}_ascertainment"
             q.tables[t] = case_ascertainment(data[[by]], expected, by=by)
             q.sort_by[t] = [by]
+        dkw: dict[str, Any] = {k: v for k, v in kw.items() if k != "by"}
+        if qc.event_date and qc.entered_date:
+            dkw.update(event_date=qc.event_date, entry_date=qc.entered_date,
+                       within_days=qc.timeliness_days or 90)
+            if qc.event_label is not None:
+                dkw["event_label"] = qc.event_label
+        t = f"data_quality_{name}_summary"
+        q.tables[t] = data_quality(data, site=by, expected=expected,
+                                   threshold=qc.ascertainment_threshold, **dkw)
+        q.sort_by[t] = [by]
         out[name] = q
     return out
+
+
+def _expected_in_span(expected: pd.DataFrame, qc: Any, data: pd.DataFrame,
+                      by: str) -> pd.DataFrame:
+    """Expected counts per site, restricted to the months the records span.
+
+    With an ``event_date`` and the expected source's period column
+    (``expected_period``), expected counts of months before the first or after
+    the last record's month are left out, so that ascertainment compares like
+    with like. Otherwise every expected count is used.
+    """
+    from ccdata.report.indicators import period_labels
+
+    out = expected[[by, qc.expected_column]].rename(
+        columns={qc.expected_column: "expected"})
+    if not qc.event_date or qc.event_date not in data.columns \
+            or qc.expected_period not in expected.columns:
+        return out
+    months = period_labels(data[qc.event_date], "month").dropna()
+    labels = period_labels(expected[qc.expected_period], "month")
+    if months.empty or labels.isna().any():
+        return out
+    keep = (labels >= months.min()) & (labels <= months.max())
+    return out[keep.to_numpy()]
 
 
 def describe_text(result: Any, **kwargs: Any) -> str:
@@ -171,9 +220,11 @@ def write_figures(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput],
             period = r.summary.get("funnel_period")
             save_figure(lambda fig, r=r, period=period, d=direction: plot_funnel(
                 r.funnel, labels="outside", direction=d, period=period,
-                title=r.title, ax=fig.add_subplot()), p, dpi=dpi, size=(6.4, 4.6))
+                title=r.title, ax=fig.add_subplot(), **r.flag_kwargs), p, dpi=dpi,
+                size=(6.4, 4.6))
             _record(figures, tmp, p, f"{r.title}: funnel plot",
-                    describe_text(r.funnel, direction=direction, period=period), name)
+                    describe_text(r.funnel, direction=direction, period=period,
+                                  **r.flag_kwargs), name)
         if r.spc is not None:
             p = fdir / f"{name}_spc.png"
             if r.config.spc_by == "unit":

@@ -96,6 +96,12 @@ def write_index(cfg: Config, tmp: Path, sources: dict[str, Any],
             st = r.funnel_table["status"].value_counts().sort_index()
             facts.append("Sites: " + "; ".join(
                 f"{int(n)} {_e(status_words(s))}" for s, n in st.items()) + ".")
+        if getattr(r, "flag_label", None) is not None:
+            label = r.flag_label[0].lower() + r.flag_label[1:]
+            facts.append(
+                f"Ringed on the funnels: {len(r.flagged)} site(s) with {_e(label)} "
+                f"({_e(', '.join(r.flagged)) or 'none'}); their outcome figures may "
+                "be incomplete.")
         for k in ("phi", "tau2"):
             if r.summary.get(k) is not None:
                 facts.append(f"{k} = {r.summary[k]:.4g}.")

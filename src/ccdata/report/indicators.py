@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ccdata.completeness import data_quality
 from ccdata.config import Config, IndicatorConfig
 from ccdata.errors import ConfigError
 from ccdata.funnel import funnel
@@ -21,7 +22,8 @@ from ccdata.report.sources import SourceData, apply_filter
 from ccdata.risk import fit_risk_model, observed_expected, risk_adjusted_cusum
 from ccdata.spc import spc
 
-__all__ = ["IndicatorOutput", "compute_indicator", "period_labels", "period_start"]
+__all__ = ["IndicatorOutput", "add_ascertainment", "compute_indicator",
+           "period_labels", "period_start"]
 
 log = logging.getLogger("ccdata.report")
 
@@ -49,6 +51,17 @@ class IndicatorOutput:
     cusum_table: pd.DataFrame | None = None  # by unit and month: for files
     summary: dict[str, Any] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    funnel_periods: list[str] | None = None  # the periods pooled in the funnel
+    flagged: list[str] = field(default_factory=list)  # poor case ascertainment
+    flag_label: str | None = None  # legend text of the mark, e.g. "... below 80%"
+    expected_label: str | None = None  # where the expected cases come from
+
+    @property
+    def flag_kwargs(self) -> dict[str, Any]:
+        """``flagged=`` / ``flag_label=`` for the funnel plot and its description."""
+        if self.flag_label is None:
+            return {}
+        return {"flagged": list(self.flagged), "flag_label": self.flag_label}
 
     @property
     def units(self) -> list[str]:
@@ -192,6 +205,8 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
             out.summary["funnel_period"] = latest
         else:
             out.summary["funnel_period"] = out.window
+        if ind.period is not None:
+            out.funnel_periods = sorted(fdata["_period"].unique())
         if ind.kind == "mean":
             out.skipped.append("funnel: kind 'mean' is not drawn by the batch job yet")
         else:
@@ -219,6 +234,65 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
         out.cusum_table = cusum_by_month(
             out.cusum, date=ind.period, outcome=ind.numerator or ind.risk_model.outcome)
     return out
+
+
+def add_ascertainment(cfg: Config, out: IndicatorOutput,
+                      sources: dict[str, SourceData]) -> None:
+    """Add each site's case ascertainment to an indicator's funnel table.
+
+    When the indicator's source has a ``[completeness.SOURCE]`` table with an
+    ``expected_source``, the records each site submitted in the funnel's
+    periods are compared with the cases expected in the same periods
+    (:func:`ccdata.data_quality`, which uses :func:`ccdata.case_ascertainment`).
+    The funnel table gains ``ascertainment`` and ``ascertainment_concern``
+    (ascertainment below ``ascertainment_threshold``, not over the expected
+    count), and ``out.flagged`` lists the sites of concern, so that every
+    funnel of the indicator marks them: missing cases must not be mistaken for
+    good results. Records are counted before the indicator's ``filter``,
+    because the expected count covers every case.
+    """
+    ind = out.config
+    qc = cfg.completeness.get(ind.source)
+    if out.funnel_table is None or qc is None or qc.expected_source is None:
+        return
+    site = "site_id"  # the site column of the expected source (as compute_quality)
+    expected = sources[qc.expected_source].data
+    exp_cols = [site, qc.expected_column]
+    if ind.period is not None:
+        exp_cols.append(qc.expected_period)
+    missing = [c for c in exp_cols if c not in expected.columns]
+    if missing:
+        raise ConfigError(
+            f"{cfg.path}: [completeness.{ind.source}] needs column(s) {missing!r} in "
+            f"source {qc.expected_source!r} (keys 'expected_column' and "
+            f"'expected_period'); its columns are {list(map(str, expected.columns))!r}."
+        )
+    data = sources[ind.source].data
+    data = data.loc[data[ind.unit].notna(), [ind.unit] + (
+        [ind.period] if ind.period is not None else [])]
+    exp = pd.DataFrame({ind.unit: expected[site].astype(str).to_numpy(),
+                        "expected": expected[qc.expected_column].to_numpy()})
+    if ind.period is not None and out.funnel_periods is not None:
+        window = list(out.funnel_periods)
+        data = data[period_labels(data[ind.period], ind.period_freq).isin(window)]
+        eper = period_labels(expected[qc.expected_period], ind.period_freq)
+        exp = exp[eper.isin(window).to_numpy()]
+    records = pd.DataFrame({ind.unit: data[ind.unit].astype(str).to_numpy()})
+    dq = data_quality(records, site=ind.unit, fields=[ind.unit], expected=exp,
+                      threshold=qc.ascertainment_threshold)
+    dq = dq.set_index(dq[ind.unit].astype(str))
+    units = out.funnel_table["unit"].astype(str)
+    table = out.funnel_table.copy()
+    table["ascertainment"] = units.map(dq["ascertainment"]).to_numpy(dtype=float)
+    concern = units.map(dq["ascertainment_concern"]).fillna(False).astype(bool)
+    table["ascertainment_concern"] = concern.to_numpy()
+    out.funnel_table = table
+    out.flagged = sorted(units[concern.to_numpy()])
+    out.flag_label = (f"Case ascertainment below "
+                      f"{100 * qc.ascertainment_threshold:.3g}%")
+    out.expected_label = qc.expected_label or f"source '{qc.expected_source}'"
+    out.summary["ascertainment_threshold"] = float(qc.ascertainment_threshold)
+    out.summary["sites_with_ascertainment_concern"] = len(out.flagged)
 
 
 def _isnan(v: Any) -> bool:

@@ -29,7 +29,11 @@ import pandas as pd
 from ccdata.config import Config, load_config
 from ccdata.errors import CCDataError, ConfigError
 from ccdata.report import writers as w
-from ccdata.report.indicators import IndicatorOutput, compute_indicator
+from ccdata.report.indicators import (
+    IndicatorOutput,
+    add_ascertainment,
+    compute_indicator,
+)
 from ccdata.report.sources import ERROR_COLUMNS, SourceData, load_sites, read_source
 
 __all__ = ["EXIT_DATA_PROBLEMS", "EXIT_FAILED", "EXIT_OK", "Progress", "RunOutcome",
@@ -180,6 +184,7 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             start = time.perf_counter()
             for name, ind in cfg.indicators.items():
                 results[name] = compute_indicator(cfg, name, sources[ind.source])
+                add_ascertainment(cfg, results[name], sources)
                 _write_indicator(tmp, results[name])
                 for note in results[name].skipped:
                     log.warning("indicator %s: %s", name, note)
@@ -193,7 +198,8 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             bar.step("figures")
 
             start = time.perf_counter()
-            packs = (sitepack.write_site_packs(cfg, tmp, results, errors, sites)
+            packs = (sitepack.write_site_packs(cfg, tmp, results, errors, sites,
+                                               quality=quality)
                      if cfg.run.site_packs else {})
             timer.add("site_packs", start)
             bar.step("site packs")

@@ -12,6 +12,12 @@ A pack ``sites/<site_id>/`` holds:
 * ``<indicator>_cusum.png`` / ``.csv`` -- its risk-adjusted CUSUM (the CSV by month, never one row per patient), when configured;
 * ``validation_errors.csv`` -- the problems found in its submission, if any.
 
+When an indicator's source has an expected-cases count (``[completeness.SOURCE]
+expected_source``), a site whose case ascertainment is below the threshold is
+ringed on every funnel (other such sites anonymously) and its summary says in
+plain words that its outcome figures may be incomplete. Every pack's summary
+ends with the site's own data-quality message (:func:`ccdata.data_quality`).
+
 Small-number suppression (``[disclosure] min_count``, default 5) applies to
 counts of people: the events (``numerator`` / ``observed``) and, for a
 proportion, the cases (``denominator``, ``n``). A count ``1 <= n < min_count``
@@ -47,8 +53,8 @@ from ccdata.report import writers as w
 from ccdata.report.figures import fixed_margins, save_figure
 from ccdata.report.indicators import IndicatorOutput
 
-__all__ = ["DisclosureError", "FigureJob", "render_jobs", "scan_pack", "status_words",
-           "suppress", "write_site_packs"]
+__all__ = ["DisclosureError", "FigureJob", "ascertainment_sentence", "render_jobs",
+           "scan_pack", "status_words", "suppress", "write_site_packs"]
 
 log = logging.getLogger("ccdata.report")
 
@@ -168,8 +174,30 @@ def _own_funnel_row(r: IndicatorOutput, rows: pd.DataFrame | None
     return row
 
 
+def ascertainment_sentence(ascertainment: float, expected_label: str) -> str:
+    """The plain sentence for a site with poor case ascertainment.
+
+    Examples
+    --------
+    >>> ascertainment_sentence(0.6195, "Hospital Episode Statistics")[:66]
+    'Your records cover 62% of the cases expected from Hospital Episode'
+    """
+    return (f"Your records cover {100 * ascertainment:.0f}% of the cases expected "
+            f"from {expected_label}; outcome figures based on incomplete records "
+            "may look better or worse than they are.")
+
+
+def _flag_sentence(r: IndicatorOutput, row: pd.DataFrame | None, site: str) -> str:
+    """The ascertainment sentence if ``site`` is flagged for ``r``, else ''."""
+    if row is None or site not in r.flagged or "ascertainment" not in row.columns:
+        return ""
+    return ascertainment_sentence(float(row["ascertainment"].iloc[0]),
+                                  r.expected_label or "an independent source")
+
+
 def _summary_lines(r: IndicatorOutput, shown: pd.DataFrame | None,
-                   own_spc: pd.DataFrame | None, min_count: int) -> list[str]:
+                   own_spc: pd.DataFrame | None, min_count: int,
+                   flag: str = "") -> list[str]:
     lines = [f"## {r.title}", ""]
     kind = r.config.kind
     if shown is not None:
@@ -195,6 +223,8 @@ def _summary_lines(r: IndicatorOutput, shown: pd.DataFrame | None,
         if r.config.target is not None:
             lines.append(f"- The funnel is centred on the target "
                          f"{_fmt(r.config.target, kind == 'proportion')}.")
+        if flag:
+            lines.append(f"- {flag}")
     if own_spc is not None and len(own_spc):
         lines.append(f"- Change over time ({r.window}): {_spc_signal(own_spc)}")
     lines.append("")
@@ -240,9 +270,14 @@ _LAYOUT: dict[str, tuple[tuple[float, float], tuple[float, float, float, float]]
 
 
 def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput],
-                     errors: pd.DataFrame, sites: pd.DataFrame | None
+                     errors: pd.DataFrame, sites: pd.DataFrame | None, *,
+                     quality: dict[str, Any] | None = None
                      ) -> dict[str, list[str]]:
     """Write ``sites/<site_id>/`` for every site and check none names another site.
+
+    ``quality`` (source -> :class:`~ccdata.report.figures.QualityOutput`)
+    gives each pack a "Data quality" section: the site's own row of
+    :func:`ccdata.data_quality` for every source checked.
 
     Returns
     -------
@@ -272,6 +307,8 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
     cusum_rows = {n: _by_site(r.cusum, "unit") for n, r in packed.items()}
     cusum_months = {n: _by_site(r.cusum_table, "unit") for n, r in packed.items()}
     errors_by_site = _by_site(errors, "site_id") if err_sites else {}
+    dq_rows = {name: _by_site(q.summary, "site_id")
+               for name, q in (quality or {}).items() if q.summary is not None}
     min_count = cfg.disclosure.min_count
     packs: dict[str, list[str]] = {}
     jobs: list[FigureJob] = []
@@ -294,11 +331,15 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
                 p = pdir / f"{name}_funnel.png"
                 jobs.append(FigureJob("funnel", name, p, r.title, dict(
                     highlight=site, direction=r.config.direction,
-                    period=r.summary.get("funnel_period"))))
+                    period=r.summary.get("funnel_period"), **r.flag_kwargs)))
+                flag = _flag_sentence(r, row, site)
+                ringed = (f" Sites with {r.flag_label[0].lower()}{r.flag_label[1:]} "
+                          "are ringed (dotted)." if r.flagged else "")
                 w.write_text(
                     f"Funnel plot of {r.title} for {site}: its value is "
                     f"{status_words(row['status'].iloc[0])}. Every other site is "
-                    "an anonymous grey point.\n", p.with_suffix(".txt"))
+                    f"an anonymous grey point.{ringed}"
+                    + (f" {flag}" if flag else "") + "\n", p.with_suffix(".txt"))
             own_spc = spc_rows[name].get(site)
             if own_spc is not None and len(own_spc):
                 w.write_csv(_suppress_frame(own_spc, cfg, kind),
@@ -314,7 +355,8 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
                 w.write_csv(_suppress_frame(cusum_months[name][site], cfg, "cusum"),
                             pdir / f"{name}_cusum.csv", sort_by=["month"])
             if row is not None or (own_spc is not None and len(own_spc)):
-                md.extend(_summary_lines(r, shown, own_spc, min_count))
+                md.extend(_summary_lines(r, shown, own_spc, min_count,
+                                         _flag_sentence(r, row, site)))
         if rows:
             table = pd.concat(rows, ignore_index=True)
             w.write_csv(table, pdir / "indicators.csv", sort_by=["indicator"])
@@ -326,6 +368,7 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
                        f"{len(own_err)} problem(s) were found in your submission; "
                        "the rows concerned were left out of the results above. "
                        "See validation_errors.csv.", ""])
+        md.extend(_quality_lines(dq_rows, site))
         w.write_text("\n".join(md).rstrip() + "\n", pdir / "summary.md")
     render_jobs(jobs, {n: (r.funnel, r.spc) for n, r in packed.items()},
                 dpi=cfg.run.dpi, workers=cfg.run.workers)
@@ -340,6 +383,22 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
         packs[site] = sorted(p.relative_to(tmp).as_posix()
                              for p in pdir.rglob("*") if p.is_file())
     return packs
+
+
+def _quality_lines(dq_rows: dict[str, dict[str, pd.DataFrame]], site: str
+                   ) -> list[str]:
+    """The "Data quality" section: the site's own data_quality message per source."""
+    lines = []
+    for source, by_site in dq_rows.items():
+        own = by_site.get(site)
+        if own is None or own.empty:
+            continue
+        msg = str(own["message"].iloc[0])
+        lines.append(f"- {source}: {msg[:1].upper()}{msg[1:]}.")
+    if not lines:
+        return []
+    return ["## Data quality", "", "How complete, timely and full your submitted "
+            "records are (your own records only):", "", *lines, ""]
 
 
 def _cusum_part(pdir: Path, name: str, r: IndicatorOutput, site: str,
