@@ -350,3 +350,18 @@ def test_data_errors():
         spc(pd.DataFrame({"t": [1, None], "y": [1, 2]}), chart="i", x="t", value="y")
     with pytest.raises(InputError, match="numeric"):
         spc(pd.DataFrame({"t": [1, 2], "y": ["a", "b"]}), chart="i", x="t", value="y")
+
+
+def test_periods_keep_a_month_missing_from_every_series_as_a_gap():
+    months = pd.date_range("2024-01-01", periods=6, freq="MS")
+    data = pd.DataFrame({"month": months.delete(3), "y": [5.0, 6, 7, 6, 5]})
+    closed = spc(data, chart="i", x="month", value="y")
+    assert len(closed.points) == 5  # without periods=, April is simply absent
+    res = spc(data, chart="i", x="month", value="y", periods=months)
+    pts = res.points
+    assert pts["x"].tolist() == list(months)
+    assert np.isnan(pts["y"].iloc[3]) and pts["y"].notna().sum() == 5
+    # The gap does not become a zero and does not change the centre line.
+    assert res.summary["centre"].item() == pytest.approx(5.8)
+    with pytest.raises(InputError, match="not in 'periods'"):
+        spc(data, chart="i", x="month", value="y", periods=months[:3])

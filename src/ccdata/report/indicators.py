@@ -326,6 +326,7 @@ def _compute_spc(cfg: Config, name: str, ind: IndicatorConfig, data: pd.DataFram
         kw["value"] = "value"
     if ind.spc_by == "unit":
         kw["by"] = "unit"
+    kw["periods"] = _full_axis(out.spc_input["period_start"], ind.period_freq)
     if cfg.spc.freeze is not None:
         kw["freeze"] = cfg.spc.freeze
     if ind.spc_phases:
@@ -339,6 +340,23 @@ def _compute_spc(cfg: Config, name: str, ind: IndicatorConfig, data: pd.DataFram
         pts.insert(0, "unit", "all")
     pts.insert(0, "indicator", name)
     out.spc_table = pts
+
+
+def _full_axis(starts: pd.Series, freq: str) -> pd.Index:
+    """Every period from the first to the last, so a period with no data is a gap.
+
+    Examples
+    --------
+    >>> _full_axis(pd.Series(pd.to_datetime(["2024-01-01", "2024-04-01"])),
+    ...            "month").strftime("%m").tolist()
+    ['01', '02', '03', '04']
+    >>> _full_axis(pd.Series([2022, 2025]), "year").tolist()
+    [2022, 2023, 2024, 2025]
+    """
+    if pd.api.types.is_integer_dtype(starts):  # years
+        return pd.Index(range(int(starts.min()), int(starts.max()) + 1))
+    periods = pd.period_range(starts.min(), starts.max(), freq=_FREQ[freq])
+    return pd.Index(periods.start_time)
 
 
 def _phase_positions(cfg: Config, name: str, ind: IndicatorConfig,

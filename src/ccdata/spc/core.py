@@ -191,6 +191,7 @@ def spc(
     mdc_rules: bool | Sequence[str] = True,
     trend_length: int = 7,
     shift_length: int = 7,
+    periods: Sequence[object] | None = None,
 ) -> SPCResult:
     """Run chart or control chart, with runs analysis, for one or many series.
 
@@ -237,6 +238,10 @@ def spc(
         Anhøj long-run rule, as in qicharts2.
     trend_length, shift_length : int, default 7
         Points needed for a trend and for a shift.
+    periods : sequence, optional
+        The whole time axis (e.g. every month of the reporting window, as values
+        of ``x``): a period with no row in any series is kept as a gap rather
+        than closed up. Default: the periods present in the data.
 
     Returns
     -------
@@ -268,7 +273,8 @@ def spc(
     rules on the points not on the centre line. See ``docs/methods.md``.
 
     Missing points stay as gaps (NaN ``y``); a period missing from one series
-    but present in another is added as a gap. Zero denominators make the point
+    but present in another is added as a gap, and so is a period of
+    ``periods`` missing from every series. Zero denominators make the point
     missing (with an :class:`SPCWarning`).
 
     References
@@ -308,7 +314,17 @@ def spc(
 
     if data[x].isna().any():
         raise InputError(f"{WHERE}: the period column {x!r} (x=) has missing values.")
-    codes_x, uniq_x = pd.factorize(data[x], sort=True)
+    if periods is None:
+        codes_x, uniq_x = pd.factorize(data[x], sort=True)
+    else:
+        uniq_x = pd.Index(pd.unique(pd.Series(list(periods)))).sort_values()
+        codes_x = uniq_x.get_indexer(data[x])
+        if (codes_x < 0).any():
+            outside = sorted(map(str, pd.unique(data[x][codes_x < 0])))[:5]
+            raise InputError(
+                f"{WHERE}: the period column {x!r} has values not in 'periods': "
+                f"{outside!r}. 'periods' must list every period of the data."
+            )
     n_periods = len(uniq_x)
     codes_s, keys, n_series = _series_codes(data, by_cols)
     flat = codes_s * n_periods + codes_x
