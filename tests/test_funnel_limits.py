@@ -250,3 +250,31 @@ def test_funnel_limits_bad_target_and_denominators():
         funnel_limits([10.5], 0.5)
     with pytest.raises(InputError, match="one-dimensional"):
         funnel_limits([[1, 2], [3, 4]], 0.5)
+
+
+@pytest.mark.parametrize("method", ["byar", "chisq"])
+def test_byar_and_chisq_use_the_null_mean_e_times_target(method):
+    # The null count is Poisson(mu), mu = E x target (as for the exact limits):
+    # the approximations are evaluated at mu and divided by E. Scaling the
+    # limits of E by the target instead put them ~5 events off at E = 20,
+    # target 2; at mu they stay within ~2 events of the exact limits (they are
+    # confidence limits for a mean, shifted by about one count from prediction
+    # limits).
+    e = np.array([20.0, 50.0, 200.0])
+    z = stats.norm.ppf(0.975)
+    for target in (0.5, 1.0, 2.0):
+        mu = e * target
+        got = funnel_limits(e, target, kind="ratio", method=method, levels=(0.95,))
+        if method == "chisq":
+            lower = stats.chi2.ppf(0.025, 2 * mu) / (2 * e)
+            upper = stats.chi2.ppf(0.975, 2 * (mu + 1)) / (2 * e)
+        else:
+            lower = mu * (1 - 1 / (9 * mu) - z / (3 * np.sqrt(mu))) ** 3 / e
+            m1 = mu + 1
+            upper = m1 * (1 - 1 / (9 * m1) + z / (3 * np.sqrt(m1))) ** 3 / e
+        np.testing.assert_allclose(got["lower_95"], lower, rtol=1e-12)
+        np.testing.assert_allclose(got["upper_95"], upper, rtol=1e-12)
+        exact = funnel_limits(e, target, kind="ratio", method="exact", levels=(0.95,))
+        for col in ("lower_95", "upper_95"):
+            events_apart = np.abs(got[col] - exact[col]).to_numpy() * e
+            assert (events_apart < 2.5).all(), (target, col, events_apart)

@@ -344,3 +344,19 @@ def test_statsmodels_warnings_do_not_leak(simulated):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fit_risk_model(simulated.iloc[:5000], "y", ["x", "g"])
+
+
+@pytest.mark.parametrize("risk", [0.3, 0.5])
+def test_constant_predictions_give_a_non_estimable_slope(risk):
+    # An intercept-only model predicts one risk for everyone: the calibration
+    # slope is not estimable (NaN), not a LinAlgError (0.5) or a meaningless
+    # number with a CI of +/- 8 million (0.3); the other diagnostics stand.
+    y = np.array([0, 1] * 50)
+    d = assess_predictions(y, np.full(100, risk))
+    assert np.isnan(d.calibration_slope)
+    assert np.isnan(d.calibration_slope_ci).all()
+    assert d.c_statistic == 0.5
+    assert d.calibration_in_the_large == pytest.approx(
+        special.logit(0.5) - special.logit(risk), abs=1e-8
+    )
+    assert d.brier_score == pytest.approx(np.mean((y - risk) ** 2))

@@ -312,17 +312,22 @@ def _method_limits(
             half = np.abs(z) * np.sqrt(target * (1 - target) / x + z**2 / (4 * x**2))
             sign = np.sign(z)
             return np.clip((centre + sign * half) / (1 + z**2 / x), 0.0, 1.0)
+        # byar and chisq approximate the Poisson count limits for the null mean
+        # mu = E x target (as the exact method does), divided by E; with
+        # target 1 they are the usual formulas in E.
         if method == "byar":
+            mu = x * target
             if p < 0.5:
-                base = 1 - 1 / (9 * x) + z / (3 * np.sqrt(x))
-                return target * np.maximum(base, 0.0) ** 3
-            x1 = x + 1
-            base = 1 - 1 / (9 * x1) + z / (3 * np.sqrt(x1))
-            return target * (x1 / x) * base**3
+                base = 1 - 1 / (9 * mu) + z / (3 * np.sqrt(mu))
+                return mu * np.maximum(base, 0.0) ** 3 / x
+            mu1 = mu + 1
+            base = 1 - 1 / (9 * mu1) + z / (3 * np.sqrt(mu1))
+            return mu1 * base**3 / x
         if method == "chisq":
+            mu = x * target
             if p < 0.5:
-                return target * stats.chi2.ppf(p, 2 * x) / (2 * x)
-            return target * stats.chi2.ppf(p, 2 * (x + 1)) / (2 * x)
+                return stats.chi2.ppf(p, 2 * mu) / (2 * x)
+            return stats.chi2.ppf(p, 2 * (mu + 1)) / (2 * x)
         # normal, arcsine, sqrt, log (and "exact" for means): t0 + z * s
         scale = scale_of(method)
         t0 = to_scale(scale, kind, np.array(target))

@@ -40,7 +40,8 @@ class RiskDiagnostics:
         ``logit P(y=1) = a + offset(logit p)``; 0 when calibrated.
     calibration_slope, calibration_slope_ci : slope ``b`` of
         ``logit P(y=1) = a + b logit p`` (Cox 1958); 1 when calibrated, below 1
-        when predictions are too extreme (overfitting).
+        when predictions are too extreme (overfitting); NaN when every
+        predicted risk is the same (no slope to estimate).
     hosmer_lemeshow : :class:`HosmerLemeshow`.
     brier_score : mean squared difference between outcome and predicted risk.
     calibration_table : one row per risk group (decile), ordered by risk.
@@ -147,25 +148,31 @@ def _logistic_recalibration(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Newton-Raphson for ``logit P = a + offset(lp)`` or ``a + b lp``.
 
-    Returns the estimates and their standard errors.
+    Returns the estimates and their standard errors; NaN when they are not
+    estimable (the slope when every predicted risk is the same).
     """
     x = np.column_stack([np.ones_like(lp), lp]) if slope else np.ones((lp.size, 1))
     offset = np.zeros_like(lp) if slope else lp
     beta = np.zeros(x.shape[1])
     if slope:
         beta[1] = 1.0
-    info = np.eye(x.shape[1])
-    for _ in range(50):
+    not_estimable = np.full(x.shape[1], np.nan), np.full(x.shape[1], np.nan)
+    if slope and np.ptp(lp) == 0:
+        return not_estimable
+    try:
+        for _ in range(50):
+            mu = special.expit(x @ beta + offset)
+            w = mu * (1.0 - mu)
+            info = x.T @ (x * w[:, None])
+            step = np.linalg.solve(info, x.T @ (y - mu))
+            beta = beta + step
+            if np.max(np.abs(step)) < 1e-10:
+                break
         mu = special.expit(x @ beta + offset)
-        w = mu * (1.0 - mu)
-        info = x.T @ (x * w[:, None])
-        step = np.linalg.solve(info, x.T @ (y - mu))
-        beta = beta + step
-        if np.max(np.abs(step)) < 1e-10:
-            break
-    mu = special.expit(x @ beta + offset)
-    info = x.T @ (x * (mu * (1.0 - mu))[:, None])
-    se = np.sqrt(np.diag(np.linalg.inv(info)))
+        info = x.T @ (x * (mu * (1.0 - mu))[:, None])
+        se = np.sqrt(np.diag(np.linalg.inv(info)))
+    except np.linalg.LinAlgError:
+        return not_estimable
     return beta, se
 
 
