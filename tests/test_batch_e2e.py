@@ -162,7 +162,8 @@ def test_run_writes_the_output_tree_and_the_manifest(community, tmp_path):
     assert m["versions"]["ccdata"] and m["versions"]["pandas"]
     by_role = {i["role"]: i for i in m["inputs"]}
     lung = by_role["source:lung"]
-    assert lung["sha256"] == sha256_file(community.parent / "lung_cancer_indicators.csv")
+    lung_csv = community.parent / "lung_cancer_indicators.csv"
+    assert lung["sha256"] == sha256_file(lung_csv)
     assert by_role["sites"]["sha256"] == sha256_file(community.parent / "sites.csv")
     assert m["counts"]["rows_read"] == 8 * 4 * 3 + 4 * 12
     assert m["parameters"]["disclosure"]["min_count"] == 5
@@ -512,3 +513,27 @@ def test_poor_ascertainment_is_marked_wherever_outcomes_are_shown(
     every = set(sites["site_id"]) | set(sites["site_name"])
     for h, name in zip(sites["site_id"], sites["site_name"], strict=True):
         assert scan_pack(out / "sites" / h, h, every, own_name=name) == []
+
+
+def test_site_ids_that_are_not_safe_file_names_get_their_own_pack(community, tmp_path):
+    # a registered id with a space, and one that is a path component ("..")
+    d = community.parent
+    rename = {"T08": "T 08", "T07": ".."}
+    for name in ("sites.csv", "lung_cancer_indicators.csv"):
+        frame = pd.read_csv(d / name, dtype=str, keep_default_na=False)
+        frame["site_id"] = frame["site_id"].replace(rename)
+        frame.to_csv(d / name, index=False, lineterminator="\n")
+    out = tmp_path / "out"
+    res = run_pipeline(community, out)
+    assert res.exit_code == EXIT_OK, res.message
+    units = pd.read_csv(out / "indicators" / "histology_funnel.csv", dtype=str,
+                        keep_default_na=False)["unit"]
+    assert {"T 08", ".."} <= set(units)
+    assert (out / "sites" / "T_08" / "summary.md").is_file()
+    assert (out / "sites" / "_" / "summary.md").is_file()
+    assert sorted(p.name for p in out.iterdir()) == [
+        "figures", "index.html", "indicators", "manifest.json", "sites", "validation"]
+    # every link of index.html leads to a file of the output folder
+    links = re.findall(r'href="([^"]+)"', (out / "index.html").read_text())
+    assert "sites/T_08/summary.md" in links
+    assert [h for h in links if not (out / h).is_file()] == []

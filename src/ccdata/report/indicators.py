@@ -46,7 +46,6 @@ class IndicatorOutput:
     risk_model: Any | None = None
     calibration: pd.DataFrame | None = None
     oe_table: pd.DataFrame | None = None
-    patients: pd.DataFrame | None = None
     cusum: pd.DataFrame | None = None  # patient level: for figures only
     cusum_table: pd.DataFrame | None = None  # by unit and month: for files
     summary: dict[str, Any] = field(default_factory=dict)
@@ -136,8 +135,8 @@ def _aggregate(data: pd.DataFrame, ind: IndicatorConfig, keys: list[str]
     return out.rename(columns={ind.unit: "unit"})
 
 
-def _fit_risk(cfg: Config, name: str, ind: IndicatorConfig, data: pd.DataFrame,
-              out: IndicatorOutput) -> pd.DataFrame:
+def _fit_risk(ind: IndicatorConfig, data: pd.DataFrame, out: IndicatorOutput
+              ) -> pd.DataFrame:
     rm = ind.risk_model
     outcome = rm.outcome or ind.numerator
     kwargs: dict[str, Any] = {"missing": rm.missing}
@@ -189,7 +188,7 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
     out = IndicatorOutput(name=name, config=ind, title=ind.title or name, window="all")
     if ind.kind == "ratio":
         if ind.risk_model is not None:
-            data = _fit_risk(cfg, name, ind, data, out)
+            data = _fit_risk(ind, data, out)
         else:
             data = data.assign(_expected=data[ind.expected].astype(float))
     if ind.period is not None and len(data):
@@ -229,7 +228,6 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
         _compute_spc(cfg, name, ind, data, out)
     # ---- risk-adjusted CUSUM ----------------------------------------------
     if ind.cusum and out.risk_model is not None:
-        out.patients = data
         out.cusum = _compute_cusum(ind, data)
         out.cusum_table = cusum_by_month(
             out.cusum, date=ind.period, outcome=ind.numerator or ind.risk_model.outcome)

@@ -255,12 +255,8 @@ def _write_validation(tmp: Path, sources: dict[str, SourceData]) -> pd.DataFrame
     w.write_csv(summary, vdir / "summary.csv", sort_by=["source", "site_id"])
     for site, frame in errors.groupby("site_id", sort=True):
         fname = f"{site}_errors.csv" if site else "unknown_site_errors.csv"
-        w.write_csv(frame, vdir / _safe_name(fname), sort_by=order)
+        w.write_csv(frame, vdir / w.safe_name(fname), sort_by=order)
     return errors
-
-
-def _safe_name(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
 
 
 def _write_indicator(tmp: Path, res: IndicatorOutput) -> None:

@@ -9,7 +9,8 @@ A pack ``sites/<site_id>/`` holds:
   every other site an anonymous grey point (``.txt`` beside it: description);
 * ``<indicator>_spc.png`` / ``<indicator>_spc.csv`` -- the site's own run or
   SPC chart (change judged against its own past);
-* ``<indicator>_cusum.png`` / ``.csv`` -- its risk-adjusted CUSUM (the CSV by month, never one row per patient), when configured;
+* ``<indicator>_cusum.png`` / ``.csv`` -- its risk-adjusted CUSUM (the CSV by
+  month, never one row per patient), when configured;
 * ``validation_errors.csv`` -- the problems found in its submission, if any.
 
 When an indicator's source has an expected-cases count (``[completeness.SOURCE]
@@ -313,7 +314,7 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
     packs: dict[str, list[str]] = {}
     jobs: list[FigureJob] = []
     for site in sorted(site_ids):
-        pdir = tmp / "sites" / _safe(site)
+        pdir = tmp / "sites" / w.safe_name(site)
         pdir.mkdir(parents=True, exist_ok=True)
         title = f"{site} ({names[site]})" if names.get(site) else site
         md = [f"# Feedback pack for {title}", "",
@@ -373,7 +374,7 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
     render_jobs(jobs, {n: (r.funnel, r.spc) for n, r in packed.items()},
                 dpi=cfg.run.dpi, workers=cfg.run.workers)
     for site in sorted(site_ids):
-        pdir = tmp / "sites" / _safe(site)
+        pdir = tmp / "sites" / w.safe_name(site)
         problems = scan_pack(pdir, site, every_id | set(names.values()),
                              own_name=names.get(site))
         if problems:
@@ -501,10 +502,6 @@ def _site_names(cfg: Config, sites: pd.DataFrame | None) -> dict[str, str]:
         return {}
     return dict(zip(sites[cfg.sites.id_column].astype(str),
                     sites[cfg.sites.name_column].astype(str), strict=False))
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
 
 
 def scan_pack(pack_dir: str | Path, site: str, identifiers: Iterable[str], *,

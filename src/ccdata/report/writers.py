@@ -38,6 +38,7 @@ __all__ = [
     "atomic_output_dir",
     "dependency_versions",
     "neutralise_formulas",
+    "safe_name",
     "sha256_file",
     "write_csv",
     "write_json",
@@ -138,6 +139,22 @@ def write_csv(
     with open(path, "w", encoding=encoding, newline="") as fh:
         fh.write(text)
     return path
+
+
+def safe_name(name: str) -> str:
+    """``name`` as a safe file or folder name inside the output folder.
+
+    Characters other than letters, digits, ``.``, ``_`` and ``-`` become
+    ``_``; leading and trailing dots are removed, so that an identifier such
+    as ``".."`` cannot name the parent folder (``"_"`` when nothing is left).
+
+    Examples
+    --------
+    >>> safe_name("T 08"), safe_name("A/B"), safe_name(".."), safe_name("S.1")
+    ('T_08', 'A_B', '_', 'S.1')
+    """
+    out = "".join(c if c.isalnum() or c in "._-" else "_" for c in str(name))
+    return out.strip(".") or "_"
 
 
 def _json_default(obj: Any) -> Any:
