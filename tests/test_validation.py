@@ -339,3 +339,24 @@ def test_nothing_dropped_for_arbitrary_corruptions(changes):
     assert tuple(result.errors.columns) == ERROR_COLUMNS
     assert result.ok == (len(result.rejected) == 0)
     assert result.errors["message"].str.len().min() > 0 if len(result.errors) else True
+
+
+def test_written_error_tables_withhold_patient_identifiers():
+    frame = pd.DataFrame({
+        "survey_year": ["2024", "2024", "2024"],
+        "site_id": ["T01", "T01", "T01"],
+        "respondent_id": ["RESP-77", "RESP-77", "RESP-78"],
+        "question_id": ["Q01", "Q01", "Q01"],
+        "answer": ["4", "5", "9"],
+    })
+    result = validate(frame, "lung_cancer_patient_experience")
+    assert result.identifier_columns == ("respondent_id",)
+    # In memory the analyst sees everything...
+    assert result.errors["message"].str.contains("RESP-77").any()
+    # ...but the CSV-ready table names no respondent, in any column.
+    written = result.to_frame()
+    assert not written.astype(str).apply(lambda c: c.str.contains("RESP-7")).any().any()
+    dup = written[written["check"] == "unique"]
+    assert sorted(dup["row"].unique()) == [2, 3]
+    assert (dup.loc[dup["column"] == "respondent_id", "value"] == "[withheld]").all()
+    assert "answer 9" in " ".join(written["message"])  # other values are kept

@@ -61,7 +61,7 @@ def write_error_files(result: ValidationResult, out_dir: str | Path, *,
         ``<prefix>no_site_id_errors.csv``).
     """
     out = Path(out_dir)
-    errors = result.errors.loc[:, list(ERROR_COLUMNS)]
+    errors = result.to_frame().loc[:, list(ERROR_COLUMNS)]
     sites = set()
     for frame in (result.valid, result.rejected):
         if "site_id" in frame.columns:

@@ -9,6 +9,7 @@ row the site sees in its own spreadsheet.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -323,10 +324,7 @@ def read_submission(
             f"{', '.join(map(repr, table.columns))}.",
         )
     result = validate(table, schema_obj)
-    return ValidationResult(
-        valid=result.valid, rejected=result.rejected, errors=result.errors,
-        schema=result.schema, source=str(path),
-    )
+    return dataclasses.replace(result, source=str(path))
 
 
 def read_site_list(path: str | Path, *, community: str | None = None) -> list[str]:

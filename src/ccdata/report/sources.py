@@ -161,7 +161,7 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
             valid = res.valid
             n = len(res.valid) + len(res.rejected)
             n_rejected += len(res.rejected)
-            errs.append(_tidy_errors(res.errors, name, rel))
+            errs.append(_tidy_errors(res.to_frame(), name, rel))
         else:
             valid = _read_plain(f, src.format, src.sheet)
             n = len(valid)

@@ -34,6 +34,7 @@ from ccdata.schemas.checks import date_order, not_greater_than, registered_sites
 __all__ = [
     "date_order",
     "get_schema",
+    "identifier_columns",
     "key_columns",
     "list_schemas",
     "mandatory_columns",
@@ -212,6 +213,26 @@ def key_columns(schema: SchemaLike) -> list[str]:
         unique = schema.unique
         return [unique] if isinstance(unique, str) else list(unique)
     return [name for name, col in schema.columns.items() if col.unique]
+
+
+def identifier_columns(schema: SchemaLike) -> list[str]:
+    """Columns holding pseudonymous patient or respondent identifiers.
+
+    Taken from ``schema.metadata["identifier_columns"]``. Their values are
+    withheld from every file ccdata writes (see
+    :func:`ccdata.validation.redact_identifiers`); rows are located by their
+    spreadsheet row number instead.
+
+    Examples
+    --------
+    >>> identifier_columns("aaa_procedures")
+    ['record_id']
+    >>> identifier_columns("ckd_care_bundle")
+    []
+    """
+    schema = _lookup(schema)
+    meta = schema.metadata or {}
+    return [c for c in meta.get("identifier_columns", ()) if c in schema.columns]
 
 
 def site_column(schema: SchemaLike) -> str | None:

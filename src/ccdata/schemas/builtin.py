@@ -10,7 +10,9 @@ Conventions used by every schema here, and relied on by
   integers use ``"int64"``; dates use ``"datetime64[ns]"``; text uses ``"str"``.
 * The unique key is given either as ``unique=True`` on a single column or as
   ``DataFrameSchema(unique=[...])`` for a composite key.
-* ``metadata={"site_column": "site_id"}`` names the column holding the site.
+* ``metadata={"site_column": "site_id"}`` names the column holding the site,
+  and ``"identifier_columns"`` the pseudonymous patient or respondent
+  identifiers, whose values are withheld from every file ccdata writes.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ def aaa_procedures() -> pa.DataFrameSchema:
         ],
         name="aaa_procedures",
         description="Elective AAA repairs, one row per patient record",
-        metadata=dict(_META),
+        metadata={**_META, "identifier_columns": ["record_id"]},
     )
 
 
@@ -207,7 +209,7 @@ def lung_cancer_patient_experience() -> pa.DataFrameSchema:
         unique=["survey_year", "respondent_id", "question_id"],
         name="lung_cancer_patient_experience",
         description="Patient experience answers, one row per respondent and question",
-        metadata=dict(_META),
+        metadata={**_META, "identifier_columns": ["respondent_id"]},
     )
 
 

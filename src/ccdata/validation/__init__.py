@@ -18,7 +18,13 @@ import pandera.pandas as pa
 from pandas.api import types as ptypes
 
 from ccdata.errors import InputError
-from ccdata.schemas import SchemaLike, get_schema, key_columns, site_column
+from ccdata.schemas import (
+    SchemaLike,
+    get_schema,
+    identifier_columns,
+    key_columns,
+    site_column,
+)
 from ccdata.validation._checks import (
     ROW_COLUMN,
     Problems,
@@ -28,7 +34,10 @@ from ccdata.validation._checks import (
 )
 from ccdata.validation._coerce import TYPE_WORDS, Column, coerce, final, raw_text
 
-__all__ = ["ERROR_COLUMNS", "ValidationResult", "validate"]
+__all__ = ["ERROR_COLUMNS", "ValidationResult", "redact_identifiers", "validate"]
+
+#: What stands in a written file for a withheld identifier value.
+WITHHELD = "[withheld]"
 
 #: Columns of :attr:`ValidationResult.errors`, in order.
 ERROR_COLUMNS = ("site_id", "row", "column", "value", "check", "message")
@@ -53,6 +62,9 @@ class ValidationResult:
         Name of the schema used.
     source : str or None
         The file read, when the data came from :func:`ccdata.read_submission`.
+    identifier_columns : tuple of str
+        The schema's pseudonymous identifier columns (e.g. ``record_id``):
+        :meth:`to_frame` withholds their values.
     """
 
     valid: pd.DataFrame
@@ -60,6 +72,7 @@ class ValidationResult:
     errors: pd.DataFrame
     schema: str
     source: str | None = None
+    identifier_columns: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -72,8 +85,14 @@ class ValidationResult:
         return len(self.valid) + len(self.rejected)
 
     def to_frame(self) -> pd.DataFrame:
-        """The CSV-ready error table (a copy of :attr:`errors`)."""
-        return self.errors.copy()
+        """The CSV-ready error table: :attr:`errors` with identifiers withheld.
+
+        Values of the schema's identifier columns (pseudonymous record or
+        respondent ids) are replaced by ``"[withheld]"`` in the ``value`` and
+        ``message`` columns, so that no patient identifier reaches a file; the
+        spreadsheet ``row`` still locates each problem.
+        """
+        return redact_identifiers(self.errors, self.identifier_columns)
 
     def problems_by_column(self) -> pd.DataFrame:
         """Count problems and affected rows per column, in schema order.
@@ -296,5 +315,49 @@ def _assemble(data, schema_obj, cols, problems, rows) -> ValidationResult:
     )
     rejected = data.iloc[np.flatnonzero(bad_rows)].copy()
     return ValidationResult(
-        valid=valid, rejected=rejected, errors=errors, schema=str(schema_obj.name)
+        valid=valid, rejected=rejected, errors=errors, schema=str(schema_obj.name),
+        identifier_columns=tuple(identifier_columns(schema_obj)),
     )
+
+
+def redact_identifiers(errors: pd.DataFrame, columns) -> pd.DataFrame:
+    """Withhold the values of identifier columns from an error table.
+
+    Rows reported under an identifier column get ``"[withheld]"`` as their
+    value, and every occurrence of those values in any message is replaced
+    too (a duplicated composite key names its identifier in the messages of
+    its other columns).
+
+    Parameters
+    ----------
+    errors : DataFrame
+        An error table (columns :data:`ERROR_COLUMNS`).
+    columns : iterable of str
+        The identifier columns (:func:`ccdata.schemas.identifier_columns`).
+
+    Returns
+    -------
+    DataFrame
+        A copy with the identifier values withheld.
+
+    Examples
+    --------
+    >>> e = pd.DataFrame({"site_id": ["S01"], "row": [5], "column": ["record_id"],
+    ...                   "value": ["R1A2"], "check": ["unique"],
+    ...                   "message": ["record_id R1A2 appears 2 times (rows 5, 9)"]})
+    >>> redact_identifiers(e, ["record_id"])["message"].item()
+    'record_id [withheld] appears 2 times (rows 5, 9)'
+    """
+    out = errors.copy()
+    hit = out["column"].isin(list(columns)).to_numpy()
+    if not hit.any():
+        return out
+    values = pd.unique(out.loc[hit, "value"].dropna().astype(str))
+    values = sorted((v for v in values if v), key=len, reverse=True)
+    out["value"] = out["value"].astype(object)
+    out.loc[hit, "value"] = WITHHELD
+    if values:
+        pattern = "|".join(re.escape(v) for v in values)
+        out["message"] = out["message"].astype(str).str.replace(
+            pattern, WITHHELD, regex=True)
+    return out
