@@ -87,12 +87,15 @@ def neutralise_formulas(data: pd.DataFrame) -> pd.DataFrame:
                 pd.api.types.is_datetime64_any_dtype(s)):
             continue
         obj = s.astype(object)
-        hit = obj.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_START))
-        if bool(hit.any()):
-            out[col] = obj.map(
-                lambda v: "'" + v
-                if isinstance(v, str) and v.startswith(_FORMULA_START) else v
-            )
+        is_text = obj.map(type).eq(str).to_numpy()
+        if not is_text.any():
+            continue
+        text = obj[is_text].astype(str)
+        hit = text.str.startswith(_FORMULA_START).to_numpy()
+        if hit.any():
+            rows = np.flatnonzero(is_text)[hit]
+            obj.iloc[rows] = "'" + text[hit]
+            out[col] = obj
     return out
 
 
