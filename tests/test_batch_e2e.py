@@ -537,3 +537,20 @@ def test_site_ids_that_are_not_safe_file_names_get_their_own_pack(community, tmp
     links = re.findall(r'href="([^"]+)"', (out / "index.html").read_text())
     assert "sites/T_08/summary.md" in links
     assert [h for h in links if not (out / h).is_file()] == []
+
+
+def test_an_output_folder_that_cannot_be_replaced_fails_before_reading(
+        community, tmp_path, monkeypatch):
+    import ccdata.report.pipeline as pipeline
+
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "notes.txt").write_text("not ccdata's", encoding="utf-8")
+
+    def never(*args, **kwargs):
+        raise AssertionError("sources were read before the output folder was checked")
+
+    monkeypatch.setattr(pipeline, "read_source", never)
+    res = run_pipeline(community, out)
+    assert res.exit_code == EXIT_FAILED and "is not empty" in res.message
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]

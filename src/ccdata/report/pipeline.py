@@ -154,6 +154,9 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
     n_stages = (len(cfg.sources) + len(cfg.indicators) + 4 + len(cfg.completeness))
     bar = Progress(n_stages, progress)
     try:
+        # Fail fast: refuse an output folder that cannot be replaced before
+        # reading any data (atomic_output_dir checks again before the swap).
+        w.check_output_dir(out)
         start = time.perf_counter()
         sites = load_sites(cfg)
         sources: dict[str, SourceData] = {}

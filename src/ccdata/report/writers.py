@@ -36,6 +36,7 @@ __all__ = [
     "FLOAT_FORMAT",
     "MANIFEST_NAME",
     "atomic_output_dir",
+    "check_output_dir",
     "dependency_versions",
     "neutralise_formulas",
     "safe_name",
@@ -227,7 +228,8 @@ def dependency_versions() -> dict[str, str | None]:
     return out
 
 
-def _check_replaceable(out: Path) -> None:
+def check_output_dir(out: Path) -> None:
+    """Raise ConfigError unless ``out`` is new, empty or a previous ccdata output."""
     if not out.exists():
         return
     if not out.is_dir():
@@ -276,7 +278,7 @@ def atomic_output_dir(out_dir: str | Path) -> Iterator[Path]:
     (['out'], 'hi')
     """
     out = Path(out_dir).absolute()
-    _check_replaceable(out)
+    check_output_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
