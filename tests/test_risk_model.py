@@ -360,3 +360,16 @@ def test_constant_predictions_give_a_non_estimable_slope(risk):
         special.logit(0.5) - special.logit(risk), abs=1e-8
     )
     assert d.brier_score == pytest.approx(np.mean((y - risk) ** 2))
+
+
+def test_hosmer_lemeshow_with_too_few_risk_groups_warns_and_gives_nan():
+    from ccdata.risk import RiskWarning
+    from ccdata.risk.diagnostics import assess_predictions
+
+    # two distinct risks only: at most 2 groups, df = 0 on development data
+    p = np.repeat([0.1, 0.3], 100)
+    y = (np.arange(200) % 10 < np.where(p < 0.2, 1, 3)).astype(float)
+    with pytest.warns(RiskWarning, match="Hosmer-Lemeshow"):
+        d = assess_predictions(y, p, development=True)
+    assert d.hosmer_lemeshow.df <= 0 and np.isnan(d.hosmer_lemeshow.p_value)
+    assert d.c_statistic > 0.5  # other diagnostics still computed

@@ -6,6 +6,7 @@ be assessed without fitting anything.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,7 @@ import pandas as pd
 from scipy import special, stats
 
 from ccdata.errors import InputError
+from ccdata.risk._common import RiskWarning
 
 __all__ = ["HosmerLemeshow", "RiskDiagnostics", "assess_predictions", "c_statistic"]
 
@@ -257,7 +259,15 @@ def assess_predictions(
     hl_stat = float(np.sum((o_g - e_g) ** 2 / (e_g * (1.0 - e_g / n_g))))
     k = int(keep.sum())
     df = k - 2 if development else k
-    hl = HosmerLemeshow(hl_stat, df, float(stats.chi2.sf(hl_stat, df)), k)
+    if df < 1:
+        warnings.warn(
+            f"Hosmer-Lemeshow test not available: tied predicted risks leave only "
+            f"{k} risk group(s), so the test has {df} degrees of freedom; its "
+            "p-value is NaN. The other diagnostics are unaffected.",
+            RiskWarning, stacklevel=3,
+        )
+    p_hl = float(stats.chi2.sf(hl_stat, df)) if df >= 1 else float("nan")
+    hl = HosmerLemeshow(hl_stat, df, p_hl, k)
 
     with np.errstate(invalid="ignore", divide="ignore"):
         lo = np.where(o_g > 0, stats.beta.ppf(0.025, o_g, n_g - o_g + 1), 0.0)
