@@ -27,8 +27,14 @@ STATUS_WORDS = {
 }
 
 
-def get_ax(ax: Axes | None) -> Axes:
-    """Return ``ax``, or the current pyplot Axes (pyplot imported lazily)."""
+def get_ax(ax: Axes | None, *, site_view: bool = False, where: str = "") -> Axes:
+    """Return ``ax``, or the current pyplot Axes (pyplot imported lazily).
+
+    With ``site_view=True`` (a site's own view, ``highlight=``) the rules of
+    :func:`get_site_view_ax` apply instead.
+    """
+    if site_view:
+        return get_site_view_ax(ax, where=where)
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt

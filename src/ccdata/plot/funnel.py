@@ -16,7 +16,6 @@ from ccdata.plot._common import (
     direction_word,
     fmt_number,
     get_ax,
-    get_site_view_ax,
     need_attr,
     need_columns,
 )
@@ -288,7 +287,7 @@ def funnel(
                 f"result. Got {highlight!r}, which is not among its units."
             )
     flag = flagged_mask(ids, flagged, where=where)
-    ax = get_ax(ax) if highlight is None else get_site_view_ax(ax, where=where)
+    ax = get_ax(ax, site_view=highlight is not None, where=where)
 
     _draw_limits(ax, result, mult, percent, x, log_denominator)
     site_view = highlight is not None

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ccdata.errors import InputError
 from ccdata.plot import _theme as th
-from ccdata.plot._common import get_ax, get_site_view_ax, need_columns
+from ccdata.plot._common import get_ax, need_columns
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -142,7 +142,7 @@ def completeness(
     need_columns(table, _COMPLETENESS, where=where)
     frame, cols = _rows(table, _COMPLETENESS, select=select, where=where)
     labels, own = _labels(frame, cols, highlight, site_col, where)
-    ax = get_ax(ax) if highlight is None else get_site_view_ax(ax, where=where)
+    ax = get_ax(ax, site_view=highlight is not None, where=where)
     _dotplot(ax, frame, "proportion", labels, own, highlight is not None)
     if target is not None:
         if not 0 <= float(target) <= 1:
@@ -196,7 +196,7 @@ def ascertainment(
     need_columns(table, _ASCERTAINMENT, where=where)
     frame, cols = _rows(table, _ASCERTAINMENT, select=select, where=where)
     labels, own = _labels(frame, cols, highlight, site_col, where)
-    ax = get_ax(ax) if highlight is None else get_site_view_ax(ax, where=where)
+    ax = get_ax(ax, site_view=highlight is not None, where=where)
     y = _dotplot(ax, frame, "ascertainment", labels, own, highlight is not None)
     ax.axvline(100, color=th.TARGET, ls="--", lw=1.2, gid="expected",
                label="All expected cases (100%)")
