@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from ccdata.funnel import funnel, funnel_limits
+from ccdata.comparison import funnel, funnel_limits
 
 
 def _proportion_data(n_units: int, rng: np.random.Generator) -> pd.DataFrame:

@@ -62,7 +62,7 @@ def funnel_result(n_units: int = 10_000, seed: int = 1) -> _Funnel:
 
 
 def spc_result(n_series: int, n_points: int, seed: int = 2):
-    from ccdata.spc import spc
+    from ccdata.variation import spc
 
     rng = np.random.default_rng(seed)
     months = pd.date_range("2020-01-01", periods=n_points, freq="MS")

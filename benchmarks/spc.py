@@ -14,7 +14,7 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 
-from ccdata.spc import spc
+from ccdata.variation import spc
 
 N_SERIES = 10_000
 N_POINTS = 36

@@ -308,7 +308,7 @@ def test_suppress_hides_counts_1_to_4_and_blanks_their_value():
 
 
 def test_ratio_suppression_hides_small_observed_counts_not_expected_values():
-    from ccdata.config import parse_config
+    from ccdata.report.config import parse_config
     from ccdata.report.sitepack import _suppress_frame
 
     cfg = parse_config({"sources": {"a": {"path": "a.csv"}}})
@@ -331,7 +331,7 @@ def test_ratio_suppression_hides_small_observed_counts_not_expected_values():
 
 
 def test_cusum_outputs_are_monthly_aggregates_never_patient_rows():
-    from ccdata.config import parse_config
+    from ccdata.report.config import parse_config
     from ccdata.report.indicators import cusum_by_month
     from ccdata.report.sitepack import _suppress_frame
 

@@ -1,4 +1,4 @@
-"""Tests of ccdata.config: strict TOML configuration of the batch job."""
+"""Tests of ccdata.report.config: strict TOML configuration of the batch job."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ccdata.config import (
+from ccdata.report.config import (
     Config,
     IndicatorConfig,
     check_config,

@@ -12,7 +12,7 @@ from scipy import stats
 
 import ccdata
 from ccdata.errors import InputError
-from ccdata.funnel import FunnelResult, funnel, funnel_limits
+from ccdata.comparison import FunnelResult, funnel, funnel_limits
 
 STATUSES = {"within", "above_95", "above_998", "below_95", "below_998"}
 

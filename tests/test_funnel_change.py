@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from ccdata.errors import InputError
-from ccdata.funnel import CHANGE_STATUS, FunnelChangeResult, funnel_change
+from ccdata.comparison import CHANGE_STATUS, FunnelChangeResult, funnel_change
 
 
 def _hypergeom_tail_brute(r1, n1, r2, n2):

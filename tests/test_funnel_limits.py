@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from ccdata.errors import InputError
-from ccdata.funnel import funnel_limits
+from ccdata.comparison import funnel_limits
 
 Z975, Z999 = stats.norm.ppf(0.975), stats.norm.ppf(0.999)
 

@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
-from ccdata.funnel import funnel_limits
-from ccdata.funnel.limits import exact_count_limits
+from ccdata.comparison import funnel_limits
+from ccdata.comparison.limits import exact_count_limits
 
 PROP_METHODS = ("exact", "normal", "arcsine", "wilson")
 RATIO_METHODS = ("exact", "normal", "sqrt", "log", "byar", "chisq")

@@ -21,8 +21,8 @@ from matplotlib.figure import Figure
 import ccdata.plot as cp
 from ccdata.errors import InputError
 from ccdata.plot import _theme as th
-from ccdata.plot.funnel import LEGEND_95, LEGEND_998
-from ccdata.plot.spc import mid_steps
+from ccdata.plot._funnel import LEGEND_95, LEGEND_998
+from ccdata.plot._spc import mid_steps
 
 _spec = importlib.util.spec_from_file_location(
     "_plot_data", Path(__file__).with_name("_plot_data.py"))
@@ -81,7 +81,7 @@ def _is_red_or_green(hex_colour: str) -> bool:
 def funnel_result(request, sample_data_dir):
     if request.param == "contract":
         return plot_data.contract_funnel()
-    from ccdata.funnel import funnel
+    from ccdata.comparison import funnel
 
     bugs = pd.read_csv(sample_data_dir / "real" / "bugs_surgical.csv")
     return funnel(bugs, numerator="deaths_r", denominator="operations_n",
@@ -90,7 +90,7 @@ def funnel_result(request, sample_data_dir):
 
 @pytest.fixture
 def spc_p():
-    from ccdata.spc import spc
+    from ccdata.variation import spc
 
     return spc(plot_data.cdi(), chart="p", x="month", numerator="n",
                denominator="days", freeze=6)
@@ -98,7 +98,7 @@ def spc_p():
 
 @pytest.fixture
 def spc_parts():
-    from ccdata.spc import spc
+    from ccdata.variation import spc
 
     return spc(plot_data.cdi(), chart="u", x="month", numerator="n",
                denominator="days", part=[8])
@@ -106,7 +106,7 @@ def spc_parts():
 
 @pytest.fixture(scope="module")
 def hospitals(sample_data_dir_module):
-    from ccdata.spc import spc
+    from ccdata.variation import spc
 
     hi = pd.read_csv(sample_data_dir_module / "real" / "qicharts2_hospital_infections.csv",
                      parse_dates=["month"])
@@ -227,7 +227,7 @@ def test_funnel_caption_states_method_period_units_overdispersion():
     assert "normal limits" in cap and "April 2025 to March 2026" in cap
     assert "12 units" in cap and "over-dispersion not allowed for" in cap
     r2 = plot_data.ContractFunnel(r.units, r.curve, r.target, phi=2.1, tau2=0.004)
-    from ccdata.plot.funnel import funnel_caption
+    from ccdata.plot._funnel import funnel_caption
 
     assert "over-dispersion allowed for (additive, tau\u00b2 = 0.004)" in funnel_caption(r2)
 
@@ -564,7 +564,7 @@ def test_plot_source_never_ranks():
 
 
 def test_funnel_respects_the_results_multiplier(sample_data_dir):
-    from ccdata.funnel import funnel
+    from ccdata.comparison import funnel
 
     bugs = pd.read_csv(sample_data_dir / "real" / "bugs_surgical.csv")
     kw = dict(numerator="deaths_r", denominator="operations_n", unit="hospital")

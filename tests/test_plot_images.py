@@ -40,14 +40,14 @@ _spec.loader.exec_module(plot_data)
 
 
 def _spc(**kw):
-    from ccdata.spc import spc
+    from ccdata.variation import spc
 
     return spc(plot_data.cdi(), chart=kw.pop("chart", "p"), x="month", numerator="n",
                denominator="days", **kw)
 
 
 def _hospitals():
-    from ccdata.spc import spc
+    from ccdata.variation import spc
 
     path = Path(__file__).resolve().parents[1] / "sample_data" / "real" / (
         "qicharts2_hospital_infections.csv")

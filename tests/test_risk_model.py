@@ -13,7 +13,7 @@ from scipy import special, stats
 
 from ccdata.errors import InputError
 from ccdata.risk import RiskModel, fit_risk_model
-from ccdata.risk._common import ImputationWarning, SeparationWarning
+from ccdata.errors import ImputationWarning, SeparationWarning
 from ccdata.risk.diagnostics import assess_predictions, c_statistic
 
 TRUE = {"Intercept": -3.0, "x": 0.8, "b": 0.5, "g[T.b]": -0.4, "g[T.c]": 0.7}

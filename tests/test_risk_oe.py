@@ -9,7 +9,7 @@ import pytest
 from ccdata._intervals import garwood_interval
 from ccdata.errors import InputError
 from ccdata.risk import fit_risk_model, observed_expected
-from ccdata.risk._common import EmptyUnitWarning
+from ccdata.errors import EmptyUnitWarning
 
 COLUMNS = [
     "unit", "n", "observed", "expected", "ratio", "ratio_lower_95",
@@ -162,7 +162,7 @@ def test_aaa_worked_example(aaa):
 
 def test_aaa_risk_adjusted_funnel_finds_the_outliers(aaa):
     sample, df, _ = aaa
-    from ccdata.funnel import funnel
+    from ccdata.comparison import funnel
 
     oe = observed_expected(df, outcome="died_in_hospital", expected="expected")
     result = funnel(oe, numerator="observed", denominator="expected",

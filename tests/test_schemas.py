@@ -8,7 +8,7 @@ import pytest
 from pandera.typing import Series
 
 import ccdata
-from ccdata.errors import SchemaError
+from ccdata.errors import SchemaDefinitionError
 from ccdata.io import read_site_list, read_submission
 from ccdata.schemas import (
     get_schema,
@@ -71,9 +71,9 @@ def test_get_schema_returns_a_copy():
 
 
 def test_unknown_schema_lists_known_names():
-    with pytest.raises(SchemaError, match="aaa_procedures.*register_schema"):
+    with pytest.raises(SchemaDefinitionError, match="aaa_procedures.*register_schema"):
         get_schema("aaa_procedure")
-    with pytest.raises(SchemaError, match="DataFrameSchema"):
+    with pytest.raises(SchemaDefinitionError, match="DataFrameSchema"):
         get_schema(42)
 
 
@@ -81,7 +81,7 @@ def test_site_list_adds_a_check():
     schema = get_schema("ckd_care_bundle", sites=["P01"])
     assert [c.name for c in schema.columns["site_id"].checks] == ["registered_site"]
     assert get_schema("ckd_care_bundle").columns["site_id"].checks == []
-    with pytest.raises(SchemaError, match="not a single string"):
+    with pytest.raises(SchemaDefinitionError, match="not a single string"):
         get_schema("ckd_care_bundle", sites="P01")
 
 
@@ -90,7 +90,7 @@ def test_extend_and_register_a_schema():
         {"smoker": pa.Column("Int64", pa.Check.isin([0, 1]), nullable=True)}
     )
     register_schema("aaa_with_smoking", extended)
-    with pytest.raises(SchemaError, match="already registered"):
+    with pytest.raises(SchemaDefinitionError, match="already registered"):
         register_schema("aaa_with_smoking", extended)
     register_schema("aaa_with_smoking", extended, replace=True)
     assert "smoker" in mandatory_columns("aaa_with_smoking") + ["smoker"]

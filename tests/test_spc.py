@@ -15,7 +15,7 @@ import pytest
 
 import ccdata
 from ccdata.errors import InputError
-from ccdata.spc import SPCResult, SPCWarning, spc
+from ccdata.variation import SPCResult, SPCWarning, spc
 
 
 def frame(y, n=None, **extra):

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ccdata.spc import spc
+from ccdata.variation import spc
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ccdata.errors import InputError
-from ccdata.spc import anhoej_limits, spc
+from ccdata.variation import anhoej_limits, spc
 
 
 def frame(y, n=None):

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ccdata
-from ccdata.errors import InputError, SchemaError
+from ccdata.errors import InputError, SchemaDefinitionError
 from ccdata.validation import ERROR_COLUMNS, ValidationResult, validate
 
 N_ROWS = 40
@@ -303,7 +303,7 @@ def test_custom_checks_and_messages():
 def test_bad_input_type_and_unknown_schema():
     with pytest.raises(InputError, match="DataFrame"):
         validate([1, 2], "aaa_procedures")
-    with pytest.raises(SchemaError, match="aaa_procedures"):
+    with pytest.raises(SchemaDefinitionError, match="aaa_procedures"):
         validate(_synthetic_aaa(2), "no_such_schema")
 
 

@@ -6,37 +6,166 @@ risk-adjusted ratios, run and SPC charts, and draw them without ranking.
 The statistics are imported eagerly (numpy, scipy, pandas, pandera); the
 plotting module :mod:`ccdata.plot` (matplotlib) and statsmodels are imported
 only when first used, so ``import ccdata`` stays light for batch jobs.
+
+Namespace
+---------
+Every public function and result type is importable from the root
+(``ccdata.funnel``, ``ccdata.spc``, ``ccdata.FunnelResult``). The subpackages
+are named for their idea, never for a function, so a module and a function
+never share a name: :mod:`ccdata.comparison` (funnel statistics),
+:mod:`ccdata.variation` (run and SPC charts), :mod:`ccdata.risk`,
+:mod:`ccdata.completeness`, :mod:`ccdata.validation`, :mod:`ccdata.schemas`,
+:mod:`ccdata.io`, :mod:`ccdata.errors`, :mod:`ccdata.plot` and
+:mod:`ccdata.report` (the batch job).
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
-# Modules whose public names (their ``__all__``) are re-exported at the package
-# root. Importing a function named like its module (``funnel``, ``spc``) here
-# also makes ``ccdata.funnel`` the function rather than the module.
-_EXPORTING_MODULES = (
-    "ccdata.errors",
-    "ccdata.schemas",
-    "ccdata.validation",
-    "ccdata.io",
-    "ccdata.completeness",
-    "ccdata.funnel",
-    "ccdata.risk",
-    "ccdata.spc",
+from ccdata.comparison import (
+    CHANGE_STATUS,
+    FunnelChangeResult,
+    FunnelResult,
+    funnel,
+    funnel_change,
+    funnel_limits,
+)
+from ccdata.completeness import (
+    add_period,
+    case_ascertainment,
+    data_quality,
+    field_completeness,
+    record_completeness,
+    submission_status,
+    submission_volume,
+    timeliness,
+)
+from ccdata.errors import (
+    CCDataError,
+    CCDataWarning,
+    CompletenessWarning,
+    ConfigError,
+    DisclosureError,
+    EmptyUnitWarning,
+    ImputationWarning,
+    InputError,
+    RiskWarning,
+    SchemaDefinitionError,
+    SeparationWarning,
+    SPCWarning,
+    SubmissionReadError,
+)
+from ccdata.io import (
+    read_site_list,
+    read_submission,
+    read_table,
+)
+from ccdata.risk import (
+    ARLEstimate,
+    HosmerLemeshow,
+    RiskDiagnostics,
+    RiskModel,
+    cusum_arl,
+    fit_risk_model,
+    observed_expected,
+    risk_adjusted_cusum,
+    vlad,
+)
+from ccdata.schemas import (
+    date_order,
+    get_schema,
+    identifier_columns,
+    key_columns,
+    list_schemas,
+    mandatory_columns,
+    not_greater_than,
+    register_schema,
+    registered_sites,
+    site_column,
+)
+from ccdata.validation import (
+    ERROR_COLUMNS,
+    ValidationResult,
+    redact_identifiers,
+    validate,
+)
+from ccdata.variation import (
+    SPCResult,
+    anhoej_limits,
+    spc,
 )
 
-__all__: list[str] = ["__version__", "plot"]
+if TYPE_CHECKING:
+    from ccdata import plot
 
-for _name in _EXPORTING_MODULES:
-    _module = importlib.import_module(_name)
-    for _public in getattr(_module, "__all__", ()):
-        globals()[_public] = getattr(_module, _public)
-        __all__.append(_public)
-del _name, _module, _public
+try:
+    __version__ = version("ccdata")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "ARLEstimate",
+    "CCDataError",
+    "CCDataWarning",
+    "CHANGE_STATUS",
+    "CompletenessWarning",
+    "ConfigError",
+    "DisclosureError",
+    "ERROR_COLUMNS",
+    "EmptyUnitWarning",
+    "FunnelChangeResult",
+    "FunnelResult",
+    "HosmerLemeshow",
+    "ImputationWarning",
+    "InputError",
+    "RiskDiagnostics",
+    "RiskModel",
+    "RiskWarning",
+    "SPCResult",
+    "SPCWarning",
+    "SchemaDefinitionError",
+    "SeparationWarning",
+    "SubmissionReadError",
+    "ValidationResult",
+    "add_period",
+    "anhoej_limits",
+    "case_ascertainment",
+    "cusum_arl",
+    "data_quality",
+    "date_order",
+    "field_completeness",
+    "fit_risk_model",
+    "funnel",
+    "funnel_change",
+    "funnel_limits",
+    "get_schema",
+    "identifier_columns",
+    "key_columns",
+    "list_schemas",
+    "mandatory_columns",
+    "not_greater_than",
+    "observed_expected",
+    "plot",
+    "read_site_list",
+    "read_submission",
+    "read_table",
+    "record_completeness",
+    "redact_identifiers",
+    "register_schema",
+    "registered_sites",
+    "risk_adjusted_cusum",
+    "site_column",
+    "spc",
+    "submission_status",
+    "submission_volume",
+    "timeliness",
+    "validate",
+    "vlad",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -44,3 +173,7 @@ def __getattr__(name: str) -> Any:
     if name == "plot":
         return importlib.import_module("ccdata.plot")
     raise AttributeError(f"module 'ccdata' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -12,9 +12,16 @@ from typing import Any
 __all__ = [
     "CCDataError",
     "CCDataWarning",
+    "CompletenessWarning",
     "ConfigError",
+    "DisclosureError",
+    "EmptyUnitWarning",
+    "ImputationWarning",
     "InputError",
-    "SchemaError",
+    "RiskWarning",
+    "SPCWarning",
+    "SchemaDefinitionError",
+    "SeparationWarning",
     "SubmissionReadError",
 ]
 
@@ -30,8 +37,13 @@ class InputError(CCDataError, ValueError):
     """
 
 
-class SchemaError(CCDataError, ValueError):
-    """A schema name is unknown, or a schema definition is inconsistent."""
+class SchemaDefinitionError(CCDataError, ValueError):
+    """A schema name is unknown, or a schema definition is inconsistent.
+
+    Named so as not to be mistaken for pandera's ``SchemaError`` (a failed
+    check). The old name ``ccdata.errors.SchemaError`` still works, with a
+    ``FutureWarning``.
+    """
 
 
 class SubmissionReadError(CCDataError, ValueError):
@@ -57,3 +69,58 @@ class ConfigError(CCDataError, ValueError):
 
 class CCDataWarning(UserWarning):
     """Base class of every warning emitted by ccdata."""
+
+
+class DisclosureError(CCDataError, RuntimeError):
+    """An output names another site or a suppressed count; nothing is published."""
+
+
+class CompletenessWarning(CCDataWarning):
+    """Records or returns were left out of a completeness measure, or a column is absent.
+
+    The message says how many and why (for example records without a usable
+    date cannot be placed in a month).
+    """
+
+
+class SPCWarning(CCDataWarning):
+    """Data were usable but something was set aside (e.g. zero denominators)."""
+
+
+class RiskWarning(CCDataWarning):
+    """Base class of the warnings emitted by :mod:`ccdata.risk`."""
+
+
+class SeparationWarning(RiskWarning):
+    """Quasi-complete separation: some coefficients drift towards infinity.
+
+    Typical cause: a level of a categorical risk factor with no deaths (or
+    only deaths). The named coefficients, their odds ratios and any site
+    figures that depend on them are unreliable; merge sparse levels.
+    """
+
+
+class ImputationWarning(RiskWarning):
+    """A risk factor is missing where the model has no missing-data rule for it."""
+
+
+class EmptyUnitWarning(RiskWarning):
+    """A unit (site) is declared but has no records; it is left out of the table."""
+
+
+_DEPRECATED = {"SchemaError": "SchemaDefinitionError"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DEPRECATED:
+        import warnings
+
+        new = _DEPRECATED[name]
+        warnings.warn(
+            f"ccdata.errors.{name} is deprecated; use ccdata.errors.{new} "
+            "(pandera has its own SchemaError).",
+            FutureWarning,
+            stacklevel=2,
+        )
+        return globals()[new]
+    raise AttributeError(f"module 'ccdata.errors' has no attribute {name!r}")

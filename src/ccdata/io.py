@@ -286,7 +286,7 @@ def read_submission(
     SubmissionReadError
         If the file cannot be read as a table, or lacks required columns
         (all are named). The message names the file.
-    SchemaError
+    SchemaDefinitionError
         If the schema is unknown.
 
     Examples

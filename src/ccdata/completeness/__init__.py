@@ -16,12 +16,12 @@ Every table is tidy and sorted by site (and period), never by performance.
 
 from __future__ import annotations
 
-from ccdata.completeness._common import CompletenessWarning
-from ccdata.completeness.ascertainment import case_ascertainment
-from ccdata.completeness.fields import field_completeness, record_completeness
-from ccdata.completeness.summary import data_quality
-from ccdata.completeness.timeliness import timeliness
-from ccdata.completeness.volume import add_period, submission_status, submission_volume
+from ccdata.completeness._ascertainment import case_ascertainment
+from ccdata.completeness._fields import field_completeness, record_completeness
+from ccdata.completeness._summary import data_quality
+from ccdata.completeness._timeliness import timeliness
+from ccdata.completeness._volume import add_period, submission_status, submission_volume
+from ccdata.errors import CompletenessWarning
 
 __all__ = [
     "CompletenessWarning",

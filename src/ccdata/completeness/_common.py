@@ -12,18 +12,11 @@ import numpy as np
 import pandas as pd
 
 from ccdata._intervals import garwood_interval
-from ccdata._validation import check_choice, check_columns, check_levels
-from ccdata.errors import CCDataWarning, InputError
+from ccdata._params import check_choice, check_columns, check_levels
+from ccdata.errors import InputError
 
 FREQS = ("D", "W", "M", "Q", "Y")
 
-
-class CompletenessWarning(CCDataWarning):
-    """Records or returns were left out of a completeness measure, or a column is absent.
-
-    The message says how many and why (for example records without a usable
-    date cannot be placed in a month).
-    """
 
 
 def as_columns(by: str | Sequence[str] | None, *, name: str, where: str) -> list[str]:

@@ -13,7 +13,7 @@ def schema_fields(schema: Any, *, where: str) -> tuple[list[str], list[str]]:
     ``columns`` lists every column of the schema in its order; ``mandatory``
     those that may not be missing (not nullable), from
     :func:`ccdata.schemas.mandatory_columns`. An unknown name or object raises
-    :class:`ccdata.errors.SchemaError` (a ``ValueError``) listing known names.
+    :class:`ccdata.errors.SchemaDefinitionError` (a ``ValueError``) listing known names.
     """
     resolved = get_schema(schema)
     columns = [str(c) for c in resolved.columns]

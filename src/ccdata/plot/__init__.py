@@ -15,12 +15,12 @@ Functions named like their module (``funnel``, ``spc``) are the functions:
 
 from __future__ import annotations
 
+from ccdata.plot._describe import describe
+from ccdata.plot._funnel import funnel
+from ccdata.plot._monitoring import calibration, cusum, vlad
+from ccdata.plot._quality import ascertainment, completeness
+from ccdata.plot._spc import run_chart, small_multiples, spc
 from ccdata.plot._theme import PALETTE, theme
-from ccdata.plot.describe import describe
-from ccdata.plot.funnel import funnel
-from ccdata.plot.monitoring import calibration, cusum, vlad
-from ccdata.plot.quality import ascertainment, completeness
-from ccdata.plot.spc import run_chart, small_multiples, spc
 
 __all__ = [
     "PALETTE",

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Literal
 
-from ccdata._validation import check_choice
+from ccdata._params import check_choice
 
 __all__ = ["PALETTE", "theme"]
 

@@ -16,8 +16,8 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-from ccdata.config import Config, check_config, load_config, parse_config
-from ccdata.errors import ConfigError
+from ccdata.errors import ConfigError, DisclosureError
+from ccdata.report.config import Config, check_config, load_config, parse_config
 from ccdata.report.pipeline import (
     EXIT_DATA_PROBLEMS,
     EXIT_FAILED,
@@ -25,7 +25,7 @@ from ccdata.report.pipeline import (
     RunOutcome,
     run_pipeline,
 )
-from ccdata.report.sitepack import DisclosureError, scan_pack
+from ccdata.report.sitepack import scan_pack
 
 __all__ = [
     "EXIT_DATA_PROBLEMS",

@@ -23,8 +23,8 @@ from ccdata.completeness import (
     field_completeness,
     timeliness,
 )
-from ccdata.config import Config
 from ccdata.report import writers as w
+from ccdata.report.config import Config
 from ccdata.report.indicators import IndicatorOutput
 from ccdata.report.sources import SourceData
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from ccdata.config import Config
 from ccdata.report import writers as w
+from ccdata.report.config import Config
 from ccdata.report.sitepack import status_words
 
 __all__ = ["write_index"]

@@ -1,7 +1,7 @@
 """Computing the configured indicators of a batch run (funnel, SPC, risk, CUSUM).
 
 Each indicator is computed from one source's valid rows. Statistics come from
-:mod:`ccdata.funnel`, :mod:`ccdata.spc` and :mod:`ccdata.risk`; this module
+:mod:`ccdata.comparison`, :mod:`ccdata.variation` and :mod:`ccdata.risk`; this module
 only aggregates the rows per unit and per period and hands them over.
 """
 
@@ -14,13 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ccdata.comparison import funnel
 from ccdata.completeness import data_quality
-from ccdata.config import Config, IndicatorConfig
 from ccdata.errors import ConfigError
-from ccdata.funnel import funnel
+from ccdata.report.config import Config, IndicatorConfig
 from ccdata.report.sources import SourceData, apply_filter
 from ccdata.risk import fit_risk_model, observed_expected, risk_adjusted_cusum
-from ccdata.spc import spc
+from ccdata.variation import spc
 
 __all__ = ["IndicatorOutput", "add_ascertainment", "compute_indicator",
            "period_labels", "period_start"]

@@ -26,9 +26,9 @@ from typing import Any
 
 import pandas as pd
 
-from ccdata.config import Config, load_config
 from ccdata.errors import CCDataError, ConfigError
 from ccdata.report import writers as w
+from ccdata.report.config import Config, load_config
 from ccdata.report.indicators import (
     IndicatorOutput,
     add_ascertainment,
@@ -115,7 +115,7 @@ def run_pipeline(config: Config | str | Path, out_dir: str | Path | None = None,
     Parameters
     ----------
     config : Config or path-like
-        A :class:`~ccdata.config.Config` or the path of a TOML file.
+        A :class:`~ccdata.report.config.Config` or the path of a TOML file.
     out_dir : path-like, optional
         The output folder; default ``[run] output`` of the configuration.
     progress : bool, optional

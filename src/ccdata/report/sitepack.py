@@ -48,9 +48,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ccdata.config import Config
-from ccdata.errors import CCDataError
+from ccdata.errors import DisclosureError
 from ccdata.report import writers as w
+from ccdata.report.config import Config
 from ccdata.report.figures import fixed_margins, save_figure
 from ccdata.report.indicators import IndicatorOutput
 
@@ -76,9 +76,6 @@ _DERIVED_COLUMNS = ("value", "y", "z", "z_adjusted", "ratio", "crude_rate",
                     "cusum_end", "cusum_max")
 _TEXT_SUFFIXES = (".csv", ".md", ".txt", ".html", ".json")
 
-
-class DisclosureError(CCDataError, RuntimeError):
-    """A site pack contains another site's identifier; nothing is published."""
 
 
 def status_words(status: str) -> str:

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ccdata.config import Config, SourceConfig
 from ccdata.errors import ConfigError, SubmissionReadError
 from ccdata.io import read_submission
+from ccdata.report.config import Config, SourceConfig
 
 __all__ = ["ERROR_COLUMNS", "SourceData", "apply_filter", "load_sites", "read_source"]
 

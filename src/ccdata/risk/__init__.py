@@ -14,7 +14,7 @@ Warnings raised here subclass :class:`ccdata.risk._common.RiskWarning`
 
 from __future__ import annotations
 
-from ccdata.risk._common import (
+from ccdata.errors import (
     EmptyUnitWarning,
     ImputationWarning,
     RiskWarning,
@@ -26,21 +26,17 @@ from ccdata.risk.monitoring import ARLEstimate, cusum_arl, risk_adjusted_cusum, 
 from ccdata.risk.oe import observed_expected
 
 __all__ = [
+    "ARLEstimate",
+    "EmptyUnitWarning",
+    "HosmerLemeshow",
+    "ImputationWarning",
+    "RiskDiagnostics",
     "RiskModel",
+    "RiskWarning",
+    "SeparationWarning",
     "cusum_arl",
     "fit_risk_model",
     "observed_expected",
     "risk_adjusted_cusum",
     "vlad",
 ]
-
-# Importable from ccdata.risk, not re-exported at the package root.
-_TYPES = (
-    ARLEstimate,
-    EmptyUnitWarning,
-    HosmerLemeshow,
-    ImputationWarning,
-    RiskDiagnostics,
-    RiskWarning,
-    SeparationWarning,
-)

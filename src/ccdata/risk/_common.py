@@ -5,35 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ccdata.errors import CCDataWarning, InputError
-
-__all__ = [
-    "EmptyUnitWarning",
-    "ImputationWarning",
-    "RiskWarning",
-    "SeparationWarning",
-]
-
-
-class RiskWarning(CCDataWarning):
-    """Base class of the warnings emitted by :mod:`ccdata.risk`."""
-
-
-class SeparationWarning(RiskWarning):
-    """Quasi-complete separation: some coefficients drift towards infinity.
-
-    Typical cause: a level of a categorical risk factor with no deaths (or
-    only deaths). The named coefficients, their odds ratios and any site
-    figures that depend on them are unreliable; merge sparse levels.
-    """
-
-
-class ImputationWarning(RiskWarning):
-    """A risk factor is missing where the model has no missing-data rule for it."""
-
-
-class EmptyUnitWarning(RiskWarning):
-    """A unit (site) is declared but has no records; it is left out of the table."""
+from ccdata.errors import EmptyUnitWarning, InputError
 
 
 def binary_outcome(data: pd.DataFrame, column: str, *, where: str) -> np.ndarray:

@@ -23,9 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ccdata._validation import check_columns
-from ccdata.errors import InputError
-from ccdata.risk._common import ImputationWarning
+from ccdata._params import check_columns
+from ccdata.errors import ImputationWarning, InputError
 
 Missing = Literal["complete_case", "indicator"]
 _MISSING = ("complete_case", "indicator")

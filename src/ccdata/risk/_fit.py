@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, special
 
-from ccdata.errors import InputError
-from ccdata.risk._common import RiskWarning, SeparationWarning
+from ccdata.errors import InputError, RiskWarning, SeparationWarning
 from ccdata.risk._design import _eval_env, _patsy_frame
 
 __all__ = ["fit_logistic", "irls"]

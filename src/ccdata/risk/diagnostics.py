@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from ccdata.errors import InputError
-from ccdata.risk._common import RiskWarning
+from ccdata.errors import InputError, RiskWarning
 
 __all__ = ["HosmerLemeshow", "RiskDiagnostics", "assess_predictions", "c_statistic"]
 

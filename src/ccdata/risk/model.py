@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ccdata._validation import check_choice, check_columns
+from ccdata._params import check_choice, check_columns
 from ccdata.errors import InputError
 from ccdata.risk._common import binary_outcome
 from ccdata.risk._design import (

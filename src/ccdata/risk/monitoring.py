@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ccdata._validation import check_columns
-from ccdata.errors import InputError
-from ccdata.risk._common import RiskWarning, binary_outcome, risk_array, unit_codes
+from ccdata._params import check_columns
+from ccdata.errors import InputError, RiskWarning
+from ccdata.risk._common import binary_outcome, risk_array, unit_codes
 
 __all__ = ["ARLEstimate", "cusum_arl", "risk_adjusted_cusum", "vlad"]
 

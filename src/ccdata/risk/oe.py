@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ccdata._intervals import garwood_interval
-from ccdata._validation import check_columns, check_levels, level_suffix
+from ccdata._params import check_columns, check_levels, level_suffix
 from ccdata.risk._common import binary_outcome, risk_array, unit_codes
 
 __all__ = ["observed_expected"]

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 import pandas as pd
 import pandera.pandas as pa
 
-from ccdata.errors import SchemaError
+from ccdata.errors import SchemaDefinitionError
 from ccdata.schemas.builtin import BUILTIN_SCHEMAS
 from ccdata.schemas.checks import date_order, not_greater_than, registered_sites
 
@@ -56,7 +56,7 @@ def _as_schema(schema: object, *, where: str) -> pa.DataFrameSchema:
         return schema
     if isinstance(schema, type) and issubclass(schema, pa.DataFrameModel):
         return schema.to_schema()
-    raise SchemaError(
+    raise SchemaDefinitionError(
         f"{where} needs a registered schema name, a pandera DataFrameSchema or a "
         f"DataFrameModel class. Got {type(schema).__name__} ({schema!r}) instead."
     )
@@ -89,7 +89,7 @@ def register_schema(
 
     Raises
     ------
-    SchemaError
+    SchemaDefinitionError
         If ``name`` is already registered and ``replace`` is False, or
         ``schema`` is not a pandera schema.
 
@@ -103,13 +103,13 @@ def register_schema(
     True
     """
     if not isinstance(name, str) or not name.strip():
-        raise SchemaError(
+        raise SchemaDefinitionError(
             f"The 'name' parameter of register_schema must be a non-empty string. "
             f"Got {name!r} instead."
         )
     stored = copy.deepcopy(_as_schema(schema, where="register_schema"))
     if name in _REGISTRY and not replace:
-        raise SchemaError(
+        raise SchemaDefinitionError(
             f"A schema named {name!r} is already registered. Pass replace=True to "
             "replace it, or choose another name."
         )
@@ -141,7 +141,7 @@ def get_schema(
 
     Raises
     ------
-    SchemaError
+    SchemaDefinitionError
         If the name is not registered; the message lists the known names.
 
     Examples
@@ -153,7 +153,7 @@ def get_schema(
     if isinstance(name_or_schema, str):
         entry = _REGISTRY.get(name_or_schema)
         if entry is None:
-            raise SchemaError(
+            raise SchemaDefinitionError(
                 f"Unknown schema {name_or_schema!r}. Registered schemas: "
                 f"{', '.join(list_schemas())}. Use register_schema to add your own."
             )
@@ -166,13 +166,13 @@ def get_schema(
         schema = copy.deepcopy(_as_schema(name_or_schema, where="get_schema"))
     if sites is not None:
         if isinstance(sites, str):
-            raise SchemaError(
+            raise SchemaDefinitionError(
                 "The 'sites' parameter must be a list of site identifiers, not a "
                 f"single string. Got {sites!r}."
             )
         site_col = site_column(schema)
         if site_col is None:
-            raise SchemaError(
+            raise SchemaDefinitionError(
                 f"Schema {schema.name!r} has no site column, so a site list cannot "
                 "be checked. Add metadata={'site_column': ...} or a 'site_id' column."
             )

@@ -193,7 +193,7 @@ def validate(
     InputError
         If ``data`` is not a DataFrame or lacks a required column (all
         missing columns are named).
-    SchemaError
+    SchemaDefinitionError
         If the schema name is unknown.
 
     Notes

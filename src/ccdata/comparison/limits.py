@@ -2,8 +2,8 @@
 
 Everything here is vectorised over an array of denominators (no Python loop
 over units). :func:`funnel_limits` is the public entry point; the helpers
-(`_scale_*`, :func:`exact_count_limits`) are shared with :mod:`ccdata.funnel.core`
-and :mod:`ccdata.funnel.overdispersion`.
+(`_scale_*`, :func:`exact_count_limits`) are shared with :mod:`ccdata.comparison.core`
+and :mod:`ccdata.comparison.overdispersion`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from ccdata._validation import check_choice, check_levels, level_suffix
+from ccdata._params import check_choice, check_levels, level_suffix
 from ccdata.errors import InputError
 
 __all__ = ["funnel_limits", "KINDS", "METHODS"]

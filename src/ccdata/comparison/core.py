@@ -7,9 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ccdata._validation import check_choice, check_columns, check_levels, level_suffix
-from ccdata.errors import InputError
-from ccdata.funnel.limits import (
+from ccdata._params import check_choice, check_columns, check_levels, level_suffix
+from ccdata.comparison.limits import (
     check_kind_method,
     check_multiplier,
     check_sd,
@@ -20,8 +19,9 @@ from ccdata.funnel.limits import (
     scale_of,
     to_scale,
 )
-from ccdata.funnel.overdispersion import TRIM_METHODS, estimate_overdispersion
-from ccdata.funnel.result import NOT_ASSESSED, FunnelResult
+from ccdata.comparison.overdispersion import TRIM_METHODS, estimate_overdispersion
+from ccdata.comparison.result import NOT_ASSESSED, FunnelResult
+from ccdata.errors import InputError
 
 __all__ = ["funnel"]
 

@@ -15,10 +15,10 @@ The methods, formulas and references are in ``docs/methods.md``.
 
 from __future__ import annotations
 
-from ccdata.funnel.change import CHANGE_STATUS, FunnelChangeResult, funnel_change
-from ccdata.funnel.core import funnel
-from ccdata.funnel.limits import funnel_limits
-from ccdata.funnel.result import FunnelResult
+from ccdata.comparison.change import CHANGE_STATUS, FunnelChangeResult, funnel_change
+from ccdata.comparison.core import funnel
+from ccdata.comparison.limits import funnel_limits
+from ccdata.comparison.result import FunnelResult
 
 __all__ = [
     "CHANGE_STATUS",

@@ -8,8 +8,9 @@ special-cause rules. Statistics only: plotting lives in :mod:`ccdata.plot`.
 
 from __future__ import annotations
 
-from ccdata.spc.core import SPCWarning, spc
-from ccdata.spc.result import SPCResult
-from ccdata.spc.runs import anhoej_limits
+from ccdata.errors import SPCWarning
+from ccdata.variation.core import spc
+from ccdata.variation.result import SPCResult
+from ccdata.variation.runs import anhoej_limits
 
 __all__ = ["SPCResult", "SPCWarning", "anhoej_limits", "spc"]

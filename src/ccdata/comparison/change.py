@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ccdata._validation import check_choice, check_columns
+from ccdata._params import check_choice, check_columns
+from ccdata.comparison.core import _check_inputs, _numeric, _sorted_index
+from ccdata.comparison.limits import check_multiplier, check_whole
 from ccdata.errors import InputError
-from ccdata.funnel.core import _check_inputs, _numeric, _sorted_index
-from ccdata.funnel.limits import check_multiplier, check_whole
 
 __all__ = ["FunnelChangeResult", "funnel_change", "CHANGE_STATUS"]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ccdata._validation import level_suffix
+from ccdata._params import level_suffix
 
 __all__ = ["FunnelResult", "NOT_ASSESSED", "status_names"]
 

@@ -1,4 +1,4 @@
-"""The result object of :func:`ccdata.spc.spc`."""
+"""The result object of :func:`ccdata.spc`."""
 
 from __future__ import annotations
 

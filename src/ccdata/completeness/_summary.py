@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ccdata._validation import check_choice, level_suffix
+from ccdata._params import check_choice, level_suffix
+from ccdata.completeness._ascertainment import case_ascertainment
 from ccdata.completeness._common import check_frame, check_level, sort_frame
-from ccdata.completeness.ascertainment import case_ascertainment
-from ccdata.completeness.fields import ALL_MANDATORY, field_completeness
-from ccdata.completeness.timeliness import check_within, timeliness_counts
+from ccdata.completeness._fields import ALL_MANDATORY, field_completeness
+from ccdata.completeness._timeliness import check_within, timeliness_counts
 from ccdata.errors import InputError
 
 __all__ = ["data_quality"]

@@ -10,9 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ccdata._intervals import wilson_interval
-from ccdata._validation import level_suffix
+from ccdata._params import level_suffix
 from ccdata.completeness._common import (
-    CompletenessWarning,
     as_columns,
     check_frame,
     check_level,
@@ -22,7 +21,7 @@ from ccdata.completeness._common import (
     sort_frame,
 )
 from ccdata.completeness._schema import schema_fields
-from ccdata.errors import InputError
+from ccdata.errors import CompletenessWarning, InputError
 
 __all__ = ["ALL_MANDATORY", "field_completeness", "record_completeness"]
 

@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ccdata._intervals import wilson_interval
-from ccdata._validation import level_suffix
+from ccdata._params import level_suffix
 from ccdata.completeness._common import (
-    CompletenessWarning,
     as_columns,
     check_frame,
     check_level,
@@ -20,7 +19,7 @@ from ccdata.completeness._common import (
     poisson_ratio_interval,
     sort_frame,
 )
-from ccdata.errors import InputError
+from ccdata.errors import CompletenessWarning, InputError
 
 __all__ = ["case_ascertainment"]
 

@@ -1,4 +1,4 @@
-"""Funnel plot of a :class:`ccdata.funnel.FunnelResult`: comparison without ranking."""
+"""Funnel plot of a :class:`ccdata.FunnelResult`: comparison without ranking."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ccdata._validation import check_choice
+from ccdata._params import check_choice
 from ccdata.errors import InputError
 from ccdata.plot import _theme as th
 from ccdata.plot._common import (
@@ -134,7 +134,7 @@ def funnel_caption(result: Any, *, period: str | None = None) -> str:
     Parameters
     ----------
     result : FunnelResult
-        The result of :func:`ccdata.funnel.funnel`.
+        The result of :func:`ccdata.funnel`.
     period : str, optional
         The period the data cover, e.g. ``"April 2025 to March 2026"``.
 
@@ -179,7 +179,7 @@ def funnel(
     Parameters
     ----------
     result : FunnelResult
-        From :func:`ccdata.funnel.funnel`; its ``.units`` (one row per unit,
+        From :func:`ccdata.funnel`; its ``.units`` (one row per unit,
         columns ``unit, numerator, denominator, value, lower_95, upper_95,
         lower_998, upper_998, status``) and ``.curve`` are drawn as they are.
     highlight : unit id, optional
@@ -251,7 +251,7 @@ def funnel(
     --------
     >>> import pandas as pd
     >>> from matplotlib.figure import Figure
-    >>> from ccdata.funnel import funnel as funnel_limits_for
+    >>> from ccdata.comparison import funnel as funnel_limits_for
     >>> data = pd.DataFrame({"site_id": ["S01", "S02", "S03"],
     ...                      "deaths": [2, 5, 1], "cases": [100, 150, 80]})
     >>> result = funnel_limits_for(data, numerator="deaths", denominator="cases")

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from ccdata.completeness._common import (
-    CompletenessWarning,
     as_columns,
     check_frame,
     check_freq,
@@ -18,7 +17,7 @@ from ccdata.completeness._common import (
     sort_frame,
     to_dates,
 )
-from ccdata.errors import InputError
+from ccdata.errors import CompletenessWarning, InputError
 
 __all__ = ["add_period", "submission_status", "submission_volume"]
 

@@ -123,11 +123,11 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 def _funnel(result: Any, highlight: object, direction: str | None,
             period: str | None, name_units: bool, flagged: Any = None,
             flag_label: str | None = None) -> str:
-    from ccdata.plot.funnel import FLAG_LABEL, flagged_mask, overdispersion_text
+    from ccdata.plot._funnel import FLAG_LABEL, flagged_mask, overdispersion_text
 
     units = result.units
     kind = str(getattr(result, "kind", "proportion"))
-    from ccdata.plot.funnel import _multiplier
+    from ccdata.plot._funnel import _multiplier
 
     mult, _, pct = _multiplier(result, None)
     ids = units["unit"].astype(str)
@@ -214,7 +214,7 @@ def _counts(status: pd.Series) -> str:
 def _spc(result: Any, series: object, direction: str | None) -> str:
     points = result.points
     chart = str(getattr(result, "chart", "") or "")
-    from ccdata.plot.spc import _by_column, _keys, variation_label
+    from ccdata.plot._spc import _by_column, _keys, variation_label
 
     by_cols = _by_column(result, points, None)
     if direction is None:
@@ -348,7 +348,7 @@ def _ascertainment(table: pd.DataFrame, highlight: object) -> str:
 
 
 def _calibration(model: Any) -> str:
-    from ccdata.plot.monitoring import calibration_table
+    from ccdata.plot._monitoring import calibration_table
 
     t = calibration_table(model)
     text = (f"Calibration: observed against expected risk in {_plural(len(t), 'group')} "

@@ -1,4 +1,4 @@
-"""Run charts, SPC charts and small multiples of a :class:`ccdata.spc.SPCResult`."""
+"""Run charts, SPC charts and small multiples of a :class:`ccdata.SPCResult`."""
 
 from __future__ import annotations
 
@@ -297,7 +297,7 @@ def spc(
     Parameters
     ----------
     result : SPCResult
-        From :func:`ccdata.spc.spc`; ``result.points`` (columns ``x, y, centre,
+        From :func:`ccdata.spc`; ``result.points`` (columns ``x, y, centre,
         lower, upper, outside, run_signal``, plus phase, baseline,
         ``point_type`` and 2-sigma columns when present) is drawn as it is.
     series : id, optional
@@ -376,7 +376,7 @@ def run_chart(
     Parameters
     ----------
     result : SPCResult
-        From :func:`ccdata.spc.spc` (any chart; ``chart="run"`` gives the median
+        From :func:`ccdata.spc` (any chart; ``chart="run"`` gives the median
         as centre). Control limits, if any, are not drawn.
     series, direction, multiplier, title, xlabel, ylabel, legend, ax
         As for :func:`spc`.
@@ -475,7 +475,7 @@ def small_multiples(
     Parameters
     ----------
     result : SPCResult
-        From :func:`ccdata.spc.spc` with ``by=``.
+        From :func:`ccdata.spc` with ``by=``.
     by : str, optional
         The series column; default ``result.by``.
     sharey : bool, default True

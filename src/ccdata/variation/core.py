@@ -9,13 +9,13 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ccdata._validation import check_choice, check_columns
-from ccdata.errors import CCDataWarning, InputError
-from ccdata.spc.limits import clip_limits, phase_limits
-from ccdata.spc.mdc import RULES
-from ccdata.spc.mdc import mdc_rules as _mdc_rules
-from ccdata.spc.result import SPCResult
-from ccdata.spc.runs import runs_analysis
+from ccdata._params import check_choice, check_columns
+from ccdata.errors import InputError, SPCWarning
+from ccdata.variation.limits import clip_limits, phase_limits
+from ccdata.variation.mdc import RULES
+from ccdata.variation.mdc import mdc_rules as _mdc_rules
+from ccdata.variation.result import SPCResult
+from ccdata.variation.runs import runs_analysis
 
 __all__ = ["SPCWarning", "spc"]
 
@@ -34,9 +34,6 @@ POINT_TYPES = np.array(
 )
 WHERE = "spc"
 
-
-class SPCWarning(CCDataWarning):
-    """Data were usable but something was set aside (e.g. zero denominators)."""
 
 
 # --------------------------------------------------------------------------- checks
