@@ -327,13 +327,19 @@ EXPERIENCE_QUESTION_EFFECTS = _frozen(
         np.linspace(-0.3, 0.3, 10).round(3)[_DESIGN.permutation(10)],
         strict=True)}
 )  # fmt: skip
+#: The trust whose patients are much younger and more often diagnosed after an
+#: emergency presentation, with an average trust effect of 0: its crude scores
+#: are low, its case-mix-adjusted scores are not.
+EXPERIENCE_CASE_MIX_TRUST = "T09"
 #: Trusts whose patients truly report a lower experience on every question
 #: (effect on the latent score, replacing the drawn trust effect).
 EXPERIENCE_LOW_TRUSTS = _frozen({"T23": -0.5})
 #: Trust effect on the latent satisfaction: Normal(0, 0.1^2) (the fixed design
-#: draw of SD 0.2, halved), except the planted :data:`EXPERIENCE_LOW_TRUSTS`.
+#: draw of SD 0.2, halved), except the planted :data:`EXPERIENCE_LOW_TRUSTS`
+#: and 0 for :data:`EXPERIENCE_CASE_MIX_TRUST`.
 EXPERIENCE_TRUST_EFFECTS = _frozen(
-    {t: float(EXPERIENCE_LOW_TRUSTS.get(t, round(0.5 * v, 4))) for t, v in
+    {t: float(EXPERIENCE_LOW_TRUSTS.get(t, round(0.5 * v, 4)))
+     * (t != EXPERIENCE_CASE_MIX_TRUST) for t, v in
      zip(LUNG_TRUSTS, _DESIGN.normal(0.0, 0.2, 30), strict=True)}
 )  # fmt: skip
 #: Year effect on the latent satisfaction.
@@ -364,10 +370,6 @@ EXPERIENCE_CASE_MIX_EFFECTS = _frozen(
                                        "emergency": -0.35, "other": -0.12}),
     }
 )  # fmt: skip
-#: The trust whose patients are much younger and more often diagnosed after an
-#: emergency presentation, with an average trust effect of 0: its crude scores
-#: are low, its case-mix-adjusted scores are not.
-EXPERIENCE_CASE_MIX_TRUST = "T09"
 _age_base = np.array([0.18, 0.25, 0.32, 0.25])
 _age_shift = _CASE_MIX_DESIGN.normal(0.0, 0.35, 30)
 _female = _CASE_MIX_DESIGN.uniform(0.40, 0.56, 30)
@@ -391,7 +393,7 @@ EXPERIENCE_CASE_MIX = _frozen(
 #: Trust x question effects on the latent score (a trust's own weak area).
 EXPERIENCE_TRUST_QUESTION_EFFECTS = _frozen({("T05", "Q07"): -0.8})
 #: Changes in the last survey year: {(trust, question): effect in 2025 only}.
-EXPERIENCE_CHANGES = _frozen({("T12", "Q03"): 0.7, ("T17", "Q09"): -0.7})
+EXPERIENCE_CHANGES = _frozen({("T14", "Q10"): 0.8, ("T21", "Q02"): -0.8})
 #: Trust-years with few respondents (most questions below the 21-respondent
 #: threshold of the national survey): {(trust, year): respondents}.
 EXPERIENCE_SMALL_CELLS = _frozen({("T30", 2025): 22})
