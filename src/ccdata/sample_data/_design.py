@@ -393,7 +393,7 @@ EXPERIENCE_CASE_MIX = _frozen(
 #: Trust x question effects on the latent score (a trust's own weak area).
 EXPERIENCE_TRUST_QUESTION_EFFECTS = _frozen({("T05", "Q07"): -0.8})
 #: Changes in the last survey year: {(trust, question): effect in 2025 only}.
-EXPERIENCE_CHANGES = _frozen({("T14", "Q10"): 0.8, ("T21", "Q02"): -0.8})
+EXPERIENCE_CHANGES = _frozen({("T14", "Q10"): 0.8, ("T21", "Q02"): -1.0})
 #: Trust-years with few respondents (most questions below the 21-respondent
 #: threshold of the national survey): {(trust, year): respondents}.
 EXPERIENCE_SMALL_CELLS = _frozen({("T30", 2025): 22})
