@@ -1,4 +1,4 @@
-"""ccdata.survey.survey_funnels and trust_priorities: expected ranges, own priorities."""
+"""ccdata.survey: survey_funnels and trust_priorities (expected ranges, priorities)."""
 
 from __future__ import annotations
 
@@ -55,8 +55,8 @@ def _toy(n_per_unit=(30, 40, 10), seed=3):
     for u, n in zip("ABC", n_per_unit, strict=True):
         for year in (2024, 2025):
             for i in range(n):
-                rows.append((u, year, f"{u}{year}{i}", "Q01",
-                             int(rng.integers(2, 6)), rng.choice(["x", "y"])))  # fmt: skip
+                answer, route = int(rng.integers(2, 6)), rng.choice(["x", "y"])
+                rows.append((u, year, f"{u}{year}{i}", "Q01", answer, route))
     return pd.DataFrame(rows, columns=["site_id", "survey_year", "respondent_id",
                                        "question_id", "answer", "route"])  # fmt: skip
 
@@ -73,8 +73,12 @@ def test_mean_limits_are_target_plus_z_pooled_sd_over_root_n():
     z = stats.norm.ppf(0.999)
     for s in ok.index:
         n = ok.loc[s, "respondents"]
-        assert one.loc[s, "lower_998"] == pytest.approx(target - z * pooled / np.sqrt(n))
-        assert one.loc[s, "upper_998"] == pytest.approx(target + z * pooled / np.sqrt(n))
+        assert one.loc[s, "lower_998"] == pytest.approx(
+            target - z * pooled / np.sqrt(n)
+        )
+        assert one.loc[s, "upper_998"] == pytest.approx(
+            target + z * pooled / np.sqrt(n)
+        )
     # target from assessed units only; the small unit is not assessed
     assert f.results[(2024, "Q01")].target == pytest.approx(target)
     assert one.loc["C", "status"] == "not_assessed"
@@ -97,7 +101,9 @@ def test_positive_funnel_is_an_ordinary_proportion_funnel():
     mine = f.results[(2025, "Q01")].units.set_index("unit")
     theirs = direct.units.set_index("unit")
     for col in ("lower_95", "upper_95", "lower_998", "upper_998", "status"):
-        assert mine.loc[["A", "B"], col].tolist() == theirs.loc[["A", "B"], col].tolist()
+        assert (
+            mine.loc[["A", "B"], col].tolist() == theirs.loc[["A", "B"], col].tolist()
+        )
 
 
 def test_overdispersion_is_passed_to_the_funnel(adjusted):
@@ -107,7 +113,10 @@ def test_overdispersion_is_passed_to_the_funnel(adjusted):
     assert plain.results[key].overdispersion is None
     assert wide.results[key].overdispersion == "additive"
     if wide.results[key].overdispersion_applied:
-        p = plain.results[key].units["upper_998"] - plain.results[key].units["lower_998"]
+        p = (
+            plain.results[key].units["upper_998"]
+            - plain.results[key].units["lower_998"]
+        )
         w = wide.results[key].units["upper_998"] - wide.results[key].units["lower_998"]
         assert (w.dropna() >= p.dropna() - 1e-12).all()
 

@@ -402,9 +402,9 @@ def case_mix_adjust(
             else np.full(len(units), np.nan)
         )
         columns[name] = np.where(assessed, values, np.nan)
-    columns["note"] = np.where(
-        assessed, "", suppression_note(min_respondents)
-    ).astype(object)
+    columns["note"] = np.where(assessed, "", suppression_note(min_respondents)).astype(
+        object
+    )
     table = _sort(pd.DataFrame(columns), [unit, period, question])
     national = _sort(
         national.rename(columns={"period": period, "question": question}),

@@ -24,8 +24,7 @@ DEFAULT_POSITIVE = (4, 5)
 def suppression_note(min_respondents: int) -> str:
     """The words stated next to every suppressed result."""
     return (
-        f"fewer than {min_respondents} respondents: results suppressed "
-        "(not assessed)"
+        f"fewer than {min_respondents} respondents: results suppressed (not assessed)"
     )
 
 
@@ -132,9 +131,7 @@ def prepare_answers(
     raw = data[answer]
     y = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     not_number = np.isnan(y) & raw.notna().to_numpy()
-    off_scale = ~np.isnan(y) & (
-        (y != np.round(y)) | (y < scale[0]) | (y > scale[1])
-    )
+    off_scale = ~np.isnan(y) & ((y != np.round(y)) | (y < scale[0]) | (y > scale[1]))
     bad = not_number | off_scale
     if bad.any():
         first = np.flatnonzero(bad)[0]

@@ -84,12 +84,14 @@ class TrustPriorities:
         parts = [
             f"Survey {self.current}. Areas your patients rate lower than expected "
             f"(below the {pct} expected range, after case-mix adjustment): "
-            + (", ".join(map(str, low)) if low else "none") + "."
+            + (", ".join(map(str, low)) if low else "none")
+            + "."
         ]
         if high:
             parts.append(
                 "Areas your patients rate higher than expected: "
-                + ", ".join(map(str, high)) + "."
+                + ", ".join(map(str, high))
+                + "."
             )
         if self.previous is not None:
             up = rows.loc[rows["change_status"].str.startswith(IMPROVED),
@@ -183,8 +185,8 @@ def trust_priorities(
             f"The 'level' parameter of {where} must be one of the funnels' levels "
             f"{funnels.levels!r}. Got {level!r} instead."
         )
-    change_level = level if change_level is None else check_level(
-        change_level, where=where
+    change_level = (
+        level if change_level is None else check_level(change_level, where=where)
     )
     a = funnels.adjusted
     frame = funnels.to_frame()
