@@ -109,7 +109,7 @@ def simulate_lung_indicators(seed: int) -> pd.DataFrame:
     return frame.sort_values(["site_id", "year", "indicator"], ignore_index=True)
 
 
-def _categories(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
+def _categories(rng: np.random.Generator, probs) -> np.ndarray:
     """One category index per row of ``probs`` (rows sum to 1), vectorised."""
     u = rng.random(probs.shape[0])
     return np.minimum((u[:, None] >= np.cumsum(probs, axis=1)).sum(axis=1),

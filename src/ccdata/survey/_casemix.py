@@ -154,7 +154,7 @@ def _adjust_stratum(
         ("positive", stratum["pos"].to_numpy(float)),
     ):
         b, cov, y_bar, x_bar, resid = _within_fit(codes, n_units, x, y)
-        national = float(y.mean())
+        centre = float(y.mean())
         d = x_bar - x.mean(axis=0)[None, :]
         shift = d @ b
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -167,7 +167,7 @@ def _adjust_stratum(
         exp = "expected_score" if name == "score" else "expected_positive_share"
         val = "adjusted_score" if name == "score" else "adjusted_positive_share"
         out[obs] = y_bar
-        out[exp] = national + shift
+        out[exp] = centre + shift
         out[val] = adjusted
         out[f"{prefix}_se"] = se
         out[f"{prefix}_lo"] = adjusted - z * se

@@ -63,9 +63,11 @@ def check_level(level: object, *, where: str) -> float:
 
 def check_scale(scale: object, *, where: str) -> tuple[int, int]:
     """``scale`` as (lowest, highest) whole answers, or InputError."""
+    lo: float = 0.0
+    hi: float = 0.0
     try:
-        lo, hi = scale  # type: ignore[misc]
-        ok = float(lo).is_integer() and float(hi).is_integer() and lo < hi
+        lo, hi = (float(v) for v in scale)  # type: ignore[attr-defined]
+        ok = lo.is_integer() and hi.is_integer() and lo < hi
     except (TypeError, ValueError):
         ok = False
     if not ok:
@@ -81,7 +83,7 @@ def check_positive(
 ) -> tuple[float, ...]:
     """The answers counted positive: a non-empty subset of the scale."""
     try:
-        values = tuple(sorted({float(v) for v in positive}))  # type: ignore[union-attr]
+        values = tuple(sorted({float(v) for v in positive}))  # type: ignore[attr-defined]
     except (TypeError, ValueError):
         values = ()
     ok = bool(values) and all(

@@ -176,7 +176,7 @@ def survey_funnels(
             frame["value"] = np.where(assessed, cell["adjusted_score"], 0.0)
             sd = np.where(assessed, cell["residual_sd"], 0.0)
             frame["sd"] = np.nan_to_num(sd, nan=0.0)
-            target = float(national.loc[(per, que), "mean_score"])
+            target = float(national.at[(per, que), "mean_score"])  # type: ignore[arg-type]
             res = funnel(
                 frame, numerator="value", denominator="n", unit="unit",
                 kind="mean", sd="sd", target=target, levels=levels_t,
@@ -186,7 +186,7 @@ def survey_funnels(
         else:
             share = np.clip(cell["adjusted_positive_share"].to_numpy(float), 0, 1)
             frame["value"] = np.where(assessed, share * n, 0.0)
-            target = float(national.loc[(per, que), "positive_share"])
+            target = float(national.at[(per, que), "positive_share"])  # type: ignore[arg-type]
             res = funnel(
                 frame, numerator="value", denominator="n", unit="unit",
                 kind="proportion", target=target, levels=levels_t,

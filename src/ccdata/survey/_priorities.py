@@ -209,7 +209,7 @@ def trust_priorities(
                "status", "note"]].rename(
         columns={"value": "score", f"lower_{sfx}": "lower", f"upper_{sfx}": "upper"}
     )  # fmt: skip
-    out.insert(1, a.period, period)
+    out.insert(1, a.period, [period] * len(out))
     score = out["score"].to_numpy(float)
     assessed = (out["status"] != "not_assessed").to_numpy()
     position = np.select(
