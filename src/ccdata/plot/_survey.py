@@ -93,7 +93,7 @@ def survey_scores(
     >>> from ccdata.survey import case_mix_adjust, survey_funnels
     >>> f = survey_funnels(case_mix_adjust(generate_lung_cancer_patient_experience()))
     >>> axes = survey_scores(f, "T05")
-    >>> axes.shape, axes.flat[6].get_title()
+    >>> axes.shape, axes.flat[6].get_title(loc="left")
     ((2, 5), 'Q07')
     """
     where = "ccdata.plot.survey_scores"
