@@ -136,42 +136,47 @@ def survey_scores(
     sfx = [level_suffix(v) for v in levels]
     x_of = {p: k for k, p in enumerate(periods)}
     y_values: list[float] = []
+    band_w = 0.64 * 72 * panel_size[0] / (len(periods) + 0.2)  # points
+    ci_label = f"Score ({_pct(adjusted.level)} CI)"
     for k, que in enumerate(questions):
         ax = axes.flat[k]
         cell = rows[rows[q_col] == que]
-        for _, r in cell.iterrows():
-            x = x_of[r[p_col]]
-            if r["status"] == "not_assessed" or not np.isfinite(r["value"]):
-                ax.annotate(
-                    f"not assessed\n(< {adjusted.min_respondents})",
-                    (x, 0.5), xycoords=("data", "axes fraction"),
-                    ha="center", va="center", fontsize="xx-small", color=th.INK,
-                )  # fmt: skip
-                continue
-            for j, s in enumerate(reversed(sfx)):  # outer band first
-                lo, hi = r[f"lower_{s}"], r[f"upper_{s}"]
-                ax.fill_between(
-                    [x - 0.32, x + 0.32], lo, hi, linewidth=0,
-                    color=_BAND_COLOURS[min(j, 1)] if len(sfx) > 1 else "#E3E3E3",
-                    label=f"Expected range ({_pct(levels[len(sfx) - 1 - j])})",
-                    zorder=1,
-                )  # fmt: skip
-                y_values += [lo, hi]
-            ax.hlines(r["target"], x - 0.32, x + 0.32, color=th.TARGET,
-                      linewidth=1.0, label="National value", zorder=2)  # fmt: skip
-            marker, filled = _marker(str(r["status"]), levels)
-            ax.errorbar(
-                x, r["value"],
-                yerr=[[r["value"] - r["ci_lower"]], [r["ci_upper"] - r["value"]]],
-                fmt="none", ecolor=th.HIGHLIGHT, elinewidth=0.9, zorder=3,
+        x = cell[p_col].map(x_of).to_numpy(dtype=float)
+        value = cell["value"].to_numpy(dtype=float)
+        shown = (cell["status"] != "not_assessed").to_numpy() & np.isfinite(value)
+        for xv in x[~shown]:
+            ax.annotate(
+                f"not assessed\n(< {adjusted.min_respondents})",
+                (xv, 0.5), xycoords=("data", "axes fraction"),
+                ha="center", va="center", fontsize="xx-small", color=th.INK,
             )  # fmt: skip
-            ax.plot(
-                [x], [r["value"]], linestyle="none", marker=marker, markersize=5,
-                markeredgecolor=th.HIGHLIGHT,
-                markerfacecolor=th.HIGHLIGHT if filled else "white",
-                label=f"Score ({_pct(adjusted.level)} CI)", zorder=4,
-            )  # fmt: skip
-            y_values += [r["ci_lower"], r["ci_upper"]]
+        if not shown.any():
+            continue
+        xs, c = x[shown], cell[shown]
+        # one collection per artist kind and panel (cheap to draw and save)
+        for j, sf in enumerate(reversed(sfx)):  # outer band first
+            lo, hi = c[f"lower_{sf}"].to_numpy(float), c[f"upper_{sf}"].to_numpy(float)
+            ax.vlines(xs, lo, hi, colors=_BAND_COLOURS[min(j, 1)], linewidth=band_w,
+                      label=f"Expected range ({_pct(levels[len(sfx) - 1 - j])})",
+                      zorder=1 + j)  # fmt: skip
+            y_values += [*lo, *hi]
+        ax.hlines(c["target"].to_numpy(float), xs - 0.32, xs + 0.32,
+                  colors=th.TARGET, linewidth=1.0, label="National value",
+                  zorder=4)  # fmt: skip
+        lo, hi = c["ci_lower"].to_numpy(float), c["ci_upper"].to_numpy(float)
+        ax.vlines(xs, lo, hi, colors=th.HIGHLIGHT, linewidth=0.9, zorder=5)
+        y_values += [*lo, *hi]
+        styles = [_marker(str(st), levels) for st in c["status"]]
+        for style in sorted(set(styles)):
+            pick = np.array([s == style for s in styles])
+            marker, filled = style
+            ax.plot(xs[pick], value[shown][pick], linestyle="none", marker=marker,
+                    markersize=5, markeredgecolor=th.HIGHLIGHT,
+                    markerfacecolor=th.HIGHLIGHT if filled else "white",
+                    label=ci_label if style == ("o", True) else None,
+                    zorder=6)  # fmt: skip
+    for k, que in enumerate(questions):
+        ax = axes.flat[k]
         ax.set_title(str(que), fontsize="small", loc="left", pad=2)
         ax.set_xticks(range(len(periods)), [str(p) for p in periods])
         ax.set_xlim(-0.6, len(periods) - 0.4)
