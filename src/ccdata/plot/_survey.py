@@ -24,6 +24,13 @@ def _pct(level: float) -> str:
     return f"{level * 100:g}%"
 
 
+def _band(j: int, n_levels: int) -> str:
+    """Colour of the j-th band drawn (0 = the outer, widest range)."""
+    if n_levels == 1:
+        return "#E3E3E3"
+    return _BAND_COLOURS[min(j, 1)]
+
+
 def _marker(status: str, levels: tuple[float, ...]) -> tuple[str, bool]:
     """(marker, filled): shape and fill carry the status, never colour."""
     outer = level_suffix(levels[-1])
@@ -136,7 +143,8 @@ def survey_scores(
     sfx = [level_suffix(v) for v in levels]
     x_of = {p: k for k, p in enumerate(periods)}
     y_values: list[float] = []
-    band_w = 0.64 * 72 * panel_size[0] / (len(periods) + 0.2)  # points
+    panel_w = (width - 0.6) / ncols  # inches
+    band_w = 0.64 * 72 * 0.8 * panel_w / (len(periods) + 0.2)  # points
     ci_label = f"Score ({_pct(adjusted.level)} CI)"
     for k, que in enumerate(questions):
         ax = axes.flat[k]
@@ -156,13 +164,11 @@ def survey_scores(
         # one collection per artist kind and panel (cheap to draw and save)
         for j, sf in enumerate(reversed(sfx)):  # outer band first
             lo, hi = c[f"lower_{sf}"].to_numpy(float), c[f"upper_{sf}"].to_numpy(float)
-            ax.vlines(xs, lo, hi, colors=_BAND_COLOURS[min(j, 1)], linewidth=band_w,
-                      label=f"Expected range ({_pct(levels[len(sfx) - 1 - j])})",
+            ax.vlines(xs, lo, hi, colors=_band(j, len(sfx)), linewidth=band_w,
                       zorder=1 + j)  # fmt: skip
             y_values += [*lo, *hi]
         ax.hlines(c["target"].to_numpy(float), xs - 0.32, xs + 0.32,
-                  colors=th.TARGET, linewidth=1.0, label="National value",
-                  zorder=4)  # fmt: skip
+                  colors=th.TARGET, linewidth=1.0, zorder=4)  # fmt: skip
         lo, hi = c["ci_lower"].to_numpy(float), c["ci_upper"].to_numpy(float)
         ax.vlines(xs, lo, hi, colors=th.HIGHLIGHT, linewidth=0.9, zorder=5)
         y_values += [*lo, *hi]
@@ -173,7 +179,6 @@ def survey_scores(
             ax.plot(xs[pick], value[shown][pick], linestyle="none", marker=marker,
                     markersize=5, markeredgecolor=th.HIGHLIGHT,
                     markerfacecolor=th.HIGHLIGHT if filled else "white",
-                    label=ci_label if style == ("o", True) else None,
                     zorder=6)  # fmt: skip
     for k, que in enumerate(questions):
         ax = axes.flat[k]
@@ -191,14 +196,22 @@ def survey_scores(
             ax.set_ylim(lo - pad, hi + pad)
     for k, ax in enumerate(axes.flat[:n]):
         ax.tick_params(labelleft=k % ncols == 0)
-    handles: dict[str, Any] = {}
-    for ax in axes.flat[:n]:
-        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
-            handles.setdefault(lab, h)
-    if handles:
-        fig.legend(list(handles.values()), list(handles), loc="lower center",
-                   bbox_to_anchor=(0.5, 0.0), ncols=min(len(handles), 4),
-                   fontsize="small", frameon=False)  # fmt: skip
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [
+        Patch(color=_band(len(sfx) - 1 - i, len(sfx)),
+              label=f"Expected range ({_pct(lev)})")
+        for i, lev in enumerate(levels)
+    ]  # fmt: skip
+    handles += [
+        Line2D([], [], color=th.TARGET, linewidth=1.0, label="National value"),
+        Line2D([], [], color=th.HIGHLIGHT, marker="o", markersize=5,
+               linewidth=0.9, label=ci_label),
+    ]  # fmt: skip
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0.0),
+               ncols=min(len(handles), 4 if width >= 8 else 2),
+               fontsize="small", frameon=False)  # fmt: skip
     if title is None:
         score = "share of positive answers" if funnels.score == "positive" else (
             "mean score"
@@ -206,6 +219,7 @@ def survey_scores(
         title = f"{unit}: case-mix-adjusted {score} against the expected range"
     fig.suptitle(title, fontsize="medium")
     fig.subplots_adjust(left=0.5 / width, right=1 - 0.1 / width,
-                        bottom=0.8 / height, top=1 - 0.5 / height,
+                        bottom=(0.8 if width >= 8 else 1.1) / height,
+                        top=1 - 0.5 / height,
                         hspace=0.6, wspace=0.15)  # fmt: skip
     return axes
