@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ccdata.errors import InputError
 from ccdata.sample_data import (
@@ -203,3 +205,48 @@ def test_the_planted_low_trust_is_found_after_adjustment(merged):
     mean_z = z.groupby(merged["site_id"]).mean()
     assert mean_z[low] < -2.5
     assert (z[merged["site_id"] == low] < 0).all()
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_units=st.integers(2, 5),
+    n=st.integers(20, 80),
+)
+@settings(max_examples=25)
+def test_adjustment_identities_hold_on_any_data(seed, n_units, n):
+    rng = np.random.default_rng(seed)
+    units = rng.choice([f"U{k}" for k in range(n_units)], n)
+    units[:n_units] = [f"U{k}" for k in range(n_units)]  # every unit present
+    frame = pd.DataFrame(
+        {
+            "site_id": units,
+            "survey_year": 2024,
+            "respondent_id": [f"r{i}" for i in range(n)],
+            "question_id": "Q01",
+            "answer": rng.integers(1, 6, n),
+            "age": rng.choice(["a", "b", "c"], n),
+            "sex": rng.choice(["F", "M"], n),
+        }
+    )
+    res = case_mix_adjust(frame, case_mix=["age", "sex"], min_respondents=1)
+    u = res.units
+    w = u["respondents"].to_numpy(float)
+    national = res.national["mean_score"].iloc[0]
+    # adjusted = national + observed - expected, and they average to national
+    assert np.allclose(
+        u["adjusted_score"], national + u["observed_score"] - u["expected_score"]
+    )
+    assert (w * u["adjusted_score"]).sum() / w.sum() == pytest.approx(national)
+    assert (w * u["expected_score"]).sum() / w.sum() == pytest.approx(
+        (w * u["observed_score"]).sum() / w.sum()
+    )
+    assert (u["adjusted_se"].dropna() >= 0).all()
+    # relabelling the units changes nothing but the labels
+    renamed = case_mix_adjust(
+        frame.assign(site_id="X" + frame["site_id"]),
+        case_mix=["age", "sex"],
+        min_respondents=1,
+    )
+    assert np.allclose(
+        renamed.units["adjusted_score"], u["adjusted_score"], equal_nan=True
+    )

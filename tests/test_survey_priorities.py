@@ -214,3 +214,14 @@ def test_priority_parameters_are_checked(funnels):
     strict = trust_priorities(funnels)
     n_low = (lenient.table["position"] == LOWER).sum()
     assert n_low >= (strict.table["position"] == LOWER).sum()
+
+
+def test_funnel_summary_states_the_suppression_rule(funnels):
+    text = funnels.summary(2025, "Q05")
+    assert "not assessed (fewer than 21 respondents: results suppressed)" in text
+    assert "denominator of 0" not in text
+    assert "adjusted for case mix (age band, sex, route to diagnosis)" in text
+    with pytest.raises(InputError, match="Q99"):
+        funnels.summary(2025, "Q99")
+    frame = funnels.to_frame()
+    assert frame["status"].notna().all()

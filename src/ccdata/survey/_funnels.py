@@ -12,6 +12,7 @@ from ccdata._params import check_choice, check_levels, level_suffix
 from ccdata.comparison import FunnelResult, funnel
 from ccdata.errors import InputError
 from ccdata.survey._casemix import CaseMixResult
+from ccdata.survey._common import NOT_ASSESSED
 
 __all__ = ["SCORES", "SurveyFunnels", "survey_funnels"]
 
@@ -47,12 +48,12 @@ class SurveyFunnels:
         """One row per unit x period x question: score, expected range, status.
 
         Columns: the key columns, ``respondents``, ``value`` (the adjusted
-        score or share), ``se``, ``lower_<sfx>``/``upper_<sfx>`` (the
-        interval of the value at the adjustment's level, named
-        ``ci_lower``/``ci_upper``), ``target``, the funnel limits
-        ``lower_<sfx>``, ``upper_<sfx>`` for each level (the expected range
-        at the unit's number of respondents), ``z``, ``z_adjusted``,
-        ``status`` and ``note``. Sorted by unit, period and question.
+        score or share), ``se``, ``ci_lower`` and ``ci_upper`` (its interval
+        at the adjustment's level), ``target`` (the national value), ``z``,
+        ``z_adjusted``, the expected range ``lower_<sfx>`` and
+        ``upper_<sfx>`` for each level (at the unit's number of
+        respondents), ``status`` and ``note``. Sorted by unit, period and
+        question, never by score.
         """
         a = self.adjusted
         frames = []
@@ -82,10 +83,47 @@ class SurveyFunnels:
                              strict=True))
         )  # fmt: skip
         out = base.merge(limits, on=keys, how="left")
+        out["status"] = out["status"].fillna(NOT_ASSESSED)
         order = [*keys, "respondents", "value", "se", "ci_lower", "ci_upper",
                  "target"]  # fmt: skip
         rest = [c for c in out.columns if c not in order and c != "note"]
         return out[[*order, *rest, "note"]]
+
+    def summary(self, period: object, question: object, noun: str = "trusts") -> str:
+        """The neutral sentence of one question's funnel, with the suppression rule.
+
+        Examples
+        --------
+        >>> from ccdata.sample_data import generate_lung_cancer_patient_experience
+        >>> from ccdata.survey import case_mix_adjust
+        >>> pe = generate_lung_cancer_patient_experience()
+        >>> f = survey_funnels(case_mix_adjust(pe))
+        >>> text = f.summary(2025, "Q05")
+        >>> text[:43]
+        '1 of 29 trusts above the 99.8% limit and 1 '
+        >>> "1 of 30 trusts not assessed (fewer than 21 respondents" in text
+        True
+        """
+        key = (period, question)
+        if key not in self.results:
+            raise InputError(
+                f"SurveyFunnels.summary: no funnel for period {period!r} and question "
+                f"{question!r} (every unit below the threshold, or not asked); "
+                f"funnels exist for {sorted(self.results)[:6]!r}..."
+            )
+        text = self.results[key].summary(noun)
+        rule = (
+            f"(fewer than {self.adjusted.min_respondents} respondents: results "
+            "suppressed)"
+        )
+        text = text.replace("(denominator of 0)", rule)
+        if self.adjusted.case_mix:
+            text += (
+                " Scores are adjusted for case mix ("
+                + ", ".join(c.replace("_", " ") for c in self.adjusted.case_mix)
+                + ")."
+            )
+        return text
 
 
 def survey_funnels(
