@@ -83,12 +83,13 @@ class CaseMixResult:
         return self.units.copy()
 
 
-def _codes(frame: pd.DataFrame, case_mix: Sequence[str]):
+def _codes(extra: dict[str, np.ndarray], case_mix: Sequence[str]):
     """Integer codes and level names of each case-mix column (missing: a level)."""
     out = []
     for var in case_mix:
-        values = frame[var].astype(object).where(frame[var].notna(), MISSING_LEVEL)
-        codes, levels = pd.factorize(values.astype(str), sort=True)
+        values = pd.Series(extra[var], dtype=object)
+        values = values.where(values.notna(), MISSING_LEVEL).astype(str)
+        codes, levels = pd.factorize(values, sort=True)
         out.append((var, codes, np.asarray(levels, dtype=object)))
     return out
 
@@ -140,19 +141,22 @@ def _within_fit(codes: np.ndarray, n_units: int, x: np.ndarray, y: np.ndarray):
 
 
 def _adjust_stratum(
-    stratum: pd.DataFrame, mix_codes: Sequence[tuple], rows: np.ndarray, z: float
+    unit_codes: np.ndarray,
+    y_all: np.ndarray,
+    pos_all: np.ndarray,
+    mix_codes: Sequence[tuple],
+    rows: np.ndarray,
+    z: float,
 ):
-    """Adjusted scores of the units of one period x question."""
-    codes, units = pd.factorize(stratum["unit"], sort=False)
+    """Adjusted scores of the units of one period x question (rows ``rows``)."""
+    units, codes = np.unique(unit_codes[rows], return_inverse=True)
     n_units = units.size
     n = np.bincount(codes, minlength=n_units).astype(float)
     x, labels = _design(mix_codes, rows)
-    out = {"unit": np.asarray(units, dtype=object), "respondents_fit": n}
+    y_score, y_pos = y_all[rows], pos_all[rows]
+    out: dict[str, np.ndarray] = {"u": units}
     coefs = {}
-    for name, y in (
-        ("score", stratum["y"].to_numpy(float)),
-        ("positive", stratum["pos"].to_numpy(float)),
-    ):
+    for name, y in (("score", y_score), ("positive", y_pos)):
         b, cov, y_bar, x_bar, resid = _within_fit(codes, n_units, x, y)
         centre = float(y.mean())
         d = x_bar - x.mean(axis=0)[None, :]
@@ -180,9 +184,9 @@ def _adjust_stratum(
     national = {
         "units_assessed": n_units,
         "respondents": int(n.sum()),
-        "mean_score": float(stratum["y"].mean()),
-        "sd": float(stratum["y"].std(ddof=1)) if len(stratum) > 1 else np.nan,
-        "positive_share": float(stratum["pos"].mean()),
+        "mean_score": float(y_score.mean()),
+        "sd": float(y_score.std(ddof=1)) if y_score.size > 1 else np.nan,
+        "positive_share": float(y_pos.mean()),
     }
     coef_frame = pd.DataFrame(
         {
@@ -192,7 +196,7 @@ def _adjust_stratum(
             **coefs,
         }
     )
-    return pd.DataFrame(out), national, coef_frame
+    return out, national, coef_frame
 
 
 def case_mix_adjust(
@@ -324,36 +328,49 @@ def case_mix_adjust(
         extra=case_mix,
         where=where,
     )
-    grid = cell_statistics(ans.frame, ans.positive)
-    grid["assessed"] = grid["respondents"] >= min_respondents
-    rows = ans.frame[~np.isnan(ans.frame["y"].to_numpy())].merge(
-        grid.loc[grid["assessed"], ["unit", "period", "question"]],
-        on=["unit", "period", "question"],
-    )
-    rows["pos"] = np.isin(rows["y"].to_numpy(), ans.positive).astype(float)
+    grid = cell_statistics(ans)
+    assessed_cell = np.zeros(ans.n_cells, dtype=bool)
+    enough = (grid["respondents"] >= min_respondents).to_numpy()
+    assessed_cell[grid["cell"].to_numpy()[enough]] = True
+    row_cell = ans.cell
+    use = np.flatnonzero(~np.isnan(ans.y) & assessed_cell[row_cell])
+    pos_all = np.isin(ans.y, ans.positive).astype(float)
     z = float(stats.norm.ppf(0.5 + level / 2))
-    mix_codes = _codes(rows, case_mix)
+    mix_codes = _codes(ans.extra, case_mix)
 
-    fitted, nationals, coefs = [], [], []
-    groups = rows.groupby(["period", "question"], sort=False).indices
-    for (per, que), idx in groups.items():
-        stratum = rows.iloc[idx]
-        table, national, coef = _adjust_stratum(stratum, mix_codes, idx, z)
-        table["period"], table["question"] = per, que
-        fitted.append(table)
+    n_q = ans.questions.size
+    stratum = ans.p[use] * n_q + ans.q[use]
+    order = use[np.argsort(stratum, kind="stable")]
+    keys, starts = np.unique(np.sort(stratum), return_index=True)
+    bounds = [*starts[1:], order.size]
+    names = ["observed_score", "expected_score", "adjusted_score", "adjusted_se",
+             "adjusted_lo", "adjusted_hi", "residual_sd", "observed_positive_share",
+             "expected_positive_share", "adjusted_positive_share",
+             "adjusted_positive_se", "adjusted_positive_lo", "adjusted_positive_hi",
+             "positive_residual_sd", "national_score",
+             "national_positive_share"]  # fmt: skip
+    per_cell = {k: np.full(ans.n_cells, np.nan) for k in names}
+    nationals, coefs = [], []
+    for key, lo, hi in zip(keys, starts, bounds, strict=True):
+        rows = order[lo:hi]
+        p_code, q_code = divmod(int(key), n_q)
+        per, que = ans.periods[p_code], ans.questions[q_code]
+        fitted, national, coef = _adjust_stratum(
+            ans.u, ans.y, pos_all, mix_codes, rows, z
+        )
+        cells = (fitted["u"] * ans.periods.size + p_code) * n_q + q_code
+        for k, v in fitted.items():
+            if k != "u":
+                per_cell[k][cells] = v
+        per_cell["national_score"][cells] = national["mean_score"]
+        per_cell["national_positive_share"][cells] = national["positive_share"]
         nationals.append({"period": per, "question": que, **national})
         coef.insert(0, "question", que)
         coef.insert(0, "period", per)
         coefs.append(coef)
 
     sfx = level_suffix(level)
-    units = grid[["unit", "period", "question", "respondents", "assessed"]]
-    if fitted:
-        units = units.merge(
-            pd.concat(fitted, ignore_index=True),
-            on=["unit", "period", "question"],
-            how="left",
-        )
+    if nationals:
         national = pd.DataFrame(nationals)
         coefficients = pd.concat(coefs, ignore_index=True)
     else:
@@ -365,11 +382,10 @@ def case_mix_adjust(
             columns=["period", "question", "variable", "level", "reference",
                      "score_effect", "score_se", "positive_effect", "positive_se"]
         )  # fmt: skip
-    nat = national[["period", "question", "mean_score", "positive_share"]].rename(
-        columns={"mean_score": "national_score",
-                 "positive_share": "national_positive_share"}
-    )  # fmt: skip
-    units = units.merge(nat, on=["period", "question"], how="left")
+    units = grid[["unit", "period", "question", "respondents"]].copy()
+    units["assessed"] = assessed_cell[grid["cell"].to_numpy()]
+    for k, v in per_cell.items():
+        units[k] = v[grid["cell"].to_numpy()]
     assessed = units["assessed"].to_numpy()
     columns = {
         unit: units["unit"],
@@ -396,12 +412,7 @@ def case_mix_adjust(
         (f"adjusted_positive_upper_{sfx}", "adjusted_positive_hi"),
         ("positive_residual_sd", "positive_residual_sd"),
     ):
-        values = (
-            units[src].to_numpy(dtype=float)
-            if src in units
-            else np.full(len(units), np.nan)
-        )
-        columns[name] = np.where(assessed, values, np.nan)
+        columns[name] = np.where(assessed, units[src].to_numpy(dtype=float), np.nan)
     columns["note"] = np.where(assessed, "", suppression_note(min_respondents)).astype(
         object
     )

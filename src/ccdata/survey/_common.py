@@ -30,11 +30,42 @@ def suppression_note(min_respondents: int) -> str:
 
 @dataclass(frozen=True)
 class Answers:
-    """Checked answers, one row per respondent x question (skips as NaN)."""
+    """Checked answers as integer codes, one entry per respondent x question row.
 
-    frame: pd.DataFrame  # columns unit, period, respondent, question, y
+    ``u, p, r, q`` index ``units``, ``periods``, the respondents and
+    ``questions``; ``y`` is the answer (NaN when skipped); ``extra`` holds the
+    raw values of the case-mix columns.
+    """
+
+    u: np.ndarray
+    p: np.ndarray
+    r: np.ndarray
+    q: np.ndarray
+    y: np.ndarray
+    units: np.ndarray
+    periods: np.ndarray
+    questions: np.ndarray
+    extra: dict[str, np.ndarray]
     positive: tuple[float, ...]
     scale: tuple[int, int]
+
+    @property
+    def cell(self) -> np.ndarray:
+        """The unit x period x question cell of each row (an int code)."""
+        return (self.u * self.periods.size + self.p) * self.questions.size + self.q
+
+    @property
+    def n_cells(self) -> int:
+        return self.units.size * self.periods.size * self.questions.size
+
+
+def factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes and sorted labels (insertion order if labels do not sort)."""
+    try:
+        codes, labels = pd.factorize(values, sort=True)
+    except TypeError:
+        codes, labels = pd.factorize(values, sort=False)
+    return codes.astype(np.int64), np.asarray(labels, dtype=object)
 
 
 def _rows(index: pd.Index, mask: np.ndarray, limit: int = 5) -> list:
@@ -145,30 +176,32 @@ def prepare_answers(
             f"{_rows(index, bad)!r}). Map 'don't know' or 'not applicable' codes "
             "to empty first."
         )
-    frame = pd.DataFrame(
-        {
-            "unit": data[unit].to_numpy(),
-            "period": data[period].to_numpy(),
-            "respondent": data[respondent].to_numpy(),
-            "question": data[question].to_numpy(),
-            "y": y,
-        }
-    )
-    for col in extra:
-        frame[col] = data[col].to_numpy()
-    dup = frame.duplicated(["period", "respondent", "question"], keep=False).to_numpy()
+    u, units = factorize(data[unit])
+    p, periods = factorize(data[period])
+    r, respondents = factorize(data[respondent])
+    q, questions = factorize(data[question])
+    n_r, n_q = respondents.size, questions.size
+    pair = p * n_r + r  # respondent within period
+    dup = pd.Series(pair * n_q + q).duplicated(keep=False).to_numpy()
     if dup.any():
         raise InputError(
             f"{where}: each respondent may answer each question once per "
             f"{period!r}; repeated ({respondent!r}, {question!r}) in rows "
             f"{_rows(index, dup)!r}."
         )
-    units_per = frame.groupby(["period", "respondent"], sort=False)["unit"].nunique()
-    if (units_per > 1).any():
-        who = units_per[units_per > 1].index[:3].tolist()
+    order = np.argsort(pair, kind="stable")
+    ps, us = pair[order], u[order]
+    clash = (ps[1:] == ps[:-1]) & (us[1:] != us[:-1])
+    if clash.any():
+        rows = order[1:][clash][:3]
+        who = [(periods[p[k]], respondents[r[k]]) for k in rows]
         raise InputError(
             f"{where}: a respondent belongs to one unit per period; "
             f"({period!r}, {respondent!r}) pairs {who!r} appear under several "
             f"values of {unit!r}."
         )
-    return Answers(frame=frame, positive=pos, scale=scale)
+    return Answers(
+        u=u, p=p, r=r, q=q, y=y, units=units, periods=periods, questions=questions,
+        extra={col: data[col].to_numpy() for col in extra},
+        positive=pos, scale=scale,
+    )  # fmt: skip

@@ -16,6 +16,7 @@ from ccdata.survey._common import (
     DEFAULT_MIN_RESPONDENTS,
     DEFAULT_POSITIVE,
     NOT_ASSESSED,
+    Answers,
     check_level,
     check_min_respondents,
     prepare_answers,
@@ -25,48 +26,45 @@ from ccdata.survey._common import (
 __all__ = ["cell_statistics", "survey_indicators"]
 
 
-def cell_statistics(frame: pd.DataFrame, positive: tuple[float, ...]) -> pd.DataFrame:
+def cell_statistics(ans: Answers) -> pd.DataFrame:
     """Sums per unit x period x question over answered items, on the full grid.
 
     The grid is every unit x period that has respondents, crossed with every
     question asked in that period; a question nobody in a unit answered has
     ``respondents == 0``. ``total`` is the number of respondents of the unit
     x period (anyone with a row), so item non-response is
-    ``total - respondents``.
+    ``total - respondents``. ``cell`` is the code of :attr:`Answers.cell`.
     """
-    answered = frame[~np.isnan(frame["y"].to_numpy())]
-    y = answered["y"].to_numpy()
-    sums = (
-        pd.DataFrame(
-            {
-                "unit": answered["unit"].to_numpy(),
-                "period": answered["period"].to_numpy(),
-                "question": answered["question"].to_numpy(),
-                "respondents": np.ones(y.size, dtype=np.int64),
-                "sum_y": y,
-                "sum_y2": y * y,
-                "positive": np.isin(y, positive).astype(np.int64),
-            }
-        )
-        .groupby(["unit", "period", "question"], sort=False)
-        .sum()
-        .reset_index()
+    n_u, n_p, n_q = ans.units.size, ans.periods.size, ans.questions.size
+    answered = ~np.isnan(ans.y)
+    cell = ans.cell[answered]
+    y = ans.y[answered]
+    size = ans.n_cells
+    respondents = np.bincount(cell, minlength=size)
+    sum_y = np.bincount(cell, weights=y, minlength=size)
+    sum_y2 = np.bincount(cell, weights=y * y, minlength=size)
+    positive = np.bincount(cell, weights=np.isin(y, ans.positive), minlength=size)
+    # respondents of each unit x period: distinct (period, respondent) pairs
+    pair = ans.p * (ans.r.max() + 1 if ans.r.size else 1) + ans.r
+    _, first = np.unique(pair, return_index=True)
+    total = np.bincount(ans.u[first] * n_p + ans.p[first], minlength=n_u * n_p)
+    asked = np.bincount(ans.p * n_q + ans.q, minlength=n_p * n_q) > 0
+    mask = (total.reshape(n_u, n_p)[:, :, None] > 0) & asked.reshape(n_p, n_q)[None]
+    cu, cp, cq = np.nonzero(mask)
+    cells = (cu * n_p + cp) * n_q + cq
+    return pd.DataFrame(
+        {
+            "cell": cells,
+            "unit": ans.units[cu],
+            "period": ans.periods[cp],
+            "question": ans.questions[cq],
+            "total": total[cu * n_p + cp],
+            "respondents": respondents[cells].astype(np.int64),
+            "sum_y": sum_y[cells],
+            "sum_y2": sum_y2[cells],
+            "positive": positive[cells].astype(np.int64),
+        }
     )
-    total = (
-        frame.groupby(["unit", "period"], sort=False)["respondent"]
-        .nunique()
-        .rename("total")
-        .reset_index()
-    )
-    asked = frame[["period", "question"]].drop_duplicates()
-    grid = total.merge(asked, on="period").merge(
-        sums, on=["unit", "period", "question"], how="left"
-    )
-    for col in ("respondents", "positive"):
-        grid[col] = grid[col].fillna(0).astype(np.int64)
-    for col in ("sum_y", "sum_y2"):
-        grid[col] = grid[col].fillna(0.0)
-    return grid
 
 
 def _sort(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -195,7 +193,7 @@ def survey_indicators(
         scale=scale,
         where=where,
     )
-    grid = cell_statistics(ans.frame, ans.positive)
+    grid = cell_statistics(ans)
     n = grid["respondents"].to_numpy(dtype=float)
     total = grid["total"].to_numpy(dtype=float)
     assessed = n >= min_respondents
