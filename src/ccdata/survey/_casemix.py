@@ -87,10 +87,16 @@ def _codes(extra: dict[str, np.ndarray], case_mix: Sequence[str]):
     """Integer codes and level names of each case-mix column (missing: a level)."""
     out = []
     for var in case_mix:
-        values = pd.Series(extra[var], dtype=object)
-        values = values.where(values.notna(), MISSING_LEVEL).astype(str)
-        codes, levels = pd.factorize(values, sort=True)
-        out.append((var, codes, np.asarray(levels, dtype=object)))
+        try:
+            codes, levels = pd.factorize(extra[var], sort=True)
+        except TypeError:  # levels of mixed types: compare them as text
+            codes, levels = pd.factorize(
+                pd.Series(extra[var], dtype=object).map(str, na_action="ignore"),
+                sort=True,
+            )
+        names = np.asarray([str(v) for v in levels] + [MISSING_LEVEL], dtype=object)
+        codes = np.where(codes < 0, len(levels), codes)
+        out.append((var, codes, names))
     return out
 
 
@@ -110,34 +116,37 @@ def _design(codes: Sequence[tuple], rows: np.ndarray):
     return np.column_stack(columns), labels
 
 
-def _within_fit(codes: np.ndarray, n_units: int, x: np.ndarray, y: np.ndarray):
-    """Fixed-effects (within-unit) least squares of y on x.
+def _within_fit(codes: np.ndarray, n_units: int, x: np.ndarray, ys: np.ndarray):
+    """Fixed-effects (within-unit) least squares of each column of ys on x.
 
-    Returns coefficients b, their covariance V, the unit means of y and x and
-    the within residuals.
+    Returns, per outcome column, coefficients b, their covariance V, the unit
+    means of y, and the within residuals; and the unit means of x.
     """
     count = np.bincount(codes, minlength=n_units).astype(float)
-    y_bar = np.bincount(codes, weights=y, minlength=n_units) / count
-    if x.shape[1]:
-        x_bar = np.column_stack(
-            [np.bincount(codes, weights=x[:, j], minlength=n_units) for j in
-             range(x.shape[1])]
-        ) / count[:, None]  # fmt: skip
-    else:
-        x_bar = np.zeros((n_units, 0))
-    xw = x - x_bar[codes]
-    yw = y - y_bar[codes]
+    k = x.shape[1]
+    # unit sums of [x | ys] in one pass
+    both = np.column_stack([x, ys])
+    sums = np.stack(
+        [np.bincount(codes, weights=both[:, j], minlength=n_units)
+         for j in range(both.shape[1])], axis=1,
+    )  # fmt: skip
+    means = sums / count[:, None]
+    within = both - means[codes]
+    xw, yw = within[:, :k], within[:, k:]
     # normal equations (a handful of columns); pinv copes with a level that
     # never varies within a unit (its coefficient is then not identified: 0)
     xtx = xw.T @ xw
-    inv = np.linalg.pinv(xtx) if x.shape[1] else np.zeros((0, 0))
-    b = inv @ (xw.T @ yw)
-    rank = int(np.linalg.matrix_rank(xtx)) if x.shape[1] else 0
+    inv = np.linalg.pinv(xtx) if k else np.zeros((0, 0))
+    b = inv @ (xw.T @ yw)  # (k, n_outcomes)
+    rank = int(np.linalg.matrix_rank(xtx)) if k else 0
     resid = yw - xw @ b
-    dof = y.size - n_units - rank
-    sigma2 = float(resid @ resid / dof) if dof > 0 else np.nan
-    cov = sigma2 * inv
-    return b, cov, y_bar, x_bar, resid
+    dof = ys.shape[0] - n_units - rank
+    sigma2 = (resid**2).sum(axis=0) / dof if dof > 0 else np.full(ys.shape[1], np.nan)
+    fits = [
+        (b[:, j], sigma2[j] * inv, means[:, k + j], resid[:, j])
+        for j in range(ys.shape[1])
+    ]
+    return fits, means[:, :k]
 
 
 def _adjust_stratum(
@@ -156,8 +165,10 @@ def _adjust_stratum(
     y_score, y_pos = y_all[rows], pos_all[rows]
     out: dict[str, np.ndarray] = {"u": units}
     coefs = {}
-    for name, y in (("score", y_score), ("positive", y_pos)):
-        b, cov, y_bar, x_bar, resid = _within_fit(codes, n_units, x, y)
+    fits, x_bar = _within_fit(codes, n_units, x, np.column_stack([y_score, y_pos]))
+    for name, y, (b, cov, y_bar, resid) in zip(
+        ("score", "positive"), (y_score, y_pos), fits, strict=True
+    ):
         centre = float(y.mean())
         d = x_bar - x.mean(axis=0)[None, :]
         shift = d @ b
