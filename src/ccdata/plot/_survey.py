@@ -199,7 +199,7 @@ def survey_scores(
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles = [
+    handles: list[Any] = [
         Patch(color=_band(len(sfx) - 1 - i, len(sfx)),
               label=f"Expected range ({_pct(lev)})")
         for i, lev in enumerate(levels)

@@ -88,15 +88,14 @@ def _codes(extra: dict[str, np.ndarray], case_mix: Sequence[str]):
     out = []
     for var in case_mix:
         try:
-            codes, levels = pd.factorize(extra[var], sort=True)
+            raw, levels = pd.factorize(extra[var], sort=True)
         except TypeError:  # levels of mixed types: compare them as text
-            codes, levels = pd.factorize(
+            raw, levels = pd.factorize(  # type: ignore[assignment]
                 pd.Series(extra[var], dtype=object).map(str, na_action="ignore"),
                 sort=True,
             )
         names = np.asarray([str(v) for v in levels] + [MISSING_LEVEL], dtype=object)
-        codes = np.where(codes < 0, len(levels), codes)
-        out.append((var, codes, names))
+        out.append((var, np.where(raw < 0, len(levels), raw), names))
     return out
 
 
@@ -352,17 +351,18 @@ def case_mix_adjust(
     n_q = ans.questions.size
     stratum = ans.p[use] * n_q + ans.q[use]
     order = use[np.argsort(stratum, kind="stable")]
-    keys, starts = np.unique(np.sort(stratum), return_index=True)
+    strata, starts = np.unique(np.sort(stratum), return_index=True)
     bounds = [*starts[1:], order.size]
-    names = ["observed_score", "expected_score", "adjusted_score", "adjusted_se",
+    columns_fitted = [
+             "observed_score", "expected_score", "adjusted_score", "adjusted_se",
              "adjusted_lo", "adjusted_hi", "residual_sd", "observed_positive_share",
              "expected_positive_share", "adjusted_positive_share",
              "adjusted_positive_se", "adjusted_positive_lo", "adjusted_positive_hi",
              "positive_residual_sd", "national_score",
              "national_positive_share"]  # fmt: skip
-    per_cell = {k: np.full(ans.n_cells, np.nan) for k in names}
+    per_cell = {k: np.full(ans.n_cells, np.nan) for k in columns_fitted}
     nationals, coefs = [], []
-    for key, lo, hi in zip(keys, starts, bounds, strict=True):
+    for key, lo, hi in zip(strata, starts, bounds, strict=True):
         rows = order[lo:hi]
         p_code, q_code = divmod(int(key), n_q)
         per, que = ans.periods[p_code], ans.questions[q_code]
