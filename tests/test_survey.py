@@ -243,3 +243,22 @@ def test_root_exports():
                  "trust_priorities", "CaseMixResult", "SurveyFunnels",
                  "TrustPriorities"):  # fmt: skip
         assert getattr(ccdata, name) is getattr(ccdata.survey, name)
+
+
+def test_validated_submission_feeds_the_survey(tmp_path, sample_data_dir):
+    # the batch job's path: read and validate the file, then compute
+    head = pd.read_csv(sample_data_dir / "lung_cancer_patient_experience.csv",
+                       nrows=3000, dtype=str, keep_default_na=False)  # fmt: skip
+    path = tmp_path / "pe.csv"
+    head.to_csv(path, index=False)
+    res = ccdata.read_submission(path, "lung_cancer_patient_experience")
+    assert res.ok and len(res.valid) == 3000
+    out = survey_indicators(res.valid, min_respondents=1)
+    direct = survey_indicators(
+        head.assign(answer=pd.to_numeric(head["answer"]),
+                    survey_year=head["survey_year"].astype(int)),
+        min_respondents=1,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(out, direct, check_dtype=False)
+    adj = ccdata.case_mix_adjust(res.valid, min_respondents=1)
+    assert adj.units["adjusted_score"].notna().all()
