@@ -225,3 +225,26 @@ def test_funnel_summary_states_the_suppression_rule(funnels):
         funnels.summary(2025, "Q99")
     frame = funnels.to_frame()
     assert frame["status"].notna().all()
+
+
+def test_crude_scores_are_not_called_adjusted():
+    crude = trust_priorities(survey_funnels(case_mix_adjust(_toy(), case_mix=())))
+    assert "case-mix" not in crude.summary("A")
+    adjusted = trust_priorities(
+        survey_funnels(case_mix_adjust(_toy(), case_mix=["route"]))
+    )
+    assert "after case-mix adjustment" in adjusted.summary("A")
+
+
+def test_a_question_with_no_assessed_unit_is_stated_everywhere():
+    frame = _toy()
+    few = frame[frame["respondent_id"].str[-1] == "0"].assign(question_id="Q02")
+    both = pd.concat([frame, few], ignore_index=True)
+    f = survey_funnels(case_mix_adjust(both, case_mix=()))
+    assert sorted(f.results) == [(2024, "Q01"), (2025, "Q01")]
+    table = f.to_frame()
+    assert (table.loc[table["question_id"] == "Q02", "status"] == "not_assessed").all()
+    pri = trust_priorities(f)
+    q2 = pri.table[pri.table["question_id"] == "Q02"]
+    assert (q2["position"] == NOT_ASSESSED).all()
+    assert (q2["change_status"] == "not compared").all()

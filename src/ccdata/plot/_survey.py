@@ -216,7 +216,8 @@ def survey_scores(
         score = "share of positive answers" if funnels.score == "positive" else (
             "mean score"
         )
-        title = f"{unit}: case-mix-adjusted {score} against the expected range"
+        adj = "case-mix-adjusted " if adjusted.case_mix else ""
+        title = f"{unit}: {adj}{score} against the expected range"
     fig.suptitle(title, fontsize="medium")
     fig.subplots_adjust(left=0.5 / width, right=1 - 0.1 / width,
                         bottom=(0.8 if width >= 8 else 1.1) / height,

@@ -49,6 +49,8 @@ class TrustPriorities:
         The period compared with (None if there is none).
     level, change_level : float
     min_respondents : int
+    case_mix : tuple of str
+        The case-mix variables the scores were adjusted for (empty: crude).
     """
 
     table: pd.DataFrame
@@ -60,6 +62,7 @@ class TrustPriorities:
     level: float
     change_level: float
     min_respondents: int
+    case_mix: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """The CSV-ready table (a copy of :attr:`table`)."""
@@ -81,9 +84,10 @@ class TrustPriorities:
         pct = f"{self.level * 100:g}%"
         low = rows.loc[rows["position"] == LOWER, self.question].tolist()
         high = rows.loc[rows["position"] == HIGHER, self.question].tolist()
+        adjusted = ", after case-mix adjustment" if self.case_mix else ""
         parts = [
             f"Survey {self.current}. Areas your patients rate lower than expected "
-            f"(below the {pct} expected range, after case-mix adjustment): "
+            f"(below the {pct} expected range{adjusted}): "
             + (", ".join(map(str, low)) if low else "none")
             + "."
         ]
@@ -253,4 +257,5 @@ def trust_priorities(
         level=level,
         change_level=change_level,
         min_respondents=a.min_respondents,
+        case_mix=tuple(a.case_mix),
     )
