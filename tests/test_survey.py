@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -221,6 +221,7 @@ def test_sample_data_indicators(sample_data_dir):
 @given(
     answers=st.lists(st.one_of(st.none(), st.integers(1, 5)), min_size=1, max_size=40)
 )
+@settings(max_examples=30)
 def test_scores_agree_with_numpy(answers):
     frame = _survey([("A", 2024, f"r{i}", "Q01", a) for i, a in enumerate(answers)])
     out = survey_indicators(frame, min_respondents=1).iloc[0]

@@ -212,7 +212,7 @@ def test_the_planted_low_trust_is_found_after_adjustment(merged):
     n_units=st.integers(2, 5),
     n=st.integers(20, 80),
 )
-@settings(max_examples=25)
+@settings(max_examples=12)
 def test_adjustment_identities_hold_on_any_data(seed, n_units, n):
     rng = np.random.default_rng(seed)
     units = rng.choice([f"U{k}" for k in range(n_units)], n)
