@@ -25,6 +25,9 @@ from ccdata.sample_data import (
     CKD_LAUNCH_MONTH,
     CKD_STOPPED_PRACTICES,
     DEFAULT_SEED,
+    EXPERIENCE_CASE_MIX,
+    EXPERIENCE_CASE_MIX_TRUST,
+    EXPERIENCE_SMALL_CELLS,
     SAMPLE_FILES,
     generate_aaa_procedures,
     generate_ckd_care_bundle,
@@ -66,7 +69,8 @@ CONTRACT = {
                                    "numerator": "int", "denominator": "int"},
     "lung_cancer_patient_experience.csv": {
         "site_id": "str", "survey_year": "int", "respondent_id": "str",
-        "question_id": "str", "answer": "Int",
+        "question_id": "str", "answer": "Int", "age_band": "str", "sex": "str",
+        "route_to_diagnosis": "str",
     },
 }  # fmt: skip
 KEYS = {
@@ -412,12 +416,53 @@ def test_lung_indicator_levels(files):
 def test_patient_experience_shape(files):
     pe = files["lung_cancer_patient_experience.csv"]
     per_cell = pe.groupby(["site_id", "survey_year"])["respondent_id"].nunique()
-    assert len(per_cell) == 60 and per_cell.between(60, 200).all()
+    small = pd.Series(dict(EXPERIENCE_SMALL_CELLS))
+    assert len(per_cell) == 60
+    assert per_cell.drop(small.index).between(60, 200).all()
+    assert per_cell[small.index].tolist() == small.tolist()
     assert (pe.groupby("respondent_id").size() == 10).all()
+    # each respondent's characteristics repeat unchanged on their rows
+    chars = ["age_band", "sex", "route_to_diagnosis"]
+    assert (pe.groupby("respondent_id")[chars].nunique() == 1).all().all()
     skipped = pe["answer"].isna().groupby(pe["question_id"]).mean()
     assert skipped.between(0.03, 0.17).all()
     answers = pe["answer"].dropna()
     assert answers.mean() > 3.7 and (answers >= 4).mean() > 0.6
+
+
+def test_patient_experience_case_mix_differs_between_trusts(files, truth):
+    pe = files["lung_cancer_patient_experience.csv"].drop_duplicates("respondent_id")
+    emergency = (pe["route_to_diagnosis"] == "emergency").groupby(pe["site_id"]).mean()
+    young = (pe["age_band"] == "16-54").groupby(pe["site_id"]).mean()
+    # the planted case-mix trust has the most emergency and young respondents
+    assert emergency.idxmax() == EXPERIENCE_CASE_MIX_TRUST == young.idxmax()
+    assert emergency.max() > 0.45
+    assert emergency.drop(EXPERIENCE_CASE_MIX_TRUST).max() < 0.4
+    # realised shares follow the design within sampling error
+    design = pd.Series(
+        {t: m["route_to_diagnosis"][2] for t, m in EXPERIENCE_CASE_MIX.items()}
+    )
+    n = pe.groupby("site_id").size()
+    z = (emergency - design) / np.sqrt(design * (1 - design) / n)
+    assert (z.abs() < 4).all()
+    female = (pe["sex"] == "F").groupby(pe["site_id"]).mean()
+    assert female.between(0.3, 0.7).all()
+    # case mix affects answers: emergency and younger respondents less positive
+    ans = files["lung_cancer_patient_experience.csv"].dropna(subset=["answer"])
+    by_route = ans.groupby("route_to_diagnosis")["answer"].mean()
+    by_age = ans.groupby("age_band")["answer"].mean()
+    assert by_route["emergency"] < by_route["two_week_wait"] - 0.2
+    assert by_age["16-54"] < by_age["75+"] - 0.3
+
+
+def test_patient_experience_truth_table(truth):
+    t = truth.lung_experience
+    assert len(t) == 30 * 2 * 10
+    assert t[["true_mean_score", "true_adjusted_score"]].stack().between(1, 5).all()
+    # the case-mix trust scores lower on its own case mix than on the national one
+    own = t[t["site_id"] == EXPERIENCE_CASE_MIX_TRUST]
+    gap = own["true_adjusted_score"] - own["true_mean_score"]
+    assert (gap > 0.1).all()
 
 
 def test_truth_constants_are_consistent_and_read_only(truth):

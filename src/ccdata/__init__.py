@@ -15,7 +15,8 @@ are named for their idea, never for a function, so a module and a function
 never share a name: :mod:`ccdata.comparison` (funnel statistics),
 :mod:`ccdata.variation` (run and SPC charts), :mod:`ccdata.risk`,
 :mod:`ccdata.completeness`, :mod:`ccdata.validation`, :mod:`ccdata.schemas`,
-:mod:`ccdata.io`, :mod:`ccdata.errors`, :mod:`ccdata.plot` and
+:mod:`ccdata.io`, :mod:`ccdata.survey` (patient-experience surveys),
+:mod:`ccdata.errors`, :mod:`ccdata.plot` and
 :mod:`ccdata.report` (the batch job).
 """
 
@@ -86,6 +87,15 @@ from ccdata.schemas import (
     registered_sites,
     site_column,
 )
+from ccdata.survey import (
+    CaseMixResult,
+    SurveyFunnels,
+    TrustPriorities,
+    case_mix_adjust,
+    survey_funnels,
+    survey_indicators,
+    trust_priorities,
+)
 from ccdata.validation import (
     ERROR_COLUMNS,
     ValidationResult,
@@ -109,6 +119,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 __all__ = [
     "ARLEstimate",
     "CCDataError",
+    "CaseMixResult",
     "CCDataWarning",
     "CHANGE_STATUS",
     "CompletenessWarning",
@@ -129,10 +140,13 @@ __all__ = [
     "SchemaDefinitionError",
     "SeparationWarning",
     "SubmissionReadError",
+    "SurveyFunnels",
+    "TrustPriorities",
     "ValidationResult",
     "add_period",
     "anhoej_limits",
     "case_ascertainment",
+    "case_mix_adjust",
     "cusum_arl",
     "data_quality",
     "date_order",
@@ -161,7 +175,10 @@ __all__ = [
     "spc",
     "submission_status",
     "submission_volume",
+    "survey_funnels",
+    "survey_indicators",
     "timeliness",
+    "trust_priorities",
     "validate",
     "vlad",
     "__version__",

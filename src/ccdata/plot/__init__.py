@@ -20,6 +20,7 @@ from ccdata.plot._funnel import funnel
 from ccdata.plot._monitoring import calibration, cusum, vlad
 from ccdata.plot._quality import ascertainment, completeness
 from ccdata.plot._spc import run_chart, small_multiples, spc
+from ccdata.plot._survey import survey_scores
 from ccdata.plot._theme import PALETTE, theme
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "run_chart",
     "small_multiples",
     "spc",
+    "survey_scores",
     "theme",
     "vlad",
 ]

@@ -73,8 +73,15 @@ from ccdata.sample_data._design import (
     CKD_PRACTICES,
     CKD_REGIONS,
     CKD_STOPPED_PRACTICES,
+    EXPERIENCE_CASE_MIX,
+    EXPERIENCE_CASE_MIX_EFFECTS,
+    EXPERIENCE_CASE_MIX_TRUST,
+    EXPERIENCE_CHANGES,
+    EXPERIENCE_LOW_TRUSTS,
     EXPERIENCE_SKIP_RATES,
+    EXPERIENCE_SMALL_CELLS,
     EXPERIENCE_TRUST_EFFECTS,
+    EXPERIENCE_TRUST_QUESTION_EFFECTS,
     LUNG_BASELINE,
     LUNG_INDICATORS,
     LUNG_OUTLIER_TRUSTS,
@@ -84,6 +91,7 @@ from ccdata.sample_data._design import (
     LUNG_TRUSTS,
 )
 from ccdata.sample_data._other import (
+    experience_truth,
     simulate_ckd,
     simulate_lung_experience,
     simulate_lung_indicators,
@@ -111,8 +119,15 @@ __all__ = [
     "CKD_LAUNCH_MONTH",
     "CKD_STOPPED_PRACTICES",
     "DEFAULT_SEED",
+    "EXPERIENCE_CASE_MIX",
+    "EXPERIENCE_CASE_MIX_EFFECTS",
+    "EXPERIENCE_CASE_MIX_TRUST",
+    "EXPERIENCE_CHANGES",
+    "EXPERIENCE_LOW_TRUSTS",
     "EXPERIENCE_SKIP_RATES",
+    "EXPERIENCE_SMALL_CELLS",
     "EXPERIENCE_TRUST_EFFECTS",
+    "EXPERIENCE_TRUST_QUESTION_EFFECTS",
     "LUNG_BASELINE",
     "LUNG_OUTLIER_TRUSTS",
     "LUNG_TRUST_EFFECTS",
@@ -303,12 +318,23 @@ def generate_lung_cancer_patient_experience(
     seed : int, default 20261122
         Seed of the random draws.
 
+    The answer is an ordinal (cumulative probit) model of a latent score:
+    answer = 1 + the number of :data:`EXPERIENCE_CUTPOINTS` below
+    sqrt(0.4) person + sqrt(0.6) noise + trust effect
+    (:data:`EXPERIENCE_TRUST_EFFECTS`) + question effect + year effect +
+    case mix (:data:`EXPERIENCE_CASE_MIX_EFFECTS` of the respondent's age
+    band, sex and route to diagnosis) + the planted trust x question effects
+    (:data:`EXPERIENCE_TRUST_QUESTION_EFFECTS`, :data:`EXPERIENCE_CHANGES`).
+    Case mix differs between trusts (:data:`EXPERIENCE_CASE_MIX`), so crude
+    scores confound it with the trust effect.
+
     Returns
     -------
     pandas.DataFrame
-        ``site_id, survey_year, respondent_id, question_id, answer``; one row
-        per respondent and question, ``answer`` missing (``<NA>``) when the
-        question was skipped.
+        ``site_id, survey_year, respondent_id, question_id, answer, age_band,
+        sex, route_to_diagnosis``; one row per respondent and question,
+        ``answer`` missing (``<NA>``) when the question was skipped; the three
+        respondent characteristics repeat on each of a respondent's rows.
 
     Raises
     ------
@@ -409,6 +435,13 @@ class SampleDataTruth:
         ``site_id, practice_effect, launch_effect, last_month``.
     lung_trust_effects : pandas.DataFrame
         ``site_id, indicator, trust_effect, outlier``.
+    lung_experience : pandas.DataFrame
+        One row per trust x survey year x question: ``trust_effect`` (on the
+        latent score: trust + planted trust x question and change effects),
+        ``true_mean_score`` and ``true_positive_share`` (expected under the
+        trust's own realised case mix), ``true_adjusted_score`` and
+        ``true_adjusted_positive_share`` (expected had the trust the national
+        case mix of that year: what a case-mix-adjusted score estimates).
     """
 
     seed: int
@@ -418,6 +451,7 @@ class SampleDataTruth:
     aaa_records: pd.DataFrame
     ckd_practices: pd.DataFrame
     lung_trust_effects: pd.DataFrame
+    lung_experience: pd.DataFrame
 
     def to_frame(self) -> pd.DataFrame:
         """The per-site AAA truth table (``aaa_sites``)."""
@@ -505,5 +539,6 @@ def sample_data_truth(*, seed: int = DEFAULT_SEED) -> SampleDataTruth:
         aaa_records=rec,
         ckd_practices=ckd,
         lung_trust_effects=lung,
+        lung_experience=experience_truth(simulate_lung_experience(seed)),
     )
 

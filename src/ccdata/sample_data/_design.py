@@ -327,9 +327,19 @@ EXPERIENCE_QUESTION_EFFECTS = _frozen(
         np.linspace(-0.3, 0.3, 10).round(3)[_DESIGN.permutation(10)],
         strict=True)}
 )  # fmt: skip
-#: Trust effect on the latent satisfaction.
+#: The trust whose patients are much younger and more often diagnosed after an
+#: emergency presentation, with an average trust effect of 0: its crude scores
+#: are low, its case-mix-adjusted scores are not.
+EXPERIENCE_CASE_MIX_TRUST = "T09"
+#: Trusts whose patients truly report a lower experience on every question
+#: (effect on the latent score, replacing the drawn trust effect).
+EXPERIENCE_LOW_TRUSTS = _frozen({"T23": -0.5})
+#: Trust effect on the latent satisfaction: Normal(0, 0.1^2) (the fixed design
+#: draw of SD 0.2, halved), except the planted :data:`EXPERIENCE_LOW_TRUSTS`
+#: and 0 for :data:`EXPERIENCE_CASE_MIX_TRUST`.
 EXPERIENCE_TRUST_EFFECTS = _frozen(
-    {t: float(round(v, 4)) for t, v in
+    {t: float(EXPERIENCE_LOW_TRUSTS.get(t, round(0.5 * v, 4)))
+     * (t != EXPERIENCE_CASE_MIX_TRUST) for t, v in
      zip(LUNG_TRUSTS, _DESIGN.normal(0.0, 0.2, 30), strict=True)}
 )  # fmt: skip
 #: Year effect on the latent satisfaction.
@@ -339,3 +349,51 @@ EXPERIENCE_YEAR_EFFECTS = _frozen({2024: 0.0, 2025: 0.1})
 EXPERIENCE_CUTPOINTS = (-1.645, -1.175, -0.674, 0.126)
 #: Respondents per trust-year: uniform between these bounds.
 EXPERIENCE_RESPONDENTS = (60, 200)
+
+# Respondent characteristics (case mix). A separate design stream, so that the
+# draws above (and every other community's truth) are unchanged by it.
+_CASE_MIX_DESIGN = np.random.default_rng(1717)
+EXPERIENCE_AGE_BANDS = ("16-54", "55-64", "65-74", "75+")
+EXPERIENCE_SEXES = ("F", "M")
+EXPERIENCE_ROUTES = ("two_week_wait", "gp_referral", "emergency", "other")
+#: Effect of each respondent characteristic on the latent score (0 for the
+#: reference level). Younger patients and those diagnosed after an emergency
+#: presentation report less positive experience (the direction reported from
+#: the English Cancer Patient Experience Survey, Abel et al. 2014; the sizes
+#: are made up).
+EXPERIENCE_CASE_MIX_EFFECTS = _frozen(
+    {
+        "age_band": _frozen({"16-54": -0.30, "55-64": -0.12, "65-74": 0.0,
+                             "75+": 0.08}),
+        "sex": _frozen({"F": -0.06, "M": 0.0}),
+        "route_to_diagnosis": _frozen({"two_week_wait": 0.0, "gp_referral": -0.06,
+                                       "emergency": -0.35, "other": -0.12}),
+    }
+)  # fmt: skip
+_age_base = np.array([0.18, 0.25, 0.32, 0.25])
+_age_shift = _CASE_MIX_DESIGN.normal(0.0, 0.35, 30)
+_female = _CASE_MIX_DESIGN.uniform(0.40, 0.56, 30)
+_emergency = _CASE_MIX_DESIGN.uniform(0.10, 0.30, 30)
+_i = LUNG_TRUSTS.index(EXPERIENCE_CASE_MIX_TRUST)
+_age_shift[_i], _emergency[_i] = -1.2, 0.55
+_age_p = _age_base[None, :] * np.exp(_age_shift[:, None] * (np.arange(4) - 1.5))
+_age_p /= _age_p.sum(axis=1, keepdims=True)
+_route_p = np.column_stack(
+    [(1 - _emergency) * 0.68, (1 - _emergency) * 0.23, _emergency,
+     (1 - _emergency) * 0.09]
+)  # fmt: skip
+#: Per trust: probabilities of each age band, of being female and of each route
+#: to diagnosis, {trust: {"age_band": (...), "female": p, "route": (...)}}.
+EXPERIENCE_CASE_MIX = _frozen(
+    {t: _frozen({"age_band": tuple(float(v) for v in _age_p[k].round(4)),
+                 "female": float(_female[k].round(3)),
+                 "route_to_diagnosis": tuple(float(v) for v in _route_p[k].round(4))})
+     for k, t in enumerate(LUNG_TRUSTS)}
+)  # fmt: skip
+#: Trust x question effects on the latent score (a trust's own weak area).
+EXPERIENCE_TRUST_QUESTION_EFFECTS = _frozen({("T05", "Q07"): -0.8})
+#: Changes in the last survey year: {(trust, question): effect in 2025 only}.
+EXPERIENCE_CHANGES = _frozen({("T14", "Q10"): 0.8, ("T21", "Q02"): -1.0})
+#: Trust-years with few respondents (most questions below the 21-respondent
+#: threshold of the national survey): {(trust, year): respondents}.
+EXPERIENCE_SMALL_CELLS = _frozen({("T30", 2025): 22})

@@ -109,31 +109,75 @@ def simulate_lung_indicators(seed: int) -> pd.DataFrame:
     return frame.sort_values(["site_id", "year", "indicator"], ignore_index=True)
 
 
+def _categories(rng: np.random.Generator, probs) -> np.ndarray:
+    """One category index per row of ``probs`` (rows sum to 1), vectorised."""
+    u = rng.random(probs.shape[0])
+    return np.minimum((u[:, None] >= np.cumsum(probs, axis=1)).sum(axis=1),
+                      probs.shape[1] - 1)  # fmt: skip
+
+
+def experience_latent_design(trusts, years, questions):
+    """Trust x year x question latent mean without case mix, shape (T, Y, Q)."""
+    trust_eff = np.array([d.EXPERIENCE_TRUST_EFFECTS[t] for t in trusts])
+    year_eff = np.array([d.EXPERIENCE_YEAR_EFFECTS[int(y)] for y in years])
+    q_eff = np.array([d.EXPERIENCE_QUESTION_EFFECTS[q] for q in questions])
+    eta = trust_eff[:, None, None] + year_eff[None, :, None] + q_eff[None, None, :]
+    t_pos = {t: k for k, t in enumerate(trusts)}
+    q_pos = {q: k for k, q in enumerate(questions)}
+    for (t, q), effect in d.EXPERIENCE_TRUST_QUESTION_EFFECTS.items():
+        eta[t_pos[t], :, q_pos[q]] += effect
+    last = int(np.argmax(years))
+    for (t, q), effect in d.EXPERIENCE_CHANGES.items():
+        eta[t_pos[t], last, q_pos[q]] += effect
+    return eta
+
+
 def simulate_lung_experience(seed: int) -> pd.DataFrame:
-    """Respondent x question answers (1-5, missing when skipped)."""
+    """Respondent x question answers (1-5, missing when skipped) with case mix."""
     rng = stream(seed, "lung_experience")
     trusts, years = np.array(d.LUNG_TRUSTS), np.array(d.EXPERIENCE_YEARS)
     questions = np.array(d.EXPERIENCE_QUESTIONS)
     lo, hi = d.EXPERIENCE_RESPONDENTS
     n_resp = rng.integers(lo, hi + 1, size=(trusts.size, years.size))
+    for (t, y), small in d.EXPERIENCE_SMALL_CELLS.items():
+        n_resp[list(trusts).index(t), list(years).index(y)] = small
     cell = np.repeat(np.arange(n_resp.size), n_resp.ravel())
     trust_index, year_index = np.divmod(cell, years.size)
     n, n_q = cell.size, questions.size
 
-    trust_eff = np.array([d.EXPERIENCE_TRUST_EFFECTS[t] for t in trusts])
-    year_eff = np.array([d.EXPERIENCE_YEAR_EFFECTS[int(y)] for y in years])
-    q_eff = np.array([d.EXPERIENCE_QUESTION_EFFECTS[q] for q in questions])
-    skip = np.array([d.EXPERIENCE_SKIP_RATES[q] for q in questions])
     person = rng.normal(size=(n, 1))
+    noise = rng.normal(size=(n, n_q))
+    skipped = rng.random((n, n_q)) < np.array(
+        [d.EXPERIENCE_SKIP_RATES[q] for q in questions]
+    )[None, :]
+    respondent = hex_ids(rng, n, prefix="RS")
+
+    # case mix: each respondent's characteristics follow their trust's mix
+    mix = [d.EXPERIENCE_CASE_MIX[t] for t in trusts]
+    age_p = np.array([m["age_band"] for m in mix])[trust_index]
+    route_p = np.array([m["route_to_diagnosis"] for m in mix])[trust_index]
+    female_p = np.array([m["female"] for m in mix])[trust_index]
+    age = _categories(rng, age_p)
+    female = rng.random(n) < female_p
+    route = _categories(rng, route_p)
+    effects = d.EXPERIENCE_CASE_MIX_EFFECTS
+    bands = np.array(d.EXPERIENCE_AGE_BANDS)
+    routes = np.array(d.EXPERIENCE_ROUTES)
+    sex = np.where(female, "F", "M")
+    case_mix = (
+        np.array([effects["age_band"][b] for b in bands])[age]
+        + np.where(female, effects["sex"]["F"], effects["sex"]["M"])
+        + np.array([effects["route_to_diagnosis"][r] for r in routes])[route]
+    )
+
+    eta = experience_latent_design(trusts, years, questions)
     latent = (
         np.sqrt(0.4) * person
-        + np.sqrt(0.6) * rng.normal(size=(n, n_q))
-        + (trust_eff[trust_index] + year_eff[year_index])[:, None]
-        + q_eff[None, :]
+        + np.sqrt(0.6) * noise
+        + eta[trust_index, year_index, :]
+        + case_mix[:, None]
     )
     answer = 1 + np.searchsorted(np.array(d.EXPERIENCE_CUTPOINTS), latent)
-    skipped = rng.random((n, n_q)) < skip[None, :]
-    respondent = hex_ids(rng, n, prefix="RS")
 
     frame = pd.DataFrame(
         {
@@ -142,9 +186,74 @@ def simulate_lung_experience(seed: int) -> pd.DataFrame:
             "respondent_id": np.repeat(respondent, n_q),
             "question_id": np.tile(questions, n),
             "answer": pd.array(answer.ravel(), dtype="Int64"),
+            "age_band": np.repeat(bands[age], n_q),
+            "sex": np.repeat(sex, n_q),
+            "route_to_diagnosis": np.repeat(routes[route], n_q),
         }
     )
     frame.loc[skipped.ravel(), "answer"] = pd.NA
     return frame.sort_values(
         ["site_id", "survey_year", "respondent_id", "question_id"], ignore_index=True
     )
+
+
+def experience_truth(frame: pd.DataFrame) -> pd.DataFrame:
+    """True scores per trust x year x question behind a generated survey.
+
+    ``frame`` is the output of :func:`simulate_lung_experience`. Expected
+    answers are exact under the ordinal model (the latent noise is N(0, 1)):
+    E[answer] = 1 + sum_k Phi(eta - c_k) and P(answer >= 4) = Phi(eta - c_3),
+    averaged over a case-mix distribution: the trust's own respondents
+    (``true_mean_score``, ``true_positive_share``) or every respondent of the
+    year, the national case mix (``true_adjusted_*``).
+    """
+    trusts, years = np.array(d.LUNG_TRUSTS), np.array(d.EXPERIENCE_YEARS)
+    questions = np.array(d.EXPERIENCE_QUESTIONS)
+    eta = experience_latent_design(trusts, years, questions)
+    people = frame.drop_duplicates("respondent_id")
+    effects = d.EXPERIENCE_CASE_MIX_EFFECTS
+    cm = (
+        people["age_band"].map(dict(effects["age_band"])).to_numpy(float)
+        + people["sex"].map(dict(effects["sex"])).to_numpy(float)
+        + people["route_to_diagnosis"]
+        .map(dict(effects["route_to_diagnosis"]))
+        .to_numpy(float)
+    )
+    cuts = np.array(d.EXPERIENCE_CUTPOINTS)
+    t_idx = pd.Index(trusts).get_indexer(people["site_id"])
+    y_idx = pd.Index(years).get_indexer(people["survey_year"])
+    values, inverse = np.unique(cm, return_inverse=True)
+    n_t, n_y, n_u = trusts.size, years.size, values.size
+    own = np.zeros((n_t, n_y, n_u))
+    np.add.at(own, (t_idx, y_idx, inverse), 1.0)
+    national = own.sum(axis=0)  # (Y, U)
+    own = own / own.sum(axis=2, keepdims=True)
+    national = national / national.sum(axis=1, keepdims=True)
+    # (T, Y, Q, U) latent means
+    lat = eta[..., None] + values[None, None, None, :]
+    score = 1.0 + norm.cdf(lat[..., None] - cuts).sum(axis=-1)
+    positive = norm.cdf(lat - cuts[2])
+
+    def average(values4, weights):
+        return (values4 * weights).sum(axis=-1)
+
+    w_own = own[:, :, None, :]
+    w_nat = national[None, :, None, :]
+    effect = eta - (
+        np.array([d.EXPERIENCE_YEAR_EFFECTS[int(y)] for y in years])[None, :, None]
+        + np.array([d.EXPERIENCE_QUESTION_EFFECTS[q] for q in questions])[
+            None, None, :
+        ]
+    )
+    return pd.DataFrame(
+        {
+            "site_id": np.repeat(trusts, n_y * questions.size),
+            "survey_year": np.tile(np.repeat(years, questions.size), n_t),
+            "question_id": np.tile(questions, n_t * n_y),
+            "trust_effect": effect.reshape(-1).round(6),
+            "true_mean_score": average(score, w_own).reshape(-1),
+            "true_adjusted_score": average(score, w_nat).reshape(-1),
+            "true_positive_share": average(positive, w_own).reshape(-1),
+            "true_adjusted_positive_share": average(positive, w_nat).reshape(-1),
+        }
+    ).astype({"survey_year": np.int64})

@@ -205,6 +205,22 @@ def lung_cancer_patient_experience() -> pa.DataFrameSchema:
             ),
             "answer": pa.Column("Int64", pa.Check.in_range(1, 5), nullable=True,
                                 description="Answer 1-5; empty when skipped"),
+            # Optional respondent characteristics (case mix); empty when unknown.
+            "age_band": pa.Column(
+                "str", pa.Check.isin(["16-54", "55-64", "65-74", "75+"]),
+                nullable=True, required=False,
+                description="Age band of the respondent (case mix)",
+            ),
+            "sex": pa.Column(
+                "str", pa.Check.isin(["M", "F"]), nullable=True, required=False,
+                description="Sex of the respondent (case mix)",
+            ),
+            "route_to_diagnosis": pa.Column(
+                "str",
+                pa.Check.isin(["two_week_wait", "gp_referral", "emergency", "other"]),
+                nullable=True, required=False,
+                description="Route to diagnosis (case mix)",
+            ),
         },
         unique=["survey_year", "respondent_id", "question_id"],
         name="lung_cancer_patient_experience",
