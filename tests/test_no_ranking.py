@@ -57,7 +57,7 @@ def test_observed_expected_in_id_order(aaa):
     rng = np.random.default_rng(1)
     data = aaa.assign(expected=rng.uniform(0.01, 0.05, len(aaa)))
     table = ccdata.observed_expected(data, unit="site_id", outcome="died_in_hospital",
-                                     expected="expected")
+                                     expected="expected").units
     _assert_id_order(table, "unit")
 
 

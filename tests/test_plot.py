@@ -467,7 +467,7 @@ def test_cusum_and_vlad(aaa, model):
     cs = risk_adjusted_cusum(aaa, outcome="died_in_hospital", expected="p",
                              order_by="procedure_date", unit="site_id", limit=1.5)
     ax = cp.cusum(cs, series="S07", ax=new_ax())
-    own = cs[cs["unit" if "unit" in cs else "site_id"] == "S07"]
+    own = cs.points[cs.points["unit"] == "S07"]
     line = next(li for li in ax.lines if li.get_gid() == "cusum")
     np.testing.assert_allclose(line.get_ydata(), own["cusum"])
     assert [li.get_ydata()[0] for li in ax.lines if li.get_gid() == "limit"] == [1.5]
@@ -479,7 +479,13 @@ def test_cusum_and_vlad(aaa, model):
               order_by="procedure_date", unit="site_id")
     ax = cp.vlad(vl, series="S07", x="procedure_date", ax=new_ax())
     line = next(li for li in ax.lines if li.get_gid() == "vlad")
-    np.testing.assert_allclose(line.get_ydata(), vl.loc[vl.iloc[:, 0] == "S07", "vlad"])
+    pts = vl.points
+    np.testing.assert_allclose(line.get_ydata(), pts.loc[pts.unit == "S07", "vlad"])
+    # the table form draws the same line, limit and all
+    ax2 = cp.cusum(cs.to_frame(), series="S07", limit=1.5, ax=new_ax())
+    np.testing.assert_allclose(
+        next(li for li in ax2.lines if li.get_gid() == "cusum").get_ydata(),
+        own["cusum"])
     for d in (cp.describe(cs, series="S07"), cp.describe(vl, series="S07")):
         assert not BANNED.search(d) and "S01" not in d
 

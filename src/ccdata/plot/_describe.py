@@ -94,6 +94,9 @@ def describe(
     'Case ascertainment: S01 submitted 45 of 50 expected cases (90.0%, 95% CI 79.0% to 96.0%).'
     """
     direction = check_direction(direction, where="ccdata.plot.describe")
+    points = getattr(result, "points", None)
+    if isinstance(points, pd.DataFrame) and {"cusum", "vlad"} & set(points.columns):
+        result = points  # a CusumResult or VladResult: describe its table
     if hasattr(result, "units") and hasattr(result, "curve"):
         return _funnel(result, highlight, direction, period, name_units, flagged,
                        flag_label)

@@ -155,7 +155,7 @@ def _fit_risk(ind: IndicatorConfig, data: pd.DataFrame, out: IndicatorOutput
     data = data[~np.isnan(expected)]
     if len(data):
         out.oe_table = observed_expected(data, unit=ind.unit, outcome=outcome,
-                                         expected="_expected")
+                                         expected="_expected").to_frame()
     out.summary["c_statistic"] = float(model.c_statistic)
     return data
 
@@ -420,4 +420,4 @@ def _compute_cusum(ind: IndicatorConfig, data: pd.DataFrame) -> pd.DataFrame:
     data = data.rename(columns={"_expected": "expected_risk"})
     res = risk_adjusted_cusum(data, outcome=outcome, expected="expected_risk",
                               order_by=ind.period, unit=ind.unit)
-    return res.reset_index(drop=True)
+    return res.points.reset_index(drop=True)
