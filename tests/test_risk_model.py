@@ -484,3 +484,21 @@ def test_formula_errors_are_input_errors_but_memory_errors_propagate(
     )
     with pytest.raises(MemoryError, match="out of memory in a test"):
         fit_risk_model(df, "y", formula="boom(x)")
+
+
+def test_statsmodels_is_imported_by_the_fit_not_by_import_ccdata():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, pandas as pd, ccdata\n"
+        "before = 'statsmodels' in sys.modules\n"
+        "rng = np.random.default_rng(0)\n"
+        "df = pd.DataFrame({'x': rng.normal(size=500)})\n"
+        "df['y'] = rng.binomial(1, 0.3, 500)\n"
+        "m = ccdata.fit_risk_model(df, 'y', ['x'])\n"
+        "print(before, 'statsmodels' in sys.modules, type(m.statsmodels_result).__name__)"
+    )
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "BinaryResultsWrapper"]

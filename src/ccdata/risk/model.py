@@ -148,7 +148,7 @@ class RiskModel:
     # -- statsmodels ----------------------------------------------------------
     @property
     def statsmodels_result(self) -> Any:
-        """The statsmodels ``LogitResults`` of a fitted model (None if published).
+        """The statsmodels ``LogitResults`` (wrapped) of a fitted model (None if published).
 
         Its data arrays are removed (``remove_data()``) so that the model does
         not keep the design matrix alive; estimates, covariance, likelihoods and
@@ -185,9 +185,10 @@ class RiskModel:
             if self.diagnostics is None
             else f", c-statistic {self.diagnostics.c_statistic:.3f}"
         )
+        formula = self.formula if len(self.formula) <= 60 else self.formula[:57] + "..."
         return (
             f"RiskModel({self.source}, {len(self.coefficients)} terms, "
-            f"n_used={self.n_used:,}{events}{c}; formula {self.formula!r})"
+            f"n_used={self.n_used:,}{events}{c}; {formula!r})"
         )
 
     def _repr_html_(self) -> str:
