@@ -108,7 +108,7 @@ class RiskModel:
 
     @property
     def c_statistic(self) -> float:
-        """Area under the ROC curve (see :func:`~ccdata.risk.diagnostics.c_statistic`)."""
+        """Area under the ROC curve (:func:`~ccdata.risk.diagnostics.c_statistic`)."""
         return self._diag().c_statistic
 
     @property
@@ -148,7 +148,7 @@ class RiskModel:
     # -- statsmodels ----------------------------------------------------------
     @property
     def statsmodels_result(self) -> Any:
-        """The statsmodels ``LogitResults`` (wrapped) of a fitted model (None if published).
+        """statsmodels' ``LogitResults`` of a fitted model (None if published).
 
         Its data arrays are removed (``remove_data()``) so that the model does
         not keep the design matrix alive; estimates, covariance, likelihoods and
@@ -195,7 +195,8 @@ class RiskModel:
         from html import escape
 
         head = f"<p><b>{escape(repr(self))}</b></p>"
-        return head + self.coefficients.to_html(index=False, float_format="{:.4g}".format)
+        table = self.coefficients.to_html(index=False, float_format="{:.4g}".format)
+        return head + table
 
     # -- prediction -----------------------------------------------------------
     def predict(self, data: pd.DataFrame) -> pd.Series:

@@ -348,7 +348,8 @@ def vlad(
     Examples
     --------
     >>> df = pd.DataFrame({"t": [1, 2, 3], "died": [0, 1, 0], "p": [0.1] * 3})
-    >>> vlad(df, outcome="died", expected="p", order_by="t").points["vlad"].round(2).tolist()
+    >>> out = vlad(df, outcome="died", expected="p", order_by="t")
+    >>> out.points["vlad"].round(2).tolist()
     [0.1, -0.8, -0.7]
     """
     where = "vlad"

@@ -1,4 +1,7 @@
-"""Observed/expected ratios and risk-adjusted rates per unit (indirect standardisation)."""
+"""Observed/expected ratios and risk-adjusted rates per unit.
+
+The result is an :class:`~ccdata.risk.result.ObservedExpectedResult`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Result objects of :func:`observed_expected`, :func:`risk_adjusted_cusum` and :func:`vlad`.
+"""Result objects of the O/E, risk-adjusted CUSUM and VLAD functions.
 
 Each is a frozen dataclass with typed fields for the scalars (which used to ride
 in ``DataFrame.attrs``) and ``to_frame()`` for the CSV-ready table. Until
