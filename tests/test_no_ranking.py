@@ -62,18 +62,18 @@ def test_observed_expected_in_id_order(aaa):
 
 
 def test_completeness_tables_in_site_order(aaa):
-    fields = ccdata.field_completeness(aaa, by="site_id", fields=["asa_grade"])
-    _assert_id_order(fields[fields["field"] == "asa_grade"], "site_id")
+    fields = ccdata.field_completeness(aaa, unit="site_id", fields=["asa_grade"])
+    _assert_id_order(fields[fields["field"] == "asa_grade"], "unit")
     lags = ccdata.timeliness(aaa, event_date="procedure_date",
-                             entry_date="record_entered_date", by="site_id")
-    _assert_id_order(lags, "site_id")
+                             entry_date="record_entered_date", unit="site_id")
+    _assert_id_order(lags, "unit")
     quality = ccdata.data_quality(aaa, fields=["asa_grade"])
-    _assert_id_order(quality, "site_id")
+    _assert_id_order(quality, "unit")
 
 
 def test_spc_summary_in_series_order(sample_data_dir):
     ckd = pd.read_csv(sample_data_dir / "ckd_care_bundle.csv")
     ckd = ckd.sample(frac=1.0, random_state=5)
     result = ccdata.spc(ckd, chart="p", x="month", numerator="all_elements",
-                        denominator="eligible", by="site_id")
-    _assert_id_order(result.summary.drop_duplicates("site_id"), "site_id")
+                        denominator="eligible", unit="site_id")
+    _assert_id_order(result.phases.drop_duplicates("unit"), "unit")

@@ -112,7 +112,7 @@ def hospitals(sample_data_dir_module):
                      parse_dates=["month"])
     hi = hi[hi["infection"] == "BAC"]
     return spc(hi, chart="u", x="month", numerator="n", denominator="days",
-               by="hospital")
+               unit="hospital")
 
 
 @pytest.fixture(scope="module")
@@ -436,7 +436,7 @@ def test_small_multiples_in_id_order_never_by_performance(hospitals):
     axes = cp.small_multiples(hospitals, ncols=4, fig=fig)
     assert axes.shape == (2, 4)
     titles = [ax.get_title(loc="left") for ax in axes.flat if ax.axison]
-    assert titles == sorted(hospitals.points["hospital"].unique())
+    assert titles == sorted(hospitals.points["unit"].unique())
     assert not axes.flat[-1].axison
     used = [ax for ax in axes.flat if ax.axison]
     assert len({ax.get_ylim() for ax in used}) == 1
@@ -504,7 +504,7 @@ def test_calibration(model):
 def test_completeness_and_ascertainment_site_view(aaa, sample_data_dir_module):
     from ccdata.completeness import case_ascertainment, field_completeness
 
-    fc = field_completeness(aaa, by="site_id", fields=["asa_grade", "creatinine_umol_l"])
+    fc = field_completeness(aaa, unit="site_id", fields=["asa_grade", "creatinine_umol_l"])
     ax = cp.completeness(fc, select={"field": "asa_grade"}, ax=new_ax())
     ticks = sorted(((t.get_position()[1], t.get_text()) for t in ax.get_yticklabels()),
                    reverse=True)
@@ -512,16 +512,16 @@ def test_completeness_and_ascertainment_site_view(aaa, sample_data_dir_module):
     ax = cp.completeness(fc, select={"field": "asa_grade"}, highlight="S07", ax=new_ax())
     words = " ".join(texts(ax.figure))
     assert "S07" in words and not re.search(r"S0[123]", words)
-    ax = cp.completeness(fc, select={"site_id": "S07"}, target=0.95, ax=new_ax())
+    ax = cp.completeness(fc, select={"unit": "S07"}, target=0.95, ax=new_ax())
     pts = next(c for c in ax.collections if c.get_gid() == "points").get_offsets()
-    own = fc[fc["site_id"] == "S07"]
+    own = fc[fc["unit"] == "S07"]
     np.testing.assert_allclose(pts[:, 0], own["proportion"] * 100)
     with pytest.raises(InputError, match="select"):
         cp.completeness(pd.concat([fc, fc]), ax=new_ax())
 
     expected = pd.read_csv(sample_data_dir_module / "aaa_expected_cases.csv")
     expected = expected[expected["site_id"].isin(aaa["site_id"].unique())]
-    asc = case_ascertainment(aaa, expected, by="site_id")
+    asc = case_ascertainment(aaa, expected, unit="site_id")
     ax = cp.ascertainment(asc, highlight="S07", ax=new_ax())
     words = " ".join(texts(ax.figure))
     assert "S07" in words and not re.search(r"S0[123]", words)

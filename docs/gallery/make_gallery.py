@@ -71,7 +71,7 @@ def ckd_spc_one_practice(fig):
     ckd = pd.read_csv(DATA / "ckd_care_bundle.csv")
     p01 = ckd[ckd["site_id"] == "P01"]
     result = ccdata.spc(p01, chart="p", x="month", numerator="all_elements",
-                        denominator="eligible", freeze=12, improvement="increase")
+                        denominator="eligible", freeze=12, direction="increase")
     cp.spc(result, variation_labels=True, title="P01: all bundle elements",
            ax=fig.subplots())
     return result

@@ -136,7 +136,7 @@ def _select_series(result: Any, series: object, where: str) -> tuple[pd.DataFram
 
 def _direction(result: Any, direction: object, where: str) -> str | None:
     if direction is None:
-        direction = getattr(result, "improvement", None)
+        direction = getattr(result, "direction", None)
     return check_direction(direction, where=where)
 
 

@@ -288,14 +288,14 @@ def _compute_spc(cfg: Config, name: str, ind: IndicatorConfig, data: pd.DataFram
     else:
         kw["value"] = "value"
     if ind.spc_by == "unit":
-        kw["by"] = "unit"
+        kw["unit"] = "unit"
     kw["periods"] = _full_axis(out.spc_input["period_start"], ind.period_freq)
     if cfg.spc.freeze is not None:
         kw["freeze"] = cfg.spc.freeze
     if ind.spc_phases:
         kw["part"] = _phase_positions(cfg, name, ind, out.spc_input["period_start"])
     if ind.direction is not None:
-        kw["improvement"] = ind.direction
+        kw["direction"] = ind.direction
     res = spc(out.spc_input, **kw)
     out.spc = res
     pts = res.points.copy()
