@@ -454,3 +454,4 @@ def test_spc_result_repr_and_html(rng):
     assert r.startswith("SPCResult('p' chart, 2 series x 24 periods, 2 phase(s)")
     assert "\n" not in r and len(r) < 120
     assert "<table" in res._repr_html_() and "runs_signal" in res._repr_html_()
+
