@@ -130,3 +130,28 @@ def test_one_period_labels_function_for_completeness_and_the_batch_job():
     assert labels.isna().iloc[1]
     assert _periods.period_labels(pd.Series([2023, 2024]), "year").tolist() == [
         "2023", "2024"]
+
+
+def test_deprecation_warnings_point_at_the_caller(records):
+    import warnings
+
+    from ccdata.risk import observed_expected
+    from ccdata.variation import spc
+
+    risk = records.assign(died=[0, 1, 0, 0, 1], p=0.2)
+    oe = observed_expected(risk, unit="hospital", outcome="died", expected="p")
+    calls = [
+        lambda: field_completeness(records, by="hospital", fields=["age"]),
+        lambda: data_quality(records, site="hospital", fields=["age"]),
+        lambda: add_period(records, "op", freq="M"),
+        lambda: spc(records.assign(v=1.0), chart="i", x="op", value="v",
+                    by="hospital"),
+        lambda: oe["ratio"],
+    ]
+    for call in calls:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        future = [w for w in caught if issubclass(w.category, FutureWarning)]
+        assert future and all(w.filename == __file__ for w in future), [
+            (w.filename, str(w.message)) for w in future]

@@ -11,9 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from ccdata.errors import InputError
+from ccdata.errors import ImputationWarning, InputError, SeparationWarning
 from ccdata.risk import RiskModel, fit_risk_model
-from ccdata.errors import ImputationWarning, SeparationWarning
 from ccdata.risk.diagnostics import assess_predictions, c_statistic
 
 TRUE = {"Intercept": -3.0, "x": 0.8, "b": 0.5, "g[T.b]": -0.4, "g[T.c]": 0.7}
@@ -497,7 +496,8 @@ def test_statsmodels_is_imported_by_the_fit_not_by_import_ccdata():
         "df = pd.DataFrame({'x': rng.normal(size=500)})\n"
         "df['y'] = rng.binomial(1, 0.3, 500)\n"
         "m = ccdata.fit_risk_model(df, 'y', ['x'])\n"
-        "print(before, 'statsmodels' in sys.modules, type(m.statsmodels_result).__name__)"
+        "print(before, 'statsmodels' in sys.modules,\n"
+        "      type(m.statsmodels_result).__name__)"
     )
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code],
                          capture_output=True, text=True, check=True)

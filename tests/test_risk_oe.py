@@ -7,9 +7,8 @@ import pandas as pd
 import pytest
 
 from ccdata._intervals import garwood_interval
-from ccdata.errors import InputError
+from ccdata.errors import EmptyUnitWarning, InputError
 from ccdata.risk import fit_risk_model, observed_expected
-from ccdata.errors import EmptyUnitWarning
 
 COLUMNS = [
     "unit", "n", "observed", "expected", "ratio", "ratio_lower_95",

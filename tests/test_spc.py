@@ -331,7 +331,7 @@ def test_package_root_exports():
         ({"chart": "i", "value": "y", "part": [4]}, "'part'"),
         ({"chart": "i", "value": "y", "freeze": 0}, "'freeze'"),
         ({"chart": "i", "value": "y", "freeze": [1, 2]}, "'freeze'"),
-        ({"chart": "i", "value": "y", "improvement": "up"}, "'improvement'"),
+        ({"chart": "i", "value": "y", "direction": "up"}, "'direction'"),
         ({"chart": "i", "value": "y", "mdc_rules": ["bogus"]}, "'mdc_rules'"),
         ({"chart": "i", "value": "y", "trend_length": 1}, "'trend_length'"),
     ],
@@ -426,7 +426,7 @@ def test_direction_replaces_improvement_and_result_fields_are_renamed(rng):
         assert new.improvement == "increase"
     with pytest.warns(FutureWarning, match="SPCResult.phases"):
         assert new.summary is new.phases
-    with pytest.raises(InputError, match="disagree"):
+    with pytest.raises(InputError, match="disagree"), pytest.warns(FutureWarning):
         spc(d, direction="increase", improvement="decrease", **kw)
     with pytest.raises(InputError, match="'direction'"):
         spc(d, direction="higher_is_better", **kw)
