@@ -26,6 +26,7 @@ __all__ = [
     "Frequency",
     "check_frequency",
     "format_periods",
+    "label_start",
     "pandas_freq",
     "period_labels",
     "period_start",
@@ -76,14 +77,16 @@ def format_periods(periods: pd.PeriodIndex, freq: str) -> np.ndarray:
     Each distinct period is formatted once (formatting a million is slow).
     """
     codes, uniques = pd.factorize(periods)
+    distinct = pd.PeriodIndex(uniques)
     if freq in ("day", "week"):
-        text = uniques.start_time.strftime("%Y-%m-%d")
+        text = distinct.start_time.strftime("%Y-%m-%d")
     else:
-        text = uniques.astype(str)
+        text = distinct.astype(str)
     labels = np.asarray(text, dtype=object)
-    if not len(labels):
-        return np.full(len(codes), None, dtype=object)
-    return np.where(codes >= 0, labels[np.clip(codes, 0, None)], None)
+    out = np.full(len(codes), None, dtype=object)
+    found = codes >= 0
+    out[found] = labels[codes[found]]
+    return out
 
 
 def period_labels(values: Any, freq: str) -> pd.Series:
@@ -136,6 +139,17 @@ def period_labels(values: Any, freq: str) -> pd.Series:
     return pd.Series(format_periods(periods, freq), index=index, dtype="str")
 
 
+def label_start(label: str) -> pd.Timestamp:
+    """First instant of the period a label names (``"2024Q4"`` -> 2024-10-01).
+
+    Examples
+    --------
+    >>> str(label_start("2024-10").date()), str(label_start("2024").date())
+    ('2024-10-01', '2024-01-01')
+    """
+    return pd.Timestamp(pd.Period(str(label)).start_time)
+
+
 def period_start(labels: pd.Series) -> pd.Series:
     """Start of each period label (a Timestamp), or the integer year.
 
@@ -147,4 +161,4 @@ def period_start(labels: pd.Series) -> pd.Series:
     labels = labels.astype(str)
     if labels.str.fullmatch(r"\d{4}").all():
         return labels.astype("int64")
-    return labels.map(lambda s: pd.Period(s).start_time).astype("datetime64[ns]")
+    return labels.map(label_start).astype("datetime64[ns]")

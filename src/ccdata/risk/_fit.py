@@ -130,7 +130,9 @@ def fit_logistic(
 
     p_bar = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
     start = np.zeros(x.shape[1])
-    const = np.flatnonzero(np.all(x == 1.0, axis=0)) if x.shape[0] else []
+    const = (
+        np.flatnonzero(np.all(x == 1.0, axis=0)) if x.shape[0] else np.array([], int)
+    )
     if len(const):
         start[const[0]] = special.logit(p_bar)
     fit_kw: dict[str, Any] = {"cov_type": cov_type}

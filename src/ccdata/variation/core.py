@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ccdata._params import check_choice, check_columns
+from ccdata._periods import label_start
 from ccdata.errors import InputError, SPCWarning
 from ccdata.variation.limits import clip_limits, phase_limits
 from ccdata.variation.mdc import RULES
@@ -151,7 +152,9 @@ class _Deprecated:
 _DEPRECATED: object = _Deprecated()
 
 
-def _direction(direction: object, improvement: object) -> str | None:
+def _direction(
+    direction: object, improvement: object
+) -> Literal["increase", "decrease"] | None:
     if improvement is not _DEPRECATED:
         warnings.warn(
             f"The 'improvement' parameter of {WHERE} is deprecated and will be "
@@ -200,17 +203,21 @@ def _series_columns(unit: object, by: object) -> tuple[str, ...]:
 
 def _phase_positions(phases: object, uniq_x: pd.Index) -> list[int]:
     """Periods where a phase begins -> ``part`` positions (periods before it)."""
-    many = isinstance(phases, Sequence | np.ndarray | pd.Index | pd.Series)
-    items = list(phases) if many and not isinstance(phases, str) else [phases]
+    items: list[Any] = (
+        list(phases)
+        if isinstance(phases, Sequence | np.ndarray | pd.Index | pd.Series)
+        and not isinstance(phases, str)
+        else [phases]
+    )
     dated = pd.api.types.is_datetime64_any_dtype(uniq_x.dtype)
     out = []
     for item in items:
         try:
             if dated:
                 if isinstance(item, pd.Period):
-                    key: object = item.start_time
+                    key: Any = item.start_time
                 elif isinstance(item, str):
-                    key = pd.Period(item).start_time
+                    key = label_start(item)
                 else:
                     key = pd.Timestamp(item)
             else:
