@@ -502,3 +502,24 @@ def test_statsmodels_is_imported_by_the_fit_not_by_import_ccdata():
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code],
                          capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True", "BinaryResultsWrapper"]
+
+
+def test_published_term_errors_keep_their_cause(monkeypatch):
+    import patsy
+
+    import ccdata.risk._design as design
+
+    df = pd.DataFrame({"age": [70.0, 80.0]})
+    bad = RiskModel.from_coefficients(-3.0, {"nosuchfunction(age)": 0.1})
+    with pytest.raises(InputError, match="neither a column"):
+        bad.predict(df)
+
+    def boom(v):
+        raise MemoryError("out of memory in a test")
+
+    monkeypatch.setattr(
+        design, "_eval_env", lambda: patsy.EvalEnvironment([{"np": np, "boom": boom}])
+    )
+    model = RiskModel.from_coefficients(-3.0, {"boom(age)": 0.1})
+    with pytest.raises(MemoryError, match="out of memory in a test"):
+        model.predict(df)
