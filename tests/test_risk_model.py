@@ -523,3 +523,10 @@ def test_published_term_errors_keep_their_cause(monkeypatch):
     model = RiskModel.from_coefficients(-3.0, {"boom(age)": 0.1})
     with pytest.raises(MemoryError, match="out of memory in a test"):
         model.predict(df)
+
+
+def test_diagnostics_repr_is_short(fitted):
+    r = repr(fitted.diagnostics)
+    assert r.startswith("RiskDiagnostics(development data, n=60,000")
+    assert "\n" not in r and len(r) < 200
+    assert "<table" in fitted.diagnostics._repr_html_()

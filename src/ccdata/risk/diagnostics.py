@@ -89,6 +89,24 @@ class RiskDiagnostics:
             {"statistic": [r[0] for r in rows], "value": [float(r[1]) for r in rows]}
         )
 
+    def __repr__(self) -> str:
+        lo, hi = self.c_statistic_ci
+        data = "development" if self.development else "validation"
+        return (
+            f"RiskDiagnostics({data} data, n={self.n:,}, observed={self.observed:,}, "
+            f"expected={self.expected:.1f}, c={self.c_statistic:.3f} "
+            f"({lo:.3f}-{hi:.3f}), slope={self.calibration_slope:.3f}, "
+            f"HL p={self.hosmer_lemeshow.p_value:.3g})"
+        )
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = f"<p><b>{escape(repr(self))}</b></p>"
+        return head + self.calibration_table.to_html(
+            index=False, float_format="{:.4g}".format
+        )
+
 
 def c_statistic(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
     """C-statistic with its DeLong standard error, from midranks.
