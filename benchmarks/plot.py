@@ -73,7 +73,7 @@ def spc_result(n_series: int, n_points: int, seed: int = 2):
     })
     data["numerator"] = rng.binomial(data["denominator"], 0.2)
     return spc(data, chart="p", x="month", numerator="numerator",
-               denominator="denominator", by="site_id", freeze=24)
+               denominator="denominator", unit="site_id", freeze=24)
 
 
 def _render(fig: Figure) -> int:

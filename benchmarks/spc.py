@@ -1,4 +1,4 @@
-"""Benchmark of ccdata.spc: 10,000 series of 36 monthly points with by=.
+"""Benchmark of ccdata.spc: 10,000 series of 36 monthly points with unit=.
 
 Run with ``.venv/bin/python benchmarks/spc.py``. Prints the best wall time of
 three runs of a p chart, a p′ chart, a run chart and an i chart of every series
@@ -42,11 +42,11 @@ def bench(label: str, data: pd.DataFrame, repeat: int = 3, **kwargs) -> None:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        res = spc(data, x="month", by="site_id", **kwargs)
+        res = spc(data, x="month", unit="site_id", **kwargs)
         times.append(time.perf_counter() - t0)
     assert len(res.points) == N_SERIES * N_POINTS
     tracemalloc.start()
-    spc(data, x="month", by="site_id", **kwargs)
+    spc(data, x="month", unit="site_id", **kwargs)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print(f"{label:<30s} {min(times):6.3f} s (best of {repeat})   "
@@ -54,10 +54,10 @@ def bench(label: str, data: pd.DataFrame, repeat: int = 3, **kwargs) -> None:
 
 
 if __name__ == "__main__":
-    spc(make_data().head(72), chart="p", x="month", by="site_id",
+    spc(make_data().head(72), chart="p", x="month", unit="site_id",
         numerator="events", denominator="n")  # warm-up (imports)
     data = make_data()
-    print(f"{N_SERIES} series x {N_POINTS} points, by='site_id'")
+    print(f"{N_SERIES} series x {N_POINTS} points, unit='site_id'")
     bench("p chart", data, chart="p", numerator="events", denominator="n")
     bench("p' chart", data, chart="pp", numerator="events", denominator="n")
     bench("run chart (ratio)", data, chart="run", numerator="events", denominator="n")

@@ -11,6 +11,14 @@ from hypothesis import strategies as st
 from ccdata.completeness import timeliness
 from ccdata.errors import InputError
 
+pytestmark = pytest.mark.filterwarnings(
+    # These tests pin the behaviour of the deprecated spellings (by=, site=,
+    # freq="M"), which keep their old output; the new vocabulary is tested in
+    # tests/test_completeness_vocabulary.py.
+    "ignore:.*is deprecated and will (be removed|stop working):FutureWarning"
+)
+
+
 
 @pytest.fixture
 def records() -> pd.DataFrame:

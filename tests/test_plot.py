@@ -112,7 +112,7 @@ def hospitals(sample_data_dir_module):
                      parse_dates=["month"])
     hi = hi[hi["infection"] == "BAC"]
     return spc(hi, chart="u", x="month", numerator="n", denominator="days",
-               by="hospital")
+               unit="hospital")
 
 
 @pytest.fixture(scope="module")
@@ -436,7 +436,7 @@ def test_small_multiples_in_id_order_never_by_performance(hospitals):
     axes = cp.small_multiples(hospitals, ncols=4, fig=fig)
     assert axes.shape == (2, 4)
     titles = [ax.get_title(loc="left") for ax in axes.flat if ax.axison]
-    assert titles == sorted(hospitals.points["hospital"].unique())
+    assert titles == sorted(hospitals.points["unit"].unique())
     assert not axes.flat[-1].axison
     used = [ax for ax in axes.flat if ax.axison]
     assert len({ax.get_ylim() for ax in used}) == 1
@@ -467,7 +467,7 @@ def test_cusum_and_vlad(aaa, model):
     cs = risk_adjusted_cusum(aaa, outcome="died_in_hospital", expected="p",
                              order_by="procedure_date", unit="site_id", limit=1.5)
     ax = cp.cusum(cs, series="S07", ax=new_ax())
-    own = cs[cs["unit" if "unit" in cs else "site_id"] == "S07"]
+    own = cs.points[cs.points["unit"] == "S07"]
     line = next(li for li in ax.lines if li.get_gid() == "cusum")
     np.testing.assert_allclose(line.get_ydata(), own["cusum"])
     assert [li.get_ydata()[0] for li in ax.lines if li.get_gid() == "limit"] == [1.5]
@@ -479,7 +479,13 @@ def test_cusum_and_vlad(aaa, model):
               order_by="procedure_date", unit="site_id")
     ax = cp.vlad(vl, series="S07", x="procedure_date", ax=new_ax())
     line = next(li for li in ax.lines if li.get_gid() == "vlad")
-    np.testing.assert_allclose(line.get_ydata(), vl.loc[vl.iloc[:, 0] == "S07", "vlad"])
+    pts = vl.points
+    np.testing.assert_allclose(line.get_ydata(), pts.loc[pts.unit == "S07", "vlad"])
+    # the table form draws the same line, limit and all
+    ax2 = cp.cusum(cs.to_frame(), series="S07", limit=1.5, ax=new_ax())
+    np.testing.assert_allclose(
+        next(li for li in ax2.lines if li.get_gid() == "cusum").get_ydata(),
+        own["cusum"])
     for d in (cp.describe(cs, series="S07"), cp.describe(vl, series="S07")):
         assert not BANNED.search(d) and "S01" not in d
 
@@ -498,7 +504,7 @@ def test_calibration(model):
 def test_completeness_and_ascertainment_site_view(aaa, sample_data_dir_module):
     from ccdata.completeness import case_ascertainment, field_completeness
 
-    fc = field_completeness(aaa, by="site_id", fields=["asa_grade", "creatinine_umol_l"])
+    fc = field_completeness(aaa, unit="site_id", fields=["asa_grade", "creatinine_umol_l"])
     ax = cp.completeness(fc, select={"field": "asa_grade"}, ax=new_ax())
     ticks = sorted(((t.get_position()[1], t.get_text()) for t in ax.get_yticklabels()),
                    reverse=True)
@@ -506,16 +512,16 @@ def test_completeness_and_ascertainment_site_view(aaa, sample_data_dir_module):
     ax = cp.completeness(fc, select={"field": "asa_grade"}, highlight="S07", ax=new_ax())
     words = " ".join(texts(ax.figure))
     assert "S07" in words and not re.search(r"S0[123]", words)
-    ax = cp.completeness(fc, select={"site_id": "S07"}, target=0.95, ax=new_ax())
+    ax = cp.completeness(fc, select={"unit": "S07"}, target=0.95, ax=new_ax())
     pts = next(c for c in ax.collections if c.get_gid() == "points").get_offsets()
-    own = fc[fc["site_id"] == "S07"]
+    own = fc[fc["unit"] == "S07"]
     np.testing.assert_allclose(pts[:, 0], own["proportion"] * 100)
     with pytest.raises(InputError, match="select"):
         cp.completeness(pd.concat([fc, fc]), ax=new_ax())
 
     expected = pd.read_csv(sample_data_dir_module / "aaa_expected_cases.csv")
     expected = expected[expected["site_id"].isin(aaa["site_id"].unique())]
-    asc = case_ascertainment(aaa, expected, by="site_id")
+    asc = case_ascertainment(aaa, expected, unit="site_id")
     ax = cp.ascertainment(asc, highlight="S07", ax=new_ax())
     words = " ".join(texts(ax.figure))
     assert "S07" in words and not re.search(r"S0[123]", words)

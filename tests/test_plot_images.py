@@ -53,7 +53,7 @@ def _hospitals():
         "qicharts2_hospital_infections.csv")
     hi = pd.read_csv(path, parse_dates=["month"])
     return spc(hi[hi["infection"] == "BAC"], chart="u", x="month", numerator="n",
-               denominator="days", by="hospital", freeze=12)
+               denominator="days", unit="hospital", freeze=12)
 
 
 def _monitor(col: str) -> pd.DataFrame:

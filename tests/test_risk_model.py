@@ -11,9 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from ccdata.errors import InputError
+from ccdata.errors import ImputationWarning, InputError, SeparationWarning
 from ccdata.risk import RiskModel, fit_risk_model
-from ccdata.errors import ImputationWarning, SeparationWarning
 from ccdata.risk.diagnostics import assess_predictions, c_statistic
 
 TRUE = {"Intercept": -3.0, "x": 0.8, "b": 0.5, "g[T.b]": -0.4, "g[T.c]": 0.7}
@@ -373,3 +372,161 @@ def test_hosmer_lemeshow_with_too_few_risk_groups_warns_and_gives_nan():
         d = assess_predictions(y, p, development=True)
     assert d.hosmer_lemeshow.df <= 0 and np.isnan(d.hosmer_lemeshow.p_value)
     assert d.c_statistic > 0.5  # other diagnostics still computed
+
+
+# -- statsmodels fit (issue 11) ------------------------------------------------
+def _reference_newton(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An independent Newton-Raphson fit, iterated to machine precision."""
+    b = np.zeros(x.shape[1])
+    for _ in range(100):
+        mu = special.expit(x @ b)
+        info = (x * (mu * (1 - mu))[:, None]).T @ x
+        step = np.linalg.solve(info, x.T @ (y - mu))
+        b = b + step
+        if np.max(np.abs(step)) < 1e-14:
+            break
+    mu = special.expit(x @ b)
+    info = (x * (mu * (1 - mu))[:, None]).T @ x
+    return b, np.linalg.inv(info)
+
+
+def _design(df: pd.DataFrame) -> np.ndarray:
+    return np.column_stack([
+        np.ones(len(df)), df.x, df.b, df.g == "b", df.g == "c"
+    ]).astype(float)
+
+
+def test_estimates_equal_an_independent_newton_fit_to_1e10(simulated, fitted):
+    b, cov = _reference_newton(_design(simulated), simulated.y.to_numpy(float))
+    co = fitted.coefficients.set_index("term").loc[list(TRUE)]
+    np.testing.assert_allclose(co.estimate, b, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(co.std_error, np.sqrt(np.diag(cov)), rtol=1e-10)
+    assert fitted.cov_type == "nonrobust"
+
+
+def test_hc1_and_cluster_standard_errors_match_the_sandwich_by_hand(simulated):
+    df = simulated.iloc[:20_000].copy()
+    df["site"] = np.repeat([f"S{i:02d}" for i in range(40)], 500)
+    x, y = _design(df), df.y.to_numpy(float)
+    b, bread = _reference_newton(x, y)
+    scores = x * (y - special.expit(x @ b))[:, None]
+    n, p = x.shape
+    hc1 = bread @ (scores.T @ scores) @ bread * n / (n - p)
+    codes = pd.factorize(df.site)[0]
+    sums = np.zeros((40, p))
+    np.add.at(sums, codes, scores)
+    g = 40
+    cl = bread @ (sums.T @ sums) @ bread * g / (g - 1) * (n - 1) / (n - p)
+    for cov_type, cov in (("HC1", hc1), ("cluster", cl)):
+        m = fit_risk_model(df, "y", ["x", "b", "g"], cov_type=cov_type, unit="site")
+        co = m.coefficients.set_index("term").loc[list(TRUE)]
+        np.testing.assert_allclose(co.estimate, b, rtol=0, atol=1e-10)
+        se = np.sqrt(np.diag(cov))
+        np.testing.assert_allclose(co.std_error, se, rtol=1e-8)
+        np.testing.assert_allclose(
+            co.p_value, 2 * stats.norm.sf(np.abs(b / se)), rtol=1e-6
+        )
+        assert m.cov_type == cov_type
+    # the robust errors differ from the model-based ones (else the test is void)
+    assert not np.allclose(np.sqrt(np.diag(cl)), np.sqrt(np.diag(bread)), rtol=0.01)
+
+
+def test_cov_type_is_checked_and_cluster_needs_a_unit(simulated):
+    df = simulated.iloc[:2000]
+    with pytest.raises(InputError, match="'cov_type'"):
+        fit_risk_model(df, "y", ["x"], cov_type="HC9")
+    with pytest.raises(InputError, match="needs 'unit'"):
+        fit_risk_model(df, "y", ["x"], cov_type="cluster")
+    with pytest.raises(InputError, match="nothere"):
+        fit_risk_model(df, "y", ["x"], cov_type="cluster", unit="nothere")
+
+
+def test_summary_is_statsmodels_report(fitted):
+    text = fitted.summary().as_text()
+    assert "Logit Regression Results" in text
+    assert "Dep. Variable:" in text and " y " in text
+    for term in TRUE:
+        assert term in text
+    assert fitted.statsmodels_result.params.shape == (5,)
+    # the data arrays were removed: the model does not keep the design alive
+    assert fitted.statsmodels_result.model.exog is None
+    published = RiskModel.from_coefficients(-3.0, {"x": 0.8})
+    assert published.statsmodels_result is None
+    with pytest.raises(InputError, match="published"):
+        published.summary()
+
+
+def test_repr_is_short_and_html_shows_the_coefficients(fitted):
+    r = repr(fitted)
+    assert r.startswith("RiskModel(fitted, 5 terms") and "c-statistic" in r
+    assert len(r) < 200
+    html = fitted._repr_html_()
+    assert "<table" in html and "g[T.c]" in html
+
+
+def test_formula_errors_are_input_errors_but_memory_errors_propagate(
+    simulated, monkeypatch
+):
+    import patsy
+
+    import ccdata.risk._fit as fit_mod
+
+    df = simulated.iloc[:500]
+    with pytest.raises(InputError, match="cannot build the model"):
+        fit_risk_model(df, "y", formula="nosuchfunction(x)")
+
+    def boom(v):
+        raise MemoryError("out of memory in a test")
+
+    monkeypatch.setattr(
+        fit_mod, "_eval_env", lambda: patsy.EvalEnvironment([{"np": np, "boom": boom}])
+    )
+    with pytest.raises(MemoryError, match="out of memory in a test"):
+        fit_risk_model(df, "y", formula="boom(x)")
+
+
+def test_statsmodels_is_imported_by_the_fit_not_by_import_ccdata():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, pandas as pd, ccdata\n"
+        "before = 'statsmodels' in sys.modules\n"
+        "rng = np.random.default_rng(0)\n"
+        "df = pd.DataFrame({'x': rng.normal(size=500)})\n"
+        "df['y'] = rng.binomial(1, 0.3, 500)\n"
+        "m = ccdata.fit_risk_model(df, 'y', ['x'])\n"
+        "print(before, 'statsmodels' in sys.modules,\n"
+        "      type(m.statsmodels_result).__name__)"
+    )
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "BinaryResultsWrapper"]
+
+
+def test_published_term_errors_keep_their_cause(monkeypatch):
+    import patsy
+
+    import ccdata.risk._design as design
+
+    df = pd.DataFrame({"age": [70.0, 80.0]})
+    bad = RiskModel.from_coefficients(-3.0, {"nosuchfunction(age)": 0.1})
+    with pytest.raises(InputError, match="neither a column"):
+        bad.predict(df)
+
+    def boom(v):
+        raise MemoryError("out of memory in a test")
+
+    monkeypatch.setattr(
+        design, "_eval_env", lambda: patsy.EvalEnvironment([{"np": np, "boom": boom}])
+    )
+    model = RiskModel.from_coefficients(-3.0, {"boom(age)": 0.1})
+    with pytest.raises(MemoryError, match="out of memory in a test"):
+        model.predict(df)
+
+
+def test_diagnostics_repr_is_short(fitted):
+    r = repr(fitted.diagnostics)
+    assert r.startswith("RiskDiagnostics(development data, n=60,000")
+    assert "\n" not in r and len(r) < 200
+    assert "<table" in fitted.diagnostics._repr_html_()

@@ -40,7 +40,8 @@ def test_hand_worked_sequence():
     df = pd.DataFrame(
         {"t": [6, 5, 4, 3, 2, 1], "y": [1, 0, 1, 1, 0, 1], "p": [0.2] * 6}
     )
-    out = risk_adjusted_cusum(df, outcome="y", expected="p", order_by="t", limit=1.0)
+    res = risk_adjusted_cusum(df, outcome="y", expected="p", order_by="t", limit=1.0)
+    out = res.points
     assert out.t.tolist() == [1, 2, 3, 4, 5, 6]
     assert out.index.tolist() == [5, 4, 3, 2, 1, 0]  # data's index, in time order
     np.testing.assert_allclose(
@@ -51,11 +52,12 @@ def test_hand_worked_sequence():
         atol=1e-6,
     )
     assert out.signal.tolist() == [False, False, False, True, False, False]
-    assert out.attrs["direction"] == "increase"
+    assert res.direction == "increase" and res.limit == 1.0 and res.odds_ratio == 2.0
+    assert res.reset is True and res.n_signals == 1 and res.unit_column is None
     # Without reset the CUSUM carries on: t5 = 1.350155 - 0.182322 = 1.167833.
     no_reset = risk_adjusted_cusum(
         df, outcome="y", expected="p", order_by="t", limit=1.0, reset=False
-    )
+    ).points
     assert no_reset.cusum.iloc[4] == pytest.approx(1.167833, abs=1e-6)
     assert no_reset.signal.tolist() == [False, False, False, True, True, True]
 
@@ -65,13 +67,14 @@ def test_improvement_cusum_sign_convention():
     # Survival: W = +0.105361 (evidence of improvement); death: W = log 0.5 +
     # 0.105361 = -0.587787. The column stays >= 0 and is compared with +h.
     df = pd.DataFrame({"t": range(5), "y": [0, 0, 1, 0, 0], "p": [0.2] * 5})
-    out = risk_adjusted_cusum(
+    res = risk_adjusted_cusum(
         df, outcome="y", expected="p", order_by="t", odds_ratio=0.5, limit=0.3
     )
+    out = res.points
     np.testing.assert_allclose(
         out.cusum, [0.105361, 0.210721, 0.0, 0.105361, 0.210721], atol=1e-6
     )
-    assert not out.signal.any() and out.attrs["direction"] == "decrease"
+    assert not out.signal.any() and res.direction == "decrease"
 
 
 def test_units_are_monitored_separately(rng):
@@ -86,7 +89,7 @@ def test_units_are_monitored_separately(rng):
     df["y"] = rng.binomial(1, df.p * 1.5)
     out = risk_adjusted_cusum(
         df, outcome="y", expected="p", order_by="when", unit="site", limit=2.0
-    )
+    ).points
     assert out.unit.is_monotonic_increasing
     assert out.groupby("unit").when.apply(lambda s: s.is_monotonic_increasing).all()
     ref_s, ref_sig = _reference_cusum(out.weight.to_numpy(), out.unit.tolist(), 2.0)
@@ -126,13 +129,18 @@ def test_many_signals_use_the_loop_fallback(rng):
 def test_vlad_hand_values_and_signal():
     # VLAD = cumulative (p - y): 0.2, 0.4, -0.4, -1.2, -1.0, -1.8.
     df = pd.DataFrame({"t": range(6), "y": [0, 0, 1, 1, 0, 1], "p": [0.2] * 6})
-    out = vlad(df, outcome="y", expected="p", order_by="t", limit=1.0)
+    res = vlad(df, outcome="y", expected="p", order_by="t", limit=1.0)
+    out = res.points
+    assert res.signal_source == "paired risk-adjusted CUSUM" and res.limit == 1.0
     np.testing.assert_allclose(out.vlad, [0.2, 0.4, -0.4, -1.2, -1.0, -1.8])
-    cus = risk_adjusted_cusum(df, outcome="y", expected="p", order_by="t", limit=1.0)
+    cus = risk_adjusted_cusum(
+        df, outcome="y", expected="p", order_by="t", limit=1.0
+    ).points
     np.testing.assert_array_equal(out.signal, cus.signal)
     assert out.signal.any()
     quiet = vlad(df, outcome="y", expected="p", order_by="t", odds_ratio=None)
-    assert not quiet.signal.any()
+    assert not quiet.points.signal.any() and quiet.signal_source == "none"
+    assert quiet.odds_ratio is None and quiet.n_signals == 0
 
 
 def test_vlad_per_unit_equals_groupby(rng):
@@ -141,7 +149,7 @@ def test_vlad_per_unit_equals_groupby(rng):
         {"u": rng.integers(0, 5, n), "t": rng.random(n), "p": rng.uniform(0.01, 0.2, n)}
     )
     df["y"] = rng.binomial(1, df.p)
-    out = vlad(df, outcome="y", expected="p", order_by="t", unit="u")
+    out = vlad(df, outcome="y", expected="p", order_by="t", unit="u").points
     ref = df.sort_values(["u", "t"])
     ref = (ref.p - ref.y).groupby(ref.u).cumsum()
     np.testing.assert_allclose(out.vlad, ref.to_numpy())
@@ -192,3 +200,25 @@ def test_arl_matches_markov_chain_on_a_lattice():
     est = cusum_arl(np.array([p]), limit=9.5 * u, n_runs=3000, seed=7)
     assert abs(est.arl - exact) < 4 * est.std_error
     assert est.odds_ratio == 2.0 and est.limit == pytest.approx(9.5 * u)
+
+
+def test_cusum_and_vlad_results_keep_old_table_usage_with_a_warning():
+    df = pd.DataFrame({"t": range(6), "y": [0, 0, 1, 1, 0, 1], "p": [0.2] * 6})
+    cus = risk_adjusted_cusum(df, outcome="y", expected="p", order_by="t", limit=1.0)
+    vl = vlad(df, outcome="y", expected="p", order_by="t", limit=1.0)
+    with pytest.warns(FutureWarning, match="to_frame"):
+        assert cus.signal.tolist() == cus.points.signal.tolist()
+    with pytest.warns(FutureWarning, match="to_frame"):
+        assert cus["cusum"].tolist() == cus.points["cusum"].tolist()
+    with pytest.warns(FutureWarning, match="odds_ratio"):
+        assert cus.attrs == {"odds_ratio": 2.0, "limit": 1.0, "reset": True,
+                             "direction": "increase"}
+    with pytest.warns(FutureWarning, match="to_frame"):
+        assert len(vl) == 6
+    with pytest.warns(FutureWarning, match="signal_source"):
+        assert vl.attrs["signal"] == "paired risk-adjusted CUSUM"
+    assert cus.to_frame().equals(cus.points) and cus.to_frame() is not cus.points
+    assert repr(cus) == ("CusumResult(6 patients, 1 unit(s), odds_ratio=2, "
+                         f"limit=1, {cus.n_signals} signal(s))")
+    assert repr(vl).startswith("VladResult(6 patients, 1 unit(s)")
+    assert "<table" in cus._repr_html_() and "<table" in vl._repr_html_()

@@ -7,9 +7,8 @@ import pandas as pd
 import pytest
 
 from ccdata._intervals import garwood_interval
-from ccdata.errors import InputError
+from ccdata.errors import EmptyUnitWarning, InputError
 from ccdata.risk import fit_risk_model, observed_expected
-from ccdata.errors import EmptyUnitWarning
 
 COLUMNS = [
     "unit", "n", "observed", "expected", "ratio", "ratio_lower_95",
@@ -31,8 +30,10 @@ def _patients() -> pd.DataFrame:
 
 
 def test_hand_computed_table():
-    oe = observed_expected(_patients(), outcome="died", expected="risk")
+    res = observed_expected(_patients(), outcome="died", expected="risk")
+    oe = res.units
     assert list(oe.columns) == COLUMNS
+    assert res.to_frame().equals(oe) and res.to_frame() is not oe
     assert oe.unit.tolist() == ["A", "B"]  # unit order, not performance
     a, b = oe.iloc[0], oe.iloc[1]
     assert (a.n, a.observed, b.n, b.observed) == (6, 1, 4, 2)
@@ -45,10 +46,14 @@ def test_hand_computed_table():
     assert b.ratio_lower_95 == pytest.approx(0.242209 / 0.8, rel=1e-5)
     assert b.ratio_upper_95 == pytest.approx(7.224693 / 0.8, rel=1e-5)
     assert b.adjusted_upper_95 == pytest.approx(7.224693 / 0.8 * 0.3, rel=1e-5)
-    pooled = oe.attrs["pooled"]
-    assert pooled["observed"] == 3 and pooled["n"] == 10
-    assert pooled["ratio"] == pytest.approx(3 / 2.0)
-    assert pooled["crude_rate"] == pytest.approx(0.3)
+    pooled = res.pooled
+    assert pooled.observed == 3 and pooled.n == 10
+    assert pooled.ratio == pytest.approx(3 / 2.0)
+    assert pooled.crude_rate == pytest.approx(0.3)
+    # Garwood limits for O = 3 over E = 2: chi2(.025; 6)/2, chi2(.975; 8)/2.
+    assert pooled.ratio_lower == pytest.approx(0.618672 / 2.0, rel=1e-5)
+    assert pooled.ratio_upper == pytest.approx(8.767273 / 2.0, rel=1e-5)
+    assert res.level == 0.95 and res.empty_units == ()
 
 
 def test_garwood_limits_match_published_table():
@@ -60,7 +65,9 @@ def test_garwood_limits_match_published_table():
 
 
 def test_level_changes_the_suffix():
-    oe = observed_expected(_patients(), outcome="died", expected="risk", level=0.998)
+    oe = observed_expected(
+        _patients(), outcome="died", expected="risk", level=0.998
+    ).units
     assert "ratio_lower_998" in oe.columns and "adjusted_upper_998" in oe.columns
 
 
@@ -70,11 +77,12 @@ def test_sum_of_expected_equals_sum_of_predicted_risks(rng):
     df["y"] = rng.binomial(1, 1 / (1 + np.exp(-(-3 + df.x))))
     model = fit_risk_model(df, "y", ["x"])
     df["p"] = model.predict(df)
-    oe = observed_expected(df, outcome="y", expected="p")
+    res = observed_expected(df, outcome="y", expected="p")
+    oe = res.units
     assert oe.expected.sum() == pytest.approx(df.p.sum(), rel=1e-12)
     assert oe.observed.sum() == df.y.sum()
     # Fitted on the same records: pooled O/E is 1.
-    assert oe.attrs["pooled"]["ratio"] == pytest.approx(1.0, abs=1e-8)
+    assert res.pooled.ratio == pytest.approx(1.0, abs=1e-8)
 
 
 def test_bad_input_is_named():
@@ -93,8 +101,8 @@ def test_empty_site_warns_and_is_left_out():
     df = _patients()
     df["site_id"] = pd.Categorical(df.site_id, categories=["A", "B", "C"])
     with pytest.warns(EmptyUnitWarning, match="'C'"):
-        oe = observed_expected(df, outcome="died", expected="risk")
-    assert oe.unit.tolist() == ["A", "B"] and oe.attrs["empty_units"] == ["C"]
+        res = observed_expected(df, outcome="died", expected="risk")
+    assert res.units.unit.tolist() == ["A", "B"] and res.empty_units == ("C",)
 
 
 def test_false_alarm_rate_without_outliers(rng):
@@ -118,7 +126,7 @@ def test_false_alarm_rate_without_outliers(rng):
             "p": p[0].ravel(),
         }
     )
-    oe = observed_expected(df, outcome="y", expected="p")
+    oe = observed_expected(df, outcome="y", expected="p").units
     flagged = (oe.ratio_lower_95 > 1) | (oe.ratio_upper_95 < 1)
     np.testing.assert_array_equal(flagged.to_numpy(), outside[:n_sites])
 
@@ -150,11 +158,11 @@ def test_aaa_worked_example(aaa):
     assert 0.7 < model.c_statistic < 0.9
     assert model.hosmer_lemeshow.p_value > 0.01
     oe = observed_expected(df, outcome="died_in_hospital", expected="expected",
-                           level=0.998)
+                           level=0.998).units
     above = set(oe.loc[oe.ratio_lower_998 > 1, "unit"])
     assert above == set(sample.AAA_OUTLIER_SITES)
     # Comparison with the 3.5% target, without ranking: 95% adjusted-rate limits.
-    oe95 = observed_expected(df, outcome="died_in_hospital", expected="expected")
+    oe95 = observed_expected(df, outcome="died_in_hospital", expected="expected").units
     above_target = oe95.loc[oe95.adjusted_lower_95 > 0.035, "unit"]
     assert set(above_target) <= set(sample.AAA_OUTLIER_SITES)
     assert list(oe95.unit) == sorted(oe95.unit)
@@ -165,7 +173,7 @@ def test_aaa_risk_adjusted_funnel_finds_the_outliers(aaa):
     from ccdata.comparison import funnel
 
     oe = observed_expected(df, outcome="died_in_hospital", expected="expected")
-    result = funnel(oe, numerator="observed", denominator="expected",
+    result = funnel(oe.to_frame(), numerator="observed", denominator="expected",
                     unit="unit", kind="ratio")
     units = result.units
     # Found at the 99.8% limits, and no other site beyond them by chance.
@@ -185,6 +193,41 @@ def test_false_alarm_rate_with_fitted_models():
         df = pd.DataFrame({"x": rng.normal(size=n), "site_id": rng.integers(0, 40, n)})
         df["y"] = rng.binomial(1, 1 / (1 + np.exp(-(-3.2 + 0.8 * df.x))))
         df["p"] = fit_risk_model(df, "y", ["x"]).predict(df)
-        oe = observed_expected(df, outcome="y", expected="p")
+        oe = observed_expected(df, outcome="y", expected="p").units
         rates.append(((oe.ratio_lower_95 > 1) | (oe.ratio_upper_95 < 1)).mean())
     assert 0.02 < np.mean(rates) < 0.06
+
+
+def test_old_dataframe_usage_still_works_with_a_future_warning():
+    res = observed_expected(_patients(), outcome="died", expected="risk")
+    with pytest.warns(FutureWarning, match="to_frame"):
+        assert res["ratio"].tolist() == res.units["ratio"].tolist()
+    with pytest.warns(FutureWarning, match="to_frame"):
+        assert res.unit.tolist() == ["A", "B"]
+    with pytest.warns(FutureWarning, match="to_frame"):
+        assert len(res) == 2
+    with pytest.warns(FutureWarning, match="to_frame"):
+        assert "ratio_upper_95" in res
+    with pytest.warns(FutureWarning, match="pooled"):
+        old = res.attrs
+    assert old["pooled"]["ratio_lower_95"] == res.pooled.ratio_lower
+    assert old["pooled"]["observed"] == 3 and old["level"] == 0.95
+    # names neither a field nor the table's are plain AttributeErrors, silently
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not hasattr(res, "curve") and not hasattr(res, "_repr_latex_")
+
+
+def test_result_is_frozen_with_short_repr_and_html():
+    import dataclasses
+
+    res = observed_expected(_patients(), outcome="died", expected="risk")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.level = 0.9
+    r = repr(res)
+    assert r.startswith("ObservedExpectedResult(2 units, n=10, observed=3")
+    assert "pooled O/E 1.5" in r and "\n" not in r
+    html = res._repr_html_()
+    assert "<table" in html and "ratio_upper_95" in html

@@ -48,7 +48,7 @@ def test_i_chart_hand_computed_with_screening():
     # mean = 163/10 = 16.3; MRs 2,1,2,1,48,48,1,1,2 (mean 106/9 = 11.78);
     # 3.267 * 11.78 = 38.48 screens out both 48s: mean MR = 10/7 = 1.428571
     res = spc(frame(Y_I), chart="i", x="t", value="y")
-    s = res.summary.iloc[0]
+    s = res.phases.iloc[0]
     sigma = (10 / 7) / 1.128
     assert s["centre"] == pytest.approx(16.3)
     assert s["lcl"] == pytest.approx(16.3 - 3 * sigma)  # 12.50
@@ -61,7 +61,7 @@ def test_i_chart_hand_computed_with_screening():
 def test_i_chart_without_screening():
     res = spc(frame(Y_I), chart="i", x="t", value="y", screen_moving_ranges=False)
     sigma = (106 / 9) / 1.128
-    assert res.summary["ucl"].item() == pytest.approx(16.3 + 3 * sigma)
+    assert res.phases["ucl"].item() == pytest.approx(16.3 + 3 * sigma)
     assert res.points["outside"].tolist() == [False] * 5 + [True] + [False] * 4
 
 
@@ -69,8 +69,8 @@ def test_i_chart_limits_equal_2_66_mean_mr():
     y = [5.0, 7, 6, 8, 5, 6, 7, 9, 6, 5, 7, 6]
     res = spc(frame(y), chart="i", x="t", value="y")
     amr = mean_mr_loop(y)
-    assert res.summary["ucl"].item() == pytest.approx(np.mean(y) + 3 / 1.128 * amr)
-    assert res.summary["ucl"].item() == pytest.approx(np.mean(y) + 2.66 * amr, rel=1e-3)
+    assert res.phases["ucl"].item() == pytest.approx(np.mean(y) + 3 / 1.128 * amr)
+    assert res.phases["ucl"].item() == pytest.approx(np.mean(y) + 2.66 * amr, rel=1e-3)
 
 
 def test_mr_chart():
@@ -78,13 +78,13 @@ def test_mr_chart():
     p = res.points
     assert math.isnan(p["y"].iloc[0])
     assert p["y"].iloc[1:].tolist() == [2, 1, 2, 1, 48, 48, 1, 1, 2]
-    assert res.summary["centre"].item() == pytest.approx(106 / 9)
-    assert res.summary["ucl"].item() == pytest.approx(3.267 * 106 / 9)
-    assert res.summary["lcl"].item() == 0
+    assert res.phases["centre"].item() == pytest.approx(106 / 9)
+    assert res.phases["ucl"].item() == pytest.approx(3.267 * 106 / 9)
+    assert res.phases["lcl"].item() == 0
     assert p["outside"].tolist() == [False] * 5 + [True, True] + [False] * 3
     # no runs analysis on a moving-range chart
     assert not p["run_signal"].any()
-    assert pd.isna(res.summary["longest_run"].item())
+    assert pd.isna(res.phases["longest_run"].item())
 
 
 # ------------------------------------------------------------------ c
@@ -92,9 +92,9 @@ def test_c_chart_hand_computed():
     y = [3, 5, 4, 6, 2, 4, 5, 3, 4, 14]
     res = spc(frame(y), chart="c", x="t", value="y")
     c = 50 / 10
-    assert res.summary["centre"].item() == pytest.approx(c)
-    assert res.summary["lcl"].item() == 0  # 5 - 3 sqrt(5) < 0, clipped
-    assert res.summary["ucl"].item() == pytest.approx(c + 3 * math.sqrt(c))
+    assert res.phases["centre"].item() == pytest.approx(c)
+    assert res.phases["lcl"].item() == 0  # 5 - 3 sqrt(5) < 0, clipped
+    assert res.phases["ucl"].item() == pytest.approx(c + 3 * math.sqrt(c))
     assert res.points["outside"].tolist() == [False] * 9 + [True]
 
 
@@ -102,7 +102,7 @@ def test_c_chart_accepts_numerator():
     y = [3, 5, 4, 6]
     a = spc(frame(y), chart="c", x="t", numerator="y")
     b = spc(frame(y), chart="c", x="t", value="y")
-    pd.testing.assert_frame_equal(a.summary, b.summary)
+    pd.testing.assert_frame_equal(a.phases, b.phases)
 
 
 # ------------------------------------------------------------------ p / pp
@@ -126,13 +126,13 @@ def test_p_chart_variable_denominators():
     res = spc(frame(NUM, DEN), chart="p", x="t", numerator="y", denominator="n")
     pbar, lo, hi = p_limits_loop(NUM, DEN)
     p = res.points
-    assert res.summary["centre"].item() == pytest.approx(153 / 1125)
+    assert res.phases["centre"].item() == pytest.approx(153 / 1125)
     np.testing.assert_allclose(p["lower"], lo)
     np.testing.assert_allclose(p["upper"], hi)
     ratios = [a / n for a, n in zip(NUM, DEN, strict=True)]
     assert p["y"].tolist() == pytest.approx(ratios)
     # stepped limits: no single lcl/ucl in the summary
-    assert math.isnan(res.summary["ucl"].item())
+    assert math.isnan(res.phases["ucl"].item())
     expected = [y > h or y < low for y, low, h in zip(p["y"], lo, hi, strict=True)]
     assert p["outside"].tolist() == expected
     # 35/140 = 0.25 is above its limit 0.136 + 3 sqrt(0.136 x 0.864 / 140) = 0.2229
@@ -155,7 +155,7 @@ def test_pp_chart_matches_laney_loop(screen):
     pbar, lo, hi = p_limits_loop(NUM, DEN, prime=True, screen=screen)
     np.testing.assert_allclose(res.points["lower"], lo)
     np.testing.assert_allclose(res.points["upper"], hi)
-    assert res.summary["sigma_z"].item() > 0
+    assert res.phases["sigma_z"].item() > 0
 
 
 def test_pp_chart_hand_computed_sigma_z():
@@ -163,7 +163,7 @@ def test_pp_chart_hand_computed_sigma_z():
     num, den = [40, 60, 40, 60], [100] * 4
     res = spc(frame(num, den), chart="pp", x="t", numerator="y", denominator="n")
     # pbar = .5; z = -2, 2, -2, 2; moving ranges 4, 4, 4; sigma_z = 4 / 1.128
-    assert res.summary["sigma_z"].item() == pytest.approx(4 / 1.128)
+    assert res.phases["sigma_z"].item() == pytest.approx(4 / 1.128)
     upper = min(0.5 + 3 * 0.05 * 4 / 1.128, 1)
     assert res.points["upper"].iloc[0] == pytest.approx(upper)
 
@@ -185,7 +185,7 @@ def test_u_and_up_charts(chart, prime):
     den = [10.5, 20.0, 8.0, 15.0, 18.0, 12.0, 16.0, 9.0]
     res = spc(frame(num, den), chart=chart, x="t", numerator="y", denominator="n")
     ubar, lo, hi = u_limits_loop(num, den, prime)
-    assert res.summary["centre"].item() == pytest.approx(37 / 108.5)
+    assert res.phases["centre"].item() == pytest.approx(37 / 108.5)
     np.testing.assert_allclose(res.points["lower"], lo)
     np.testing.assert_allclose(res.points["upper"], hi)
 
@@ -196,7 +196,7 @@ def test_freeze_uses_first_k_points_only():
     res = spc(frame(y), chart="i", x="t", value="y", freeze=5)
     base = y[:5]
     sigma = mean_mr_loop(base) / 1.128
-    s = res.summary.iloc[0]
+    s = res.phases.iloc[0]
     assert s["centre"] == pytest.approx(11.6)
     assert s["ucl"] == pytest.approx(11.6 + 3 * sigma)
     assert s["n_baseline"] == 5
@@ -210,7 +210,7 @@ def test_freeze_uses_first_k_points_only():
 def test_part_gives_each_phase_its_own_centre_and_runs():
     y = [3, 5, 4, 6, 2, 14, 15, 13, 16, 12]
     res = spc(frame(y), chart="c", x="t", value="y", part=[5])
-    s = res.summary
+    s = res.phases
     assert s["phase"].tolist() == [1, 2]
     assert s["centre"].tolist() == pytest.approx([4.0, 14.0])
     assert s["ucl"].tolist() == pytest.approx([4 + 3 * 2, 14 + 3 * math.sqrt(14)])
@@ -226,13 +226,13 @@ def test_mr_chart_restarts_in_each_phase():
 def test_freeze_and_part_together():
     y = [10.0, 12, 11, 13, 12, 20, 22, 21, 23, 30, 31]
     res = spc(frame(y), chart="i", x="t", value="y", part=[5], freeze=[None, 4])
-    s = res.summary
+    s = res.phases
     assert s["centre"].tolist() == pytest.approx([11.6, 21.5])
     assert s["ucl"].iloc[1] == pytest.approx(21.5 + 3 * mean_mr_loop(y[5:9]) / 1.128)
     assert res.points["baseline"].tolist() == [True] * 5 + [True] * 4 + [False] * 2
     # int freeze applies to every phase
     res2 = spc(frame(y), chart="i", x="t", value="y", part=[5], freeze=4)
-    assert res2.summary["centre"].tolist() == pytest.approx([11.5, 21.5])
+    assert res2.phases["centre"].tolist() == pytest.approx([11.5, 21.5])
 
 
 # ------------------------------------------------------------------ gaps
@@ -244,8 +244,8 @@ def test_missing_points_stay_gaps_and_break_moving_ranges():
     assert p["point_type"].iloc[2] == "common_cause"
     # MRs: 2, (gap), (gap), 1, 1 -> mean 4/3
     ucl = np.nanmean(y) + 3 * (4 / 3) / 1.128
-    assert res.summary["ucl"].item() == pytest.approx(ucl)
-    assert res.summary["n_points"].item() == 5
+    assert res.phases["ucl"].item() == pytest.approx(ucl)
+    assert res.phases["n_points"].item() == 5
 
 
 def test_zero_denominator_is_a_gap_with_warning():
@@ -254,17 +254,18 @@ def test_zero_denominator_is_a_gap_with_warning():
                   numerator="y", denominator="n")  # fmt: skip
     p = res.points
     assert math.isnan(p["y"].iloc[1]) and math.isnan(p["upper"].iloc[1])
-    assert res.summary["centre"].item() == pytest.approx(6 / 33)
+    assert res.phases["centre"].item() == pytest.approx(6 / 33)
 
 
 def test_period_missing_from_one_series_is_added_as_gap():
     d = pd.DataFrame({"site": ["a", "a", "a", "b", "b"], "t": [1, 2, 3, 1, 3],
                       "y": [1.0, 2, 3, 4, 5]})  # fmt: skip
-    res = spc(d, chart="run", x="t", value="y", by="site")
+    res = spc(d, chart="run", x="t", value="y", unit="site")
     p = res.points
     assert len(p) == 6
-    assert p["site"].tolist() == ["a", "a", "a", "b", "b", "b"]
-    assert math.isnan(p.loc[(p.site == "b") & (p.x == 2), "y"].item())
+    assert p["unit"].tolist() == ["a", "a", "a", "b", "b", "b"]
+    assert math.isnan(p.loc[(p.unit == "b") & (p.x == 2), "y"].item())
+    assert res.by == ("unit",) and res.unit_column == "site"
 
 
 # ------------------------------------------------------------------ by=
@@ -276,21 +277,22 @@ def test_by_equals_separate_series(rng):
     })  # fmt: skip
     for chart in ("p", "pp", "run", "i"):
         kw = {"value": "e"} if chart == "i" else {"numerator": "e", "denominator": "n"}
-        allres = spc(d, chart=chart, x="t", by="site", part=[12], **kw)
+        allres = spc(d, chart=chart, x="t", unit="site", part=[12], **kw)
         for site in sites:
             one = spc(d[d.site == site], chart=chart, x="t", part=[12], **kw)
-            got = allres.points[allres.points.site == site].drop(columns="site")
+            got = allres.points[allres.points.unit == site].drop(columns="unit")
             pd.testing.assert_frame_equal(got.reset_index(drop=True), one.points)
-            gs = allres.summary[allres.summary.site == site].drop(columns="site")
-            pd.testing.assert_frame_equal(gs.reset_index(drop=True), one.summary)
+            gs = allres.phases[allres.phases.unit == site].drop(columns="unit")
+            pd.testing.assert_frame_equal(gs.reset_index(drop=True), one.phases)
 
 
 def test_by_several_columns_and_result_shape():
     d = pd.DataFrame({"h": ["x", "x", "y", "y"] * 3, "k": ["a", "b", "a", "b"] * 3,
                       "t": np.repeat([1, 2, 3], 4), "v": np.arange(12.0)})  # fmt: skip
-    res = spc(d, chart="i", x="t", value="v", by=["h", "k"])
+    with pytest.warns(FutureWarning, match="'by' parameter of spc"):
+        res = spc(d, chart="i", x="t", value="v", by=["h", "k"])
     assert isinstance(res, SPCResult) and res.by == ("h", "k")
-    keys = res.summary[["h", "k"]].values.tolist()
+    keys = res.phases[["h", "k"]].values.tolist()
     assert keys == [["x", "a"], ["x", "b"], ["y", "a"], ["y", "b"]]
     assert list(res.points.columns[:4]) == ["h", "k", "x", "phase"]
     assert res.to_frame().equals(res.points)
@@ -309,7 +311,7 @@ def test_points_columns_and_sigma_lines():
                                (p["upper"] - p["centre"]) * 2 / 3)  # fmt: skip
     need_s = ["n_points", "centre", "longest_run", "longest_run_max", "crossings",
               "crossings_min", "runs_signal", "n_outside", "lcl", "ucl"]  # fmt: skip
-    assert set(need_s) <= set(res.summary.columns)
+    assert set(need_s) <= set(res.phases.columns)
 
 
 def test_package_root_exports():
@@ -329,7 +331,7 @@ def test_package_root_exports():
         ({"chart": "i", "value": "y", "part": [4]}, "'part'"),
         ({"chart": "i", "value": "y", "freeze": 0}, "'freeze'"),
         ({"chart": "i", "value": "y", "freeze": [1, 2]}, "'freeze'"),
-        ({"chart": "i", "value": "y", "improvement": "up"}, "'improvement'"),
+        ({"chart": "i", "value": "y", "direction": "up"}, "'direction'"),
         ({"chart": "i", "value": "y", "mdc_rules": ["bogus"]}, "'mdc_rules'"),
         ({"chart": "i", "value": "y", "trend_length": 1}, "'trend_length'"),
     ],
@@ -362,6 +364,94 @@ def test_periods_keep_a_month_missing_from_every_series_as_a_gap():
     assert pts["x"].tolist() == list(months)
     assert np.isnan(pts["y"].iloc[3]) and pts["y"].notna().sum() == 5
     # The gap does not become a zero and does not change the centre line.
-    assert res.summary["centre"].item() == pytest.approx(5.8)
+    assert res.phases["centre"].item() == pytest.approx(5.8)
     with pytest.raises(InputError, match="not in 'periods'"):
         spc(data, chart="i", x="month", value="y", periods=months[:3])
+
+
+# ------------------------------------------------------------------ vocabulary
+def _monthly(rng) -> pd.DataFrame:
+    months = pd.date_range("2023-01-01", periods=24, freq="MS")
+    return pd.DataFrame({
+        "site_id": np.repeat(["A", "B"], 24), "month": np.tile(months, 2),
+        "label": np.tile(months.strftime("%Y-%m"), 2),
+        "e": rng.binomial(100, 0.3, 48), "n": 100,
+    })  # fmt: skip
+
+
+def test_phases_as_periods_equal_part_positions(rng):
+    d = _monthly(rng)
+    kw = {"chart": "p", "x": "month", "numerator": "e", "denominator": "n",
+          "unit": "site_id"}
+    by_part = spc(d, part=[9, 18], **kw)
+    for phases in (["2023-10", "2024-07"], ["2023Q4", "2024-07-01"],
+                   [pd.Timestamp("2023-10-01"), pd.Period("2024-07", "M")],
+                   ["2023-09-15", "2024-06-02"]):  # first period on or after
+        got = spc(d, phases=phases, **kw)
+        pd.testing.assert_frame_equal(got.points, by_part.points)
+        pd.testing.assert_frame_equal(got.phases, by_part.phases)
+    assert by_part.phases.phase.max() == 3
+    # x holding text labels: phases are compared as labels
+    text = spc(d, chart="p", x="label", numerator="e", denominator="n",
+               unit="site_id", phases="2023-10")
+    np.testing.assert_array_equal(
+        text.points.phase, spc(d, part=9, **kw).points.phase)
+
+
+def test_bad_phases_are_named(rng):
+    d = _monthly(rng)
+    kw = {"chart": "p", "x": "month", "numerator": "e", "denominator": "n"}
+    with pytest.raises(InputError, match="strictly inside"):
+        spc(d[d.site_id == "A"], phases=["2022-05"], **kw)
+    with pytest.raises(InputError, match="strictly inside"):
+        spc(d[d.site_id == "A"], phases="2023-01", **kw)
+    with pytest.raises(InputError, match="not both"):
+        spc(d[d.site_id == "A"], phases="2023-05", part=[3], **kw)
+    with pytest.raises(InputError, match="'phases'"):
+        spc(d[d.site_id == "A"], phases=["not a month"], **kw)
+
+
+def test_direction_replaces_improvement_and_result_fields_are_renamed(rng):
+    d = _monthly(rng)
+    kw = {"chart": "p", "x": "month", "numerator": "e", "denominator": "n",
+          "unit": "site_id"}
+    new = spc(d, direction="increase", **kw)
+    with pytest.warns(FutureWarning, match="'improvement' parameter of spc"):
+        old = spc(d, improvement="increase", **kw)
+    pd.testing.assert_frame_equal(new.points, old.points)
+    assert new.direction == "increase"
+    assert set(new.points.point_type) <= {
+        "common_cause", "special_cause_improvement", "special_cause_concern"}
+    with pytest.warns(FutureWarning, match="SPCResult.direction"):
+        assert new.improvement == "increase"
+    with pytest.warns(FutureWarning, match="SPCResult.phases"):
+        assert new.summary is new.phases
+    with pytest.raises(InputError, match="disagree"), pytest.warns(FutureWarning):
+        spc(d, direction="increase", improvement="decrease", **kw)
+    with pytest.raises(InputError, match="'direction'"):
+        spc(d, direction="higher_is_better", **kw)
+    with pytest.raises(InputError, match="not both"):
+        spc(d, by="site_id", **kw)
+
+
+def test_unit_output_equals_the_deprecated_by_renamed(rng):
+    d = _monthly(rng)
+    kw = {"chart": "run", "x": "month", "numerator": "e", "denominator": "n"}
+    new = spc(d, unit="site_id", **kw)
+    with pytest.warns(FutureWarning, match="'by' parameter"):
+        old = spc(d, by="site_id", **kw)
+    pd.testing.assert_frame_equal(
+        new.points, old.points.rename(columns={"site_id": "unit"}))
+    pd.testing.assert_frame_equal(
+        new.phases, old.phases.rename(columns={"site_id": "unit"}))
+    assert old.by == ("site_id",) and new.by == ("unit",)
+
+
+def test_spc_result_repr_and_html(rng):
+    res = spc(_monthly(rng), chart="p", x="month", numerator="e", denominator="n",
+              unit="site_id", part=[12])
+    r = repr(res)
+    assert r.startswith("SPCResult('p' chart, 2 series x 24 periods, 2 phase(s)")
+    assert "\n" not in r and len(r) < 120
+    assert "<table" in res._repr_html_() and "runs_signal" in res._repr_html_()
+

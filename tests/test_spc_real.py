@@ -24,7 +24,7 @@ def test_cdi_run_chart_frozen_baseline(real):
     # An unusually long run of 15 data points below the median"
     cdi = pd.read_csv(real / "qicharts2_cdi.csv")
     res = spc(cdi, chart="run", x="month", value="n", freeze=24)
-    s = res.summary.iloc[0]
+    s = res.phases.iloc[0]
     assert s["centre"] == 19
     assert s["longest_run"] == 15 and s["runs_signal"]
     long_run = res.points.loc[res.points["long_run"]]
@@ -35,7 +35,7 @@ def test_cdi_c_chart_with_two_phases(real):
     # vignette: "the CDI rate has dropped from an average of 19 to 7 per month
     # ... we should expect between 0 and 15 CDIs per month"
     cdi = pd.read_csv(real / "qicharts2_cdi.csv")
-    s = spc(cdi, chart="c", x="month", value="n", part=24).summary
+    s = spc(cdi, chart="c", x="month", value="n", part=24).phases
     assert s["centre"].round().tolist() == [19, 7]
     assert s["lcl"].iloc[1] == 0 and round(s["ucl"].iloc[1]) == 15
     assert s["centre"].iloc[0] == pytest.approx(cdi["n"][:24].mean())
@@ -60,7 +60,7 @@ def test_cabg_readmissions_p_chart(real):
     cabg["month"] = cabg["date"].str[:7]
     g = cabg.groupby("month").agg(readmissions=("readmission", "sum"),
                                   n=("readmission", "size")).reset_index()  # fmt: skip
-    s = spc(g, chart="p", x="month", numerator="readmissions", denominator="n").summary
+    s = spc(g, chart="p", x="month", numerator="readmissions", denominator="n").phases
     assert round(100 * s["centre"].item()) == 22
     assert not s["runs_signal"].item() and s["n_outside"].item() == 0
 
@@ -69,9 +69,10 @@ def test_hospital_infections_by_two_columns(real):
     # vignette: "Non-random variation is present in UTI rates of two hospitals
     # (BOH, NOH)" in the u charts faceted by infection and hospital
     hai = pd.read_csv(real / "qicharts2_hospital_infections.csv")
-    res = spc(hai, chart="u", x="month", numerator="n", denominator="days",
-              by=["infection", "hospital"])  # fmt: skip
-    s = res.summary
+    with pytest.warns(FutureWarning, match="'by' parameter"):
+        res = spc(hai, chart="u", x="month", numerator="n", denominator="days",
+                  by=["infection", "hospital"])  # fmt: skip
+    s = res.phases
     assert len(s) == 18 and (s["n_points"] == 24).all()
     flagged = s.loc[s["runs_signal"], ["infection", "hospital"]].values.tolist()
     assert flagged == [["UTI", "BOH"], ["UTI", "NOH"]]
@@ -85,11 +86,11 @@ def test_nhs_accidents_p_versus_p_prime(real):
     p = spc(acc, chart="p", x="i", numerator="r", denominator="n")
     pp = spc(acc, chart="pp", x="i", numerator="r", denominator="n")
     i = spc(acc, chart="i", x="i", numerator="r", denominator="n")
-    assert p.summary["n_outside"].item() > 10
-    assert pp.summary["n_outside"].item() == 0
-    assert pp.summary["sigma_z"].item() > 5
+    assert p.phases["n_outside"].item() > 10
+    assert pp.phases["n_outside"].item() == 0
+    assert pp.phases["sigma_z"].item() > 5
     # P' limits close to the I chart limits (within 0.1 percentage points)
-    assert abs(pp.points["upper"].mean() - i.summary["ucl"].item()) < 1e-3
+    assert abs(pp.points["upper"].mean() - i.phases["ucl"].item()) < 1e-3
 
 
 def test_ae_trust_p_prime_example(real):
@@ -103,8 +104,8 @@ def test_ae_trust_p_prime_example(real):
         within_4h=lambda d: d["attendances"] - d["breaches"]
     )
     res = spc(one, chart="pp", x="period", numerator="within_4h",
-              denominator="attendances", improvement="increase")  # fmt: skip
-    s = res.summary.iloc[0]
+              denominator="attendances", direction="increase")  # fmt: skip
+    s = res.phases.iloc[0]
     assert trust == "R1F"
     pooled = one["within_4h"].sum() / one["attendances"].sum()
     assert s["centre"] == pytest.approx(pooled)

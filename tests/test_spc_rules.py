@@ -51,7 +51,7 @@ def test_run_chart_hand_computed():
     # median 5.5; signs - - - - - + + + + + : longest run 5, 1 crossing;
     # n = 10: longest_run_max 6, crossings_min 2 -> signal by crossings only
     res = spc(frame(list(range(1, 11))), chart="run", x="t", value="y")
-    s = res.summary.iloc[0]
+    s = res.phases.iloc[0]
     assert s["centre"] == 5.5
     assert (s["longest_run"], s["longest_run_max"]) == (5, 6)
     assert (s["crossings"], s["crossings_min"]) == (1, 2)
@@ -66,7 +66,7 @@ def test_points_on_median_neither_break_nor_count():
     # median 5: the two 5s are not useful; the run 6,7,(5),8 continues
     y = [1, 2, 3, 5, 6, 7, 5, 8, 9, 4, 5]
     res = spc(frame(y), chart="run", x="t", value="y")
-    s = res.summary.iloc[0]
+    s = res.phases.iloc[0]
     assert s["centre"] == 5
     assert s["n_useful"] == 8 and s["n_points"] == 11
     assert (s["longest_run"], s["crossings"]) == (4, 2)
@@ -78,7 +78,7 @@ def test_long_run_flags_only_points_of_the_long_run():
     y = [1, 2, 3, 4, 11, 12, 13, 14, 15, 16, 17, 18, 5, 6, 7, 8]
     res = spc(frame(y), chart="run", x="t", value="y")
     n, longest, cross = runs_loop(y, statistics.median(y))
-    s = res.summary.iloc[0]
+    s = res.phases.iloc[0]
     assert (s["n_useful"], s["longest_run"], s["crossings"]) == (n, longest, cross)
     assert (longest, cross) == (8, 2) and s["longest_run_max"] == 7
     assert res.points["long_run"].tolist() == [False] * 4 + [True] * 8 + [False] * 4
@@ -87,14 +87,14 @@ def test_long_run_flags_only_points_of_the_long_run():
 def test_run_chart_of_a_ratio_uses_the_median_of_ratios():
     res = spc(frame([1, 2, 3], [10, 10, 20]), chart="run", x="t",
               numerator="y", denominator="n")  # fmt: skip
-    assert res.summary["centre"].item() == pytest.approx(0.15)
+    assert res.phases["centre"].item() == pytest.approx(0.15)
 
 
 def test_mr_chart_and_runs_on_control_chart():
     y = [10.0, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]
     res = spc(frame(y), chart="i", x="t", value="y", mdc_rules=False)
     n, longest, cross = runs_loop(y, np.mean(y))
-    s = res.summary.iloc[0]
+    s = res.phases.iloc[0]
     assert (s["longest_run"], s["crossings"]) == (longest, cross) == (6, 1)
     assert s["runs_signal"]  # 1 crossing < 3 for n = 12
 
@@ -138,7 +138,7 @@ def test_two_in_three_beyond_two_thirds():
     base = [10.0, 11, 10, 11, 10, 9, 10, 9, 10, 10]
     y = base + [12.0, 10.5, 12.2, 10.0, 12.0, 9.0, 12.1]
     res = spc(frame(y), chart="i", x="t", value="y", freeze=10)
-    assert res.summary["centre"].item() == 10
+    assert res.phases["centre"].item() == 10
     flags = res.points["two_in_three"].tolist()
     # 12.0 and 12.2 (with 10.5, all above the centre); 12.0 then 9.0 below breaks
     assert flags[10:] == [True, False, True, False, False, False, False]
@@ -147,21 +147,21 @@ def test_two_in_three_beyond_two_thirds():
 
 def test_precedence_and_point_type_wording():
     y = [10.0, 11, 10, 11, 10, 11, 10, 11, 10, 11, 30, 10, 11]
-    res = spc(frame(y), chart="i", x="t", value="y", freeze=10, improvement="decrease")
+    res = spc(frame(y), chart="i", x="t", value="y", freeze=10, direction="decrease")
     p = res.points
     assert p["outside"].iloc[10]
     assert p["point_type"].iloc[10] == "special_cause_concern"
     assert set(p["point_type"].drop(10)) == {"common_cause"}
     neutral = spc(frame(y), chart="i", x="t", value="y", freeze=10).points
     assert neutral["point_type"].iloc[10] == "special_cause_high"
-    inc = spc(frame(y), chart="i", x="t", value="y", freeze=10, improvement="increase")
+    inc = spc(frame(y), chart="i", x="t", value="y", freeze=10, direction="increase")
     assert inc.points["point_type"].iloc[10] == "special_cause_improvement"
 
 
 def test_trend_beats_shift_and_gives_direction():
     # falling trend of 7 that is also below the mean
     y = [20.0, 20, 20, 20, 20, 20, 20, 14, 13, 12, 11, 10, 9, 8]
-    res = spc(frame(y), chart="i", x="t", value="y", improvement="increase")
+    res = spc(frame(y), chart="i", x="t", value="y", direction="increase")
     p = res.points
     assert p["trend"].tolist()[6:] == [True] * 8  # 20 -> 14 starts the fall
     assert (p["point_type"].iloc[7:] == "special_cause_concern").all()
@@ -186,7 +186,7 @@ finite = st.floats(-1e4, 1e4, allow_nan=False, allow_infinity=False)
        chart=st.sampled_from(["run", "i", "mr"]))  # fmt: skip
 def test_constant_series_gives_no_signal(c, n, chart):
     res = spc(frame([c] * n), chart=chart, x="t", value="y")
-    assert not res.summary["runs_signal"].any()
+    assert not res.phases["runs_signal"].any()
     assert (res.points["point_type"] == "common_cause").all()
     assert not res.points[["outside", "run_signal", "trend", "shift"]].any().any()
 
@@ -198,13 +198,13 @@ def test_constant_counts_and_proportions_give_no_signal(k, n, m, chart):
     kw = {"value": "y"} if chart == "c" else {"numerator": "y", "denominator": "n"}
     res = spc(frame([k] * m, [n] * m), chart=chart, x="t", **kw)
     assert (res.points["point_type"] == "common_cause").all()
-    assert not res.summary["runs_signal"].any()
+    assert not res.phases["runs_signal"].any()
 
 
 @given(st.lists(finite, min_size=2, max_size=60))
 def test_reversing_leaves_crossings_unchanged(y):
-    fwd = spc(frame(y), chart="run", x="t", value="y").summary
-    rev = spc(frame(y[::-1]), chart="run", x="t", value="y").summary
+    fwd = spc(frame(y), chart="run", x="t", value="y").phases
+    rev = spc(frame(y[::-1]), chart="run", x="t", value="y").phases
     cols = ["crossings", "longest_run", "n_useful", "runs_signal"]
     pd.testing.assert_frame_equal(fwd[cols], rev[cols])
 
@@ -231,7 +231,7 @@ def test_p_chart_limits_contain_the_centre(pairs, chart):
 
 @given(st.lists(finite, min_size=1, max_size=60))
 def test_runs_match_the_loop(y):
-    res = spc(frame(y), chart="run", x="t", value="y").summary.iloc[0]
+    res = spc(frame(y), chart="run", x="t", value="y").phases.iloc[0]
     n, longest, cross = runs_loop(y, statistics.median(y))
     assert res["n_useful"] == n
     if n:

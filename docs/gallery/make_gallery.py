@@ -71,7 +71,7 @@ def ckd_spc_one_practice(fig):
     ckd = pd.read_csv(DATA / "ckd_care_bundle.csv")
     p01 = ckd[ckd["site_id"] == "P01"]
     result = ccdata.spc(p01, chart="p", x="month", numerator="all_elements",
-                        denominator="eligible", freeze=12, improvement="increase")
+                        denominator="eligible", freeze=12, direction="increase")
     cp.spc(result, variation_labels=True, title="P01: all bundle elements",
            ax=fig.subplots())
     return result
@@ -93,7 +93,7 @@ def ckd_small_multiples(fig):
     """Every practice's p chart, in practice-id order (never by performance)."""
     ckd = pd.read_csv(DATA / "ckd_care_bundle.csv")
     result = ccdata.spc(ckd, chart="p", x="month", numerator="all_elements",
-                        denominator="eligible", by="site_id")
+                        denominator="eligible", unit="site_id")
     cp.small_multiples(result, ncols=6, fig=fig)
     return result
 
@@ -133,11 +133,11 @@ def aaa_data_quality(fig):
     aaa = pd.read_csv(DATA / "aaa_procedures.csv")
     expected = pd.read_csv(DATA / "aaa_expected_cases.csv")
     fields = ccdata.field_completeness(
-        aaa, by="site_id",
+        aaa, unit="site_id",
         fields=["asa_grade", "aneurysm_diameter_mm", "creatinine_umol_l"])
-    asc = ccdata.case_ascertainment(aaa, expected, by="site_id")
+    asc = ccdata.case_ascertainment(aaa, expected, unit="site_id")
     ax1, ax2 = fig.subplots(1, 2)
-    cp.completeness(fields, select={"site_id": "S07"}, target=0.95, ax=ax1)
+    cp.completeness(fields, select={"unit": "S07"}, target=0.95, ax=ax1)
     cp.ascertainment(asc, highlight="S07", ax=ax2)
     return asc, {"highlight": "S07"}
 

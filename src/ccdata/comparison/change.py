@@ -80,6 +80,21 @@ class FunnelChangeResult:
             text += " " + "; ".join(extra) + "."
         return text
 
+    def __repr__(self) -> str:
+        def _nonzero(c: dict[str, int]) -> dict[str, int]:
+            return {k: v for k, v in c.items() if v}
+
+        return (
+            f"FunnelChangeResult({self.kind}, {len(self.units)} units, {self.method}, "
+            f"level {self.level:g}; counts {_nonzero(self.counts())})"
+        )
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = f"<p><b>{escape(repr(self))}</b></p><p>{escape(self.summary())}</p>"
+        return head + self.units.to_html(index=False, float_format="{:.4g}".format)
+
 
 def _period(frame, *, numerator, denominator, unit, kind, where, name):
     check_columns(frame, [unit, numerator, denominator], where=f"{where} ({name!r})")

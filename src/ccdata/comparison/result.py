@@ -167,3 +167,20 @@ class FunnelResult:
                 f"({disp}); consider overdispersion='additive'."
             )
         return text
+
+    def __repr__(self) -> str:
+        def _nonzero(c: dict[str, int]) -> dict[str, int]:
+            return {k: v for k, v in c.items() if v}
+
+        levels = ", ".join(_pct(v) for v in self.levels)
+        return (
+            f"FunnelResult({self.kind}, {len(self.units)} units, {self.method} "
+            f"limits at {levels}, target {_fmt(self.target)}; "
+            f"counts {_nonzero(self.counts())})"
+        )
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = f"<p><b>{escape(repr(self))}</b></p><p>{escape(self.summary())}</p>"
+        return head + self.units.to_html(index=False, float_format="{:.4g}".format)

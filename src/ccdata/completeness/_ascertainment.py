@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,13 +11,14 @@ import pandas as pd
 from ccdata._intervals import wilson_interval
 from ccdata._params import level_suffix
 from ccdata.completeness._common import (
-    as_columns,
+    DEPRECATED,
     check_frame,
     check_level,
     grouped,
     index_frame,
     poisson_ratio_interval,
     sort_frame,
+    unit_columns,
 )
 from ccdata.errors import CompletenessWarning, InputError
 
@@ -53,8 +54,10 @@ def case_ascertainment(
     submitted: pd.DataFrame,
     expected: pd.DataFrame,
     *,
-    by: str | Sequence[str] | None,
+    unit: str | None = "site_id",
+    period: str | None = None,
     level: float = 0.95,
+    by: Any = DEPRECATED,
 ) -> pd.DataFrame:
     """Cases submitted as a proportion of cases expected from an independent source.
 
@@ -67,19 +70,25 @@ def case_ascertainment(
     expected : DataFrame
         Counts per group from an independent source (e.g. Hospital Episode
         Statistics) in a column named ``expected``; rows for the same group
-        are added up, so ``by="site_id"`` totals monthly counts. A missing
+        are added up, so ``unit="site_id"`` totals monthly counts. A missing
         count makes its group's ``expected`` unknown (``NaN``).
-    by : str or list of str or None
-        Group columns present in both tables, e.g. ``["site_id", "month"]``.
-        To compare records with monthly expected counts, derive a month
-        column first with :func:`add_period`. ``None`` gives one overall row.
+    unit : str or None, default "site_id"
+        The unit (site) column, present in both tables; called ``unit`` in
+        the output. ``None`` gives one overall row.
+    period : str, optional
+        A period column present in both tables to group by as well (to
+        compare records with monthly expected counts, derive a month column
+        first with :func:`add_period`); called ``period`` in the output.
     level : float, default 0.95
         Coverage of the interval; names the columns (``lower_95``).
+    by : str or list of str or None, optional
+        Deprecated (use ``unit=`` and ``period=``): group columns, kept under
+        their own names in the output.
 
     Returns
     -------
     DataFrame
-        The group columns, then ``submitted, expected, ascertainment,
+        ``unit`` and ``period`` (when given), then ``submitted, expected, ascertainment,
         lower_95, upper_95, over_expected``, sorted by the group columns.
         Every group in either table appears: a group with no submitted
         records has ``submitted == 0``; a group missing from ``expected`` has
@@ -123,12 +132,12 @@ def case_ascertainment(
     --------
     >>> sub = pd.DataFrame({"site_id": ["A", "B"], "submitted": [45, 12]})
     >>> exp = pd.DataFrame({"site_id": ["A", "B"], "expected": [50, 10]})
-    >>> out = case_ascertainment(sub, exp, by="site_id")
+    >>> out = case_ascertainment(sub, exp, unit="site_id")
     >>> out["ascertainment"].tolist(), out["over_expected"].tolist()
     ([0.9, 1.2], [False, True])
     """
     where = "case_ascertainment"
-    by_cols = as_columns(by, name="by", where=where)
+    by_cols, renames = unit_columns(unit, by, period=period, where=where)
     check_frame(submitted, by_cols, name="submitted", where=where)
     check_frame(expected, [*by_cols, "expected"], name="expected", where=where)
     level = check_level(level, where=where)
@@ -174,4 +183,4 @@ def case_ascertainment(
     out[f"lower_{suffix}"] = np.where(over, p_lo, w_lo)
     out[f"upper_{suffix}"] = np.where(over, p_hi, w_hi)
     out["over_expected"] = over
-    return sort_frame(out, by_cols)
+    return sort_frame(out, by_cols).rename(columns=renames)

@@ -6,16 +6,80 @@ agree on what counts as present, how groups are formed and how dates are read.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ccdata._intervals import garwood_interval
-from ccdata._params import check_choice, check_columns, check_levels
+from ccdata._params import check_columns, check_levels
+from ccdata._periods import FREQUENCIES, check_frequency
+from ccdata._periods import period_labels as period_labels
 from ccdata.errors import InputError
 
-FREQS = ("D", "W", "M", "Q", "Y")
+FREQS = FREQUENCIES
+
+
+class _Deprecated:
+    """Default of a deprecated keyword: tells "not given" apart from None."""
+
+    def __repr__(self) -> str:
+        return "<deprecated>"
+
+
+DEPRECATED: Any = _Deprecated()
+
+
+def unit_columns(
+    unit: str | None,
+    by: Any,
+    *,
+    period: str | None = None,
+    where: str,
+    old: str = "by",
+    default: str | None = "site_id",
+) -> tuple[list[str], dict[str, str]]:
+    """Group columns and the renames that give the output its standard names.
+
+    ``unit=`` (one column or None) and ``period=`` (one column or None) are
+    the vocabulary: in the output they are called ``unit`` and ``period``.
+    The deprecated ``by=`` (``old``) keeps its old meaning (any columns, kept
+    under the caller's names) with a FutureWarning.
+    """
+    if by is not DEPRECATED:
+        if unit != default or period is not None:
+            raise InputError(
+                f"{where}: pass 'unit=' (and 'period='), not the deprecated "
+                f"{old!r} together with them. Got {old}={by!r}, unit={unit!r}, "
+                f"period={period!r}."
+            )
+        warnings.warn(
+            f"The {old!r} parameter of {where} is deprecated and will be removed in "
+            f"ccdata 0.4: use unit=<id column> (and period=<period column>); the "
+            "output then calls those columns 'unit' and 'period'.",
+            FutureWarning,
+            stacklevel=3,
+        )
+        return as_columns(by, name=old, where=where), {}
+    cols: list[str] = []
+    renames: dict[str, str] = {}
+    for name, value in (("unit", unit), ("period", period)):
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise InputError(
+                f"The {name!r} parameter of {where} must be one column name or None. "
+                f"Got {value!r} instead."
+            )
+        cols.append(value)
+        renames[value] = name
+    if len(cols) == 2 and cols[0] == cols[1]:
+        raise InputError(
+            f"{where}: 'unit' and 'period' name the same column {cols[0]!r}."
+        )
+    return cols, renames
 
 
 
@@ -103,7 +167,7 @@ def present_mask(values: pd.Series) -> np.ndarray:
             blank = pd.Series(cats.astype(str)).str.strip().eq("").to_numpy()
             codes = values.cat.codes.to_numpy()
             mask &= ~(blank[np.clip(codes, 0, None)] & (codes >= 0))
-    elif dtype == object or pd.api.types.is_string_dtype(dtype):
+    elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
         mask &= ~_blank_strings(values)
     return mask
 
@@ -156,18 +220,12 @@ def to_dates(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_freq(freq: str, *, where: str) -> str:
-    """Return a period frequency accepted by ccdata ('D', 'W', 'M', 'Q' or 'Y')."""
-    return check_choice(freq, FREQS, name="freq", where=where)
+    """Return ``freq`` as a frequency word of :mod:`ccdata._periods`.
 
-
-def period_labels(days: np.ndarray, freq: str) -> pd.Series:
-    """Label each day with its period: '2024-04' (M), '2024Q2' (Q), '2024' (Y)."""
-    # Format each distinct period once (formatting a million Periods is slow).
-    codes, uniques = pd.factorize(pd.PeriodIndex(days, freq=freq))
-    labels = np.asarray(uniques.astype(str), dtype=object)
-    out = np.where(codes >= 0, labels[np.clip(codes, 0, None)] if len(labels) else None,
-                   None)
-    return pd.Series(out, dtype="str")
+    "day", "week", "month", "quarter" or "year"; a pandas letter ("M", ...) is
+    read with a FutureWarning pointing at the caller of the public function.
+    """
+    return check_frequency(freq, where=where, stacklevel=4)
 
 
 def poisson_ratio_interval(x, e, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ import pandas as pd
 from ccdata._intervals import wilson_interval
 from ccdata._params import level_suffix
 from ccdata.completeness._common import (
+    DEPRECATED,
     as_columns,
     check_frame,
     check_level,
@@ -19,6 +20,7 @@ from ccdata.completeness._common import (
     index_frame,
     present_mask,
     sort_frame,
+    unit_columns,
 )
 from ccdata.completeness._schema import schema_fields
 from ccdata.errors import CompletenessWarning, InputError
@@ -139,11 +141,13 @@ def _presence(data: pd.DataFrame, chosen: list[str], must: list[str]) -> pd.Data
 def field_completeness(
     data: pd.DataFrame,
     *,
-    by: str | Sequence[str] | None,
+    unit: str | None = "site_id",
+    period: str | None = None,
     fields: Sequence[str] | None = None,
     schema: Any = None,
     mandatory: Sequence[str] | None = None,
     level: float = 0.95,
+    by: Any = DEPRECATED,
 ) -> pd.DataFrame:
     """Proportion of records holding each field, per group, with Wilson intervals.
 
@@ -151,9 +155,12 @@ def field_completeness(
     ----------
     data : DataFrame
         One row per record.
-    by : str or list of str or None
-        Group columns, e.g. ``["site_id", "month"]`` (see :func:`add_period`
-        to derive a month from a date). ``None`` gives one overall group.
+    unit : str or None, default "site_id"
+        The unit (site) column; called ``unit`` in the output. ``None``
+        gives one row for the community as a whole.
+    period : str, optional
+        A period column (e.g. from :func:`add_period`) to group by as well;
+        called ``period`` in the output.
     fields : list of str, optional
         Columns to report. Default: the schema's columns if ``schema`` is
         given, otherwise every column of ``data``; group columns are never
@@ -166,12 +173,15 @@ def field_completeness(
         mandatory columns, or every reported field when there is no schema.
     level : float, default 0.95
         Coverage of the interval; names the columns (``lower_95``).
+    by : str or list of str or None, optional
+        Deprecated (use ``unit=`` and ``period=``): group columns, kept under
+        their own names in the output.
 
     Returns
     -------
     DataFrame
-        The group columns, then ``field, present, expected, proportion,
-        lower_95, upper_95``: one row per group and field (in field order),
+        ``unit`` and ``period`` (when given), then ``field, present,
+        expected, proportion, lower_95, upper_95``: one row per group and field (in field order),
         and a last row per group with ``field == "all_mandatory_fields"``
         counting records with every mandatory field present. ``expected`` is
         the number of records in the group, ``present`` those holding the
@@ -206,15 +216,15 @@ def field_completeness(
     --------
     >>> df = pd.DataFrame({"site_id": ["A", "A", "B"],
     ...                    "creatinine": [80.0, None, 95.0]})
-    >>> out = field_completeness(df, by="site_id", fields=["creatinine"])
-    >>> out[out.field == "creatinine"][["site_id", "present", "expected"]].values.tolist()
+    >>> out = field_completeness(df, unit="site_id", fields=["creatinine"])
+    >>> out[out.field == "creatinine"][["unit", "present", "expected"]].values.tolist()
     [['A', 1, 2], ['B', 1, 1]]
     >>> round(float(out.loc[0, "upper_95"]), 4)
     0.9055
     """
     where = "field_completeness"
     check_frame(data, [], name="data", where=where)
-    by_cols = as_columns(by, name="by", where=where)
+    by_cols, renames = unit_columns(unit, by, period=period, where=where)
     check_frame(data, by_cols, name="data", where=where)
     level = check_level(level, where=where)
     chosen, must = _resolve_fields(
@@ -242,4 +252,4 @@ def field_completeness(
         out["proportion"] = present / expected
     out[f"lower_{suffix}"] = lower
     out[f"upper_{suffix}"] = upper
-    return sort_frame(out, by_cols)
+    return sort_frame(out, by_cols).rename(columns=renames)

@@ -10,7 +10,13 @@ import pandas as pd
 
 from ccdata._params import check_choice, level_suffix
 from ccdata.completeness._ascertainment import case_ascertainment
-from ccdata.completeness._common import check_frame, check_level, sort_frame
+from ccdata.completeness._common import (
+    DEPRECATED,
+    check_frame,
+    check_level,
+    sort_frame,
+    unit_columns,
+)
 from ccdata.completeness._fields import ALL_MANDATORY, field_completeness
 from ccdata.completeness._timeliness import check_within, timeliness_counts
 from ccdata.errors import InputError
@@ -36,7 +42,7 @@ def _join(parts: list[pd.Series]) -> pd.Series:
 def data_quality(
     data: pd.DataFrame,
     *,
-    site: str = "site_id",
+    unit: str = "site_id",
     fields: Sequence[str] | None = None,
     schema: Any = None,
     mandatory: Sequence[str] | None = None,
@@ -50,6 +56,7 @@ def data_quality(
     concern: str = "estimate",
     max_fields: int = 3,
     level: float = 0.95,
+    site: Any = DEPRECATED,
 ) -> pd.DataFrame:
     """One row per site summarising completeness, ascertainment and timeliness.
 
@@ -57,8 +64,9 @@ def data_quality(
     ----------
     data : DataFrame
         One row per record, with a site column.
-    site : str, default "site_id"
-        The site column (of ``data`` and ``expected``).
+    unit : str, default "site_id"
+        The site column (of ``data`` and ``expected``); called ``unit`` in
+        the output.
     fields, schema, mandatory
         As in :func:`field_completeness` (site-level totals).
     expected : DataFrame, optional
@@ -90,7 +98,7 @@ def data_quality(
     Returns
     -------
     DataFrame
-        Sorted by site, columns: ``site``, ``records``, ``complete_records``
+        Sorted by site, columns: ``unit``, ``records``, ``complete_records``
         (every mandatory field present), ``complete_proportion``,
         ``submitted``, ``expected``, ``ascertainment``,
         ``ascertainment_lower_95``, ``ascertainment_upper_95``,
@@ -130,6 +138,12 @@ def data_quality(
     True
     """
     where = "data_quality"
+    renames = {unit: "unit"}
+    if site is not DEPRECATED:
+        unit_columns("site_id", site, where=where, old="site")  # warns
+        renames = {}
+    else:
+        site = unit
     check_frame(data, [site], name="data", where=where)
     if (event_date is None) != (entry_date is None):
         raise InputError(
@@ -167,8 +181,9 @@ def data_quality(
     out = sort_frame(pd.concat(site_lists, ignore_index=True).drop_duplicates(), [site])
 
     # Completeness.
-    comp = field_completeness(data, by=site, fields=fields, schema=schema,
-                              mandatory=mandatory, level=level)
+    comp = field_completeness(data, unit=site, fields=fields, schema=schema,
+                              mandatory=mandatory, level=level
+                              ).rename(columns={"unit": site})
     comp["missing"] = comp["expected"] - comp["present"]
     records = data.groupby(site, sort=False, dropna=False).size()
     out["records"] = out[site].map(records).fillna(0).astype(np.int64)
@@ -184,7 +199,8 @@ def data_quality(
 
     # Ascertainment.
     if expected is not None:
-        asc = case_ascertainment(data[[site]], expected, by=site, level=level)
+        asc = case_ascertainment(data[[site]], expected, unit=site, level=level
+                                 ).rename(columns={"unit": site})
         asc = out[[site]].merge(asc, on=site, how="left")
         asc_cols = ["expected", "ascertainment", f"lower_{suffix}", f"upper_{suffix}"]
         for c in asc_cols:
@@ -220,7 +236,7 @@ def data_quality(
     out["message"] = _messages(out, comp, site=site, expected_given=expected is not None,
                                timed=event_date is not None, d=d, threshold=threshold,
                                event_label=event_label, max_fields=max_fields)
-    return out.reset_index(drop=True)
+    return out.reset_index(drop=True).rename(columns=renames)
 
 
 def _messages(out, comp, *, site, expected_given, timed, d, threshold, event_label,

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ccdata.completeness._common import (
-    as_columns,
+    DEPRECATED,
     check_frame,
     grouped,
     index_frame,
     sort_frame,
     to_dates,
+    unit_columns,
 )
 from ccdata.errors import InputError
 
@@ -96,8 +98,10 @@ def timeliness(
     *,
     event_date: str,
     entry_date: str,
-    by: str | Sequence[str] | None,
+    unit: str | None = "site_id",
+    period: str | None = None,
     within_days: int | Sequence[int] = (30, 90),
+    by: Any = DEPRECATED,
 ) -> pd.DataFrame:
     """Lag from event to data entry per group: median, 90th centile, share in time.
 
@@ -110,15 +114,22 @@ def timeliness(
     entry_date : str
         Column with the date the record was entered
         (e.g. ``"record_entered_date"``).
-    by : str or list of str or None
-        Group columns, e.g. ``["site_id", "month"]``; ``None`` gives one row.
+    unit : str or None, default "site_id"
+        The unit (site) column; called ``unit`` in the output. ``None``
+        gives one row for the community as a whole.
+    period : str, optional
+        A period column (e.g. from :func:`add_period`) to group by as well;
+        called ``period`` in the output.
     within_days : int or sequence of int, default (30, 90)
         Limits in days; each gives a column ``within_<days>``.
+    by : str or list of str or None, optional
+        Deprecated (use ``unit=`` and ``period=``): group columns, kept under
+        their own names in the output.
 
     Returns
     -------
     DataFrame
-        The group columns, then ``n, median_lag_days, p90_lag_days,
+        ``unit`` and ``period`` (when given), then ``n, median_lag_days, p90_lag_days,
         within_30, within_90, invalid_dates, missing_dates`` (one
         ``within_<d>`` per limit), sorted by the group columns.
 
@@ -152,14 +163,14 @@ def timeliness(
     >>> df = pd.DataFrame({"site_id": ["A", "A", "A"],
     ...                    "op": ["2024-01-01", "2024-01-01", "2024-01-10"],
     ...                    "entered": ["2024-01-11", "2024-06-01", "2024-01-05"]})
-    >>> out = timeliness(df, event_date="op", entry_date="entered", by="site_id")
+    >>> out = timeliness(df, event_date="op", entry_date="entered", unit="site_id")
     >>> int(out.loc[0, "n"]), int(out.loc[0, "invalid_dates"])
     (3, 1)
     >>> float(out.loc[0, "within_30"]), float(out.loc[0, "median_lag_days"])
     (0.5, 81.0)
     """
     where = "timeliness"
-    by_cols = as_columns(by, name="by", where=where)
+    by_cols, renames = unit_columns(unit, by, period=period, where=where)
     check_frame(data, [*by_cols, event_date, entry_date], name="data", where=where)
     limits = check_within(within_days, where=where)
     counts = timeliness_counts(data, event_date=event_date, entry_date=entry_date,
@@ -171,4 +182,4 @@ def timeliness(
             out[f"within_{d}"] = counts[f"within_{d}"].to_numpy() / denominator
     out["invalid_dates"] = counts["invalid_dates"]
     out["missing_dates"] = counts["missing_dates"]
-    return sort_frame(out, by_cols)
+    return sort_frame(out, by_cols).rename(columns=renames)

@@ -9,13 +9,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ccdata._periods import format_periods, pandas_freq
 from ccdata.completeness._common import (
-    as_columns,
+    DEPRECATED,
     check_frame,
     check_freq,
     period_labels,
     sort_frame,
     to_dates,
+    unit_columns,
 )
 from ccdata.errors import CompletenessWarning, InputError
 
@@ -25,7 +27,7 @@ STATUSES = ("on_time", "late", "missing", "submitted")
 
 
 def add_period(
-    data: pd.DataFrame, date: str, *, freq: str = "M", name: str = "month"
+    data: pd.DataFrame, date: str, *, freq: str = "month", name: str = "month"
 ) -> pd.DataFrame:
     """Return a copy of ``data`` with a period label derived from a date column.
 
@@ -34,17 +36,19 @@ def add_period(
     data : DataFrame
     date : str
         Column holding dates (ISO strings, datetimes or dates).
-    freq : {"M", "Q", "Y", "W", "D"}, default "M"
-        Calendar month, quarter, year, week (Monday to Sunday) or day.
+    freq : {"month", "quarter", "year", "week", "day"}, default "month"
+        Calendar month, quarter, year, week (Monday to Sunday) or day. The
+        pandas letters "M", "Q", "Y", "W", "D" are deprecated.
     name : str, default "month"
         Name of the new column (replaced if it exists).
 
     Returns
     -------
     DataFrame
-        A copy with column ``name`` holding text labels: ``"2024-04"`` (M),
-        ``"2024Q2"`` (Q), ``"2024"`` (Y), ``"2024-04-01/2024-04-07"`` (W),
-        ``"2024-04-03"`` (D); missing where the date is missing or unreadable.
+        A copy with column ``name`` holding text labels: ``"2024-04"``
+        (month), ``"2024Q2"`` (quarter), ``"2024"`` (year), ``"2024-04-01"``
+        (the Monday of a week), ``"2024-04-03"`` (day); missing where the date
+        is missing or unreadable (the labels of :mod:`ccdata._periods`).
         Monthly labels match the ``month`` column (``YYYY-MM``) of the
         expected-cases file, so records and expected counts can be joined.
 
@@ -89,11 +93,12 @@ def submission_volume(
     data: pd.DataFrame,
     *,
     date: str,
-    by: str | Sequence[str] | None = None,
-    freq: str = "M",
+    unit: str | None = None,
+    freq: str = "month",
     sites: Sequence[Any] | pd.DataFrame | None = None,
     start: Any = None,
     end: Any = None,
+    by: Any = DEPRECATED,
 ) -> pd.DataFrame:
     """Number of cases per period, community-wide or per group, zero months included.
 
@@ -103,22 +108,26 @@ def submission_volume(
         One row per case.
     date : str
         Column giving the case's date (e.g. ``"procedure_date"``).
-    by : str or list of str, optional
-        Group columns, e.g. ``"site_id"``. Default: community-wide totals.
-    freq : {"M", "Q", "Y", "W", "D"}, default "M"
+    unit : str, optional
+        The unit (site) column, e.g. ``"site_id"``; called ``unit`` in the
+        output. Default: community-wide totals.
+    freq : {"month", "quarter", "year", "week", "day"}, default "month"
         Period length (see :func:`add_period` for the labels).
     sites : sequence or DataFrame, optional
-        Groups to report even without records (e.g. every registered site):
-        values of the single ``by`` column, or a DataFrame with the ``by``
-        columns. They get zero cases in every period.
+        Units to report even without records (e.g. every registered site):
+        values of the ``unit`` column, or a DataFrame with that column. They
+        get zero cases in every period.
     start, end : period label or date, optional
         First and last period reported. Default: the first and last period
         holding a case (across all groups). Cases outside are left out.
+    by : str or list of str, optional
+        Deprecated: group columns, kept under their own names in the output.
+        Use ``unit=``.
 
     Returns
     -------
     DataFrame
-        The group columns, then ``period`` (text label) and ``cases`` (int):
+        ``unit`` (when given), then ``period`` (text label) and ``cases`` (int):
         one row per group and period in the range, sorted by group and
         period. Ready for a run or c chart (``ccdata.spc(chart="run")``).
 
@@ -146,16 +155,17 @@ def submission_volume(
     --------
     >>> df = pd.DataFrame({"site_id": ["A", "A", "B"],
     ...     "procedure_date": ["2024-01-05", "2024-03-09", "2024-01-20"]})
-    >>> out = submission_volume(df, date="procedure_date", by="site_id")
+    >>> out = submission_volume(df, date="procedure_date", unit="site_id")
     >>> out["cases"].tolist()
     [1, 0, 1, 1, 0, 0]
     >>> out["period"].tolist()[:3]
     ['2024-01', '2024-02', '2024-03']
     """
     where = "submission_volume"
-    by_cols = as_columns(by, name="by", where=where)
+    by_cols, renames = unit_columns(unit, by, where=where, default=None)
     check_frame(data, [*by_cols, date], name="data", where=where)
-    freq = check_freq(freq, where=where)
+    word = check_freq(freq, where=where)
+    freq = pandas_freq(word)
     days, _ = to_dates(data[date])
     dated = ~np.isnat(days)
     if not dated.all():
@@ -194,9 +204,9 @@ def submission_volume(
     counts = np.bincount(position * n_periods + codes,
                          minlength=len(groups) * n_periods)
     out = groups.loc[groups.index.repeat(n_periods)].reset_index(drop=True)
-    out["period"] = np.tile(grid.astype(str).to_numpy(dtype=object), len(groups))
+    out["period"] = np.tile(format_periods(grid, word), len(groups))
     out["cases"] = counts.astype(np.int64)
-    return out
+    return out.rename(columns=renames)
 
 
 def _sites_frame(sites: Any, by: list[str], *, where: str) -> pd.DataFrame:
@@ -218,10 +228,11 @@ def submission_status(
     sites: Sequence[Any],
     periods: Sequence[Any],
     due: int | pd.DataFrame = 30,
-    site: str = "site_id",
+    unit: str = "site_id",
     period: str = "period",
     date: str | None = "submitted_date",
-    freq: str = "M",
+    freq: str = "month",
+    site: Any = DEPRECATED,
 ) -> pd.DataFrame:
     """Grid of sites x periods: each return on time, late (and how late) or missing.
 
@@ -240,17 +251,22 @@ def submission_status(
         of the period (0: due on the last day). A DataFrame gives due dates
         explicitly, in a column ``due_date``, keyed by ``period`` (and
         optionally by ``site`` too, for site-specific deadlines).
-    site, period : str, default "site_id", "period"
-        Columns of ``submissions`` (and of a ``due`` DataFrame).
+    unit, period : str, default "site_id", "period"
+        Columns of ``submissions`` (and of a ``due`` DataFrame): the unit (site)
+        and the period each return covers. In the output they are called
+        ``unit`` and ``period``.
     date : str or None, default "submitted_date"
         Column with the date each return was received; ``None`` when unknown.
-    freq : {"M", "Q", "Y", "W", "D"}, default "M"
+    freq : {"month", "quarter", "year", "week", "day"}, default "month"
         Frequency of the periods.
+    site : str, optional
+        Deprecated spelling of ``unit``; with it the output keeps the caller's
+        column names, as before.
 
     Returns
     -------
     DataFrame
-        Columns ``site, period, submitted_date, due_date, status, days_late``,
+        Columns ``unit, period, submitted_date, due_date, status, days_late``,
         one row per site and period, sorted by site then period. ``status`` is
         ``"on_time"`` (received on or before the due date), ``"late"``
         (after it; ``days_late`` says by how many days), ``"missing"`` (no
@@ -285,9 +301,16 @@ def submission_status(
     (['on_time', 'late', 'missing'], [0, 16, <NA>])
     """
     where = "submission_status"
+    renames = {unit: "unit", period: "period"}
+    if site is not DEPRECATED:
+        unit_columns("site_id", site, where=where, old="site")  # warns
+        renames = {}
+    else:
+        site = unit
     cols = [site, period] + ([date] if date is not None else [])
     check_frame(submissions, cols, name="submissions", where=where)
-    freq = check_freq(freq, where=where)
+    word = check_freq(freq, where=where)
+    freq = pandas_freq(word)
     grid_periods = _as_periods(periods, freq, name="periods", where=where).unique()
     grid_periods = grid_periods.sort_values()
     site_values = pd.Series(
@@ -323,9 +346,9 @@ def submission_status(
         )
     present = (out["_merge"] == "both").to_numpy()
     period_index = pd.PeriodIndex.from_ordinals(out["_ordinal"].to_numpy(), freq=freq)
-    out[period] = period_index.astype(str).to_numpy(dtype=object)
+    out[period] = format_periods(period_index, word)
     out["due_date"] = _due_dates(out, due, period_index, site=site, period=period,
-                                 freq=freq, where=where)
+                                 freq=freq, word=word, where=where)
     sub = out["submitted_date"].to_numpy(dtype="datetime64[D]")
     due_days = out["due_date"].to_numpy(dtype="datetime64[D]")
     dated = present & ~np.isnat(sub) & ~np.isnat(due_days)
@@ -337,17 +360,19 @@ def submission_status(
     out["days_late"] = pd.array(np.where(dated, np.maximum(late_by, 0), 0),
                                 dtype="Int64")
     out.loc[~dated, "days_late"] = pd.NA
-    return out[[site, period, "submitted_date", "due_date", "status", "days_late"]]
+    out = out[[site, period, "submitted_date", "due_date", "status", "days_late"]]
+    return out.rename(columns=renames)
 
 
-def _due_dates(out, due, period_index, *, site, period, freq, where) -> np.ndarray:
+def _due_dates(out, due, period_index, *, site, period, freq, word,
+               where) -> np.ndarray:
     ends = period_index.end_time.normalize().to_numpy(dtype="datetime64[s]")
     if isinstance(due, pd.DataFrame):
         keys = [site, period] if site in due.columns else [period]
         check_frame(due, [*keys, "due_date"], name="due", where=where)
         table = pd.DataFrame({k: due[k].to_numpy(dtype=object) for k in keys})
-        table[period] = _as_periods(due[period], freq, name="due", where=where).astype(
-            str).to_numpy(dtype=object)
+        table[period] = format_periods(
+            _as_periods(due[period], freq, name="due", where=where), word)
         days, _ = to_dates(due["due_date"])
         table["_due"] = days.astype("datetime64[s]")
         table = table.drop_duplicates(keys, keep="first")

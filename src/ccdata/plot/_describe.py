@@ -94,10 +94,13 @@ def describe(
     'Case ascertainment: S01 submitted 45 of 50 expected cases (90.0%, 95% CI 79.0% to 96.0%).'
     """
     direction = check_direction(direction, where="ccdata.plot.describe")
+    points = getattr(result, "points", None)
+    if isinstance(points, pd.DataFrame) and {"cusum", "vlad"} & set(points.columns):
+        result = points  # a CusumResult or VladResult: describe its table
     if hasattr(result, "units") and hasattr(result, "curve"):
         return _funnel(result, highlight, direction, period, name_units, flagged,
                        flag_label)
-    if hasattr(result, "points") and hasattr(result, "summary"):
+    if hasattr(result, "points") and hasattr(result, "phases"):
         return _spc(result, series if series is not None else highlight, direction)
     if isinstance(result, pd.DataFrame):
         cols = set(result.columns)
@@ -218,7 +221,7 @@ def _spc(result: Any, series: object, direction: str | None) -> str:
 
     by_cols = _by_column(result, points, None)
     if direction is None:
-        direction = check_direction(getattr(result, "improvement", None),
+        direction = check_direction(getattr(result, "direction", None),
                                     where="ccdata.plot.describe")
     pct = chart in ("p", "pp")
     mult = 100.0 if pct else 1.0
@@ -243,12 +246,12 @@ def _spc(result: Any, series: object, direction: str | None) -> str:
                 f"column {by!r}. Got {series!r}, which is not among the series."
             )
         points = points[sel]
-        summary = result.summary
+        summary = result.phases
         if isinstance(summary, pd.DataFrame) and set(by_cols) <= set(summary):
             summary = summary[(_keys(summary, by_cols) == str(series)).to_numpy()]
         head = f"{name} for {series}"
     else:
-        summary = result.summary
+        summary = result.phases
         head = name
     text = [f"{head}: {_plural(len(points), 'point')}."]
     if isinstance(summary, pd.DataFrame):
@@ -304,8 +307,9 @@ def _monitor(data: pd.DataFrame, series: object) -> str:
 
 def _completeness(table: pd.DataFrame, highlight: object) -> str:
     frame = table
-    if highlight is not None and "site_id" in table:
-        frame = table[(table["site_id"].astype(str) == str(highlight)).to_numpy()]
+    site = "unit" if "unit" in table else "site_id"
+    if highlight is not None and site in table:
+        frame = table[(table[site].astype(str) == str(highlight)).to_numpy()]
         if frame.empty:
             raise InputError(
                 f"The 'highlight' parameter of ccdata.plot.describe must be a site of "
@@ -321,9 +325,10 @@ def _completeness(table: pd.DataFrame, highlight: object) -> str:
 
 def _ascertainment(table: pd.DataFrame, highlight: object) -> str:
     if highlight is not None:
-        if "site_id" not in table:
-            raise InputError("ccdata.plot.describe: highlight needs a 'site_id' column.")
-        frame = table[(table["site_id"].astype(str) == str(highlight)).to_numpy()]
+        site = "unit" if "unit" in table else "site_id"
+        if site not in table:
+            raise InputError("ccdata.plot.describe: highlight needs a 'unit' column.")
+        frame = table[(table[site].astype(str) == str(highlight)).to_numpy()]
         if frame.empty:
             raise InputError(
                 f"The 'highlight' parameter of ccdata.plot.describe must be a site of "

@@ -14,9 +14,27 @@ from ccdata.plot._common import as_plot_x, date_axis, get_ax, need_columns
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from ccdata.risk import CusumResult, VladResult
+
 __all__ = ["calibration", "calibration_table", "cusum", "vlad"]
 
 _UNIT_GUESSES = ("unit", "site_id")
+
+
+def _table(data: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The patient table and its scalars, from a CusumResult/VladResult or a table."""
+    if isinstance(data, pd.DataFrame):
+        return data, dict(data.attrs)
+    points = getattr(data, "points", None)
+    if not isinstance(points, pd.DataFrame):
+        raise InputError(
+            "ccdata.plot.cusum/vlad need a CusumResult or VladResult (from "
+            "ccdata.risk) or its .to_frame() table. Got "
+            f"{type(data).__name__} instead."
+        )
+    meta = {"limit": getattr(data, "limit", None),
+            "odds_ratio": getattr(data, "odds_ratio", None), "unit": "unit"}
+    return points, meta
 
 
 def _one_series(
@@ -72,7 +90,7 @@ def _signals(ax: Axes, xs: np.ndarray, ys: np.ndarray, frame: pd.DataFrame) -> N
 
 
 def cusum(
-    data: pd.DataFrame,
+    data: CusumResult | pd.DataFrame,
     *,
     unit: str | None = None,
     series: object | None = None,
@@ -86,18 +104,17 @@ def cusum(
 
     Parameters
     ----------
-    data : DataFrame
-        From :func:`ccdata.risk.risk_adjusted_cusum`: one row per patient in
-        order, with ``cusum`` and ``signal``.
+    data : CusumResult or DataFrame
+        From :func:`ccdata.risk.risk_adjusted_cusum` (or its ``to_frame()``):
+        one row per patient in order, with ``cusum`` and ``signal``.
     unit : str, optional
-        The unit column (default ``data.attrs["unit"]``, else ``unit`` or
-        ``site_id`` if present).
+        The unit column (default ``unit``, else ``site_id`` if present).
     series : id, optional
         Which unit to draw when the data hold several.
     x : str, optional
         Column for the x axis (e.g. the operation date); default patient number.
     limit : float, optional
-        The signal limit h; default ``data.attrs["limit"]`` or a ``limit``
+        The signal limit h; default the result's ``limit`` or a ``limit``
         column. Drawn as a dashed line (and at -h for a lower CUSUM).
     title : str, optional
     legend : bool, default True
@@ -114,13 +131,14 @@ def cusum(
        Biostatistics 1:441-452.
     """
     where = "ccdata.plot.cusum"
+    data, meta = _table(data)
     frame, name = _one_series(data, "cusum", unit=unit, series=series, where=where)
     ax = get_ax(ax)
     xs, xlabel = _x(frame, x, where)
     ys = pd.to_numeric(frame["cusum"], errors="coerce").to_numpy(dtype=float)
     ax.plot(xs, ys, color=th.POINT, lw=1.1, zorder=3, gid="cusum", label="CUSUM")
     if limit is None:
-        limit = data.attrs.get("limit")
+        limit = meta.get("limit")
         if limit is None and "limit" in frame:
             limit = float(frame["limit"].iloc[0])
     if limit is not None:
@@ -134,7 +152,7 @@ def cusum(
     if x is not None and as_plot_x(frame[x])[1]:
         date_axis(ax)
     ax.set_xlabel(xlabel)
-    odds = data.attrs.get("odds_ratio")
+    odds = meta.get("odds_ratio")
     ax.set_ylabel("CUSUM" + (f" (odds ratio {float(odds):g})" if odds else ""))
     if title is not None or name:
         ax.set_title(title if title is not None else name, loc="left")
@@ -144,7 +162,7 @@ def cusum(
 
 
 def vlad(
-    data: pd.DataFrame,
+    data: VladResult | pd.DataFrame,
     *,
     unit: str | None = None,
     series: object | None = None,
@@ -157,9 +175,9 @@ def vlad(
 
     Parameters
     ----------
-    data : DataFrame
-        From :func:`ccdata.risk.vlad`: one row per patient in order, with
-        ``vlad`` (and ``signal`` when present).
+    data : VladResult or DataFrame
+        From :func:`ccdata.risk.vlad` (or its ``to_frame()``): one row per
+        patient in order, with ``vlad`` (and ``signal`` when present).
     unit, series, x, title, legend, ax
         As for :func:`cusum`.
 
@@ -179,6 +197,7 @@ def vlad(
        display. Lancet 350:1128-1130.
     """
     where = "ccdata.plot.vlad"
+    data, _ = _table(data)
     frame, name = _one_series(data, "vlad", unit=unit, series=series, where=where)
     ax = get_ax(ax)
     xs, xlabel = _x(frame, x, where)

@@ -58,6 +58,8 @@ def _rows(
 def _labels(frame: pd.DataFrame, cols: list[str], highlight: object, site_col: str,
             where: str) -> tuple[list[str], np.ndarray]:
     own = np.zeros(len(frame), bool)
+    if site_col == "site_id" and "site_id" not in frame and "unit" in frame:
+        site_col = "unit"  # completeness tables call the id column "unit"
     if highlight is not None:
         need_columns(frame, (site_col,), where=where)
         own = (frame[site_col].astype(str) == str(highlight)).to_numpy()

@@ -113,7 +113,7 @@ def _select_series(result: Any, series: object, where: str) -> tuple[pd.DataFram
         if series is not None:
             raise InputError(
                 f"The 'series' parameter of {where} applies only to a result with "
-                f"several series (spc(..., by=...)). Got {series!r} instead."
+                f"several series (spc(..., unit=...)). Got {series!r} instead."
             )
         return points, ""
     keys = _keys(points, by)
@@ -136,7 +136,7 @@ def _select_series(result: Any, series: object, where: str) -> tuple[pd.DataFram
 
 def _direction(result: Any, direction: object, where: str) -> str | None:
     if direction is None:
-        direction = getattr(result, "improvement", None)
+        direction = getattr(result, "direction", None)
     return check_direction(direction, where=where)
 
 
@@ -511,7 +511,7 @@ def small_multiples(
     if not by:
         raise InputError(
             f"{where} needs a result with several series: pass by=<column> or "
-            "compute the result with spc(..., by='site_id')."
+            "compute the result with spc(..., unit='site_id')."
         )
     points = points.reset_index(drop=True)
     groups = list(points.groupby(by if len(by) > 1 else by[0], sort=True,

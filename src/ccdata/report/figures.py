@@ -69,44 +69,50 @@ def compute_quality(cfg: Config, sources: dict[str, SourceData]
     for name, qc in cfg.completeness.items():
         data = sources[name].data
         q = QualityOutput(source=name)
-        kw: dict[str, Any] = {"by": by}
+        kw: dict[str, Any] = {"unit": by}
         if qc.fields is not None:
             kw["fields"] = list(qc.fields)
         elif cfg.sources[name].schema is not None:
             kw["schema"] = cfg.sources[name].schema
         t = f"data_quality_{name}_fields"
-        q.tables[t] = field_completeness(data, **kw)
+        q.tables[t] = _named(field_completeness(data, **kw), by)
         q.sort_by[t] = [by]
         t = f"data_quality_{name}_fields_overall"
-        q.tables[t] = field_completeness(data, **{**kw, "by": None})
+        q.tables[t] = field_completeness(data, **{**kw, "unit": None})
         q.sort_by[t] = []
         if qc.event_date and qc.entered_date:
             tkw: dict[str, Any] = {"event_date": qc.event_date,
-                                   "entry_date": qc.entered_date, "by": by}
+                                   "entry_date": qc.entered_date, "unit": by}
             if qc.timeliness_days is not None:
                 tkw["within_days"] = qc.timeliness_days
             t = f"data_quality_{name}_timeliness"
-            q.tables[t] = timeliness(data, **tkw)
+            q.tables[t] = _named(timeliness(data, **tkw), by)
             q.sort_by[t] = [by]
         expected = None
         if qc.expected_source is not None:
             expected = _expected_in_span(sources[qc.expected_source].data, qc,
                                          data, by)
             t = f"data_quality_{name}_ascertainment"
-            q.tables[t] = case_ascertainment(data[[by]], expected, by=by)
+            q.tables[t] = _named(case_ascertainment(data[[by]], expected, unit=by), by)
             q.sort_by[t] = [by]
-        dkw: dict[str, Any] = {k: v for k, v in kw.items() if k != "by"}
+        dkw: dict[str, Any] = {k: v for k, v in kw.items() if k != "unit"}
         if qc.event_date and qc.entered_date:
             dkw.update(event_date=qc.event_date, entry_date=qc.entered_date,
                        within_days=qc.timeliness_days or 90)
             if qc.event_label is not None:
                 dkw["event_label"] = qc.event_label
         t = f"data_quality_{name}_summary"
-        q.tables[t] = data_quality(data, site=by, expected=expected,
-                                   threshold=qc.ascertainment_threshold, **dkw)
+        q.tables[t] = _named(data_quality(data, unit=by, expected=expected,
+                                          threshold=qc.ascertainment_threshold,
+                                          **dkw), by)
         q.sort_by[t] = [by]
         out[name] = q
     return out
+
+
+def _named(table: pd.DataFrame, by: str) -> pd.DataFrame:
+    # The data-quality CSVs keep their site_id column (file contract).
+    return table.rename(columns={"unit": by})
 
 
 def _expected_in_span(expected: pd.DataFrame, qc: Any, data: pd.DataFrame,

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ccdata._periods import FREQUENCIES, pandas_freq, period_labels, period_start
 from ccdata.comparison import funnel
 from ccdata.completeness import data_quality
 from ccdata.errors import ConfigError
@@ -27,7 +28,7 @@ __all__ = ["IndicatorOutput", "add_ascertainment", "compute_indicator",
 
 log = logging.getLogger("ccdata.report")
 
-_FREQ = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+_FREQ = {f: pandas_freq(f) for f in FREQUENCIES}
 
 
 @dataclass
@@ -75,42 +76,6 @@ class IndicatorOutput:
         return sorted(ids)
 
 
-def period_labels(values: pd.Series, freq: str) -> pd.Series:
-    """Period label of each value: integers (years) stay, dates become periods.
-
-    Returns strings: ``"2024-04"`` (month), ``"2024Q2"``, ``"2024"``, or the
-    ISO start date of a week/day, so they sort in time order.
-
-    Examples
-    --------
-    >>> period_labels(pd.Series(["2024-04-17", "2024-05-01"]), "month").tolist()
-    ['2024-04', '2024-05']
-    >>> period_labels(pd.Series([2023, 2024]), "month").tolist()
-    ['2023', '2024']
-    """
-    if pd.api.types.is_integer_dtype(values):
-        return values.astype("int64").astype(str)
-    dates = pd.to_datetime(values.astype(str), format="mixed", errors="coerce")
-    per = dates.dt.to_period(_FREQ[freq])
-    if freq in ("day", "week"):
-        return per.dt.start_time.dt.strftime("%Y-%m-%d")
-    return per.astype(str)
-
-
-def period_start(labels: pd.Series) -> pd.Series:
-    """Start of each period label (a Timestamp), or the integer year.
-
-    Examples
-    --------
-    >>> period_start(pd.Series(["2024Q2", "2024-05"])).dt.strftime("%Y-%m-%d").tolist()
-    ['2024-04-01', '2024-05-01']
-    """
-    labels = labels.astype(str)
-    if labels.str.fullmatch(r"\d{4}").all():
-        return labels.astype("int64")
-    return labels.map(lambda s: pd.Period(s).start_time).astype("datetime64[ns]")
-
-
 def _need(data: pd.DataFrame, cols: list[str | None], cfg: Config, name: str) -> None:
     missing = [c for c in cols if c is not None and c not in data.columns]
     if missing:
@@ -155,7 +120,7 @@ def _fit_risk(ind: IndicatorConfig, data: pd.DataFrame, out: IndicatorOutput
     data = data[~np.isnan(expected)]
     if len(data):
         out.oe_table = observed_expected(data, unit=ind.unit, outcome=outcome,
-                                         expected="_expected")
+                                         expected="_expected").to_frame()
     out.summary["c_statistic"] = float(model.c_statistic)
     return data
 
@@ -276,9 +241,9 @@ def add_ascertainment(cfg: Config, out: IndicatorOutput,
         eper = period_labels(expected[qc.expected_period], ind.period_freq)
         exp = exp[eper.isin(window).to_numpy()]
     records = pd.DataFrame({ind.unit: data[ind.unit].astype(str).to_numpy()})
-    dq = data_quality(records, site=ind.unit, fields=[ind.unit], expected=exp,
+    dq = data_quality(records, unit=ind.unit, fields=[ind.unit], expected=exp,
                       threshold=qc.ascertainment_threshold)
-    dq = dq.set_index(dq[ind.unit].astype(str))
+    dq = dq.set_index(dq["unit"].astype(str))
     units = out.funnel_table["unit"].astype(str)
     table = out.funnel_table.copy()
     table["ascertainment"] = units.map(dq["ascertainment"]).to_numpy(dtype=float)
@@ -323,14 +288,14 @@ def _compute_spc(cfg: Config, name: str, ind: IndicatorConfig, data: pd.DataFram
     else:
         kw["value"] = "value"
     if ind.spc_by == "unit":
-        kw["by"] = "unit"
+        kw["unit"] = "unit"
     kw["periods"] = _full_axis(out.spc_input["period_start"], ind.period_freq)
     if cfg.spc.freeze is not None:
         kw["freeze"] = cfg.spc.freeze
     if ind.spc_phases:
         kw["part"] = _phase_positions(cfg, name, ind, out.spc_input["period_start"])
     if ind.direction is not None:
-        kw["improvement"] = ind.direction
+        kw["direction"] = ind.direction
     res = spc(out.spc_input, **kw)
     out.spc = res
     pts = res.points.copy()
@@ -420,4 +385,4 @@ def _compute_cusum(ind: IndicatorConfig, data: pd.DataFrame) -> pd.DataFrame:
     data = data.rename(columns={"_expected": "expected_risk"})
     res = risk_adjusted_cusum(data, outcome=outcome, expected="expected_risk",
                               order_by=ind.period, unit=ind.unit)
-    return res.reset_index(drop=True)
+    return res.points.reset_index(drop=True)

@@ -30,6 +30,18 @@ Missing = Literal["complete_case", "indicator"]
 _MISSING = ("complete_case", "indicator")
 _LEVEL_TERM = re.compile(r"^(?P<col>.+)\[(?P<level>[^\[\]]*)\]$")
 _SUFFIX = "_missing"
+# What evaluating a user's formula on the data can raise for reasons the user
+# can fix (a misspelt function, np.log of a text column, ...). patsy wraps every
+# exception of an evaluated term in a PatsyError whose cause is one of these.
+_FORMULA_ERRORS: tuple[type[Exception], ...] = (
+    NameError,
+    TypeError,
+    ValueError,
+    LookupError,
+    AttributeError,
+    ArithmeticError,
+    SyntaxError,
+)
 
 
 @dataclass(frozen=True)
@@ -288,7 +300,10 @@ def _term_column(name: str, frame: pd.DataFrame, spec: _Spec) -> np.ndarray:
             "0 + " + name, _patsy_frame(frame), NA_action="raise",
             eval_env=_eval_env(),
         )
-    except Exception as exc:  # patsy raises many kinds for a bad expression
+    except (patsy.PatsyError, *_FORMULA_ERRORS) as exc:
+        cause = exc.__cause__ if isinstance(exc, patsy.PatsyError) else None
+        if cause is not None and not isinstance(cause, _FORMULA_ERRORS):
+            raise cause from None  # MemoryError and the like stay themselves
         raise InputError(
             f"RiskModel.from_coefficients: term {name!r} is neither a column, "
             f"'column[level]', nor a patsy expression of the data: {exc}"

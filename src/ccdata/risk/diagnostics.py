@@ -1,7 +1,8 @@
 """Discrimination and calibration of predicted risks against observed outcomes.
 
-Everything here is plain numpy/scipy (no statsmodels), so published models can
-be assessed without fitting anything.
+The c-statistic, Hosmer-Lemeshow test, Brier score and calibration table are
+plain numpy/scipy; the calibration intercept and slope are small logistic
+regressions fitted by statsmodels (imported only when they are computed).
 """
 
 from __future__ import annotations
@@ -88,6 +89,24 @@ class RiskDiagnostics:
             {"statistic": [r[0] for r in rows], "value": [float(r[1]) for r in rows]}
         )
 
+    def __repr__(self) -> str:
+        lo, hi = self.c_statistic_ci
+        data = "development" if self.development else "validation"
+        return (
+            f"RiskDiagnostics({data} data, n={self.n:,}, observed={self.observed:,}, "
+            f"expected={self.expected:.1f}, c={self.c_statistic:.3f} "
+            f"({lo:.3f}-{hi:.3f}), slope={self.calibration_slope:.3f}, "
+            f"HL p={self.hosmer_lemeshow.p_value:.3g})"
+        )
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = f"<p><b>{escape(repr(self))}</b></p>"
+        return head + self.calibration_table.to_html(
+            index=False, float_format="{:.4g}".format
+        )
+
 
 def c_statistic(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
     """C-statistic with its DeLong standard error, from midranks.
@@ -144,35 +163,47 @@ def c_statistic(y: np.ndarray, p: np.ndarray) -> tuple[float, float, float]:
     return float(c), max(0.0, float(c - z * se)), min(1.0, float(c + z * se))
 
 
+def _no_callback(*args: object) -> None:
+    return None  # skips statsmodels' per-iteration perfect-prediction check
+
+
 def _logistic_recalibration(
     y: np.ndarray, lp: np.ndarray, *, slope: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Newton-Raphson for ``logit P = a + offset(lp)`` or ``a + b lp``.
+    """Fit ``logit P = a + offset(lp)`` or ``a + b lp`` with statsmodels.
 
-    Returns the estimates and their standard errors; NaN when they are not
-    estimable (the slope when every predicted risk is the same).
+    statsmodels' ``Logit`` (with ``offset=lp`` for the intercept-only
+    recalibration) fitted by Newton-Raphson; returns the
+    estimates and their model-based standard errors, NaN when they are not
+    estimable (the slope when every predicted risk is the same, or a singular
+    information matrix).
     """
-    x = np.column_stack([np.ones_like(lp), lp]) if slope else np.ones((lp.size, 1))
-    offset = np.zeros_like(lp) if slope else lp
-    beta = np.zeros(x.shape[1])
-    if slope:
-        beta[1] = 1.0
-    not_estimable = np.full(x.shape[1], np.nan), np.full(x.shape[1], np.nan)
+    from statsmodels.discrete.discrete_model import Logit
+    from statsmodels.tools import sm_exceptions as sme
+
+    k = 2 if slope else 1
+    not_estimable = np.full(k, np.nan), np.full(k, np.nan)
     if slope and np.ptp(lp) == 0:
         return not_estimable
-    try:
-        for _ in range(50):
-            mu = special.expit(x @ beta + offset)
-            w = mu * (1.0 - mu)
-            info = x.T @ (x * w[:, None])
-            step = np.linalg.solve(info, x.T @ (y - mu))
-            beta = beta + step
-            if np.max(np.abs(step)) < 1e-10:
-                break
-        mu = special.expit(x @ beta + offset)
-        info = x.T @ (x * (mu * (1.0 - mu))[:, None])
-        se = np.sqrt(np.diag(np.linalg.inv(info)))
-    except np.linalg.LinAlgError:
+    x = np.column_stack([np.ones_like(lp), lp]) if slope else np.ones((lp.size, 1))
+    offset = None if slope else lp
+    start = np.array([0.0, 1.0]) if slope else np.zeros(1)
+    model = Logit(y, x, offset=offset, check_rank=False)
+    with warnings.catch_warnings(), np.errstate(
+        over="ignore", divide="ignore", invalid="ignore"
+    ):
+        warnings.simplefilter("ignore", sme.ConvergenceWarning)
+        warnings.simplefilter("ignore", sme.HessianInversionWarning)
+        warnings.simplefilter("ignore", sme.PerfectSeparationWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            res = model.fit(start_params=start, method="newton", maxiter=50,
+                            tol=1e-10, disp=0, callback=_no_callback)
+        except np.linalg.LinAlgError:
+            return not_estimable
+    beta = np.asarray(res.params, dtype=float)
+    se = np.asarray(res.bse, dtype=float)
+    if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(se))):
         return not_estimable
     return beta, se
 

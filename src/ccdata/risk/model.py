@@ -5,10 +5,10 @@ statsmodels 0.15 (``C(x)`` for categorical terms, ``bs(x, df=4)`` / ``cr(x, df=4
 for splines, ``I(age - 70)`` for arithmetic, ``np.log(x)``). The design matrix is
 built with patsy directly and its ``DesignInfo`` is kept, so prediction on new
 data re-uses the categorical levels, spline knots and imputation values learned
-at fit time. patsy is imported only inside the functions that need it; the
-likelihood is maximised by Fisher scoring on X'WX (``ccdata.risk._fit``), which
-gives statsmodels' estimates and standard errors (tested) at a fraction of the
-cost on large registries.
+at fit time. The likelihood is maximised by statsmodels' ``Logit`` (Newton
+steps, ``ccdata.risk._fit``), with model-based, heteroscedasticity-robust or
+cluster-robust standard errors. patsy and statsmodels are imported only inside
+the functions that need them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from scipy import stats
 
 from ccdata._params import check_choice, check_columns
 from ccdata.errors import InputError
-from ccdata.risk._common import binary_outcome
+from ccdata.risk._common import binary_outcome, unit_codes
 from ccdata.risk._design import (
     _MISSING,
     _SUFFIX,
@@ -37,7 +37,7 @@ from ccdata.risk._design import (
     fit_levels,
     select_columns,
 )
-from ccdata.risk._fit import fit_logistic
+from ccdata.risk._fit import COV_TYPES, CovType, fit_logistic
 from ccdata.risk.diagnostics import RiskDiagnostics, assess_predictions
 
 __all__ = ["RiskModel", "fit_risk_model"]
@@ -75,6 +75,9 @@ class RiskModel:
         Discrimination and calibration (on the fitting data for fitted models;
         on ``data`` passed to :meth:`from_coefficients` for published ones).
     source : {"fitted", "published"}
+    cov_type : {"nonrobust", "HC1", "cluster"}
+        How ``std_error`` (and the limits and p-values) were estimated; see
+        :func:`fit_risk_model`. "nonrobust" for published models.
     """
 
     formula: str
@@ -90,6 +93,8 @@ class RiskModel:
     diagnostics: RiskDiagnostics | None
     source: str
     _spec: _Spec = field(repr=False, compare=False)
+    cov_type: str = "nonrobust"
+    _result: Any = field(default=None, repr=False, compare=False)
 
     # -- diagnostics shortcuts ------------------------------------------------
     def _diag(self) -> RiskDiagnostics:
@@ -103,7 +108,7 @@ class RiskModel:
 
     @property
     def c_statistic(self) -> float:
-        """Area under the ROC curve (see :func:`~ccdata.risk.diagnostics.c_statistic`)."""
+        """Area under the ROC curve (:func:`~ccdata.risk.diagnostics.c_statistic`)."""
         return self._diag().c_statistic
 
     @property
@@ -139,6 +144,59 @@ class RiskModel:
     def to_frame(self) -> pd.DataFrame:
         """The coefficient table (CSV-ready)."""
         return self.coefficients.copy()
+
+    # -- statsmodels ----------------------------------------------------------
+    @property
+    def statsmodels_result(self) -> Any:
+        """statsmodels' ``LogitResults`` of a fitted model (None if published).
+
+        Its data arrays are removed (``remove_data()``) so that the model does
+        not keep the design matrix alive; estimates, covariance, likelihoods and
+        :meth:`summary` remain.
+        """
+        return self._result
+
+    def summary(self) -> Any:
+        """statsmodels' printable report of the fit (``Summary``).
+
+        ``print(model.summary())`` gives the familiar regression table; it also
+        renders as HTML in a notebook and has ``as_text()``, ``as_html()`` and
+        ``as_latex()``. In ccdata ``summary()`` always means such a printable
+        report; tables come from :meth:`to_frame`.
+
+        Raises
+        ------
+        InputError
+            For a published model, which has no fit to report: use
+            :meth:`to_frame` for its coefficients.
+        """
+        if self._result is None:
+            raise InputError(
+                "RiskModel.summary() reports a statsmodels fit; this model was "
+                "published (from_coefficients), so it has none. Use to_frame() "
+                "for its coefficient table."
+            )
+        return self._result.summary()
+
+    def __repr__(self) -> str:
+        events = "" if self.n_events is None else f", {self.n_events:,} events"
+        c = (
+            ""
+            if self.diagnostics is None
+            else f", c-statistic {self.diagnostics.c_statistic:.3f}"
+        )
+        formula = self.formula if len(self.formula) <= 60 else self.formula[:57] + "..."
+        return (
+            f"RiskModel({self.source}, {len(self.coefficients)} terms, "
+            f"n_used={self.n_used:,}{events}{c}; {formula!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = f"<p><b>{escape(repr(self))}</b></p>"
+        table = self.coefficients.to_html(index=False, float_format="{:.4g}".format)
+        return head + table
 
     # -- prediction -----------------------------------------------------------
     def predict(self, data: pd.DataFrame) -> pd.Series:
@@ -365,6 +423,8 @@ def fit_risk_model(
     *,
     missing: Missing = "complete_case",
     groups: int = 10,
+    cov_type: CovType = "nonrobust",
+    unit: str | None = None,
 ) -> RiskModel:
     """Fit a logistic regression risk model (maximum likelihood, logit link).
 
@@ -395,16 +455,29 @@ def fit_risk_model(
           baseline (the missing-indicator method).
     groups : int, default 10
         Risk groups for Hosmer-Lemeshow and the calibration table.
+    cov_type : {"nonrobust", "HC1", "cluster"}, default "nonrobust"
+        Standard errors of the coefficients (the estimates do not change):
+        the inverse observed information ("nonrobust"); White's
+        heteroscedasticity-consistent sandwich with the ``n/(n-p)`` factor
+        ("HC1"); or the cluster-robust sandwich with the patients of each
+        ``unit`` as a cluster ("cluster", with statsmodels' small-sample
+        factor ``G/(G-1) (n-1)/(n-p)``), for patients within sites.
+    unit : str, optional
+        The unit (site) column; needed for ``cov_type="cluster"``.
 
     Returns
     -------
     RiskModel
+        :meth:`RiskModel.summary` gives statsmodels' report of the fit and
+        :attr:`RiskModel.statsmodels_result` its ``LogitResults``.
 
     Raises
     ------
     InputError
         Outcome not 0/1 or missing; no deaths or no survivors; a covariate with
-        a single level; collinear terms; complete separation.
+        a single level; collinear terms; complete separation; a formula patsy
+        cannot evaluate on the data. Other failures (e.g. ``MemoryError``)
+        propagate as what they are.
 
     Warns
     -----
@@ -413,10 +486,12 @@ def fit_risk_model(
 
     Notes
     -----
-    Fitted by Fisher scoring (iteratively reweighted least squares) on the
-    information matrix ``X'WX``, solved by Cholesky; estimates, model-based
-    standard errors and Wald p-values equal statsmodels' ``GLM``/``Logit``
-    (tested), which is much slower on a million patients. Diagnostics are on the fitting data (apparent performance:
+    The design matrix is built by patsy and the likelihood maximised by
+    statsmodels' ``Logit(...).fit(method="newton")`` (Newton-Raphson, which for
+    the canonical logit link is Fisher scoring); statsmodels is imported only
+    when a model is fitted. Wald limits and p-values use ``cov_type``'s
+    standard errors and the normal distribution. Diagnostics are on the
+    fitting data (apparent performance:
     calibration-in-the-large is 0 and the slope 1 by construction for a
     maximum-likelihood fit with an intercept; judge calibration on new data with
     :meth:`RiskModel.assess`).
@@ -428,6 +503,13 @@ def fit_risk_model(
     .. [2] Groenwold RHH, White IR, Donders ART, et al. (2012). Missing
        covariate data in clinical research: when and when not to use the
        missing-indicator method for analysis. CMAJ 184:1265-1269.
+    .. [3] White H (1980). A heteroskedasticity-consistent covariance matrix
+       estimator and a direct test for heteroskedasticity. Econometrica
+       48:817-838.
+    .. [4] Cameron AC, Miller DL (2015). A practitioner's guide to
+       cluster-robust inference. J Hum Resour 50:317-372.
+    .. [5] Seabold S, Perktold J (2010). statsmodels: econometric and
+       statistical modeling with Python. Proc 9th Python in Science Conf.
 
     Examples
     --------
@@ -443,6 +525,14 @@ def fit_risk_model(
     where = "fit_risk_model"
     check_columns(data, [outcome], where=where)
     check_choice(missing, _MISSING, name="missing", where=where)
+    check_choice(cov_type, COV_TYPES, name="cov_type", where=where)
+    if cov_type == "cluster" and unit is None:
+        raise InputError(
+            f"{where}(cov_type='cluster') needs 'unit', the column whose values "
+            "are the clusters (e.g. unit='site_id')."
+        )
+    if unit is not None:
+        check_columns(data, [unit], where=where)
     rhs = _rhs(outcome, covariates, formula)
     cols = [c for c in _referenced(rhs, data.columns) if c != outcome]
     if not cols:
@@ -500,7 +590,13 @@ def fit_risk_model(
         used = _fill(used, fill_values, where=where)
     rhs_fit = " + ".join([rhs, *indicator_terms])
     levels = fit_levels(used, rhs_fit)
-    params, se, design_info, mu = fit_logistic(y, used, rhs_fit, levels, where=where)
+    clusters = None
+    if cov_type == "cluster":
+        clusters, _ = unit_codes(data.loc[keep] if not keep.all() else data,
+                                 str(unit), where=where)
+    fit = fit_logistic(y, used, rhs_fit, levels, where=where, cov_type=cov_type,
+                       groups=clusters, yname=str(outcome))
+    params, se, design_info, mu = fit.params, fit.std_error, fit.design_info, fit.mu
     z = stats.norm.ppf(0.975)
     with np.errstate(over="ignore"):
         table = pd.DataFrame(
@@ -511,7 +607,7 @@ def fit_risk_model(
                 "odds_ratio": np.exp(params),
                 "ci_lower": np.exp(params - z * se),
                 "ci_upper": np.exp(params + z * se),
-                "p_value": 2.0 * stats.norm.sf(np.abs(params / se)),
+                "p_value": fit.p_value,
             }
         )
     missing_table = pd.DataFrame(
@@ -546,4 +642,6 @@ def fit_risk_model(
         diagnostics=assess_predictions(y, mu, groups=groups, development=True),
         source="fitted",
         _spec=spec,
+        cov_type=cov_type,
+        _result=fit.result,
     )

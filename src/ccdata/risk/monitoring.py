@@ -11,6 +11,7 @@ import pandas as pd
 from ccdata._params import check_columns
 from ccdata.errors import InputError, RiskWarning
 from ccdata.risk._common import binary_outcome, risk_array, unit_codes
+from ccdata.risk.result import CusumResult, VladResult
 
 __all__ = ["ARLEstimate", "cusum_arl", "risk_adjusted_cusum", "vlad"]
 
@@ -194,7 +195,7 @@ def risk_adjusted_cusum(
     odds_ratio: float = 2.0,
     limit: float = 4.5,
     reset: bool = True,
-) -> pd.DataFrame:
+) -> CusumResult:
     """Risk-adjusted CUSUM of Steiner, Cook, Farewell & Treasure (2000).
 
     Parameters
@@ -222,13 +223,14 @@ def risk_adjusted_cusum(
 
     Returns
     -------
-    DataFrame
-        One row per patient, sorted by unit then ``order_by`` (the index is
-        ``data``'s), with columns ``unit`` (when given), ``order_by``,
-        ``outcome``, ``expected``, ``weight`` (the score ``W_t``), ``cusum``
-        (``S_t``, before any reset) and ``signal`` (bool, ``S_t >= h``).
-        ``attrs`` records ``odds_ratio``, ``limit``, ``reset`` and
-        ``direction`` ("increase" for ``R > 1``, "decrease" for ``R < 1``).
+    CusumResult
+        ``.points`` (and ``.to_frame()``): one row per patient, sorted by unit
+        then ``order_by`` (the index is ``data``'s), with columns ``unit``
+        (when given), ``order_by``, ``outcome``, ``expected``, ``weight`` (the
+        score ``W_t``), ``cusum`` (``S_t``, before any reset) and ``signal``
+        (bool, ``S_t >= h``). Typed fields ``odds_ratio``, ``limit``,
+        ``reset`` and ``direction`` ("increase" for ``R > 1``, "decrease" for
+        ``R < 1``).
 
     Notes
     -----
@@ -271,7 +273,7 @@ def risk_adjusted_cusum(
     >>> df = pd.DataFrame({"t": [1, 2, 3], "died": [0, 1, 1], "p": [0.1] * 3})
     >>> out = risk_adjusted_cusum(df, outcome="died", expected="p", order_by="t",
     ...                           limit=1.0)
-    >>> out["cusum"].round(4).tolist(), out["signal"].tolist()
+    >>> out.points["cusum"].round(4).tolist(), out.points["signal"].tolist()
     ([0.0, 0.5978, 1.1957], [False, False, True])
     """
     where = "risk_adjusted_cusum"
@@ -286,11 +288,10 @@ def risk_adjusted_cusum(
     out["weight"] = w
     out["cusum"] = s
     out["signal"] = sig
-    out.attrs.update(
-        odds_ratio=r, limit=h, reset=bool(reset),
-        direction="increase" if r > 1 else "decrease",
+    return CusumResult(
+        points=out, odds_ratio=r, limit=h, reset=bool(reset),
+        direction="increase" if r > 1 else "decrease", unit_column=unit,
     )
-    return out
 
 
 def vlad(
@@ -302,7 +303,7 @@ def vlad(
     unit: str | None = None,
     odds_ratio: float | None = 2.0,
     limit: float = 4.5,
-) -> pd.DataFrame:
+) -> VladResult:
     """Variable life-adjusted display: cumulative expected minus observed deaths.
 
     Parameters
@@ -316,10 +317,11 @@ def vlad(
 
     Returns
     -------
-    DataFrame
-        One row per patient, sorted by unit then ``order_by``, with columns
-        ``unit`` (when given), ``order_by``, ``outcome``, ``expected``, ``vlad``
-        and ``signal``.
+    VladResult
+        ``.points`` (and ``.to_frame()``): one row per patient, sorted by unit
+        then ``order_by``, with columns ``unit`` (when given), ``order_by``,
+        ``outcome``, ``expected``, ``vlad`` and ``signal``; typed fields
+        ``odds_ratio``, ``limit`` and ``signal_source``.
 
     Notes
     -----
@@ -346,7 +348,8 @@ def vlad(
     Examples
     --------
     >>> df = pd.DataFrame({"t": [1, 2, 3], "died": [0, 1, 0], "p": [0.1] * 3})
-    >>> vlad(df, outcome="died", expected="p", order_by="t")["vlad"].round(2).tolist()
+    >>> out = vlad(df, outcome="died", expected="p", order_by="t")
+    >>> out.points["vlad"].round(2).tolist()
     [0.1, -0.8, -0.7]
     """
     where = "vlad"
@@ -363,12 +366,14 @@ def vlad(
         h = _check_limit(limit, where=where)
         _, sig = _cusum(cusum_weights(y, p, r), start, h, True)
         out["signal"] = sig
-    out.attrs.update(
+    return VladResult(
+        points=out,
         odds_ratio=None if odds_ratio is None else float(odds_ratio),
         limit=float(limit),
-        signal="paired risk-adjusted CUSUM" if odds_ratio is not None else "none",
+        signal_source="paired risk-adjusted CUSUM" if odds_ratio is not None
+        else "none",
+        unit_column=unit,
     )
-    return out
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Observed/expected ratios and risk-adjusted rates per unit (indirect standardisation)."""
+"""Observed/expected ratios and risk-adjusted rates per unit.
+
+The result is an :class:`~ccdata.risk.result.ObservedExpectedResult`.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import pandas as pd
 from ccdata._intervals import garwood_interval
 from ccdata._params import check_columns, check_levels, level_suffix
 from ccdata.risk._common import binary_outcome, risk_array, unit_codes
+from ccdata.risk.result import ObservedExpectedResult, PooledObservedExpected
 
 __all__ = ["observed_expected"]
 
@@ -19,7 +23,7 @@ def observed_expected(
     outcome: str,
     expected: str,
     level: float = 0.95,
-) -> pd.DataFrame:
+) -> ObservedExpectedResult:
     """Observed and expected deaths, O/E ratio and risk-adjusted rate per unit.
 
     Parameters
@@ -39,16 +43,16 @@ def observed_expected(
 
     Returns
     -------
-    DataFrame
-        One row per unit, sorted by unit (never by performance), columns
-        ``unit, n, observed, expected, ratio, ratio_lower_95, ratio_upper_95,
-        crude_rate, expected_rate, adjusted_rate, adjusted_lower_95,
-        adjusted_upper_95``. ``df.attrs["pooled"]`` holds the same figures for
-        all units together (a dict with keys ``n, observed, expected, ratio,
-        ratio_lower_95, ratio_upper_95, crude_rate, expected_rate``) and
-        ``df.attrs["level"]`` the level. Pass it to
-        ``ccdata.funnel(df, numerator="observed", denominator="expected",
-        unit="unit", kind="ratio")``.
+    ObservedExpectedResult
+        ``.units`` (and ``.to_frame()``): one row per unit, sorted by unit
+        (never by performance), columns ``unit, n, observed, expected, ratio,
+        ratio_lower_95, ratio_upper_95, crude_rate, expected_rate,
+        adjusted_rate, adjusted_lower_95, adjusted_upper_95``. The pooled
+        figures for all units together are in ``.pooled`` (typed fields ``n,
+        observed, expected, ratio, ratio_lower, ratio_upper, crude_rate,
+        expected_rate``) and the coverage in ``.level``. Pass the
+        table to ``ccdata.funnel(oe.to_frame(), numerator="observed",
+        denominator="expected", unit="unit", kind="ratio")``.
 
     Raises
     ------
@@ -60,7 +64,7 @@ def observed_expected(
     -----
     EmptyUnitWarning
         The unit column is categorical and some categories have no records;
-        they are named and left out (``df.attrs["empty_units"]``).
+        they are named and left out (``.empty_units``).
 
     Notes
     -----
@@ -87,7 +91,7 @@ def observed_expected(
     ...                    "died": [1, 0, 0, 0],
     ...                    "risk": [0.2, 0.1, 0.3, 0.4]})
     >>> oe = observed_expected(df, outcome="died", expected="risk")
-    >>> oe["ratio"].round(3).tolist(), oe.attrs["pooled"]["ratio"]
+    >>> oe.units["ratio"].round(3).tolist(), oe.pooled.ratio
     ([3.333, 0.0], 1.0)
     """
     where = "observed_expected"
@@ -123,19 +127,20 @@ def observed_expected(
         )
     o_all, e_all = float(y.sum()), float(p.sum())
     plo, phi = garwood_interval(np.array([o_all]), level)
-    table.attrs["pooled"] = {
-        "n": int(y.size),
-        "observed": int(o_all),
-        "expected": e_all,
-        "ratio": o_all / e_all if e_all else float("nan"),
-        f"ratio_lower_{suffix}": float(plo[0]) / e_all if e_all else float("nan"),
-        f"ratio_upper_{suffix}": float(phi[0]) / e_all if e_all else float("nan"),
-        "crude_rate": float(crude_all),
-        "expected_rate": e_all / y.size if y.size else float("nan"),
-    }
-    table.attrs["level"] = level
+    nan = float("nan")
+    empty: tuple = ()
     if isinstance(data[unit].dtype, pd.CategoricalDtype):
-        table.attrs["empty_units"] = sorted(
-            set(data[unit].cat.categories) - set(labels), key=str
-        )
-    return table
+        empty = tuple(sorted(set(data[unit].cat.categories) - set(labels), key=str))
+    pooled = PooledObservedExpected(
+        n=int(y.size),
+        observed=int(o_all),
+        expected=e_all,
+        ratio=o_all / e_all if e_all else nan,
+        ratio_lower=float(plo[0]) / e_all if e_all else nan,
+        ratio_upper=float(phi[0]) / e_all if e_all else nan,
+        crude_rate=float(crude_all),
+        expected_rate=e_all / y.size if y.size else nan,
+    )
+    return ObservedExpectedResult(
+        units=table, pooled=pooled, level=float(level), empty_units=empty
+    )

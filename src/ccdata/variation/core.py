@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from ccdata._params import check_choice, check_columns
+from ccdata._periods import label_start
 from ccdata.errors import InputError, SPCWarning
 from ccdata.variation.limits import clip_limits, phase_limits
 from ccdata.variation.mdc import RULES
@@ -143,6 +144,101 @@ def _parse_rules(mdc_rules: object) -> tuple[str, ...]:
     return tuple(r for r in RULES if r in mdc_rules)
 
 
+class _Deprecated:
+    def __repr__(self) -> str:
+        return "<deprecated>"
+
+
+_DEPRECATED: object = _Deprecated()
+
+
+def _direction(
+    direction: object, improvement: object
+) -> Literal["increase", "decrease"] | None:
+    if improvement is not _DEPRECATED:
+        warnings.warn(
+            f"The 'improvement' parameter of {WHERE} is deprecated and will be "
+            "removed in ccdata 0.4: use direction= (\"increase\", \"decrease\" "
+            "or None), as in the batch configuration.",
+            FutureWarning,
+            stacklevel=3,
+        )
+        if direction is not None and direction != improvement:
+            raise InputError(
+                f"{WHERE}: 'direction' and the deprecated 'improvement' disagree. "
+                f"Got direction={direction!r}, improvement={improvement!r}."
+            )
+        check_choice(improvement, (None, "increase", "decrease"),
+                     name="improvement", where=WHERE)
+        return improvement  # type: ignore[return-value]
+    check_choice(direction, (None, "increase", "decrease"), name="direction",
+                 where=WHERE)
+    return direction  # type: ignore[return-value]
+
+
+def _series_columns(unit: object, by: object) -> tuple[str, ...]:
+    if by is not None:
+        if unit is not None:
+            raise InputError(
+                f"{WHERE}: pass 'unit=' or the deprecated 'by=', not both. "
+                f"Got unit={unit!r}, by={by!r}."
+            )
+        warnings.warn(
+            f"The 'by' parameter of {WHERE} is deprecated and will be removed in "
+            "ccdata 0.4: use unit=<id column>; the result then calls that column "
+            "'unit'.",
+            FutureWarning,
+            stacklevel=3,
+        )
+        return (by,) if isinstance(by, str) else tuple(by)  # type: ignore[arg-type]
+    if unit is None:
+        return ()
+    if not isinstance(unit, str):
+        raise InputError(
+            f"The 'unit' parameter of {WHERE} must be one column name. "
+            f"Got {unit!r} instead."
+        )
+    return (unit,)
+
+
+def _phase_positions(phases: object, uniq_x: pd.Index) -> list[int]:
+    """Periods where a phase begins -> ``part`` positions (periods before it)."""
+    items: list[Any] = (
+        list(phases)
+        if isinstance(phases, Sequence | np.ndarray | pd.Index | pd.Series)
+        and not isinstance(phases, str)
+        else [phases]
+    )
+    dated = pd.api.types.is_datetime64_any_dtype(uniq_x.dtype)
+    out = []
+    for item in items:
+        try:
+            if dated:
+                if isinstance(item, pd.Period):
+                    key: Any = item.start_time
+                elif isinstance(item, str):
+                    key = label_start(item)
+                else:
+                    key = pd.Timestamp(item)
+            else:
+                key = str(item) if isinstance(item, pd.Period) else item
+            k = int(uniq_x.searchsorted(key, side="left"))
+        except (TypeError, ValueError) as exc:
+            raise InputError(
+                f"The 'phases' parameter of {WHERE} must hold periods comparable "
+                f"with the x values ({uniq_x.dtype}, e.g. {uniq_x[0]!r}). Got "
+                f"{item!r}: {exc}"
+            ) from exc
+        if not 0 < k < len(uniq_x):
+            raise InputError(
+                f"The 'phases' parameter of {WHERE} must give periods strictly "
+                f"inside the time axis ({uniq_x[0]!r} to {uniq_x[-1]!r}): a phase "
+                f"beginning at {item!r} would leave a phase without periods."
+            )
+        out.append(k)
+    return sorted(set(out))
+
+
 # --------------------------------------------------------------------------- grid
 def _series_codes(data: pd.DataFrame, by: tuple[str, ...]):
     if not by:
@@ -179,16 +275,19 @@ def spc(
     value: str | None = None,
     numerator: str | None = None,
     denominator: str | None = None,
-    by: str | Sequence[str] | None = None,
+    unit: str | None = None,
     freeze: int | Sequence[int | None] | None = None,
     part: int | Sequence[int] | None = None,
-    improvement: Literal["increase", "decrease"] | None = None,
+    direction: Literal["increase", "decrease"] | None = None,
     screen_moving_ranges: bool = True,
     sigma_lines: bool = False,
     mdc_rules: bool | Sequence[str] = True,
     trend_length: int = 7,
     shift_length: int = 7,
     periods: Sequence[object] | None = None,
+    phases: object = None,
+    by: str | Sequence[str] | None = None,
+    improvement: object = _DEPRECATED,
 ) -> SPCResult:
     """Run chart or control chart, with runs analysis, for one or many series.
 
@@ -208,19 +307,22 @@ def spc(
     numerator, denominator : str, optional
         Columns of events and of the population at risk (p, pp, u, up; also
         run, i and mr charts of a ratio; ``numerator`` alone for c).
-    by : str or sequence of str, optional
-        Column(s) identifying the series, e.g. ``"site_id"``. All series are
-        computed at once.
+    unit : str, optional
+        Column identifying the series (site, unit), e.g. ``"site_id"``; called
+        ``unit`` in :attr:`SPCResult.points` and :attr:`SPCResult.phases`.
+        All series are computed at once.
     freeze : int or sequence of (int or None), optional
         Centre and limits come from the first ``freeze`` periods (the baseline)
         and are extended over the rest; the runs analysis covers every point
         against the frozen centre. An int applies to every phase; a sequence
         gives one value per phase.
     part : int or sequence of int, optional
-        A new phase starts after the k-th period for each k (qicharts2's
-        ``part``); each phase has its own centre, limits and runs analysis.
-    improvement : {"increase", "decrease"}, optional
-        Direction of improvement; with it ``point_type`` says
+        Positions: a new phase starts after the k-th period for each k
+        (qicharts2's ``part``); each phase has its own centre, limits and runs
+        analysis. ``phases=`` says the same with periods.
+    direction : {"increase", "decrease"}, optional
+        Direction of improvement (as ``direction`` in the batch
+        configuration); with it ``point_type`` says
         ``special_cause_improvement``/``special_cause_concern``, without it the
         neutral ``special_cause_high``/``special_cause_low``.
     screen_moving_ranges : bool, default True
@@ -239,11 +341,21 @@ def spc(
         The whole time axis (e.g. every month of the reporting window, as values
         of ``x``): a period with no row in any series is kept as a gap rather
         than closed up. Default: the periods present in the data.
+    phases : period or sequence of periods, optional
+        The periods where a new phase begins, as values of ``x`` or as period
+        labels and dates (``"2024-10"``, ``"2024Q4"``, ``"2024-10-01"``; as the
+        batch configuration's ``spc_phases``). A phase begins at the first
+        period on or after each; it must fall strictly inside the time axis.
+        An alternative to ``part``.
+    by : str or sequence of str, optional
+        Deprecated: series columns kept under their own names (use ``unit``).
+    improvement : {"increase", "decrease"}, optional
+        Deprecated spelling of ``direction``.
 
     Returns
     -------
     SPCResult
-        ``.points`` (one row per series and period) and ``.summary`` (one row
+        ``.points`` (one row per series and period) and ``.phases`` (one row
         per series and phase); see :class:`SPCResult`.
 
     Raises
@@ -251,7 +363,7 @@ def spc(
     InputError
         Missing columns, a wrong combination of value/numerator/denominator,
         negative counts, numerators above denominators (p charts), repeated
-        periods within a series, missing x, bad ``freeze``/``part``.
+        periods within a series, missing x, bad ``freeze``/``part``/``phases``.
 
     Warns
     -----
@@ -292,18 +404,13 @@ def spc(
     >>> d = pd.DataFrame({"month": range(1, 13),
     ...                   "y": [5, 7, 6, 8, 5, 6, 7, 9, 6, 5, 7, 6]})
     >>> res = spc(d, chart="i", x="month", value="y")
-    >>> round(res.summary["centre"].item(), 3), bool(res.summary["runs_signal"].item())
+    >>> round(res.phases["centre"].item(), 3), bool(res.phases["runs_signal"].item())
     (6.417, False)
     """
     check_choice(chart, CHARTS, name="chart", where=WHERE)
-    check_choice(
-        improvement, (None, "increase", "decrease"), name="improvement", where=WHERE
-    )
+    direction = _direction(direction, improvement)
     _check_inputs(chart, value, numerator, denominator)
-    if by is None:
-        by_cols: tuple[str, ...] = ()
-    else:
-        by_cols = (by,) if isinstance(by, str) else tuple(by)
+    by_cols = _series_columns(unit, by)
     check_columns(data, [x, value, numerator, denominator, *by_cols], where=WHERE)
     rules = _parse_rules(mdc_rules)
     trend_length = _int_param(trend_length, "trend_length", 2)
@@ -373,20 +480,32 @@ def spc(
         with np.errstate(invalid="ignore", divide="ignore"):
             y = num / den
 
+    if phases is not None:
+        if part is not None:
+            raise InputError(
+                f"{WHERE} takes the phases as periods (phases=) or as positions "
+                f"(part=), not both. Got phases={phases!r}, part={part!r}."
+            )
+        part = _phase_positions(phases, uniq_x)
     bounds = [0, *_parse_part(part, n_periods), n_periods]
     n_phases = len(bounds) - 1
     freezes = _parse_freeze(freeze, n_phases)
 
     out = _compute(
         chart, y, num, den, bounds, freezes,
-        screen=screen_moving_ranges, rules=rules, improvement=improvement,
+        screen=screen_moving_ranges, rules=rules, improvement=direction,
         trend_length=trend_length, shift_length=shift_length,
     )  # fmt: skip
     points, summary = _frames(
         out, chart, keys, by_cols, uniq_x, num is not None, sigma_lines, n_phases
     )
+    if unit is not None:
+        points = points.rename(columns={unit: "unit"})
+        summary = summary.rename(columns={unit: "unit"})
+        by_cols = ("unit",)
     return SPCResult(
-        points=points, summary=summary, chart=chart, by=by_cols, improvement=improvement
+        points=points, phases=summary, chart=chart, by=by_cols, direction=direction,
+        unit_column=unit,
     )
 
 
