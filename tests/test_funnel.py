@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 
 import ccdata
-from ccdata.errors import InputError
 from ccdata.comparison import FunnelResult, funnel, funnel_limits
+from ccdata.errors import InputError
 
 STATUSES = {"within", "above_95", "above_998", "below_95", "below_998"}
 

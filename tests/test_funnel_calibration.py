@@ -123,7 +123,9 @@ def test_ratio_of_counts_every_count_size_at_most_nominal():
     o1 = np.concatenate([np.arange(t + 1) for t in totals])
     t = totals[group]
     data = pd.DataFrame({"site_id": np.arange(o1.size), "a": o1, "b": t - o1})
-    res = funnel(data, numerator="a", denominator="b", kind="ratio_of_counts", target=0.7)
+    res = funnel(
+        data, numerator="a", denominator="b", kind="ratio_of_counts", target=0.7
+    )
     pmf = stats.binom.pmf(o1, t, 0.7 / 1.7)
     _assert_calibrated(_sizes(res, pmf, group))
 
@@ -311,7 +313,9 @@ def test_trimming_bias_figures_in_summary():
     se = np.ones(1000)
     for method, want in (("winsorise", 0.68), ("truncate", 0.44)):
         phis = [
-            estimate_overdispersion(rng.standard_normal(1000), se, trim_method=method).phi
+            estimate_overdispersion(
+                rng.standard_normal(1000), se, trim_method=method
+            ).phi
             for _ in range(200)
         ]
         assert np.mean(phis) == pytest.approx(want, abs=0.01), method

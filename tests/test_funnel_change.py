@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ccdata.errors import InputError
 from ccdata.comparison import CHANGE_STATUS, FunnelChangeResult, funnel_change
+from ccdata.errors import InputError
 
 
 def _hypergeom_tail_brute(r1, n1, r2, n2):

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ccdata.errors import InputError
 from ccdata.comparison import funnel_limits
+from ccdata.errors import InputError
 
 Z975, Z999 = stats.norm.ppf(0.975), stats.norm.ppf(0.999)
 

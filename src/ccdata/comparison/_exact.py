@@ -43,7 +43,6 @@ EPS = 1e-9
 _PARALLEL_MIN = 100_000
 
 
-
 class CountModel:
     """A count distribution per size: binomial, Poisson, negative or beta-binomial.
 
@@ -270,26 +269,28 @@ class _BetaBinomialTable:
         hi = np.clip(np.ceil(mean + width_sd * sd) + 4, 0, n)
         width = (hi - lo + 1).astype(np.int64)
         self.lo, self.hi, self.n = lo, hi, n
-        self.offset = np.concatenate([[0], np.cumsum(width)[:-1]])
-        total = int(width.sum())
+        order = np.argsort(width, kind="stable")  # similar widths share a chunk
+        ends = np.cumsum(width[order])
+        self.offset = np.empty(width.size, dtype=np.int64)
+        self.offset[order] = ends - width[order]
+        self.row_of_flat = np.repeat(order, width[order])
+        total = int(ends[-1]) if ends.size else 0
         pmf = np.empty(total)
         lower = np.empty(total)
         upper = np.empty(total)
-        order = np.argsort(width, kind="stable")
-        budget = 2_000_000
-        start = 0
-        while start < order.size:  # chunks of similar width, padded to 2-D
-            stop = start + 1
-            while stop < order.size and width[order[stop]] * (stop - start + 1) <= budget:
-                stop += 1
-            rows = order[start:stop]
+        cuts = np.searchsorted(ends, np.arange(1, total // 1_000_000 + 1) * 1_000_000)
+        bounds = np.unique(np.concatenate([[0], cuts + 1, [order.size]]))
+        bounds = bounds[bounds <= order.size]
+        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+            rows = order[start:stop]  # a chunk of sizes, padded to 2-D
             w = int(width[rows].max())
             k = lo[rows, None] + np.arange(w)[None, :]
             valid = k <= hi[rows, None]
             nn, pp, kk = n[rows, None], prob[rows, None], kappa[rows, None]
             kc = np.where(valid, k, 0.0)
-            # log P(k + 1) - log P(k) = log((n - k)/(k + 1)) + log((a + k)/(b + n - k - 1))
-            # with a = kappa p, b = kappa q, written to hold as kappa -> inf.
+            # log P(k + 1) - log P(k) = log((n - k) / (k + 1))
+            #   + log((a + k) / (b + n - k - 1)), a = kappa p, b = kappa q,
+            # written to hold as kappa -> inf (the binomial).
             with np.errstate(divide="ignore", invalid="ignore"):
                 inv = np.where(np.isfinite(kk), 1.0 / kk, 0.0)
                 step = (
@@ -298,7 +299,7 @@ class _BetaBinomialTable:
                     + np.log(pp + kc * inv)
                     - np.log((1 - pp) + (nn - kc - 1) * inv)
                 )
-            step = np.where(valid[:, :] & (kc < hi[rows, None]), step, 0.0)
+            step = np.where(valid & (kc < hi[rows, None]), step, 0.0)
             logp = np.concatenate(
                 [np.zeros((rows.size, 1)), np.cumsum(step[:, :-1], axis=1)], axis=1
             )
@@ -308,12 +309,10 @@ class _BetaBinomialTable:
             mass /= mass.sum(axis=1, keepdims=True)
             cum = np.cumsum(mass, axis=1)
             rcum = np.cumsum(mass[:, ::-1], axis=1)[:, ::-1]
-            for j, row in enumerate(rows):  # copy rows out (chunk-sized loop)
-                o, wr = self.offset[row], width[row]
-                pmf[o : o + wr] = mass[j, :wr]
-                lower[o : o + wr] = cum[j, :wr]
-                upper[o : o + wr] = rcum[j, :wr]
-            start = stop
+            a, b = self.offset[rows[0]], self.offset[rows[-1]] + width[rows[-1]]
+            pmf[a:b] = mass[valid]  # rows are contiguous in processing order
+            lower[a:b] = cum[valid]
+            upper[a:b] = rcum[valid]
         # Each window holds all but a negligible mass (12 SD of a distribution
         # on [0, n]); the mass is normalised within it.
         self.outside = np.zeros(n.shape)
@@ -324,22 +323,26 @@ class _BetaBinomialTable:
         lo, hi, out = self.lo[row], self.hi[row], self.outside[row]
         ku = np.ceil(obs)
         kl = np.floor(obs)
-        iu = self.offset[row] + np.clip(ku - lo, 0, self.width[row] - 1).astype(np.int64)
-        il = self.offset[row] + np.clip(kl - lo, 0, self.width[row] - 1).astype(np.int64)
+        iu = self.offset[row] + np.clip(ku - lo, 0, self.width[row] - 1).astype(
+            np.int64
+        )
+        il = self.offset[row] + np.clip(kl - lo, 0, self.width[row] - 1).astype(
+            np.int64
+        )
         up = np.where(ku < lo, 1.0, np.where(ku > hi, 0.0, self.upper[iu])) + out
         dn = np.where(kl > hi, 1.0, np.where(kl < lo, 0.0, self.lower[il])) + out
         return np.minimum(up, 1.0), np.minimum(dn, 1.0)
 
     def boundaries(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper drawn boundaries (counts), per row."""
-        rows = np.repeat(np.arange(self.lo.size), self.width)
+        rows = self.row_of_flat
         k = self.lo[rows] + (np.arange(rows.size) - self.offset[rows])
         out = self.outside[rows]
         up_t = np.minimum(self.upper + out, 1.0)
         lo_t = np.minimum(self.lower + out, 1.0)
         # upper: first k with P(X >= k) <= alpha (the tail decreases in k)
         flag_up = up_t <= alpha
-        first = _first_true(flag_up, self.offset, self.width)
+        first = _first_true(flag_up, rows, self.lo.size)
         has = first >= 0
         s_idx = np.where(has, first, 0)
         s = np.where(has, k[s_idx], self.hi + 1)
@@ -351,7 +354,7 @@ class _BetaBinomialTable:
         upper = np.where(has, s - np.clip(c, EPS, 1.0), self.hi + 1 - EPS)
         # lower: first k with P(X <= k) > alpha
         unflag = lo_t > alpha
-        first = _first_true(unflag, self.offset, self.width)
+        first = _first_true(unflag, rows, self.lo.size)
         has = first >= 0
         t_idx = np.where(has, first, 0)
         t = np.where(has, k[t_idx], self.hi + 1)
@@ -364,16 +367,14 @@ class _BetaBinomialTable:
         return lower, upper
 
 
-def _first_true(flags: np.ndarray, offset: np.ndarray, width: np.ndarray) -> np.ndarray:
-    """Flat index of the first True in each segment, -1 if none."""
+def _first_true(flags: np.ndarray, row_of_flat: np.ndarray, n_rows: int) -> np.ndarray:
+    """Flat index of the first True of each row (rows are contiguous), -1 if none."""
     idx = np.flatnonzero(flags)
-    if idx.size == 0:
-        return np.full(offset.size, -1, dtype=np.int64)
-    seg = np.searchsorted(offset, idx, side="right") - 1
-    first = np.full(offset.size, -1, dtype=np.int64)
-    # the first occurrence per segment: idx is sorted, so take unique segments
-    u, pos = np.unique(seg, return_index=True)
-    first[u] = idx[pos]
+    first = np.full(n_rows, -1, dtype=np.int64)
+    if idx.size:
+        seg = row_of_flat[idx]
+        u, pos = np.unique(seg, return_index=True)
+        first[u] = idx[pos]
     return first
 
 
@@ -392,7 +393,9 @@ def _split_run(fn, model: CountModel) -> tuple[np.ndarray, ...]:
     return fn(model)
 
 
-def boundaries(model: CountModel, alphas: list[float]) -> list[tuple[np.ndarray, np.ndarray]]:
+def boundaries(
+    model: CountModel, alphas: list[float]
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Drawn (lower, upper) boundaries in counts for each one-sided alpha."""
     if model.dist == "betabinom":
         table = _BetaBinomialTable(model)

@@ -9,6 +9,7 @@ import pandas as pd
 from scipy import special
 
 from ccdata._params import check_choice, check_columns, check_levels, level_suffix
+from ccdata.comparison._exact import tails as exact_tails
 from ccdata.comparison.limits import (
     check_kind_method,
     check_multiplier,
@@ -23,7 +24,6 @@ from ccdata.comparison.limits import (
     scale_of,
     to_scale,
 )
-from ccdata.comparison._exact import tails as exact_tails
 from ccdata.comparison.overdispersion import TRIM_METHODS, estimate_overdispersion
 from ccdata.comparison.result import NOT_ASSESSED, FunnelResult
 from ccdata.errors import InputError
