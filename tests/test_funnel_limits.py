@@ -297,3 +297,48 @@ def test_byar_and_chisq_use_the_null_mean_e_times_target(method):
         for col in ("lower_95", "upper_95"):
             events_apart = np.abs(got[col] - exact[col]).to_numpy() * e
             assert (events_apart < 2.5).all(), (target, col, events_apart)
+
+
+# ---- method="phe": PHEindicatormethods' proportion funnel, limits and bands
+
+
+def test_phe_method_reproduces_limit_table(reference_dir):
+    ref = pd.read_csv(reference_dir / "funnel" / "phe_funnel_prop_outputs.csv")
+    target = ref["Baseline"].iloc[0] / 100
+    lim = funnel_limits(ref["Population"], target, method="phe", multiplier=100)
+    for ours, theirs in [
+        ("lower_95", "Lower2s0025limit"),
+        ("upper_95", "Upper2s0025limit"),
+        ("lower_998", "Lower3s0001limit"),
+        ("upper_998", "Upper3s0001limit"),
+    ]:
+        # the file is rounded to 6 decimals (per cent)
+        np.testing.assert_allclose(lim[ours], ref[theirs], atol=5.1e-7)
+    # algebraically the normal approximation (PHE's "Wilson" label notwithstanding)
+    normal = funnel_limits(ref["Population"], target, method="normal", multiplier=100)
+    np.testing.assert_allclose(lim.iloc[:, 1:], normal.iloc[:, 1:], atol=1e-9)
+
+
+def test_phe_method_reproduces_significance_bands(sample_data_dir, reference_dir):
+    from ccdata.comparison import funnel
+
+    areas = pd.read_csv(sample_data_dir / "real" / "phe_proportion_areas.csv")
+    want = pd.read_csv(reference_dir / "funnel" / "phe_funnel_prop_significance.csv")
+    # PHE's average is over its whole test file (80.642448%, the outputs' Baseline)
+    res = funnel(
+        areas,
+        numerator="numerator",
+        denominator="denominator",
+        unit="Area",
+        target=0.80642448,
+        method="phe",
+    )
+    bands = {
+        "above_998": "High (0.001)",
+        "above_95": "High (0.025)",
+        "below_998": "Low (0.001)",
+        "below_95": "Low (0.025)",
+        "within": "Not significant",
+    }
+    got = res.units.set_index("unit")["status"].map(bands)
+    assert got.loc[want["Area"]].tolist() == want["significance"].tolist()
