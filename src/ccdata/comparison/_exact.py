@@ -32,7 +32,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 __all__ = ["EPS", "CountModel", "boundaries", "tails", "verdict"]
 
@@ -81,7 +81,7 @@ class CountModel:
             elif self.dist == "nbinom":
                 mu, r = p["mu"], p["shape"]
                 mean, var = mu, mu + mu**2 / r
-                skew = (2 * var - mu) / (var * np.sqrt(var))
+                skew = (2 * var - mu) / (mu * np.sqrt(var))
             else:
                 n, q, k = p["n"], p["prob"], p["kappa"]
                 mean = n * q
@@ -115,12 +115,12 @@ class CountModel:
                 )
             elif self.dist == "poisson":
                 out = special.pdtr(rr, p["mu"])
-            else:  # nbinom (Boost); Poisson once the gamma has no spread left
+            else:  # nbinom: I_q(shape, r + 1); Poisson once the gamma is a point
                 shape, mu, near = self._nb()
                 out = np.where(
                     near,
                     special.pdtr(rr, mu),
-                    stats.nbinom.cdf(rr, shape, shape / (shape + mu)),
+                    special.betainc(shape, rr + 1, shape / (shape + mu)),
                 )
         return np.where(r < 0, 0.0, out)
 
@@ -138,12 +138,12 @@ class CountModel:
                 )
             elif self.dist == "poisson":
                 out = special.gammainc(kk, p["mu"])
-            else:
+            else:  # P(X >= k) = I_{1-q}(k, shape)
                 shape, mu, near = self._nb()
                 out = np.where(
                     near,
                     special.gammainc(kk, mu),
-                    stats.nbinom.sf(kk - 1, shape, shape / (shape + mu)),
+                    special.betainc(kk, shape, mu / (shape + mu)),
                 )
         return np.where(k <= 0, 1.0, out)
 
@@ -169,9 +169,26 @@ class CountModel:
                 shape, mu, near = self._nb()
                 inside = r >= 0
                 rr = np.where(inside, r, 0.0)
-                pois = np.exp(special.xlogy(rr, mu) - mu - special.gammaln(rr + 1))
-                nb = stats.nbinom.pmf(rr, shape, shape / (shape + mu))
-                return np.where(inside, np.where(near, pois, nb), 0.0)
+                log_pois = special.xlogy(rr, mu) - mu
+                # log Gamma(s + k) - log Gamma(s), stable for large s (Stirling)
+                big = shape > 1e5
+                s_ = np.where(big, shape, 1.0)
+                stirling = (
+                    (s_ - 0.5) * np.log1p(rr / s_)
+                    + special.xlogy(rr, s_ + rr)
+                    - rr
+                    + 1 / (12 * (s_ + rr))
+                    - 1 / (12 * s_)
+                )
+                lg = np.where(
+                    big, stirling, special.gammaln(rr + shape) - special.gammaln(shape)
+                )
+                log_nb = (
+                    lg
+                    - shape * np.log1p(mu / shape)
+                    + special.xlogy(rr, mu / (shape + mu))
+                )
+                log_pmf = np.where(near, log_pois, log_nb) - special.gammaln(rr + 1)
         return np.where(inside, np.exp(log_pmf), 0.0)
 
 
@@ -198,19 +215,26 @@ def _quantile_index(
     f_r = model.cdf(r)
     mass = model.pmf(r)
     settled = np.zeros(r.shape, dtype=bool)
+    active = np.arange(r.size)  # points still moving; only they are recomputed
     for _ in range(60):
-        up = (f_r < p) & (r < upper)
+        sub = model.take(active)
+        ra, fa, ma = r[active], f_r[active], mass[active]
+        up = (fa < p) & (ra < upper[active])
         if up.any():
-            r = np.where(up, r + 1, r)
-            mass = np.where(up, model.pmf(r), mass)
-            f_r = np.where(up, f_r + mass, f_r)
-        down = ~up & (r > 0) & (f_r - mass >= p)
+            ra = np.where(up, ra + 1, ra)
+            mu_ = sub.take(np.flatnonzero(up)).pmf(ra[up])
+            ma[up] = mu_
+            fa[up] = fa[up] + mu_
+        down = ~up & (ra > 0) & (fa - ma >= p)
         if down.any():
-            f_r = np.where(down, f_r - mass, f_r)
-            r = np.where(down, r - 1, r)
-            mass = np.where(down, model.pmf(r), mass)
-        settled = ~up & ~down
-        if settled.all():
+            fa[down] = fa[down] - ma[down]
+            ra[down] = ra[down] - 1
+            ma[down] = sub.take(np.flatnonzero(down)).pmf(ra[down])
+        r[active], f_r[active], mass[active] = ra, fa, ma
+        moving = up | down
+        settled[active[~moving]] = True
+        active = active[moving]
+        if active.size == 0:
             break
     stuck = np.flatnonzero(~settled)
     if stuck.size:  # bisection on the exact CDF (rare: far-off guesses)
@@ -259,7 +283,9 @@ def _walk_boundaries(model: CountModel, alpha: float) -> tuple[np.ndarray, np.nd
 class _BetaBinomialTable:
     """Probability mass, lower and upper tails over a window per size."""
 
-    def __init__(self, model: CountModel, width_sd: float = 12.0) -> None:
+    def __init__(
+        self, model: CountModel, alphas: tuple[float, ...] = (), width_sd: float = 12.0
+    ) -> None:
         n = model.p["n"]
         prob = model.p["prob"]
         kappa = model.p["kappa"]
@@ -281,7 +307,10 @@ class _BetaBinomialTable:
         cuts = np.searchsorted(ends, np.arange(1, total // 1_000_000 + 1) * 1_000_000)
         bounds = np.unique(np.concatenate([[0], cuts + 1, [order.size]]))
         bounds = bounds[bounds <= order.size]
-        for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        self.alphas = tuple(alphas)
+        bnd = {a: (np.empty(n.shape), np.empty(n.shape)) for a in self.alphas}
+
+        def chunk(start: int, stop: int) -> None:
             rows = order[start:stop]  # a chunk of sizes, padded to 2-D
             w = int(width[rows].max())
             k = lo[rows, None] + np.arange(w)[None, :]
@@ -293,11 +322,9 @@ class _BetaBinomialTable:
             # written to hold as kappa -> inf (the binomial).
             with np.errstate(divide="ignore", invalid="ignore"):
                 inv = np.where(np.isfinite(kk), 1.0 / kk, 0.0)
-                step = (
-                    np.log(nn - kc)
-                    - np.log(kc + 1)
-                    + np.log(pp + kc * inv)
-                    - np.log((1 - pp) + (nn - kc - 1) * inv)
+                step = np.log(
+                    ((nn - kc) * (pp + kc * inv))
+                    / ((kc + 1) * ((1 - pp) + (nn - kc - 1) * inv))
                 )
             step = np.where(valid & (kc < hi[rows, None]), step, 0.0)
             logp = np.concatenate(
@@ -313,9 +340,44 @@ class _BetaBinomialTable:
             pmf[a:b] = mass[valid]  # rows are contiguous in processing order
             lower[a:b] = cum[valid]
             upper[a:b] = rcum[valid]
+            wr = width[rows]
+            for alpha in self.alphas:  # drawn boundaries, row by row in 2-D
+                # upper: the first flagged count s has P(X >= s) <= alpha
+                j = (valid & (rcum > alpha)).sum(axis=1)
+                has = j < wr
+                jj = np.minimum(j, wr - 1)[:, None]
+                t_s = np.take_along_axis(rcum, jj, 1)[:, 0]
+                t_p = np.where(
+                    j > 0, np.take_along_axis(rcum, np.maximum(jj - 1, 0), 1)[:, 0], 1.0
+                )
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    c = np.where(t_p > t_s, (alpha - t_s) / (t_p - t_s), 0.0)
+                s_ = lo[rows] + j
+                up_b = np.where(has, s_ - np.clip(c, EPS, 1.0), hi[rows] + 1 - EPS)
+                # lower: the first count not flagged t has P(X <= t) > alpha
+                j = (valid & (cum <= alpha)).sum(axis=1)
+                jj = np.minimum(j, wr - 1)[:, None]
+                f_t = np.take_along_axis(cum, jj, 1)[:, 0]
+                f_p = np.where(
+                    j > 0, np.take_along_axis(cum, np.maximum(jj - 1, 0), 1)[:, 0], 0.0
+                )
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    a_ = np.where(f_t > f_p, (f_t - alpha) / (f_t - f_p), 1.0)
+                lo_b = lo[rows] + j - np.clip(a_, 0.0, 1.0 - EPS)
+                bnd[alpha][0][rows] = lo_b
+                bnd[alpha][1][rows] = up_b
+
+        pairs = list(zip(bounds[:-1], bounds[1:], strict=True))
+        if len(pairs) > 1:  # numpy releases the GIL: two threads
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                list(pool.map(lambda ab: chunk(*ab), pairs))
+        else:
+            for ab in pairs:
+                chunk(*ab)
         # Each window holds all but a negligible mass (12 SD of a distribution
         # on [0, n]); the mass is normalised within it.
         self.outside = np.zeros(n.shape)
+        self.bounds = bnd
         self.pmf, self.lower, self.upper, self.width = pmf, lower, upper, width
 
     def tails(self, row: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -335,47 +397,7 @@ class _BetaBinomialTable:
 
     def boundaries(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper drawn boundaries (counts), per row."""
-        rows = self.row_of_flat
-        k = self.lo[rows] + (np.arange(rows.size) - self.offset[rows])
-        out = self.outside[rows]
-        up_t = np.minimum(self.upper + out, 1.0)
-        lo_t = np.minimum(self.lower + out, 1.0)
-        # upper: first k with P(X >= k) <= alpha (the tail decreases in k)
-        flag_up = up_t <= alpha
-        first = _first_true(flag_up, rows, self.lo.size)
-        has = first >= 0
-        s_idx = np.where(has, first, 0)
-        s = np.where(has, k[s_idx], self.hi + 1)
-        t_s = np.where(has, up_t[s_idx], 0.0)
-        prev = np.where(has & (s > self.lo), s_idx - 1, s_idx)
-        t_prev = np.where(has & (s > self.lo), up_t[prev], 1.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            c = np.where(t_prev > t_s, (alpha - t_s) / (t_prev - t_s), 0.0)
-        upper = np.where(has, s - np.clip(c, EPS, 1.0), self.hi + 1 - EPS)
-        # lower: first k with P(X <= k) > alpha
-        unflag = lo_t > alpha
-        first = _first_true(unflag, rows, self.lo.size)
-        has = first >= 0
-        t_idx = np.where(has, first, 0)
-        t = np.where(has, k[t_idx], self.hi + 1)
-        f_t = np.where(has, lo_t[t_idx], 1.0)
-        before = has & (t > self.lo)
-        f_prev = np.where(before, lo_t[np.where(before, t_idx - 1, 0)], 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            a = np.where(f_t > f_prev, (f_t - alpha) / (f_t - f_prev), 1.0)
-        lower = t - np.clip(a, 0.0, 1.0 - EPS)
-        return lower, upper
-
-
-def _first_true(flags: np.ndarray, row_of_flat: np.ndarray, n_rows: int) -> np.ndarray:
-    """Flat index of the first True of each row (rows are contiguous), -1 if none."""
-    idx = np.flatnonzero(flags)
-    first = np.full(n_rows, -1, dtype=np.int64)
-    if idx.size:
-        seg = row_of_flat[idx]
-        u, pos = np.unique(seg, return_index=True)
-        first[u] = idx[pos]
-    return first
+        return self.bounds[alpha]
 
 
 # --------------------------------------------------------------------------
@@ -398,7 +420,7 @@ def boundaries(
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Drawn (lower, upper) boundaries in counts for each one-sided alpha."""
     if model.dist == "betabinom":
-        table = _BetaBinomialTable(model)
+        table = _BetaBinomialTable(model, tuple(alphas))
         return [table.boundaries(a) for a in alphas]
 
     def run(m: CountModel) -> tuple[np.ndarray, ...]:
@@ -425,8 +447,25 @@ def tails(
         table = _BetaBinomialTable(model)
         rows = np.arange(obs.size) if table_rows is None else table_rows
         return table.tails(rows, obs)
-    upper = model.sf(np.ceil(obs))
-    lower = model.cdf(np.floor(obs))
+    # One special-function call per count: the tail on the far side of the
+    # mean directly (no cancellation), the other as its complement.
+    # P(X <= floor(O)) = 1 - P(X >= ceil(O)) + P(X = O) [O whole].
+    mean = model.moments()[0]
+    whole = np.ceil(obs) == np.floor(obs)
+    upper = np.empty(obs.shape)
+    lower = np.empty(obs.shape)
+    hi = np.flatnonzero(obs >= mean)
+    lo = np.flatnonzero(~(obs >= mean))
+    if hi.size:
+        sub, o = model.take(hi), obs[hi]
+        up = sub.sf(np.ceil(o))
+        at = np.where(whole[hi], sub.pmf(o), 0.0)
+        upper[hi], lower[hi] = up, 1.0 - up + at
+    if lo.size:
+        sub, o = model.take(lo), obs[lo]
+        dn = sub.cdf(np.floor(o))
+        at = np.where(whole[lo], sub.pmf(o), 0.0)
+        lower[lo], upper[lo] = dn, 1.0 - dn + at
     return np.clip(upper, 0.0, 1.0), np.clip(lower, 0.0, 1.0)
 
 
@@ -440,8 +479,13 @@ def verdict(
 
     ``inverse`` maps each observation to its size in ``model``.
     """
+    if model.dist == "binomial" and obs is not None and inverse is not None:
+        _, var, _ = model.moments()
+        cells = np.minimum(24 * np.sqrt(var) + 9, model.p["n"] + 1).sum()
+        if cells <= 2 * np.size(obs):  # sizes repeat: one table beats per-unit CDFs
+            return _binomial_by_table(model, alphas, inverse, obs)
     if model.dist == "betabinom":
-        table = _BetaBinomialTable(model)
+        table = _BetaBinomialTable(model, tuple(alphas))
         bounds = [table.boundaries(a) for a in alphas]
         if obs is None:
             return bounds, None, None
@@ -451,4 +495,28 @@ def verdict(
     if obs is None:
         return bounds, None, None
     up, dn = tails(model.take(inverse), obs)
+    return bounds, up, dn
+
+
+def _binomial_by_table(
+    model: CountModel, alphas: list[float], inverse: np.ndarray, obs: np.ndarray
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+    """Binomial boundaries and tails from one probability table per size.
+
+    The table spans mean +/- 12 SD (the beta-binomial table with a + b
+    infinite); counts outside it, whose tail is below ~1e-30, get their tail
+    from the closed-form CDF instead.
+    """
+    n, prob = model.p["n"], model.p["prob"]
+    table = _BetaBinomialTable(
+        CountModel("betabinom", n=n, prob=prob, kappa=np.full(n.shape, np.inf)),
+        tuple(alphas),
+    )
+    bounds = [table.boundaries(a) for a in alphas]
+    obs = np.asarray(obs, dtype=float)
+    up, dn = table.tails(inverse, obs)
+    far = (np.ceil(obs) > table.hi[inverse]) | (np.floor(obs) < table.lo[inverse])
+    if far.any():
+        up_f, dn_f = tails(model.take(inverse[far]), obs[far])
+        up[far], dn[far] = up_f, dn_f
     return bounds, up, dn

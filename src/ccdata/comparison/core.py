@@ -63,6 +63,9 @@ def _check_inputs(
         raise InputError(
             f"{where}: column {unit!r} (the unit id) contains missing values."
         )
+    if _strictly_increasing(ids):  # sorted and unique: the common case, O(n)
+        return _check_values(ids, num, den, kind=kind, numerator=numerator,
+                             denominator=denominator, where=where)  # fmt: skip
     dup = pd.Series(ids).duplicated(keep=False).to_numpy()
     if dup.any():
         raise InputError(
@@ -70,6 +73,17 @@ def _check_inputs(
             f"{sorted(set(ids[dup].tolist()), key=str)[:5]!r}. "
             "Aggregate the rows first."
         )
+    _check_values(ids, num, den, kind=kind, numerator=numerator,
+                  denominator=denominator, where=where)  # fmt: skip
+
+
+def _strictly_increasing(ids: np.ndarray) -> bool:
+    if ids.dtype.kind not in "iuf" or ids.size < 2:
+        return False
+    return bool(np.all(ids[1:] > ids[:-1]))
+
+
+def _check_values(ids, num, den, *, kind, numerator, denominator, where) -> None:
     for col, values in ((numerator, num), (denominator, den)):
         bad = ~np.isfinite(values)
         if bad.any():
@@ -112,6 +126,8 @@ def _pooled_sd(
 
 
 def _sorted_index(ids: np.ndarray) -> np.ndarray:
+    if _strictly_increasing(ids):
+        return np.arange(ids.size)
     try:
         return np.argsort(ids, kind="stable")
     except TypeError:
@@ -162,7 +178,7 @@ def _curve_grid(x: np.ndarray, points: int, whole: bool) -> np.ndarray:
     grid = np.geomspace(lo, hi, points)
     if whole:
         grid = np.round(grid)
-    ux = np.unique(x)
+    ux = pd.unique(x)
     if ux.size <= _CURVE_UNITS_MAX:  # drawn limits pass through every unit's x
         grid = np.concatenate([grid, ux])
     return np.unique(grid)
@@ -465,6 +481,7 @@ def funnel(
         status = _status(value, limits, levels_t, assessed)
 
     order = _sorted_index(ids)
+    identity = _strictly_increasing(ids)
     columns: dict[str, np.ndarray] = {"unit": ids, "numerator": num, "denominator": den}
     if kind == "ratio_of_counts":
         columns["total"] = x
@@ -476,8 +493,10 @@ def funnel(
     columns.update(
         status=status, used_in_overdispersion=used, p_upper=p_upper, p_lower=p_lower
     )
-    units = pd.DataFrame({k: v[order] for k, v in columns.items()}, copy=False)
-    units["status"] = units["status"].astype(object)
+    if not identity:
+        columns = {k: v[order] for k, v in columns.items()}
+    columns["status"] = pd.Series(columns["status"], dtype=object)
+    units = pd.DataFrame(columns, copy=False)
 
     curve = pd.DataFrame({"denominator": grid})
     for name, lim in all_limits.items():

@@ -440,8 +440,17 @@ def exact_verdict(
     """
     x = np.asarray(x, dtype=float)
     valid = np.isfinite(x) & (x > 0)
-    uniq, inverse = np.unique(np.where(valid, x, 1.0), return_inverse=True)
-    inverse = inverse.reshape(x.shape)
+    xv = np.where(valid, x, 1.0).ravel()
+    uniq = np.sort(pd.unique(xv))  # hashing, then a lookup: no sort of all of x
+    if uniq.size > xv.size // 4:  # mostly distinct (e.g. expected counts): sort
+        uniq, inverse = np.unique(xv, return_inverse=True)
+        inverse = inverse.reshape(x.shape)
+    elif uniq[-1] <= 5e7 and uniq[0] >= 0 and np.all(uniq == np.round(uniq)):
+        lut = np.zeros(int(uniq[-1]) + 1, dtype=np.int64)
+        lut[uniq.astype(np.int64)] = np.arange(uniq.size)
+        inverse = lut[xv.astype(np.int64)].reshape(x.shape)
+    else:
+        inverse = np.searchsorted(uniq, xv).reshape(x.shape)
     alphas = [(1 - level) / 2 for level in levels]
     null, pred = exact_models(kind, uniq, target, phi=phi, tau2=tau2)
     bounds, up, dn = verdict(null, alphas, inverse, obs)
