@@ -232,9 +232,9 @@ def funnel(
         and ``phe_funnel_significance()`` bands.
     overdispersion : {None, "multiplicative", "additive"}
         Widen the limits for over-dispersion (Spiegelhalter 2005, QSHC).
-        Multiplicative is applied only when phi > 1, additive only when the
-        DerSimonian-Laird tau^2 > 0; otherwise the limits stay unadjusted and
-        the summary says so. Adjusted limits are never narrower than the
+        Applied only when phi > 1 (multiplicative: inflate by phi; additive:
+        the DerSimonian-Laird tau^2, then > 0); otherwise the limits stay
+        unadjusted and the summary says so. Adjusted limits are never narrower than the
         unadjusted ones. With ``method="exact"`` the adjustment is made on the
         count scale (beta-binomial or negative-binomial predictive
         distribution).
@@ -406,7 +406,7 @@ def funnel(
     z = np.where(assessed, z, np.nan)
 
     # Over-dispersion (always estimated, applied only when requested and it
-    # widens: phi > 1 for multiplicative, tau^2 > 0 for additive).
+    # widens: phi > 1, then tau^2 > 0 as well).
     nan = float("nan")
     used = np.zeros(len(ids), dtype=bool)
     phi = tau2 = stat = pval = nan
@@ -428,11 +428,11 @@ def funnel(
             phi, tau2, n_used = est.phi, est.tau2, est.n_used
             stat, pval = est.statistic, est.p_value
             used[np.flatnonzero(assessed)[est.used]] = True
-    if overdispersion == "additive":
-        detected = bool(np.isfinite(tau2) and tau2 > 0)
-    else:
-        detected = bool(np.isfinite(phi) and phi > 1)
-    applied = overdispersion is not None and detected
+    # phi > 1 for both adjustments (then tau^2 > 0 too, as I phi > I - 1).
+    detected = bool(np.isfinite(phi) and phi > 1)
+    applied = overdispersion is not None and detected and (
+        overdispersion == "multiplicative" or tau2 > 0
+    )
     phi_apply = phi if applied and overdispersion == "multiplicative" else None
     tau2_apply = tau2 if applied and overdispersion == "additive" else None
 

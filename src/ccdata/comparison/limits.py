@@ -578,7 +578,8 @@ def funnel_limits(
     levels : sequence of float, default (0.95, 0.998)
         Two-sided coverage of each pair of limits.
     method : str, default "exact"
-        ``"exact"``, ``"normal"``, ``"arcsine"``, ``"wilson"`` (proportions);
+        ``"exact"``, ``"normal"``, ``"arcsine"``, ``"wilson"``, ``"phe"``
+        (PHEindicatormethods' funnel) (proportions);
         ``"exact"``, ``"normal"``, ``"sqrt"``, ``"log"``, ``"byar"``,
         ``"chisq"`` (ratios); ``"exact"``, ``"normal"``, ``"log"`` (ratio of
         counts); ``"normal"`` (means, where ``"exact"`` means the same). See

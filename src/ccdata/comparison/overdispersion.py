@@ -40,8 +40,7 @@ class OverdispersionEstimate:
         NaN when any z-score is infinite.
     detected : bool
         True when phi > 1: the (trimmed) spread exceeds what chance predicts,
-        the rule for a multiplicative adjustment. An additive adjustment is
-        applied when ``tau2 > 0``.
+        the rule for applying either adjustment (tau^2 is then > 0).
     used : numpy.ndarray of bool
         Which units entered phi.
     """

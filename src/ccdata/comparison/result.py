@@ -40,11 +40,16 @@ class FunnelResult:
         ``sd`` for means given a column of SDs), ``value`` (x multiplier),
         ``z`` (unadjusted z-score on the method's scale), ``z_adjusted`` (z
         allowing for any over-dispersion applied), ``lower_<sfx>``,
-        ``upper_<sfx>`` per level (x multiplier), ``status`` and
-        ``used_in_overdispersion``.
+        ``upper_<sfx>`` per level (x multiplier; for exact methods the drawn
+        boundary between the last unflagged and the first flagged count),
+        ``status``, ``used_in_overdispersion``, and ``p_upper``/``p_lower``
+        (P(X >= O) and P(X <= O): exact tail probabilities for exact methods,
+        under the predictive distribution when over-dispersion was allowed
+        for; normal tails of ``z_adjusted`` otherwise).
     curve : pandas.DataFrame
         The limits over a grid of ``x_column`` values (column ``denominator``)
-        for drawing the funnel.
+        for drawing the funnel; the grid includes every unit's own x (up to
+        20,000 distinct values), so the drawn limit at a unit is its own.
     target : float
         The centre line, on the reported scale (x multiplier).
     kind, method, scale : str
@@ -148,10 +153,9 @@ class FunnelResult:
                 f" Over-dispersion could not be estimated ({disp}); limits unadjusted."
             )
         elif self.overdispersion is not None:
-            rule = "tau^2 > 0" if self.overdispersion == "additive" else "phi > 1"
             text += (
                 f" No over-dispersion detected ({disp}; it is allowed for only "
-                f"when {rule}); limits unadjusted."
+                "when phi > 1); limits unadjusted."
             )
         elif self.overdispersion_detected:
             text += (
