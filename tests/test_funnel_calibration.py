@@ -323,3 +323,25 @@ def test_trimming_bias_figures_in_summary():
     data = pd.DataFrame({"site_id": range(5), "r": [5, 9, 12, 20, 30], "n": 100})
     text = funnel(data, numerator="r", denominator="n").summary()
     assert "biases them downward (phi averages about 0.68" in text
+
+
+def test_any_levels_describe_themselves():
+    data = pd.DataFrame({"site_id": range(4), "r": [1, 10, 30, 12], "n": 200})
+    res = funnel(data, numerator="r", denominator="n", levels=(0.9, 0.99))
+    text = res.summary()
+    assert "99% limit" in text and "90% limit" in text
+    assert "95" not in text and "99.8" not in text
+    assert set(res.counts()) == {
+        "within", "above_90", "above_99", "below_90", "below_99", "not_assessed"
+    }  # fmt: skip
+    # calibrated at these levels too
+    _assert_drawn_agrees_levels(res, (0.9, 0.99))
+
+
+def _assert_drawn_agrees_levels(res, levels):
+    u = res.units
+    for level in levels:
+        sfx = "90" if level == 0.9 else "99"
+        alpha = (1 - level) / 2
+        above = (u["value"] > u[f"upper_{sfx}"]).to_numpy()
+        np.testing.assert_array_equal(above, (u["p_upper"] <= alpha).to_numpy())
