@@ -301,7 +301,6 @@ class _BetaBinomialTable:
         self.offset[order] = ends - width[order]
         self.row_of_flat = np.repeat(order, width[order])
         total = int(ends[-1]) if ends.size else 0
-        pmf = np.empty(total)
         lower = np.empty(total)
         upper = np.empty(total)
         cuts = np.searchsorted(ends, np.arange(1, total // 1_000_000 + 1) * 1_000_000)
@@ -337,8 +336,7 @@ class _BetaBinomialTable:
             cum = np.cumsum(mass, axis=1)
             rcum = np.cumsum(mass[:, ::-1], axis=1)[:, ::-1]
             a, b = self.offset[rows[0]], self.offset[rows[-1]] + width[rows[-1]]
-            pmf[a:b] = mass[valid]  # rows are contiguous in processing order
-            lower[a:b] = cum[valid]
+            lower[a:b] = cum[valid]  # rows are contiguous in processing order
             upper[a:b] = rcum[valid]
             wr = width[rows]
             for alpha in self.alphas:  # drawn boundaries, row by row in 2-D
@@ -378,7 +376,7 @@ class _BetaBinomialTable:
         # on [0, n]); the mass is normalised within it.
         self.outside = np.zeros(n.shape)
         self.bounds = bnd
-        self.pmf, self.lower, self.upper, self.width = pmf, lower, upper, width
+        self.lower, self.upper, self.width = lower, upper, width
 
     def tails(self, row: np.ndarray, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """P(X >= obs), P(X <= obs) for each (row, obs); conservative outside."""
