@@ -418,7 +418,7 @@ def funnel(
                 se[assessed],
                 trim=trim,
                 trim_method=trim_method,
-                pooled_target=target_given is None,
+                pooled_target=target_given is None and kind != "ratio",
             )
         except InputError:
             if overdispersion is not None:
