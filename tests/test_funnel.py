@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 
 import ccdata
-from ccdata.errors import InputError
 from ccdata.comparison import FunnelResult, funnel, funnel_limits
+from ccdata.errors import InputError
 
 STATUSES = {"within", "above_95", "above_998", "below_95", "below_998"}
 
@@ -51,21 +51,30 @@ def test_bugs_surgical_worked_example(surgical):
         "upper_998",
         "status",
     } <= set(u.columns)
-    # Independent check of each status with exact binomial tail sums: a unit is
-    # above the 99.8% limit iff P(R <= r - 1) >= 0.999 and the interpolated
-    # limit lies below r (Spiegelhalter 2005, Appendix A).
+    # Independent check with exact binomial tail sums: a unit is above the
+    # 99.8% limit iff P(R >= r) <= 0.001; the drawn upper limit is
+    # Spiegelhalter's interpolated quantile r_p - a moved up one count (the
+    # first flagged count is r_p + 1), so it separates flagged from unflagged.
     p0 = res.target
     for row in u.itertuples():
         n = int(row.denominator)
         cdf = _brute_binomial_cdfs(n, p0)
+        r = int(row.numerator)
+        p_up = 1.0 - (cdf[r - 1] if r > 0 else 0.0)
+        assert row.p_upper == pytest.approx(p_up, abs=1e-12)
+        assert row.p_lower == pytest.approx(cdf[r], abs=1e-12)
         for q, col in ((0.999, "upper_998"), (0.975, "upper_95")):
             rp = next(k for k, f in enumerate(cdf) if f >= q)
             prev = cdf[rp - 1] if rp > 0 else 0.0
-            limit = (rp - (cdf[rp] - q) / (cdf[rp] - prev)) / n
+            limit = (rp + 1 - (cdf[rp] - q) / (cdf[rp] - prev)) / n
             assert getattr(row, col) == pytest.approx(limit, abs=1e-12)
+            flagged = p_up <= 1 - q
+            assert flagged == (row.value > getattr(row, col))
+    # B (18 of 148) is the 97.5% quantile r_p itself: P(R >= 18) = 0.0256 >
+    # 0.025, so it is within the 95% limits (the old rule called it above).
     assert dict(zip(u["unit"], u["status"], strict=True)) == {
         "A": "within",
-        "B": "above_95",
+        "B": "within",
         "C": "within",
         "D": "within",
         "E": "below_95",
@@ -116,7 +125,8 @@ def test_phi_and_tau2_hand_computation():
     assert res.phi == pytest.approx(phi)
     assert res.tau2 == pytest.approx(tau2)
     assert res.n_used == 5 and res.overdispersion_applied
-    assert res.dispersion_p_value == pytest.approx(stats.chi2.sf(5 * phi, 4))
+    # untrimmed z-scores, target given: chi-squared on N = 5 df
+    assert res.dispersion_p_value == pytest.approx(stats.chi2.sf(5 * phi, 5))
     a = res.units.iloc[0]
     s = math.sqrt(0.09 / 100 + tau2)
     assert a["upper_95"] == pytest.approx(0.1 + stats.norm.ppf(0.975) * s)

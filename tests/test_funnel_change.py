@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ccdata.errors import InputError
 from ccdata.comparison import CHANGE_STATUS, FunnelChangeResult, funnel_change
+from ccdata.errors import InputError
+
+NO_CHANGE = "no change beyond chance"
 
 
 def _hypergeom_tail_brute(r1, n1, r2, n2):
@@ -121,3 +123,126 @@ def test_funnel_change_errors():
         funnel_change(b.assign(r=1.5), b, numerator="r", denominator="n")
     with pytest.raises(InputError, match="after"):
         funnel_change(b, b.assign(r=-1), numerator="r", denominator="n")
+
+
+# ---- relative_to="pooled": change against the community's common trend ----
+
+
+def _trend_data(rng, n_units, cases, p_before, p_after):
+    ids = np.arange(n_units)
+    before = pd.DataFrame(
+        {"site_id": ids, "r": rng.binomial(cases, p_before, n_units), "n": cases}
+    )
+    after = pd.DataFrame(
+        {"site_id": ids, "r": rng.binomial(cases, p_after, n_units), "n": cases}
+    )
+    return before, after
+
+
+@pytest.mark.parametrize("method", ["exact", "normal"])
+def test_common_trend_is_not_reported_as_each_units_change(method):
+    # every unit falls from 10% to 8% together (the issue: 58% flagged at 2,000)
+    rng = np.random.default_rng(5)
+    rates_zero, rates_pooled = [], []
+    for _ in range(4):
+        before, after = _trend_data(rng, 300, 2000, 0.10, 0.08)
+        kw = dict(numerator="r", denominator="n", method=method)
+        zero = funnel_change(before, after, **kw)
+        pooled = funnel_change(before, after, relative_to="pooled", **kw)
+        assert zero.relative_to == "zero" and pooled.relative_to == "pooled"
+        rates_zero.append((zero.units["status"] != NO_CHANGE).mean())
+        rates_pooled.append((pooled.units["status"] != NO_CHANGE).mean())
+        assert pooled.reference == pytest.approx(0.08 * 0.9 / (0.92 * 0.1), rel=0.05)
+    assert np.mean(rates_zero) > 0.4
+    assert 0.025 <= np.mean(rates_pooled) <= 0.075, rates_pooled
+
+
+def test_common_trend_ratio_pooled_rate_ratio():
+    rng = np.random.default_rng(8)
+    e = rng.uniform(50, 300, 400)
+    before = pd.DataFrame({"site_id": range(400), "o": rng.poisson(e), "e": e})
+    after = pd.DataFrame({"site_id": range(400), "o": rng.poisson(0.8 * e), "e": e})
+    kw = dict(numerator="o", denominator="e", kind="ratio")
+    zero = funnel_change(before, after, **kw)
+    pooled = funnel_change(before, after, relative_to="pooled", **kw)
+    assert pooled.reference == pytest.approx(0.8, rel=0.03)
+    assert (zero.units["status"] != NO_CHANGE).mean() > 0.15
+    assert 0.02 <= (pooled.units["status"] != NO_CHANGE).mean() <= 0.09
+    # independent: the conditional binomial with the pooled rate ratio
+    u = pooled.units.iloc[0]
+    t = u["numerator_before"] + u["numerator_after"]
+    pi = (
+        u["denominator_after"]
+        * pooled.reference
+        / (u["denominator_before"] + u["denominator_after"] * pooled.reference)
+    )
+    up = stats.binom.sf(u["numerator_after"] - 1, t, pi)
+    lo = stats.binom.cdf(u["numerator_after"], t, pi)
+    assert u["p_value"] == pytest.approx(min(1, 2 * min(up, lo)))
+
+
+def test_pooled_proportion_is_fisher_noncentral_hypergeometric():
+    before = pd.DataFrame(
+        {"site_id": ["a", "b", "c"], "r": [30, 5, 12], "n": [100, 50, 80]}
+    )
+    after = pd.DataFrame(
+        {"site_id": ["a", "b", "c"], "r": [12, 15, 11], "n": [110, 50, 90]}
+    )
+    res = funnel_change(
+        before, after, numerator="r", denominator="n", relative_to="pooled"
+    )
+    # Mantel-Haenszel odds ratio by hand
+    num = sum(
+        r2 * (n1 - r1) / (n1 + n2)
+        for r1, n1, r2, n2 in [(30, 100, 12, 110), (5, 50, 15, 50), (12, 80, 11, 90)]
+    )
+    den = sum(
+        r1 * (n2 - r2) / (n1 + n2)
+        for r1, n1, r2, n2 in [(30, 100, 12, 110), (5, 50, 15, 50), (12, 80, 11, 90)]
+    )
+    psi = num / den
+    assert res.reference == pytest.approx(psi)
+    for (r1, n1, r2, n2), row in zip(
+        [(30, 100, 12, 110), (5, 50, 15, 50), (12, 80, 11, 90)],
+        res.units.itertuples(),
+        strict=True,
+    ):
+        dist = stats.nchypergeom_fisher(n1 + n2, r1 + r2, n2, psi)
+        up, lo = dist.sf(r2 - 1), dist.cdf(r2)
+        assert row.p_value == pytest.approx(min(1, 2 * min(up, lo)), rel=1e-8)
+    assert "pooled odds ratio" in res.summary()
+
+
+def test_overlapping_windows_warn():
+    from ccdata.errors import OverlappingPeriodsWarning
+
+    b = pd.DataFrame({"site_id": ["a"], "r": [3], "n": [10]})
+    with pytest.warns(OverlappingPeriodsWarning, match="overlap"):
+        funnel_change(
+            b,
+            b,
+            numerator="r",
+            denominator="n",
+            before_period=("2024-01-01", "2024-06-30"),
+            after_period=("2024-06-01", "2024-12-31"),
+        )
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        funnel_change(
+            b,
+            b,
+            numerator="r",
+            denominator="n",
+            before_period=("2024-01-01", "2024-06-30"),
+            after_period=("2024-07-01", "2024-12-31"),
+        )
+    with pytest.raises(InputError, match="relative_to"):
+        funnel_change(b, b, numerator="r", denominator="n", relative_to="mean")
+
+
+def test_change_summary_uses_levels():
+    b = pd.DataFrame({"site_id": ["a"], "r": [3], "n": [10]})
+    text = funnel_change(b, b, numerator="r", denominator="n", level=0.9).summary()
+    assert "90% level" in text

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ccdata.errors import InputError
 from ccdata.comparison import funnel_limits
+from ccdata.errors import InputError
 
 Z975, Z999 = stats.norm.ppf(0.975), stats.norm.ppf(0.999)
 
@@ -18,72 +18,88 @@ Z975, Z999 = stats.norm.ppf(0.975), stats.norm.ppf(0.999)
 # ---- independent brute force: sum the pmf term by term --------------------
 
 
-def brute_binomial_limit(n: int, p0: float, q: float) -> float:
+def brute_binomial_limit(n: int, p0: float, q: float, shift: int = 0) -> float:
+    """Spiegelhalter's interpolated q-quantile / n; ``shift=1`` moves it up a
+    count: the boundary of the flagged upper counts (first flagged r_p + 1)."""
     cdf, prev = 0.0, 0.0
     for r in range(n + 1):
         pmf = math.comb(n, r) * p0**r * (1 - p0) ** (n - r)
         prev, cdf = cdf, cdf + pmf
         if cdf >= q:
             alpha = (cdf - q) / (cdf - prev)
-            return min(max((r - alpha) / n, 0.0), 1.0)
+            return min(max((r + shift - alpha) / n, 0.0), 1.0)
     return 1.0
 
 
-def brute_poisson_limit(e: float, theta: float, q: float) -> float:
+def brute_poisson_limit(e: float, theta: float, q: float, shift: int = 0) -> float:
     mu = e * theta
     cdf, prev, pmf, r = 0.0, 0.0, math.exp(-mu), 0
     while True:
         prev, cdf = cdf, cdf + pmf
         if cdf >= q:
             alpha = (cdf - q) / (cdf - prev)
-            return max(r - alpha, 0.0) / e
+            return max(r + shift - alpha, 0.0) / e
         r += 1
         pmf *= mu / r
+
+
+_SIDES = [
+    ("lower_95", 0.025, 0),
+    ("upper_95", 0.975, 1),
+    ("lower_998", 0.001, 0),
+    ("upper_998", 0.999, 1),
+]
 
 
 @pytest.mark.parametrize("p0", [0.001, 0.0739, 0.3, 0.5, 0.92])
 @pytest.mark.parametrize("n", [1, 2, 7, 47, 148, 810])
 def test_exact_binomial_matches_brute_force(n, p0):
-    lim = funnel_limits(n, p0, levels=(0.95, 0.998))
-    for col, q in [
-        ("lower_95", 0.025),
-        ("upper_95", 0.975),
-        ("lower_998", 0.001),
-        ("upper_998", 0.999),
-    ]:
-        assert lim[col].iloc[0] == pytest.approx(
+    quant = funnel_limits(n, p0, levels=(0.95, 0.998), boundary="quantile")
+    flag = funnel_limits(n, p0, levels=(0.95, 0.998))
+    for col, q, shift in _SIDES:
+        assert quant[col].iloc[0] == pytest.approx(
             brute_binomial_limit(n, p0, q), abs=1e-10
+        ), col
+        assert flag[col].iloc[0] == pytest.approx(
+            brute_binomial_limit(n, p0, q, shift), abs=1e-8
         ), col
 
 
 @pytest.mark.parametrize("theta", [0.8, 1.0, 1.3])
 @pytest.mark.parametrize("e", [0.01, 0.5, 3.7, 20.0, 106.44, 400.0])
 def test_exact_poisson_matches_brute_force(e, theta):
-    lim = funnel_limits(e, theta, kind="ratio")
-    for col, q in [
-        ("lower_95", 0.025),
-        ("upper_95", 0.975),
-        ("lower_998", 0.001),
-        ("upper_998", 0.999),
-    ]:
-        assert lim[col].iloc[0] == pytest.approx(
+    quant = funnel_limits(e, theta, kind="ratio", boundary="quantile")
+    flag = funnel_limits(e, theta, kind="ratio")
+    for col, q, shift in _SIDES:
+        assert quant[col].iloc[0] == pytest.approx(
             brute_poisson_limit(e, theta, q), rel=1e-9, abs=1e-12
+        ), col
+        assert flag[col].iloc[0] == pytest.approx(
+            brute_poisson_limit(e, theta, q, shift), rel=1e-9, abs=1e-8 / e
         ), col
 
 
 def test_exact_on_phe_ratio_inputs_match_brute_force(sample_data_dir):
     oe = pd.read_csv(sample_data_dir / "real" / "phe_ratio_areas.csv")
     e = oe["expected"].to_numpy()[:40]
-    lim = funnel_limits(e, 1.0, kind="ratio", levels=(0.95,))
+    lim = funnel_limits(e, 1.0, kind="ratio", levels=(0.95,), boundary="quantile")
     want = [brute_poisson_limit(v, 1.0, 0.975) for v in e]
+    np.testing.assert_allclose(lim["upper_95"], want, rtol=1e-9)
+    lim = funnel_limits(e, 1.0, kind="ratio", levels=(0.95,))
+    want = [brute_poisson_limit(v, 1.0, 0.975, 1) for v in e]
     np.testing.assert_allclose(lim["upper_95"], want, rtol=1e-9)
 
 
 def test_exact_binomial_edge_cases():
-    # tiny expected count: r_p = 0 on both sides, so both limits clip to 0
-    lim = funnel_limits([10], 1e-6)
+    # tiny expected count: r_p = 0 on both sides. Spiegelhalter's quantile
+    # clips both limits to 0; the drawn flag boundary lies between the counts
+    # 0 (not flagged) and 1 (flagged, P(X >= 1) = 1e-5), i.e. in (0, 0.1).
+    lim = funnel_limits([10], 1e-6, boundary="quantile")
     assert lim["lower_95"].iloc[0] == 0.0
     assert lim["upper_95"].iloc[0] == 0.0
+    lim = funnel_limits([10], 1e-6)
+    assert lim["lower_95"].iloc[0] == 0.0
+    assert 0.0 < lim["upper_95"].iloc[0] < 0.1
     # targets on the edge: both limits equal the target
     for target in (0.0, 1.0):
         lim = funnel_limits([5, 50], target)
@@ -188,7 +204,7 @@ def test_ratio_of_counts_exact_is_conditional_binomial():
     total, theta = 40, 1.5
     pi0 = theta / (1 + theta)
     lim = funnel_limits(total, theta, kind="ratio_of_counts", levels=(0.95,))
-    p_up = brute_binomial_limit(total, pi0, 0.975) * total
+    p_up = brute_binomial_limit(total, pi0, 0.975, shift=1) * total
     assert lim["upper_95"].iloc[0] == pytest.approx(p_up / (total - p_up))
     lg = funnel_limits(
         total, theta, kind="ratio_of_counts", method="log", levels=(0.95,)
@@ -205,9 +221,12 @@ def test_mean_limits_and_overdispersion_formulas():
     np.testing.assert_allclose(add["upper_95"], 0.1 + Z975 * np.sqrt(0.09 / n + 0.001))
     mult = funnel_limits(n, 1.0, kind="ratio", method="log", phi=2.0, levels=(0.95,))
     np.testing.assert_allclose(mult["upper_95"], np.exp(Z975 * np.sqrt(2.0 / n)))
-    # exact + over-dispersion uses the identity scale (documented)
+    # exact + over-dispersion: beta-binomial predictive limits on the count
+    # scale (never the normal approximation), no narrower than the exact ones
     ex = funnel_limits(n, 0.1, tau2=0.001, levels=(0.95,))
-    np.testing.assert_allclose(ex["upper_95"], add["upper_95"])
+    plain = funnel_limits(n, 0.1, levels=(0.95,))
+    assert (ex["upper_95"] >= plain["upper_95"]).all()
+    assert (ex["lower_95"] <= plain["lower_95"]).all()
 
 
 def test_columns_multiplier_and_level_suffixes():
@@ -278,3 +297,48 @@ def test_byar_and_chisq_use_the_null_mean_e_times_target(method):
         for col in ("lower_95", "upper_95"):
             events_apart = np.abs(got[col] - exact[col]).to_numpy() * e
             assert (events_apart < 2.5).all(), (target, col, events_apart)
+
+
+# ---- method="phe": PHEindicatormethods' proportion funnel, limits and bands
+
+
+def test_phe_method_reproduces_limit_table(reference_dir):
+    ref = pd.read_csv(reference_dir / "funnel" / "phe_funnel_prop_outputs.csv")
+    target = ref["Baseline"].iloc[0] / 100
+    lim = funnel_limits(ref["Population"], target, method="phe", multiplier=100)
+    for ours, theirs in [
+        ("lower_95", "Lower2s0025limit"),
+        ("upper_95", "Upper2s0025limit"),
+        ("lower_998", "Lower3s0001limit"),
+        ("upper_998", "Upper3s0001limit"),
+    ]:
+        # the file is rounded to 6 decimals (per cent)
+        np.testing.assert_allclose(lim[ours], ref[theirs], atol=5.1e-7)
+    # algebraically the normal approximation (PHE's "Wilson" label notwithstanding)
+    normal = funnel_limits(ref["Population"], target, method="normal", multiplier=100)
+    np.testing.assert_allclose(lim.iloc[:, 1:], normal.iloc[:, 1:], atol=1e-9)
+
+
+def test_phe_method_reproduces_significance_bands(sample_data_dir, reference_dir):
+    from ccdata.comparison import funnel
+
+    areas = pd.read_csv(sample_data_dir / "real" / "phe_proportion_areas.csv")
+    want = pd.read_csv(reference_dir / "funnel" / "phe_funnel_prop_significance.csv")
+    # PHE's average is over its whole test file (80.642448%, the outputs' Baseline)
+    res = funnel(
+        areas,
+        numerator="numerator",
+        denominator="denominator",
+        unit="Area",
+        target=0.80642448,
+        method="phe",
+    )
+    bands = {
+        "above_998": "High (0.001)",
+        "above_95": "High (0.025)",
+        "below_998": "Low (0.001)",
+        "below_95": "Low (0.025)",
+        "within": "Not significant",
+    }
+    got = res.units.set_index("unit")["status"].map(bands)
+    assert got.loc[want["Area"]].tolist() == want["significance"].tolist()

@@ -30,9 +30,11 @@ from ccdata.comparison import (
     CHANGE_STATUS,
     FunnelChangeResult,
     FunnelResult,
+    ScreenResult,
     funnel,
     funnel_change,
     funnel_limits,
+    screen,
 )
 from ccdata.completeness import (
     add_period,
@@ -143,6 +145,7 @@ __all__ = [
     "SPCResult",
     "SPCWarning",
     "SchemaDefinitionError",
+    "ScreenResult",
     "SeparationWarning",
     "SubmissionReadError",
     "SurveyFunnels",
@@ -177,6 +180,7 @@ __all__ = [
     "register_schema",
     "registered_sites",
     "risk_adjusted_cusum",
+    "screen",
     "site_column",
     "spc",
     "submission_status",

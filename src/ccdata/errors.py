@@ -18,6 +18,7 @@ __all__ = [
     "EmptyUnitWarning",
     "ImputationWarning",
     "InputError",
+    "OverlappingPeriodsWarning",
     "RiskWarning",
     "SPCWarning",
     "SchemaDefinitionError",
@@ -81,6 +82,10 @@ class CompletenessWarning(CCDataWarning):
     The message says how many and why (for example records without a usable
     date cannot be placed in a month).
     """
+
+
+class OverlappingPeriodsWarning(CCDataWarning):
+    """The before and after windows of ``funnel_change`` overlap (shared events)."""
 
 
 class SPCWarning(CCDataWarning):

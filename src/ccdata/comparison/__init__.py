@@ -8,7 +8,9 @@ target, never with one another's ranks:
   :class:`FunnelResult`;
 * :func:`funnel_limits` gives the limits at any denominators (vectorised);
 * :func:`funnel_change` judges each unit's change between two periods against
-  its own past.
+  its own past or the community's common change;
+* :func:`screen` lists the unit-indicator pairs beyond chance across many
+  funnels after false-discovery control: conversations to have.
 
 The methods, formulas and references are in ``docs/methods.md``.
 """
@@ -19,12 +21,15 @@ from ccdata.comparison.change import CHANGE_STATUS, FunnelChangeResult, funnel_c
 from ccdata.comparison.core import funnel
 from ccdata.comparison.limits import funnel_limits
 from ccdata.comparison.result import FunnelResult
+from ccdata.comparison.screening import ScreenResult, screen
 
 __all__ = [
     "CHANGE_STATUS",
     "FunnelChangeResult",
     "FunnelResult",
+    "ScreenResult",
     "funnel",
     "funnel_change",
     "funnel_limits",
+    "screen",
 ]

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from ccdata._params import check_choice, check_columns
+from ccdata._wording import level_percent
 from ccdata.comparison.core import _check_inputs, _numeric, _sorted_index
 from ccdata.comparison.limits import check_multiplier, check_whole
-from ccdata.errors import InputError
+from ccdata.errors import InputError, OverlappingPeriodsWarning
 
 __all__ = ["FunnelChangeResult", "funnel_change", "CHANGE_STATUS"]
 
@@ -25,6 +27,9 @@ NOT_ASSESSED = "not assessed"
 CHANGE_STATUS = (INCREASE, DECREASE, NO_CHANGE, BEFORE_ONLY, AFTER_ONLY, NOT_ASSESSED)
 _KINDS = ("proportion", "ratio")
 _METHODS = ("exact", "normal")
+#: What each unit's change is judged against.
+RELATIVE_TO = ("zero", "pooled")
+
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,13 @@ class FunnelChangeResult:
         Two-sided level: a change is beyond chance when its one-sided tail
         probability is below (1 - level) / 2.
     multiplier : float
+    relative_to : {"zero", "pooled"}
+        The reference each unit's change was tested against: no change
+        (``"zero"``) or the community's overall change (``"pooled"``).
+    reference : float
+        The pooled change tested against: the Mantel-Haenszel odds ratio
+        (after vs before) for proportions, the ratio of the pooled rates for
+        ratios; 1 (no change) with ``relative_to="zero"``.
     """
 
     units: pd.DataFrame
@@ -51,6 +63,8 @@ class FunnelChangeResult:
     method: str
     level: float
     multiplier: float
+    relative_to: str = "zero"
+    reference: float = 1.0
 
     def to_frame(self) -> pd.DataFrame:
         """The CSV-ready units table (a copy of :attr:`units`)."""
@@ -65,11 +79,22 @@ class FunnelChangeResult:
         """Plain-language, neutral summary."""
         c = self.counts()
         both = c[INCREASE] + c[DECREASE] + c[NO_CHANGE]
+        if self.relative_to == "pooled":
+            what = "odds ratio" if self.kind == "proportion" else "rate ratio"
+            against = (
+                f"each judged against the change of all {noun} together, a "
+                f"pooled {what} of {self.reference:.3g}, at the "
+                f"{level_percent(self.level)} level"
+            )
+        else:
+            against = (
+                f"each judged against its own earlier value at the "
+                f"{level_percent(self.level)} level"
+            )
         text = (
             f"Of {both} {noun} with data in both periods, {c[INCREASE]} show an "
             f"increase beyond chance, {c[DECREASE]} a decrease beyond chance and "
-            f"{c[NO_CHANGE]} no change beyond chance (each judged against its own "
-            f"earlier value at the {self.level * 100:g}% level)."
+            f"{c[NO_CHANGE]} no change beyond chance ({against})."
         )
         extra = [
             f"{c[s]} {noun} {s}"
@@ -125,6 +150,9 @@ def funnel_change(
     level: float = 0.95,
     method: str = "exact",
     multiplier: float = 1,
+    relative_to: str = "zero",
+    before_period: tuple | None = None,
+    after_period: tuple | None = None,
 ) -> FunnelChangeResult:
     """Each unit's change between two periods, tested against its own past.
 
@@ -150,6 +178,17 @@ def funnel_change(
     multiplier : float, default 1
         Multiplies ``value_before``/``value_after`` (and ``change`` for
         proportions, e.g. 100 for percentage points).
+    relative_to : {"zero", "pooled"}, default "zero"
+        ``"zero"``: did this unit change at all? ``"pooled"``: did it change
+        more or less than the community as a whole? A trend shared by every
+        unit is then not reported as each unit's own. The reference is the
+        Mantel-Haenszel odds ratio of after vs before over all units with
+        data in both periods (proportions), or the ratio of the pooled rates
+        (sum O2 / sum E2) / (sum O1 / sum E1) (ratios).
+    before_period, after_period : (start, end), optional
+        The windows the two frames cover (dates or anything comparable). When
+        both are given and they overlap, an ``OverlappingPeriodsWarning`` is
+        issued: the periods share events, so the tests are not valid.
 
     Returns
     -------
@@ -174,6 +213,14 @@ def funnel_change(
     sqrt(T pi0 (1 - pi0)). A unit with a denominator of 0 in either period is
     "not assessed"; a unit in one period only is reported as such.
 
+    ``relative_to="pooled"``: proportions, exact: the after-period events
+    given the unit's margins follow Fisher's noncentral hypergeometric
+    distribution with the pooled odds ratio psi (its probability mass summed
+    over the support); normal: z = (log OR_i - log psi) / sqrt(1/a + 1/b +
+    1/c + 1/d) with 0.5 added to every cell. Ratios: O2 | T ~ Binomial(T,
+    E2 R / (E1 + E2 R)) with the pooled rate ratio R (exact), or its normal
+    approximation. ``change`` stays the unit's own change.
+
     References
     ----------
     .. [1] Fisher RA (1935). The logic of inductive inference. J R Stat Soc
@@ -190,6 +237,10 @@ def funnel_change(
     >>> res = funnel_change(b, a, numerator="events", denominator="cases")
     >>> res.units["status"].tolist()
     ['decrease beyond chance', 'no change beyond chance']
+    >>> pooled = funnel_change(b, a, numerator="events", denominator="cases",
+    ...                        relative_to="pooled")
+    >>> pooled.relative_to, round(pooled.reference, 3)
+    ('pooled', 0.497)
     """
     where = "funnel_change"
     check_choice(kind, _KINDS, name="kind", where=where)
@@ -200,6 +251,8 @@ def funnel_change(
             f"Got {level!r} instead."
         )
     check_multiplier(multiplier, where=where)
+    check_choice(relative_to, RELATIVE_TO, name="relative_to", where=where)
+    _check_overlap(before_period, after_period, where=where)
     kw = dict(
         numerator=numerator, denominator=denominator, unit=unit, kind=kind, where=where
     )
@@ -227,7 +280,11 @@ def funnel_change(
         v1 = np.where(n1 > 0, r1 / n1, np.nan)
         v2 = np.where(n2 > 0, r2 / n2, np.nan)
         change = v2 - v1 if kind == "proportion" else v2 / v1
-    upper, lower = _tails(kind, method, r1, n1, r2, n2, assessed)
+    if relative_to == "pooled":
+        reference = _pooled_reference(kind, r1, n1, r2, n2, assessed)
+    else:
+        reference = 1.0
+    upper, lower = _tails(kind, method, r1, n1, r2, n2, assessed, reference)
     alpha = (1.0 - level) / 2.0
     p_value = np.where(
         assessed, np.minimum(1.0, 2.0 * np.minimum(upper, lower)), np.nan
@@ -262,18 +319,123 @@ def funnel_change(
         method=method,
         level=float(level),
         multiplier=float(multiplier),
+        relative_to=relative_to,
+        reference=float(reference),
     )
 
 
-def _tails(kind, method, r1, n1, r2, n2, assessed):
-    """One-sided tail probabilities (upper: after higher; lower: after lower)."""
+def _check_overlap(before_period, after_period, *, where: str) -> None:
+    if before_period is None or after_period is None:
+        return
+    try:
+        (b0, b1), (a0, a1) = before_period, after_period
+        overlap = b0 <= a1 and a0 <= b1
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"{where}: 'before_period' and 'after_period' must each be a "
+            f"(start, end) pair of comparable values. Got {before_period!r} and "
+            f"{after_period!r}."
+        ) from exc
+    if overlap:
+        warnings.warn(
+            f"{where}: the before period {before_period!r} and the after period "
+            f"{after_period!r} overlap, so the two counts share events and the "
+            "tests of change are not valid. Use windows that do not overlap.",
+            OverlappingPeriodsWarning,
+            stacklevel=3,
+        )
+
+
+def _pooled_reference(kind, r1, n1, r2, n2, assessed) -> float:
+    """Mantel-Haenszel odds ratio (after vs before), or the pooled rate ratio."""
+    a = assessed
+    if not a.any():
+        return float("nan")
+    r1, n1, r2, n2 = r1[a], n1[a], r2[a], n2[a]
+    if kind == "proportion":
+        total = n1 + n2
+        num = (r2 * (n1 - r1) / total).sum()
+        den = (r1 * (n2 - r2) / total).sum()
+    else:
+        num = r2.sum() / n2.sum()
+        den = r1.sum() / n1.sum()
+    if not (den > 0 and num > 0):
+        raise InputError(
+            "funnel_change: relative_to='pooled' needs events in both periods "
+            "(and, for proportions, non-events) to estimate the common change."
+        )
+    return float(num / den)
+
+
+def _fisher_noncentral_tails(r2, n1, n2, events, psi, budget=4_000_000):
+    """P(X >= r2), P(X <= r2) for Fisher's noncentral hypergeometric distribution.
+
+    X = after-period events given the margins: P(X = x) proportional to
+    C(n2, x) C(n1, events - x) psi^x on max(0, events - n1) <= x <=
+    min(events, n2); summed exactly over the support, in padded chunks.
+    """
+    lo = np.maximum(0, events - n1)
+    hi = np.minimum(events, n2)
+    width = (hi - lo + 1).astype(np.int64)
+    up = np.empty(r2.size)
+    dn = np.empty(r2.size)
+    order = np.argsort(width, kind="stable")
+    ends = np.cumsum(width[order])
+    cuts = np.searchsorted(ends, np.arange(1, int(ends[-1]) // budget + 1) * budget)
+    bounds = np.unique(np.concatenate([[0], cuts + 1, [order.size]]))
+    bounds = bounds[bounds <= order.size]
+    log_psi = np.log(psi)
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        rows = order[start:stop]
+        x = lo[rows, None] + np.arange(int(width[rows].max()))[None, :]
+        valid = x <= hi[rows, None]
+        xc = np.where(valid, x, lo[rows, None])
+        m2, m1, ev = n2[rows, None], n1[rows, None], events[rows, None]
+        logp = (
+            special.gammaln(m2 + 1)
+            - special.gammaln(xc + 1)
+            - special.gammaln(m2 - xc + 1)
+            + special.gammaln(m1 + 1)
+            - special.gammaln(ev - xc + 1)
+            - special.gammaln(m1 - ev + xc + 1)
+            + xc * log_psi
+        )
+        logp = np.where(valid, logp, -np.inf)
+        logp -= logp.max(axis=1, keepdims=True)
+        mass = np.exp(logp)
+        mass /= mass.sum(axis=1, keepdims=True)
+        obs = r2[rows, None]
+        up[rows] = np.where(x >= obs, mass, 0.0).sum(axis=1)
+        dn[rows] = np.where(x <= obs, mass, 0.0).sum(axis=1)
+    return up, dn
+
+
+def _tails(kind, method, r1, n1, r2, n2, assessed, reference=1.0):
+    """One-sided tail probabilities (upper: after higher; lower: after lower).
+
+    ``reference`` is the change under the null: an odds ratio (proportions)
+    or a rate ratio (ratios); 1 is no change.
+    """
     upper = np.ones(r1.shape)
     lower = np.ones(r1.shape)
     a = assessed
     if not a.any():
         return upper, lower
     r1, n1, r2, n2 = r1[a], n1[a], r2[a], n2[a]
-    if kind == "proportion":
+    if kind == "proportion" and reference != 1.0:
+        if method == "exact":
+            up, lo = _fisher_noncentral_tails(r2, n1, n2, r1 + r2, reference)
+        else:
+            c = 0.5
+            log_or = np.log(
+                (r2 + c) * (n1 - r1 + c) / ((n2 - r2 + c) * (r1 + c))
+            )
+            se = np.sqrt(
+                1 / (r2 + c) + 1 / (n2 - r2 + c) + 1 / (r1 + c) + 1 / (n1 - r1 + c)
+            )
+            z = (log_or - np.log(reference)) / se
+            up, lo = stats.norm.sf(z), stats.norm.cdf(z)
+    elif kind == "proportion":
         if method == "exact":
             total, events, draws = n1 + n2, r1 + r2, n2
             up = stats.hypergeom.sf(r2 - 1, total, events, draws)
@@ -286,7 +448,7 @@ def _tails(kind, method, r1, n1, r2, n2, assessed):
             up, lo = stats.norm.sf(z), stats.norm.cdf(z)
     else:
         t = r1 + r2
-        pi0 = n2 / (n1 + n2)
+        pi0 = n2 * reference / (n1 + n2 * reference)
         if method == "exact":
             up = np.where(t > 0, stats.binom.sf(r2 - 1, t, pi0), 1.0)
             lo = np.where(t > 0, stats.binom.cdf(r2, t, pi0), 1.0)

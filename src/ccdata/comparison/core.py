@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from ccdata._params import check_choice, check_columns, check_levels, level_suffix
+from ccdata.comparison._exact import tails as exact_tails
 from ccdata.comparison.limits import (
     check_kind_method,
     check_multiplier,
@@ -15,6 +17,9 @@ from ccdata.comparison.limits import (
     check_target,
     check_whole,
     compute_limits,
+    degenerate_target,
+    exact_models,
+    exact_verdict,
     null_se,
     scale_of,
     to_scale,
@@ -58,6 +63,9 @@ def _check_inputs(
         raise InputError(
             f"{where}: column {unit!r} (the unit id) contains missing values."
         )
+    if _strictly_increasing(ids):  # sorted and unique: the common case, O(n)
+        return _check_values(ids, num, den, kind=kind, numerator=numerator,
+                             denominator=denominator, where=where)  # fmt: skip
     dup = pd.Series(ids).duplicated(keep=False).to_numpy()
     if dup.any():
         raise InputError(
@@ -65,6 +73,17 @@ def _check_inputs(
             f"{sorted(set(ids[dup].tolist()), key=str)[:5]!r}. "
             "Aggregate the rows first."
         )
+    _check_values(ids, num, den, kind=kind, numerator=numerator,
+                  denominator=denominator, where=where)  # fmt: skip
+
+
+def _strictly_increasing(ids: np.ndarray) -> bool:
+    if ids.dtype.kind not in "iuf" or ids.size < 2:
+        return False
+    return bool(np.all(ids[1:] > ids[:-1]))
+
+
+def _check_values(ids, num, den, *, kind, numerator, denominator, where) -> None:
     for col, values in ((numerator, num), (denominator, den)):
         bad = ~np.isfinite(values)
         if bad.any():
@@ -107,6 +126,8 @@ def _pooled_sd(
 
 
 def _sorted_index(ids: np.ndarray) -> np.ndarray:
+    if _strictly_increasing(ids):
+        return np.arange(ids.size)
     try:
         return np.argsort(ids, kind="stable")
     except TypeError:
@@ -127,6 +148,25 @@ def _status(
     return status
 
 
+def _status_from_tails(
+    p_upper: np.ndarray, p_lower: np.ndarray, levels, assessed
+) -> np.ndarray:
+    """Most extreme level whose one-sided tail probability is <= (1 - level)/2."""
+    conditions, choices = [], []
+    for level in sorted(levels, reverse=True):
+        sfx = level_suffix(level)
+        alpha = (1 - level) / 2
+        conditions += [p_upper <= alpha, p_lower <= alpha]
+        choices += [f"above_{sfx}", f"below_{sfx}"]
+    status = np.select(conditions, choices, default="within").astype(object)
+    status[~assessed] = NOT_ASSESSED
+    return status
+
+
+#: Units' own denominators join the drawn curve up to this many distinct values.
+_CURVE_UNITS_MAX = 20_000
+
+
 def _curve_grid(x: np.ndarray, points: int, whole: bool) -> np.ndarray:
     if x.size == 0:
         return np.array([], dtype=float)
@@ -137,8 +177,11 @@ def _curve_grid(x: np.ndarray, points: int, whole: bool) -> np.ndarray:
         lo = max(lo, 1.0)
     grid = np.geomspace(lo, hi, points)
     if whole:
-        grid = np.unique(np.round(grid))
-    return grid
+        grid = np.round(grid)
+    ux = pd.unique(x)
+    if ux.size <= _CURVE_UNITS_MAX:  # drawn limits pass through every unit's x
+        grid = np.concatenate([grid, ux])
+    return np.unique(grid)
 
 
 def funnel(
@@ -184,11 +227,17 @@ def funnel(
     levels : sequence of float, default (0.95, 0.998)
         Coverage of each pair of limits ("alert" and "alarm").
     method : str, default "exact"
-        See :func:`funnel_limits` and ``docs/methods.md``.
+        See :func:`funnel_limits` and ``docs/methods.md``. ``"phe"``
+        (proportions) reproduces PHEindicatormethods' ``phe_funnels()`` limits
+        and ``phe_funnel_significance()`` bands.
     overdispersion : {None, "multiplicative", "additive"}
-        Widen the limits for over-dispersion (Spiegelhalter 2005, QSHC). The
-        adjustment is applied only when I phi > I - 1; otherwise the limits
-        stay unadjusted and the summary says so.
+        Widen the limits for over-dispersion (Spiegelhalter 2005, QSHC).
+        Applied only when phi > 1 (multiplicative: inflate by phi; additive:
+        the DerSimonian-Laird tau^2, then > 0); otherwise the limits stay
+        unadjusted and the summary says so. Adjusted limits are never narrower than the
+        unadjusted ones. With ``method="exact"`` the adjustment is made on the
+        count scale (beta-binomial or negative-binomial predictive
+        distribution).
     trim : float, default 0.10
         Fraction of each tail of z-scores winsorised/truncated before phi.
     trim_method : {"winsorise", "truncate"}
@@ -217,8 +266,23 @@ def funnel(
     -----
     Units with a denominator of 0 (a total of 0 for ratio of counts) get
     status ``"not_assessed"`` and NaN value, z and limits; they are excluded
-    from the pooled target and from over-dispersion. Status is the most
-    extreme limit strictly crossed: a value exactly on a limit is ``within``.
+    from the pooled target and from over-dispersion.
+
+    ``method="exact"``: a unit is above level L when
+    ``p_upper = P(X >= O) <= (1 - L) / 2`` and below when
+    ``p_lower = P(X <= O) <= (1 - L) / 2`` (X the unit's count under the null,
+    or under the predictive distribution when over-dispersion is allowed
+    for; a non-whole O counts as ceil(O) above and floor(O) below), so no
+    side of any level exceeds its nominal size for any n, E or target. The
+    limits (``lower_<sfx>``, ``upper_<sfx>`` and :attr:`FunnelResult.curve`)
+    are drawn between the last count that is not flagged and the first that
+    is (Spiegelhalter's interpolation, mirrored on the upper side), so a
+    whole-number count lies strictly beyond a drawn limit exactly when it is
+    flagged; the curve includes every unit's own denominator (up to 20,000
+    distinct values). Other methods: status is the most extreme limit
+    strictly crossed (a value exactly on a limit is ``within``), and
+    ``p_upper``/``p_lower`` are the normal tail probabilities of
+    ``z_adjusted``.
     z-scores are (g(y) - g(target)) / s on the method's scale g (identity
     with the null variance for exact, normal, wilson, byar, chisq; arcsine,
     square root or log otherwise); over-dispersed limits are
@@ -241,6 +305,8 @@ def funnel(
     >>> res = funnel(df, numerator="deaths", denominator="cases")
     >>> round(res.target, 4), res.units["status"].tolist()
     (0.0683, ['below_95', 'within', 'above_95'])
+    >>> res.units["p_upper"].round(4).tolist()
+    [0.9992, 0.8825, 0.0243]
     >>> print(res.summary())
     0 of 3 sites above the 99.8% limit and 0 below it; 1 above and 1 below ...
     """
@@ -291,6 +357,7 @@ def funnel(
         value = np.where(assessed, num if kind == "mean" else num / den, np.nan)
 
     # Target.
+    target_given = target
     if target is None:
         a = assessed
         if kind == "proportion":
@@ -338,15 +405,20 @@ def funnel(
         )
     z = np.where(assessed, z, np.nan)
 
-    # Over-dispersion (always estimated, applied only when requested and detected).
+    # Over-dispersion (always estimated, applied only when requested and it
+    # widens: phi > 1, then tau^2 > 0 as well).
     nan = float("nan")
     used = np.zeros(len(ids), dtype=bool)
     phi = tau2 = stat = pval = nan
-    n_used, detected = 0, False
+    n_used = 0
     if assessed.sum() >= 2:
         try:
             est = estimate_overdispersion(
-                z[assessed], se[assessed], trim=trim, trim_method=trim_method
+                z[assessed],
+                se[assessed],
+                trim=trim,
+                trim_method=trim_method,
+                pooled_target=target_given is None and kind != "ratio",
             )
         except InputError:
             if overdispersion is not None:
@@ -354,22 +426,16 @@ def funnel(
             est = None
         if est is not None:
             phi, tau2, n_used = est.phi, est.tau2, est.n_used
-            stat, pval, detected = est.statistic, est.p_value, est.detected
+            stat, pval = est.statistic, est.p_value
             used[np.flatnonzero(assessed)[est.used]] = True
-    applied = overdispersion is not None and detected and np.isfinite(phi)
+    # phi > 1 for both adjustments (then tau^2 > 0 too, as I phi > I - 1).
+    detected = bool(np.isfinite(phi) and phi > 1)
+    applied = overdispersion is not None and detected and (
+        overdispersion == "multiplicative" or tau2 > 0
+    )
     phi_apply = phi if applied and overdispersion == "multiplicative" else None
     tau2_apply = tau2 if applied and overdispersion == "additive" else None
 
-    limits = compute_limits(
-        xs,
-        target,
-        kind=kind,
-        method=method,
-        levels=levels_t,
-        phi=phi_apply,
-        tau2=tau2_apply,
-        sd=sd_value,
-    )
     if phi_apply is not None:
         z_adj = z / np.sqrt(phi_apply)
     elif tau2_apply is not None:
@@ -377,9 +443,45 @@ def funnel(
             z_adj = np.where(assessed, diff / np.sqrt(se**2 + tau2_apply), np.nan)
     else:
         z_adj = z
-    status = _status(value, limits, levels_t, assessed)
+
+    # Limits at the units' and the curve's x in one pass; exact verdicts from
+    # tail probabilities, drawn limits between unflagged and flagged counts.
+    grid = _curve_grid(x[assessed], curve_points, whole)
+    n_units = len(ids)
+    x_all = np.concatenate([xs, grid])
+    exact = method == "exact" and kind != "mean"
+    if exact and not degenerate_target(kind, target):
+        obs = np.concatenate([np.where(assessed, num, 0.0), np.zeros(grid.size)])
+        all_limits, p_up, p_dn = exact_verdict(
+            kind, x_all, target, levels_t, phi=phi_apply, tau2=tau2_apply, obs=obs
+        )
+        p_upper, p_lower = p_up[:n_units], p_dn[:n_units]
+    else:
+        all_limits = compute_limits(
+            x_all,
+            target,
+            kind=kind,
+            method=method,
+            levels=levels_t,
+            phi=phi_apply,
+            tau2=tau2_apply,
+            sd=sd_value,
+        )
+        if exact:  # a target on the edge of its range: the null has no spread
+            null, _ = exact_models(kind, np.where(assessed, x, 1.0), target)
+            p_upper, p_lower = exact_tails(null, np.where(assessed, num, 0.0))
+        else:
+            p_upper, p_lower = special.ndtr(-z_adj), special.ndtr(z_adj)
+    limits = {k: v[:n_units] for k, v in all_limits.items()}
+    p_upper = np.where(assessed, p_upper, np.nan)
+    p_lower = np.where(assessed, p_lower, np.nan)
+    if exact:
+        status = _status_from_tails(p_upper, p_lower, levels_t, assessed)
+    else:
+        status = _status(value, limits, levels_t, assessed)
 
     order = _sorted_index(ids)
+    identity = _strictly_increasing(ids)
     columns: dict[str, np.ndarray] = {"unit": ids, "numerator": num, "denominator": den}
     if kind == "ratio_of_counts":
         columns["total"] = x
@@ -388,25 +490,17 @@ def funnel(
     columns.update(value=value * multiplier, z=z, z_adjusted=z_adj)
     for name, lim in limits.items():
         columns[name] = lim * multiplier
-    columns.update(status=status, used_in_overdispersion=used)
-    units = pd.DataFrame({k: v[order] for k, v in columns.items()})
-    units = units.reset_index(drop=True)
-    units["status"] = units["status"].astype(object)
-
-    grid = _curve_grid(x[assessed], curve_points, whole)
-    curve_limits = compute_limits(
-        grid,
-        target,
-        kind=kind,
-        method=method,
-        levels=levels_t,
-        phi=phi_apply,
-        tau2=tau2_apply,
-        sd=sd_value,
+    columns.update(
+        status=status, used_in_overdispersion=used, p_upper=p_upper, p_lower=p_lower
     )
+    if not identity:
+        columns = {k: v[order] for k, v in columns.items()}
+    columns["status"] = pd.Series(columns["status"], dtype=object)
+    units = pd.DataFrame(columns, copy=False)
+
     curve = pd.DataFrame({"denominator": grid})
-    for name, lim in curve_limits.items():
-        curve[name] = lim * multiplier
+    for name, lim in all_limits.items():
+        curve[name] = lim[n_units:] * multiplier
 
     return FunnelResult(
         units=units,

@@ -16,13 +16,18 @@ import pandas as pd
 from scipy import special, stats
 
 from ccdata._params import check_choice, check_levels, level_suffix
+from ccdata.comparison._exact import CountModel, verdict
 from ccdata.errors import InputError
 
-__all__ = ["funnel_limits", "KINDS", "METHODS"]
+__all__ = ["funnel_limits", "KINDS", "METHODS", "BOUNDARIES"]
+
+#: What an exact limit marks: the boundary of the flagged counts (default), or
+#: Spiegelhalter's interpolated p-quantile of the null (FunnelPlotR, PHE).
+BOUNDARIES = ("flag", "quantile")
 
 #: The kinds of indicator, and the methods accepted for each.
 METHODS: dict[str, tuple[str, ...]] = {
-    "proportion": ("exact", "normal", "arcsine", "wilson"),
+    "proportion": ("exact", "normal", "arcsine", "wilson", "phe"),
     "ratio": ("exact", "normal", "sqrt", "log", "byar", "chisq"),
     "ratio_of_counts": ("exact", "normal", "log"),
     "mean": ("exact", "normal"),
@@ -307,6 +312,8 @@ def _method_limits(
             pi0 = target / (1.0 + target)
             count = np.clip(exact_count_limits("binomial", x, pi0, p), 0.0, x)
             return np.where(count >= x, np.inf, count / (x - count))
+        if method == "phe":
+            return np.clip(_phe_sigma_adjustment(x, target, p), 0.0, 1.0)
         if method == "wilson":
             centre = target + z**2 / (2 * x)
             half = np.abs(z) * np.sqrt(target * (1 - target) / x + z**2 / (4 * x**2))
@@ -333,6 +340,138 @@ def _method_limits(
         t0 = to_scale(scale, kind, np.array(target))
         s = null_se(scale, kind, x, target, sd)
         return from_scale(scale, kind, t0 + z * s)
+
+
+def _phe_sigma_adjustment(x: np.ndarray, target: float, p: float) -> np.ndarray:
+    """PHEindicatormethods' ``sigma_adjustment()`` written as it is in R.
+
+    With z = qnorm(p) (p = 0.975 or 0.999 there), it solves the quadratic of
+    the Fingertips funnel technical guidance; algebraically it equals
+    target +/- |z| sqrt(target (1 - target) / n). Kept literally so the limit
+    table is reproduced to rounding.
+    """
+    q = stats.norm.ppf(p if p > 0.5 else 1 - p)
+    q2 = q**2
+    av = target
+    first = av * (x / q2 + 1)
+    with np.errstate(invalid="ignore"):
+        adj = np.sqrt(
+            (-8 * av * (x / q2 + 1)) ** 2
+            - 64 * (1 / q2 + 1 / x) * av * (x * (av * (x / q2 + 2) - 1) + q2 * (av - 1))
+        )
+    last = 1 / q2 + 1 / x
+    sign = -1.0 if p < 0.5 else 1.0
+    return (first + sign * adj / 8) / last / x
+
+
+def exact_models(
+    kind: str,
+    x: np.ndarray,
+    target: float,
+    *,
+    phi: float | None = None,
+    tau2: float | None = None,
+) -> tuple[CountModel, CountModel | None]:
+    """The null count model at each size ``x`` and, if adjusted, the predictive one.
+
+    Proportions: Binomial(n, target), or a beta-binomial whose Beta(a, b) has
+    mean target and variance tau2 (additive; a + b = t (1 - t) / tau2 - 1) or
+    inflates the binomial variance by phi (multiplicative; intra-class
+    correlation (phi - 1) / (n - 1)). Ratio of counts: the same with n = O1 + O2
+    and prob = target / (1 + target). Ratios: Poisson(E target), or a
+    negative binomial (Poisson-gamma) with variance E t + E^2 tau2 (gamma
+    shape t^2 / tau2) or phi E t (shape E t / (phi - 1)).
+    """
+    x = np.asarray(x, dtype=float)
+    if kind == "ratio":
+        mu = x * target
+        null = CountModel("poisson", mu=mu)
+        if phi is None and tau2 is None:
+            return null, None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if tau2 is not None:
+                shape = np.full(x.shape, target**2 / tau2 if tau2 > 0 else np.inf)
+            else:
+                shape = mu / (phi - 1.0) if phi > 1 else np.full(x.shape, np.inf)
+        return null, CountModel("nbinom", mu=mu, shape=shape)
+    prob = target if kind == "proportion" else target / (1.0 + target)
+    null = CountModel("binomial", n=x, prob=np.full(x.shape, prob))
+    if phi is None and tau2 is None:
+        return null, None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if tau2 is not None:
+            kappa = np.full(
+                x.shape, prob * (1 - prob) / tau2 - 1.0 if tau2 > 0 else np.inf
+            )
+        else:
+            rho = np.where(x > 1, (phi - 1.0) / (x - 1.0), 0.0)
+            kappa = np.where(rho > 0, 1.0 / rho - 1.0, np.inf)
+    kappa = np.maximum(kappa, 1e-6)
+    return null, CountModel("betabinom", n=x, prob=np.full(x.shape, prob), kappa=kappa)
+
+
+def _counts_to_values(kind: str, c: np.ndarray, x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "proportion":
+            return np.clip(c / x, 0.0, 1.0)
+        if kind == "ratio":
+            return np.maximum(c, 0.0) / x
+        cc = np.clip(c, 0.0, x)
+        return np.where(cc >= x, np.inf, cc / (x - cc))
+
+
+def exact_verdict(
+    kind: str,
+    x: np.ndarray,
+    target: float,
+    levels: tuple[float, ...],
+    *,
+    phi: float | None = None,
+    tau2: float | None = None,
+    obs: np.ndarray | None = None,
+) -> tuple[dict[str, np.ndarray], np.ndarray | None, np.ndarray | None]:
+    """Drawn limits at each ``x`` and, given counts ``obs``, their tail probabilities.
+
+    Limits are keyed ``lower_<sfx>``/``upper_<sfx>`` on the indicator's scale.
+    Distinct sizes are computed once. When ``phi`` or ``tau2`` is given the
+    limits and tails come from the predictive distribution, widened where
+    needed so that no limit is narrower (and no tail smaller) than under the
+    null.
+    """
+    x = np.asarray(x, dtype=float)
+    valid = np.isfinite(x) & (x > 0)
+    xv = np.where(valid, x, 1.0).ravel()
+    uniq = np.sort(pd.unique(xv))  # hashing, then a lookup: no sort of all of x
+    if uniq.size > xv.size // 4:  # mostly distinct (e.g. expected counts): sort
+        uniq, inverse = np.unique(xv, return_inverse=True)
+        inverse = inverse.reshape(x.shape)
+    elif uniq[-1] <= 5e7 and uniq[0] >= 0 and np.all(uniq == np.round(uniq)):
+        lut = np.zeros(int(uniq[-1]) + 1, dtype=np.int64)
+        lut[uniq.astype(np.int64)] = np.arange(uniq.size)
+        inverse = lut[xv.astype(np.int64)].reshape(x.shape)
+    else:
+        inverse = np.searchsorted(uniq, xv).reshape(x.shape)
+    alphas = [(1 - level) / 2 for level in levels]
+    null, pred = exact_models(kind, uniq, target, phi=phi, tau2=tau2)
+    bounds, up, dn = verdict(null, alphas, inverse, obs)
+    if pred is not None:
+        b2, up2, dn2 = verdict(pred, alphas, inverse, obs)
+        bounds = [
+            (np.minimum(lo, lo2), np.maximum(hi, hi2))
+            for (lo, hi), (lo2, hi2) in zip(bounds, b2, strict=True)
+        ]
+        if obs is not None:
+            up, dn = np.maximum(up, up2), np.maximum(dn, dn2)
+    out: dict[str, np.ndarray] = {}
+    for level, (lo, hi) in zip(levels, bounds, strict=True):
+        sfx = level_suffix(level)
+        for side, c in (("lower", lo), ("upper", hi)):
+            values = _counts_to_values(kind, c[inverse], x)
+            out[f"{side}_{sfx}"] = np.where(valid, values, np.nan)
+    if obs is not None:
+        up = np.where(valid, up, np.nan)
+        dn = np.where(valid, dn, np.nan)
+    return out, up, dn
 
 
 def adjusted_limits(
@@ -377,12 +516,19 @@ def compute_limits(
     phi: float | None = None,
     tau2: float | None = None,
     sd: float | None = None,
+    boundary: str = "flag",
 ) -> dict[str, np.ndarray]:
-    """Limit arrays keyed ``lower_<sfx>``/``upper_<sfx>``; NaN where x <= 0."""
+    """Limit arrays keyed ``lower_<sfx>``/``upper_<sfx>``; NaN where x <= 0.
+
+    Adjusted limits are never narrower than the unadjusted ones.
+    """
     x = np.asarray(x, dtype=float)
     valid = np.isfinite(x) & (x > 0)
     xs = np.where(valid, x, np.nan)
     adjusted = phi is not None or tau2 is not None
+    exact = method == "exact" and kind != "mean"
+    if exact and boundary == "flag" and not degenerate_target(kind, target):
+        return exact_verdict(kind, x, target, levels, phi=phi, tau2=tau2)[0]
     scale = scale_of(method)
     out: dict[str, np.ndarray] = {}
     for level in levels:
@@ -394,6 +540,8 @@ def compute_limits(
                 lim = adjusted_limits(
                     kind, scale, xs, target, p, sd, phi=phi, tau2=tau2
                 )
+                base = _method_limits(kind, method, xs, target, p, sd)
+                lim = np.minimum(lim, base) if p < 0.5 else np.maximum(lim, base)
             else:
                 lim = _method_limits(kind, method, xs, target, p, sd)
             out[f"{side}_{sfx}"] = np.where(valid, lim, np.nan)
@@ -411,6 +559,7 @@ def funnel_limits(
     tau2: float | None = None,
     sd: float | None = None,
     multiplier: float = 1,
+    boundary: str = "flag",
 ) -> pd.DataFrame:
     """Funnel-plot control limits at each denominator, vectorised.
 
@@ -429,7 +578,8 @@ def funnel_limits(
     levels : sequence of float, default (0.95, 0.998)
         Two-sided coverage of each pair of limits.
     method : str, default "exact"
-        ``"exact"``, ``"normal"``, ``"arcsine"``, ``"wilson"`` (proportions);
+        ``"exact"``, ``"normal"``, ``"arcsine"``, ``"wilson"``, ``"phe"``
+        (PHEindicatormethods' funnel) (proportions);
         ``"exact"``, ``"normal"``, ``"sqrt"``, ``"log"``, ``"byar"``,
         ``"chisq"`` (ratios); ``"exact"``, ``"normal"``, ``"log"`` (ratio of
         counts); ``"normal"`` (means, where ``"exact"`` means the same). See
@@ -445,6 +595,13 @@ def funnel_limits(
         Standard deviation of one observation; required for ``kind="mean"``.
     multiplier : float, default 1
         Multiply the limits for display (100 for percentages or ratios x 100).
+    boundary : {"flag", "quantile"}, default "flag"
+        Exact methods only. ``"flag"``: the drawn boundary between the last
+        count that is not flagged and the first that is (what
+        :func:`funnel` draws and judges by; see Notes). ``"quantile"``:
+        Spiegelhalter's interpolated p-quantile of the null itself, as
+        FunnelPlotR and PHEindicatormethods draw it; its upper limit lies up to
+        one count below the first flagged count. Not with ``phi``/``tau2``.
 
     Returns
     -------
@@ -464,10 +621,22 @@ def funnel_limits(
     Exact limits (Spiegelhalter 2005, Appendix A): for the null distribution F
     (Binomial(n, target), Poisson(E x target), or for a ratio of counts
     Binomial(O1 + O2, target / (1 + target))) r_p is the smallest r with
-    F(r) >= p, alpha = (F(r_p) - p) / (F(r_p) - F(r_p - 1)), and the limit is
-    (r_p - alpha) / n (proportions) or (r_p - alpha) / E (ratios), clipped to
-    [0, 1] and at 0. When the target sits on the edge of its range (a
-    proportion of 0 or 1, a ratio of 0) both limits equal the target.
+    F(r) >= p, a = (F(r_p) - p) / (F(r_p) - F(r_p - 1)), and Spiegelhalter's
+    limit is (r_p - a) / n (proportions) or (r_p - a) / E (ratios), clipped
+    to [0, 1] and at 0 (``boundary="quantile"``). A count is beyond chance
+    on the upper side when P(X >= O) <= (1 - level) / 2, i.e. when
+    O >= r_p + 1 (p = (1 + level) / 2), so the default ``"flag"`` upper limit
+    is (r_p + 1 - a) / n, kept strictly inside (r_p, r_p + 1): a whole count
+    is strictly above it exactly when it is flagged. The lower limits of the
+    two agree (the ``"flag"`` one is nudged 1e-9 counts up when F(r_p) equals
+    p exactly, so the count r_p, which is flagged, lies strictly below).
+    With ``phi`` or ``tau2`` the exact limits come from the predictive
+    beta-binomial (proportions, ratio of counts) or negative binomial
+    (ratios) distribution, never narrower than the unadjusted ones; the
+    normal-scale methods use t0 +/- z sqrt(phi s^2) or sqrt(s^2 + tau2), also
+    never narrower than their own unadjusted limits. When the target sits on
+    the edge of its range (a proportion of 0 or 1, a ratio of 0) both limits
+    equal the target.
 
     References
     ----------
@@ -481,6 +650,9 @@ def funnel_limits(
     Examples
     --------
     >>> lim = funnel_limits([100, 1000], 0.1)
+    >>> [round(v, 4) for v in lim["upper_95"]]
+    [0.1677, 0.1195]
+    >>> lim = funnel_limits([100, 1000], 0.1, boundary="quantile")
     >>> [round(v, 4) for v in lim["upper_95"]]
     [0.1577, 0.1185]
     >>> lim = funnel_limits(50.0, 1.0, kind="ratio", method="normal")
@@ -514,6 +686,12 @@ def funnel_limits(
         )
     sd = check_sd(kind, sd, where=where)
     check_multiplier(multiplier, where=where)
+    check_choice(boundary, BOUNDARIES, name="boundary", where=where)
+    if boundary == "quantile" and (phi is not None or tau2 is not None):
+        raise InputError(
+            f"{where}: boundary='quantile' gives the unadjusted exact quantiles; "
+            "it cannot be combined with 'phi' or 'tau2'."
+        )
     if method == "exact" and kind in ("proportion", "ratio_of_counts"):
         check_whole(x, name="denominator", where=where)
     limits = compute_limits(
@@ -525,6 +703,7 @@ def funnel_limits(
         phi=phi,
         tau2=tau2,
         sd=sd,
+        boundary=boundary,
     )
     frame = pd.DataFrame({"denominator": x})
     for name, values in limits.items():

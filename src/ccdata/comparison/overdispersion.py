@@ -32,11 +32,15 @@ class OverdispersionEstimate:
     n_used : int
         I, the number of z-scores in phi (after truncation).
     statistic : float
-        I x phi, compared with chi-squared on I - 1 degrees of freedom.
+        The dispersion test statistic: the sum of the squared *untrimmed*
+        z-scores of all units (trimming would bias it downward).
     p_value : float
-        Upper-tail chi-squared probability of ``statistic`` (descriptive).
+        Upper-tail chi-squared probability of ``statistic`` on N - 1 degrees
+        of freedom (N units; N if the target was given rather than pooled).
+        NaN when any z-score is infinite.
     detected : bool
-        True when I x phi > I - 1 (the documented adjustment rule).
+        True when phi > 1: the (trimmed) spread exceeds what chance predicts,
+        the rule for applying either adjustment (tau^2 is then > 0).
     used : numpy.ndarray of bool
         Which units entered phi.
     """
@@ -78,6 +82,7 @@ def estimate_overdispersion(
     *,
     trim: float = 0.10,
     trim_method: str = "winsorise",
+    pooled_target: bool = True,
 ) -> OverdispersionEstimate:
     """Estimate phi and tau^2 from unadjusted z-scores and their standard errors.
 
@@ -96,6 +101,9 @@ def estimate_overdispersion(
         ``"truncate"`` (SHMI): rank the z-scores (ties averaged), bin each in
         floor(rank x k / (N + 1)) with k = 1 / trim, and drop bins 0 and
         k - 1 and above.
+    pooled_target : bool, default True
+        The target was estimated from these units (the dispersion test then
+        has N - 1 degrees of freedom, otherwise N).
 
     Returns
     -------
@@ -106,6 +114,12 @@ def estimate_overdispersion(
     phi = (1/I) sum z_i^2; tau^2 = max(0, (I phi - (I - 1)) /
     (sum w_i - sum w_i^2 / sum w_i)) with w_i = 1 / s_i^2 over the units used
     (DerSimonian & Laird 1986, as in Spiegelhalter et al. 2012).
+
+    Trimming biases phi (and so tau^2) downward: with no over-dispersion and
+    normal z-scores, 10% winsorising gives E(phi) = 0.68 and 10% truncation
+    0.44, not 1 (measured: 0.679 and 0.439 over 20,000 simulated funnels of
+    100 units). The test therefore uses the untrimmed z-scores,
+    sum z_i^2 ~ chi-squared(N - 1) under the null (Spiegelhalter 2005).
 
     References
     ----------
@@ -120,8 +134,8 @@ def estimate_overdispersion(
     Examples
     --------
     >>> est = estimate_overdispersion(np.array([-2.0, 0.0, 2.0]), np.ones(3), trim=0)
-    >>> round(est.phi, 4), round(est.tau2, 4)
-    (2.6667, 3.0)
+    >>> round(est.phi, 4), round(est.tau2, 4), est.detected
+    (2.6667, 3.0, True)
     """
     z = np.asarray(z, dtype=float)
     se = np.asarray(se, dtype=float)
@@ -136,6 +150,13 @@ def estimate_overdispersion(
             f"Got {trim_method!r} instead."
         )
     n = z.size
+    with np.errstate(over="ignore", invalid="ignore"):
+        q_all = float(np.sum(z**2))
+    df = n - 1 if pooled_target else n
+    if np.isfinite(q_all) and df > 0:
+        statistic, p_value = q_all, float(stats.chi2.sf(q_all, df))
+    else:
+        statistic, p_value = q_all, float("nan")
     if trim_method == "winsorise" or trim == 0:
         used = np.ones(n, dtype=bool)
         if trim > 0 and n > 0:
@@ -156,8 +177,8 @@ def estimate_overdispersion(
             phi=float("nan"),
             tau2=float("nan"),
             n_used=n_used,
-            statistic=float("nan"),
-            p_value=float("nan"),
+            statistic=statistic,
+            p_value=p_value,
             detected=False,
             used=used,
         )
@@ -169,16 +190,15 @@ def estimate_overdispersion(
             f"{trim_method!r} trimming (e.g. zero events on the log scale). Use "
             "trim_method='truncate', a larger 'trim', or another method."
         )
-    statistic = n_used * phi
-    detected = statistic > n_used - 1
+    i_phi = n_used * phi
+    detected = phi > 1.0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         w = 1.0 / se[used] ** 2
         denom = w.sum() - (w**2).sum() / w.sum()
-    if detected and np.isfinite(denom) and denom > 0:
-        tau2 = max(0.0, (statistic - (n_used - 1)) / denom)
+    if i_phi > n_used - 1 and np.isfinite(denom) and denom > 0:
+        tau2 = max(0.0, (i_phi - (n_used - 1)) / denom)
     else:
         tau2 = 0.0
-    p_value = float(stats.chi2.sf(statistic, n_used - 1))
     return OverdispersionEstimate(
         phi=phi,
         tau2=float(tau2),

@@ -8,26 +8,13 @@ import numpy as np
 import pandas as pd
 
 from ccdata._params import level_suffix
+from ccdata._wording import NOT_ASSESSED, level_percent, status_names
 
 __all__ = ["FunnelResult", "NOT_ASSESSED", "status_names"]
 
-#: Status of a unit that cannot be placed on the funnel (denominator 0).
-NOT_ASSESSED = "not_assessed"
-
-
-def status_names(levels: tuple[float, ...]) -> list[str]:
-    """Every status value for ``levels``: within, above_<sfx>, below_<sfx>, ...
-
-    >>> status_names((0.95, 0.998))
-    ['within', 'above_95', 'above_998', 'below_95', 'below_998', 'not_assessed']
-    """
-    sfx = [level_suffix(v) for v in sorted(levels)]
-    return (
-        ["within"]
-        + [f"above_{s}" for s in sfx]
-        + [f"below_{s}" for s in sfx]
-        + [NOT_ASSESSED]
-    )
+#: Mean of phi from z-scores trimmed 10% each tail when there is no
+#: over-dispersion (normal z-scores; measured over 20,000 simulated funnels).
+TRIM_NULL_PHI = {"winsorise": 0.68, "truncate": 0.44}
 
 
 def _fmt(value: float) -> str:
@@ -38,7 +25,7 @@ def _fmt(value: float) -> str:
 
 
 def _pct(level: float) -> str:
-    return f"{level * 100:g}%"
+    return level_percent(level)
 
 
 @dataclass(frozen=True)
@@ -53,11 +40,16 @@ class FunnelResult:
         ``sd`` for means given a column of SDs), ``value`` (x multiplier),
         ``z`` (unadjusted z-score on the method's scale), ``z_adjusted`` (z
         allowing for any over-dispersion applied), ``lower_<sfx>``,
-        ``upper_<sfx>`` per level (x multiplier), ``status`` and
-        ``used_in_overdispersion``.
+        ``upper_<sfx>`` per level (x multiplier; for exact methods the drawn
+        boundary between the last unflagged and the first flagged count),
+        ``status``, ``used_in_overdispersion``, and ``p_upper``/``p_lower``
+        (P(X >= O) and P(X <= O): exact tail probabilities for exact methods,
+        under the predictive distribution when over-dispersion was allowed
+        for; normal tails of ``z_adjusted`` otherwise).
     curve : pandas.DataFrame
         The limits over a grid of ``x_column`` values (column ``denominator``)
-        for drawing the funnel.
+        for drawing the funnel; the grid includes every unit's own x (up to
+        20,000 distinct values), so the drawn limit at a unit is its own.
     target : float
         The centre line, on the reported scale (x multiplier).
     kind, method, scale : str
@@ -151,21 +143,39 @@ class FunnelResult:
             disp += f", tau^2 = {_fmt(self.tau2)}"
         disp += f", {self.n_used} {noun} used"
         if self.overdispersion_applied:
+            scale = "on the count scale" if self.method == "exact" else "widened"
             text += (
                 f" Over-dispersion detected and allowed for ({self.overdispersion}, "
-                f"{disp})."
+                f"{disp}); limits {scale}, never narrower than unadjusted."
             )
         elif self.overdispersion is not None and not np.isfinite(self.phi):
             text += (
                 f" Over-dispersion could not be estimated ({disp}); limits unadjusted."
             )
         elif self.overdispersion is not None:
-            text += f" No over-dispersion detected ({disp}); limits unadjusted."
+            text += (
+                f" No over-dispersion detected ({disp}; it is allowed for only "
+                "when phi > 1); limits unadjusted."
+            )
         elif self.overdispersion_detected:
             text += (
                 f" The spread between {noun} is wider than chance alone predicts "
                 f"({disp}); consider overdispersion='additive'."
             )
+        if np.isfinite(self.dispersion_p_value):
+            text += (
+                f" Dispersion test (untrimmed z-scores): p = "
+                f"{_fmt(self.dispersion_p_value)}."
+            )
+        if self.trim > 0 and np.isfinite(self.phi):
+            null = TRIM_NULL_PHI.get(self.trim_method)
+            text += (
+                f" phi and tau^2 use z-scores {self.trim_method}d at "
+                f"{self.trim * 100:g}% each tail, which biases them downward"
+            )
+            if null is not None and self.trim == 0.1:
+                text += f" (phi averages about {null} with no over-dispersion)"
+            text += "."
         return text
 
     def __repr__(self) -> str:

@@ -288,6 +288,7 @@ def spc(
     phases: object = None,
     by: str | Sequence[str] | None = None,
     improvement: object = _DEPRECATED,
+    mr_constant: float | None = None,
 ) -> SPCResult:
     """Run chart or control chart, with runs analysis, for one or many series.
 
@@ -351,6 +352,12 @@ def spc(
         Deprecated: series columns kept under their own names (use ``unit``).
     improvement : {"increase", "decrease"}, optional
         Deprecated spelling of ``direction``.
+    mr_constant : float, optional
+        ``chart="i"`` only: the limits are centre +/- ``mr_constant`` x mean
+        moving range. ``2.66`` reproduces Making Data Count (NHS England's
+        tool, NHSRplotthedots) exactly; the default (None) uses sigma =
+        mean MR / 1.128, i.e. 3 / 1.128 = 2.6596 (qicharts2). Sigma lines are
+        then at centre +/- (k / 3) x ``mr_constant`` x mean MR.
 
     Returns
     -------
@@ -413,6 +420,7 @@ def spc(
     by_cols = _series_columns(unit, by)
     check_columns(data, [x, value, numerator, denominator, *by_cols], where=WHERE)
     rules = _parse_rules(mdc_rules)
+    mr_constant = _mr_constant(mr_constant, chart)
     trend_length = _int_param(trend_length, "trend_length", 2)
     shift_length = _int_param(shift_length, "shift_length", 2)
 
@@ -495,6 +503,7 @@ def spc(
         chart, y, num, den, bounds, freezes,
         screen=screen_moving_ranges, rules=rules, improvement=direction,
         trend_length=trend_length, shift_length=shift_length,
+        mr_constant=mr_constant,
     )  # fmt: skip
     points, summary = _frames(
         out, chart, keys, by_cols, uniq_x, num is not None, sigma_lines, n_phases
@@ -509,8 +518,30 @@ def spc(
     )
 
 
+def _mr_constant(value: object, chart: str) -> float | None:
+    """Validate ``mr_constant``: None, or a finite number > 0 with chart='i'."""
+    if value is None:
+        return None
+    try:
+        k = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        k = float("nan")
+    if not (np.isfinite(k) and k > 0):
+        raise InputError(
+            f"The 'mr_constant' parameter of {WHERE} must be a number > 0 (2.66 for "
+            f"Making Data Count) or None. Got {value!r} instead."
+        )
+    if chart != "i":
+        raise InputError(
+            f"The 'mr_constant' parameter of {WHERE} applies to chart='i' only. "
+            f"Got chart={chart!r}."
+        )
+    return k
+
+
 def _compute(chart, y, num, den, bounds, freezes, *, screen, rules, improvement,
-             trend_length, shift_length) -> dict[str, np.ndarray]:  # fmt: skip
+             trend_length, shift_length,
+             mr_constant=None) -> dict[str, np.ndarray]:  # fmt: skip
     s_count, n_periods = y.shape
     n_phases = len(bounds) - 1
     f2 = (s_count, n_periods)
@@ -549,7 +580,8 @@ def _compute(chart, y, num, den, bounds, freezes, *, screen, rules, improvement,
             yp = np.concatenate([first, np.abs(np.diff(yp, axis=1))], axis=1)
             o["y"][:, a:b] = yp
         sub = (lambda arr: None if arr is None else arr[:, a:b])  # noqa: E731
-        lim = phase_limits(chart, yp, sub(num), sub(den), n_base, screen=screen)
+        lim = phase_limits(chart, yp, sub(num), sub(den), n_base, screen=screen,
+                           mr_constant=mr_constant)  # fmt: skip
         centre = lim["centre"]
         o["phase"][:, a:b] = k + 1
         o["baseline"][:, a : a + n_base] = True

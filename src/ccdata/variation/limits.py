@@ -68,6 +68,7 @@ def phase_limits(
     n_base: int,
     *,
     screen: bool,
+    mr_constant: float | None = None,
 ) -> dict[str, np.ndarray]:
     """Centre, sigma and limits of one phase.
 
@@ -84,6 +85,10 @@ def phase_limits(
         sigma.
     screen : bool
         Screen moving ranges (i, pp, up).
+    mr_constant : float, optional
+        i charts: limits are centre +/- ``mr_constant`` x mean MR (sigma =
+        ``mr_constant / 3`` x mean MR); 2.66 is Making Data Count's constant.
+        Default: sigma = mean MR / 1.128, i.e. a constant of 3 / 1.128.
 
     Returns
     -------
@@ -110,7 +115,8 @@ def phase_limits(
             sigma = np.full((s_count, m), np.nan)
         elif chart == "i":
             amr = mean_moving_range(yb, screen=screen)
-            sigma = np.repeat((amr / D2)[:, None], m, axis=1)
+            s_i = amr / D2 if mr_constant is None else amr * (mr_constant / 3.0)
+            sigma = np.repeat(s_i[:, None], m, axis=1)
         elif chart == "mr":
             sigma = np.full((s_count, m), np.nan)
         elif chart == "c":
@@ -129,6 +135,9 @@ def phase_limits(
         elif chart == "mr":
             lower = np.zeros((s_count, m))
             upper = np.repeat((D4 * centre)[:, None], m, axis=1)
+        elif chart == "i" and mr_constant is not None:  # exactly c +/- K x mR-bar
+            half = np.repeat((mr_constant * amr)[:, None], m, axis=1)
+            lower, upper = c - half, c + half
         else:
             lower = c - 3.0 * sigma
             upper = c + 3.0 * sigma
