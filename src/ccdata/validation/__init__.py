@@ -368,12 +368,21 @@ def _with_dtype(schema, name, spec, dtype):
     return schema.update_column(name, dtype=dtype)
 
 
-def _codes(frame: pd.DataFrame) -> np.ndarray:
-    """Group codes of the rows of ``frame`` (missing values form their own group)."""
-    if frame.shape[1] == 1:
-        return pd.factorize(frame.iloc[:, 0], use_na_sentinel=False)[0]
-    return frame.groupby(list(frame.columns), dropna=False, sort=False).ngroup(
-    ).to_numpy()
+def _key_codes(parsed, keys, positions=None) -> np.ndarray:
+    """Codes equal for rows with equal keys (missing values are equal, as for
+    pandas' ``duplicated``); -1 where a part of the key is unparsable."""
+    key = None
+    for k in keys:
+        codes = parsed[k].key_codes()
+        if positions is not None:
+            codes = codes[positions]
+        if key is None:
+            key = codes.astype(np.int64)
+            continue
+        bad = (key < 0) | (codes < 0)
+        key = pd.factorize(key * (int(codes.max(initial=0)) + 2) + codes)[0]
+        key[bad] = -1
+    return key
 
 
 def _unique_words(keys, texts, counts, lists) -> list[str]:
@@ -422,8 +431,7 @@ def _cross_duplicates(problems, schema, specs, parsed, excluded, rows) -> None:
         pos = np.flatnonzero(usable)
         if not len(pos):
             continue
-        codes = _codes(pd.DataFrame({k: parsed[k].values.iloc[pos].to_numpy()
-                                     for k in keys}))
+        codes = _key_codes(parsed, keys, pos)
         size = np.bincount(codes)
         with_excluded = np.bincount(codes, weights=excluded[pos]) > 0
         hit = (size[codes] > 1) & with_excluded[codes]
@@ -536,7 +544,10 @@ def _pandera_duplicates(problems, keys, parsed, sub, keep, located, rows) -> Non
     """Word pandera's duplicate rows, counting every row that shares the key."""
     sub_pos = np.full(problems.n, -1, dtype=np.int64)
     sub_pos[keep] = np.arange(len(keep))
-    codes = _codes(sub[keys])
+    if all(k in parsed for k in keys):
+        codes = _key_codes(parsed, keys, keep)
+    else:
+        codes = sub[keys].groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
     wanted = np.unique(codes[sub_pos[located]])
     members = np.flatnonzero(np.isin(codes, wanted))
     report = np.isin(keep[members], located)

@@ -70,6 +70,23 @@ class Parsed:
     reasons: np.ndarray
     raw: pd.Series
     target: Any
+    codes: np.ndarray | None = None
+    distinct: np.ndarray | None = None
+    distinct_unique: bool = False  # the distinct values are known to differ
+
+    def key_codes(self) -> np.ndarray:
+        """Integer codes equal for equal parsed values: missing values share
+        one code (as pandas' ``duplicated`` treats them); -1 where unparsable."""
+        if self.codes is not None and self.distinct_unique:
+            out = self.codes  # the last distinct entry (None) is the missing one
+        elif self.codes is not None and self.distinct is not None:
+            canon = pd.factorize(pd.Series(self.distinct, dtype=object),
+                                 use_na_sentinel=True)[0]
+            canon = np.where(canon < 0, canon.max(initial=-1) + 1, canon)
+            out = canon[self.codes]
+        else:
+            out = pd.factorize(self.values, use_na_sentinel=False)[0]
+        return np.where(self.bad, -1, out)
 
 
 def target_of(dtype: Any) -> tuple[str, Any]:
@@ -113,19 +130,23 @@ def is_text(raw: pd.Series) -> bool:
     return ptypes.is_object_dtype(raw) or ptypes.is_string_dtype(raw)
 
 
-def distinct_text(raw: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Codes into distinct stripped text values; the last entry (None) is missing."""
-    obj = raw.to_numpy(dtype=object)
-    codes, uniques = pd.factorize(obj, use_na_sentinel=True)
+def distinct_text(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Codes into distinct stripped text values (the last entry, None, is the
+    missing value), and whether those values are known to be all different."""
+    codes, uniques = raw.factorize(use_na_sentinel=True)
     uniques = np.asarray(uniques, dtype=object)
     try:
         stripped = [v.strip() for v in uniques]
     except AttributeError:  # not all text: numbers, dates, ...
         stripped = [_text(v) for v in uniques]
+        unchanged = False
+    else:  # str.strip returns the very same object when there is nothing to strip
+        unchanged = all(a is b for a, b in zip(stripped, uniques, strict=True))
     text = np.array([*stripped, None], dtype=object)
-    text[text == ""] = None
+    blank = text == ""
+    text[blank] = None
     codes = np.where(codes < 0, len(uniques), codes)
-    return codes, text
+    return codes, text, unchanged and not blank.any()
 
 
 def raw_text(raw: pd.Series, positions: np.ndarray) -> np.ndarray:
@@ -201,12 +222,14 @@ def _parse_int(name, raw, target) -> Parsed:
     n = len(raw)
     lo, hi = _int_bounds(target)
     if is_text(raw):
-        codes, text = distinct_text(raw)
+        codes, text, _ = distinct_text(raw)
         values_u, bad_u, reasons_u = _ints_from_text(text, target)
         missing = pd.isna(text)[codes]
         bad, reasons = bad_u[codes], reasons_u[codes]
         values = values_u[codes]
+        extra = {"codes": codes, "distinct": values_u}
     else:
+        extra = {}
         missing = raw.isna().to_numpy()
         bad = np.zeros(n, dtype=bool)
         reasons = np.full(n, "", dtype=object)
@@ -229,14 +252,14 @@ def _parse_int(name, raw, target) -> Parsed:
         values = ints
     na = missing | bad
     return Parsed(name, "int", _int_array(values, na, target), missing, bad,
-                  reasons, raw, target)
+                  reasons, raw, target, **extra)
 
 
 def _parse_float(name, raw, target) -> Parsed:
     np_dtype = np.dtype(getattr(target, "numpy_dtype", target))
     big = float(np.finfo(np_dtype).max)
     if is_text(raw):
-        codes, text = distinct_text(raw)
+        codes, text, _ = distinct_text(raw)
         ok = _fullmatch(text, _FLOAT_RE)
         num_u = np.full(len(text), np.nan)
         bad_u = np.zeros(len(text), dtype=bool)
@@ -254,7 +277,9 @@ def _parse_float(name, raw, target) -> Parsed:
         num_u[bad_u] = np.nan
         missing, bad, reasons = pd.isna(text)[codes], bad_u[codes], reasons_u[codes]
         num = num_u[codes]
+        extra = {"codes": codes, "distinct": num_u}
     else:
+        extra = {}
         num = np.array(raw.to_numpy(dtype="float64", na_value=np.nan), copy=True)
         missing = np.isnan(num)
         bad = ~missing & ~(np.abs(num) <= big)
@@ -266,13 +291,13 @@ def _parse_float(name, raw, target) -> Parsed:
                                     dtype=target))
     else:
         values = pd.Series(num.astype(np_dtype))
-    return Parsed(name, "float", values, missing, bad, reasons, raw, target)
+    return Parsed(name, "float", values, missing, bad, reasons, raw, target, **extra)
 
 
 def _parse_bool(name, raw, target) -> Parsed:
     n = len(raw)
     if is_text(raw):
-        codes, text = distinct_text(raw)
+        codes, text, _ = distinct_text(raw)
         lower = [None if t is None else t.lower() for t in text]
         val_u = np.array([t in _TRUE for t in lower], dtype=bool)
         bad_u = np.array([t is not None and t not in _TRUE and t not in _FALSE
@@ -337,7 +362,7 @@ def _parse_date(name, raw, target) -> Parsed:
         raw_obj = raw.astype(object).where(raw.notna(), None)
     else:
         raw_obj = raw
-    codes, text = distinct_text(raw_obj)
+    codes, text, _ = distinct_text(raw_obj)
     ok = _fullmatch(text, _DATETIME_RE)
     m = len(text)
     stamps = np.full(m, np.datetime64("NaT"), dtype=naive)
@@ -367,6 +392,7 @@ def _parse_date(name, raw, target) -> Parsed:
         stamps[i] = np.datetime64(stamp.replace(tzinfo=None), "us").astype(naive)
     missing, bad, reasons = pd.isna(text)[codes], bad_u[codes], reasons_u[codes]
     values = pd.Series(stamps[codes])
+    extra = {"codes": codes, "distinct": stamps.astype(object)}
     if tz is not None:
         values = values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
         lost = values.isna().to_numpy() & ~missing & ~bad
@@ -374,7 +400,7 @@ def _parse_date(name, raw, target) -> Parsed:
             bad = bad | lost
             reasons = reasons.copy()
             reasons[lost] = f"is not a valid local time in {tz}"
-    return Parsed(name, "date", values, missing, bad, reasons, raw, target)
+    return Parsed(name, "date", values, missing, bad, reasons, raw, target, **extra)
 
 
 def _parse_pydate(name, raw, target) -> Parsed:
@@ -400,7 +426,7 @@ def _parse_timedelta(name, raw, target) -> Parsed:
         missing = values.isna().to_numpy()
         return Parsed(name, "timedelta", values, missing, np.zeros(n, dtype=bool),
                       np.full(n, "", dtype=object), raw, target)
-    codes, text = distinct_text(raw)
+    codes, text, _ = distinct_text(raw)
     m = len(text)
     deltas = np.full(m, np.timedelta64("NaT"), dtype=target)
     bad_u = np.zeros(m, dtype=bool)
@@ -421,25 +447,28 @@ def _parse_timedelta(name, raw, target) -> Parsed:
 
 def _parse_text(name, raw, target, kind) -> Parsed:
     n = len(raw)
-    codes, text = distinct_text(raw)
+    codes, text, unique = distinct_text(raw)
     missing = pd.isna(text)[codes]
     bad = np.zeros(n, dtype=bool)
     reasons = np.full(n, "", dtype=object)
     if kind == "category" and target.categories is not None:
         levels = list(target.categories)
-        level_text = {_text(v): v for v in levels}
-        mapped = np.array([level_text.get(t, None) if t is not None else None
-                           for t in text], dtype=object)
+        level_text = {_text(v): i for i, v in enumerate(levels)}
+        mapped = np.array([level_text.get(t, -1) if t is not None else -1
+                           for t in text], dtype=np.int64)
         bad_u = np.array([t is not None and t not in level_text for t in text])
         bad = bad_u[codes]
         shown = ", ".join(f"'{v}'" for v in levels)
         reasons[bad] = f"is not one of {shown}"
-        values = pd.Series(pd.Categorical(mapped[codes], dtype=target))
+        values = pd.Series(pd.Categorical.from_codes(mapped[codes], dtype=target))
     elif kind == "category":
         values = pd.Series(pd.Categorical(text[codes]))
+    elif isinstance(target, pd.api.extensions.ExtensionDtype):
+        values = pd.Series(pd.array(text, dtype=target).take(codes))
     else:
         values = pd.Series(text[codes], dtype=target)
-    return Parsed(name, kind, values, missing, bad, reasons, raw, target)
+    return Parsed(name, kind, values, missing, bad, reasons, raw, target,
+                  codes=codes, distinct=text, distinct_unique=unique)
 
 
 def parse_column(name: str, raw: pd.Series, dtype: Any) -> Parsed:
