@@ -615,9 +615,13 @@ def redact_identifiers(errors: pd.DataFrame, columns) -> pd.DataFrame:
     """Withhold the values of identifier columns from an error table.
 
     Rows reported under an identifier column get ``"[withheld]"`` as their
-    value, and every occurrence of those values in any message is replaced
-    too (a duplicated composite key names its identifier in the messages of
-    its other columns).
+    value. In the messages of the same spreadsheet row (a duplicated
+    composite key names its identifier in the messages of its other columns)
+    the value is withheld where it stands as a whole value: after its column
+    name (``record_id R1A2``, ``record_id 'R1A2'``), and, unless it is a bare
+    number that could be mistaken for a row number, wherever it stands alone
+    (never inside a longer word or number: an id ``1`` leaves ``age 110``
+    alone).
 
     Parameters
     ----------
@@ -633,22 +637,42 @@ def redact_identifiers(errors: pd.DataFrame, columns) -> pd.DataFrame:
 
     Examples
     --------
-    >>> e = pd.DataFrame({"site_id": ["S01"], "row": [5], "column": ["record_id"],
-    ...                   "value": ["R1A2"], "check": ["unique"],
-    ...                   "message": ["record_id R1A2 appears 2 times (rows 5, 9)"]})
-    >>> redact_identifiers(e, ["record_id"])["message"].item()
-    'record_id [withheld] appears 2 times (rows 5, 9)'
+    >>> e = pd.DataFrame({"site_id": ["S01", "S01"], "row": [5, 5],
+    ...                   "column": ["record_id", "age"], "value": ["1", "110"],
+    ...                   "check": ["unique", "in_range"],
+    ...                   "message": ["record_id 1 appears 2 times (rows 5, 9)",
+    ...                               "age 110 is outside 18-100"]})
+    >>> redact_identifiers(e, ["record_id"])["message"].tolist()
+    ['record_id [withheld] appears 2 times (rows 5, 9)', 'age 110 is outside 18-100']
     """
+    columns = [str(c) for c in columns]
     out = errors.copy()
-    hit = out["column"].isin(list(columns)).to_numpy()
+    hit = out["column"].isin(columns).to_numpy()
     if not hit.any():
         return out
-    values = pd.unique(out.loc[hit, "value"].dropna().astype(str))
-    values = sorted((v for v in values if v), key=len, reverse=True)
+    values = out["value"].astype(object).to_numpy()
+    rows = out["row"].astype(object).to_numpy()
+    by_row: dict[object, set[str]] = {}
+    for i in np.flatnonzero(hit):
+        v = values[i]
+        if isinstance(v, str) and v:
+            by_row.setdefault(None if pd.isna(rows[i]) else rows[i], set()).add(v)
     out["value"] = out["value"].astype(object)
     out.loc[hit, "value"] = WITHHELD
-    if values:
-        pattern = "|".join(re.escape(v) for v in values)
-        out["message"] = out["message"].astype(str).str.replace(
-            pattern, WITHHELD, regex=True)
+    names = "|".join(re.escape(c) for c in sorted(columns, key=len, reverse=True))
+    messages = out["message"].astype(object).to_numpy().copy()
+    for i, message in enumerate(messages):
+        if not isinstance(message, str):
+            continue
+        mine = by_row.get(None if pd.isna(rows[i]) else rows[i], set())
+        for v in sorted(mine, key=len, reverse=True):
+            if v not in message:
+                continue
+            val = re.escape(v)
+            message = re.sub(rf"(?<![\w-])({names}) (?:'{val}'|{val})(?![\w-])",
+                             rf"\1 {WITHHELD}", message)
+            if not v.isdigit():
+                message = re.sub(rf"(?<![\w-]){val}(?![\w-])", WITHHELD, message)
+        messages[i] = message
+    out["message"] = pd.array(messages, dtype="str")
     return out
