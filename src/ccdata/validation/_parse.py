@@ -151,13 +151,38 @@ def distinct_text(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, bool]:
 
 def raw_text(raw: pd.Series, positions: np.ndarray) -> np.ndarray:
     """What the site typed at ``positions``, as text ('' for a missing value)."""
+    part = raw.iloc[positions]
+    if ptypes.is_datetime64_any_dtype(part):
+        return np.asarray(stamp_text(part), dtype=object)
+    if ptypes.is_integer_dtype(part) or ptypes.is_float_dtype(part):
+        return np.asarray(number_text(part), dtype=object)
     out = np.empty(len(positions), dtype=object)
-    for i, v in enumerate(raw.iloc[positions].tolist()):
+    for i, v in enumerate(part.tolist()):
         if v is None or (not isinstance(v, str) and pd.isna(v)):
             out[i] = ""
         else:
             out[i] = _text(v)
     return out
+
+
+def stamp_text(values: pd.Series, empty: str = "") -> list[str]:
+    """Date-times as YYYY-MM-DD, with the time of day when there is one."""
+    values = values.reset_index(drop=True)
+    wall = values.dt.tz_localize(None) if values.dt.tz is not None else values
+    midnight = (wall == wall.dt.normalize()).to_numpy(dtype=bool, na_value=True)
+    day = values.dt.strftime("%Y-%m-%d")
+    full = values.dt.strftime("%Y-%m-%d %H:%M:%S")
+    text = day.where(midnight, full)
+    return [empty if pd.isna(t) else t for t in text.tolist()]
+
+
+def number_text(values: pd.Series, empty: str = "") -> list[str]:
+    """Numbers as a person would write them: 212 not 212.0, exact integers."""
+    if ptypes.is_integer_dtype(values):
+        arr = values.to_numpy(dtype=object, na_value=None)
+        return [empty if v is None else str(v) for v in arr]
+    num = values.to_numpy(dtype="float64", na_value=np.nan)
+    return [empty if np.isnan(v) else fmt_number(v) for v in num.tolist()]
 
 
 def _fullmatch(text: np.ndarray, pattern: str) -> np.ndarray:
@@ -207,11 +232,15 @@ def _ints_from_text(text: np.ndarray, target: Any):
 
 
 def _int_array(values: np.ndarray, na: np.ndarray, target: Any) -> pd.Series:
-    """Python ints (None where ``na``) as the target dtype, or its nullable twin."""
+    """Ints (Python ints, or a NumPy integer array; anything where ``na``) as the
+    target dtype, or its nullable twin."""
     np_dtype = np.dtype(getattr(target, "numpy_dtype", target))
-    data = np.zeros(len(values), dtype=np_dtype)
-    if (~na).any():
-        data[~na] = np.array(values[~na].tolist(), dtype=np_dtype)
+    if values.dtype.kind in "iub":
+        data = np.where(na, 0, values).astype(np_dtype)
+    else:
+        data = np.zeros(len(values), dtype=np_dtype)
+        if (~na).any():
+            data[~na] = np.array(values[~na].tolist(), dtype=np_dtype)
     if na.any() or isinstance(target, pd.api.extensions.ExtensionDtype):
         name = np_dtype.name.capitalize().replace("Uint", "UInt")
         return pd.Series(pd.arrays.IntegerArray(data, na.copy()), dtype=name)
@@ -234,20 +263,31 @@ def _parse_int(name, raw, target) -> Parsed:
         bad = np.zeros(n, dtype=bool)
         reasons = np.full(n, "", dtype=object)
         if ptypes.is_integer_dtype(raw) or ptypes.is_bool_dtype(raw):
-            arr = raw.to_numpy(dtype=object, na_value=None)
-            ints = np.array([0 if v is None else int(v) for v in arr], dtype=object)
+            unsigned = ptypes.is_unsigned_integer_dtype(raw)
+            ints = raw.to_numpy(dtype="uint64" if unsigned else "int64", na_value=0)
+            out = np.zeros(n, dtype=bool)
+            if unsigned:
+                if hi < 2**64 - 1:
+                    out = ints > np.uint64(hi)
+            else:
+                if lo > -(2**63):
+                    out |= ints < lo
+                if hi < 2**63 - 1:
+                    out |= ints > hi
         else:
             num = raw.to_numpy(dtype="float64", na_value=np.nan)
             with np.errstate(invalid="ignore"):
                 whole = np.isfinite(num) & (np.mod(num, 1) == 0)
             bad = ~missing & ~whole
             reasons[bad] = WORDS["int"]
-            ints = np.array(
-                [int(v) if w else 0 for v, w in zip(num, whole, strict=True)],
-                dtype=object,
-            )
-        out = ~missing & ~bad & ((ints < lo) | (ints > hi))
-        bad |= out
+            upper = float(hi) if hi < 2**53 else float(hi + 1)  # powers of 2: exact
+            with np.errstate(invalid="ignore"):
+                out = whole & ~((num >= float(lo)) & (num < upper if hi >= 2**53
+                                                      else num <= upper))
+            ints = np.where(whole & ~out, num, 0).astype(
+                "uint64" if lo >= 0 else "int64")
+        out &= ~missing & ~bad
+        bad = bad | out
         reasons[out] = _range_words(lo, hi)
         values = ints
     na = missing | bad
@@ -509,16 +549,10 @@ def fmt_number(value: Any) -> str:
 
 def display_values(values: pd.Series, kind: str, raw_texts: np.ndarray) -> list[str]:
     """Values for messages: dates as YYYY-MM-DD, numbers bare, text quoted."""
-    if kind == "date":
-        out = []
-        for v in values.tolist():
-            if v is None or pd.isna(v):
-                out.append("(empty)")
-            elif v == v.normalize():
-                out.append(v.strftime("%Y-%m-%d"))
-            else:
-                out.append(v.isoformat(sep=" "))
-        return out
+    if kind == "date" and ptypes.is_datetime64_any_dtype(values):
+        return stamp_text(values, empty="(empty)")
+    if kind in ("int", "float") and ptypes.is_numeric_dtype(values):
+        return number_text(values, empty="(empty)")
     if kind in ("int", "float", "bool"):
         return [fmt_number(v) if not pd.isna(v) else "(empty)"
                 for v in values.tolist()]
