@@ -368,21 +368,33 @@ def _with_dtype(schema, name, spec, dtype):
     return schema.update_column(name, dtype=dtype)
 
 
-def _key_codes(parsed, keys, positions=None) -> np.ndarray:
-    """Codes equal for rows with equal keys (missing values are equal, as for
-    pandas' ``duplicated``); -1 where a part of the key is unparsable."""
+def _key_codes(parsed, keys, positions) -> np.ndarray:
+    """Codes equal for the rows at ``positions`` with equal keys (missing values
+    are equal, as for pandas' ``duplicated``); -1 where a part is unparsable."""
     key = None
     for k in keys:
-        codes = parsed[k].key_codes()
-        if positions is not None:
-            codes = codes[positions]
+        p = parsed[k]
+        codes = pd.factorize(p.values.iloc[positions], use_na_sentinel=False)[0]
+        codes = np.where(p.bad[positions], -1, codes).astype(np.int64)
         if key is None:
-            key = codes.astype(np.int64)
+            key = codes
             continue
         bad = (key < 0) | (codes < 0)
         key = pd.factorize(key * (int(codes.max(initial=0)) + 2) + codes)[0]
         key[bad] = -1
     return key
+
+
+def _sharing(parsed, keys, candidates, some) -> np.ndarray:
+    """The ``candidates`` (positions) whose every key part equals that of at
+    least one of ``some`` (positions): a cheap filter before exact grouping."""
+    mask = np.ones(len(candidates), dtype=bool)
+    for k in keys:
+        values = parsed[k].values
+        mask &= values.iloc[candidates].isin(values.iloc[some].unique()).to_numpy(
+            dtype=bool, na_value=False) | values.iloc[candidates].isna().to_numpy(
+            dtype=bool) & bool(values.iloc[some].isna().any())
+    return candidates[mask]
 
 
 def _unique_words(keys, texts, counts, lists) -> list[str]:
@@ -429,8 +441,9 @@ def _cross_duplicates(problems, schema, specs, parsed, excluded, rows) -> None:
         for k in keys:
             usable &= ~parsed[k].bad & ~parsed[k].missing
         pos = np.flatnonzero(usable)
-        if not len(pos):
+        if not len(pos) or not usable[excluded].any():
             continue
+        pos = _sharing(parsed, keys, pos, np.flatnonzero(usable & excluded))
         codes = _key_codes(parsed, keys, pos)
         size = np.bincount(codes)
         with_excluded = np.bincount(codes, weights=excluded[pos]) > 0
@@ -542,17 +555,18 @@ def _explain(problems, failures, schema, specs, parsed, typed, sub, keep, index,
 
 def _pandera_duplicates(problems, keys, parsed, sub, keep, located, rows) -> None:
     """Word pandera's duplicate rows, counting every row that shares the key."""
-    sub_pos = np.full(problems.n, -1, dtype=np.int64)
-    sub_pos[keep] = np.arange(len(keep))
-    if all(k in parsed for k in keys):
-        codes = _key_codes(parsed, keys, keep)
-    else:
-        codes = sub[keys].groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
-    wanted = np.unique(codes[sub_pos[located]])
-    members = np.flatnonzero(np.isin(codes, wanted))
-    report = np.isin(keep[members], located)
-    _report_groups(problems, keys, parsed, codes[members], keep[members], rows,
-                   report)
+    if not all(k in parsed for k in keys):
+        problems.add(located, keys[0] if keys else ROW_COLUMN, "unique",
+                     [""] * len(located),
+                     ["the row repeats a key that must be unique"] * len(located))
+        return
+    members = _sharing(parsed, keys, keep, located)
+    codes = _key_codes(parsed, keys, members)
+    wanted = np.unique(codes[np.isin(members, located)])
+    in_group = np.isin(codes, wanted)
+    members, codes = members[in_group], codes[in_group]
+    _report_groups(problems, keys, parsed, codes, members, rows,
+                   np.isin(members, located))
 
 
 def _assemble(data, schema_obj, parsed, problems, rows, sub, keep,

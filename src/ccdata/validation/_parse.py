@@ -485,8 +485,25 @@ def _parse_timedelta(name, raw, target) -> Parsed:
                   bad_u[codes], reasons_u[codes], raw, target)
 
 
+def _strip_text(name, raw, target) -> Parsed:
+    """A text column to the target str dtype: vectorised strip, blank = missing."""
+    n = len(raw)
+    stripped = raw.reset_index(drop=True).str.strip()
+    missing = (stripped.isna() | (stripped == "")).to_numpy(dtype=bool,
+                                                             na_value=True)
+    values = stripped.astype(target) if stripped.dtype != target else stripped
+    if missing.any():
+        values = values.where(~missing)
+    return Parsed(name, "str", values, missing, np.zeros(n, dtype=bool),
+                  np.full(n, "", dtype=object), raw, target)
+
+
 def _parse_text(name, raw, target, kind) -> Parsed:
     n = len(raw)
+    all_text = ptypes.is_string_dtype(raw) and not ptypes.is_object_dtype(raw)
+    if kind == "str" and all_text and isinstance(
+            target, pd.api.extensions.ExtensionDtype):
+        return _strip_text(name, raw, target)
     codes, text, unique = distinct_text(raw)
     missing = pd.isna(text)[codes]
     bad = np.zeros(n, dtype=bool)
