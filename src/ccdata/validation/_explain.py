@@ -162,17 +162,19 @@ def frame_messages(check: pa.Check, columns: list[str],
     stats = check.statistics or {}
     template = stats.get("message")
     if isinstance(template, str) and columns and all(c in disp for c in columns):
-        fields: list[dict[str, str]] = [{} for _ in range(n)]
-        for j, c in enumerate(columns):
-            for i, d in enumerate(disp[c]):
-                fields[i][f"c{j}"] = c
-                fields[i][f"v{j}"] = d
-        return [_fill(template, f) for f in fields]
+        # the template split once into text and {cJ}/{vJ} fields; values are
+        # never parsed as templates themselves
+        parts = re.split(r"(\{[cv]\d+\})", template)
+        pieces: list[Any] = []
+        for part in parts:
+            m = re.fullmatch(r"\{([cv])(\d+)\}", part)
+            j = int(m.group(2)) if m else -1
+            if m and j < len(columns):
+                pieces.append(columns[j] if m.group(1) == "c" else disp[columns[j]])
+            else:
+                pieces.append(part)
+        return ["".join(p if isinstance(p, str) else p[i] for p in pieces)
+                for i in range(n)]
     if not is_default_error(check):
         return [str(check.error)] * n
     return [f"the row failed the check '{check.name}'"] * n
-
-
-def _fill(template: str, fields: dict[str, str]) -> str:
-    return re.sub(r"\{([cv]\d+)\}", lambda m: fields.get(m.group(1), m.group(0)),
-                  template)

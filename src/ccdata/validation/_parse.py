@@ -156,6 +156,8 @@ def raw_text(raw: pd.Series, positions: np.ndarray) -> np.ndarray:
         return np.asarray(stamp_text(part), dtype=object)
     if ptypes.is_integer_dtype(part) or ptypes.is_float_dtype(part):
         return np.asarray(number_text(part), dtype=object)
+    if ptypes.is_string_dtype(part) and not ptypes.is_object_dtype(part):
+        return part.str.strip().fillna("").to_numpy(dtype=object)
     out = np.empty(len(positions), dtype=object)
     for i, v in enumerate(part.tolist()):
         if v is None or (not isinstance(v, str) and pd.isna(v)):
