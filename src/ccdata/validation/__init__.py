@@ -334,7 +334,7 @@ def validate(
     typed = pd.DataFrame(
         {c: (parsed[c].values if c in parsed else data[c].reset_index(drop=True))
          for c in data.columns},
-        columns=data.columns,
+        columns=data.columns, copy=False,
     )
     typed.index = index
     keep = np.flatnonzero(~excluded)
