@@ -46,7 +46,7 @@ def _file_names(sites: list[str]) -> dict[str, str]:
     """A distinct, safe file-name stem for each site id.
 
     A site id that is already safe is used as it is; any other gets a short
-    hash of the id (``A/B`` -> ``A_B-1c5b0b1d``), so ``A/B``, ``A_B`` and
+    hash of the id (``A/B`` -> ``A_B-998d3ed8``), so ``A/B``, ``A_B`` and
     ``A B`` never share a file. Names that would still clash (ignoring case,
     as Windows and macOS do) get a longer hash.
     """
