@@ -63,8 +63,10 @@ def _value(kind):
     if kind == "category":
         return st.sampled_from(LEVELS)
     if kind in ("datetime", "datetime_tz"):
-        return st.builds(lambda d, h: T0 + dt.timedelta(days=d, hours=h),
-                         st.integers(0, 5), st.sampled_from([0, 0, 13]))
+        zone = dt.timezone.utc if kind == "datetime_tz" else None
+        return st.builds(
+            lambda d, h: (T0 + dt.timedelta(days=d, hours=h)).replace(tzinfo=zone),
+            st.integers(0, 5), st.sampled_from([0, 0, 13]))
     if kind == "timedelta":
         return st.builds(lambda s: dt.timedelta(seconds=s), st.integers(0, 50))
     if kind == "date":
@@ -79,8 +81,9 @@ def _series(kind, values, index):
     if kind == "date":
         return pd.Series(values, index=index, dtype=object)
     if kind == "datetime_tz":
-        stamps = pd.to_datetime(pd.Series(values, index=index, dtype=object))
-        return stamps.astype("datetime64[ns]").dt.tz_localize("UTC")
+        stamps = pd.to_datetime(pd.Series(values, index=index, dtype=object),
+                                utc=True)
+        return stamps.astype(pd.DatetimeTZDtype("ns", "UTC"))
     if kind == "datetime":
         return pd.to_datetime(pd.Series(values, index=index, dtype=object)).astype(
             "datetime64[ns]")
@@ -201,7 +204,8 @@ def cases(draw):
 
 
 def _pandera_rows(schema, frame):
-    """Rows of pandera's failure cases, and whether any failure has no row."""
+    """Rows of pandera's failure cases, and the checks of failures without a
+    row ("CHECK_ERROR" when a check could not run)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -209,7 +213,11 @@ def _pandera_rows(schema, frame):
         except pa_errors.SchemaErrors as exc:
             fc = exc.failure_cases
             located = fc["index"].notna()
-            return set(fc.loc[located, "index"]), fc.loc[~located, "check"].tolist()
+            unlocated = fc.loc[~located, "check"].tolist()
+            if any(e.reason_code == pa_errors.SchemaErrorReason.CHECK_ERROR
+                   for e in exc.schema_errors):
+                unlocated.append("CHECK_ERROR")
+            return set(fc.loc[located, "index"]), unlocated
     return set(), []
 
 
@@ -234,7 +242,8 @@ def _as_text(series: pd.Series, kind: str) -> pd.Series:
 
 def _check(frame, schema, kinds):
     expected, unlocated = _pandera_rows(schema, frame)
-    refused = {"column_in_dataframe", "column_in_schema", "column_ordered"}
+    refused = {"column_in_dataframe", "column_in_schema", "column_ordered",
+               "CHECK_ERROR"}
     texts = frame.copy()
     for name, kind in kinds.items():
         texts[name] = _as_text(frame[name], kind)
@@ -252,7 +261,7 @@ def _check(frame, schema, kinds):
         assert (result.errors.loc[located, "message"].str.len() > 0).all()
 
 
-@settings(max_examples=80, deadline=None,
+@settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
 @given(cases())

@@ -23,7 +23,7 @@ import pandera.pandas as pa
 
 from ccdata.errors import InputError, SubmissionReadError
 from ccdata.schemas import SchemaLike, get_schema, identifier_columns, list_schemas
-from ccdata.validation import ValidationResult, validate
+from ccdata.validation import ValidationResult, text_array, text_frame, validate
 
 __all__ = ["read_site_list", "read_submission", "read_table"]
 
@@ -447,7 +447,7 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
                               f"(columns {seen[h] + 1} and {i + 1}).")
         seen[h] = i
     body.columns = header
-    body = body.mask(body == "").astype("str")
+    body = text_frame(body.mask(body == ""))
     body.index.name = "row"
     return body
 
@@ -472,7 +472,7 @@ def _as_text(values: pd.Series) -> pd.Series:
                                   values.astype(str)), index=values.index)
     else:
         text = values.astype(str).str.strip()
-    return text.mask(missing).astype("str")
+    return pd.Series(text_array(text.mask(missing)), index=text.index)
 
 
 def _read_parquet_table(path: Path, columns: Iterable[str]) -> pd.DataFrame:
@@ -498,7 +498,7 @@ def _read_parquet_table(path: Path, columns: Iterable[str]) -> pd.DataFrame:
     body = pd.DataFrame({h: _as_text(frame[c]).to_numpy()
                          for h, c in zip(header, frame.columns, strict=True)})
     body.index = pd.RangeIndex(2, len(body) + 2, name="row")
-    return body.astype("str")
+    return text_frame(body)
 
 
 #: The ``check`` of the problem reported for a file without data rows.
@@ -511,12 +511,12 @@ def _no_data_rows(path: Path, schema_obj, table: pd.DataFrame) -> ValidationResu
     message = ("the file has a header but no data rows" if table.shape[1]
                else "the file is empty: no header and no data rows")
     errors = pd.DataFrame({
-        "site_id": pd.array([None], dtype="str"),
+        "site_id": text_array([None]),
         "row": pd.array([pd.NA], dtype="Int64"),
-        "column": pd.array(["(file)"], dtype="str"),
-        "value": pd.array([""], dtype="str"),
-        "check": pd.array([NO_DATA_ROWS], dtype="str"),
-        "message": pd.array([message], dtype="str"),
+        "column": text_array(["(file)"]),
+        "value": text_array([""]),
+        "check": text_array([NO_DATA_ROWS]),
+        "message": text_array([message]),
     })
     return ValidationResult(
         valid=empty.copy(), rejected=empty.copy(), errors=errors,

@@ -35,7 +35,15 @@ from ccdata.validation._explain import (
     frame_messages,
     row_list,
 )
-from ccdata.validation._parse import display_values, parse_column, raw_text
+from ccdata.validation._parse import (
+    display_values,
+    parse_column,
+    raw_text,
+    text_array,
+)
+from ccdata.validation._parse import (  # shared with ccdata.io
+    text_frame as text_frame,
+)
 
 __all__ = ["ERROR_COLUMNS", "ValidationResult", "redact_identifiers", "validate"]
 
@@ -588,12 +596,12 @@ def _assemble(data, schema_obj, parsed, problems, rows, sub, keep,
         len(pos), dtype=np.int64)
     errors = pd.DataFrame(
         {
-            "site_id": pd.array(site, dtype="str"),
+            "site_id": text_array(site),
             "row": pd.array(row, dtype="Int64"),
-            "column": pd.array(table["column"].to_numpy(dtype=object), dtype="str"),
-            "value": pd.array(table["value"].to_numpy(dtype=object), dtype="str"),
-            "check": pd.array(table["check"].to_numpy(dtype=object), dtype="str"),
-            "message": pd.array(table["message"].to_numpy(dtype=object), dtype="str"),
+            "column": text_array(table["column"].to_numpy(dtype=object)),
+            "value": text_array(table["value"].to_numpy(dtype=object)),
+            "check": text_array(table["check"].to_numpy(dtype=object)),
+            "message": text_array(table["message"].to_numpy(dtype=object)),
         }
     )
     if (~in_rows).any():
@@ -688,5 +696,5 @@ def redact_identifiers(errors: pd.DataFrame, columns) -> pd.DataFrame:
             if not v.isdigit():
                 message = re.sub(rf"(?<![\w-]){val}(?![\w-])", WITHHELD, message)
         messages[i] = message
-    out["message"] = pd.array(messages, dtype="str")
+    out["message"] = text_array(messages)
     return out

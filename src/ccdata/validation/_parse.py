@@ -34,6 +34,28 @@ from pandera.engines import pandas_engine
 
 __all__: list[str] = []
 
+#: pandas 3 has a real text dtype ("str"); pandas 2 keeps text as objects.
+PANDAS3 = int(pd.__version__.split(".")[0]) >= 3
+
+
+def text_array(values: Any) -> Any:
+    """Text values as pandas' text dtype, missing values kept missing.
+
+    ``pd.array(..., dtype="str")`` turns None into 'None' under pandas 2, so
+    there the values stay objects (None for missing)."""
+    if PANDAS3:
+        return pd.array(values, dtype="str")
+    arr = np.array(list(values), dtype=object)
+    arr[pd.isna(arr)] = None
+    return pd.array(arr, dtype=object)
+
+
+def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame of text cells (NA for missing) as :func:`text_array` does."""
+    if PANDAS3:
+        return frame.astype("str")
+    return frame.astype(object).where(frame.notna(), None)
+
 _INT_RE = r"[+-]?\d+(?:\.0*)?"
 _FLOAT_RE = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _DATETIME_RE = (
@@ -100,6 +122,8 @@ def target_of(dtype: Any) -> tuple[str, Any]:
     except (TypeError, AttributeError):
         return "other", None
     if isinstance(dtype, pa_dtypes.String):
+        if isinstance(target, np.dtype):  # pandas 2: text is kept as objects
+            target = np.dtype(object)
         return "str", target
     if isinstance(target, pd.CategoricalDtype):
         return "category", target
