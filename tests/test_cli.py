@@ -78,7 +78,6 @@ def test_site_list_option(tmp_path, capsys):
     [
         ["validate", "MISSING", "--schema", "observed_expected"],
         ["validate", "FILE", "--schema", "no_such_schema"],
-        ["validate", "EMPTY", "--schema", "observed_expected"],
         ["validate", "FILE"],
     ],
 )

@@ -149,8 +149,6 @@ def test_xlsx_datetime_cells_become_dates(tmp_path):
 @pytest.mark.parametrize(
     ("name", "content", "match"),
     [
-        ("empty.csv", b"", "empty"),
-        ("blank.csv", b"\n \n", "empty"),
         ("binary.csv", b"%PDF-1.4\x00\x00\x01", "not a text table"),
         ("ragged.csv", b"site_id,period\nS01,2024\nS02,2024,9\n", "row 3 has 3 cells"),
         ("old.xls", b"\xd0\xcf\x11\xe0", r"\.xls"),

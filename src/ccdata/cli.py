@@ -7,15 +7,18 @@ bundled sample data), ``run`` (the scheduled batch job), ``config check``
 Exit codes: 0 when everything is clean, 1 when problems were found in the
 data (outputs still written for the good data), 2 when the input or the
 configuration cannot be used or the command is wrong (message on stderr, no
-traceback).
+traceback). ``ccdata validate`` exits 3 on an unexpected internal error (one
+line on stderr; the traceback with ``--debug``).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,6 +42,31 @@ def _safe_name(site: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", site).strip(".") or "site"
 
 
+def _file_names(sites: list[str]) -> dict[str, str]:
+    """A distinct, safe file-name stem for each site id.
+
+    A site id that is already safe is used as it is; any other gets a short
+    hash of the id (``A/B`` -> ``A_B-998d3ed8``), so ``A/B``, ``A_B`` and
+    ``A B`` never share a file. Names that would still clash (ignoring case,
+    as Windows and macOS do) get a longer hash.
+    """
+
+    def digest(site: str, n: int) -> str:
+        return hashlib.sha256(site.encode("utf-8")).hexdigest()[:n]
+
+    names = {}
+    for site in sites:
+        safe = _safe_name(site)
+        names[site] = safe if safe == site else f"{safe}-{digest(site, 8)}"
+    lowered: dict[str, list[str]] = {}
+    for site, name in names.items():
+        lowered.setdefault(name.lower(), []).append(site)
+    for clash in (group for group in lowered.values() if len(group) > 1):
+        for site in clash:
+            names[site] = f"{_safe_name(site)}-{digest(site, 16)}"
+    return names
+
+
 def write_error_files(result: ValidationResult, out_dir: str | Path, *,
                       prefix: str = "") -> list[Path]:
     """Write the error table as CSV: one file per site when there are several sites.
@@ -58,7 +86,8 @@ def write_error_files(result: ValidationResult, out_dir: str | Path, *,
         ``<out_dir>/<prefix>errors.csv`` when the submission holds one site
         (written even when empty), else ``<out_dir>/<prefix><site_id>_errors.csv``
         for each site with problems (problems without a site id go to
-        ``<prefix>no_site_id_errors.csv``).
+        ``<prefix>no_site_id_errors.csv``). A site id that is not a safe file
+        name gets a short hash of it, so that every site has its own file.
     """
     out = Path(out_dir)
     errors = result.to_frame().loc[:, list(ERROR_COLUMNS)]
@@ -69,8 +98,10 @@ def write_error_files(result: ValidationResult, out_dir: str | Path, *,
     if len(sites) <= 1:
         return [_write_csv(errors, out / f"{prefix}errors.csv")]
     written = []
-    for site, group in errors.groupby(errors["site_id"].fillna(""), sort=True):
-        name = _safe_name(site) if site else "no_site_id"
+    groups = list(errors.groupby(errors["site_id"].fillna(""), sort=True))
+    names = _file_names([site for site, _ in groups if site])
+    for site, group in groups:
+        name = names[site] if site else "no_site_id"
         written.append(_write_csv(group, out / f"{prefix}{name}_errors.csv"))
     return written
 
@@ -95,22 +126,43 @@ def _summary_lines(result: ValidationResult, label: str) -> list[str]:
     return lines
 
 
-def _cmd_validate(args: argparse.Namespace) -> int:
+def _validate(args: argparse.Namespace) -> int:
     sites = None
     if args.sites:
         sites = read_site_list(args.sites, community=args.community)
     result = read_submission(args.file, args.schema, sites=sites, sheet=args.sheet)
     for line in _summary_lines(result, Path(args.file).name):
         print(line)
+    for warning in result.warnings:
+        print(f"  warning: {warning}")
     if args.out:
         for path in write_error_files(result, args.out):
             print(f"  errors written to {path}")
     elif not result.ok:
-        shown = result.errors.head(10)
+        shown = result.to_frame().head(10)  # identifiers withheld here too
         print("  first problems (use --out DIR to write them all to CSV):")
         for rec in shown.itertuples(index=False):
-            print(f"    row {rec.row}: {rec.message}")
+            where = "file" if pd.isna(rec.row) else f"row {rec.row}"
+            print(f"    {where}: {rec.message}")
     return 0 if result.ok else 1
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    """Exit 0: no problems; 1: problems found; 2: the file or schema cannot be
+    used (raised as CCDataError/OSError, reported by main); 3: an unexpected
+    internal error, in one line (the traceback only with --debug)."""
+    try:
+        return _validate(args)
+    except (CCDataError, OSError):
+        raise
+    except Exception as exc:  # a bug in ccdata, not a problem in the data
+        if args.debug:
+            traceback.print_exc()
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(f"ccdata: internal error while validating {Path(args.file).name!r}: "
+              f"{type(exc).__name__}: {message} (run again with --debug for the "
+              "details, and please report it)", file=sys.stderr)
+        return 3
 
 
 def _cmd_sample_data(args: argparse.Namespace) -> int:
@@ -180,8 +232,11 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--sites", help="CSV of registered sites (a site_id column)")
     val.add_argument("--community",
                      help="use only the sites of this community from --sites")
-    val.add_argument("--sheet", help="sheet of an .xlsx workbook (default: the first)")
+    val.add_argument("--sheet", help="sheet of an .xlsx workbook (default: the "
+                     "active sheet, or the only visible one)")
     val.add_argument("--out", help="folder for the error CSV file(s)")
+    val.add_argument("--debug", action="store_true",
+                     help="show the traceback of an internal error (exit code 3)")
     val.set_defaults(func=_cmd_validate)
 
     smp = sub.add_parser("sample-data", help="write the bundled sample data")

@@ -3,8 +3,12 @@
 Each factory returns an ordinary :class:`pandera.api.checks.Check`, so a
 schema that uses them can still be run by pandera itself
 (``schema.validate(df)``). The check records the columns it involves in its
-``statistics``; :func:`ccdata.validate` reads them to report a failure under
-*each* column involved and to write a plain-English message.
+``statistics`` together with a message template (``"message"``, with
+``{c0}``/``{v0}`` the first column's name and value, ``{c1}``/``{v1}`` the
+second's); :func:`ccdata.validate` reads them to report a failure under
+*each* column involved with that plain-English message. A check of your own
+gets the same treatment when its statistics carry ``columns`` and
+``message``; ccdata never special-cases a check by its name.
 """
 
 from __future__ import annotations
@@ -59,7 +63,8 @@ def date_order(earlier: str, later: str) -> pa.Check:
         _fn,
         name="date_order",
         error=f"{earlier} must be on or before {later}",
-        statistics={"columns": [earlier, later], "earlier": earlier, "later": later},
+        statistics={"columns": [earlier, later], "earlier": earlier, "later": later,
+                    "message": "{c1} {v1} is before {c0} {v0}"},
     )
 
 
@@ -98,7 +103,8 @@ def not_greater_than(smaller: str, larger: str) -> pa.Check:
         _fn,
         name="not_greater_than",
         error=f"{smaller} must not be greater than {larger}",
-        statistics={"columns": [smaller, larger], "smaller": smaller, "larger": larger},
+        statistics={"columns": [smaller, larger], "smaller": smaller,
+                    "larger": larger, "message": "{c0} {v0} is greater than {c1} {v1}"},
     )
 
 

@@ -1,38 +1,49 @@
 """Validate a site submission against a schema, reporting every problem at once.
 
-:func:`validate` reads a pandera schema (types, mandatory values, column
-checks, DataFrame-level checks, unique keys) and applies it with vectorised
-pandas operations, so that a million rows take seconds. Every problem found is
-one row of :attr:`ValidationResult.errors`, written in words a site's clerk can
-act on, with the row number as the site sees it in its spreadsheet.
+:func:`validate` parses the submission with ccdata's text rules, lets pandera
+decide (``schema.validate(typed, lazy=True)``), and explains pandera's
+failure cases: every problem found is one row of
+:attr:`ValidationResult.errors`, written in words a site's clerk can act on,
+with the row number as the site sees it in its spreadsheet.
 """
 
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandas.api import types as ptypes
+from pandera import errors as pa_errors
 
 from ccdata.errors import InputError
 from ccdata.schemas import (
     SchemaLike,
     get_schema,
     identifier_columns,
-    key_columns,
     site_column,
 )
-from ccdata.validation._checks import (
+from ccdata.validation._explain import (
+    INDEX_COLUMN,
     ROW_COLUMN,
     Problems,
-    column_check,
-    frame_check,
-    unique_problems,
+    check_words,
+    column_messages,
+    frame_messages,
+    row_list,
 )
-from ccdata.validation._coerce import TYPE_WORDS, Column, coerce, final, raw_text
+from ccdata.validation._parse import (
+    display_values,
+    parse_column,
+    raw_text,
+    text_array,
+)
+from ccdata.validation._parse import (  # shared with ccdata.io
+    text_frame as text_frame,
+)
 
 __all__ = ["ERROR_COLUMNS", "ValidationResult", "redact_identifiers", "validate"]
 
@@ -65,6 +76,9 @@ class ValidationResult:
     identifier_columns : tuple of str
         The schema's pseudonymous identifier columns (e.g. ``record_id``):
         :meth:`to_frame` withholds their values.
+    warnings : tuple of str
+        Failures of checks declared with ``raise_warning=True``: reported
+        here, and the rows stay valid (as pandera does).
     """
 
     valid: pd.DataFrame
@@ -73,6 +87,7 @@ class ValidationResult:
     schema: str
     source: str | None = None
     identifier_columns: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -113,7 +128,7 @@ class ValidationResult:
 
 
 # --------------------------------------------------------------------------
-# The engine
+# The engine: parse -> pandera decides -> explain
 # --------------------------------------------------------------------------
 
 
@@ -124,16 +139,24 @@ def _row_numbers(data: pd.DataFrame) -> np.ndarray:
 
 
 def _schema_columns(schema: pa.DataFrameSchema, data: pd.DataFrame):
+    """(data column, column spec) pairs, regex columns matched as pandera does."""
+    seen = set()
     for name, col in schema.columns.items():
         if getattr(col, "regex", False):
-            for match in data.columns:
-                if isinstance(match, str) and re.fullmatch(str(name), match):
-                    yield match, col
+            try:
+                matched = list(col.get_regex_columns(data))
+            except Exception:  # no column matches: pandera reports it
+                matched = []
         else:
-            yield name, col
+            matched = [name] if name in data.columns else []
+        for match in matched:
+            if match not in seen:
+                seen.add(match)
+                yield match, col
 
 
-def _check_required_columns(schema: pa.DataFrameSchema, data: pd.DataFrame) -> None:
+def _refuse(schema: pa.DataFrameSchema, data: pd.DataFrame) -> None:
+    """Refuse, up front and in words, what cannot be reported row by row."""
     if data.columns.duplicated().any():
         dups = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
         raise InputError(
@@ -153,13 +176,69 @@ def _check_required_columns(schema: pa.DataFrameSchema, data: pd.DataFrame) -> N
             f"{', '.join(repr(m) for m in missing)} of schema {schema.name!r}. "
             f"Columns found: {', '.join(map(repr, map(str, data.columns)))}."
         )
+    if isinstance(data.index, pd.MultiIndex):
+        raise InputError("validate: data with a MultiIndex are not supported; "
+                         "reset the index first.")
+    matched = {name for name, _ in _schema_columns(schema, data)}
     if schema.strict is True:
-        extra = [c for c in data.columns if c not in schema.columns]
+        extra = [str(c) for c in data.columns if c not in matched]
         if extra:
             raise InputError(
                 f"validate: schema {schema.name!r} is strict and the data have "
                 f"column(s) it does not define: {', '.join(map(repr, extra))}."
             )
+    if schema.ordered:
+        order = [c for c in data.columns if c in matched]
+        wanted = [c for c in schema.columns if c in data.columns]
+        if [c for c in order if c in wanted] != wanted:
+            raise InputError(
+                f"validate: schema {schema.name!r} wants its columns in the order "
+                f"{', '.join(map(repr, wanted))}; the data have them as "
+                f"{', '.join(map(repr, order))}."
+            )
+    for key in schema.unique or []:
+        if key not in data.columns:
+            raise InputError(
+                f"validate: the unique key of schema {schema.name!r} names column "
+                f"{key!r}, which the data lack."
+            )
+
+
+def _nullable_twin(values: pd.Series, target) -> str | None:
+    """The nullable dtype standing in for a NumPy int/bool target with NA."""
+    if isinstance(target, np.dtype) and target.kind in "iub":
+        if target.kind == "b":
+            return "boolean"
+        return target.name.capitalize().replace("Uint", "UInt")
+    return None
+
+
+def _holds_na(target) -> bool:
+    return not (isinstance(target, np.dtype) and target.kind in "iub")
+
+
+def _pandera(schema: pa.DataFrameSchema, frame: pd.DataFrame):
+    """Run pandera lazily: (failure cases or None, warning texts)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pa_errors.SchemaWarning)
+        try:
+            schema.validate(frame, lazy=True, inplace=True)
+        except pa_errors.SchemaErrors as exc:
+            for err in exc.schema_errors:
+                if err.reason_code == pa_errors.SchemaErrorReason.CHECK_ERROR:
+                    raise InputError(
+                        f"validate: a check of schema {schema.name!r} could not be "
+                        f"run: {err}"
+                    ) from None
+            fc = exc.failure_cases
+        else:
+            fc = None
+    texts = tuple(
+        str(w.message).strip().splitlines()[0]
+        for w in caught
+        if issubclass(w.category, pa_errors.SchemaWarning)
+    )
+    return fc, texts
 
 
 def validate(
@@ -169,6 +248,16 @@ def validate(
     sites: list[str] | None = None,
 ) -> ValidationResult:
     """Validate a submission, reporting every problem in one pass.
+
+    Three steps. **Parse**: ccdata's own text rules turn each schema column
+    into its type (stripped text, blank = missing, strict whole numbers and
+    booleans, ISO 8601 dates; see ``docs/validation.md``); a cell they cannot
+    read is a ``type`` problem. **Check**: pandera's own
+    ``schema.validate(typed, lazy=True)`` decides on the rows that parsed, so
+    every pandera feature (checks, ``nullable``, ``unique``,
+    ``report_duplicates``, regex columns, index checks, ``coerce``, parsers)
+    means what pandera says. **Explain**: pandera's failure cases become
+    problems at the spreadsheet row, in plain English.
 
     Parameters
     ----------
@@ -186,24 +275,27 @@ def validate(
     -------
     ValidationResult
         ``valid`` (typed rows without problems), ``rejected`` (rows as
-        submitted), ``errors`` (one row per problem) and ``ok``.
+        submitted), ``errors`` (one row per problem), ``warnings`` (failed
+        ``raise_warning`` checks) and ``ok``.
 
     Raises
     ------
     InputError
-        If ``data`` is not a DataFrame or lacks a required column (all
-        missing columns are named).
+        If ``data`` is not a DataFrame, lacks a required column (all missing
+        columns are named), breaks ``strict``/``ordered``, or a check of the
+        schema cannot be run.
     SchemaDefinitionError
         If the schema name is unknown.
 
     Notes
     -----
-    Checks, in this order: type (a value that cannot be read as the
-    column's type), mandatory values (``nullable=False``), each column check,
-    ``unique=True`` columns, DataFrame-level checks (reported under every
-    column they involve), the schema's composite ``unique`` key (every row
-    sharing a key is reported). A value with a type problem is not checked
-    further, so one mistake gives one message.
+    A value with a type problem is not checked further (one mistake, one
+    message), and a row with a type problem is not given to pandera; a unique
+    key shared with such a row is still reported. DataFrame-level failures
+    are reported once per row under each column they involve (the check's
+    ``statistics["columns"]``), or under ``"(row)"``. Custom checks receive
+    the typed frame with the input's index (positions when that index has
+    duplicates).
 
     Examples
     --------
@@ -223,76 +315,299 @@ def validate(
         raise InputError(
             f"validate needs a pandas DataFrame. Got {type(data).__name__} instead."
         )
-    _check_required_columns(schema_obj, data)
+    _refuse(schema_obj, data)
     n = len(data)
     rows = _row_numbers(data)
     problems = Problems(n)
-    cols: dict[str, Column] = {}
-
-    for name, spec in _schema_columns(schema_obj, data):
-        if name not in data.columns:
-            continue
-        col = coerce(name, data[name], spec.dtype)
-        cols[name] = col
-        if col.bad.any():
-            pos = np.flatnonzero(col.bad)
-            text = raw_text(col.raw, pos)
-            words = TYPE_WORDS[col.kind]
-            msgs = [f"{name} '{t}' {words}" for t in text]
+    specs = dict(_schema_columns(schema_obj, data))
+    parsed: dict = {}
+    excluded = np.zeros(n, dtype=bool)
+    for name, spec in specs.items():
+        p = parse_column(name, data[name], spec.dtype or schema_obj.dtype)
+        parsed[name] = p
+        if p.bad.any():
+            pos = np.flatnonzero(p.bad)
+            text = raw_text(p.raw, pos)
+            msgs = [f"{name} '{t}' {r}"
+                    for t, r in zip(text, p.reasons[pos], strict=True)]
             problems.add(pos, name, "type", text, msgs)
-        if not spec.nullable and col.missing.any():
-            pos = np.flatnonzero(col.missing)
+            excluded |= p.bad
+        if not _holds_na(p.target) and not spec.nullable and p.missing.any():
+            pos = np.flatnonzero(p.missing)
             problems.add(pos, name, "required", [""] * len(pos),
                          [f"{name} is empty but required"] * len(pos))
-        for check in spec.checks:
-            column_check(problems, check, col)
-        if spec.unique:
-            unique_problems(problems, cols, [name], rows)
+            excluded |= p.missing
 
-    coerced = None
-    for check in schema_obj.checks:
-        if coerced is None and check.name not in ("date_order", "not_greater_than"):
-            coerced = data.reset_index(drop=True).assign(
-                **{name: col.values for name, col in cols.items()}
-            )
-        frame_check(problems, check, cols, coerced)
-    if schema_obj.unique:
-        unique_problems(problems, cols, key_columns(schema_obj), rows)
-    return _assemble(data, schema_obj, cols, problems, rows)
+    index = data.index if data.index.is_unique else pd.RangeIndex(n)
+    typed = pd.DataFrame(
+        {c: (parsed[c].values if c in parsed else data[c].reset_index(drop=True))
+         for c in data.columns},
+        columns=data.columns, copy=False,
+    )
+    typed.index = index
+    keep = np.flatnonzero(~excluded)
+    sub = typed.iloc[keep] if excluded.any() else typed
+    run_schema = schema_obj
+    casts, twins = {}, {}
+    for name, p in parsed.items():
+        twin = _nullable_twin(p.values, p.target)
+        if twin is None or str(sub[name].dtype) != twin:
+            continue
+        if sub[name].isna().any():
+            twins[name] = twin
+        else:
+            casts[name] = p.target
+    if casts or twins:
+        sub = sub.astype({**casts}) if casts else sub.copy()
+        for name, twin in twins.items():
+            run_schema = _with_dtype(run_schema, name, specs[name], twin)
+    if excluded.any():
+        _cross_duplicates(problems, schema_obj, specs, parsed, excluded, rows)
+    failures, texts = _pandera(run_schema, sub)
+    if failures is not None:
+        _explain(problems, failures, run_schema, specs, parsed, typed, sub, keep,
+                 index, rows)
+    return _assemble(data, schema_obj, parsed, problems, rows, sub, keep, texts)
 
 
-def _assemble(data, schema_obj, cols, problems, rows) -> ValidationResult:
+def _with_dtype(schema, name, spec, dtype):
+    if getattr(spec, "regex", False):  # a pattern column: leave it to pandera
+        return schema
+    return schema.update_column(name, dtype=dtype)
+
+
+def _key_codes(parsed, keys, positions) -> np.ndarray:
+    """Codes equal for the rows at ``positions`` with equal keys (missing values
+    are equal, as for pandas' ``duplicated``); -1 where a part is unparsable."""
+    key = None
+    for k in keys:
+        p = parsed[k]
+        codes = pd.factorize(p.values.iloc[positions], use_na_sentinel=False)[0]
+        codes = np.where(p.bad[positions], -1, codes).astype(np.int64)
+        if key is None:
+            key = codes
+            continue
+        bad = (key < 0) | (codes < 0)
+        key = pd.factorize(key * (int(codes.max(initial=0)) + 2) + codes)[0]
+        key[bad] = -1
+    return key
+
+
+def _sharing(parsed, keys, candidates, some) -> np.ndarray:
+    """The ``candidates`` (positions) whose every key part equals that of at
+    least one of ``some`` (positions): a cheap filter before exact grouping."""
+    mask = np.ones(len(candidates), dtype=bool)
+    for k in keys:
+        values = parsed[k].values
+        mask &= values.iloc[candidates].isin(values.iloc[some].unique()).to_numpy(
+            dtype=bool, na_value=False) | values.iloc[candidates].isna().to_numpy(
+            dtype=bool) & bool(values.iloc[some].isna().any())
+    return candidates[mask]
+
+
+def _unique_words(keys, texts, counts, lists) -> list[str]:
+    if len(keys) == 1:
+        return [f"{keys[0]} {v} appears {c} times (rows {r})"
+                for v, c, r in zip(texts[keys[0]], counts, lists, strict=True)]
+    out = []
+    for i in range(len(counts)):
+        key = ", ".join(f"{k} {texts[k][i]}" for k in keys)
+        out.append(f"the key {key} appears {counts[i]} times (rows {lists[i]})")
+    return out
+
+
+def _report_groups(problems, keys, parsed, group, pos, rows, report=None) -> None:
+    """Report duplicate keys: ``group`` codes of the rows at full positions
+    ``pos`` (every row sharing a key); only rows where ``report`` is true are
+    reported, but counts and row lists name every row of the group."""
+    frame = pd.DataFrame({"g": group, "r": rows[pos]})
+    by = frame.groupby("g", sort=False)["r"]
+    counts = by.transform("size").to_numpy()
+    lists = by.agg(lambda r: row_list(r.to_numpy())).reindex(group).to_numpy()
+    if report is not None:
+        pos, counts, lists = pos[report], counts[report], lists[report]
+    texts = {k: raw_text(parsed[k].raw, pos) if k in parsed else [""] * len(pos)
+             for k in keys}
+    msgs = _unique_words(keys, texts, counts, lists)
+    for k in keys:
+        problems.add(pos, k, "unique", texts[k], msgs)
+
+
+def _unique_keys(schema, specs) -> list[list[str]]:
+    keys = [[c] for c, spec in specs.items() if spec.unique]
+    if schema.unique:
+        keys.append(list(schema.unique))
+    return keys
+
+
+def _cross_duplicates(problems, schema, specs, parsed, excluded, rows) -> None:
+    """Duplicate keys shared with rows that pandera never saw (type problems)."""
+    for keys in _unique_keys(schema, specs):
+        if not all(k in parsed for k in keys):
+            continue
+        usable = np.ones(len(excluded), dtype=bool)
+        for k in keys:
+            usable &= ~parsed[k].bad & ~parsed[k].missing
+        pos = np.flatnonzero(usable)
+        if not len(pos) or not usable[excluded].any():
+            continue
+        pos = _sharing(parsed, keys, pos, np.flatnonzero(usable & excluded))
+        codes = _key_codes(parsed, keys, pos)
+        size = np.bincount(codes)
+        with_excluded = np.bincount(codes, weights=excluded[pos]) > 0
+        hit = (size[codes] > 1) & with_excluded[codes]
+        if hit.any():
+            _report_groups(problems, keys, parsed, codes[hit], pos[hit], rows)
+
+
+_REFUSED = ("column_in_dataframe", "column_in_schema", "column_ordered",
+            "duplicate_dataframe_column_names", "dataframe_column_labels_unique")
+
+
+def _explain(problems, failures, schema, specs, parsed, typed, sub, keep, index,
+             rows) -> None:
+    """Turn pandera's failure cases into problems at spreadsheet rows."""
+    fc = failures.reset_index(drop=True)
+    has_index = fc["index"].notna().to_numpy()
+    pos = np.full(len(fc), -1, dtype=np.int64)
+    if has_index.any():
+        pos[has_index] = index.get_indexer(pd.Index(list(fc["index"][has_index])))
+    fc = fc.assign(_pos=pos, _num=fc["check_number"].astype("float64"),
+                   _col=fc["column"].astype(object).where(fc["column"].notna(), None))
+    group_cols = ["schema_context", "_col", "check", "_num"]
+    for (ctx, col, chk, num), group in fc.groupby(group_cols, dropna=False,
+                                                  sort=False):
+        positions = group["_pos"].to_numpy()
+        located = positions[positions >= 0]
+        col = None if col is None or (not isinstance(col, str) and pd.isna(col)) \
+            else col
+        check = None
+        if not pd.isna(num):
+            if ctx == "Column" and col in specs:
+                check = specs[col].checks[int(num)]
+            elif ctx == "DataFrameSchema":
+                check = schema.checks[int(num)]
+            elif ctx == "Index" and schema.index is not None:
+                check = schema.index.checks[int(num)]
+        label = check.name if check is not None else str(chk)
+        if not len(located):
+            if str(chk).startswith("dtype(") or chk in _REFUSED:
+                cases = ", ".join(map(str, group["failure_case"].head(5)))
+                where = f"column {col!r}" if col else "the data"
+                raise InputError(
+                    f"validate: {where} fails pandera's {chk} "
+                    f"({cases}) in schema {schema.name!r}, which ccdata cannot "
+                    "report row by row."
+                )
+            if ctx == "Column" and col:
+                message = f"column {col} failed the check '{label}'"
+            else:
+                message = f"the data as a whole failed the check '{label}'"
+            problems.add([-1], col or ROW_COLUMN, label, [""], [message])
+            continue
+        if ctx in ("Index", "MultiIndex"):
+            values = group["failure_case"][positions >= 0].astype(str).to_numpy()
+            words = check_words(check, True) if check is not None else \
+                f"failed the check '{label}'"
+            problems.add(located, INDEX_COLUMN, label, values,
+                         [f"index value {v} {words}" for v in values])
+            continue
+        if ctx == "Column" and col in parsed:
+            p = parsed[col]
+            if chk == "not_nullable":
+                problems.add(located, col, "required", [""] * len(located),
+                             [f"{col} is empty but required"] * len(located))
+                continue
+            if chk == "field_uniqueness":
+                _pandera_duplicates(problems, [col], parsed, sub, keep, located, rows)
+                continue
+            text = raw_text(p.raw, located)
+            disp = display_values(typed[col].iloc[located], p.kind, text)
+            quote = p.kind in ("str", "category", "other")
+            if check is not None:
+                msgs = column_messages(check, col, disp, quote)
+            else:
+                msgs = [f"{col} {d} failed the check '{label}'" for d in disp]
+            problems.add(located, col, label, text, msgs)
+            continue
+        located = np.unique(located)
+        if chk == "multiple_fields_uniqueness":
+            keys = [k for k in (schema.unique or []) if k in typed.columns]
+            _pandera_duplicates(problems, keys, parsed, sub, keep, located,
+                                    rows)
+            continue
+        if check is not None and ctx == "DataFrameSchema":
+            stats = check.statistics or {}
+            involved = [c for c in stats.get("columns", []) or []
+                        if c in typed.columns]
+            disp = {}
+            for c in involved:
+                text = raw_text(typed[c], located) if c not in parsed else \
+                    raw_text(parsed[c].raw, located)
+                kind = parsed[c].kind if c in parsed else "other"
+                disp[c] = display_values(typed[c].iloc[located], kind, text)
+            msgs = frame_messages(check, involved, disp, len(located))
+            for c in involved or [ROW_COLUMN]:
+                if c in parsed:
+                    vals = raw_text(parsed[c].raw, located)
+                elif c in typed.columns:
+                    vals = raw_text(typed[c], located)
+                else:
+                    vals = [""] * len(located)
+                problems.add(located, c, label, vals, msgs)
+            continue
+        where = col if col in typed.columns else ROW_COLUMN
+        problems.add(located, where, label, [""] * len(located),
+                     [f"the row failed the check '{label}'"] * len(located))
+
+
+def _pandera_duplicates(problems, keys, parsed, sub, keep, located, rows) -> None:
+    """Word pandera's duplicate rows, counting every row that shares the key."""
+    if not all(k in parsed for k in keys):
+        problems.add(located, keys[0] if keys else ROW_COLUMN, "unique",
+                     [""] * len(located),
+                     ["the row repeats a key that must be unique"] * len(located))
+        return
+    members = _sharing(parsed, keys, keep, located)
+    codes = _key_codes(parsed, keys, members)
+    wanted = np.unique(codes[np.isin(members, located)])
+    in_group = np.isin(codes, wanted)
+    members, codes = members[in_group], codes[in_group]
+    _report_groups(problems, keys, parsed, codes, members, rows,
+                   np.isin(members, located))
+
+
+def _assemble(data, schema_obj, parsed, problems, rows, sub, keep,
+              warning_texts) -> ValidationResult:
     n = len(data)
     table = problems.frame()
     pos = table["pos"].to_numpy(dtype=np.int64)
     in_rows = pos >= 0
     bad_rows = np.zeros(n, dtype=bool)
     bad_rows[pos[in_rows]] = True
-
     safe = np.where(in_rows, pos, 0)
     site = np.full(len(pos), None, dtype=object)
-    row = np.full(len(pos), -1, dtype=np.int64)
     site_col = site_column(schema_obj)
-    if n and len(pos):
-        row = np.where(in_rows, rows[safe], -1)
-        if site_col in cols:
-            site = cols[site_col].take(safe).astype(object)
-            site[~in_rows] = None
+    if n and len(pos) and site_col in parsed:
+        site = raw_text(parsed[site_col].raw, safe)
+        site[~in_rows] = None
+    site = np.where(site == "", None, site) if len(site) else site
+    row = np.where(in_rows, rows[safe], 0) if n and len(pos) else np.zeros(
+        len(pos), dtype=np.int64)
     errors = pd.DataFrame(
         {
-            "site_id": pd.array(
-                [None if s is None or pd.isna(s) else str(s) for s in site], dtype="str"
-            ),
-            "row": pd.array(np.where(in_rows, row, 0), dtype="Int64"),
-            "column": pd.array(table["column"].to_numpy(dtype=object), dtype="str"),
-            "value": pd.array(table["value"].to_numpy(dtype=object), dtype="str"),
-            "check": pd.array(table["check"].to_numpy(dtype=object), dtype="str"),
-            "message": pd.array(table["message"].to_numpy(dtype=object), dtype="str"),
+            "site_id": text_array(site),
+            "row": pd.array(row, dtype="Int64"),
+            "column": text_array(table["column"].to_numpy(dtype=object)),
+            "value": text_array(table["value"].to_numpy(dtype=object)),
+            "check": text_array(table["check"].to_numpy(dtype=object)),
+            "message": text_array(table["message"].to_numpy(dtype=object)),
         }
     )
-    errors.loc[~in_rows, "row"] = pd.NA
+    if (~in_rows).any():
+        errors.loc[~in_rows, "row"] = pd.NA
     if len(errors):
-        order = {name: i for i, name in enumerate(cols)}
+        order = {name: i for i, name in enumerate(parsed)}
         errors["_o"] = errors["column"].map(order).fillna(len(order))
         errors["_s"] = np.arange(len(errors))
         errors = errors.sort_values(
@@ -302,21 +617,19 @@ def _assemble(data, schema_obj, cols, problems, rows) -> ValidationResult:
     if not errors["row"].isna().any():
         errors["row"] = errors["row"].astype("int64")
 
-    keep = np.flatnonzero(~bad_rows)
-    index = data.index[keep]
-    valid = pd.DataFrame(
-        {
-            c: final(cols[c], keep, index) if c in cols
-            else pd.Series(data[c].iloc[keep].array, index=index)
-            for c in data.columns
-        },
-        index=index,
-        columns=data.columns,
-    )
+    good = np.flatnonzero(~bad_rows)
+    sub_pos = np.full(n, -1, dtype=np.int64)
+    sub_pos[keep] = np.arange(len(keep))
+    columns = list(data.columns)
+    if schema_obj.strict == "filter":
+        columns = [c for c in columns if c in parsed]
+    valid = sub.iloc[sub_pos[good]].loc[:, columns]
+    valid.index = data.index[good]
     rejected = data.iloc[np.flatnonzero(bad_rows)].copy()
     return ValidationResult(
         valid=valid, rejected=rejected, errors=errors, schema=str(schema_obj.name),
         identifier_columns=tuple(identifier_columns(schema_obj)),
+        warnings=warning_texts,
     )
 
 
@@ -324,9 +637,13 @@ def redact_identifiers(errors: pd.DataFrame, columns) -> pd.DataFrame:
     """Withhold the values of identifier columns from an error table.
 
     Rows reported under an identifier column get ``"[withheld]"`` as their
-    value, and every occurrence of those values in any message is replaced
-    too (a duplicated composite key names its identifier in the messages of
-    its other columns).
+    value. In the messages of the same spreadsheet row (a duplicated
+    composite key names its identifier in the messages of its other columns)
+    the value is withheld where it stands as a whole value: after its column
+    name (``record_id R1A2``, ``record_id 'R1A2'``), and, unless it is a bare
+    number that could be mistaken for a row number, wherever it stands alone
+    (never inside a longer word or number: an id ``1`` leaves ``age 110``
+    alone).
 
     Parameters
     ----------
@@ -342,22 +659,42 @@ def redact_identifiers(errors: pd.DataFrame, columns) -> pd.DataFrame:
 
     Examples
     --------
-    >>> e = pd.DataFrame({"site_id": ["S01"], "row": [5], "column": ["record_id"],
-    ...                   "value": ["R1A2"], "check": ["unique"],
-    ...                   "message": ["record_id R1A2 appears 2 times (rows 5, 9)"]})
-    >>> redact_identifiers(e, ["record_id"])["message"].item()
-    'record_id [withheld] appears 2 times (rows 5, 9)'
+    >>> e = pd.DataFrame({"site_id": ["S01", "S01"], "row": [5, 5],
+    ...                   "column": ["record_id", "age"], "value": ["1", "110"],
+    ...                   "check": ["unique", "in_range"],
+    ...                   "message": ["record_id 1 appears 2 times (rows 5, 9)",
+    ...                               "age 110 is outside 18-100"]})
+    >>> redact_identifiers(e, ["record_id"])["message"].tolist()
+    ['record_id [withheld] appears 2 times (rows 5, 9)', 'age 110 is outside 18-100']
     """
+    columns = [str(c) for c in columns]
     out = errors.copy()
-    hit = out["column"].isin(list(columns)).to_numpy()
+    hit = out["column"].isin(columns).to_numpy()
     if not hit.any():
         return out
-    values = pd.unique(out.loc[hit, "value"].dropna().astype(str))
-    values = sorted((v for v in values if v), key=len, reverse=True)
+    values = out["value"].astype(object).to_numpy()
+    rows = out["row"].astype(object).to_numpy()
+    by_row: dict[object, set[str]] = {}
+    for i in np.flatnonzero(hit):
+        v = values[i]
+        if isinstance(v, str) and v:
+            by_row.setdefault(None if pd.isna(rows[i]) else rows[i], set()).add(v)
     out["value"] = out["value"].astype(object)
     out.loc[hit, "value"] = WITHHELD
-    if values:
-        pattern = "|".join(re.escape(v) for v in values)
-        out["message"] = out["message"].astype(str).str.replace(
-            pattern, WITHHELD, regex=True)
+    names = "|".join(re.escape(c) for c in sorted(columns, key=len, reverse=True))
+    messages = out["message"].astype(object).to_numpy().copy()
+    for i, message in enumerate(messages):
+        if not isinstance(message, str):
+            continue
+        mine = by_row.get(None if pd.isna(rows[i]) else rows[i], set())
+        for v in sorted(mine, key=len, reverse=True):
+            if v not in message:
+                continue
+            val = re.escape(v)
+            message = re.sub(rf"(?<![\w-])({names}) (?:'{val}'|{val})(?![\w-])",
+                             rf"\1 {WITHHELD}", message)
+            if not v.isdigit():
+                message = re.sub(rf"(?<![\w-]){val}(?![\w-])", WITHHELD, message)
+        messages[i] = message
+    out["message"] = text_array(messages)
     return out

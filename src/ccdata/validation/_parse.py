@@ -1,0 +1,606 @@
+"""Parse: turn submitted cells (often text) into a typed frame, never raising.
+
+These are ccdata's own text rules, deliberately stricter than pandera's
+coercion (see ``docs/validation.md``):
+
+* surrounding spaces are stripped; a blank cell is a missing value;
+* whole numbers are digits with an optional sign (``"7"``, ``"-3"``, also
+  ``"7.0"`` as spreadsheets export them); values beyond the range of the
+  column's integer type are problems, never wrapped around;
+* numbers are decimal (``"55.5"``, ``"1e3"``); ``inf``, ``nan`` and numbers
+  too large for the column's float type are problems;
+* booleans are ``0``/``1`` or ``true``/``false`` (any case);
+* dates are ISO 8601: ``YYYY-MM-DD``, optionally followed by a time of day
+  (``2024-03-01 13:45``, ``2024-03-01T13:45:00``) and a UTC offset; words
+  such as ``today`` or ``now`` are not dates; a year the column's type cannot
+  hold (``2924``, ``0024``) is a problem;
+* categories must be one of the declared levels.
+
+Text columns are factorised first, so stripping and parsing run once per
+*distinct* value. Already-typed columns are checked for the same limits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+from pandera import dtypes as pa_dtypes
+from pandera.engines import pandas_engine
+
+__all__: list[str] = []
+
+#: pandas 3 has a real text dtype ("str"); pandas 2 keeps text as objects.
+PANDAS3 = int(pd.__version__.split(".")[0]) >= 3
+
+
+def text_array(values: Any) -> Any:
+    """Text values as pandas' text dtype, missing values kept missing.
+
+    ``pd.array(..., dtype="str")`` turns None into 'None' under pandas 2, so
+    there the values stay objects (None for missing)."""
+    if PANDAS3:
+        return pd.array(values, dtype="str")
+    arr = np.array(list(values), dtype=object)
+    arr[pd.isna(arr)] = None
+    return pd.array(arr, dtype=object)
+
+
+def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame of text cells (NA for missing) as :func:`text_array` does."""
+    if PANDAS3:
+        return frame.astype("str")
+    return frame.astype(object).where(frame.notna(), None)
+
+_INT_RE = r"[+-]?\d+(?:\.0*)?"
+_FLOAT_RE = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_DATETIME_RE = (
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?"
+    r"(?:Z|[+-]\d{2}:?\d{2})?)?"
+)
+_TRUE = frozenset({"1", "true"})
+_FALSE = frozenset({"0", "false"})
+
+WORDS = {
+    "int": "is not a whole number",
+    "float": "is not a number",
+    "bool": "is not 0 or 1",
+    "date": "is not a date in the form YYYY-MM-DD",
+    "timedelta": "is not a duration (such as '2 days' or 'P2D')",
+}
+
+
+@dataclass
+class Parsed:
+    """One parsed column.
+
+    ``values`` is a full-length Series (RangeIndex) in the target dtype where
+    the dtype can hold a missing value; otherwise a nullable equivalent.
+    ``missing`` marks blank cells, ``bad`` cells that could not be parsed,
+    with ``reasons`` the words for each bad cell (object array, '' elsewhere).
+    """
+
+    name: str
+    kind: str
+    values: pd.Series
+    missing: np.ndarray
+    bad: np.ndarray
+    reasons: np.ndarray
+    raw: pd.Series
+    target: Any
+    codes: np.ndarray | None = None
+    distinct: np.ndarray | None = None
+    distinct_unique: bool = False  # the distinct values are known to differ
+
+    def key_codes(self) -> np.ndarray:
+        """Integer codes equal for equal parsed values: missing values share
+        one code (as pandas' ``duplicated`` treats them); -1 where unparsable."""
+        if self.codes is not None and self.distinct_unique:
+            out = self.codes  # the last distinct entry (None) is the missing one
+        elif self.codes is not None and self.distinct is not None:
+            canon = pd.factorize(pd.Series(self.distinct, dtype=object),
+                                 use_na_sentinel=True)[0]
+            canon = np.where(canon < 0, canon.max(initial=-1) + 1, canon)
+            out = canon[self.codes]
+        else:
+            out = pd.factorize(self.values, use_na_sentinel=False)[0]
+        return np.where(self.bad, -1, out)
+
+
+def target_of(dtype: Any) -> tuple[str, Any]:
+    """Classify a pandera data type: (kind, pandas dtype)."""
+    if dtype is None:
+        return "other", None
+    if isinstance(dtype, pandas_engine.Date):
+        return "pydate", None
+    try:
+        target = pd.api.types.pandas_dtype(dtype.type)
+    except (TypeError, AttributeError):
+        return "other", None
+    if isinstance(dtype, pa_dtypes.String):
+        if isinstance(target, np.dtype):  # pandas 2: text is kept as objects
+            target = np.dtype(object)
+        return "str", target
+    if isinstance(target, pd.CategoricalDtype):
+        return "category", target
+    if ptypes.is_bool_dtype(target):
+        return "bool", target
+    if ptypes.is_integer_dtype(target):
+        return "int", target
+    if ptypes.is_float_dtype(target):
+        return "float", target
+    if isinstance(target, pd.DatetimeTZDtype) or ptypes.is_datetime64_dtype(target):
+        return "date", target
+    if ptypes.is_timedelta64_dtype(target):
+        return "timedelta", target
+    if ptypes.is_string_dtype(target) and not ptypes.is_object_dtype(target):
+        return "str", target
+    return "other", target
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, pd.Timestamp) and value == value.normalize():
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def is_text(raw: pd.Series) -> bool:
+    return ptypes.is_object_dtype(raw) or ptypes.is_string_dtype(raw)
+
+
+def distinct_text(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Codes into distinct stripped text values (the last entry, None, is the
+    missing value), and whether those values are known to be all different."""
+    codes, uniques = raw.factorize(use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    try:
+        stripped = [v.strip() for v in uniques]
+    except AttributeError:  # not all text: numbers, dates, ...
+        stripped = [_text(v) for v in uniques]
+        unchanged = False
+    else:  # str.strip returns the very same object when there is nothing to strip
+        unchanged = all(a is b for a, b in zip(stripped, uniques, strict=True))
+    text = np.array([*stripped, None], dtype=object)
+    blank = text == ""
+    text[blank] = None
+    codes = np.where(codes < 0, len(uniques), codes)
+    return codes, text, unchanged and not blank.any()
+
+
+def raw_text(raw: pd.Series, positions: np.ndarray) -> np.ndarray:
+    """What the site typed at ``positions``, as text ('' for a missing value)."""
+    part = raw.iloc[positions]
+    if ptypes.is_datetime64_any_dtype(part):
+        return np.asarray(stamp_text(part), dtype=object)
+    if ptypes.is_integer_dtype(part) or ptypes.is_float_dtype(part):
+        return np.asarray(number_text(part), dtype=object)
+    if ptypes.is_string_dtype(part) and not ptypes.is_object_dtype(part):
+        return part.str.strip().fillna("").to_numpy(dtype=object)
+    out = np.empty(len(positions), dtype=object)
+    for i, v in enumerate(part.tolist()):
+        if v is None or (not isinstance(v, str) and pd.isna(v)):
+            out[i] = ""
+        else:
+            out[i] = _text(v)
+    return out
+
+
+def stamp_text(values: pd.Series, empty: str = "") -> list[str]:
+    """Date-times as YYYY-MM-DD, with the time of day when there is one."""
+    values = values.reset_index(drop=True)
+    wall = values.dt.tz_localize(None) if values.dt.tz is not None else values
+    midnight = (wall == wall.dt.normalize()).to_numpy(dtype=bool, na_value=True)
+    day = values.dt.strftime("%Y-%m-%d")
+    full = values.dt.strftime("%Y-%m-%d %H:%M:%S")
+    text = day.where(midnight, full)
+    return [empty if pd.isna(t) else t for t in text.tolist()]
+
+
+def number_text(values: pd.Series, empty: str = "") -> list[str]:
+    """Numbers as a person would write them: 212 not 212.0, exact integers."""
+    if ptypes.is_integer_dtype(values):
+        arr = values.to_numpy(dtype=object, na_value=None)
+        return [empty if v is None else str(v) for v in arr]
+    num = values.to_numpy(dtype="float64", na_value=np.nan)
+    return [empty if np.isnan(v) else fmt_number(v) for v in num.tolist()]
+
+
+def _fullmatch(text: np.ndarray, pattern: str) -> np.ndarray:
+    present = np.array([t is not None for t in text], dtype=bool)
+    out = np.zeros(len(text), dtype=bool)
+    if present.any():
+        s = pd.Series(text[present], dtype=object).astype(str)
+        out[present] = s.str.fullmatch(pattern).to_numpy(dtype=bool)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Kinds
+# --------------------------------------------------------------------------
+
+
+def _int_bounds(target: Any) -> tuple[int, int]:
+    info = np.iinfo(getattr(target, "numpy_dtype", target))
+    return int(info.min), int(info.max)
+
+
+def _range_words(lo: Any, hi: Any) -> str:
+    return f"is outside the range this column can hold ({lo} to {hi})"
+
+
+def _ints_from_text(text: np.ndarray, target: Any):
+    """Distinct text -> (python ints or None, bad, reasons)."""
+    lo, hi = _int_bounds(target)
+    ok = _fullmatch(text, _INT_RE)
+    values = np.full(len(text), None, dtype=object)
+    bad = np.zeros(len(text), dtype=bool)
+    reasons = np.full(len(text), "", dtype=object)
+    for i, t in enumerate(text):
+        if t is None:
+            continue
+        if not ok[i]:
+            bad[i] = True
+            reasons[i] = WORDS["int"]
+            continue
+        number = int(t.split(".", 1)[0])
+        if number < lo or number > hi:
+            bad[i] = True
+            reasons[i] = _range_words(lo, hi)
+        else:
+            values[i] = number
+    return values, bad, reasons
+
+
+def _int_array(values: np.ndarray, na: np.ndarray, target: Any) -> pd.Series:
+    """Ints (Python ints, or a NumPy integer array; anything where ``na``) as the
+    target dtype, or its nullable twin."""
+    np_dtype = np.dtype(getattr(target, "numpy_dtype", target))
+    if values.dtype.kind in "iub":
+        data = np.where(na, 0, values).astype(np_dtype)
+    else:
+        data = np.zeros(len(values), dtype=np_dtype)
+        if (~na).any():
+            data[~na] = np.array(values[~na].tolist(), dtype=np_dtype)
+    if na.any() or isinstance(target, pd.api.extensions.ExtensionDtype):
+        name = np_dtype.name.capitalize().replace("Uint", "UInt")
+        return pd.Series(pd.arrays.IntegerArray(data, na.copy()), dtype=name)
+    return pd.Series(data)
+
+
+def _parse_int(name, raw, target) -> Parsed:
+    n = len(raw)
+    lo, hi = _int_bounds(target)
+    if is_text(raw):
+        codes, text, _ = distinct_text(raw)
+        values_u, bad_u, reasons_u = _ints_from_text(text, target)
+        missing = pd.isna(text)[codes]
+        bad, reasons = bad_u[codes], reasons_u[codes]
+        values = values_u[codes]
+        extra = {"codes": codes, "distinct": values_u}
+    else:
+        extra = {}
+        missing = raw.isna().to_numpy()
+        bad = np.zeros(n, dtype=bool)
+        reasons = np.full(n, "", dtype=object)
+        if ptypes.is_integer_dtype(raw) or ptypes.is_bool_dtype(raw):
+            unsigned = ptypes.is_unsigned_integer_dtype(raw)
+            ints = raw.to_numpy(dtype="uint64" if unsigned else "int64", na_value=0)
+            out = np.zeros(n, dtype=bool)
+            if unsigned:
+                if hi < 2**64 - 1:
+                    out = ints > np.uint64(hi)
+            else:
+                if lo > -(2**63):
+                    out |= ints < lo
+                if hi < 2**63 - 1:
+                    out |= ints > hi
+        else:
+            num = raw.to_numpy(dtype="float64", na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                whole = np.isfinite(num) & (np.mod(num, 1) == 0)
+            bad = ~missing & ~whole
+            reasons[bad] = WORDS["int"]
+            upper = float(hi) if hi < 2**53 else float(hi + 1)  # powers of 2: exact
+            with np.errstate(invalid="ignore"):
+                out = whole & ~((num >= float(lo)) & (num < upper if hi >= 2**53
+                                                      else num <= upper))
+            ints = np.where(whole & ~out, num, 0).astype(
+                "uint64" if lo >= 0 else "int64")
+        out &= ~missing & ~bad
+        bad = bad | out
+        reasons[out] = _range_words(lo, hi)
+        values = ints
+    na = missing | bad
+    return Parsed(name, "int", _int_array(values, na, target), missing, bad,
+                  reasons, raw, target, **extra)
+
+
+def _parse_float(name, raw, target) -> Parsed:
+    np_dtype = np.dtype(getattr(target, "numpy_dtype", target))
+    big = float(np.finfo(np_dtype).max)
+    if is_text(raw):
+        codes, text, _ = distinct_text(raw)
+        ok = _fullmatch(text, _FLOAT_RE)
+        num_u = np.full(len(text), np.nan)
+        bad_u = np.zeros(len(text), dtype=bool)
+        reasons_u = np.full(len(text), "", dtype=object)
+        for i, t in enumerate(text):
+            if t is None:
+                continue
+            if not ok[i]:
+                bad_u[i], reasons_u[i] = True, WORDS["float"]
+                continue
+            num_u[i] = float(t)
+        too_big = ok & ~np.isnan(num_u) & ~(np.abs(num_u) <= big)
+        bad_u |= too_big
+        reasons_u[too_big] = "is too large a number for this column"
+        num_u[bad_u] = np.nan
+        missing, bad, reasons = pd.isna(text)[codes], bad_u[codes], reasons_u[codes]
+        num = num_u[codes]
+        extra = {"codes": codes, "distinct": num_u}
+    else:
+        extra = {}
+        num = np.array(raw.to_numpy(dtype="float64", na_value=np.nan), copy=True)
+        missing = np.isnan(num)
+        bad = ~missing & ~(np.abs(num) <= big)
+        reasons = np.full(len(num), "", dtype=object)
+        reasons[bad] = "is not a finite number"
+        num[bad] = np.nan
+    if isinstance(target, pd.api.extensions.ExtensionDtype):
+        values = pd.Series(pd.array(np.where(np.isnan(num), None, num),
+                                    dtype=target))
+    else:
+        values = pd.Series(num.astype(np_dtype))
+    return Parsed(name, "float", values, missing, bad, reasons, raw, target, **extra)
+
+
+def _parse_bool(name, raw, target) -> Parsed:
+    n = len(raw)
+    if is_text(raw):
+        codes, text, _ = distinct_text(raw)
+        lower = [None if t is None else t.lower() for t in text]
+        val_u = np.array([t in _TRUE for t in lower], dtype=bool)
+        bad_u = np.array([t is not None and t not in _TRUE and t not in _FALSE
+                          for t in lower], dtype=bool)
+        missing, bad, val = pd.isna(text)[codes], bad_u[codes], val_u[codes]
+    else:
+        missing = raw.isna().to_numpy()
+        num = raw.to_numpy(dtype="float64", na_value=np.nan)
+        bad = ~missing & ~np.isin(num, (0.0, 1.0))
+        val = num == 1.0
+    reasons = np.where(bad, WORDS["bool"], "").astype(object)
+    na = missing | bad
+    if na.any() or isinstance(target, pd.api.extensions.ExtensionDtype):
+        values = pd.Series(pd.arrays.BooleanArray(val.copy(), na.copy()))
+    else:
+        values = pd.Series(val.copy())
+    del n
+    return Parsed(name, "bool", values, missing, bad, reasons, raw, target)
+
+
+def _unit_bounds(target: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
+    unit = getattr(target, "unit", None) or np.datetime_data(target)[0]
+    info = np.iinfo(np.int64)
+    bounds = np.array([info.min + 1, info.max], dtype=np.int64)
+    per_day = np.timedelta64(1, "D").astype(f"timedelta64[{unit}]").astype(np.int64)
+    days = bounds // per_day  # whole days the unit can hold, compared by day
+    return (np.datetime64(int(days[0]) + 1, "D"), np.datetime64(int(days[1]) - 1, "D"))
+
+
+def _fmt_bound(value: np.datetime64) -> str:
+    return str(value.astype("datetime64[D]"))
+
+
+def _parse_date(name, raw, target) -> Parsed:
+    n = len(raw)
+    tz = getattr(target, "tz", None)
+    unit = getattr(target, "unit", None) or np.datetime_data(target)[0]
+    naive = np.dtype(f"datetime64[{unit}]")
+    lo, hi = _unit_bounds(naive)
+    range_words = (f"is outside the dates this column can hold "
+                   f"({_fmt_bound(lo)} to {_fmt_bound(hi)})")
+    reasons = np.full(n, "", dtype=object)
+    if ptypes.is_datetime64_any_dtype(raw):
+        values = raw.reset_index(drop=True)
+        if tz is None and values.dt.tz is not None:
+            values = values.dt.tz_localize(None)
+        elif tz is not None:
+            values = (values.dt.tz_localize(tz) if values.dt.tz is None
+                      else values.dt.tz_convert(tz))
+        missing = values.isna().to_numpy()
+        bad = np.zeros(n, dtype=bool)
+        try:
+            values = values.astype(target)
+        except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+            wall = values.dt.tz_localize(None) if values.dt.tz is not None else values
+            stamp = wall.to_numpy(dtype="datetime64[s]").astype("datetime64[D]")
+            bad = ~missing & ((stamp < lo) | (stamp > hi))
+            reasons[bad] = range_words
+            values = values.where(~bad).astype(target)
+        return Parsed(name, "date", values, missing, bad, reasons, raw, target)
+    if not is_text(raw):
+        raw_obj = raw.astype(object).where(raw.notna(), None)
+    else:
+        raw_obj = raw
+    codes, text, _ = distinct_text(raw_obj)
+    ok = _fullmatch(text, _DATETIME_RE)
+    m = len(text)
+    stamps = np.full(m, np.datetime64("NaT"), dtype=naive)
+    bad_u = np.zeros(m, dtype=bool)
+    reasons_u = np.full(m, "", dtype=object)
+    for i, t in enumerate(text):
+        if t is None:
+            continue
+        if not ok[i]:
+            bad_u[i], reasons_u[i] = True, WORDS["date"]
+            continue
+        try:
+            stamp = dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
+        except ValueError:
+            # a valid form with an impossible date, or a year out of range
+            bad_u[i], reasons_u[i] = True, WORDS["date"]
+            continue
+        if stamp.tzinfo is not None:
+            if tz is not None:
+                stamp = pd.Timestamp(stamp).tz_convert(tz).tz_localize(None)
+            else:
+                stamp = stamp.replace(tzinfo=None)
+        day = np.datetime64(stamp.date(), "D")
+        if day < lo or day > hi:
+            bad_u[i], reasons_u[i] = True, range_words
+            continue
+        stamps[i] = np.datetime64(stamp.replace(tzinfo=None), "us").astype(naive)
+    missing, bad, reasons = pd.isna(text)[codes], bad_u[codes], reasons_u[codes]
+    values = pd.Series(stamps[codes])
+    extra = {"codes": codes, "distinct": stamps.astype(object)}
+    if tz is not None:
+        values = values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        lost = values.isna().to_numpy() & ~missing & ~bad
+        if lost.any():
+            bad = bad | lost
+            reasons = reasons.copy()
+            reasons[lost] = f"is not a valid local time in {tz}"
+    return Parsed(name, "date", values, missing, bad, reasons, raw, target, **extra)
+
+
+def _parse_pydate(name, raw, target) -> Parsed:
+    parsed = _parse_date(name, raw, np.dtype("datetime64[ns]"))
+    stamps = parsed.values
+    has_time = ~parsed.missing & ~parsed.bad & (
+        stamps.dt.normalize() != stamps).to_numpy(dtype=bool, na_value=False)
+    bad = parsed.bad | has_time
+    reasons = parsed.reasons.copy()
+    reasons[has_time] = "has a time of day; this column takes a date only"
+    objs = np.full(len(stamps), None, dtype=object)
+    keep = ~parsed.missing & ~bad
+    if keep.any():
+        objs[keep] = np.array(stamps[keep].dt.date.tolist(), dtype=object)
+    values = pd.Series(objs, dtype=object)
+    return Parsed(name, "pydate", values, parsed.missing, bad, reasons, raw, None)
+
+
+def _parse_timedelta(name, raw, target) -> Parsed:
+    n = len(raw)
+    if ptypes.is_timedelta64_dtype(raw):
+        values = raw.reset_index(drop=True).astype(target)
+        missing = values.isna().to_numpy()
+        return Parsed(name, "timedelta", values, missing, np.zeros(n, dtype=bool),
+                      np.full(n, "", dtype=object), raw, target)
+    codes, text, _ = distinct_text(raw)
+    m = len(text)
+    deltas = np.full(m, np.timedelta64("NaT"), dtype=target)
+    bad_u = np.zeros(m, dtype=bool)
+    for i, t in enumerate(text):
+        if t is None:
+            continue
+        if t.lower() in ("nan", "nat", "none", "inf", "-inf"):
+            bad_u[i] = True
+            continue
+        try:
+            deltas[i] = pd.Timedelta(t).to_timedelta64().astype(target)
+        except (ValueError, OverflowError):
+            bad_u[i] = True
+    reasons_u = np.where(bad_u, WORDS["timedelta"], "").astype(object)
+    return Parsed(name, "timedelta", pd.Series(deltas[codes]), pd.isna(text)[codes],
+                  bad_u[codes], reasons_u[codes], raw, target)
+
+
+def _strip_text(name, raw, target) -> Parsed:
+    """A text column to the target str dtype: vectorised strip, blank = missing."""
+    n = len(raw)
+    stripped = raw.reset_index(drop=True).str.strip()
+    missing = (stripped.isna() | (stripped == "")).to_numpy(dtype=bool,
+                                                             na_value=True)
+    values = stripped.astype(target) if stripped.dtype != target else stripped
+    if missing.any():
+        values = values.where(~missing)
+    return Parsed(name, "str", values, missing, np.zeros(n, dtype=bool),
+                  np.full(n, "", dtype=object), raw, target)
+
+
+def _parse_text(name, raw, target, kind) -> Parsed:
+    n = len(raw)
+    all_text = ptypes.is_string_dtype(raw) and not ptypes.is_object_dtype(raw)
+    if kind == "str" and all_text and isinstance(
+            target, pd.api.extensions.ExtensionDtype):
+        return _strip_text(name, raw, target)
+    codes, text, unique = distinct_text(raw)
+    missing = pd.isna(text)[codes]
+    bad = np.zeros(n, dtype=bool)
+    reasons = np.full(n, "", dtype=object)
+    if kind == "category" and target.categories is not None:
+        levels = list(target.categories)
+        level_text = {_text(v): i for i, v in enumerate(levels)}
+        mapped = np.array([level_text.get(t, -1) if t is not None else -1
+                           for t in text], dtype=np.int64)
+        bad_u = np.array([t is not None and t not in level_text for t in text])
+        bad = bad_u[codes]
+        shown = ", ".join(f"'{v}'" for v in levels)
+        reasons[bad] = f"is not one of {shown}"
+        values = pd.Series(pd.Categorical.from_codes(mapped[codes], dtype=target))
+    elif kind == "category":
+        values = pd.Series(pd.Categorical(text[codes]))
+    elif isinstance(target, pd.api.extensions.ExtensionDtype):
+        values = pd.Series(pd.array(text, dtype=target).take(codes))
+    else:
+        values = pd.Series(text[codes], dtype=target)
+    return Parsed(name, kind, values, missing, bad, reasons, raw, target,
+                  codes=codes, distinct=text, distinct_unique=unique)
+
+
+def parse_column(name: str, raw: pd.Series, dtype: Any) -> Parsed:
+    """Parse one raw column to the pandera ``dtype``; never raises on bad values."""
+    kind, target = target_of(dtype)
+    if kind == "int":
+        return _parse_int(name, raw, target)
+    if kind == "float":
+        return _parse_float(name, raw, target)
+    if kind == "bool":
+        return _parse_bool(name, raw, target)
+    if kind == "date":
+        return _parse_date(name, raw, target)
+    if kind == "pydate":
+        return _parse_pydate(name, raw, target)
+    if kind == "timedelta":
+        return _parse_timedelta(name, raw, target)
+    if kind in ("str", "category"):
+        if kind == "category" and isinstance(raw.dtype, pd.CategoricalDtype) and (
+                target.categories is None or raw.dtype == target):
+            values = raw.reset_index(drop=True)
+        else:
+            return _parse_text(name, raw, target, kind)
+    else:
+        values = raw.reset_index(drop=True)
+    n = len(raw)
+    return Parsed(name, kind, values, values.isna().to_numpy(),
+                  np.zeros(n, dtype=bool), np.full(n, "", dtype=object), raw, target)
+
+
+def fmt_number(value: Any) -> str:
+    """A number as a person would write it: 212 not 212.0."""
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(
+            value).is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return str(value)
+
+
+def display_values(values: pd.Series, kind: str, raw_texts: np.ndarray) -> list[str]:
+    """Values for messages: dates as YYYY-MM-DD, numbers bare, text quoted."""
+    if kind == "date" and ptypes.is_datetime64_any_dtype(values):
+        return stamp_text(values, empty="(empty)")
+    if kind in ("int", "float") and ptypes.is_numeric_dtype(values):
+        return number_text(values, empty="(empty)")
+    if kind in ("int", "float", "bool"):
+        return [fmt_number(v) if not pd.isna(v) else "(empty)"
+                for v in values.tolist()]
+    if kind == "pydate":
+        return [str(v) for v in values.tolist()]
+    return [f"'{t}'" for t in raw_texts]
+
+
