@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from ccdata._wording import Direction, check_direction, direction_word, status_text
 from ccdata.errors import InputError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-Direction = Literal["higher_is_better", "lower_is_better", "increase", "decrease"]
-_DIRECTIONS = ("higher_is_better", "lower_is_better", "increase", "decrease")
-
-# Neutral wording of a funnel status. "Better"/"worse" are added only when the
-# user states the indicator's direction (see direction_word).
-STATUS_WORDS = {
-    "within": "within the expected range (inside the 95% limits)",
-    "above_95": "above the 95% limit (inside the 99.8% limit)",
-    "above_998": "above the 99.8% limit",
-    "below_95": "below the 95% limit (inside the 99.8% limit)",
-    "below_998": "below the 99.8% limit",
-    "not_assessed": "not assessed (no usable data)",
-}
+# One direction vocabulary ("increase" | "decrease" | None) and every status
+# word come from ccdata._wording, built from a result's own levels.
+__all__ = [
+    "Direction",
+    "as_plot_x",
+    "check_direction",
+    "date_axis",
+    "direction_word",
+    "fit_figure",
+    "fmt_number",
+    "get_ax",
+    "get_site_view_ax",
+    "need_attr",
+    "need_columns",
+    "result_levels",
+    "status_text",
+]
 
 
 def get_ax(ax: Axes | None, *, site_view: bool = False, where: str = "") -> Axes:
@@ -40,6 +45,32 @@ def get_ax(ax: Axes | None, *, site_view: bool = False, where: str = "") -> Axes
     import matplotlib.pyplot as plt
 
     return plt.gca()
+
+
+def fit_figure(ax: Axes) -> None:
+    """Let a figure hold what is drawn outside its Axes (legend, caption, title).
+
+    The legend sits right of the axes and the caption under them. The theme's
+    ``savefig.bbox = "tight"`` keeps them in a saved file; so that a figure
+    saved without the theme (``ax.figure.savefig(...)`` in a script) is
+    complete too, a figure with this one Axes, no layout engine and the
+    default subplot margins is given matplotlib's constrained layout, which
+    makes room for them. A figure whose margins were set
+    (``subplots_adjust``), that has a layout engine, or holds other Axes, is
+    left as it is: its owner laid it out.
+    """
+    import matplotlib as mpl
+
+    fig = ax.get_figure(root=True)
+    if fig is None or fig.get_layout_engine() is not None or len(fig.axes) != 1:
+        return
+    if getattr(fig, "_ccdata_no_layout", False):
+        return
+    pars = fig.subplotpars
+    if any(getattr(pars, k) != mpl.rcParams[f"figure.subplot.{k}"]
+           for k in ("left", "right", "bottom", "top")):
+        return
+    fig.set_layout_engine("constrained")
 
 
 def get_site_view_ax(ax: Axes | None, *, where: str) -> Axes:
@@ -66,34 +97,23 @@ def get_site_view_ax(ax: Axes | None, *, where: str) -> Axes:
     return ax
 
 
-def check_direction(direction: object, *, where: str) -> str | None:
-    """Return "higher_is_better", "lower_is_better" or None; raise otherwise."""
-    if direction is None:
-        return None
-    if direction not in _DIRECTIONS:
+def result_levels(result: object, *, where: str) -> tuple[float, ...]:
+    """The coverage levels a funnel result was computed with, ascending.
+
+    Read from ``result.levels`` (a :class:`ccdata.comparison.FunnelResult`
+    always has them); an InputError names what was expected otherwise.
+    """
+    levels = need_attr(result, "levels", where=where, what="a FunnelResult")
+    try:
+        out = tuple(sorted(float(v) for v in levels))
+    except (TypeError, ValueError):
+        out = ()
+    if not out or not all(0 < v < 1 for v in out):
         raise InputError(
-            f"The 'direction' parameter of {where} must be None (no judgement), "
-            f"'higher_is_better' or 'lower_is_better' ('increase'/'decrease' are "
-            f"accepted as synonyms). Got {direction!r} instead."
+            f"{where}: result.levels must be coverage probabilities in (0, 1). "
+            f"Got {levels!r} instead."
         )
-    return {"increase": "higher_is_better", "decrease": "lower_is_better"}.get(
-        str(direction), str(direction)
-    )
-
-
-def direction_word(side: str, direction: str | None) -> str:
-    """'better'/'worse' for side 'above'/'below' given a direction, else ''."""
-    if direction is None or side not in ("above", "below"):
-        return ""
-    good = "above" if direction == "higher_is_better" else "below"
-    return "better than expected" if side == good else "worse than expected"
-
-
-def status_text(status: str, direction: str | None) -> str:
-    """Neutral wording of a funnel status, with 'better'/'worse' only if asked."""
-    words = STATUS_WORDS.get(status, str(status))
-    extra = direction_word(str(status).split("_")[0], direction)
-    return f"{words}, {extra}" if extra else words
+    return out
 
 
 def need_attr(result: Any, name: str, *, where: str, what: str) -> Any:

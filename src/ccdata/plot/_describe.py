@@ -7,28 +7,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ccdata._params import level_suffix
+from ccdata._wording import (
+    status_names,
+    status_short,
+)
 from ccdata.errors import InputError
 from ccdata.plot._common import (
-    STATUS_WORDS,
     Direction,
     check_direction,
-    direction_word,
     fmt_number,
+    result_levels,
     status_text,
 )
 
 __all__ = ["describe"]
-
-_STATUS_ORDER = ("within", "above_95", "above_998", "below_95", "below_998",
-                 "not_assessed")
-_SHORT = {
-    "within": "within the 95% limits",
-    "above_95": "above the 95% limit only",
-    "above_998": "above the 99.8% limit",
-    "below_95": "below the 95% limit only",
-    "below_998": "below the 99.8% limit",
-    "not_assessed": "not assessed",
-}
 
 
 def describe(
@@ -126,8 +119,9 @@ def _funnel(result: Any, highlight: object, direction: str | None,
     from ccdata.plot._funnel import FLAG_LABEL, flagged_mask, overdispersion_text
 
     units = result.units
+    levels = result_levels(result, where="ccdata.plot.describe")
     kind = str(getattr(result, "kind", "proportion"))
-    from ccdata.plot._funnel import _multiplier
+    from ccdata.plot._funnel import _multiplier, centre_label
 
     mult, _, pct = _multiplier(result, None)
     ids = units["unit"].astype(str)
@@ -141,7 +135,8 @@ def _funnel(result: Any, highlight: object, direction: str | None,
     target = getattr(result, "target", None)
     text = [f"{head} ({'; '.join(bits)})."]
     if target is not None and np.isfinite(float(target)):
-        text.append(f"Target {fmt_number(float(target) * mult, percent=pct)}.")
+        text.append(centre_label(result, fmt_number(float(target) * mult,
+                                                    percent=pct)) + ".")
 
     status = units["status"].astype(str)
     flag = flagged_mask(ids.to_numpy(), flagged, where="ccdata.plot.describe")
@@ -162,15 +157,18 @@ def _funnel(result: Any, highlight: object, direction: str | None,
                   else f"{_num(num)} observed, {_num(den)} expected"
                   if kind == "ratio" else f"denominator {_num(den)}")
         text.append(
-            f"{highlight}: {value} ({volume}), {status_text(row['status'], direction)}."
+            f"{highlight}: {value} ({volume}), "
+            f"{_status_words(row['status'], levels, direction)}."
         )
-        if {"lower_95", "upper_95"} <= set(units.columns):
+        inner = level_suffix(levels[0])
+        if {f"lower_{inner}", f"upper_{inner}"} <= set(units.columns):
             lo, hi = (fmt_number(float(row[c]) * mult, percent=pct)
-                      for c in ("lower_95", "upper_95"))
-            text.append(f"At this volume the 95% limits are {lo} to {hi}.")
+                      for c in (f"lower_{inner}", f"upper_{inner}"))
+            text.append(f"At this volume the {_pct(levels[0])} limits are "
+                        f"{lo} to {hi}.")
         others = status[~own]
         text.append(f"Of the other {_plural(len(others), 'unit')}, "
-                    + _counts(others) + ".")
+                    + _counts(others, levels) + ".")
         if flag[own].any():
             text.append(f"{highlight} is marked: {mark}; its outcome figures may "
                         "be incomplete.")
@@ -179,13 +177,12 @@ def _funnel(result: Any, highlight: object, direction: str | None,
             text.append(f"{_plural(n_other, 'other unit is', 'other units are')} "
                         f"marked: {mark}.")
         return " ".join(text)
-    text.append(_counts(status).capitalize() + ".")
+    text.append(_counts(status, levels).capitalize() + ".")
     if name_units:
-        for st in _STATUS_ORDER[1:5]:
+        for st in status_names(levels)[1:-1]:
             who = sorted(ids[(status == st).to_numpy()])
             if who:
-                extra = direction_word(st.split("_")[0], direction)
-                words = STATUS_WORDS[st] + (f", {extra}" if extra else "")
+                words = status_text(st, levels, direction)
                 text.append(f"{words[0].upper()}{words[1:]}: {', '.join(who)}.")
     if flag.any():
         n = int(flag.sum())
@@ -204,10 +201,26 @@ def _num(v: Any) -> str:
     return f"{v:,.0f}" if v == round(v) else f"{v:,.1f}"
 
 
-def _counts(status: pd.Series) -> str:
+def _pct(level: float) -> str:
+    from ccdata._wording import level_percent
+
+    return level_percent(level)
+
+
+def _status_words(status: str, levels: tuple[float, ...], direction: str | None
+                  ) -> str:
+    """status_text for a known status; the raw value otherwise (never an error)."""
+    if str(status) in status_names(levels):
+        return status_text(str(status), levels, direction)
+    return str(status)
+
+
+def _counts(status: pd.Series, levels: tuple[float, ...]) -> str:
     counts = status.value_counts()
-    parts = [f"{int(counts.get(st, 0))} {_SHORT[st]}" for st in _STATUS_ORDER
-             if counts.get(st, 0) or st == "within"]
+    parts = [f"{int(counts.get(st, 0))} {status_short(st, levels)}"
+             for st in status_names(levels) if counts.get(st, 0) or st == "within"]
+    unknown = sorted(set(map(str, counts.index)) - set(status_names(levels)))
+    parts += [f"{int(counts[st])} with status {st!r}" for st in unknown]
     return "; ".join(parts)
 
 
