@@ -27,6 +27,7 @@ __all__ = [
     "get_site_view_ax",
     "need_attr",
     "need_columns",
+    "percent_axis",
     "result_levels",
     "status_text",
 ]
@@ -61,7 +62,7 @@ def fit_figure(ax: Axes) -> None:
     """
     import matplotlib as mpl
 
-    fig = ax.get_figure(root=True)
+    fig = ax.figure.figure  # the root figure (of a subfigure too)
     if fig is None or fig.get_layout_engine() is not None or len(fig.axes) != 1:
         return
     if getattr(fig, "_ccdata_no_layout", False):
@@ -143,15 +144,24 @@ def need_columns(frame: Any, columns: tuple[str, ...], *, where: str) -> None:
 def as_plot_x(values: pd.Series) -> tuple[np.ndarray, bool, list[str] | None]:
     """Numeric x positions, whether they are dates, and category labels if any.
 
-    Dates (datetime64 or pandas Period) become Matplotlib date numbers; strings
-    that parse as dates ("2024-04") become dates too; other strings become
+    Dates (datetime64 or pandas Period, e.g. quarters) become Matplotlib date
+    numbers (a period at its first day); strings that parse as dates
+    ("2024-04") or name quarters ("2023Q2", "2023-Q2") become dates too, so a
+    quarterly axis has date ticks, not label strings; other strings become
     positions 0..n-1 in their given order, labelled by the strings.
     """
     from matplotlib import dates as mdates
 
     s = pd.Series(values).reset_index(drop=True)
+    if s.dtype == object and len(s) and s.map(
+            lambda v: isinstance(v, pd.Period) or v is None or v is pd.NaT).all():
+        s = pd.Series(pd.PeriodIndex(s))  # Period objects held as objects
     if isinstance(s.dtype, pd.PeriodDtype):
         s = s.dt.to_timestamp()
+    elif not pd.api.types.is_numeric_dtype(s) and len(s):
+        quarters = _quarters(s)
+        if quarters is not None:
+            s = quarters
     if pd.api.types.is_datetime64_any_dtype(s):
         stamps = pd.to_datetime(s).dt.tz_localize(None)
         return mdates.date2num(stamps.to_numpy(dtype="datetime64[ns]")), True, None
@@ -166,6 +176,28 @@ def as_plot_x(values: pd.Series) -> tuple[np.ndarray, bool, list[str] | None]:
     return mdates.date2num(stamps.to_numpy(dtype="datetime64[ns]")), True, None
 
 
+_QUARTER = r"^\s*(\d{4})\s*-?\s*Q([1-4])\s*$"
+
+
+def _quarters(s: pd.Series) -> pd.Series | None:
+    """Quarter labels ("2023Q2", "2023-Q2") as the quarters' first days, else None.
+
+    Examples
+    --------
+    >>> _quarters(pd.Series(["2023Q2", "2023-Q3"])).dt.strftime("%Y-%m-%d").tolist()
+    ['2023-04-01', '2023-07-01']
+    >>> _quarters(pd.Series(["north", "south"])) is None
+    True
+    """
+    text = s.astype(str)
+    parts = text.str.extract(_QUARTER)
+    if parts.isna().any(axis=None):
+        return None
+    year = parts[0].astype(int)
+    month = (parts[1].astype(int) - 1) * 3 + 1
+    return pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": 1}))
+
+
 def fmt_number(value: float, *, percent: bool = False, digits: int | None = None) -> str:
     """Short, plain number formatting for labels and descriptions."""
     if value is None or not np.isfinite(value):
@@ -176,6 +208,41 @@ def fmt_number(value: float, *, percent: bool = False, digits: int | None = None
         digits = 1 if percent or abs(value) >= 10 else 2
     text = f"{value:,.{digits}f}"
     return f"{text}%" if percent else text
+
+
+def tick_decimals(values: Any, most: int = 3) -> int:
+    """Fewest decimals (0..most) that write every tick value exactly.
+
+    Examples
+    --------
+    >>> tick_decimals([96.5, 97.0, 97.5]), tick_decimals([0, 10, 20])
+    (1, 0)
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    for d in range(most + 1):
+        if np.allclose(np.round(v, d), v, rtol=0, atol=10 ** -(most + 2)):
+            return d
+    return most
+
+
+def percent_axis(axis: Any) -> None:
+    """Percent tick labels with as few decimals as the ticks need.
+
+    "97.5%" rather than "97.50%", "20%" rather than "20.0%"; all ticks of
+    the axis share one number of decimals.
+    """
+    from matplotlib.ticker import Formatter
+
+    class _Percent(Formatter):
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return f"{x:.{tick_decimals([x])}f}%"
+
+        def format_ticks(self, values: Any) -> list[str]:
+            d = tick_decimals(values)
+            return [f"{v:.{d}f}%" for v in values]
+
+    axis.set_major_formatter(_Percent())
 
 
 def date_axis(ax: Axes, *, maxticks: int = 7) -> None:

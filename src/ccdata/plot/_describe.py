@@ -92,6 +92,11 @@ def describe(
                        flag_label)
     if hasattr(result, "points") and hasattr(result, "summary"):
         return _spc(result, series if series is not None else highlight, direction)
+    if not isinstance(result, pd.DataFrame) and callable(getattr(result, "to_frame",
+                                                                   None)):
+        table = result.to_frame()  # a CusumResult / VladResult
+        if isinstance(table, pd.DataFrame) and {"cusum", "vlad"} & set(table.columns):
+            return _monitor(result, series if series is not None else highlight)
     if isinstance(result, pd.DataFrame):
         cols = set(result.columns)
         if "cusum" in cols or "vlad" in cols:
@@ -289,7 +294,15 @@ def _spc(result: Any, series: object, direction: str | None) -> str:
     return " ".join(text)
 
 
-def _monitor(data: pd.DataFrame, series: object) -> str:
+def _day(stamp: Any) -> str:
+    """A date as people write it: '5 April 2023'."""
+    return f"{stamp.day} {stamp:%B %Y}"
+
+
+def _monitor(result: Any, series: object) -> str:
+    from ccdata.plot._monitoring import date_column, monitor_table
+
+    data, meta = monitor_table(result)
     col = "cusum" if "cusum" in data else "vlad"
     unit = next((c for c in ("unit", "site_id") if c in data), None)
     frame = data
@@ -304,9 +317,31 @@ def _monitor(data: pd.DataFrame, series: object) -> str:
             frame = data[(data[unit].astype(str) == str(series)).to_numpy()]
             head += f" for {series}"
     n = len(frame)
-    sig = int(frame["signal"].fillna(False).astype(bool).sum()) if "signal" in frame else 0
+    flags = (frame["signal"].fillna(False).astype(bool).to_numpy() if "signal" in frame
+             else np.zeros(n, bool))
+    sig = int(flags.sum())
     last = float(frame[col].iloc[-1]) if n else float("nan")
-    text = f"{head}: {_plural(n, 'patient')} in order; {_plural(sig, 'signal')}."
+    when = date_column(frame, meta)
+    span = ""
+    if when is not None and n:
+        dates = pd.to_datetime(frame[when].astype(str) if isinstance(
+            frame[when].dtype, pd.PeriodDtype) else frame[when])
+        span = (f" from {_day(dates.min())} to {_day(dates.max())}"
+                if dates.notna().any() else "")
+    text = f"{head}: {_plural(n, 'patient')} in order{span}; {_plural(sig, 'signal')}"
+    if sig and when is not None:
+        on = pd.to_datetime(frame.loc[flags, when].astype(str) if isinstance(
+            frame[when].dtype, pd.PeriodDtype) else frame.loc[flags, when])
+        text += " (" + ", ".join(_day(d) for d in on) + ")"
+    elif sig:
+        text += " (at patient " + ", ".join(
+            str(i + 1) for i in np.flatnonzero(flags)) + ")"
+    text += "."
+    if col == "cusum" and sig:
+        odds = meta.get("odds_ratio")
+        more = "fewer" if odds is not None and float(odds) < 1 else "more"
+        text += (f" A signal is the CUSUM reaching its limit: evidence of {more} "
+                 "events than the risk model predicts.")
     if col == "vlad" and n:
         side = "fewer" if last > 0 else "more" if last < 0 else "as many"
         text += (f" After the last patient, {abs(last):.1f} {side} events than the "
@@ -317,8 +352,9 @@ def _monitor(data: pd.DataFrame, series: object) -> str:
 
 def _completeness(table: pd.DataFrame, highlight: object) -> str:
     frame = table
-    if highlight is not None and "site_id" in table:
-        frame = table[(table["site_id"].astype(str) == str(highlight)).to_numpy()]
+    site = "unit" if "unit" in table and "site_id" not in table else "site_id"
+    if highlight is not None and site in table:
+        frame = table[(table[site].astype(str) == str(highlight)).to_numpy()]
         if frame.empty:
             raise InputError(
                 f"The 'highlight' parameter of ccdata.plot.describe must be a site of "
@@ -334,9 +370,11 @@ def _completeness(table: pd.DataFrame, highlight: object) -> str:
 
 def _ascertainment(table: pd.DataFrame, highlight: object) -> str:
     if highlight is not None:
-        if "site_id" not in table:
-            raise InputError("ccdata.plot.describe: highlight needs a 'site_id' column.")
-        frame = table[(table["site_id"].astype(str) == str(highlight)).to_numpy()]
+        site = "unit" if "unit" in table and "site_id" not in table else "site_id"
+        if site not in table:
+            raise InputError("ccdata.plot.describe: highlight needs a 'site_id' "
+                             "(or 'unit') column.")
+        frame = table[(table[site].astype(str) == str(highlight)).to_numpy()]
         if frame.empty:
             raise InputError(
                 f"The 'highlight' parameter of ccdata.plot.describe must be a site of "

@@ -27,6 +27,7 @@ from ccdata.plot._common import (
     get_ax,
     need_attr,
     need_columns,
+    percent_axis,
     result_levels,
 )
 
@@ -434,9 +435,7 @@ def funnel(
         ax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
     ax.xaxis.set_major_formatter(FuncFormatter(_count))
     if percent:
-        from matplotlib.ticker import PercentFormatter
-
-        ax.yaxis.set_major_formatter(PercentFormatter(decimals=None))
+        percent_axis(ax.yaxis)
     ax.set_xlabel(xlabel if xlabel is not None else _default_xlabel(kind))
     ax.set_ylabel(ylabel if ylabel is not None else _default_ylabel(kind, final, percent))
     if title is not None:

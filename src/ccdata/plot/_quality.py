@@ -10,7 +10,19 @@ import pandas as pd
 
 from ccdata.errors import InputError
 from ccdata.plot import _theme as th
-from ccdata.plot._common import get_ax, need_columns
+from ccdata.plot._common import fit_figure, get_ax, need_columns, percent_axis
+
+#: The ``field`` value of field_completeness's row of records with every
+#: mandatory field present (ccdata.completeness.field_completeness).
+ALL_MANDATORY = "all_mandatory_fields"
+
+
+def unit_column(frame: pd.DataFrame, name: str) -> str:
+    """``name``, or ``unit`` (the one output name of the unit column) when the
+    table has that instead."""
+    if name not in frame.columns and "unit" in frame.columns:
+        return "unit"
+    return name
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -56,8 +68,10 @@ def _rows(
 
 
 def _labels(frame: pd.DataFrame, cols: list[str], highlight: object, site_col: str,
-            where: str) -> tuple[list[str], np.ndarray]:
+            where: str, all_fields_label: str | None = None
+            ) -> tuple[list[str], np.ndarray]:
     own = np.zeros(len(frame), bool)
+    site_col = unit_column(frame, site_col)
     if highlight is not None:
         need_columns(frame, (site_col,), where=where)
         own = (frame[site_col].astype(str) == str(highlight)).to_numpy()
@@ -66,7 +80,10 @@ def _labels(frame: pd.DataFrame, cols: list[str], highlight: object, site_col: s
                 f"The 'highlight' parameter of {where} must be a value of column "
                 f"{site_col!r}. Got {highlight!r}, which is not in the table."
             )
-    text = frame[cols].astype(str).agg(" ".join, axis=1).tolist()
+    shown = frame[cols].astype(str)
+    if "field" in shown and all_fields_label is not None:
+        shown["field"] = shown["field"].replace(ALL_MANDATORY, all_fields_label)
+    text = shown.agg(" ".join, axis=1).tolist()
     if highlight is not None and site_col in cols:  # the site's own view
         text = [t if o else "" for t, o in zip(text, own, strict=True)]
     return text, own
@@ -86,9 +103,7 @@ def _dotplot(ax: Axes, frame: pd.DataFrame, value: str, labels: list[str],
     ax.set_yticks(y, labels, fontsize="x-small" if len(frame) > 25 else None)
     ax.set_ylim(-0.7, len(frame) - 0.3)
     ax.grid(axis="y", visible=False)
-    from matplotlib.ticker import PercentFormatter
-
-    ax.xaxis.set_major_formatter(PercentFormatter(decimals=None))
+    percent_axis(ax.xaxis)
     return y
 
 
@@ -99,6 +114,7 @@ def completeness(
     highlight: object | None = None,
     site_col: str = "site_id",
     target: float | None = None,
+    all_fields_label: str = "All mandatory fields",
     title: str | None = None,
     legend: bool = True,
     ax: Axes | None = None,
@@ -121,6 +137,11 @@ def completeness(
         The column holding site identifiers (used with ``highlight``).
     target : float, optional
         Expected completeness (0-1), drawn as a dashed vertical line.
+    all_fields_label : str, default "All mandatory fields"
+        Label of the ``all_mandatory_fields`` row (records with every field of
+        its set present). That set is the schema's mandatory fields, or the
+        ``mandatory=`` given, or, with neither, every field that was asked
+        for: then say so, e.g. ``"All listed fields"``.
     title : str, optional
     legend : bool, default True
     ax : matplotlib.axes.Axes, optional
@@ -141,7 +162,8 @@ def completeness(
     where = "ccdata.plot.completeness"
     need_columns(table, _COMPLETENESS, where=where)
     frame, cols = _rows(table, _COMPLETENESS, select=select, where=where)
-    labels, own = _labels(frame, cols, highlight, site_col, where)
+    labels, own = _labels(frame, cols, highlight, site_col, where,
+                          all_fields_label=str(all_fields_label))
     ax = get_ax(ax, site_view=highlight is not None, where=where)
     _dotplot(ax, frame, "proportion", labels, own, highlight is not None)
     if target is not None:
@@ -157,6 +179,7 @@ def completeness(
         ax.set_title(title)
     if legend:
         ax.legend(loc="best", fontsize="small")
+    fit_figure(ax)
     return ax
 
 
@@ -211,4 +234,5 @@ def ascertainment(
         ax.set_title(title)
     if legend:
         ax.legend(loc="best", fontsize="small")
+    fit_figure(ax)
     return ax

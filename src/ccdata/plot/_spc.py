@@ -15,9 +15,11 @@ from ccdata.plot._common import (
     as_plot_x,
     check_direction,
     date_axis,
+    fit_figure,
     get_ax,
     need_attr,
     need_columns,
+    percent_axis,
 )
 
 if TYPE_CHECKING:
@@ -295,9 +297,7 @@ def _draw(
     elif cats is not None:
         ax.set_xticks(np.arange(len(cats)), cats)
     if mult == 100.0 and chart in _PERCENT_CHARTS:
-        from matplotlib.ticker import PercentFormatter
-
-        ax.yaxis.set_major_formatter(PercentFormatter(decimals=None))
+        percent_axis(ax.yaxis)
 
 
 _HEADER_GAP = 2.0  # points between the axes and the first row of words
@@ -436,6 +436,7 @@ def spc(
           variation_labels=variation_labels, sigma2=sigma2, compact=False, mult=mult)
     _finish(ax, title if title is not None else name, xlabel, ylabel, legend, chart,
             mult)
+    fit_figure(ax)
     return ax
 
 
@@ -480,6 +481,7 @@ def run_chart(
           mult=mult)
     _finish(ax, title if title is not None else name, xlabel, ylabel, legend, chart,
             mult)
+    fit_figure(ax)
     return ax
 
 

@@ -158,19 +158,22 @@ def fixed_margins(size: tuple[float, float], *, left: float, right: float,
             "top": 1 - top / h}
 
 
-def save_figure(draw: Callable[[Any], Any], path: Path, *, dpi: int,
+def save_figure(draw: Callable[[Any], Any], path: Path, *, dpi: int = 200,
                 size: tuple[float, float] = (6.4, 4.2),
-                margins: dict[str, float] | None = None) -> Path:
-    """Draw with ``draw(fig)`` on a new Figure inside the ccdata theme; save PNG.
+                margins: dict[str, float] | None = None,
+                formats: tuple[str, ...] = ("png",),
+                alt: str | None = None) -> Path:
+    """Draw with ``draw(fig)`` on a new Figure inside the ccdata theme; save it.
 
     Parameters
     ----------
     draw : callable
         Called with the :class:`~matplotlib.figure.Figure`; draws on it.
     path : Path
-        The PNG file (parent folders are created).
-    dpi : int
-        Resolution.
+        The PNG file (parent folders are created); other formats are written
+        beside it with their own suffix.
+    dpi : int, default 200
+        Resolution of the PNG.
     size : (float, float)
         Figure size in inches.
     margins : dict, optional
@@ -180,21 +183,29 @@ def save_figure(draw: Callable[[Any], Any], path: Path, *, dpi: int,
         margins the theme's ``savefig.bbox = "tight"`` crops the figure to what
         was drawn, which renders it twice: fine for the steering group's few
         figures, too slow for the hundreds of figures of the site packs.
+    formats : tuple of str, default ("png",)
+        Formats written by :func:`ccdata.plot.save` ("png", "svg", "pdf"),
+        e.g. ``("png", "svg")`` for an HTML pack that inlines the SVG.
+    alt : str, optional
+        Text alternative written into the PNG metadata and the SVG ``<desc>``.
     """
     import matplotlib
     from matplotlib.figure import Figure
 
-    from ccdata.plot import theme
+    from ccdata.plot import save, theme
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     with theme(dpi=dpi), matplotlib.rc_context(
             {"savefig.bbox": "standard"} if margins is not None else {}):
         fig = Figure(figsize=size)
         if margins is not None:
             fig.subplots_adjust(**margins)
         draw(fig)
-        fig.savefig(path, dpi=dpi, metadata={"Software": None})
+        save(fig, path.with_suffix(""), dpi=dpi, formats=formats, alt=alt)
     return path
+
+
+#: Formats of the steering group's figures: PNG for the page, SVG for print.
+FORMATS = ("png", "svg")
 
 
 def _record(figures: list[FigureInfo], tmp: Path, path: Path, title: str, text: str,
@@ -218,15 +229,16 @@ def write_figures(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput],
         if r.funnel is not None:
             p = fdir / f"{name}_funnel.png"
             period = r.summary.get("funnel_period")
+            text = describe_text(r.funnel, direction=direction, period=period,
+                                 **r.flag_kwargs)
             save_figure(lambda fig, r=r, period=period, d=direction: plot_funnel(
                 r.funnel, labels="outside", direction=d, period=period,
                 title=r.title, ax=fig.add_subplot(), **r.flag_kwargs), p, dpi=dpi,
-                size=(6.4, 4.6))
-            _record(figures, tmp, p, f"{r.title}: funnel plot",
-                    describe_text(r.funnel, direction=direction, period=period,
-                                  **r.flag_kwargs), name)
+                size=(6.4, 4.6), formats=FORMATS, alt=text)
+            _record(figures, tmp, p, f"{r.title}: funnel plot", text, name)
         if r.spc is not None:
             p = fdir / f"{name}_spc.png"
+            text = describe_text(r.spc, direction=direction)
             if r.config.spc_by == "unit":
                 n = r.spc_input["unit"].nunique()
                 cols = max(1, min(8, round((n * 1.4) ** 0.5)))
@@ -234,19 +246,19 @@ def write_figures(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput],
                 save_figure(lambda fig, r=r, cols=cols, d=direction: small_multiples(
                     r.spc, by="unit", ncols=cols, direction=d,
                     title=r.title, fig=fig), p, dpi=dpi,
-                    size=(1.9 * cols, 1.25 * rows + 0.8))
+                    size=(1.9 * cols, 1.25 * rows + 0.8), formats=FORMATS, alt=text)
             else:
                 save_figure(lambda fig, r=r, d=direction: plot_spc(
                     r.spc, direction=d, title=r.title,
-                    ax=fig.add_subplot()), p, dpi=dpi)
-            _record(figures, tmp, p, f"{r.title}: change over time",
-                    describe_text(r.spc, direction=direction), name)
+                    ax=fig.add_subplot()), p, dpi=dpi, formats=FORMATS, alt=text)
+            _record(figures, tmp, p, f"{r.title}: change over time", text, name)
         if r.risk_model is not None:
             p = fdir / f"{name}_calibration.png"
+            text = describe_text(r.risk_model)
             save_figure(lambda fig, r=r: calibration(
-                r.risk_model, ax=fig.add_subplot()), p, dpi=dpi)
-            _record(figures, tmp, p, f"{r.title}: risk model calibration",
-                    describe_text(r.risk_model), name)
+                r.risk_model, ax=fig.add_subplot()), p, dpi=dpi, formats=FORMATS,
+                alt=text)
+            _record(figures, tmp, p, f"{r.title}: risk model calibration", text, name)
     _quality_figures(cfg, tmp, quality, figures)
     return figures
 
@@ -258,8 +270,14 @@ def _quality_figures(cfg: Config, tmp: Path, quality: dict[str, QualityOutput],
     for name, q in quality.items():
         table = q.tables[f"data_quality_{name}_fields_overall"]
         p = tmp / "figures" / f"data_quality_{name}.png"
-        save_figure(lambda fig, t=table, name=name: completeness(
-            t, title=f"Field completeness: {name}", ax=fig.add_subplot()), p,
-            dpi=cfg.run.dpi, size=(7.0, max(3.5, 0.25 * len(table) + 1.5)))
-        _record(figures, tmp, p, f"Data quality: {name}", describe_text(table),
+        # without a schema the all-fields row counts every field asked for
+        every = ("All listed fields" if cfg.completeness[name].fields is not None
+                 else "All mandatory fields")
+        text = describe_text(table)
+        save_figure(lambda fig, t=table, name=name, every=every: completeness(
+            t, title=f"Field completeness: {name}", all_fields_label=every,
+            ax=fig.add_subplot()), p,
+            dpi=cfg.run.dpi, size=(7.0, max(3.5, 0.25 * len(table) + 1.5)),
+            formats=FORMATS, alt=text)
+        _record(figures, tmp, p, f"Data quality: {name}", text,
                 f"data_quality_{name}")
