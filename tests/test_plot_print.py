@@ -22,7 +22,6 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 import ccdata.plot as cp
-from ccdata.comparison import funnel
 from ccdata.variation import spc
 
 ROOT = Path(__file__).resolve().parents[1]

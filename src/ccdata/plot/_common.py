@@ -68,7 +68,8 @@ def fit_figure(ax: Axes) -> None:
     if getattr(fig, "_ccdata_no_layout", False):
         return
     pars = fig.subplotpars
-    if any(getattr(pars, k) != mpl.rcParams[f"figure.subplot.{k}"]
+    rc: Any = mpl.rcParams
+    if any(getattr(pars, k) != rc[f"figure.subplot.{k}"]
            for k in ("left", "right", "bottom", "top")):
         return
     fig.set_layout_engine("constrained")

@@ -52,13 +52,14 @@ def describe(
         others are counted anonymously.
     series : id, optional
         SPC / CUSUM / VLAD: describe this series only.
-    direction : {"higher_is_better", "lower_is_better"}, optional
-        The indicator's direction, stated by the user.
+    direction : {"increase", "decrease"}, optional
+        The indicator's direction, stated by the user (higher or lower is
+        better; ``"higher_is_better"``/``"lower_is_better"`` are synonyms).
     period : str, optional
         The period the data cover.
     name_units : bool, default True
         Steering-group view of a funnel: list (in unit-id order) the units
-        outside the 95% limits. Ignored (never named) with ``highlight``.
+        outside the inner limits (the lowest of ``result.levels``). Ignored (never named) with ``highlight``.
     flagged : unit id or iterable of unit ids, optional
         Funnel: units marked as having possibly incomplete data (as in
         :func:`ccdata.plot.funnel`); the text says so in neutral words. In the

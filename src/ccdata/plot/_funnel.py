@@ -248,8 +248,10 @@ def funnel(
     ----------
     result : FunnelResult
         From :func:`ccdata.funnel`; its ``.units`` (one row per unit,
-        columns ``unit, numerator, denominator, value, lower_95, upper_95,
-        lower_998, upper_998, status``) and ``.curve`` are drawn as they are.
+        columns ``unit, numerator, denominator, value, status``) and
+        ``.curve`` (``lower_<sfx>``/``upper_<sfx>`` for each of
+        ``result.levels``) are drawn as they are. Every word and line comes
+        from ``result.levels``: ``levels=(0.9, 0.99)`` reads 90% and 99%.
     highlight : unit id, optional
         The site's own view: this unit is drawn prominently and labelled; every
         other unit is an anonymous grey point and no other identifier appears
@@ -258,10 +260,15 @@ def funnel(
         an earlier figure's labels); a given ``ax`` must be empty.
     labels : {"none", "outside", "all"}, default "none"
         Unit identifiers for the steering group's view: none, only units
-        outside the 95% limits, or all. Must be "none" with ``highlight``.
-    direction : {"higher_is_better", "lower_is_better"}, optional
-        Only when given do the legend and labels say "better"/"worse" than
-        expected; otherwise the wording stays "above"/"below".
+        outside the inner limits, or all. Labels are moved apart so that none
+        overlaps another (adjustText). Must be "none" with ``highlight``.
+    direction : {"increase", "decrease"}, optional
+        Higher values are better ("increase") or lower ("decrease"). Only
+        when given do the legend and labels say "better"/"worse" than expected
+        and the markers take the Making Data Count colours (blue improvement,
+        orange concern); otherwise the wording stays "above"/"below" in one
+        neutral purple. ``"higher_is_better"``/``"lower_is_better"`` are
+        accepted as synonyms.
     multiplier : float, optional
         Scale of the value axis. Default: 100 for proportions (shown as
         percentages), 1 otherwise (ratios around 1); pass 100 for ratios x100.
@@ -285,6 +292,11 @@ def funnel(
         (never named).
     flag_label : str, default "Case ascertainment below 80%"
         Legend text of the ring.
+    centre : str, optional
+        Name of the centre line in the legend, e.g. ``"Standard"``. Default:
+        "Target" when the result records a given target
+        (``result.target_given``), "As expected" for a ratio, else
+        "Community average" (the pooled value of the units).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; default the current Axes (a new figure with
         ``highlight``).
@@ -305,10 +317,12 @@ def funnel(
     -----
     Units are drawn in unit-id order and never ranked. A unit outside a limit
     is shown by marker shape (triangle up: above; down: below) and fill
-    (hollow: beyond 95%; filled: beyond 99.8%) in one accent colour; the 95%
-    limits are dashed and the 99.8% limits solid. A flagged unit keeps its
-    status marker and gains a dotted dark ring: a note on the data, not a
-    judgement of the result. Nothing is computed here.
+    (hollow: beyond an inner limit only; filled: beyond the widest); the inner
+    limits are dashed and the widest solid. A figure with this one Axes and
+    default margins is given constrained layout, so that the legend and
+    caption (outside the axes) are in a file saved without the theme. A
+    flagged unit keeps its status marker and gains a dotted dark ring: a note
+    on the data, not a judgement of the result. Nothing is computed here.
 
     References
     ----------
@@ -469,7 +483,7 @@ def repel_labels(ax: Axes, texts: list[Any], x: np.ndarray, y: np.ndarray) -> No
     """
     from adjustText import adjust_text
 
-    ax.figure.draw_without_rendering()
+    ax.figure.figure.draw_without_rendering()  # the root figure
     finite = np.isfinite(x) & np.isfinite(y)
     adjust_text(texts, x=x[finite], y=y[finite], ax=ax, expand=(1.15, 1.3),
                 force_text=(0.3, 0.5), ensure_inside_axes=True,

@@ -144,7 +144,8 @@ def _select_series(result: SPCResult, series: object, where: str) -> tuple[pd.Da
     return points[sel.to_numpy()], str(series)
 
 
-def _direction(result: SPCResult, direction: object, where: str) -> str | None:
+def _direction(result: SPCResult, direction: object, where: str
+               ) -> Direction | None:
     if direction is None:
         direction = getattr(result, "improvement", None)
     return check_direction(direction, where=where)

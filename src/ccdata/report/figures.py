@@ -17,12 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from ccdata.completeness import (
-    case_ascertainment,
-    data_quality,
-    field_completeness,
-    timeliness,
-)
+from ccdata.completeness import expected_in_span, quality_tables
 from ccdata.report import writers as w
 from ccdata.report.config import Config
 from ccdata.report.indicators import IndicatorOutput
@@ -60,7 +55,8 @@ def compute_quality(cfg: Config, sources: dict[str, SourceData]
                     ) -> dict[str, QualityOutput]:
     """Field completeness, timeliness and case ascertainment per configured source.
 
-    Also one row per site from :func:`ccdata.data_quality`
+    The tables come from :func:`ccdata.completeness.quality_tables`; also one
+    row per site from :func:`ccdata.data_quality`
     (``data_quality_<source>_summary``): the counts behind each measure and a
     message in words the site can act on, which its feedback pack quotes.
     """
@@ -68,69 +64,25 @@ def compute_quality(cfg: Config, sources: dict[str, SourceData]
     by = "site_id"
     for name, qc in cfg.completeness.items():
         data = sources[name].data
-        q = QualityOutput(source=name)
-        kw: dict[str, Any] = {"by": by}
-        if qc.fields is not None:
-            kw["fields"] = list(qc.fields)
-        elif cfg.sources[name].schema is not None:
-            kw["schema"] = cfg.sources[name].schema
-        t = f"data_quality_{name}_fields"
-        q.tables[t] = field_completeness(data, **kw)
-        q.sort_by[t] = [by]
-        t = f"data_quality_{name}_fields_overall"
-        q.tables[t] = field_completeness(data, **{**kw, "by": None})
-        q.sort_by[t] = []
-        if qc.event_date and qc.entered_date:
-            tkw: dict[str, Any] = {"event_date": qc.event_date,
-                                   "entry_date": qc.entered_date, "by": by}
-            if qc.timeliness_days is not None:
-                tkw["within_days"] = qc.timeliness_days
-            t = f"data_quality_{name}_timeliness"
-            q.tables[t] = timeliness(data, **tkw)
-            q.sort_by[t] = [by]
         expected = None
         if qc.expected_source is not None:
-            expected = _expected_in_span(sources[qc.expected_source].data, qc,
-                                         data, by)
-            t = f"data_quality_{name}_ascertainment"
-            q.tables[t] = case_ascertainment(data[[by]], expected, by=by)
-            q.sort_by[t] = [by]
-        dkw: dict[str, Any] = {k: v for k, v in kw.items() if k != "by"}
-        if qc.event_date and qc.entered_date:
-            dkw.update(event_date=qc.event_date, entry_date=qc.entered_date,
-                       within_days=qc.timeliness_days or 90)
-            if qc.event_label is not None:
-                dkw["event_label"] = qc.event_label
-        t = f"data_quality_{name}_summary"
-        q.tables[t] = data_quality(data, site=by, expected=expected,
-                                   threshold=qc.ascertainment_threshold, **dkw)
-        q.sort_by[t] = [by]
+            expected = expected_in_span(
+                sources[qc.expected_source].data, expected_column=qc.expected_column,
+                by=by, expected_period=qc.expected_period, records=data,
+                event_date=qc.event_date)
+        tables = quality_tables(
+            data, by=by, fields=qc.fields,
+            schema=cfg.sources[name].schema if qc.fields is None else None,
+            event_date=qc.event_date, entry_date=qc.entered_date,
+            within_days=qc.timeliness_days, event_label=qc.event_label,
+            expected=expected, threshold=qc.ascertainment_threshold)
+        q = QualityOutput(source=name)
+        for key, table in tables.items():
+            t = f"data_quality_{name}_{key}"
+            q.tables[t] = table
+            q.sort_by[t] = [] if key == "fields_overall" else [by]
         out[name] = q
     return out
-
-
-def _expected_in_span(expected: pd.DataFrame, qc: Any, data: pd.DataFrame,
-                      by: str) -> pd.DataFrame:
-    """Expected counts per site, restricted to the months the records span.
-
-    With an ``event_date`` and the expected source's period column
-    (``expected_period``), expected counts of months before the first or after
-    the last record's month are left out, so that ascertainment compares like
-    with like. Otherwise every expected count is used.
-    """
-    from ccdata.report.indicators import period_labels
-
-    out = expected[[by, qc.expected_column]].rename(
-        columns={qc.expected_column: "expected"})
-    if not qc.event_date or qc.event_date not in data.columns \
-            or qc.expected_period not in expected.columns:
-        return out
-    months = period_labels(data[qc.event_date], "month").dropna()
-    labels = period_labels(expected[qc.expected_period], "month")
-    if months.empty or labels.isna().any():
-        return out
-    keep = (labels >= months.min()) & (labels <= months.max())
-    return out[keep.to_numpy()]
 
 
 def describe_text(result: Any, **kwargs: Any) -> str:
