@@ -268,3 +268,36 @@ def test_save_refuses_unknown_formats_and_bad_dpi(tmp_path):
         cp.save(fig, tmp_path / "x", formats=("png", "bmp"))
     with pytest.raises(InputError, match="dpi"):
         cp.save(fig, tmp_path / "x", dpi=0)
+
+
+# ------------------------------------------------------------- centre line
+def test_centre_line_is_a_target_only_when_one_was_given():
+    from dataclasses import dataclass
+
+    base = plot_data.contract_funnel()
+
+    @dataclass(frozen=True)
+    class WithTarget(type(base)):
+        target_given: bool = True
+
+    given = WithTarget(units=base.units, curve=base.curve, target=base.target)
+    for result, expect in ((base, "Community average (10.0%)"),
+                           (given, "Target (10.0%)")):
+        ax = cp.funnel(result, ax=new_fig().add_subplot())
+        line = next(ln for ln in ax.lines if ln.get_gid() == "target")
+        assert line.get_label() == expect
+        assert expect.split(" (")[0] in cp.describe(result)
+    ax = cp.funnel(base, centre="A&E standard", ax=new_fig().add_subplot())
+    assert next(ln for ln in ax.lines if ln.get_gid() == "target").get_label() == (
+        "A&E standard (10.0%)")
+
+
+def test_funnel_without_levels_is_refused_in_words():
+    from types import SimpleNamespace
+
+    from ccdata.errors import InputError
+
+    base = plot_data.contract_funnel()
+    bare = SimpleNamespace(units=base.units, curve=base.curve, target=base.target)
+    with pytest.raises(InputError, match="levels"):
+        cp.funnel(bare, ax=new_fig().add_subplot())

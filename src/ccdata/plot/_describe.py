@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,11 +21,16 @@ from ccdata.plot._common import (
     status_text,
 )
 
+if TYPE_CHECKING:
+    from ccdata.comparison import FunnelResult
+    from ccdata.risk import RiskModel
+    from ccdata.variation import SPCResult
+
 __all__ = ["describe"]
 
 
 def describe(
-    result: Any,
+    result: FunnelResult | SPCResult | RiskModel | pd.DataFrame | Any,
     *,
     highlight: object | None = None,
     series: object | None = None,
@@ -119,7 +124,7 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def _funnel(result: Any, highlight: object, direction: str | None,
+def _funnel(result: FunnelResult, highlight: object, direction: str | None,
             period: str | None, name_units: bool, flagged: Any = None,
             flag_label: str | None = None) -> str:
     from ccdata.plot._funnel import FLAG_LABEL, flagged_mask, overdispersion_text
@@ -230,7 +235,7 @@ def _counts(status: pd.Series, levels: tuple[float, ...]) -> str:
     return "; ".join(parts)
 
 
-def _spc(result: Any, series: object, direction: str | None) -> str:
+def _spc(result: SPCResult, series: object, direction: str | None) -> str:
     points = result.points
     chart = str(getattr(result, "chart", "") or "")
     from ccdata.plot._spc import _by_column, _keys, variation_label

@@ -20,6 +20,8 @@ from ccdata.plot._common import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from ccdata.risk import RiskModel
+
     # typed CUSUM/VLAD results of ccdata.risk (their tables are accepted too)
     CusumResult = Any
     VladResult = Any
@@ -316,7 +318,7 @@ def calibration_table(model: Any) -> pd.DataFrame:
 
 
 def calibration(
-    model: Any,
+    model: RiskModel | pd.DataFrame,
     *,
     percent: bool = True,
     title: str | None = None,
