@@ -301,3 +301,21 @@ def test_funnel_without_levels_is_refused_in_words():
     bare = SimpleNamespace(units=base.units, curve=base.curve, target=base.target)
     with pytest.raises(InputError, match="levels"):
         cp.funnel(bare, ax=new_fig().add_subplot())
+
+
+# ------------------------------------------------ coverage told in the text
+def test_describe_tells_a_stopped_practice_its_missing_months(ckd):
+    """P03 sent six months (2024-04 to 2024-09) of 24; the text says so, and
+    the steering text counts the practices that stopped (9 of 29)."""
+    r = spc(ckd, chart="p", x="month", numerator="all_elements",
+            denominator="eligible", by="site_id")
+    own = cp.describe(r, series="P03")
+    assert "6 points with data (2024-04 to 2024-09)" in own
+    assert "none in the 18 periods after 2024-09 (to 2026-03)" in own
+    assert "Latest point (2024-09)" in own
+    full = cp.describe(r, series="P01")
+    assert "24 points (2024-04 to 2026-03)." in full and "none in" not in full
+    last = ckd.groupby("site_id")["month"].max()
+    stopped = int((last < ckd["month"].max()).sum())
+    assert stopped == 9
+    assert f"{stopped} series have no data in the latest period" in cp.describe(r)

@@ -256,10 +256,16 @@ def _spc(result: SPCResult, series: object, direction: str | None) -> str:
                 if "outside" in points else pd.Series(dtype=bool)
             runs = points.groupby(keys, sort=True)["run_signal"].any() \
                 if "run_signal" in points else pd.Series(dtype=bool)
-            return (f"{name} of {_plural(n, 'series', 'series')} in {by} order; "
+            text = (f"{name} of {_plural(n, 'series', 'series')} in {by} order; "
                     f"{int(outside.sum())} with a point outside the limits and "
                     f"{int(runs.sum())} with a run-chart signal (an unusually "
                     "long run or too few crossings of the centre line).")
+            stopped = _stopped(points, keys)
+            if stopped:
+                text += (f" {_plural(stopped, 'series has', 'series have')} no "
+                         "data in the latest period (their lines stop where "
+                         "their data stop).")
+            return text
         sel = (keys == str(series)).to_numpy()
         if not sel.any():
             raise InputError(
@@ -274,7 +280,7 @@ def _spc(result: SPCResult, series: object, direction: str | None) -> str:
     else:
         summary = result.summary
         head = name
-    text = [f"{head}: {_plural(len(points), 'point')}."]
+    text = [f"{head}: {_coverage(points)}."]
     if isinstance(summary, pd.DataFrame):
         phases = len(summary)
         for i, (_, row) in enumerate(summary.iterrows()):
@@ -293,11 +299,62 @@ def _spc(result: SPCResult, series: object, direction: str | None) -> str:
                 parts.append(f"{int(row['crossings'])} crossings "
                              f"({'fewer than' if few else 'at least'} the expected "
                              f"minimum of {int(row['crossings_min'])})")
-            text.append(label + "; ".join(parts) + ".")
+            words = "; ".join(parts)
+            text.append(label + (words if label else words[:1].upper() + words[1:])
+                        + ".")
     if "point_type" in points and points["point_type"].notna().any():
-        latest = variation_label(points["point_type"].dropna().iloc[-1], direction)
-        text.append(f"Latest point: {latest[0].lower()}{latest[1:]}.")
+        seen = points[points["point_type"].notna() & points["y"].notna()]
+        if len(seen):
+            latest = variation_label(seen["point_type"].iloc[-1], direction)
+            text.append(f"Latest point ({_when(seen['x'].iloc[-1])}): "
+                        f"{latest[0].lower()}{latest[1:]}.")
     return " ".join(text)
+
+
+def _when(value: Any) -> str:
+    """A period as people write it: '2024-09' stays, a first-of-month date
+    becomes 'September 2024', any other date '5 April 2023'."""
+    if isinstance(value, pd.Period):
+        return str(value)
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%B %Y}" if value.day == 1 else _day(value)
+    return str(value)
+
+
+def _coverage(points: pd.DataFrame) -> str:
+    """'6 points with data (2024-04 to 2024-09); none in the 18 periods after'."""
+    has = points["y"].notna().to_numpy()
+    n, k = len(points), int(has.sum())
+    if k == 0:
+        return f"no data in {_plural(n, 'period')}"
+    x = points["x"]
+    idx = np.flatnonzero(has)
+    first, last = _when(x.iloc[idx[0]]), _when(x.iloc[idx[-1]])
+    text = f"{_plural(k, 'point')}" + ("" if k == n else " with data")
+    text += f" ({first})" if k == 1 else f" ({first} to {last})"
+    before, after = int(idx[0]), n - 1 - int(idx[-1])
+    gaps = n - k - before - after
+    if before:
+        text += f"; none in the {_plural(before, 'period')} before {first}"
+    if gaps:
+        text += f"; {_plural(gaps, 'period')} missing in between"
+    if after:
+        text += (f"; none in the {_plural(after, 'period')} after {last} "
+                 f"(to {_when(x.iloc[-1])})")
+    return text
+
+
+def _stopped(points: pd.DataFrame, keys: pd.Series) -> int:
+    """Number of series with no data in the latest period of the chart."""
+    if "y" not in points or points.empty:
+        return 0
+    last_x = points["x"].max() if points["x"].notna().any() else None
+    if last_x is None:
+        return 0
+    at_end = points["x"] == last_x
+    has = points["y"].notna()
+    ended = (has & at_end).groupby(keys.to_numpy(), sort=True).any()
+    return int((~ended).sum())
 
 
 def _day(stamp: Any) -> str:
