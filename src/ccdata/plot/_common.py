@@ -199,7 +199,8 @@ def _quarters(s: pd.Series) -> pd.Series | None:
     return pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": 1}))
 
 
-def fmt_number(value: float, *, percent: bool = False, digits: int | None = None) -> str:
+def fmt_number(value: float, *, percent: bool = False,
+               digits: int | None = None) -> str:
     """Short, plain number formatting for labels and descriptions."""
     if value is None or not np.isfinite(value):
         return "n/a"

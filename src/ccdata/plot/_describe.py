@@ -64,7 +64,8 @@ def describe(
         The period the data cover.
     name_units : bool, default True
         Steering-group view of a funnel: list (in unit-id order) the units
-        outside the inner limits (the lowest of ``result.levels``). Ignored (never named) with ``highlight``.
+        outside the inner limits (the lowest of ``result.levels``). Ignored
+        (never named) with ``highlight``.
     flagged : unit id or iterable of unit ids, optional
         Funnel: units marked as having possibly incomplete data (as in
         :func:`ccdata.plot.funnel`); the text says so in neutral words. In the
@@ -89,8 +90,9 @@ def describe(
     ...     "expected": [50, 50], "ascertainment": [0.9, 1.0],
     ...     "lower_95": [0.79, 0.93], "upper_95": [0.96, 1.0],
     ...     "over_expected": [False, False]})
-    >>> describe(table, highlight="S01")
-    'Case ascertainment: S01 submitted 45 of 50 expected cases (90.0%, 95% CI 79.0% to 96.0%).'
+    >>> print(describe(table, highlight="S01"))  # doctest: +NORMALIZE_WHITESPACE
+    Case ascertainment: S01 submitted 45 of 50 expected cases
+    (90.0%, 95% CI 79.0% to 96.0%).
     """
     direction = check_direction(direction, where="ccdata.plot.describe")
     if hasattr(result, "units") and hasattr(result, "curve"):
@@ -111,7 +113,8 @@ def describe(
             return _ascertainment(result, highlight)
         if {"field", "proportion"} <= cols:
             return _completeness(result, highlight)
-    if any(hasattr(result, a) for a in ("calibration_table", "calibration", "c_statistic")):
+    if any(hasattr(result, a)
+           for a in ("calibration_table", "calibration", "c_statistic")):
         return _calibration(result)
     raise InputError(
         "ccdata.plot.describe does not recognise this result: pass a FunnelResult, "
@@ -136,7 +139,8 @@ def _funnel(result: FunnelResult, highlight: object, direction: str | None,
 
     mult, _, pct = _multiplier(result, None)
     ids = units["unit"].astype(str)
-    head = f"Funnel plot of a {kind.replace('_', ' ')} for {_plural(len(units), 'unit')}"
+    head = (f"Funnel plot of a {kind.replace('_', ' ')} for "
+            f"{_plural(len(units), 'unit')}")
     bits = []
     if period is not None:
         bits.append(f"period {period}")
@@ -246,7 +250,8 @@ def _spc(result: SPCResult, series: object, direction: str | None) -> str:
                                     where="ccdata.plot.describe")
     pct = chart in ("p", "pp")
     mult = 100.0 if pct else 1.0
-    name = "Run chart" if chart == "run" else f"SPC chart ({chart})" if chart else "SPC chart"
+    name = ("Run chart" if chart == "run" else f"SPC chart ({chart})" if chart
+            else "SPC chart")
     if by_cols:
         by = " ".join(by_cols)
         keys = _keys(points, by_cols)
@@ -288,7 +293,8 @@ def _spc(result: SPCResult, series: object, direction: str | None) -> str:
             centre = fmt_number(float(row.get("centre", np.nan)) * mult, percent=pct)
             parts = [f"centre {centre}"]
             if "n_outside" in row and chart != "run":
-                parts.append(f"{_plural(int(row['n_outside']), 'point')} outside the limits")
+                parts.append(f"{_plural(int(row['n_outside']), 'point')} "
+                             "outside the limits")
             if {"longest_run", "longest_run_max"} <= set(row.index):
                 over = row["longest_run"] > row["longest_run_max"]
                 parts.append(f"longest run {int(row['longest_run'])} "
@@ -444,14 +450,16 @@ def _ascertainment(table: pd.DataFrame, highlight: object) -> str:
                 f"the table. Got {highlight!r}."
             )
         s, e = frame["submitted"].sum(), frame["expected"].sum()
-        text = f"Case ascertainment: {highlight} submitted {_num(s)} of {_num(e)} expected cases"
+        text = (f"Case ascertainment: {highlight} submitted {_num(s)} of "
+                f"{_num(e)} expected cases")
         if len(frame) == 1:
             r = frame.iloc[0]
             text += (f" ({fmt_number(100 * r.ascertainment, percent=True)}, 95% CI "
                      f"{fmt_number(100 * r.lower_95, percent=True)} to "
                      f"{fmt_number(100 * r.upper_95, percent=True)})")
         if frame["over_expected"].fillna(False).astype(bool).any():
-            text += "; more cases were submitted than expected, which needs a data check"
+            text += ("; more cases were submitted than expected, which needs a "
+                     "data check")
         return text + "."
     s, e = table["submitted"].sum(), table["expected"].sum()
     over = int(table["over_expected"].fillna(False).astype(bool).sum())
@@ -465,7 +473,8 @@ def _calibration(model: Any) -> str:
     from ccdata.plot._monitoring import calibration_table
 
     t = calibration_table(model)
-    text = (f"Calibration: observed against expected risk in {_plural(len(t), 'group')} "
+    text = ("Calibration: observed against expected risk in "
+            f"{_plural(len(t), 'group')} "
             "of predicted risk; points on the diagonal mean the model predicts the "
             "observed rate.")
     diff = (t["observed"] - t["expected"]).abs().max() * 100

@@ -131,7 +131,8 @@ def _multiplier(result: Any, multiplier: float | None) -> tuple[float, float, bo
     if multiplier is None:
         final = 100.0 if kind == "proportion" else reported
     else:
-        if isinstance(multiplier, bool) or not np.isfinite(multiplier) or multiplier <= 0:
+        if (isinstance(multiplier, bool) or not np.isfinite(multiplier)
+                or multiplier <= 0):
             raise InputError(
                 "The 'multiplier' parameter of ccdata.plot.funnel must be a positive "
                 f"number (e.g. 100 to show ratios x100). Got {multiplier!r} instead."
@@ -451,7 +452,8 @@ def funnel(
     if percent:
         percent_axis(ax.yaxis)
     ax.set_xlabel(xlabel if xlabel is not None else _default_xlabel(kind))
-    ax.set_ylabel(ylabel if ylabel is not None else _default_ylabel(kind, final, percent))
+    ax.set_ylabel(ylabel if ylabel is not None
+                  else _default_ylabel(kind, final, percent))
     if title is not None:
         ax.set_title(title)
     if legend:

@@ -278,7 +278,8 @@ def calibration_table(model: Any) -> pd.DataFrame:
     if not isinstance(table, pd.DataFrame):
         for name in ("calibration_table", "decile_table", "calibration", "deciles"):
             cand = getattr(model, name, None)
-            cand = cand() if callable(cand) and not isinstance(cand, pd.DataFrame) else cand
+            if callable(cand) and not isinstance(cand, pd.DataFrame):
+                cand = cand()
             if isinstance(cand, pd.DataFrame):
                 table = cand
                 break
@@ -308,9 +309,11 @@ def calibration_table(model: Any) -> pd.DataFrame:
         "expected": table[exp].to_numpy(dtype=float),
     })
     for side in ("lower", "upper"):
-        col = next((c for c in (f"observed_{side}_95", f"{side}_95") if c in table), None)
+        col = next((c for c in (f"observed_{side}_95", f"{side}_95")
+                    if c in table), None)
         out[f"observed_{side}_95"] = table[col].to_numpy(dtype=float) if col else np.nan
-    counts = ncol is not None and (out["observed"].max() > 1 or out["expected"].max() > 1)
+    counts = ncol is not None and (out["observed"].max() > 1
+                                   or out["expected"].max() > 1)
     if counts:  # sums of events and of predicted risks: turn into rates
         out["observed"] = out["observed"] / out["n"]
         out["expected"] = out["expected"] / out["n"]

@@ -115,7 +115,8 @@ def _keys(points: pd.DataFrame, by: list[str]) -> pd.Series:
     return points[by].astype(str).agg(" ".join, axis=1)
 
 
-def _select_series(result: SPCResult, series: object, where: str) -> tuple[pd.DataFrame, str]:
+def _select_series(result: SPCResult, series: object, where: str
+                   ) -> tuple[pd.DataFrame, str]:
     points = need_attr(result, "points", where=where, what="an SPCResult")
     need_columns(points, _POINT_COLUMNS, where=f"{where} (result.points)")
     by = _by_column(result, points, None)
@@ -167,7 +168,8 @@ def _draw(
     x, is_date, cats = dates if dates is not None else as_plot_x(points["x"])
     y = pd.to_numeric(points["y"], errors="coerce").to_numpy(dtype=float) * mult
     phase_col = _PHASE_COLUMN if _PHASE_COLUMN in points else None
-    phase = points[phase_col].astype(str).to_numpy() if phase_col else np.zeros(len(x), str)
+    phase = (points[phase_col].astype(str).to_numpy() if phase_col
+             else np.zeros(len(x), str))
     starts = np.flatnonzero(np.r_[True, phase[1:] != phase[:-1]])
     bounds = list(zip(starts, np.r_[starts[1:], len(x)], strict=True))
     # Centre and limits are drawn only from the series' first to its last
@@ -209,7 +211,8 @@ def _draw(
         tr = blended_transform_factory(ax.transData, ax.transAxes)
         for a, b in bounds:
             ax.annotate(_phase_name(phase[a]), ((x[a] + x[b - 1]) / 2, 1.0),
-                        xycoords=tr, xytext=(0, _HEADER_GAP), textcoords="offset points",
+                        xycoords=tr, xytext=(0, _HEADER_GAP),
+                        textcoords="offset points",
                         ha="center", va="bottom", fontsize="small", gid="phase-label",
                         annotation_clip=False)
 
