@@ -91,8 +91,14 @@ def few_crossings():
 
 def test_few_crossings_note_sits_above_the_axes_not_on_the_limits(few_crossings):
     assert few_crossings.points["few_crossings"].any()
+    # with a legend, the note is a legend entry (beside the axes)
+    ax = cp.spc(few_crossings, ax=new_fig().add_subplot())
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("Too few crossings of the centre line") for t in legend)
+    assert not [t for t in ax.texts if t.get_gid() == "few-crossings"]
+    # without one, it has its own row above the axes, under the title
     fig = new_fig()
-    ax = cp.spc(few_crossings, variation_labels=True,
+    ax = cp.spc(few_crossings, variation_labels=True, legend=False,
                 title="A long indicator title that runs most of the way across",
                 ax=fig.add_subplot())
     fig.canvas.draw()

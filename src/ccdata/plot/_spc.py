@@ -164,6 +164,7 @@ def _draw(
     compact: bool,
     mult: float,
     dates: tuple[np.ndarray, bool, list[str] | None] | None = None,
+    legend: bool = False,
 ) -> None:
     x, is_date, cats = dates if dates is not None else as_plot_x(points["x"])
     y = pd.to_numeric(points["y"], errors="coerce").to_numpy(dtype=float) * mult
@@ -292,6 +293,12 @@ def _draw(
             t = ax.set_title("Few crossings", loc="right", color=th.INK,
                              fontsize="x-small", pad=2)
             t.set_gid("few-crossings")
+        elif legend:  # in the legend, beside the axes: never over the data
+            from matplotlib.lines import Line2D
+
+            ax.add_line(Line2D([], [], alpha=0.0, gid="few-crossings",
+                               label=LEGEND_FEW_CROSSINGS + "\n(a signal of the "
+                               "whole series)"))
         else:
             _header(ax, LEGEND_FEW_CROSSINGS + " (a signal of the whole series)",
                     row, gid="few-crossings")
@@ -437,7 +444,8 @@ def spc(
     chart = str(getattr(result, "chart", "") or "")
     mult = _multiplier(chart, multiplier, where)
     _draw(ax, points, chart=chart, limits=chart != "run", direction=direction,
-          variation_labels=variation_labels, sigma2=sigma2, compact=False, mult=mult)
+          variation_labels=variation_labels, sigma2=sigma2, compact=False, mult=mult,
+          legend=legend)
     _finish(ax, title if title is not None else name, xlabel, ylabel, legend, chart,
             mult)
     fit_figure(ax)
@@ -482,7 +490,7 @@ def run_chart(
     mult = _multiplier(chart, multiplier, where)
     _draw(ax, points, chart="run" if chart in ("", "run") else chart, limits=False,
           direction=direction, variation_labels=False, sigma2=False, compact=False,
-          mult=mult)
+          mult=mult, legend=legend)
     _finish(ax, title if title is not None else name, xlabel, ylabel, legend, chart,
             mult)
     fit_figure(ax)
