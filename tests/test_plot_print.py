@@ -26,7 +26,8 @@ from ccdata.variation import spc
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location(
-    "_plot_data", Path(__file__).with_name("_plot_data.py"))
+    "_plot_data", Path(__file__).with_name("_plot_data.py")
+)
 plot_data = importlib.util.module_from_spec(_spec)
 sys.modules["_plot_data"] = plot_data
 _spec.loader.exec_module(plot_data)
@@ -83,10 +84,17 @@ def test_figure_laid_out_by_its_owner_is_left_alone():
 def few_crossings():
     # a slow wave: few crossings of the median, long runs
     y = np.r_[np.full(8, 30), np.full(8, 10), np.full(8, 30)] + np.tile([0, 1], 12)
-    data = pd.DataFrame({"month": pd.period_range("2022-01", periods=24, freq="M"),
-                         "n": y, "d": 100})
-    return spc(data, chart="p", x="month", numerator="n", denominator="d",
-               improvement="increase")
+    data = pd.DataFrame(
+        {"month": pd.period_range("2022-01", periods=24, freq="M"), "n": y, "d": 100}
+    )
+    return spc(
+        data,
+        chart="p",
+        x="month",
+        numerator="n",
+        denominator="d",
+        improvement="increase",
+    )
 
 
 def test_few_crossings_note_sits_above_the_axes_not_on_the_limits(few_crossings):
@@ -98,34 +106,47 @@ def test_few_crossings_note_sits_above_the_axes_not_on_the_limits(few_crossings)
     assert not [t for t in ax.texts if t.get_gid() == "few-crossings"]
     # without one, it has its own row above the axes, under the title
     fig = new_fig()
-    ax = cp.spc(few_crossings, variation_labels=True, legend=False,
-                title="A long indicator title that runs most of the way across",
-                ax=fig.add_subplot())
+    ax = cp.spc(
+        few_crossings,
+        variation_labels=True,
+        legend=False,
+        title="A long indicator title that runs most of the way across",
+        ax=fig.add_subplot(),
+    )
     fig.canvas.draw()
     note = next(t for t in ax.texts if t.get_gid() == "few-crossings")
     label = next(t for t in ax.texts if t.get_gid() == "variation-label")
     axes_box = ax.get_window_extent()
-    boxes = {"note": window(note, fig), "label": window(label, fig),
-             "title": window(ax.title, fig)}
+    boxes = {
+        "note": window(note, fig),
+        "label": window(label, fig),
+        "title": window(ax.title, fig),
+    }
     # the words are above the axes (never over the limit lines or the points)
     assert boxes["note"].y0 >= axes_box.y1 and boxes["label"].y0 >= axes_box.y1
     # and none overlaps another: title, variation label, note
     names = sorted(boxes)
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             assert not boxes[a].overlaps(boxes[b]), (a, b)
 
 
 def test_variation_label_and_phase_names_never_collide_with_title(ckd):
     p01 = ckd[ckd["site_id"] == "P01"]
-    r = spc(p01, chart="p", x="month", numerator="all_elements",
-            denominator="eligible", part=[12], improvement="increase")
+    r = spc(
+        p01,
+        chart="p",
+        x="month",
+        numerator="all_elements",
+        denominator="eligible",
+        part=[12],
+        improvement="increase",
+    )
     fig = new_fig()
     title = "P01: all five elements of the CKD care bundle delivered, by month"
     ax = cp.spc(r, variation_labels=True, title=title, ax=fig.add_subplot())
     fig.canvas.draw()
-    header = [t for t in ax.texts
-              if t.get_gid() in ("variation-label", "phase-label")]
+    header = [t for t in ax.texts if t.get_gid() in ("variation-label", "phase-label")]
     assert {t.get_gid() for t in header} == {"variation-label", "phase-label"}
     title_box = window(ax.title, fig)
     for t in header:
@@ -138,8 +159,14 @@ def test_variation_label_and_phase_names_never_collide_with_title(ckd):
 
 def test_phase_line_has_a_legend_entry(ckd):
     p01 = ckd[ckd["site_id"] == "P01"]
-    r = spc(p01, chart="p", x="month", numerator="all_elements",
-            denominator="eligible", part=[12])
+    r = spc(
+        p01,
+        chart="p",
+        x="month",
+        numerator="all_elements",
+        denominator="eligible",
+        part=[12],
+    )
     ax = cp.spc(r, ax=new_fig().add_subplot())
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "New phase (limits recalculated)" in labels
@@ -148,11 +175,20 @@ def test_phase_line_has_a_legend_entry(ckd):
 def test_centre_and_limits_stop_where_a_practice_stops(ckd):
     """P03 sent six months (2024-04 to 2024-09): its centre line and limits end
     at its last point, not at the end of the community's window."""
-    r = spc(ckd, chart="p", x="month", numerator="all_elements",
-            denominator="eligible", by="site_id")
+    r = spc(
+        ckd,
+        chart="p",
+        x="month",
+        numerator="all_elements",
+        denominator="eligible",
+        by="site_id",
+    )
     ax = cp.spc(r, series="P03", ax=new_fig().add_subplot())
-    pts = r.points[r.points["site_id"] == "P03"] if "site_id" in r.points else \
-        r.points[r.points["unit"] == "P03"]
+    pts = (
+        r.points[r.points["site_id"] == "P03"]
+        if "site_id" in r.points
+        else r.points[r.points["unit"] == "P03"]
+    )
     from matplotlib import dates as mdates
 
     last = mdates.date2num(pd.Timestamp("2024-09-01"))
@@ -165,9 +201,22 @@ def test_centre_and_limits_stop_where_a_practice_stops(ckd):
 
 # ------------------------------------------------------------- time axes
 def test_quarters_plot_as_dates_not_strings():
-    data = pd.DataFrame({"quarter": ["2023Q1", "2023Q2", "2023Q3", "2023Q4",
-                                     "2024Q1", "2024Q2", "2024Q3", "2024Q4"],
-                         "n": [30, 32, 29, 35, 31, 30, 33, 34], "d": 100})
+    data = pd.DataFrame(
+        {
+            "quarter": [
+                "2023Q1",
+                "2023Q2",
+                "2023Q3",
+                "2023Q4",
+                "2024Q1",
+                "2024Q2",
+                "2024Q3",
+                "2024Q4",
+            ],
+            "n": [30, 32, 29, 35, 31, 30, 33, 34],
+            "d": 100,
+        }
+    )
     r = spc(data, chart="p", x="quarter", numerator="n", denominator="d")
     ax = cp.spc(r, ax=new_fig().add_subplot())
     ax.figure.canvas.draw()
@@ -181,8 +230,13 @@ def test_quarters_plot_as_dates_not_strings():
 
 
 def test_quarter_periods_plot_as_dates():
-    data = pd.DataFrame({"q": pd.period_range("2023Q1", periods=6, freq="Q"),
-                         "n": [30, 32, 29, 35, 31, 30], "d": 100})
+    data = pd.DataFrame(
+        {
+            "q": pd.period_range("2023Q1", periods=6, freq="Q"),
+            "n": [30, 32, 29, 35, 31, 30],
+            "d": 100,
+        }
+    )
     r = spc(data, chart="p", x="q", numerator="n", denominator="d")
     ax = cp.spc(r, ax=new_fig().add_subplot())
     assert isinstance(ax.xaxis.get_major_locator(), matplotlib.dates.AutoDateLocator)
@@ -193,14 +247,22 @@ def s58_cusum():
     import ccdata
     from ccdata.risk import risk_adjusted_cusum
 
-    aaa = pd.read_csv(ROOT / "sample_data" / "aaa_procedures.csv",
-                      parse_dates=["procedure_date"])
-    model = ccdata.fit_risk_model(aaa, "died_in_hospital",
-                                  covariates=["age", "sex", "procedure_type"])
+    aaa = pd.read_csv(
+        ROOT / "sample_data" / "aaa_procedures.csv", parse_dates=["procedure_date"]
+    )
+    model = ccdata.fit_risk_model(
+        aaa, "died_in_hospital", covariates=["age", "sex", "procedure_type"]
+    )
     aaa["risk"] = model.predict(aaa)
     s58 = aaa[aaa["site_id"] == "S58"]
-    return risk_adjusted_cusum(s58, outcome="died_in_hospital", expected="risk",
-                               order_by="procedure_date", unit="site_id", limit=3.0)
+    return risk_adjusted_cusum(
+        s58,
+        outcome="died_in_hospital",
+        expected="risk",
+        order_by="procedure_date",
+        unit="site_id",
+        limit=3.0,
+    )
 
 
 def test_cusum_axis_in_dates_and_signals_told_with_dates(s58_cusum):
@@ -219,11 +281,17 @@ def test_cusum_axis_in_dates_and_signals_told_with_dates(s58_cusum):
 
 # ----------------------------------------------------------- data quality
 def test_quality_ticks_have_no_needless_decimals():
-    table = pd.DataFrame({
-        "site_id": ["S01", "S02", "S03"], "field": "nhs_number",
-        "present": [970, 985, 992], "expected": 1000,
-        "proportion": [0.970, 0.985, 0.992], "lower_95": [0.965, 0.976, 0.985],
-        "upper_95": [0.978, 0.991, 0.996]})
+    table = pd.DataFrame(
+        {
+            "site_id": ["S01", "S02", "S03"],
+            "field": "nhs_number",
+            "present": [970, 985, 992],
+            "expected": 1000,
+            "proportion": [0.970, 0.985, 0.992],
+            "lower_95": [0.965, 0.976, 0.985],
+            "upper_95": [0.978, 0.991, 0.996],
+        }
+    )
     ax = cp.completeness(table, ax=new_fig().add_subplot())
     ax.figure.canvas.draw()
     ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
@@ -234,11 +302,17 @@ def test_quality_ticks_have_no_needless_decimals():
 def test_all_fields_row_labelled_for_what_it_counts():
     from ccdata.completeness import field_completeness
 
-    data = pd.DataFrame({"site_id": ["S01"] * 4, "asa_grade": [1, None, 2, 3],
-                         "smoker": ["y", "n", None, "n"]})
+    data = pd.DataFrame(
+        {
+            "site_id": ["S01"] * 4,
+            "asa_grade": [1, None, 2, 3],
+            "smoker": ["y", "n", None, "n"],
+        }
+    )
     fc = field_completeness(data, by=None, fields=["asa_grade", "smoker"])
-    ax = cp.completeness(fc, all_fields_label="All listed fields",
-                         ax=new_fig().add_subplot())
+    ax = cp.completeness(
+        fc, all_fields_label="All listed fields", ax=new_fig().add_subplot()
+    )
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert "All listed fields" in labels
     assert not any("mandatory" in t for t in labels)
@@ -287,15 +361,18 @@ def test_centre_line_is_a_target_only_when_one_was_given():
         target_given: bool = True
 
     given = WithTarget(units=base.units, curve=base.curve, target=base.target)
-    for result, expect in ((base, "Community average (10.0%)"),
-                           (given, "Target (10.0%)")):
+    for result, expect in (
+        (base, "Community average (10.0%)"),
+        (given, "Target (10.0%)"),
+    ):
         ax = cp.funnel(result, ax=new_fig().add_subplot())
         line = next(ln for ln in ax.lines if ln.get_gid() == "target")
         assert line.get_label() == expect
         assert expect.split(" (")[0] in cp.describe(result)
     ax = cp.funnel(base, centre="A&E standard", ax=new_fig().add_subplot())
     assert next(ln for ln in ax.lines if ln.get_gid() == "target").get_label() == (
-        "A&E standard (10.0%)")
+        "A&E standard (10.0%)"
+    )
 
 
 def test_funnel_without_levels_is_refused_in_words():
@@ -313,8 +390,14 @@ def test_funnel_without_levels_is_refused_in_words():
 def test_describe_tells_a_stopped_practice_its_missing_months(ckd):
     """P03 sent six months (2024-04 to 2024-09) of 24; the text says so, and
     the steering text counts the practices that stopped (9 of 29)."""
-    r = spc(ckd, chart="p", x="month", numerator="all_elements",
-            denominator="eligible", by="site_id")
+    r = spc(
+        ckd,
+        chart="p",
+        x="month",
+        numerator="all_elements",
+        denominator="eligible",
+        by="site_id",
+    )
     own = cp.describe(r, series="P03")
     assert "6 points with data (2024-04 to 2024-09)" in own
     assert "none in the 18 periods after 2024-09 (to 2026-03)" in own

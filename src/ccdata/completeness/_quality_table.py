@@ -24,7 +24,7 @@ def expected_in_span(
     records: pd.DataFrame | None = None,
     event_date: str | None = None,
 ) -> pd.DataFrame:
-    """Expected counts per site, kept to the months the records span.
+    """Keep the expected counts per site to the months the records span.
 
     With the records' ``event_date`` and the expected table's period column
     ``expected_period``, expected counts of months before the first or after
@@ -46,8 +46,13 @@ def expected_in_span(
     [6]
     """
     out = expected[[by, expected_column]].rename(columns={expected_column: "expected"})
-    if (records is None or not event_date or event_date not in records.columns
-            or expected_period is None or expected_period not in expected.columns):
+    if (
+        records is None
+        or not event_date
+        or event_date not in records.columns
+        or expected_period is None
+        or expected_period not in expected.columns
+    ):
         return out
     months = _months(records[event_date]).dropna()
     labels = _months(expected[expected_period])
@@ -123,12 +128,17 @@ def quality_tables(
         kw["fields"] = list(fields)
     elif schema is not None:
         kw["schema"] = schema
-    out = {"fields": field_completeness(data, **kw),
-           "fields_overall": field_completeness(data, **{**kw, "by": None})}
+    out = {
+        "fields": field_completeness(data, **kw),
+        "fields_overall": field_completeness(data, **{**kw, "by": None}),
+    }
     timed = bool(event_date and entry_date)
     if timed:
-        tkw: dict[str, Any] = {"event_date": event_date, "entry_date": entry_date,
-                               "by": by}
+        tkw: dict[str, Any] = {
+            "event_date": event_date,
+            "entry_date": entry_date,
+            "by": by,
+        }
         if within_days is not None:
             tkw["within_days"] = within_days
         out["timeliness"] = timeliness(data, **tkw)
@@ -136,8 +146,9 @@ def quality_tables(
         out["ascertainment"] = case_ascertainment(data[[by]], expected, by=by)
     dkw: dict[str, Any] = {k: v for k, v in kw.items() if k != "by"}
     if timed:
-        dkw.update(event_date=event_date, entry_date=entry_date,
-                   within_days=within_days or 90)
+        dkw.update(
+            event_date=event_date, entry_date=entry_date, within_days=within_days or 90
+        )
         if event_label is not None:
             dkw["event_label"] = event_label
     if threshold is not None:

@@ -100,7 +100,7 @@ def get_site_view_ax(ax: Axes | None, *, where: str) -> Axes:
 
 
 def result_levels(result: object, *, where: str) -> tuple[float, ...]:
-    """The coverage levels a funnel result was computed with, ascending.
+    """Return the coverage levels a funnel result was computed with, ascending.
 
     Read from ``result.levels`` (a :class:`ccdata.comparison.FunnelResult`
     always has them); an InputError names what was expected otherwise.

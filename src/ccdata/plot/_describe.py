@@ -40,7 +40,7 @@ def describe(
     flagged: Any = None,
     flag_label: str | None = None,
 ) -> str:
-    """A plain-language description of what a ccdata figure shows.
+    """Describe in plain language what a ccdata figure shows.
 
     For alt text and report captions. Wording is neutral ("within the
     expected range", "above the 99.8% limit"); "better"/"worse" appear only
@@ -318,8 +318,11 @@ def _spc(result: SPCResult, series: object, direction: str | None) -> str:
 
 
 def _when(value: Any) -> str:
-    """A period as people write it: '2024-09' stays, a first-of-month date
-    becomes 'September 2024', any other date '5 April 2023'."""
+    """Write a period as people do.
+
+    '2024-09' stays, a first-of-month date becomes 'September 2024', any other
+    date '5 April 2023'.
+    """
     if isinstance(value, pd.Period):
         return str(value)
     if isinstance(value, pd.Timestamp):
@@ -351,7 +354,7 @@ def _coverage(points: pd.DataFrame) -> str:
 
 
 def _stopped(points: pd.DataFrame, keys: pd.Series) -> int:
-    """Number of series with no data in the latest period of the chart."""
+    """Count the series with no data in the latest period of the chart."""
     if "y" not in points or points.empty:
         return 0
     last_x = points["x"].max() if points["x"].notna().any() else None
@@ -364,7 +367,7 @@ def _stopped(points: pd.DataFrame, keys: pd.Series) -> int:
 
 
 def _day(stamp: Any) -> str:
-    """A date as people write it: '5 April 2023'."""
+    """Write a date as people do: '5 April 2023'."""
     return f"{stamp.day} {stamp:%B %Y}"
 
 

@@ -197,7 +197,7 @@ def overdispersion_text(result: Any) -> str:
 
 
 def funnel_caption(result: Any, *, period: str | None = None) -> str:
-    """The funnel caption: method, period, number of units, over-dispersion.
+    """Write the funnel caption: method, period, number of units, over-dispersion.
 
     Parameters
     ----------

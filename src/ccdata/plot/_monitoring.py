@@ -54,8 +54,11 @@ def monitor_table(data: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
 
 
 def date_column(frame: pd.DataFrame, meta: dict[str, Any]) -> str | None:
-    """The column of patients' dates: the result's ``order_by`` when it is a
-    column of dates, else the table's one column of dates (None if not one)."""
+    """Return the column of patients' dates, or None.
+
+    The result's ``order_by`` when it is a column of dates, else the table's
+    one column of dates (None if it has none or several).
+    """
     order = meta.get("order_by")
     if isinstance(order, str) and order in frame and as_plot_x(frame[order])[1]:
         return order
@@ -114,8 +117,11 @@ def _x(frame: pd.DataFrame, x: str | None, where: str, meta: dict[str, Any]
 
 def _signals(ax: Axes, xs: np.ndarray, ys: np.ndarray, frame: pd.DataFrame,
              colours: tuple[str, str] = (th.CONCERN, th.IMPROVEMENT)) -> None:
-    """Mark signals; ``colours`` for signals at or above 0 and below 0 (Making
-    Data Count: orange concern, blue improvement)."""
+    """Mark the signals.
+
+    ``colours`` are for signals at or above 0 and below 0 (Making Data Count:
+    orange concern, blue improvement).
+    """
     if "signal" not in frame:
         return
     sig = frame["signal"].fillna(False).astype(bool).to_numpy()
@@ -269,7 +275,7 @@ _EXP = ("expected_rate", "expected_risk", "mean_expected", "expected_mean",
 
 
 def calibration_table(model: Any) -> pd.DataFrame:
-    """The decile calibration table of a RiskModel as (group, n, observed, expected).
+    """Return a RiskModel's decile calibration table: group, n, observed, expected.
 
     ``observed`` and ``expected`` are mean rates (0-1). Accepts a RiskModel or
     the table itself.

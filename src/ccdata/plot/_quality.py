@@ -18,8 +18,10 @@ ALL_MANDATORY = "all_mandatory_fields"
 
 
 def unit_column(frame: pd.DataFrame, name: str) -> str:
-    """``name``, or ``unit`` (the one output name of the unit column) when the
-    table has that instead."""
+    """Return ``name``, or ``unit`` when the table has that instead.
+
+    ``unit`` is the one output name of the unit column.
+    """
     if name not in frame.columns and "unit" in frame.columns:
         return "unit"
     return name

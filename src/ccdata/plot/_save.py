@@ -116,12 +116,17 @@ def save(
                 meta["Description"] = alt
             fig.savefig(target, format="png", dpi=dpi, metadata=meta, **kwargs)
         elif fmt == "svg":
-            fig.savefig(target, format="svg", metadata={"Date": None, "Creator": None},
-                        **kwargs)
+            fig.savefig(
+                target, format="svg", metadata={"Date": None, "Creator": None}, **kwargs
+            )
             _svg_text(target, name, alt)
         else:
-            meta = {"Creator": None, "Producer": None, "CreationDate": None,
-                    "Title": name}
+            meta = {
+                "Creator": None,
+                "Producer": None,
+                "CreationDate": None,
+                "Title": name,
+            }
             if alt is not None:
                 meta["Subject"] = alt
             fig.savefig(target, format="pdf", metadata=meta, **kwargs)
@@ -153,5 +158,5 @@ def _svg_text(path: Path, title: str, alt: str | None) -> None:
     inner = f"\n <title>{escape(title)}</title>"
     if alt is not None:
         inner += f"\n <desc>{escape(alt)}</desc>"
-    text = text[: match.start()] + head + inner + text[match.end():]
+    text = text[: match.start()] + head + inner + text[match.end() :]
     path.write_text(text, encoding="utf-8")

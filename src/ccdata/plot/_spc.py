@@ -91,7 +91,7 @@ def variation_label(point_type: object, direction: str | None = None) -> str:
 
 
 def _by_column(result: SPCResult, points: pd.DataFrame, by: str | None) -> list[str]:
-    """The series columns: ``by`` if given, else ``result.by`` ([] for one series).
+    """Return the series columns: ``by`` if given, else ``result.by`` ([] for one).
 
     A result whose points name the series column ``unit`` (the one output
     name of the unit column) is read the same way.
@@ -336,7 +336,7 @@ def _header_rows(ax: Axes) -> int:
 
 def _mdc_colours(points: pd.DataFrame, y: np.ndarray, mult: float,
                  direction: str | None) -> np.ndarray:
-    """Making Data Count colour of every point (grey for common cause).
+    """Give every point its Making Data Count colour (grey for common cause).
 
     From ``point_type`` when the result has it; otherwise from the point's
     side of the centre line and the direction (purple without one).

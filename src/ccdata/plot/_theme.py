@@ -47,7 +47,9 @@ COMMON_CAUSE = "#A6A6A6"
 
 
 def signal_colour(side: str, direction: str | None) -> str:
-    """Making Data Count colour of a mark on ``side`` "above"/"below" (or "high"/"low").
+    """Return the Making Data Count colour of a mark on ``side`` "above"/"below".
+
+    ``side`` may also be "high"/"low" (SPC).
 
     Examples
     --------
@@ -63,7 +65,7 @@ def signal_colour(side: str, direction: str | None) -> str:
 
 
 def point_type_colour(point_type: object, direction: str | None = None) -> str:
-    """Making Data Count colour of an SPC ``point_type``.
+    """Return the Making Data Count colour of an SPC ``point_type``.
 
     Examples
     --------
