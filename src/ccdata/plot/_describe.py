@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -96,10 +96,11 @@ def describe(
     """
     direction = check_direction(direction, where="ccdata.plot.describe")
     if hasattr(result, "units") and hasattr(result, "curve"):
-        return _funnel(result, highlight, direction, period, name_units, flagged,
-                       flag_label)
+        return _funnel(cast("FunnelResult", result), highlight, direction, period,
+                       name_units, flagged, flag_label)
     if hasattr(result, "points") and hasattr(result, "summary"):
-        return _spc(result, series if series is not None else highlight, direction)
+        return _spc(cast("SPCResult", result),
+                    series if series is not None else highlight, direction)
     if not isinstance(result, pd.DataFrame) and callable(getattr(result, "to_frame",
                                                                    None)):
         table = result.to_frame()  # a CusumResult / VladResult
@@ -261,16 +262,17 @@ def _spc(result: SPCResult, series: object, direction: str | None) -> str:
                 if "outside" in points else pd.Series(dtype=bool)
             runs = points.groupby(keys, sort=True)["run_signal"].any() \
                 if "run_signal" in points else pd.Series(dtype=bool)
-            text = (f"{name} of {_plural(n, 'series', 'series')} in {by} order; "
-                    f"{int(outside.sum())} with a point outside the limits and "
-                    f"{int(runs.sum())} with a run-chart signal (an unusually "
-                    "long run or too few crossings of the centre line).")
+            overview = (
+                f"{name} of {_plural(n, 'series', 'series')} in {by} order; "
+                f"{int(outside.sum())} with a point outside the limits and "
+                f"{int(runs.sum())} with a run-chart signal (an unusually "
+                "long run or too few crossings of the centre line).")
             stopped = _stopped(points, keys)
             if stopped:
-                text += (f" {_plural(stopped, 'series has', 'series have')} no "
-                         "data in the latest period (their lines stop where "
-                         "their data stop).")
-            return text
+                overview += (f" {_plural(stopped, 'series has', 'series have')} "
+                             "no data in the latest period (their lines stop "
+                             "where their data stop).")
+            return overview
         sel = (keys == str(series)).to_numpy()
         if not sel.any():
             raise InputError(

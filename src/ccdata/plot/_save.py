@@ -6,7 +6,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from ccdata.errors import InputError
@@ -106,7 +106,9 @@ def save(
         stem = stem.with_suffix("")
     stem.parent.mkdir(parents=True, exist_ok=True)
     name = title if title is not None else _title(fig) or stem.name
-    kwargs = {} if tight is None else {"bbox_inches": "tight" if tight else None}
+    kwargs: dict[str, Any] = (
+        {} if tight is None else {"bbox_inches": "tight" if tight else None}
+    )
     out = []
     for fmt in dict.fromkeys(chosen):
         target = stem.with_name(f"{stem.name}.{fmt}")
