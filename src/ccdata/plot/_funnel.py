@@ -168,14 +168,17 @@ def overdispersion_text(result: Any) -> str:
     """
     od = getattr(result, "overdispersion", None)
     applied = getattr(result, "overdispersion_applied", None)
-    phi = getattr(result, "phi", None)
-    tau2 = getattr(result, "tau2", None)
 
-    def finite(v: Any) -> bool:
+    def number(name: str) -> float:
         try:
-            return v is not None and bool(np.isfinite(float(v)))
+            return float(getattr(result, name, None))  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            return False
+            return float("nan")
+
+    phi, tau2 = number("phi"), number("tau2")
+
+    def finite(v: float) -> bool:
+        return bool(np.isfinite(v))
 
     if hasattr(result, "overdispersion"):
         if od in (None, False, "none"):
@@ -435,8 +438,8 @@ def funnel(
     elif labels != "none":
         sel = np.ones(len(ids), bool) if labels == "all" else (
             (status != "within") & (status != "not_assessed"))
-        for i in np.flatnonzero(sel & np.isfinite(x) & np.isfinite(y)):
-            texts.append(ax.text(x[i], y[i], ids[i], fontsize="x-small",
+        for k in np.flatnonzero(sel & np.isfinite(x) & np.isfinite(y)):
+            texts.append(ax.text(x[k], y[k], ids[k], fontsize="x-small",
                                  color=th.INK, gid="unit-label", zorder=6))
 
     from matplotlib.ticker import FuncFormatter
@@ -542,8 +545,9 @@ def _minor_count(value: float, _pos: object = None) -> str:
 def _wrap(text: str, ax: Axes) -> str:
     import textwrap
 
-    width_in = ax.get_position().width * ax.figure.get_size_inches()[0]
-    size = ax.xaxis.label.get_fontsize() * 0.83  # "small"
+    width_in = ax.get_position().width * float(
+        ax.figure.figure.get_size_inches()[0])
+    size = float(ax.xaxis.label.get_fontsize()) * 0.83  # "small"
     return textwrap.fill(text, max(40, int(width_in * 72 / (size * 0.55))))
 
 

@@ -38,7 +38,7 @@ def monitor_table(data: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
     and its scalar attributes; a DataFrame gives itself and its ``attrs``.
     """
     if isinstance(data, pd.DataFrame):
-        return data, dict(data.attrs)
+        return data, {str(k): v for k, v in data.attrs.items()}
     to_frame = getattr(data, "to_frame", None)
     frame = to_frame() if callable(to_frame) else None
     if not isinstance(frame, pd.DataFrame):

@@ -98,10 +98,11 @@ def _dotplot(ax: Axes, frame: pd.DataFrame, value: str, labels: list[str],
     lo = frame["lower_95"].to_numpy(dtype=float) * 100
     hi = frame["upper_95"].to_numpy(dtype=float) * 100
     colour = np.where(own, th.HIGHLIGHT, th.ANON if site_view else th.POINT)
-    ax.hlines(y, lo, hi, colors=colour, lw=1.4, zorder=2, gid="ci",
+    ax.hlines(y, lo, hi, colors=list(colour), lw=1.4, zorder=2, gid="ci",
               label="95% confidence interval")
     ax.scatter(v, y, s=np.where(own, 60, 26), c=list(colour), zorder=3, gid="points",
-               marker="o", edgecolors=th.INK, linewidths=np.where(own, 1.0, 0.0))
+               marker="o", edgecolors=th.INK,
+               linewidths=list(np.where(own, 1.0, 0.0)))
     ax.set_yticks(y, labels, fontsize="x-small" if len(frame) > 25 else None)
     ax.set_ylim(-0.7, len(frame) - 0.3)
     ax.grid(axis="y", visible=False)

@@ -176,17 +176,19 @@ def _draw(
     # Centre and limits are drawn only from the series' first to its last
     # observed point: they stop where a unit's data stop.
     seen = np.flatnonzero(np.isfinite(y))
-    first, last = (int(seen[0]), int(seen[-1]) + 1) if seen.size else (0, 0)
-    drawn = [(max(a, first), min(b, last)) for a, b in bounds]
+    seen_lo, seen_hi = (int(seen[0]), int(seen[-1]) + 1) if seen.size else (0, 0)
+    drawn = [(max(a, seen_lo), min(b, seen_hi)) for a, b in bounds]
     drawn = [(a, b) for a, b in drawn if b > a]
 
     def stepped(col: str) -> tuple[np.ndarray, np.ndarray]:
         v = pd.to_numeric(points[col], errors="coerce").to_numpy(dtype=float) * mult
-        xs, ys = [], []
+        gap = np.array([np.nan])
+        xs: list[np.ndarray] = []
+        ys: list[np.ndarray] = []
         for a, b in drawn:
             sx, sy = mid_steps(x[a:b], v[a:b])
-            xs += [sx, [np.nan]]
-            ys += [sy, [np.nan]]
+            xs += [sx, gap]
+            ys += [sy, gap]
         if not xs:
             return np.array([np.nan]), np.array([np.nan])
         return np.concatenate(xs[:-1]), np.concatenate(ys[:-1])
@@ -217,7 +219,7 @@ def _draw(
                         ha="center", va="bottom", fontsize="small", gid="phase-label",
                         annotation_clip=False)
 
-    kw = {"color": th.INK, "zorder": 2}
+    kw: dict[str, Any] = {"color": th.INK, "zorder": 2}
     cx, cy = stepped("centre")
     centre_text = "Median" if chart == "run" else "Centre line"
     ax.plot(cx, cy, lw=1.3, color=th.TARGET, zorder=2, label=centre_text, gid="centre")
@@ -601,14 +603,15 @@ def small_multiples(
     direction = _direction(result, direction, where)
     points = need_attr(result, "points", where=where, what="an SPCResult")
     need_columns(points, _POINT_COLUMNS, where=f"{where} (result.points)")
-    by = _by_column(result, points, by)
-    if not by:
+    by_cols = _by_column(result, points, by)
+    if not by_cols:
         raise InputError(
             f"{where} needs a result with several series: pass by=<column> or "
             "compute the result with spc(..., by='site_id')."
         )
     points = points.reset_index(drop=True)
-    groups = list(points.groupby(by if len(by) > 1 else by[0], sort=True,
+    key = by_cols if len(by_cols) > 1 else by_cols[0]
+    groups = list(points.groupby(key, sort=True,
                                  dropna=False))
     n = len(groups)
     if ncols is None:

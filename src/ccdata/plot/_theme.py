@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
 from ccdata._params import check_choice
 
@@ -91,7 +91,7 @@ _SIZES = {
 }
 
 
-def _rc(context: str = "report", dpi: int = 200) -> dict[str, object]:
+def _rc(context: str = "report", dpi: int = 200) -> dict[str, Any]:
     from cycler import cycler
 
     base, figsize = _SIZES[context]
@@ -181,5 +181,6 @@ def theme(
         )
     import matplotlib
 
-    with matplotlib.rc_context(_rc(context, dpi)):
+    rc: Any = _rc(context, dpi)  # matplotlib's stubs list every key
+    with matplotlib.rc_context(rc):
         yield
