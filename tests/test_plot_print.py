@@ -408,3 +408,42 @@ def test_describe_tells_a_stopped_practice_its_missing_months(ckd):
     stopped = int((last < ckd["month"].max()).sum())
     assert stopped == 9
     assert f"{stopped} series have no data in the latest period" in cp.describe(r)
+
+
+def test_plots_read_results_whose_id_column_is_unit(ckd):
+    """SPC and completeness outputs are moving to one id column name, ``unit``;
+    the plots read both spellings."""
+    import dataclasses
+
+    r = spc(
+        ckd[ckd["site_id"].isin(["P01", "P02"])],
+        chart="p",
+        x="month",
+        numerator="all_elements",
+        denominator="eligible",
+        by="site_id",
+    )
+    renamed = dataclasses.replace(
+        r,
+        points=r.points.rename(columns={"site_id": "unit"}),
+        summary=r.summary.rename(columns={"site_id": "unit"}),
+    )
+    ax = cp.spc(renamed, series="P02", ax=new_fig().add_subplot())
+    assert ax.get_title(loc="left") == "P02"
+    axes = cp.small_multiples(renamed, fig=new_fig())
+    assert [a.get_title(loc="left") for a in axes.flat if a.axison] == ["P01", "P02"]
+    assert "P02" in cp.describe(renamed, series="P02")
+    table = pd.DataFrame(
+        {
+            "unit": ["S01", "S02"],
+            "field": "age",
+            "present": [9, 8],
+            "expected": 10,
+            "proportion": [0.9, 0.8],
+            "lower_95": [0.6, 0.5],
+            "upper_95": [0.98, 0.94],
+        }
+    )
+    ax = cp.completeness(table, highlight="S02", ax=new_fig().add_subplot())
+    # the site's own view: only S02's row is labelled
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["", "S02"]
