@@ -33,6 +33,7 @@ class _Funnel:
     tau2: float | None = None
     method: str = "normal"
     kind: str = "proportion"
+    levels: tuple[float, ...] = (0.95, 0.998)
 
 
 def funnel_result(n_units: int = 10_000, seed: int = 1) -> _Funnel:

@@ -23,6 +23,7 @@ class ContractFunnel:
     tau2: float | None = None
     method: str = "normal"
     kind: str = "proportion"
+    levels: tuple[float, ...] = (0.95, 0.998)
     extra: dict = field(default_factory=dict)
 
 

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 import ccdata.plot as cp
 from ccdata.errors import InputError
 from ccdata.plot import _theme as th
-from ccdata.plot._funnel import LEGEND_95, LEGEND_998
+from ccdata._wording import limit_label
 from ccdata.plot._spc import mid_steps
 
 _spec = importlib.util.spec_from_file_location(
@@ -134,9 +134,12 @@ def test_funnel_limit_lines_and_legend_labels(funnel_result):
     assert lines["limit:upper_95"].get_linestyle() == "--"
     assert lines["limit:upper_998"].get_linestyle() == "-"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert LEGEND_95 == "95% limits (about 2 SD)" and LEGEND_95 in labels
-    assert LEGEND_998 == "99.8% limits (about 3 SD)" and LEGEND_998 in labels
-    assert labels.count(LEGEND_95) == 1 and "target" in " ".join(labels).lower()
+    assert limit_label(0.95) == "95% limits (about 2 SD)" and limit_label(0.95) in labels
+    assert limit_label(0.998) == "99.8% limits (about 3 SD)" and limit_label(0.998) in labels
+    assert labels.count(limit_label(0.95)) == 1
+    # no target was given: the centre line is the community average
+    assert any(t.startswith("Community average (") for t in labels)
+    assert not any("target" in t.lower() for t in labels)
     curve = funnel_result.curve.sort_values("denominator")
     x, y = lines["limit:upper_998"].get_data()
     expect = np.interp(x, curve["denominator"], curve["upper_998"]) * 100
@@ -198,13 +201,37 @@ def test_funnel_outside_by_shape_and_fill_not_colour():
     by_gid = {c.get_gid(): c for c in ax.collections}
     above = by_gid["units:above_998"]
     below = by_gid["units:below_95"]
-    # the same accent colour, told apart by shape (up/down) and fill
-    assert mcolors.to_hex(above.get_facecolors()[0]) == th.ACCENT.lower()
+    # without a direction: one neutral (Making Data Count purple) colour, told
+    # apart by shape (up/down) and fill
+    assert mcolors.to_hex(above.get_facecolors()[0]) == th.NEUTRAL.lower()
     assert mcolors.to_hex(below.get_facecolors()[0]) == "#ffffff"
+    assert mcolors.to_hex(below.get_edgecolors()[0]) == th.NEUTRAL.lower()
     up, down = above.get_paths()[0].vertices, below.get_paths()[0].vertices
     assert abs(up[np.argmax(up[:, 1]), 0]) < 1e-9 and len(up) <= 5  # apex up
     assert abs(down[np.argmin(down[:, 1]), 0]) < 1e-9  # apex down
     assert not any(_is_red_or_green(c) for c in used_colours(ax.figure))
+
+
+def test_funnel_making_data_count_colours_with_direction():
+    r = plot_data.contract_funnel()  # S03 above the 99.8% limit, S09 below 95%
+    ax = cp.funnel(r, direction="decrease", ax=new_ax())
+    by_gid = {c.get_gid(): c for c in ax.collections}
+    above, below = by_gid["units:above_998"], by_gid["units:below_95"]
+    assert mcolors.to_hex(above.get_facecolors()[0]) == "#e46c0a"  # concern
+    assert mcolors.to_hex(below.get_edgecolors()[0]) == "#00b0f0"  # improvement
+    ax = cp.funnel(r, direction="increase", ax=new_ax())
+    by_gid = {c.get_gid(): c for c in ax.collections}
+    assert mcolors.to_hex(by_gid["units:above_998"].get_facecolors()[0]) == "#00b0f0"
+    assert mcolors.to_hex(by_gid["units:within"].get_facecolors()[0]) == th.POINT.lower()
+
+
+def test_own_site_colour_is_used_by_no_line():
+    r = plot_data.contract_funnel()
+    ax = cp.funnel(r, highlight="S07", ax=new_ax())
+    own = next(c for c in ax.collections if c.get_gid() == "highlight")
+    colour = mcolors.to_hex(own.get_facecolors()[0])
+    lines = {mcolors.to_hex(line.get_color()) for line in ax.lines}
+    assert colour not in lines and colour != mcolors.to_hex(th.TARGET)
 
 
 def test_funnel_words_only_with_direction():
@@ -388,7 +415,8 @@ def test_spc_points_signals_and_baseline(spc_p):
     assert pts["outside"].sum() == 1 and len(outside) == 1
     np.testing.assert_allclose(outside[0].get_offsets()[0],
                                [12, pts["y"].iloc[-1] * 100])
-    assert mcolors.to_hex(outside[0].get_facecolors()[0]) == th.ACCENT.lower()
+    # no direction: Making Data Count's neutral purple
+    assert mcolors.to_hex(outside[0].get_facecolors()[0]) == th.NEUTRAL.lower()
     base = [p for p in ax.patches if p.get_gid() == "baseline"]
     assert len(base) == 1  # freeze=6: the first six points are shaded
     np.testing.assert_allclose(base[0].get_x(), 1.0)
@@ -602,3 +630,66 @@ def test_quality_site_views_refuse_a_used_axes_and_start_a_new_figure():
         assert "S07" in words and "S01" not in words and "S02" not in words
     finally:
         plt.close("all")
+
+
+# ------------------------------------------------- any levels, everywhere (#11)
+def test_funnel_levels_90_99_drawn_and_described_everywhere():
+    """Issue 11, done-when: levels=(0.9, 0.99) read 90% and 99% in the legend,
+    the limit lines and the text; 95% and 99.8% appear nowhere."""
+    from ccdata.comparison import funnel
+
+    ae = pd.read_csv(Path(__file__).resolve().parents[1] / "sample_data" / "real"
+                     / "ae_funnel_input.csv")
+    r = funnel(ae, numerator="events", denominator="n", unit="org_code",
+               overdispersion="additive", levels=(0.9, 0.99))
+    assert set(r.units["status"]) <= {"within", "above_90", "above_99", "below_90",
+                                      "below_99", "not_assessed"}
+    ax = cp.funnel(r, labels="outside", period="March 2019", ax=new_ax())
+    gids = {line.get_gid() for line in ax.lines}
+    assert {"limit:lower_90", "limit:upper_90", "limit:lower_99",
+            "limit:upper_99"} <= gids
+    assert not any("95" in str(g) or "998" in str(g) for g in gids)
+    lines = {line.get_gid(): line for line in ax.lines}
+    assert lines["limit:upper_90"].get_linestyle() == "--"
+    assert lines["limit:upper_99"].get_linestyle() == "-"
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "90% limits (about 1.6 SD)" in legend
+    assert "99% limits (about 2.6 SD)" in legend
+    assert any(t.startswith("Within the 90% limits") for t in legend)
+    site = cp.funnel(r, highlight="RCD", ax=new_ax())
+    site_legend = [t.get_text() for t in site.get_legend().get_texts()]
+    steering = cp.describe(r)
+    own = cp.describe(r, highlight="RCD")
+    assert "90%" in steering and "99%" in steering
+    assert "the 90% limits are" in own
+    every = " ".join(texts(ax.figure) + texts(site.figure) + legend + site_legend
+                     + [steering, own])
+    assert not re.search(r"\b95\s?%|99\.8\s?%", every), every
+
+
+@pytest.mark.parametrize("log_denominator", [False, True])
+def test_ae_funnel_labels_do_not_overlap(log_denominator):
+    """Issue 15: the A&E funnel's unit labels (RCD, RA4, RCU, RBS, RJC, ...) are
+    moved apart; no two label boxes overlap in the saved figure."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from ccdata.comparison import funnel
+
+    ae = pd.read_csv(Path(__file__).resolve().parents[1] / "sample_data" / "real"
+                     / "ae_funnel_input.csv")
+    r = funnel(ae, numerator="events", denominator="n", unit="org_code",
+               overdispersion="additive")
+    fig = Figure(figsize=(6.4, 4.6))
+    FigureCanvasAgg(fig)
+    ax = cp.funnel(r, labels="outside", log_denominator=log_denominator,
+                   period="March 2019", ax=fig.add_subplot())
+    labels = [t for t in ax.texts if t.get_gid() == "unit-label"]
+    outside = r.units.loc[~r.units["status"].isin(["within", "not_assessed"]), "unit"]
+    assert sorted(t.get_text() for t in labels) == sorted(outside)
+    assert {"RCD", "RA4", "RCU", "RBS", "RJC"} <= {t.get_text() for t in labels}
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), (labels[boxes.index(a)].get_text(), a, b)

@@ -51,8 +51,8 @@ def aaa_funnel_site_view(fig):
     sites with poor case ascertainment are ringed anonymously."""
     result, kw = aaa_funnel_steering_group.output
     cp.funnel(result, highlight="S07", period="April 2023 to March 2026",
-              direction="lower_is_better", ax=fig.subplots(), **kw)
-    return result, {"highlight": "S07", "direction": "lower_is_better", **kw}
+              direction="decrease", ax=fig.subplots(), **kw)
+    return result, {"highlight": "S07", "direction": "decrease", **kw}
 
 
 def ae_funnel_real(fig):
@@ -137,7 +137,8 @@ def aaa_data_quality(fig):
         fields=["asa_grade", "aneurysm_diameter_mm", "creatinine_umol_l"])
     asc = ccdata.case_ascertainment(aaa, expected, unit="site_id")
     ax1, ax2 = fig.subplots(1, 2)
-    cp.completeness(fields, select={"unit": "S07"}, target=0.95, ax=ax1)
+    cp.completeness(fields, select={"unit": "S07"}, target=0.95,
+                    all_fields_label="All listed fields", ax=ax1)
     cp.ascertainment(asc, highlight="S07", ax=ax2)
     return asc, {"highlight": "S07"}
 

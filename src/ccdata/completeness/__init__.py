@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from ccdata.completeness._ascertainment import case_ascertainment
 from ccdata.completeness._fields import field_completeness, record_completeness
+from ccdata.completeness._quality_table import expected_in_span, quality_tables
 from ccdata.completeness._summary import data_quality
 from ccdata.completeness._timeliness import timeliness
 from ccdata.completeness._volume import add_period, submission_status, submission_volume
@@ -28,7 +29,9 @@ __all__ = [
     "add_period",
     "case_ascertainment",
     "data_quality",
+    "expected_in_span",
     "field_completeness",
+    "quality_tables",
     "record_completeness",
     "submission_status",
     "submission_volume",

@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from ccdata._wording import Direction, check_direction, direction_word, status_text
 from ccdata.errors import InputError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-Direction = Literal["higher_is_better", "lower_is_better", "increase", "decrease"]
-_DIRECTIONS = ("higher_is_better", "lower_is_better", "increase", "decrease")
-
-# Neutral wording of a funnel status. "Better"/"worse" are added only when the
-# user states the indicator's direction (see direction_word).
-STATUS_WORDS = {
-    "within": "within the expected range (inside the 95% limits)",
-    "above_95": "above the 95% limit (inside the 99.8% limit)",
-    "above_998": "above the 99.8% limit",
-    "below_95": "below the 95% limit (inside the 99.8% limit)",
-    "below_998": "below the 99.8% limit",
-    "not_assessed": "not assessed (no usable data)",
-}
+# One direction vocabulary ("increase" | "decrease" | None) and every status
+# word come from ccdata._wording, built from a result's own levels.
+__all__ = [
+    "Direction",
+    "as_plot_x",
+    "check_direction",
+    "date_axis",
+    "direction_word",
+    "fit_figure",
+    "fmt_number",
+    "get_ax",
+    "get_site_view_ax",
+    "need_attr",
+    "need_columns",
+    "percent_axis",
+    "result_levels",
+    "status_text",
+]
 
 
 def get_ax(ax: Axes | None, *, site_view: bool = False, where: str = "") -> Axes:
@@ -40,6 +46,33 @@ def get_ax(ax: Axes | None, *, site_view: bool = False, where: str = "") -> Axes
     import matplotlib.pyplot as plt
 
     return plt.gca()
+
+
+def fit_figure(ax: Axes) -> None:
+    """Let a figure hold what is drawn outside its Axes (legend, caption, title).
+
+    The legend sits right of the axes and the caption under them. The theme's
+    ``savefig.bbox = "tight"`` keeps them in a saved file; so that a figure
+    saved without the theme (``ax.figure.savefig(...)`` in a script) is
+    complete too, a figure with this one Axes, no layout engine and the
+    default subplot margins is given matplotlib's constrained layout, which
+    makes room for them. A figure whose margins were set
+    (``subplots_adjust``), that has a layout engine, or holds other Axes, is
+    left as it is: its owner laid it out.
+    """
+    import matplotlib as mpl
+
+    fig = ax.figure.figure  # the root figure (of a subfigure too)
+    if fig is None or fig.get_layout_engine() is not None or len(fig.axes) != 1:
+        return
+    if getattr(fig, "_ccdata_no_layout", False):
+        return
+    pars = fig.subplotpars
+    rc: Any = mpl.rcParams
+    if any(getattr(pars, k) != rc[f"figure.subplot.{k}"]
+           for k in ("left", "right", "bottom", "top")):
+        return
+    fig.set_layout_engine("constrained")
 
 
 def get_site_view_ax(ax: Axes | None, *, where: str) -> Axes:
@@ -66,34 +99,23 @@ def get_site_view_ax(ax: Axes | None, *, where: str) -> Axes:
     return ax
 
 
-def check_direction(direction: object, *, where: str) -> str | None:
-    """Return "higher_is_better", "lower_is_better" or None; raise otherwise."""
-    if direction is None:
-        return None
-    if direction not in _DIRECTIONS:
+def result_levels(result: object, *, where: str) -> tuple[float, ...]:
+    """Return the coverage levels a funnel result was computed with, ascending.
+
+    Read from ``result.levels`` (a :class:`ccdata.comparison.FunnelResult`
+    always has them); an InputError names what was expected otherwise.
+    """
+    levels = need_attr(result, "levels", where=where, what="a FunnelResult")
+    try:
+        out = tuple(sorted(float(v) for v in levels))
+    except (TypeError, ValueError):
+        out = ()
+    if not out or not all(0 < v < 1 for v in out):
         raise InputError(
-            f"The 'direction' parameter of {where} must be None (no judgement), "
-            f"'higher_is_better' or 'lower_is_better' ('increase'/'decrease' are "
-            f"accepted as synonyms). Got {direction!r} instead."
+            f"{where}: result.levels must be coverage probabilities in (0, 1). "
+            f"Got {levels!r} instead."
         )
-    return {"increase": "higher_is_better", "decrease": "lower_is_better"}.get(
-        str(direction), str(direction)
-    )
-
-
-def direction_word(side: str, direction: str | None) -> str:
-    """'better'/'worse' for side 'above'/'below' given a direction, else ''."""
-    if direction is None or side not in ("above", "below"):
-        return ""
-    good = "above" if direction == "higher_is_better" else "below"
-    return "better than expected" if side == good else "worse than expected"
-
-
-def status_text(status: str, direction: str | None) -> str:
-    """Neutral wording of a funnel status, with 'better'/'worse' only if asked."""
-    words = STATUS_WORDS.get(status, str(status))
-    extra = direction_word(str(status).split("_")[0], direction)
-    return f"{words}, {extra}" if extra else words
+    return out
 
 
 def need_attr(result: Any, name: str, *, where: str, what: str) -> Any:
@@ -123,15 +145,24 @@ def need_columns(frame: Any, columns: tuple[str, ...], *, where: str) -> None:
 def as_plot_x(values: pd.Series) -> tuple[np.ndarray, bool, list[str] | None]:
     """Numeric x positions, whether they are dates, and category labels if any.
 
-    Dates (datetime64 or pandas Period) become Matplotlib date numbers; strings
-    that parse as dates ("2024-04") become dates too; other strings become
+    Dates (datetime64 or pandas Period, e.g. quarters) become Matplotlib date
+    numbers (a period at its first day); strings that parse as dates
+    ("2024-04") or name quarters ("2023Q2", "2023-Q2") become dates too, so a
+    quarterly axis has date ticks, not label strings; other strings become
     positions 0..n-1 in their given order, labelled by the strings.
     """
     from matplotlib import dates as mdates
 
     s = pd.Series(values).reset_index(drop=True)
+    if s.dtype == object and len(s) and s.map(
+            lambda v: isinstance(v, pd.Period) or v is None or v is pd.NaT).all():
+        s = pd.Series(pd.PeriodIndex(s))  # Period objects held as objects
     if isinstance(s.dtype, pd.PeriodDtype):
         s = s.dt.to_timestamp()
+    elif not pd.api.types.is_numeric_dtype(s) and len(s):
+        quarters = _quarters(s)
+        if quarters is not None:
+            s = quarters
     if pd.api.types.is_datetime64_any_dtype(s):
         stamps = pd.to_datetime(s).dt.tz_localize(None)
         return mdates.date2num(stamps.to_numpy(dtype="datetime64[ns]")), True, None
@@ -146,7 +177,30 @@ def as_plot_x(values: pd.Series) -> tuple[np.ndarray, bool, list[str] | None]:
     return mdates.date2num(stamps.to_numpy(dtype="datetime64[ns]")), True, None
 
 
-def fmt_number(value: float, *, percent: bool = False, digits: int | None = None) -> str:
+_QUARTER = r"^\s*(\d{4})\s*-?\s*Q([1-4])\s*$"
+
+
+def _quarters(s: pd.Series) -> pd.Series | None:
+    """Quarter labels ("2023Q2", "2023-Q2") as the quarters' first days, else None.
+
+    Examples
+    --------
+    >>> _quarters(pd.Series(["2023Q2", "2023-Q3"])).dt.strftime("%Y-%m-%d").tolist()
+    ['2023-04-01', '2023-07-01']
+    >>> _quarters(pd.Series(["north", "south"])) is None
+    True
+    """
+    text = s.astype(str)
+    parts = text.str.extract(_QUARTER)
+    if parts.isna().any(axis=None):
+        return None
+    year = parts[0].astype(int)
+    month = (parts[1].astype(int) - 1) * 3 + 1
+    return pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": 1}))
+
+
+def fmt_number(value: float, *, percent: bool = False,
+               digits: int | None = None) -> str:
     """Short, plain number formatting for labels and descriptions."""
     if value is None or not np.isfinite(value):
         return "n/a"
@@ -156,6 +210,41 @@ def fmt_number(value: float, *, percent: bool = False, digits: int | None = None
         digits = 1 if percent or abs(value) >= 10 else 2
     text = f"{value:,.{digits}f}"
     return f"{text}%" if percent else text
+
+
+def tick_decimals(values: Any, most: int = 3) -> int:
+    """Fewest decimals (0..most) that write every tick value exactly.
+
+    Examples
+    --------
+    >>> tick_decimals([96.5, 97.0, 97.5]), tick_decimals([0, 10, 20])
+    (1, 0)
+    """
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    for d in range(most + 1):
+        if np.allclose(np.round(v, d), v, rtol=0, atol=10 ** -(most + 2)):
+            return d
+    return most
+
+
+def percent_axis(axis: Any) -> None:
+    """Percent tick labels with as few decimals as the ticks need.
+
+    "97.5%" rather than "97.50%", "20%" rather than "20.0%"; all ticks of
+    the axis share one number of decimals.
+    """
+    from matplotlib.ticker import Formatter
+
+    class _Percent(Formatter):
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return f"{x:.{tick_decimals([x])}f}%"
+
+        def format_ticks(self, values: Any) -> list[str]:
+            d = tick_decimals(values)
+            return [f"{v:.{d}f}%" for v in values]
+
+    axis.set_major_formatter(_Percent())
 
 
 def date_axis(ax: Axes, *, maxticks: int = 7) -> None:

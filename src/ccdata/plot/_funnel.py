@@ -7,42 +7,109 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
-from ccdata._params import check_choice
+from ccdata._params import check_choice, level_suffix
+from ccdata._wording import (
+    check_direction,
+    direction_word,
+    level_percent,
+    limit_label,
+    parse_status,
+    status_legend,
+    status_names,
+    status_short,
+)
 from ccdata.errors import InputError
 from ccdata.plot import _theme as th
 from ccdata.plot._common import (
     Direction,
-    check_direction,
-    direction_word,
+    fit_figure,
     fmt_number,
     get_ax,
     need_attr,
     need_columns,
+    percent_axis,
+    result_levels,
 )
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["FLAG_LABEL", "flagged_mask", "funnel", "funnel_caption",
-           "overdispersion_text"]
+    from ccdata.comparison import FunnelResult
 
-LEGEND_95 = "95% limits (about 2 SD)"
-LEGEND_998 = "99.8% limits (about 3 SD)"
+__all__ = ["FLAG_LABEL", "centre_label", "flagged_mask", "funnel", "funnel_caption",
+           "limit_styles", "overdispersion_text", "status_styles"]
+
 #: Default legend text of the ring marking units with poor case ascertainment.
 FLAG_LABEL = "Case ascertainment below 80%"
 
 _UNIT_COLUMNS = ("unit", "numerator", "denominator", "value", "status")
 
-# status -> (marker, filled, legend text). Shape and fill carry the status;
-# one accent colour; never red/green.
-_STYLE = {
-    "within": ("o", True, "Within the 95% limits"),
-    "above_95": ("^", False, "Above the 95% limit"),
-    "above_998": ("^", True, "Above the 99.8% limit"),
-    "below_95": ("v", False, "Below the 95% limit"),
-    "below_998": ("v", True, "Below the 99.8% limit"),
-    "not_assessed": ("o", False, "Not assessed"),
-}
+
+def status_styles(levels: tuple[float, ...]) -> list[tuple[str, str, bool, str]]:
+    """(status, marker, filled, legend text) for every status of ``levels``.
+
+    Shape and fill carry the status (triangle up: above, down: below; hollow
+    beyond an inner limit, filled beyond the widest), never red/green.
+
+    Examples
+    --------
+    >>> [s[0] for s in status_styles((0.9, 0.99))]
+    ['within', 'above_90', 'above_99', 'below_90', 'below_99', 'not_assessed']
+    >>> status_styles((0.9, 0.99))[2]
+    ('above_99', '^', True, 'Above the 99% limit')
+    """
+    widest = max(levels)
+    out = []
+    for st in status_names(levels):
+        side, level = parse_status(st, levels)
+        if side == "within":
+            out.append((st, "o", True, status_legend(st, levels)))
+        elif side == "not_assessed":
+            out.append((st, "o", False, status_legend(st, levels)))
+        else:
+            out.append((st, "^" if side == "above" else "v", level == widest,
+                        status_legend(st, levels)))
+    return out
+
+
+def limit_styles(levels: tuple[float, ...]) -> list[tuple[str, str, str, float]]:
+    """(column suffix, line style, legend text, line width) for each level.
+
+    The widest limits are solid, the inner ones dashed.
+
+    Examples
+    --------
+    >>> for style in limit_styles((0.9, 0.99)):
+    ...     print(style)
+    ('90', '--', '90% limits (about 1.6 SD)', 1.1)
+    ('99', '-', '99% limits (about 2.6 SD)', 1.3)
+    """
+    widest = max(levels)
+    return [(level_suffix(v), "-" if v == widest else "--", limit_label(v),
+             1.3 if v == widest else 1.1) for v in sorted(levels)]
+
+
+def centre_label(result: FunnelResult, value: str) -> str:
+    """Legend text of the funnel's centre line.
+
+    "Target" only when the result says its target was given
+    (``result.target_given``); otherwise "Community average" (the pooled
+    value of the units), or "As expected" for a ratio's centre of 1.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> centre_label(SimpleNamespace(kind="proportion"), "79.5%")
+    'Community average (79.5%)'
+    >>> centre_label(SimpleNamespace(kind="ratio"), "1")
+    'As expected (ratio 1)'
+    """
+    if bool(getattr(result, "target_given", False)):
+        return f"Target ({value})"
+    if str(getattr(result, "kind", "proportion")) == "ratio":
+        return f"As expected (ratio {value})"
+    return f"Community average ({value})"
+
 
 _KIND_WORDS = {
     "proportion": "proportion",
@@ -64,7 +131,8 @@ def _multiplier(result: Any, multiplier: float | None) -> tuple[float, float, bo
     if multiplier is None:
         final = 100.0 if kind == "proportion" else reported
     else:
-        if isinstance(multiplier, bool) or not np.isfinite(multiplier) or multiplier <= 0:
+        if (isinstance(multiplier, bool) or not np.isfinite(multiplier)
+                or multiplier <= 0):
             raise InputError(
                 "The 'multiplier' parameter of ccdata.plot.funnel must be a positive "
                 f"number (e.g. 100 to show ratios x100). Got {multiplier!r} instead."
@@ -100,14 +168,17 @@ def overdispersion_text(result: Any) -> str:
     """
     od = getattr(result, "overdispersion", None)
     applied = getattr(result, "overdispersion_applied", None)
-    phi = getattr(result, "phi", None)
-    tau2 = getattr(result, "tau2", None)
 
-    def finite(v: Any) -> bool:
+    def number(name: str) -> float:
         try:
-            return v is not None and bool(np.isfinite(float(v)))
+            return float(getattr(result, name, None))  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            return False
+            return float("nan")
+
+    phi, tau2 = number("phi"), number("tau2")
+
+    def finite(v: float) -> bool:
+        return bool(np.isfinite(v))
 
     if hasattr(result, "overdispersion"):
         if od in (None, False, "none"):
@@ -129,7 +200,7 @@ def overdispersion_text(result: Any) -> str:
 
 
 def funnel_caption(result: Any, *, period: str | None = None) -> str:
-    """The funnel caption: method, period, number of units, over-dispersion.
+    """Write the funnel caption: method, period, number of units, over-dispersion.
 
     Parameters
     ----------
@@ -157,7 +228,7 @@ def funnel_caption(result: Any, *, period: str | None = None) -> str:
 
 
 def funnel(
-    result: Any,
+    result: FunnelResult,
     *,
     highlight: object | None = None,
     labels: Literal["none", "outside", "all"] = "none",
@@ -172,6 +243,7 @@ def funnel(
     legend: bool = True,
     flagged: Any = None,
     flag_label: str = FLAG_LABEL,
+    centre: str | None = None,
     ax: Axes | None = None,
 ) -> Axes:
     """Draw a funnel plot: each unit against its volume, with control limits.
@@ -180,8 +252,10 @@ def funnel(
     ----------
     result : FunnelResult
         From :func:`ccdata.funnel`; its ``.units`` (one row per unit,
-        columns ``unit, numerator, denominator, value, lower_95, upper_95,
-        lower_998, upper_998, status``) and ``.curve`` are drawn as they are.
+        columns ``unit, numerator, denominator, value, status``) and
+        ``.curve`` (``lower_<sfx>``/``upper_<sfx>`` for each of
+        ``result.levels``) are drawn as they are. Every word and line comes
+        from ``result.levels``: ``levels=(0.9, 0.99)`` reads 90% and 99%.
     highlight : unit id, optional
         The site's own view: this unit is drawn prominently and labelled; every
         other unit is an anonymous grey point and no other identifier appears
@@ -190,10 +264,15 @@ def funnel(
         an earlier figure's labels); a given ``ax`` must be empty.
     labels : {"none", "outside", "all"}, default "none"
         Unit identifiers for the steering group's view: none, only units
-        outside the 95% limits, or all. Must be "none" with ``highlight``.
-    direction : {"higher_is_better", "lower_is_better"}, optional
-        Only when given do the legend and labels say "better"/"worse" than
-        expected; otherwise the wording stays "above"/"below".
+        outside the inner limits, or all. Labels are moved apart so that none
+        overlaps another (adjustText). Must be "none" with ``highlight``.
+    direction : {"increase", "decrease"}, optional
+        Higher values are better ("increase") or lower ("decrease"). Only
+        when given do the legend and labels say "better"/"worse" than expected
+        and the markers take the Making Data Count colours (blue improvement,
+        orange concern); otherwise the wording stays "above"/"below" in one
+        neutral purple. ``"higher_is_better"``/``"lower_is_better"`` are
+        accepted as synonyms.
     multiplier : float, optional
         Scale of the value axis. Default: 100 for proportions (shown as
         percentages), 1 otherwise (ratios around 1); pass 100 for ratios x100.
@@ -217,6 +296,11 @@ def funnel(
         (never named).
     flag_label : str, default "Case ascertainment below 80%"
         Legend text of the ring.
+    centre : str, optional
+        Name of the centre line in the legend, e.g. ``"Standard"``. Default:
+        "Target" when the result records a given target
+        (``result.target_given``), "As expected" for a ratio, else
+        "Community average" (the pooled value of the units).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; default the current Axes (a new figure with
         ``highlight``).
@@ -237,10 +321,12 @@ def funnel(
     -----
     Units are drawn in unit-id order and never ranked. A unit outside a limit
     is shown by marker shape (triangle up: above; down: below) and fill
-    (hollow: beyond 95%; filled: beyond 99.8%) in one accent colour; the 95%
-    limits are dashed and the 99.8% limits solid. A flagged unit keeps its
-    status marker and gains a dotted dark ring: a note on the data, not a
-    judgement of the result. Nothing is computed here.
+    (hollow: beyond an inner limit only; filled: beyond the widest); the inner
+    limits are dashed and the widest solid. A figure with this one Axes and
+    default margins is given constrained layout, so that the legend and
+    caption (outside the axes) are in a file saved without the theme. A
+    flagged unit keeps its status marker and gains a dotted dark ring: a note
+    on the data, not a judgement of the result. Nothing is computed here.
 
     References
     ----------
@@ -262,6 +348,7 @@ def funnel(
     where = "ccdata.plot.funnel"
     units = need_attr(result, "units", where=where, what="a FunnelResult")
     need_columns(units, _UNIT_COLUMNS, where=f"{where} (result.units)")
+    levels = result_levels(result, where=where)
     check_choice(labels, ("none", "outside", "all"), name="labels", where=where)
     direction = check_direction(direction, where=where)
     if highlight is not None and labels != "none":
@@ -289,33 +376,37 @@ def funnel(
     flag = flagged_mask(ids, flagged, where=where)
     ax = get_ax(ax, site_view=highlight is not None, where=where)
 
-    _draw_limits(ax, result, mult, percent, x, log_denominator)
+    _draw_limits(ax, result, levels, mult, percent, x, log_denominator, centre)
     site_view = highlight is not None
-    for st, (marker, filled, text) in _STYLE.items():
+    styles = status_styles(levels)
+    for st, marker, filled, text in styles:
         sel = (status == st) & ~own
         if not sel.any():
             continue
-        plain = st in ("within", "not_assessed")
-        colour = th.ANON if site_view else (th.POINT if plain else th.ACCENT)
+        side = parse_status(st, levels)[0]
+        plain = side in ("within", "not_assessed")
+        colour = (th.ANON if site_view else th.POINT if plain
+                  else th.signal_colour(side, direction))
         label = text
         if not plain and direction is not None:
-            label += f" ({direction_word(st.split('_')[0], direction)})"
+            label += f" ({direction_word(side, direction)})"
         if site_view:
             label = "Other units: " + label[0].lower() + label[1:]
+        hollow_signal = not filled and not plain and not site_view
         ax.scatter(
             x[sel],
             y[sel],
             s=22 if st == "within" else 34,
             marker=marker,
             facecolors=colour if filled else "white",
-            edgecolors=colour if (plain or site_view) else th.INK,
-            linewidths=0.4 if st == "within" else 0.9,
+            edgecolors=colour if (plain or site_view or hollow_signal) else th.INK,
+            linewidths=0.4 if st == "within" else 1.3 if hollow_signal else 0.9,
             alpha=0.85 if st == "within" else 1.0,
             label=label,
             zorder=3,
             gid=f"units:{st}",
         )
-    other = ~own & ~np.isin(status, list(_STYLE))
+    other = ~own & ~np.isin(status, [st for st, *_ in styles])
     if other.any():  # unknown status: draw as plain points rather than drop
         ax.scatter(x[other], y[other], s=22, marker="o", facecolors=th.POINT,
                    edgecolors=th.POINT, label="Other status", zorder=3,
@@ -330,13 +421,13 @@ def funnel(
                        edgecolors=colour, linewidths=1.2, linestyles=":",
                        zorder=4.5, gid=gid, label=ring_label)
             ring_label = "_nolegend_"  # one legend entry for every ring
+    texts: list[Any] = []
     if site_view:
         i = int(np.flatnonzero(own)[0])
         st = status[i]
-        words = {"within": "within the 95% limits", "not_assessed": "not assessed"}.get(
-            st, _STYLE.get(st, ("", "", st))[2].lower()
-        )
-        extra = direction_word(st.split("_")[0], direction)
+        known = st in status_names(levels)
+        words = status_short(st, levels).removesuffix(" only") if known else st
+        extra = direction_word(parse_status(st, levels)[0], direction) if known else ""
         ax.scatter(
             x[i : i + 1], y[i : i + 1], s=90, marker="D", facecolors=th.HIGHLIGHT,
             edgecolors=th.INK, linewidths=1.2, zorder=5, gid="highlight",
@@ -345,23 +436,27 @@ def funnel(
         ax.annotate(ids[i], (x[i], y[i]), xytext=(7, 7), textcoords="offset points",
                     fontweight="bold", color=th.INK, zorder=6, gid="highlight-label")
     elif labels != "none":
-        sel = np.ones(len(ids), bool) if labels == "all" else status != "within"
-        for i in np.flatnonzero(sel & np.isfinite(x) & np.isfinite(y)):
-            ax.annotate(ids[i], (x[i], y[i]), xytext=(4, 4), textcoords="offset points",
-                        fontsize="x-small", color=th.INK, gid="unit-label")
+        sel = np.ones(len(ids), bool) if labels == "all" else (
+            (status != "within") & (status != "not_assessed"))
+        for k in np.flatnonzero(sel & np.isfinite(x) & np.isfinite(y)):
+            texts.append(ax.text(x[k], y[k], ids[k], fontsize="x-small",
+                                 color=th.INK, gid="unit-label", zorder=6))
 
     from matplotlib.ticker import FuncFormatter
 
     if log_denominator:
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(FuncFormatter(_minor_count))
+    else:  # few, round ticks: "10,000" labels need room
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
     ax.xaxis.set_major_formatter(FuncFormatter(_count))
     if percent:
-        from matplotlib.ticker import PercentFormatter
-
-        ax.yaxis.set_major_formatter(PercentFormatter(decimals=None))
+        percent_axis(ax.yaxis)
     ax.set_xlabel(xlabel if xlabel is not None else _default_xlabel(kind))
-    ax.set_ylabel(ylabel if ylabel is not None else _default_ylabel(kind, final, percent))
+    ax.set_ylabel(ylabel if ylabel is not None
+                  else _default_ylabel(kind, final, percent))
     if title is not None:
         ax.set_title(title)
     if legend:
@@ -373,16 +468,43 @@ def funnel(
             xytext=(0, -40), textcoords="offset points", ha="left", va="top",
             fontsize="small", color=th.INK, gid="caption", annotation_clip=False,
         )
+    fit_figure(ax)
+    if texts:
+        repel_labels(ax, texts, x, y)
     return ax
 
 
-def _draw_limits(ax: Axes, result: Any, mult: float, percent: bool, x: np.ndarray,
-                 log_x: bool) -> None:
+def repel_labels(ax: Axes, texts: list[Any], x: np.ndarray, y: np.ndarray) -> None:
+    """Move unit labels apart so that none overlaps another (adjustText).
+
+    The figure's layout is settled first (one draw without rendering), so the
+    labels are placed at the size they are saved at; a moved label keeps a
+    thin leader line to its point.
+
+    References
+    ----------
+    .. [1] Flyamer I, et al. adjustText: automatic label placement for
+       matplotlib. https://github.com/Phlya/adjustText
+    """
+    from adjustText import adjust_text
+
+    ax.figure.figure.draw_without_rendering()  # the root figure
+    finite = np.isfinite(x) & np.isfinite(y)
+    adjust_text(texts, x=x[finite], y=y[finite], ax=ax, expand=(1.15, 1.3),
+                force_text=(0.3, 0.5), ensure_inside_axes=True,
+                arrowprops={"arrowstyle": "-", "color": th.POINT, "lw": 0.5})
+
+
+def _draw_limits(ax: Axes, result: FunnelResult, levels: tuple[float, ...],
+                 mult: float, percent: bool, x: np.ndarray, log_x: bool,
+                 centre: str | None) -> None:
     target = getattr(result, "target", None)
     if target is not None and np.isfinite(float(target)):
         t = float(target) * mult
+        value = fmt_number(t, percent=percent)
         ax.axhline(t, color=th.TARGET, lw=1.3, zorder=2, gid="target",
-                   label=f"Target ({fmt_number(t, percent=percent)})")
+                   label=centre_label(result, value) if centre is None
+                   else f"{centre} ({value})")
     curve = getattr(result, "curve", None)
     if not isinstance(curve, pd.DataFrame) or "denominator" not in curve:
         return
@@ -395,12 +517,16 @@ def _draw_limits(ax: Axes, result: Any, mult: float, percent: bool, x: np.ndarra
         )
         if keep.sum() >= 2:
             curve, cx = curve[keep], cx[keep]
-    for level, style, text, lw in (("95", "--", LEGEND_95, 1.1),
-                                   ("998", "-", LEGEND_998, 1.3)):
+    for (sfx, style, text, lw), level in zip(limit_styles(levels), levels,
+                                             strict=True):
         for j, side in enumerate(("lower", "upper")):
-            col = f"{side}_{level}"
+            col = f"{side}_{sfx}"
             if col not in curve:
-                continue
+                raise InputError(
+                    f"ccdata.plot.funnel: result.curve has no column {col!r} for "
+                    f"the {level_percent(level)} level of result.levels "
+                    f"{levels!r}; its columns are {list(map(str, curve.columns))!r}."
+                )
             cy = pd.to_numeric(curve[col], errors="coerce").to_numpy(dtype=float) * mult
             ax.plot(cx, cy, ls=style, lw=lw, color=th.INK, zorder=2,
                     label=text if j == 1 else "_nolegend_", gid=f"limit:{col}")
@@ -419,8 +545,9 @@ def _minor_count(value: float, _pos: object = None) -> str:
 def _wrap(text: str, ax: Axes) -> str:
     import textwrap
 
-    width_in = ax.get_position().width * ax.figure.get_size_inches()[0]
-    size = ax.xaxis.label.get_fontsize() * 0.83  # "small"
+    width_in = ax.get_position().width * float(
+        ax.figure.figure.get_size_inches()[0])
+    size = float(ax.xaxis.label.get_fontsize()) * 0.83  # "small"
     return textwrap.fill(text, max(40, int(width_in * 72 / (size * 0.55))))
 
 

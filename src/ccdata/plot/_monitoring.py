@@ -9,40 +9,69 @@ import pandas as pd
 
 from ccdata.errors import InputError
 from ccdata.plot import _theme as th
-from ccdata.plot._common import as_plot_x, date_axis, get_ax, need_columns
+from ccdata.plot._common import (
+    as_plot_x,
+    date_axis,
+    fit_figure,
+    get_ax,
+    need_columns,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from ccdata.risk import CusumResult, VladResult
+    from ccdata.risk import CusumResult, RiskModel, VladResult
 
 __all__ = ["calibration", "calibration_table", "cusum", "vlad"]
 
 _UNIT_GUESSES = ("unit", "site_id")
 
 
-def _table(data: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The patient table and its scalars, from a CusumResult/VladResult or a table."""
+def monitor_table(data: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """(one row per patient, scalars) of a CUSUM/VLAD result or its table.
+
+    A result object (``CusumResult``/``VladResult``) gives its ``to_frame()``
+    and its scalar attributes; a DataFrame (its table) gives itself, with the
+    scalars taken from its columns (``limit``) where present.
+    """
     if isinstance(data, pd.DataFrame):
-        return data, dict(data.attrs)
-    points = getattr(data, "points", None)
-    if not isinstance(points, pd.DataFrame):
+        return data, {}
+    to_frame = getattr(data, "to_frame", None)
+    frame = to_frame() if callable(to_frame) else None
+    if not isinstance(frame, pd.DataFrame):
         raise InputError(
-            "ccdata.plot.cusum/vlad need a CusumResult or VladResult (from "
-            "ccdata.risk) or its .to_frame() table. Got "
-            f"{type(data).__name__} instead."
+            "ccdata.plot: a CUSUM or VLAD plot needs the result of "
+            "risk_adjusted_cusum / vlad (or its table). "
+            f"Got {type(data).__name__} instead."
         )
-    meta = {"limit": getattr(data, "limit", None),
-            "odds_ratio": getattr(data, "odds_ratio", None), "unit": "unit"}
-    return points, meta
+    meta = {k: getattr(data, k) for k in ("unit", "limit", "odds_ratio",
+                                           "order_by", "direction", "reset")
+            if getattr(data, k, None) is not None}
+    return frame, meta
+
+
+def date_column(frame: pd.DataFrame, meta: dict[str, Any]) -> str | None:
+    """Return the column of patients' dates, or None.
+
+    The result's ``order_by`` when it is a column of dates, else the table's
+    one column of dates (None if it has none or several).
+    """
+    order = meta.get("order_by")
+    if isinstance(order, str) and order in frame and as_plot_x(frame[order])[1]:
+        return order
+    dated = [c for c in frame.columns
+             if pd.api.types.is_datetime64_any_dtype(frame[c])
+             or isinstance(frame[c].dtype, pd.PeriodDtype)]
+    return dated[0] if len(dated) == 1 else None
 
 
 def _one_series(
     data: Any, column: str, *, unit: str | None, series: object, where: str
 ) -> tuple[pd.DataFrame, str]:
+    data, meta = monitor_table(data)
     need_columns(data, (column,), where=where)
     if unit is None:
-        unit = data.attrs.get("unit") if isinstance(data.attrs.get("unit"), str) else None
+        unit = meta.get("unit") if isinstance(meta.get("unit"), str) else None
         unit = unit if unit in data.columns else next(
             (c for c in _UNIT_GUESSES if c in data.columns), None)
     elif unit not in data.columns:
@@ -71,26 +100,38 @@ def _one_series(
     return data[sel], str(series)
 
 
-def _x(frame: pd.DataFrame, x: str | None, where: str) -> tuple[np.ndarray, str]:
+def _x(frame: pd.DataFrame, x: str | None, where: str, meta: dict[str, Any]
+       ) -> tuple[np.ndarray, str, bool]:
     if x is None:
-        return np.arange(1, len(frame) + 1, dtype=float), "Patient (in order of operation)"
+        x = date_column(frame, meta)
+        if x is None:
+            return (np.arange(1, len(frame) + 1, dtype=float),
+                    "Patient (in order of operation)", False)
     need_columns(frame, (x,), where=where)
-    return as_plot_x(frame[x])[0], x
+    xs, is_date, _ = as_plot_x(frame[x])
+    return xs, x.replace("_", " ").capitalize() if is_date else x, is_date
 
 
-def _signals(ax: Axes, xs: np.ndarray, ys: np.ndarray, frame: pd.DataFrame) -> None:
+def _signals(ax: Axes, xs: np.ndarray, ys: np.ndarray, frame: pd.DataFrame,
+             colours: tuple[str, str] = (th.CONCERN, th.IMPROVEMENT)) -> None:
+    """Mark the signals.
+
+    ``colours`` are for signals at or above 0 and below 0 (Making Data Count:
+    orange concern, blue improvement).
+    """
     if "signal" not in frame:
         return
     sig = frame["signal"].fillna(False).astype(bool).to_numpy()
-    for sel, marker in ((sig & (ys >= 0), "^"), (sig & (ys < 0), "v")):
+    for sel, marker, colour in ((sig & (ys >= 0), "^", colours[0]),
+                                (sig & (ys < 0), "v", colours[1])):
         if sel.any():
-            ax.scatter(xs[sel], ys[sel], s=50, marker=marker, color=th.ACCENT,
+            ax.scatter(xs[sel], ys[sel], s=50, marker=marker, color=colour,
                        edgecolors=th.INK, linewidths=0.7, zorder=5, gid="signal",
                        label="Signal")
 
 
 def cusum(
-    data: CusumResult | pd.DataFrame,
+    data: pd.DataFrame | CusumResult,
     *,
     unit: str | None = None,
     series: object | None = None,
@@ -112,7 +153,9 @@ def cusum(
     series : id, optional
         Which unit to draw when the data hold several.
     x : str, optional
-        Column for the x axis (e.g. the operation date); default patient number.
+        Column for the x axis. Default: the patients' dates (the result's
+        ``order_by`` column when it holds dates, else the table's one column
+        of dates) on a date axis; the patient number when there are none.
     limit : float, optional
         The signal limit h; default the result's ``limit`` or a ``limit``
         column. Drawn as a dashed line (and at -h for a lower CUSUM).
@@ -131,10 +174,10 @@ def cusum(
        Biostatistics 1:441-452.
     """
     where = "ccdata.plot.cusum"
-    data, meta = _table(data)
     frame, name = _one_series(data, "cusum", unit=unit, series=series, where=where)
+    meta = monitor_table(data)[1]
     ax = get_ax(ax)
-    xs, xlabel = _x(frame, x, where)
+    xs, xlabel, is_date = _x(frame, x, where, meta)
     ys = pd.to_numeric(frame["cusum"], errors="coerce").to_numpy(dtype=float)
     ax.plot(xs, ys, color=th.POINT, lw=1.1, zorder=3, gid="cusum", label="CUSUM")
     if limit is None:
@@ -148,21 +191,24 @@ def cusum(
             ax.axhline(v, color=th.INK, ls="--", lw=1.1, zorder=2, gid="limit",
                        label=f"Signal limit (h = {h:g})" if j == 0 else "_nolegend_")
     ax.axhline(0, color=th.INK, lw=0.6, zorder=1)
-    _signals(ax, xs, ys, frame)
-    if x is not None and as_plot_x(frame[x])[1]:
+    odds = meta.get("odds_ratio")
+    worse = odds is None or float(odds) >= 1  # R > 1 accumulates extra deaths
+    _signals(ax, xs, ys, frame, (th.CONCERN, th.IMPROVEMENT) if worse
+             else (th.IMPROVEMENT, th.CONCERN))
+    if is_date:
         date_axis(ax)
     ax.set_xlabel(xlabel)
-    odds = meta.get("odds_ratio")
     ax.set_ylabel("CUSUM" + (f" (odds ratio {float(odds):g})" if odds else ""))
     if title is not None or name:
         ax.set_title(title if title is not None else name, loc="left")
     if legend:
         ax.legend(loc="best", fontsize="small")
+    fit_figure(ax)
     return ax
 
 
 def vlad(
-    data: VladResult | pd.DataFrame,
+    data: pd.DataFrame | VladResult,
     *,
     unit: str | None = None,
     series: object | None = None,
@@ -197,16 +243,15 @@ def vlad(
        display. Lancet 350:1128-1130.
     """
     where = "ccdata.plot.vlad"
-    data, _ = _table(data)
     frame, name = _one_series(data, "vlad", unit=unit, series=series, where=where)
     ax = get_ax(ax)
-    xs, xlabel = _x(frame, x, where)
+    xs, xlabel, is_date = _x(frame, x, where, monitor_table(data)[1])
     ys = pd.to_numeric(frame["vlad"], errors="coerce").to_numpy(dtype=float)
     ax.axhline(0, color=th.TARGET, lw=1.2, zorder=2, gid="zero",
                label="As expected by the risk model")
     ax.plot(xs, ys, color=th.POINT, lw=1.1, zorder=3, gid="vlad", label="VLAD")
-    _signals(ax, xs, ys, frame)
-    if x is not None and as_plot_x(frame[x])[1]:
+    _signals(ax, xs, ys, frame, (th.IMPROVEMENT, th.CONCERN))
+    if is_date:
         date_axis(ax)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("Cumulative expected minus observed")
@@ -214,6 +259,7 @@ def vlad(
         ax.set_title(title if title is not None else name, loc="left")
     if legend:
         ax.legend(loc="upper left", fontsize="small")
+    fit_figure(ax)
     return ax
 
 
@@ -225,7 +271,7 @@ _EXP = ("expected_rate", "expected_risk", "mean_expected", "expected_mean",
 
 
 def calibration_table(model: Any) -> pd.DataFrame:
-    """The decile calibration table of a RiskModel as (group, n, observed, expected).
+    """Return a RiskModel's decile calibration table: group, n, observed, expected.
 
     ``observed`` and ``expected`` are mean rates (0-1). Accepts a RiskModel or
     the table itself.
@@ -234,7 +280,8 @@ def calibration_table(model: Any) -> pd.DataFrame:
     if not isinstance(table, pd.DataFrame):
         for name in ("calibration_table", "decile_table", "calibration", "deciles"):
             cand = getattr(model, name, None)
-            cand = cand() if callable(cand) and not isinstance(cand, pd.DataFrame) else cand
+            if callable(cand) and not isinstance(cand, pd.DataFrame):
+                cand = cand()
             if isinstance(cand, pd.DataFrame):
                 table = cand
                 break
@@ -264,9 +311,11 @@ def calibration_table(model: Any) -> pd.DataFrame:
         "expected": table[exp].to_numpy(dtype=float),
     })
     for side in ("lower", "upper"):
-        col = next((c for c in (f"observed_{side}_95", f"{side}_95") if c in table), None)
+        col = next((c for c in (f"observed_{side}_95", f"{side}_95")
+                    if c in table), None)
         out[f"observed_{side}_95"] = table[col].to_numpy(dtype=float) if col else np.nan
-    counts = ncol is not None and (out["observed"].max() > 1 or out["expected"].max() > 1)
+    counts = ncol is not None and (out["observed"].max() > 1
+                                   or out["expected"].max() > 1)
     if counts:  # sums of events and of predicted risks: turn into rates
         out["observed"] = out["observed"] / out["n"]
         out["expected"] = out["expected"] / out["n"]
@@ -274,7 +323,7 @@ def calibration_table(model: Any) -> pd.DataFrame:
 
 
 def calibration(
-    model: Any,
+    model: RiskModel | pd.DataFrame,
     *,
     percent: bool = True,
     title: str | None = None,
@@ -337,4 +386,5 @@ def calibration(
         ax.set_title(title)
     if legend:
         ax.legend(loc="upper left", fontsize="small")
+    fit_figure(ax)
     return ax

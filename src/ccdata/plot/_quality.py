@@ -10,7 +10,21 @@ import pandas as pd
 
 from ccdata.errors import InputError
 from ccdata.plot import _theme as th
-from ccdata.plot._common import get_ax, need_columns
+from ccdata.plot._common import fit_figure, get_ax, need_columns, percent_axis
+
+#: The ``field`` value of field_completeness's row of records with every
+#: mandatory field present (ccdata.completeness.field_completeness).
+ALL_MANDATORY = "all_mandatory_fields"
+
+
+def unit_column(frame: pd.DataFrame, name: str) -> str:
+    """Return ``name``, or ``unit`` when the table has that instead.
+
+    ``unit`` is the one output name of the unit column.
+    """
+    if name not in frame.columns and "unit" in frame.columns:
+        return "unit"
+    return name
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -56,10 +70,10 @@ def _rows(
 
 
 def _labels(frame: pd.DataFrame, cols: list[str], highlight: object, site_col: str,
-            where: str) -> tuple[list[str], np.ndarray]:
+            where: str, all_fields_label: str | None = None
+            ) -> tuple[list[str], np.ndarray]:
     own = np.zeros(len(frame), bool)
-    if site_col == "site_id" and "site_id" not in frame and "unit" in frame:
-        site_col = "unit"  # completeness tables call the id column "unit"
+    site_col = unit_column(frame, site_col)
     if highlight is not None:
         need_columns(frame, (site_col,), where=where)
         own = (frame[site_col].astype(str) == str(highlight)).to_numpy()
@@ -68,7 +82,10 @@ def _labels(frame: pd.DataFrame, cols: list[str], highlight: object, site_col: s
                 f"The 'highlight' parameter of {where} must be a value of column "
                 f"{site_col!r}. Got {highlight!r}, which is not in the table."
             )
-    text = frame[cols].astype(str).agg(" ".join, axis=1).tolist()
+    shown = frame[cols].astype(str)
+    if "field" in shown and all_fields_label is not None:
+        shown["field"] = shown["field"].replace(ALL_MANDATORY, all_fields_label)
+    text = shown.agg(" ".join, axis=1).tolist()
     if highlight is not None and site_col in cols:  # the site's own view
         text = [t if o else "" for t, o in zip(text, own, strict=True)]
     return text, own
@@ -81,16 +98,15 @@ def _dotplot(ax: Axes, frame: pd.DataFrame, value: str, labels: list[str],
     lo = frame["lower_95"].to_numpy(dtype=float) * 100
     hi = frame["upper_95"].to_numpy(dtype=float) * 100
     colour = np.where(own, th.HIGHLIGHT, th.ANON if site_view else th.POINT)
-    ax.hlines(y, lo, hi, colors=colour, lw=1.4, zorder=2, gid="ci",
+    ax.hlines(y, lo, hi, colors=list(colour), lw=1.4, zorder=2, gid="ci",
               label="95% confidence interval")
     ax.scatter(v, y, s=np.where(own, 60, 26), c=list(colour), zorder=3, gid="points",
-               marker="o", edgecolors=th.INK, linewidths=np.where(own, 1.0, 0.0))
+               marker="o", edgecolors=th.INK,
+               linewidths=list(np.where(own, 1.0, 0.0)))
     ax.set_yticks(y, labels, fontsize="x-small" if len(frame) > 25 else None)
     ax.set_ylim(-0.7, len(frame) - 0.3)
     ax.grid(axis="y", visible=False)
-    from matplotlib.ticker import PercentFormatter
-
-    ax.xaxis.set_major_formatter(PercentFormatter(decimals=None))
+    percent_axis(ax.xaxis)
     return y
 
 
@@ -101,6 +117,7 @@ def completeness(
     highlight: object | None = None,
     site_col: str = "site_id",
     target: float | None = None,
+    all_fields_label: str = "All mandatory fields",
     title: str | None = None,
     legend: bool = True,
     ax: Axes | None = None,
@@ -123,6 +140,11 @@ def completeness(
         The column holding site identifiers (used with ``highlight``).
     target : float, optional
         Expected completeness (0-1), drawn as a dashed vertical line.
+    all_fields_label : str, default "All mandatory fields"
+        Label of the ``all_mandatory_fields`` row (records with every field of
+        its set present). That set is the schema's mandatory fields, or the
+        ``mandatory=`` given, or, with neither, every field that was asked
+        for: then say so, e.g. ``"All listed fields"``.
     title : str, optional
     legend : bool, default True
     ax : matplotlib.axes.Axes, optional
@@ -143,7 +165,8 @@ def completeness(
     where = "ccdata.plot.completeness"
     need_columns(table, _COMPLETENESS, where=where)
     frame, cols = _rows(table, _COMPLETENESS, select=select, where=where)
-    labels, own = _labels(frame, cols, highlight, site_col, where)
+    labels, own = _labels(frame, cols, highlight, site_col, where,
+                          all_fields_label=str(all_fields_label))
     ax = get_ax(ax, site_view=highlight is not None, where=where)
     _dotplot(ax, frame, "proportion", labels, own, highlight is not None)
     if target is not None:
@@ -159,6 +182,7 @@ def completeness(
         ax.set_title(title)
     if legend:
         ax.legend(loc="best", fontsize="small")
+    fit_figure(ax)
     return ax
 
 
@@ -213,4 +237,5 @@ def ascertainment(
         ax.set_title(title)
     if legend:
         ax.legend(loc="best", fontsize="small")
+    fit_figure(ax)
     return ax

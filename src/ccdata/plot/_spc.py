@@ -15,28 +15,33 @@ from ccdata.plot._common import (
     as_plot_x,
     check_direction,
     date_axis,
+    fit_figure,
     get_ax,
     need_attr,
     need_columns,
+    percent_axis,
 )
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from ccdata.variation import SPCResult
+
 __all__ = ["run_chart", "small_multiples", "spc", "mid_steps", "variation_label"]
 
+# Columns of SPCResult.points (ccdata.variation.SPCResult), by their one name.
 _POINT_COLUMNS = ("x", "y", "centre")
-_BASELINE_COLUMNS = ("baseline", "is_baseline", "in_baseline")
-_PHASE_COLUMNS = ("phase", "part")
-_SIGMA2_COLUMNS = (("lower_2sigma", "upper_2sigma"), ("lower_2sd", "upper_2sd"),
-                   ("lower_2", "upper_2"))
+_BASELINE_COLUMN = "baseline"
+_PHASE_COLUMN = "phase"
+_SIGMA2_COLUMNS = ("lower_2sigma", "upper_2sigma")
 _PERCENT_CHARTS = ("p", "pp")
 
 LEGEND_OUTSIDE = "Outside the limits"
 LEGEND_RUN = "Part of an unusually long run"
 LEGEND_FEW_CROSSINGS = "Too few crossings of the centre line"
 LEGEND_OTHER = "Other special-cause pattern"
+LEGEND_PHASE = "New phase (limits recalculated)"
 
 
 def mid_steps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,32 +76,37 @@ def variation_label(point_type: object, direction: str | None = None) -> str:
     --------
     >>> variation_label("special_cause_high")
     'Special-cause variation: high'
-    >>> variation_label("special_cause_high", "lower_is_better")
+    >>> variation_label("special_cause_high", "decrease")
     'Special-cause variation: concern'
     """
+    direction = check_direction(direction, where="variation_label")
     text = str(point_type)
     if text == "common_cause":
         return "Common-cause variation"
     kind = text.removeprefix("special_cause_")
     if kind in ("high", "low") and direction is not None:
-        good = "high" if direction == "higher_is_better" else "low"
+        good = "high" if direction == "increase" else "low"
         kind = "improvement" if kind == good else "concern"
     return f"Special-cause variation: {kind}"
 
 
-def _first(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
-    return next((n for n in names if n in frame.columns), None)
+def _by_column(result: SPCResult, points: pd.DataFrame, by: str | None) -> list[str]:
+    """Return the series columns: ``by`` if given, else ``result.by`` ([] for one).
 
-
-def _by_column(result: Any, points: pd.DataFrame, by: str | None) -> list[str]:
-    """The series columns: ``by`` if given, else ``result.by`` ([] for one series)."""
+    A result whose points name the series column ``unit`` (the one output
+    name of the unit column) is read the same way.
+    """
     if by is not None:
+        if by not in points.columns and "unit" in points.columns:
+            by = "unit"
         need_columns(points, (by,), where="ccdata.plot (result.points)")
         return [by]
-    by = getattr(result, "by", None)
-    if isinstance(by, str):
-        by = [by]
-    return [c for c in (by or ()) if c in points.columns]
+    names = getattr(result, "by", None)
+    names = [names] if isinstance(names, str) else list(names or ())
+    cols = [c for c in names if c in points.columns]
+    if names and not cols and "unit" in points.columns:
+        cols = ["unit"]
+    return cols
 
 
 def _keys(points: pd.DataFrame, by: list[str]) -> pd.Series:
@@ -105,7 +115,8 @@ def _keys(points: pd.DataFrame, by: list[str]) -> pd.Series:
     return points[by].astype(str).agg(" ".join, axis=1)
 
 
-def _select_series(result: Any, series: object, where: str) -> tuple[pd.DataFrame, str]:
+def _select_series(result: SPCResult, series: object, where: str
+                   ) -> tuple[pd.DataFrame, str]:
     points = need_attr(result, "points", where=where, what="an SPCResult")
     need_columns(points, _POINT_COLUMNS, where=f"{where} (result.points)")
     by = _by_column(result, points, None)
@@ -134,7 +145,8 @@ def _select_series(result: Any, series: object, where: str) -> tuple[pd.DataFram
     return points[sel.to_numpy()], str(series)
 
 
-def _direction(result: Any, direction: object, where: str) -> str | None:
+def _direction(result: SPCResult, direction: object, where: str
+               ) -> Direction | None:
     if direction is None:
         direction = getattr(result, "direction", None)
     return check_direction(direction, where=where)
@@ -152,25 +164,37 @@ def _draw(
     compact: bool,
     mult: float,
     dates: tuple[np.ndarray, bool, list[str] | None] | None = None,
+    legend: bool = False,
 ) -> None:
     x, is_date, cats = dates if dates is not None else as_plot_x(points["x"])
     y = pd.to_numeric(points["y"], errors="coerce").to_numpy(dtype=float) * mult
-    phase_col = _first(points, _PHASE_COLUMNS)
-    phase = points[phase_col].astype(str).to_numpy() if phase_col else np.zeros(len(x), str)
+    phase_col = _PHASE_COLUMN if _PHASE_COLUMN in points else None
+    phase = (points[phase_col].astype(str).to_numpy() if phase_col
+             else np.zeros(len(x), str))
     starts = np.flatnonzero(np.r_[True, phase[1:] != phase[:-1]])
     bounds = list(zip(starts, np.r_[starts[1:], len(x)], strict=True))
+    # Centre and limits are drawn only from the series' first to its last
+    # observed point: they stop where a unit's data stop.
+    seen = np.flatnonzero(np.isfinite(y))
+    seen_lo, seen_hi = (int(seen[0]), int(seen[-1]) + 1) if seen.size else (0, 0)
+    drawn = [(max(a, seen_lo), min(b, seen_hi)) for a, b in bounds]
+    drawn = [(a, b) for a, b in drawn if b > a]
 
     def stepped(col: str) -> tuple[np.ndarray, np.ndarray]:
         v = pd.to_numeric(points[col], errors="coerce").to_numpy(dtype=float) * mult
-        xs, ys = [], []
-        for a, b in bounds:
+        gap = np.array([np.nan])
+        xs: list[np.ndarray] = []
+        ys: list[np.ndarray] = []
+        for a, b in drawn:
             sx, sy = mid_steps(x[a:b], v[a:b])
-            xs += [sx, [np.nan]]
-            ys += [sy, [np.nan]]
+            xs += [sx, gap]
+            ys += [sy, gap]
+        if not xs:
+            return np.array([np.nan]), np.array([np.nan])
         return np.concatenate(xs[:-1]), np.concatenate(ys[:-1])
 
     # Baseline (frozen limits) and phases, behind everything else.
-    base_col = _first(points, _BASELINE_COLUMNS)
+    base_col = _BASELINE_COLUMN if _BASELINE_COLUMN in points else None
     if base_col is not None:
         base = points[base_col].fillna(False).astype(bool).to_numpy()
         for a, b in bounds:
@@ -181,18 +205,21 @@ def _draw(
                 ax.axvspan(x[a + int(np.flatnonzero(seg)[0])], right, color=th.SHADE,
                            zorder=0, lw=0, label="Baseline (limits frozen)",
                            gid="baseline")
-    for a, _ in bounds[1:]:
+    for k, (a, _) in enumerate(bounds[1:]):
         ax.axvline((x[a - 1] + x[a]) / 2, color=th.INK, ls=":", lw=1, zorder=1,
-                   gid="phase-break")
+                   gid="phase-break", label=LEGEND_PHASE if k == 0 else "_nolegend_")
     if len(bounds) > 1 and not compact:
         from matplotlib.transforms import blended_transform_factory
 
         tr = blended_transform_factory(ax.transData, ax.transAxes)
         for a, b in bounds:
-            ax.text((x[a] + x[b - 1]) / 2, 1.01, _phase_name(phase[a]), transform=tr,
-                    ha="center", va="bottom", fontsize="small", gid="phase-label")
+            ax.annotate(_phase_name(phase[a]), ((x[a] + x[b - 1]) / 2, 1.0),
+                        xycoords=tr, xytext=(0, _HEADER_GAP),
+                        textcoords="offset points",
+                        ha="center", va="bottom", fontsize="small", gid="phase-label",
+                        annotation_clip=False)
 
-    kw = {"color": th.INK, "zorder": 2}
+    kw: dict[str, Any] = {"color": th.INK, "zorder": 2}
     cx, cy = stepped("centre")
     centre_text = "Median" if chart == "run" else "Centre line"
     ax.plot(cx, cy, lw=1.3, color=th.TARGET, zorder=2, label=centre_text, gid="centre")
@@ -202,9 +229,8 @@ def _draw(
             if np.isfinite(ly).any():
                 ax.plot(lx, ly, lw=1.1, ls="-", gid=f"limit:{col}",
                         label="Control limits (3 sigma)" if j else "_nolegend_", **kw)
-        pair = next((p for p in _SIGMA2_COLUMNS if set(p) <= set(points)), None)
-        if sigma2 and pair is not None:
-            for j, col in enumerate(pair):
+        if sigma2 and set(_SIGMA2_COLUMNS) <= set(points):
+            for j, col in enumerate(_SIGMA2_COLUMNS):
                 lx, ly = stepped(col)
                 ax.plot(lx, ly, lw=0.8, ls="--", gid=f"limit:{col}",
                         label="2-sigma lines" if j else "_nolegend_", **kw)
@@ -217,55 +243,117 @@ def _draw(
     # that its points are not mislabelled as part of a long run.
     run_column = "long_run" if "long_run" in points else "run_signal"
     run = _flag(points, run_column) & ~outside
-    if "few_crossings" in points and _flag(points, "few_crossings").any():
-        ax.text(0.01, 0.99, LEGEND_FEW_CROSSINGS, transform=ax.transAxes,
-                ha="left", va="top", color=th.INK, gid="few-crossings",
-                fontsize="xx-small" if compact else "small")
+    few = "few_crossings" in points and _flag(points, "few_crossings").any()
     other = np.zeros(len(x), bool)
     if variation_labels and "point_type" in points:
         other = (points["point_type"].astype(str).to_numpy() != "common_cause") & (
             points["point_type"].notna().to_numpy()) & ~outside & ~run
     plain = ~(outside | run | other) & np.isfinite(y)
     ms = 12 if compact else 22
-    ax.scatter(x[plain], y[plain], s=ms, marker="o", color=th.POINT, zorder=4,
+    ax.scatter(x[plain], y[plain], s=ms, marker="o", color=th.COMMON_CAUSE
+               if direction is not None else th.POINT, zorder=4,
                gid="points:common", label="_nolegend_")
+    colours = _mdc_colours(points, y, mult, direction)
     if outside.any():
         up = outside & (y >= np.nan_to_num(
             pd.to_numeric(points["centre"], errors="coerce").to_numpy() * mult))
         label = LEGEND_OUTSIDE
         for sel, marker in ((up, "^"), (outside & ~up, "v")):
             if sel.any():
-                ax.scatter(x[sel], y[sel], s=ms * 2.2, marker=marker, color=th.ACCENT,
-                           edgecolors=th.INK, linewidths=0.7, zorder=5,
-                           gid="points:outside", label=label)
+                ax.scatter(x[sel], y[sel], s=ms * 2.2, marker=marker,
+                           color=list(colours[sel]), edgecolors=th.INK,
+                           linewidths=0.7, zorder=5, gid="points:outside",
+                           label=label)
                 label = "_nolegend_"
     if run.any():
         ax.scatter(x[run], y[run], s=ms * 1.6, marker="s", facecolors="white",
-                   edgecolors=th.ACCENT, linewidths=1.4, zorder=5, gid="points:run",
-                   label=LEGEND_RUN)
+                   edgecolors=list(colours[run]), linewidths=1.4, zorder=5,
+                   gid="points:run", label=LEGEND_RUN)
     if other.any():
         ax.scatter(x[other], y[other], s=ms * 1.8, marker="D", facecolors="white",
-                   edgecolors=th.ACCENT, linewidths=1.2, zorder=5, gid="points:other",
-                   label=LEGEND_OTHER)
+                   edgecolors=list(colours[other]), linewidths=1.2, zorder=5,
+                   gid="points:other", label=LEGEND_OTHER)
+    # Words above the axes, one row each, never over the data or the limits:
+    # phase names (drawn above), the latest point's variation, few crossings.
+    row = 1 if len(bounds) > 1 and not compact else 0
     if variation_labels and "point_type" in points:
         types = points["point_type"].dropna()
         if len(types):
             text = variation_label(types.iloc[-1], direction)
             if compact:
                 text = text.replace(" variation", "").replace("-cause", " cause")
-            t = ax.set_title(text, loc="right", color=th.INK,
-                             fontsize="x-small" if compact else "small",
-                             pad=2 if compact else (16 if len(bounds) > 1 else 6))
-            t.set_gid("variation-label")
+                if few:  # one short note in a small panel's title row
+                    text, few = f"{text}; few crossings", False
+                t = ax.set_title(text, loc="right", color=th.INK,
+                                 fontsize="x-small", pad=2)
+                t.set_gid("variation-label")
+            else:
+                _header(ax, text, row, gid="variation-label")
+                row += 1
+    if few:
+        if compact:
+            t = ax.set_title("Few crossings", loc="right", color=th.INK,
+                             fontsize="x-small", pad=2)
+            t.set_gid("few-crossings")
+        elif legend:  # in the legend, beside the axes: never over the data
+            from matplotlib.lines import Line2D
+
+            ax.add_line(Line2D([], [], alpha=0.0, gid="few-crossings",
+                               label=LEGEND_FEW_CROSSINGS + "\n(a signal of the "
+                               "whole series)"))
+        else:
+            _header(ax, LEGEND_FEW_CROSSINGS + " (a signal of the whole series)",
+                    row, gid="few-crossings")
 
     if is_date:
         date_axis(ax, maxticks=4 if compact else 8)
     elif cats is not None:
         ax.set_xticks(np.arange(len(cats)), cats)
     if mult == 100.0 and chart in _PERCENT_CHARTS:
-        from matplotlib.ticker import PercentFormatter
+        percent_axis(ax.yaxis)
 
-        ax.yaxis.set_major_formatter(PercentFormatter(decimals=None))
+
+_HEADER_GAP = 2.0  # points between the axes and the first row of words
+_HEADER_GIDS = ("phase-label", "variation-label", "few-crossings")
+
+
+def _row_height() -> float:
+    from matplotlib.font_manager import FontProperties
+
+    return 1.45 * FontProperties(size="small").get_size_in_points()
+
+
+def _header(ax: Axes, text: str, row: int, *, gid: str, fontsize: str = "small",
+            ha: str = "left", x: float = 0.0) -> None:
+    """Write ``text`` in row ``row`` above the axes (row 0 is the lowest)."""
+    ax.annotate(text, (x, 1.0), xycoords="axes fraction",
+                xytext=(0, _HEADER_GAP + row * _row_height()),
+                textcoords="offset points", ha=ha, va="bottom", fontsize=fontsize,
+                color=th.INK, gid=gid, annotation_clip=False)
+
+
+def _header_rows(ax: Axes) -> int:
+    return len({t.get_gid() for t in ax.texts if t.get_gid() in _HEADER_GIDS})
+
+
+def _mdc_colours(points: pd.DataFrame, y: np.ndarray, mult: float,
+                 direction: str | None) -> np.ndarray:
+    """Give every point its Making Data Count colour (grey for common cause).
+
+    From ``point_type`` when the result has it; otherwise from the point's
+    side of the centre line and the direction (purple without one).
+    """
+    centre = pd.to_numeric(points["centre"], errors="coerce").to_numpy(dtype=float)
+    side = np.where(y >= centre * mult, "high", "low")
+    by_side = np.array([th.signal_colour(s, direction) for s in side], dtype=object)
+    if "point_type" not in points:
+        return by_side
+    types = points["point_type"].astype(object).to_numpy()
+    out = by_side.copy()
+    known = pd.notna(types) & (types.astype(str) != "common_cause")
+    for i in np.flatnonzero(known):
+        out[i] = th.point_type_colour(types[i], direction)
+    return out
 
 
 def _flag(points: pd.DataFrame, col: str) -> np.ndarray:
@@ -279,7 +367,7 @@ def _phase_name(value: str) -> str:
 
 
 def spc(
-    result: Any,
+    result: SPCResult,
     *,
     series: object | None = None,
     direction: Direction | None = None,
@@ -302,9 +390,14 @@ def spc(
         ``point_type`` and 2-sigma columns when present) is drawn as it is.
     series : id, optional
         Which series to draw when the result has several (``spc(by=...)``).
-    direction : {"higher_is_better", "lower_is_better"}, optional
-        Lets the variation labels say "improvement"/"concern" instead of
-        "high"/"low". Nothing else changes.
+    direction : {"increase", "decrease"}, optional
+        Higher values are better ("increase") or lower ("decrease"); default
+        the result's ``improvement``. Lets the variation labels say
+        "improvement"/"concern" instead of "high"/"low" and colours
+        special-cause points in Making Data Count colours (blue improvement,
+        orange concern; purple without a direction; common cause grey).
+        ``"higher_is_better"``/``"lower_is_better"`` are accepted as synonyms.
+        Nothing else changes.
     variation_labels : bool, default False
         Making-Data-Count-style label of the latest point's variation, and
         other special-cause points (trend, 2 of 3) marked.
@@ -353,14 +446,16 @@ def spc(
     chart = str(getattr(result, "chart", "") or "")
     mult = _multiplier(chart, multiplier, where)
     _draw(ax, points, chart=chart, limits=chart != "run", direction=direction,
-          variation_labels=variation_labels, sigma2=sigma2, compact=False, mult=mult)
+          variation_labels=variation_labels, sigma2=sigma2, compact=False, mult=mult,
+          legend=legend)
     _finish(ax, title if title is not None else name, xlabel, ylabel, legend, chart,
             mult)
+    fit_figure(ax)
     return ax
 
 
 def run_chart(
-    result: Any,
+    result: SPCResult,
     *,
     series: object | None = None,
     direction: Direction | None = None,
@@ -397,9 +492,10 @@ def run_chart(
     mult = _multiplier(chart, multiplier, where)
     _draw(ax, points, chart="run" if chart in ("", "run") else chart, limits=False,
           direction=direction, variation_labels=False, sigma2=False, compact=False,
-          mult=mult)
+          mult=mult, legend=legend)
     _finish(ax, title if title is not None else name, xlabel, ylabel, legend, chart,
             mult)
+    fit_figure(ax)
     return ax
 
 
@@ -444,8 +540,8 @@ def _common_limits(axes: list[Axes], sharey: bool) -> None:
 def _finish(ax: Axes, title: str, xlabel: str | None, ylabel: str | None,
             legend: bool, chart: str, mult: float) -> None:
     if title:
-        ax.set_title(title, loc="left", pad=16 if any(
-            t.get_gid() == "phase-label" for t in ax.texts) else 6)
+        ax.set_title(title, loc="left",
+                     pad=6 + _HEADER_GAP + _header_rows(ax) * _row_height())
     ax.set_xlabel(xlabel if xlabel is not None else "")
     if chart in _PERCENT_CHARTS and mult == 100:
         default_y = "Percentage"
@@ -457,7 +553,7 @@ def _finish(ax: Axes, title: str, xlabel: str | None, ylabel: str | None,
 
 
 def small_multiples(
-    result: Any,
+    result: SPCResult,
     *,
     by: str | None = None,
     sharey: bool = True,
@@ -507,14 +603,15 @@ def small_multiples(
     direction = _direction(result, direction, where)
     points = need_attr(result, "points", where=where, what="an SPCResult")
     need_columns(points, _POINT_COLUMNS, where=f"{where} (result.points)")
-    by = _by_column(result, points, by)
-    if not by:
+    by_cols = _by_column(result, points, by)
+    if not by_cols:
         raise InputError(
             f"{where} needs a result with several series: pass by=<column> or "
             "compute the result with spc(..., unit='site_id')."
         )
     points = points.reset_index(drop=True)
-    groups = list(points.groupby(by if len(by) > 1 else by[0], sort=True,
+    key = by_cols if len(by_cols) > 1 else by_cols[0]
+    groups = list(points.groupby(key, sort=True,
                                  dropna=False))
     n = len(groups)
     if ncols is None:

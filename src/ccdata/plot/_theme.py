@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
 from ccdata._params import check_choice
 
@@ -27,15 +27,62 @@ PALETTE: dict[str, str] = {
     "reddish_purple": "#CC79A7",
 }
 
-# Roles. One accent colour marks a signal; shape and fill say which signal.
-# Grey and blue carry no judgement; there is no red/green pair anywhere.
+# Roles. Grey and blue lines carry no judgement; there is no red/green pair.
 INK = "#1A1A1A"  # limits, text
 POINT = "#6E6E6E"  # ordinary units / points
 ANON = "#A6A6A6"  # other units in a site's own view
 TARGET = PALETTE["blue"]  # target / centre line
-ACCENT = PALETTE["orange"]  # signals: outside the limits, run signals
-HIGHLIGHT = PALETTE["blue"]  # the site's own unit
+ACCENT = PALETTE["orange"]  # a mark that is not a result (e.g. a data check)
+HIGHLIGHT = PALETTE["reddish_purple"]  # the site's own unit: no line uses it
 SHADE = "#EDEDED"  # baseline shading, limit bands
+
+# Making Data Count colours (NHS England 2019; as NHSRplotthedots) for
+# special-cause marks: blue improvement and orange concern only when the
+# indicator's direction is given, purple (neutral) without it; common-cause
+# variation is grey.
+IMPROVEMENT = "#00B0F0"
+CONCERN = "#E46C0A"
+NEUTRAL = "#490092"
+COMMON_CAUSE = "#A6A6A6"
+
+
+def signal_colour(side: str, direction: str | None) -> str:
+    """Return the Making Data Count colour of a mark on ``side`` "above"/"below".
+
+    ``side`` may also be "high"/"low" (SPC).
+
+    Examples
+    --------
+    >>> signal_colour("above", "increase"), signal_colour("below", "increase")
+    ('#00B0F0', '#E46C0A')
+    >>> signal_colour("above", None)
+    '#490092'
+    """
+    if direction is None or side not in ("above", "below", "high", "low"):
+        return NEUTRAL
+    up = side in ("above", "high")
+    return IMPROVEMENT if up == (direction == "increase") else CONCERN
+
+
+def point_type_colour(point_type: object, direction: str | None = None) -> str:
+    """Return the Making Data Count colour of an SPC ``point_type``.
+
+    Examples
+    --------
+    >>> point_type_colour("special_cause_concern"), point_type_colour("common_cause")
+    ('#E46C0A', '#A6A6A6')
+    >>> point_type_colour("special_cause_high", "decrease")
+    '#E46C0A'
+    """
+    text = str(point_type)
+    if text == "special_cause_improvement":
+        return IMPROVEMENT
+    if text == "special_cause_concern":
+        return CONCERN
+    if text.startswith("special_cause_"):
+        return signal_colour(text.removeprefix("special_cause_"), direction)
+    return COMMON_CAUSE
+
 
 _SIZES = {
     # context: (base font, figure size in inches)
@@ -44,7 +91,7 @@ _SIZES = {
 }
 
 
-def _rc(context: str = "report", dpi: int = 200) -> dict[str, object]:
+def _rc(context: str = "report", dpi: int = 200) -> dict[str, Any]:
     from cycler import cycler
 
     base, figsize = _SIZES[context]
@@ -134,5 +181,6 @@ def theme(
         )
     import matplotlib
 
-    with matplotlib.rc_context(_rc(context, dpi)):
+    rc: Any = _rc(context, dpi)  # matplotlib's stubs list every key
+    with matplotlib.rc_context(rc):
         yield

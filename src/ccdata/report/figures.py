@@ -17,12 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from ccdata.completeness import (
-    case_ascertainment,
-    data_quality,
-    field_completeness,
-    timeliness,
-)
+from ccdata.completeness import expected_in_span, quality_tables
 from ccdata.report import writers as w
 from ccdata.report.config import Config
 from ccdata.report.indicators import IndicatorOutput
@@ -60,7 +55,8 @@ def compute_quality(cfg: Config, sources: dict[str, SourceData]
                     ) -> dict[str, QualityOutput]:
     """Field completeness, timeliness and case ascertainment per configured source.
 
-    Also one row per site from :func:`ccdata.data_quality`
+    The tables come from :func:`ccdata.completeness.quality_tables`; also one
+    row per site from :func:`ccdata.data_quality`
     (``data_quality_<source>_summary``): the counts behind each measure and a
     message in words the site can act on, which its feedback pack quotes.
     """
@@ -68,75 +64,25 @@ def compute_quality(cfg: Config, sources: dict[str, SourceData]
     by = "site_id"
     for name, qc in cfg.completeness.items():
         data = sources[name].data
-        q = QualityOutput(source=name)
-        kw: dict[str, Any] = {"unit": by}
-        if qc.fields is not None:
-            kw["fields"] = list(qc.fields)
-        elif cfg.sources[name].schema is not None:
-            kw["schema"] = cfg.sources[name].schema
-        t = f"data_quality_{name}_fields"
-        q.tables[t] = _named(field_completeness(data, **kw), by)
-        q.sort_by[t] = [by]
-        t = f"data_quality_{name}_fields_overall"
-        q.tables[t] = field_completeness(data, **{**kw, "unit": None})
-        q.sort_by[t] = []
-        if qc.event_date and qc.entered_date:
-            tkw: dict[str, Any] = {"event_date": qc.event_date,
-                                   "entry_date": qc.entered_date, "unit": by}
-            if qc.timeliness_days is not None:
-                tkw["within_days"] = qc.timeliness_days
-            t = f"data_quality_{name}_timeliness"
-            q.tables[t] = _named(timeliness(data, **tkw), by)
-            q.sort_by[t] = [by]
         expected = None
         if qc.expected_source is not None:
-            expected = _expected_in_span(sources[qc.expected_source].data, qc,
-                                         data, by)
-            t = f"data_quality_{name}_ascertainment"
-            q.tables[t] = _named(case_ascertainment(data[[by]], expected, unit=by), by)
-            q.sort_by[t] = [by]
-        dkw: dict[str, Any] = {k: v for k, v in kw.items() if k != "unit"}
-        if qc.event_date and qc.entered_date:
-            dkw.update(event_date=qc.event_date, entry_date=qc.entered_date,
-                       within_days=qc.timeliness_days or 90)
-            if qc.event_label is not None:
-                dkw["event_label"] = qc.event_label
-        t = f"data_quality_{name}_summary"
-        q.tables[t] = _named(data_quality(data, unit=by, expected=expected,
-                                          threshold=qc.ascertainment_threshold,
-                                          **dkw), by)
-        q.sort_by[t] = [by]
+            expected = expected_in_span(
+                sources[qc.expected_source].data, expected_column=qc.expected_column,
+                by=by, expected_period=qc.expected_period, records=data,
+                event_date=qc.event_date)
+        tables = quality_tables(
+            data, by=by, fields=qc.fields,
+            schema=cfg.sources[name].schema if qc.fields is None else None,
+            event_date=qc.event_date, entry_date=qc.entered_date,
+            within_days=qc.timeliness_days, event_label=qc.event_label,
+            expected=expected, threshold=qc.ascertainment_threshold)
+        q = QualityOutput(source=name)
+        for key, table in tables.items():
+            t = f"data_quality_{name}_{key}"
+            q.tables[t] = table
+            q.sort_by[t] = [] if key == "fields_overall" else [by]
         out[name] = q
     return out
-
-
-def _named(table: pd.DataFrame, by: str) -> pd.DataFrame:
-    # The data-quality CSVs keep their site_id column (file contract).
-    return table.rename(columns={"unit": by})
-
-
-def _expected_in_span(expected: pd.DataFrame, qc: Any, data: pd.DataFrame,
-                      by: str) -> pd.DataFrame:
-    """Expected counts per site, restricted to the months the records span.
-
-    With an ``event_date`` and the expected source's period column
-    (``expected_period``), expected counts of months before the first or after
-    the last record's month are left out, so that ascertainment compares like
-    with like. Otherwise every expected count is used.
-    """
-    from ccdata.report.indicators import period_labels
-
-    out = expected[[by, qc.expected_column]].rename(
-        columns={qc.expected_column: "expected"})
-    if not qc.event_date or qc.event_date not in data.columns \
-            or qc.expected_period not in expected.columns:
-        return out
-    months = period_labels(data[qc.event_date], "month").dropna()
-    labels = period_labels(expected[qc.expected_period], "month")
-    if months.empty or labels.isna().any():
-        return out
-    keep = (labels >= months.min()) & (labels <= months.max())
-    return out[keep.to_numpy()]
 
 
 def describe_text(result: Any, **kwargs: Any) -> str:
@@ -164,19 +110,22 @@ def fixed_margins(size: tuple[float, float], *, left: float, right: float,
             "top": 1 - top / h}
 
 
-def save_figure(draw: Callable[[Any], Any], path: Path, *, dpi: int,
+def save_figure(draw: Callable[[Any], Any], path: Path, *, dpi: int = 200,
                 size: tuple[float, float] = (6.4, 4.2),
-                margins: dict[str, float] | None = None) -> Path:
-    """Draw with ``draw(fig)`` on a new Figure inside the ccdata theme; save PNG.
+                margins: dict[str, float] | None = None,
+                formats: tuple[str, ...] = ("png",),
+                alt: str | None = None) -> Path:
+    """Draw with ``draw(fig)`` on a new Figure inside the ccdata theme; save it.
 
     Parameters
     ----------
     draw : callable
         Called with the :class:`~matplotlib.figure.Figure`; draws on it.
     path : Path
-        The PNG file (parent folders are created).
-    dpi : int
-        Resolution.
+        The PNG file (parent folders are created); other formats are written
+        beside it with their own suffix.
+    dpi : int, default 200
+        Resolution of the PNG.
     size : (float, float)
         Figure size in inches.
     margins : dict, optional
@@ -186,21 +135,29 @@ def save_figure(draw: Callable[[Any], Any], path: Path, *, dpi: int,
         margins the theme's ``savefig.bbox = "tight"`` crops the figure to what
         was drawn, which renders it twice: fine for the steering group's few
         figures, too slow for the hundreds of figures of the site packs.
+    formats : tuple of str, default ("png",)
+        Formats written by :func:`ccdata.plot.save` ("png", "svg", "pdf"),
+        e.g. ``("png", "svg")`` for an HTML pack that inlines the SVG.
+    alt : str, optional
+        Text alternative written into the PNG metadata and the SVG ``<desc>``.
     """
     import matplotlib
     from matplotlib.figure import Figure
 
-    from ccdata.plot import theme
+    from ccdata.plot import save, theme
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     with theme(dpi=dpi), matplotlib.rc_context(
             {"savefig.bbox": "standard"} if margins is not None else {}):
         fig = Figure(figsize=size)
         if margins is not None:
             fig.subplots_adjust(**margins)
         draw(fig)
-        fig.savefig(path, dpi=dpi, metadata={"Software": None})
+        save(fig, path.with_suffix(""), dpi=dpi, formats=formats, alt=alt)
     return path
+
+
+#: Formats of the steering group's figures: PNG for the page, SVG for print.
+FORMATS = ("png", "svg")
 
 
 def _record(figures: list[FigureInfo], tmp: Path, path: Path, title: str, text: str,
@@ -224,15 +181,16 @@ def write_figures(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput],
         if r.funnel is not None:
             p = fdir / f"{name}_funnel.png"
             period = r.summary.get("funnel_period")
+            text = describe_text(r.funnel, direction=direction, period=period,
+                                 **r.flag_kwargs)
             save_figure(lambda fig, r=r, period=period, d=direction: plot_funnel(
                 r.funnel, labels="outside", direction=d, period=period,
                 title=r.title, ax=fig.add_subplot(), **r.flag_kwargs), p, dpi=dpi,
-                size=(6.4, 4.6))
-            _record(figures, tmp, p, f"{r.title}: funnel plot",
-                    describe_text(r.funnel, direction=direction, period=period,
-                                  **r.flag_kwargs), name)
+                size=(6.4, 4.6), formats=FORMATS, alt=text)
+            _record(figures, tmp, p, f"{r.title}: funnel plot", text, name)
         if r.spc is not None:
             p = fdir / f"{name}_spc.png"
+            text = describe_text(r.spc, direction=direction)
             if r.config.spc_by == "unit":
                 n = r.spc_input["unit"].nunique()
                 cols = max(1, min(8, round((n * 1.4) ** 0.5)))
@@ -240,19 +198,19 @@ def write_figures(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput],
                 save_figure(lambda fig, r=r, cols=cols, d=direction: small_multiples(
                     r.spc, by="unit", ncols=cols, direction=d,
                     title=r.title, fig=fig), p, dpi=dpi,
-                    size=(1.9 * cols, 1.25 * rows + 0.8))
+                    size=(1.9 * cols, 1.25 * rows + 0.8), formats=FORMATS, alt=text)
             else:
                 save_figure(lambda fig, r=r, d=direction: plot_spc(
                     r.spc, direction=d, title=r.title,
-                    ax=fig.add_subplot()), p, dpi=dpi)
-            _record(figures, tmp, p, f"{r.title}: change over time",
-                    describe_text(r.spc, direction=direction), name)
+                    ax=fig.add_subplot()), p, dpi=dpi, formats=FORMATS, alt=text)
+            _record(figures, tmp, p, f"{r.title}: change over time", text, name)
         if r.risk_model is not None:
             p = fdir / f"{name}_calibration.png"
+            text = describe_text(r.risk_model)
             save_figure(lambda fig, r=r: calibration(
-                r.risk_model, ax=fig.add_subplot()), p, dpi=dpi)
-            _record(figures, tmp, p, f"{r.title}: risk model calibration",
-                    describe_text(r.risk_model), name)
+                r.risk_model, ax=fig.add_subplot()), p, dpi=dpi, formats=FORMATS,
+                alt=text)
+            _record(figures, tmp, p, f"{r.title}: risk model calibration", text, name)
     _quality_figures(cfg, tmp, quality, figures)
     return figures
 
@@ -264,8 +222,14 @@ def _quality_figures(cfg: Config, tmp: Path, quality: dict[str, QualityOutput],
     for name, q in quality.items():
         table = q.tables[f"data_quality_{name}_fields_overall"]
         p = tmp / "figures" / f"data_quality_{name}.png"
-        save_figure(lambda fig, t=table, name=name: completeness(
-            t, title=f"Field completeness: {name}", ax=fig.add_subplot()), p,
-            dpi=cfg.run.dpi, size=(7.0, max(3.5, 0.25 * len(table) + 1.5)))
-        _record(figures, tmp, p, f"Data quality: {name}", describe_text(table),
+        # without a schema the all-fields row counts every field asked for
+        every = ("All listed fields" if cfg.completeness[name].fields is not None
+                 else "All mandatory fields")
+        text = describe_text(table)
+        save_figure(lambda fig, t=table, name=name, every=every: completeness(
+            t, title=f"Field completeness: {name}", all_fields_label=every,
+            ax=fig.add_subplot()), p,
+            dpi=cfg.run.dpi, size=(7.0, max(3.5, 0.25 * len(table) + 1.5)),
+            formats=FORMATS, alt=text)
+        _record(figures, tmp, p, f"Data quality: {name}", text,
                 f"data_quality_{name}")
