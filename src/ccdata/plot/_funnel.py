@@ -493,6 +493,35 @@ def repel_labels(ax: Axes, texts: list[Any], x: np.ndarray, y: np.ndarray) -> No
     adjust_text(texts, x=x[finite], y=y[finite], ax=ax, expand=(1.15, 1.3),
                 force_text=(0.3, 0.5), ensure_inside_axes=True,
                 arrowprops={"arrowstyle": "-", "color": th.POINT, "lw": 0.5})
+    _separate(ax, texts)
+
+
+def _separate(ax: Axes, texts: list[Any], *, passes: int = 50) -> None:
+    """Finish what adjustText leaves: push any still-overlapping labels apart.
+
+    adjustText minimises overlaps but does not guarantee none; each pass moves
+    the upper of every overlapping pair up by the overlap (plus 1 px), in
+    display coordinates, until no two label boxes overlap.
+    """
+    renderer = ax.figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    to_data = ax.transData.inverted()
+    for _ in range(passes):
+        boxes = [t.get_window_extent(renderer) for t in texts]
+        moved = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                if not a.overlaps(b):
+                    continue
+                k, low = (j, a) if b.y0 >= a.y0 else (i, b)
+                box = boxes[k]
+                shift = low.y1 - box.y0 + 1.0
+                x0, y0 = ax.transData.transform(texts[k].get_position())
+                texts[k].set_position(tuple(to_data.transform((x0, y0 + shift))))
+                boxes[k] = texts[k].get_window_extent(renderer)
+                moved = True
+        if not moved:
+            return
 
 
 def _draw_limits(ax: Axes, result: FunnelResult, levels: tuple[float, ...],
