@@ -254,10 +254,11 @@ def _sql_list(files: Sequence[str]) -> str:
 def _read_parquet(con, files: list[str], path: Path):
     if con.name == "duckdb":
         hive = "true" if path.is_dir() else "false"
-        return con.sql(
+        return _duckdb_view(
+            con,
             f"SELECT * FROM read_parquet({_sql_list(files)}, filename = true, "
             f"file_row_number = true, hive_partitioning = {hive}, "
-            "union_by_name = true)"
+            "union_by_name = true)",
         ).rename({"_ccdata_file": "filename", "_ccdata_pos": "file_row_number"})
     if con.name == "pyspark":
         session = con._session
@@ -299,10 +300,24 @@ def _read_csv(con, files: list[str], delimiter: str | None):
     options = ", all_varchar = true, header = true"
     if delimiter is not None:
         options += ", delim = '" + delimiter.replace("'", "''") + "'"
-    return con.sql(
+    return _duckdb_view(
+        con,
         f"SELECT *, CAST(row_number() OVER () + 1 AS BIGINT) AS {ROW} "
-        f"FROM read_csv({_sql_list(files)}{options})"
+        f"FROM read_csv({_sql_list(files)}{options})",
     )
+
+
+def _duckdb_view(con, query: str):
+    """A DuckDB view of ``query`` as an Ibis table.
+
+    (``con.sql`` of Ibis 12 fails on DuckDB 2.0, so the view is made with raw
+    SQL and read back by name.)
+    """
+    import uuid
+
+    name = f"ccdata_source_{uuid.uuid4().hex[:12]}"
+    con.raw_sql(f'CREATE OR REPLACE TEMPORARY VIEW "{name}" AS {query}')
+    return con.table(name)
 
 
 def view(expr, label: str):
