@@ -26,12 +26,14 @@ from scipy import linalg, special, stats
 
 from ccdata._intervals import garwood_interval
 from ccdata._params import check_levels, level_suffix
-from ccdata.engine._source import ROW, guard, view
+from ccdata.engine._source import ROW, guard, materialize, view
 from ccdata.errors import InputError, RiskWarning, SeparationWarning
 from ccdata.risk import HosmerLemeshow, RiskDiagnostics, RiskModel
 
 __all__ = ["cusum_inputs", "fit_risk_model", "observed_expected", "predict"]
 
+#: Rows of the warm-start sample of a large fit.
+SAMPLE_ROWS = 200_000
 _LEVEL = re.compile(r"^(?P<code>.+)\[(?P<level>[^\[\]]*)\]$")
 _FUNCS = {"log": "ln", "log1p": None, "exp": "exp", "sqrt": "sqrt", "abs": "abs"}
 
@@ -250,6 +252,9 @@ def _moments(base, names: list[str], b: np.ndarray, c0: float, *, unweighted: bo
     step = base.mutate(_eta=eta)
     step = step.mutate(_mu=1.0 / (1.0 + (-step._eta).exp()))
     step = step.mutate(_w=step._mu * (1.0 - step._mu), _r=step._y - step._mu)
+    # a view keeps eta, mu and w computed once per row (Ibis would inline
+    # them into every one of the p(p+1)/2 sums)
+    step = view(step, "newton")
     aggs: dict[str, Any] = {}
     k = len(names)
     for i in range(k):
@@ -400,7 +405,9 @@ def fit_risk_model(
     names = _design_names(rhs, _prototype(table, cols, categorical))
     if names[0] != "Intercept":
         raise InputError(f"{where}: the model needs an intercept on an engine.")
+    extra = {"_row": used[ROW]} if ROW in used.columns else {}
     base = used.select(
+        **extra,
         _y=used[outcome].cast("float64"),
         **{f"_x{j}": term_expression(n, used, where=where).cast("float64")
            for j, n in enumerate(names)},
@@ -427,8 +434,27 @@ def fit_risk_model(
             f"{where}: outcome {outcome!r} has {n_events} event(s) among "
             f"{n_used} records used; a risk model needs both deaths and survivors."
         )
+    start, rank_checked = None, False
+    if extra and n_used > 4 * SAMPLE_ROWS:
+        # Warm start: Newton on an every-k-th-row sample held in the engine,
+        # then the full data from there (usually 2-3 full passes instead of
+        # 6-7). Both converge to the same maximum; a sample of full rank
+        # proves the full design has full rank.
+        stride = n_used // SAMPLE_ROWS
+        sample = guard(where, lambda: materialize(
+            base.filter(base._row % stride == 0), "sample"), size=n_used)
+        m = guard(where, lambda: int(sample.count().execute()))
+        ev = float(guard(where, lambda: sample._y.sum().execute()))
+        if 0 < ev < m:
+            try:
+                b0, _, ok, _ = _newton(sample, names, ev / m, max_iter, tol, where, m)
+            except InputError:  # rank-deficient sample: check the full data
+                b0, ok = None, False
+            if ok and np.all(np.isfinite(b0)):
+                start, rank_checked = b0, True
     b, cov, converged, gap = _newton(base, names, n_events / n_used, max_iter, tol,
-                                     where, n_used)
+                                     where, n_used, start=start,
+                                     check_rank=not rank_checked)
     with np.errstate(invalid="ignore"):
         se = np.sqrt(np.diag(cov))
     _separation(names, b, se, gap, converged, where)
@@ -454,20 +480,25 @@ def _missing(table, col: str):
     return out.fill_null(True)
 
 
-def _newton(base, names, p_bar, max_iter, tol, where, size):
+def _newton(base, names, p_bar, max_iter, tol, where, size, *, start=None,
+            check_rank=True):
     p_bar = float(np.clip(p_bar, 1e-6, 1 - 1e-6))
     k = len(names)
     b = np.zeros(k)
     b[0] = special.logit(p_bar)  # intercept-only start, as the in-memory fit
+    if start is not None:
+        b = np.asarray(start, dtype=float).copy()
 
     def moments(beta, unweighted=False):
         return guard(f"{where} (Newton step)", lambda: _moments(
             base, names, beta, 0.0, unweighted=unweighted), size=size)
 
-    info, score, dev, gap, xtx = moments(b, unweighted=True)
-    d = np.sqrt(np.diag(xtx))
-    d[d == 0] = 1.0
-    rank = np.linalg.matrix_rank(xtx / np.outer(d, d), tol=1e-10)
+    info, score, dev, gap, xtx = moments(b, unweighted=check_rank)
+    rank = k
+    if check_rank:
+        d = np.sqrt(np.diag(xtx))
+        d[d == 0] = 1.0
+        rank = np.linalg.matrix_rank(xtx / np.outer(d, d), tol=1e-10)
     if rank < k:
         raise InputError(
             f"{where}: the design is collinear (rank {rank} < {k} columns "
@@ -615,7 +646,22 @@ def _recalibration(t, *, slope: bool, where: str, size: int):
     return beta, se
 
 
+def _order_statistic(per_stats, h: float) -> float:
+    """np.quantile's linear interpolation from the two order statistics."""
+    lo = float(per_stats[f"k{int(np.floor(h))}"])
+    hi = float(per_stats[f"k{int(np.floor(h)) + 1}"]) if h % 1 else lo
+    return lo + (h - np.floor(h)) * (hi - lo)
+
+
 def _diagnostics(base, names, b, groups, where, size) -> RiskDiagnostics:
+    """RiskDiagnostics from two engine queries.
+
+    Every statistic of :func:`ccdata.risk.diagnostics.assess_predictions` is
+    a sum over patients of a function of (y, p), so it is a weighted sum over
+    the distinct predicted risks: one grouping by p (with cumulative counts
+    for the c-statistic's placement values and the quantiles) and one
+    grouping by Hosmer-Lemeshow group.
+    """
     import ibis
 
     where = f"{where} (diagnostics)"
@@ -623,36 +669,47 @@ def _diagnostics(base, names, b, groups, where, size) -> RiskDiagnostics:
         raise InputError(f"The 'groups' parameter must be an integer >= 3. Got {groups!r}.")
     p = _risk(base, names, b)
     t = base.select(_y=base._y, _p=p)
-    t = view(t.mutate(_lp=(t._p / (1.0 - t._p)).ln()), "risks")
-    q = np.linspace(0.0, 1.0, int(groups) + 1)
-    head = guard(where, lambda: t.aggregate(
-        n=t.count(), o=t._y.sum(), e=t._p.sum(),
-        brier=((t._y - t._p) ** 2).sum(),
-        **{f"q{i}": t._p.quantile(float(v)) for i, v in enumerate(q)},
-    ).to_pandas().iloc[0], size=size)
-    n, o, e = int(head["n"]), float(head["o"]), float(head["e"])
-    # c-statistic and DeLong variance from counts per distinct risk
     per = t.group_by("_p").aggregate(pos=t._y.sum(), neg=(1.0 - t._y).sum())
     w = ibis.window(order_by=per._p, rows=(None, -1))
     per = per.mutate(pos_below=per.pos.sum().over(w).fill_null(0.0),
                      neg_below=per.neg.sum().over(w).fill_null(0.0))
+    per = per.mutate(n_below=per.pos_below + per.neg_below, cnt=per.pos + per.neg,
+                     lp=(per._p / (1.0 - per._p)).ln())
+    # totals first (cheap): n and events give the order statistics wanted
+    n = size
+    q = np.linspace(0.0, 1.0, int(groups) + 1)
+    wanted = sorted({int(k) for h in (n - 1) * q for k in (np.floor(h), np.floor(h) + 1)
+                     if k <= n - 1})
+    o = float(guard(where, lambda: base._y.sum().execute(), size=size))
     n1, n0 = o, n - o
     v10 = (per.neg_below * 2.0 + per.neg) / (2.0 * n0)
     v01 = 1.0 - (per.pos_below * 2.0 + per.pos) / (2.0 * n1)
-    s = guard(where, lambda: per.aggregate(
+    pw = per._p * (1.0 - per._p)
+    aggs = dict(
         a=(per.pos * v10).sum(), a2=(per.pos * v10 * v10).sum(),
         b=(per.neg * v01).sum(), b2=(per.neg * v01 * v01).sum(),
-    ).to_pandas().iloc[0], size=size)
+        e=(per.cnt * per._p).sum(),
+        brier=(per.pos * (1.0 - per._p) ** 2 + per.neg * per._p ** 2).sum(),
+        w0=(per.cnt * pw).sum(), w1=(per.cnt * pw * per.lp).sum(),
+        w2=(per.cnt * pw * per.lp * per.lp).sum(),
+        r0=(per.pos - per.cnt * per._p).sum(),
+        r1=((per.pos - per.cnt * per._p) * per.lp).sum(),
+        lp_lo=per.lp.min(), lp_hi=per.lp.max(),
+    )
+    for k in wanted:  # the k-th smallest risk (0-based)
+        aggs[f"k{k}"] = per._p.max(where=(per.n_below <= k) & (per.n_below + per.cnt > k))
+    s = guard(where, lambda: per.aggregate(**aggs).to_pandas().iloc[0], size=size)
+    e = float(s["e"])
     c = float(s["a"]) / n1
     s10 = (float(s["a2"]) - n1 * c * c) / (n1 - 1) if n1 > 1 else 0.0
     m01 = float(s["b"]) / n0
     s01 = (float(s["b2"]) - n0 * m01 * m01) / (n0 - 1) if n0 > 1 else 0.0
     se_c = float(np.sqrt(max(s10, 0.0) / n1 + max(s01, 0.0) / n0))
     z = stats.norm.ppf(0.975)
-    (a,), (a_se,) = _recalibration(t, slope=False, where=where, size=size)
-    (_, bs), (_, b_se) = _recalibration(t, slope=True, where=where, size=size)
+    (a,), (a_se,), (_, bs), (_, b_se) = _recalibrate(s, t, where, size)
     # Hosmer-Lemeshow groups: quantile cut points, ties kept together
-    breaks = np.unique(np.array([float(head[f"q{i}"]) for i in range(len(q))]))
+    cuts = np.array([_order_statistic(s, h) for h in (n - 1) * q])
+    breaks = np.unique(cuts)
     inner = breaks[1:-1]
     g = ibis.literal(0)
     for cut in inner:
@@ -690,9 +747,42 @@ def _diagnostics(base, names, b, groups, where, size) -> RiskDiagnostics:
         calibration_slope=float(bs),
         calibration_slope_ci=(float(bs - z * b_se), float(bs + z * b_se)),
         hosmer_lemeshow=HosmerLemeshow(hl_stat, df, p_hl, k),
-        brier_score=float(head["brier"]) / n, calibration_table=table,
+        brier_score=float(s["brier"]) / n, calibration_table=table,
         development=True,
     )
+
+
+def _recalibrate(s, t, where, size):
+    """Calibration-in-the-large and slope: one Newton step from the sums.
+
+    Both start where mu equals the predicted risk (a = 0; a = 0, b = 1), so
+    the sums of the first query give the first step. For a maximum-likelihood
+    fit with an intercept that step is zero to rounding (the fit's own score
+    equations); otherwise the engine iterates (:func:`_recalibration`).
+    """
+    info1 = np.array([[float(s["w0"])]])
+    score1 = np.array([float(s["r0"])])
+    info2 = np.array([[s["w0"], s["w1"]], [s["w1"], s["w2"]]], dtype=float)
+    score2 = np.array([s["r0"], s["r1"]], dtype=float)
+    out = []
+    for info, score, slope, start in ((info1, score1, False, [0.0]),
+                                      (info2, score2, True, [0.0, 1.0])):
+        if slope and float(s["lp_hi"]) - float(s["lp_lo"]) == 0:
+            out.append((np.full(2, np.nan), np.full(2, np.nan)))
+            continue
+        try:
+            step = np.linalg.solve(info, score)
+        except np.linalg.LinAlgError:
+            out.append((np.full(len(start), np.nan), np.full(len(start), np.nan)))
+            continue
+        if np.max(np.abs(step)) < 1e-10:
+            beta = np.asarray(start) + step
+            out.append((beta, np.sqrt(np.diag(np.linalg.inv(info)))))
+        else:
+            out.append(_recalibration(t.mutate(_lp=(t._p / (1.0 - t._p)).ln()),
+                                      slope=slope, where=where, size=size))
+    (a, a_se), (b2, b2_se) = out
+    return a, a_se, b2, b2_se
 
 
 # ---------------------------------------------------------------------------

@@ -233,6 +233,8 @@ def read_source(
     suffix = path.suffix.lower()
     if path.is_dir() or suffix in (".parquet", ".pq"):
         files = _files(path, ".parquet") if path.is_dir() else _files(path, "")
+        if con.name == "duckdb":
+            return _duckdb_parquet(con, files, path)
         return _with_rows(con, files, _read_parquet(con, files, path))
     if suffix in (".csv", ".txt", ".tsv"):
         if con.name != "duckdb":
@@ -249,6 +251,37 @@ def read_source(
 
 def _sql_list(files: Sequence[str]) -> str:
     return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+
+
+def _duckdb_parquet(con, files: list[str], path: Path):
+    """Parquet through DuckDB: row = rows of earlier files + file row number + 2.
+
+    The files' row counts come from their footers (no scan), and each record's
+    offset is looked up by DuckDB's ``file_index``, so no join is needed.
+    """
+    hive = "true" if path.is_dir() else "false"
+    listed = _sql_list(files)
+    reader = (f"read_parquet({listed}, file_row_number = true, "
+              f"hive_partitioning = {hive}, union_by_name = true)")
+    probe = guard("read_source", lambda: con.raw_sql(
+        f"SELECT * FROM {reader} LIMIT 0").description)
+    names = [d[0] for d in probe]
+    if ROW in names:
+        return _duckdb_view(con, f"SELECT * EXCLUDE (file_row_number) FROM {reader}")
+    sizes = dict(guard("read_source", lambda: con.raw_sql(
+        f"SELECT file_name, num_rows FROM parquet_file_metadata({listed})").fetchall()))
+    offsets, total = [], 0
+    for f in files:
+        offsets.append(total)
+        total += int(sizes[f])
+    lookup = "[" + ", ".join(map(str, offsets)) + "]"
+    return _duckdb_view(
+        con,
+        f"SELECT * EXCLUDE (file_row_number), CAST(file_row_number + "
+        f"list_extract(CAST({lookup} AS BIGINT[]), CAST(file_index AS BIGINT) + 1)"
+        f" + 2 AS BIGINT) AS {ROW} "
+        f"FROM {reader}",
+    )
 
 
 def _read_parquet(con, files: list[str], path: Path):

@@ -520,9 +520,16 @@ def validate(
     counts = counts.astype({"problems": "int64", "shown": "int64"})
 
     keep = [*columns, ROW]
-    valid = flagged.filter(~flagged._bad).select(
-        **{c: (flagged[f"_t_{c}"] if c in cols else flagged[c]) for c in keep}
+    # The valid rows: the input, coerced, without the (few, materialised)
+    # rejected rows. An anti-join on the row number, so that using them does
+    # not run every check (and the unique-key aggregation) again.
+    kinds = {name: c.kind for name, c in cols.items()}
+    coerced = source_table.select(
+        **{c: (_coerce(source_table, c, kinds[c]).typed if c in cols
+               else source_table[c]) for c in keep}
     )
+    bad_rows = bad.select(_bad_row=bad[ROW])
+    valid = coerced.anti_join(bad_rows, coerced[ROW] == bad_rows._bad_row)
     rejected = bad.select(*keep)
     return EngineValidationResult(
         valid=valid,
