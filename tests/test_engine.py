@@ -89,7 +89,13 @@ def test_validate_gives_the_in_memory_errors_and_counts(both):
     assert (res.n_valid, res.n_rejected) == (len(mem.valid), len(mem.rejected))
     assert res.n_valid + res.n_rejected == res.n_rows == 12152
     assert set(res.counts["check"]) == {
-        "type", "required", "in_range", "isin", "unique", "date_order"}
+        "type",
+        "required",
+        "in_range",
+        "isin",
+        "unique",
+        "date_order",
+    }
     age = res.counts.set_index(["column", "check"]).loc[("age", "in_range")]
     assert (age["problems"], age["shown"]) == (2, 2)
     assert not res.truncated and not res.ok
@@ -104,8 +110,10 @@ def test_valid_rows_are_the_in_memory_valid_rows(both):
     for col in ["record_id", "site_id", "sex", "procedure_type"]:
         assert got[col].tolist() == want[col].tolist()
     for col in ["age", "asa_grade", "aneurysm_diameter_mm", "died_in_hospital"]:
-        np.testing.assert_array_equal(got[col].to_numpy(dtype=float, na_value=np.nan),
-                                      want[col].to_numpy(dtype=float, na_value=np.nan))
+        np.testing.assert_array_equal(
+            got[col].to_numpy(dtype=float, na_value=np.nan),
+            want[col].to_numpy(dtype=float, na_value=np.nan),
+        )
     assert (pd.to_datetime(got["procedure_date"]) == want["procedure_date"]).all()
     rejected = res.rejected.to_pandas().sort_values("row")
     assert rejected["row"].tolist() == (mem.rejected.index + 2).tolist()
@@ -113,11 +121,17 @@ def test_valid_rows_are_the_in_memory_valid_rows(both):
 
 
 def test_errors_are_capped_but_every_problem_is_counted(con):
-    df = pd.DataFrame({"site_id": ["S01"] * 6, "period": list("abcdef"),
-                       "observed": ["-1", "-2", "3", "-4", "-5", "x"],
-                       "expected": ["1"] * 6})
-    res = engine.validate(engine.read_source(con, df), "observed_expected",
-                          max_errors=2)
+    df = pd.DataFrame(
+        {
+            "site_id": ["S01"] * 6,
+            "period": list("abcdef"),
+            "observed": ["-1", "-2", "3", "-4", "-5", "x"],
+            "expected": ["1"] * 6,
+        }
+    )
+    res = engine.validate(
+        engine.read_source(con, df), "observed_expected", max_errors=2
+    )
     counts = res.counts.set_index("check")
     assert counts.loc["greater_than_or_equal_to", "problems"] == 4
     assert counts.loc["greater_than_or_equal_to", "shown"] == 2
@@ -125,25 +139,39 @@ def test_errors_are_capped_but_every_problem_is_counted(con):
     # the first problems in row order; the type problem is its own check
     assert res.errors["row"].tolist() == [2, 3, 7]
     assert res.errors["message"].tolist() == [
-        "observed -1 is negative", "observed -2 is negative",
-        "observed 'x' is not a whole number"]
+        "observed -1 is negative",
+        "observed -2 is negative",
+        "observed 'x' is not a whole number",
+    ]
     assert res.n_rejected == 5 and res.n_valid == 1
 
 
 def test_duplicate_keys_list_their_rows_as_in_memory(con):
-    df = pd.DataFrame({"site_id": ["A", "A", "B", "A", "A"],
-                       "period": ["1", "1", "1", "1", "2"],
-                       "observed": ["1"] * 5, "expected": ["1"] * 5})
+    df = pd.DataFrame(
+        {
+            "site_id": ["A", "A", "B", "A", "A"],
+            "period": ["1", "1", "1", "1", "2"],
+            "observed": ["1"] * 5,
+            "expected": ["1"] * 5,
+        }
+    )
     mem = ccdata.validate(df, "observed_expected")
     res = engine.validate(engine.read_source(con, df), "observed_expected")
     pd.testing.assert_frame_equal(res.errors, mem.errors)
     assert res.errors["message"].iloc[0] == (
-        "the key site_id A, period 1 appears 3 times (rows 2, 3, 5)")
+        "the key site_id A, period 1 appears 3 times (rows 2, 3, 5)"
+    )
 
 
 def test_parquet_dataset_rows_follow_the_files(con, tmp_path):
-    frame = pd.DataFrame({"site_id": ["S01"] * 5, "period": list("abcde"),
-                          "observed": [1, 2, -3, 4, -5], "expected": [1.0] * 5})
+    frame = pd.DataFrame(
+        {
+            "site_id": ["S01"] * 5,
+            "period": list("abcde"),
+            "observed": [1, 2, -3, 4, -5],
+            "expected": [1.0] * 5,
+        }
+    )
     folder = tmp_path / "oe"
     folder.mkdir()
     frame.iloc[:3].to_parquet(folder / "part-0.parquet")
@@ -152,14 +180,18 @@ def test_parquet_dataset_rows_follow_the_files(con, tmp_path):
     assert sorted(table.to_pandas()["row"]) == [2, 3, 4, 5, 6]
     res = engine.validate(table, "observed_expected")
     assert res.errors["row"].tolist() == [4, 6]
-    assert res.errors["message"].tolist() == ["observed -3 is negative",
-                                              "observed -5 is negative"]
+    assert res.errors["message"].tolist() == [
+        "observed -3 is negative",
+        "observed -5 is negative",
+    ]
 
 
 def test_csv_rows_and_messages_match_read_submission(con, tmp_path):
     path = tmp_path / "observed_expected.csv"
-    path.write_text("site_id,period,observed,expected\nS01,2024,3,2.5\n"
-                    "S02,2024,-1,4\nS03,2024,2,zero\n S04 ,2024,1,1\n")
+    path.write_text(
+        "site_id,period,observed,expected\nS01,2024,3,2.5\n"
+        "S02,2024,-1,4\nS03,2024,2,zero\n S04 ,2024,1,1\n"
+    )
     mem = ccdata.read_submission(path)
     res = engine.validate(engine.read_source(con, path), "observed_expected")
     pd.testing.assert_frame_equal(res.errors, mem.errors)
@@ -171,7 +203,8 @@ def test_csv_rows_and_messages_match_read_submission(con, tmp_path):
 def test_custom_checks_are_refused_not_skipped(con):
     schema = pa.DataFrameSchema(
         {"x": pa.Column("int64", pa.Check(lambda s: s > 0, name="positive"))},
-        name="custom")
+        name="custom",
+    )
     table = engine.read_source(con, pd.DataFrame({"x": ["1", "-1"]}))
     with pytest.raises(InputError, match="custom function"):
         engine.validate(table, schema)
@@ -203,29 +236,35 @@ def test_completeness_tables_equal_in_memory(both):
     pd.testing.assert_frame_equal(
         engine.field_completeness(ev, by=by, schema="aaa_procedures"),
         ccdata.field_completeness(mv, by=by, schema="aaa_procedures"),
-        check_dtype=False)
+        check_dtype=False,
+    )
     pd.testing.assert_frame_equal(
-        engine.timeliness(ev, event_date="procedure_date",
-                          entry_date="record_entered_date", by=by),
-        ccdata.timeliness(mv, event_date="procedure_date",
-                          entry_date="record_entered_date", by=by),
-        check_dtype=False)
+        engine.timeliness(
+            ev, event_date="procedure_date", entry_date="record_entered_date", by=by
+        ),
+        ccdata.timeliness(
+            mv, event_date="procedure_date", entry_date="record_entered_date", by=by
+        ),
+        check_dtype=False,
+    )
     pd.testing.assert_frame_equal(
         engine.submission_volume(ev, date="procedure_date", by="site_id"),
         ccdata.submission_volume(mv, date="procedure_date", by="site_id"),
-        check_dtype=False)
+        check_dtype=False,
+    )
     expected = ccdata.submission_volume(mv, date="procedure_date", by="site_id")
     expected = expected.rename(columns={"period": "month", "cases": "expected"})
     expected["expected"] += 1
     pd.testing.assert_frame_equal(
         engine.case_ascertainment(ev, expected, by=by),
-        ccdata.case_ascertainment(mv, expected, by=by), check_dtype=False)
+        ccdata.case_ascertainment(mv, expected, by=by),
+        check_dtype=False,
+    )
 
 
 def test_field_completeness_counts_blank_text_as_missing(con):
     df = pd.DataFrame({"g": ["a", "a", "a"], "x": ["1", "  ", None]})
-    out = engine.field_completeness(engine.read_source(con, df), by="g",
-                                    fields=["x"])
+    out = engine.field_completeness(engine.read_source(con, df), by="g", fields=["x"])
     assert out["present"].tolist() == [1, 1]
     assert out["expected"].tolist() == [3, 3]
 
@@ -237,17 +276,28 @@ def test_fit_equals_in_memory_fit(fits):
     a, b = fits
     assert b.coefficients["term"].tolist() == a.coefficients["term"].tolist()
     for col in ["estimate", "std_error", "ci_lower", "ci_upper", "p_value"]:
-        np.testing.assert_allclose(b.coefficients[col], a.coefficients[col],
-                                   rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(
+            b.coefficients[col], a.coefficients[col], rtol=1e-9, atol=1e-12
+        )
     assert (b.n_records, b.n_used, b.n_dropped, b.n_events) == (
-        a.n_records, a.n_used, a.n_dropped, a.n_events)
+        a.n_records,
+        a.n_used,
+        a.n_dropped,
+        a.n_events,
+    )
     pd.testing.assert_frame_equal(b.missing_data, a.missing_data, check_dtype=False)
-    np.testing.assert_allclose(b.diagnostics.to_frame()["value"],
-                               a.diagnostics.to_frame()["value"], rtol=1e-9,
-                               atol=1e-12)
-    pd.testing.assert_frame_equal(b.diagnostics.calibration_table,
-                                  a.diagnostics.calibration_table,
-                                  check_dtype=False, rtol=1e-9)
+    np.testing.assert_allclose(
+        b.diagnostics.to_frame()["value"],
+        a.diagnostics.to_frame()["value"],
+        rtol=1e-9,
+        atol=1e-12,
+    )
+    pd.testing.assert_frame_equal(
+        b.diagnostics.calibration_table,
+        a.diagnostics.calibration_table,
+        check_dtype=False,
+        rtol=1e-9,
+    )
     assert b.source == "fitted" and b.formula == a.formula
 
 
@@ -256,21 +306,28 @@ def test_fit_equals_statsmodels():
 
     rng = np.random.default_rng(7)
     n = 3000
-    df = pd.DataFrame({"age": rng.normal(70, 8, n).round(),
-                       "group": rng.choice(["a", "b", "c"], n)})
+    df = pd.DataFrame(
+        {"age": rng.normal(70, 8, n).round(), "group": rng.choice(["a", "b", "c"], n)}
+    )
     lp = -3 + 0.05 * (df.age - 70) + 0.7 * (df.group == "c")
     df["died"] = rng.binomial(1, 1 / (1 + np.exp(-lp)))
-    model = engine.fit_risk_model(engine.read_source(engine.connect(), df), "died",
-                                  ["age", "group"])
-    x = sm.add_constant(pd.get_dummies(df[["age", "group"]], drop_first=True,
-                                       dtype=float))
+    model = engine.fit_risk_model(
+        engine.read_source(engine.connect(), df), "died", ["age", "group"]
+    )
+    x = sm.add_constant(
+        pd.get_dummies(df[["age", "group"]], drop_first=True, dtype=float)
+    )
     ref = sm.GLM(df["died"], x, family=sm.families.Binomial()).fit(tol=1e-12)
     np.testing.assert_allclose(
         model.coefficients["estimate"],
-        ref.params[["const", "group_b", "group_c", "age"]], rtol=1e-8)
+        ref.params[["const", "group_b", "group_c", "age"]],
+        rtol=1e-8,
+    )
     np.testing.assert_allclose(
         model.coefficients["std_error"],
-        ref.bse[["const", "group_b", "group_c", "age"]], rtol=1e-6)
+        ref.bse[["const", "group_b", "group_c", "age"]],
+        rtol=1e-6,
+    )
 
 
 def test_predict_and_observed_expected_equal_in_memory(both, fits):
@@ -281,27 +338,35 @@ def test_predict_and_observed_expected_equal_in_memory(both, fits):
     np.testing.assert_allclose(b.predict(mem.valid), p_mem, rtol=1e-9)
     scored = engine.predict(res.valid, b)
     got = scored.select("row", "expected").to_pandas().sort_values("row")
-    np.testing.assert_allclose(got["expected"].to_numpy(dtype=float, na_value=np.nan),
-                               p_mem.to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(
+        got["expected"].to_numpy(dtype=float, na_value=np.nan),
+        p_mem.to_numpy(),
+        rtol=1e-9,
+    )
     kept = mem.valid.assign(expected=p_mem).dropna(subset=["expected"])
-    oe_mem = ccdata.observed_expected(kept, outcome="died_in_hospital",
-                                      expected="expected")
+    oe_mem = ccdata.observed_expected(
+        kept, outcome="died_in_hospital", expected="expected"
+    )
     scored = scored.filter(scored.expected.notnull())
-    oe = engine.observed_expected(scored, outcome="died_in_hospital",
-                                  expected="expected")
+    oe = engine.observed_expected(
+        scored, outcome="died_in_hospital", expected="expected"
+    )
     pd.testing.assert_frame_equal(oe, oe_mem, check_dtype=False, rtol=1e-9)
     assert oe.attrs["pooled"] == pytest.approx(oe_mem.attrs["pooled"], rel=1e-9)
-    monthly = engine.observed_expected(engine.add_period(scored, "procedure_date"),
-                                       outcome="died_in_hospital",
-                                       expected="expected", period="month")
-    assert monthly.groupby("unit")["observed"].sum().tolist() == oe[
-        "observed"].tolist()
+    monthly = engine.observed_expected(
+        engine.add_period(scored, "procedure_date"),
+        outcome="died_in_hospital",
+        expected="expected",
+        period="month",
+    )
+    assert monthly.groupby("unit")["observed"].sum().tolist() == oe["observed"].tolist()
     kept = ccdata.add_period(kept, "procedure_date")
     one = kept[(kept.site_id == "S03") & (kept.month == "2024-01")]
     row = monthly[(monthly.unit == "S03") & (monthly.month == "2024-01")]
     assert int(row["n"].iloc[0]) == len(one)
-    assert float(row["expected"].iloc[0]) == pytest.approx(one.expected.sum(),
-                                                           rel=1e-12)
+    assert float(row["expected"].iloc[0]) == pytest.approx(
+        one.expected.sum(), rel=1e-12
+    )
 
 
 def test_cusum_inputs_give_the_in_memory_cusum(both, fits):
@@ -311,19 +376,33 @@ def test_cusum_inputs_give_the_in_memory_cusum(both, fits):
     kept = kept.dropna(subset=["expected"])
     kept = kept[kept.site_id.isin(["S01", "S02"])]
     scored = engine.predict(res.valid, b)
-    inputs = engine.cusum_inputs(scored.filter(scored.expected.notnull()),
-                                 outcome="died_in_hospital", expected="expected",
-                                 order_by="procedure_date", units=["S01", "S02"])
+    inputs = engine.cusum_inputs(
+        scored.filter(scored.expected.notnull()),
+        outcome="died_in_hospital",
+        expected="expected",
+        order_by="procedure_date",
+        units=["S01", "S02"],
+    )
     assert len(inputs) == len(kept)
-    got = ccdata.risk_adjusted_cusum(inputs, outcome="died_in_hospital",
-                                     expected="expected", order_by="procedure_date",
-                                     unit="site_id")
-    want = ccdata.risk_adjusted_cusum(kept, outcome="died_in_hospital",
-                                      expected="expected", order_by="procedure_date",
-                                      unit="site_id")
-    np.testing.assert_allclose(got.select_dtypes("number").to_numpy(dtype=float),
-                               want.select_dtypes("number").to_numpy(dtype=float),
-                               rtol=1e-9)
+    got = ccdata.risk_adjusted_cusum(
+        inputs,
+        outcome="died_in_hospital",
+        expected="expected",
+        order_by="procedure_date",
+        unit="site_id",
+    )
+    want = ccdata.risk_adjusted_cusum(
+        kept,
+        outcome="died_in_hospital",
+        expected="expected",
+        order_by="procedure_date",
+        unit="site_id",
+    )
+    np.testing.assert_allclose(
+        got.select_dtypes("number").to_numpy(dtype=float),
+        want.select_dtypes("number").to_numpy(dtype=float),
+        rtol=1e-9,
+    )
 
 
 def test_fit_refuses_what_it_cannot_fit(con):
@@ -355,8 +434,9 @@ def test_engine_memory_failure_is_reported_as_memory_with_step_and_size():
     def boom():
         raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate")
 
-    with pytest.raises(EngineMemoryError, match=r"fit \(Newton step\) on 50,000,000"
-                       ) as info:
+    with pytest.raises(
+        EngineMemoryError, match=r"fit \(Newton step\) on 50,000,000"
+    ) as info:
         guard("fit (Newton step)", boom, size=50_000_000)
     assert isinstance(info.value, MemoryError)
     assert isinstance(info.value.__cause__, duckdb.OutOfMemoryException)
@@ -382,16 +462,22 @@ def test_engine_failure_is_an_engine_error_and_bugs_propagate():
 
 
 def test_real_duckdb_memory_limit_is_reported_as_memory(tmp_path):
-    con = engine.connect("duckdb", memory_limit="20MB", threads=1,
-                         temp_directory=tmp_path / "spill")
+    con = engine.connect(
+        "duckdb", memory_limit="20MB", threads=1, temp_directory=tmp_path / "spill"
+    )
     con.raw_sql("SET max_temp_directory_size = '1MB'")
     df = pd.DataFrame({"k": [f"key-{i:08d}-{'x' * 40}" for i in range(300_000)]})
     table = engine.read_source(con, df)
     from ccdata.engine._source import guard
 
     with pytest.raises(EngineMemoryError, match="ran out of memory"):
-        guard("distinct keys", lambda: table.group_by("k").aggregate(
-            n=table.count()).order_by("k").to_pandas(), size=len(df))
+        guard(
+            "distinct keys",
+            lambda: (
+                table.group_by("k").aggregate(n=table.count()).order_by("k").to_pandas()
+            ),
+            size=len(df),
+        )
 
 
 def test_unknown_engine_is_an_input_error():

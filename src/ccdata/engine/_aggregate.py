@@ -165,7 +165,8 @@ def field_completeness(
     >>> t = read_source(connect(), pd.DataFrame(
     ...     {"site_id": ["A", "A", "B"], "creatinine": [80.0, None, 95.0]}))
     >>> out = field_completeness(t, by="site_id", fields=["creatinine"])
-    >>> out[out.field == "creatinine"][["site_id", "present", "expected"]].values.tolist()
+    >>> shown = out[out.field == "creatinine"]
+    >>> shown[["site_id", "present", "expected"]].values.tolist()
     [['A', 1, 2], ['B', 1, 1]]
     """
     where = "ccdata.engine.field_completeness"
@@ -177,8 +178,11 @@ def field_completeness(
         schema_cols = [str(c) for c in schema_obj.columns]
         schema_must = list(mandatory_columns(schema_obj))
     if fields is None:
-        chosen = schema_cols if schema is not None else [
-            c for c in table.columns if c != ROW]
+        chosen = (
+            schema_cols
+            if schema is not None
+            else [c for c in table.columns if c != ROW]
+        )
     else:
         chosen = _columns(fields, where=where)
         _need(table, chosen, where=where)
@@ -194,8 +198,9 @@ def field_completeness(
 
     flags = {}
     for i, f in enumerate(chosen):
-        flags[f"_p{i}"] = _present(table, f) if f in table.columns else ibis.literal(
-            False)
+        flags[f"_p{i}"] = (
+            _present(table, f) if f in table.columns else ibis.literal(False)
+        )
     names = list(chosen)
     if must:
         allp = ibis.literal(True)
@@ -205,8 +210,11 @@ def field_completeness(
         names.append(ALL_MANDATORY)
     aggs = {k: v.cast("int64").sum() for k, v in flags.items()}
     aggs["_n"] = table.count()
-    grouped = table.group_by(by_cols).aggregate(**aggs) if by_cols else table.aggregate(
-        **aggs)
+    grouped = (
+        table.group_by(by_cols).aggregate(**aggs)
+        if by_cols
+        else table.aggregate(**aggs)
+    )
     counts = guard(where, lambda: grouped.to_pandas())
     counts = _labels(_sorted(counts, by_cols), by_cols)
     n_fields = len(names)
@@ -216,8 +224,9 @@ def field_completeness(
     expected = np.repeat(counts["_n"].to_numpy(dtype=np.int64), n_fields)
     lower, upper = wilson_interval(present, expected, level)
     suffix = level_suffix(level)
-    out["field"] = pd.Series(np.tile(np.asarray(names, dtype=object), len(counts)),
-                             dtype=object)
+    out["field"] = pd.Series(
+        np.tile(np.asarray(names, dtype=object), len(counts)), dtype=object
+    )
     out["present"] = present
     out["expected"] = expected
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -279,8 +288,12 @@ def timeliness(
     valid = ~missing & readable & (lag >= 0)
     invalid = ~missing & ~valid
     del ev, en
-    t = table.mutate(_lag=ibis.ifelse(valid, lag, ibis.null("float64")),
-                     _valid=valid, _invalid=invalid, _missing=missing)
+    t = table.mutate(
+        _lag=ibis.ifelse(valid, lag, ibis.null("float64")),
+        _valid=valid,
+        _invalid=invalid,
+        _missing=missing,
+    )
     aggs = {
         "n": t.count(),
         "n_valid": t._valid.cast("int64").sum(),
@@ -301,7 +314,9 @@ def timeliness(
     denominator = counts["n_valid"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         for d in limits:
-            out[f"within_{d}"] = counts[f"within_{d}"].to_numpy(dtype=float) / denominator
+            out[f"within_{d}"] = (
+                counts[f"within_{d}"].to_numpy(dtype=float) / denominator
+            )
     out["invalid_dates"] = counts["invalid_dates"].astype(np.int64)
     out["missing_dates"] = counts["missing_dates"].astype(np.int64)
     return out
@@ -344,8 +359,11 @@ def case_ascertainment(
     where = "ccdata.engine.case_ascertainment"
     by_cols = _columns(by, where=where)
     _need(table, by_cols, where=where)
-    grouped = (table.group_by(by_cols).aggregate(submitted=table.count()) if by_cols
-               else table.aggregate(submitted=table.count()))
+    grouped = (
+        table.group_by(by_cols).aggregate(submitted=table.count())
+        if by_cols
+        else table.aggregate(submitted=table.count())
+    )
     counts = guard(where, lambda: grouped.to_pandas())
     counts = _labels(_sorted(counts, by_cols), by_cols)
     counts["submitted"] = counts["submitted"].astype(np.int64)
@@ -394,14 +412,18 @@ def submission_volume(
             groups = pd.concat([groups, extra], ignore_index=True).drop_duplicates()
         groups = _labels(_sorted(groups, by_cols), by_cols)
         position = pd.MultiIndex.from_frame(groups).get_indexer(
-            pd.MultiIndex.from_frame(_labels(counts[by_cols].copy(), by_cols)))
+            pd.MultiIndex.from_frame(_labels(counts[by_cols].copy(), by_cols))
+        )
     else:
         groups = pd.DataFrame(index=pd.RangeIndex(1))
         position = np.zeros(len(counts), dtype=np.int64)
     n = len(grid)
     cases = np.zeros(len(groups) * n, dtype=np.int64)
-    np.add.at(cases, position * n + counts["_k"].to_numpy(), counts["cases"].to_numpy(
-        dtype=np.int64))
+    np.add.at(
+        cases,
+        position * n + counts["_k"].to_numpy(),
+        counts["cases"].to_numpy(dtype=np.int64),
+    )
     out = groups.loc[groups.index.repeat(n)].reset_index(drop=True)
     out["period"] = np.tile(grid.astype(str).to_numpy(dtype=object), len(groups))
     out["cases"] = cases

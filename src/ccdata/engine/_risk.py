@@ -81,16 +81,25 @@ def _numeric(node: ast.AST, table, where: str):
         return -inner if isinstance(node.op, ast.USub) else inner
     if isinstance(node, ast.BinOp):
         a, b = _numeric(node.left, table, where), _numeric(node.right, table, where)
-        ops = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b,
-               ast.Div: lambda: a / b, ast.Pow: lambda: a ** b}
+        ops = {
+            ast.Add: lambda: a + b,
+            ast.Sub: lambda: a - b,
+            ast.Mult: lambda: a * b,
+            ast.Div: lambda: a / b,
+            ast.Pow: lambda: a**b,
+        }
         if type(node.op) in ops:
             return ops[type(node.op)]()
     if isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords:
         f = node.func
         if isinstance(f, ast.Name) and f.id == "I":
             return _numeric(node.args[0], table, where)
-        if (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name)
-                and f.value.id == "np" and f.attr in _FUNCS):
+        if (
+            isinstance(f, ast.Attribute)
+            and isinstance(f.value, ast.Name)
+            and f.value.id == "np"
+            and f.attr in _FUNCS
+        ):
             x = _numeric(node.args[0], table, where)
             if f.attr == "log1p":
                 return (x + 1.0).ln()
@@ -107,9 +116,14 @@ def _categorical_column(code: str, table, where: str) -> str:
     if code in table.columns:
         return code
     tree = ast.parse(code, mode="eval").body
-    if (isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name)
-            and tree.func.id == "C" and tree.args
-            and isinstance(tree.args[0], ast.Name) and tree.args[0].id in table.columns):
+    if (
+        isinstance(tree, ast.Call)
+        and isinstance(tree.func, ast.Name)
+        and tree.func.id == "C"
+        and tree.args
+        and isinstance(tree.args[0], ast.Name)
+        and tree.args[0].id in table.columns
+    ):
         return tree.args[0].id
     raise InputError(
         f"{where}: the categorical term {code!r} cannot run on an engine; write "
@@ -146,7 +160,7 @@ def term_expression(name: str, table, *, where: str):
                         f"{where}: term {name!r}: column {col!r} is numeric but the "
                         f"level {level!r} is not a number."
                     ) from exc
-                expr = (column.cast("float64") == value)
+                expr = column.cast("float64") == value
             else:
                 expr = column == level
             expr = expr.cast("float64")
@@ -169,8 +183,9 @@ def _prototype(table, columns: list[str], categorical: dict[str, list]) -> dict:
     for c in columns:
         if c in categorical:
             levels = categorical[c]
-            out[c] = pd.Categorical([levels[i % len(levels)] for i in range(n)],
-                                    categories=levels)
+            out[c] = pd.Categorical(
+                [levels[i % len(levels)] for i in range(n)], categories=levels
+            )
         else:
             out[c] = np.linspace(1.0, 2.0, n)
     return out
@@ -181,17 +196,22 @@ def _design_names(rhs: str, proto: dict) -> list[str]:
     from patsy.builtins import C
 
     def categorical(data, contrast=None, levels=None):
-        if contrast is None and levels is None and isinstance(
-            getattr(data, "dtype", None), pd.CategoricalDtype
+        if (
+            contrast is None
+            and levels is None
+            and isinstance(getattr(data, "dtype", None), pd.CategoricalDtype)
         ):
             return data
         return C(data, contrast, levels)
 
     try:
-        x = patsy.dmatrix(rhs, proto, eval_env=patsy.EvalEnvironment(
-            [{"np": np, "C": categorical}]))
+        x = patsy.dmatrix(
+            rhs, proto, eval_env=patsy.EvalEnvironment([{"np": np, "C": categorical}])
+        )
     except patsy.PatsyError as exc:
-        raise InputError(f"fit_risk_model: cannot build the model {rhs!r}: {exc}") from exc
+        raise InputError(
+            f"fit_risk_model: cannot build the model {rhs!r}: {exc}"
+        ) from exc
     return list(x.design_info.column_names)
 
 
@@ -237,8 +257,11 @@ def _is_categorical(table, rhs: str, col: str) -> bool:
 
 
 def _names_all(expr: str) -> list[str]:
-    return [tok.string for tok in tokenize.generate_tokens(io.StringIO(expr).readline)
-            if tok.type == tokenize.NAME]
+    return [
+        tok.string
+        for tok in tokenize.generate_tokens(io.StringIO(expr).readline)
+        if tok.type == tokenize.NAME
+    ]
 
 
 def _moments(base, names: list[str], b: np.ndarray, c0: float, *, unweighted: bool):
@@ -246,7 +269,7 @@ def _moments(base, names: list[str], b: np.ndarray, c0: float, *, unweighted: bo
     import ibis
 
     eta = ibis.literal(float(c0))
-    for j, name in enumerate(names):
+    for j in range(len(names)):
         if b[j] != 0.0:
             eta = eta + base[f"_x{j}"] * float(b[j])
     step = base.mutate(_eta=eta)
@@ -266,8 +289,9 @@ def _moments(base, names: list[str], b: np.ndarray, c0: float, *, unweighted: bo
             if unweighted:
                 aggs[f"u{i}_{j}"] = (xi * step[f"_x{j}"]).sum()
     e = step._eta
-    aggs["dev"] = (((-e.abs()).exp() + 1.0).ln() + ibis.greatest(e, 0.0)
-                   - step._y * e).sum() * 2.0
+    aggs["dev"] = (
+        ((-e.abs()).exp() + 1.0).ln() + ibis.greatest(e, 0.0) - step._y * e
+    ).sum() * 2.0
     aggs["gap"] = step._r.abs().max()
     row = step.aggregate(**aggs).to_pandas().iloc[0]
     info = np.empty((k, k))
@@ -283,8 +307,11 @@ def _moments(base, names: list[str], b: np.ndarray, c0: float, *, unweighted: bo
 
 def _levels(table, col: str, where: str) -> list:
     frame = guard(where, lambda: table.select(_v=table[col]).distinct().to_pandas())
-    values = [v for v in frame["_v"].tolist() if v is not None and not (
-        isinstance(v, float) and np.isnan(v))]
+    values = [
+        v
+        for v in frame["_v"].tolist()
+        if v is not None and not (isinstance(v, float) and np.isnan(v))
+    ]
     if table[col].type().is_integer():
         values = [int(v) for v in values]
     return sorted(values)
@@ -383,7 +410,9 @@ def fit_risk_model(
     checks = table.aggregate(
         _na=y.isnull().cast("int64").sum(),
         _bad=(y.notnull() & ~y.cast("float64").isin([0.0, 1.0])).cast("int64").sum(),
-        **{f"_m{i}": _missing(table, c).cast("int64").sum() for i, c in enumerate(cols)},
+        **{
+            f"_m{i}": _missing(table, c).cast("int64").sum() for i, c in enumerate(cols)
+        },
     )
     first = guard(where, lambda: checks.to_pandas().iloc[0], size=n_records)
     if int(first["_na"] or 0):
@@ -401,7 +430,9 @@ def fit_risk_model(
     for c in cols:
         keep = keep & ~_missing(table, c)
     used = table.filter(keep)
-    categorical = {c: _levels(used, c, where) for c in cols if _is_categorical(table, rhs, c)}
+    categorical = {
+        c: _levels(used, c, where) for c in cols if _is_categorical(table, rhs, c)
+    }
     names = _design_names(rhs, _prototype(table, cols, categorical))
     if names[0] != "Intercept":
         raise InputError(f"{where}: the model needs an intercept on an engine.")
@@ -409,16 +440,27 @@ def fit_risk_model(
     base = used.select(
         **extra,
         _y=used[outcome].cast("float64"),
-        **{f"_x{j}": term_expression(n, used, where=where).cast("float64")
-           for j, n in enumerate(names)},
+        **{
+            f"_x{j}": term_expression(n, used, where=where).cast("float64")
+            for j, n in enumerate(names)
+        },
     )
     base = view(base, "design")
     k = len(names)
-    stats_row = guard(where, lambda: base.aggregate(
-        n=base.count(), events=base._y.sum(),
-        **{f"lo{j}": base[f"_x{j}"].min() for j in range(k)},
-        **{f"hi{j}": base[f"_x{j}"].max() for j in range(k)},
-    ).to_pandas().iloc[0], size=n_records)
+    stats_row = guard(
+        where,
+        lambda: (
+            base.aggregate(
+                n=base.count(),
+                events=base._y.sum(),
+                **{f"lo{j}": base[f"_x{j}"].min() for j in range(k)},
+                **{f"hi{j}": base[f"_x{j}"].max() for j in range(k)},
+            )
+            .to_pandas()
+            .iloc[0]
+        ),
+        size=n_records,
+    )
     n_used = int(stats_row["n"])
     n_events = int(stats_row["events"] or 0)
     for c in cols:
@@ -441,33 +483,71 @@ def fit_risk_model(
         # 6-7). Both converge to the same maximum; a sample of full rank
         # proves the full design has full rank.
         stride = n_used // SAMPLE_ROWS
-        sample = guard(where, lambda: materialize(
-            base.filter(base._row % stride == 0), "sample"), size=n_used)
+        sample = guard(
+            where,
+            lambda: materialize(base.filter(base._row % stride == 0), "sample"),
+            size=n_used,
+        )
         m = guard(where, lambda: int(sample.count().execute()))
         ev = float(guard(where, lambda: sample._y.sum().execute()))
         if 0 < ev < m:
             try:
-                b0, _, ok, _ = _newton(sample, names, ev / m, max_iter, tol, where, m)
+                b0, cov0, ok, _ = _newton(
+                    sample, names, ev / m, max_iter, tol, where, m
+                )
+                with np.errstate(invalid="ignore"):
+                    se0 = np.sqrt(np.diag(cov0))
+                # a sparse level can separate in the sample: then start afresh
+                ok = ok and bool(
+                    np.all(np.isfinite(se0))
+                    and np.all((np.abs(b0) <= 5) | (se0 <= np.abs(b0)))
+                )
             except InputError:  # rank-deficient sample: check the full data
                 b0, ok = None, False
             if ok and np.all(np.isfinite(b0)):
                 start, rank_checked = b0, True
-    b, cov, converged, gap = _newton(base, names, n_events / n_used, max_iter, tol,
-                                     where, n_used, start=start,
-                                     check_rank=not rank_checked)
+    b, cov, converged, gap = _newton(
+        base,
+        names,
+        n_events / n_used,
+        max_iter,
+        tol,
+        where,
+        n_used,
+        start=start,
+        check_rank=not rank_checked,
+    )
     with np.errstate(invalid="ignore"):
         se = np.sqrt(np.diag(cov))
     _separation(names, b, se, gap, converged, where)
     diagnostics = _diagnostics(base, names, b, groups, where, n_used)
     z = stats.norm.ppf(0.975)
     with np.errstate(over="ignore"):
-        coef = pd.DataFrame({
-            "term": names, "estimate": b, "std_error": se, "odds_ratio": np.exp(b),
-            "ci_lower": np.exp(b - z * se), "ci_upper": np.exp(b + z * se),
-            "p_value": 2.0 * stats.norm.sf(np.abs(b / se)),
-        })
-    return _as_risk_model(rhs, cols, categorical, names, b, coef, outcome,
-                          n_missing, n_records, n_used, n_events, diagnostics)
+        coef = pd.DataFrame(
+            {
+                "term": names,
+                "estimate": b,
+                "std_error": se,
+                "odds_ratio": np.exp(b),
+                "ci_lower": np.exp(b - z * se),
+                "ci_upper": np.exp(b + z * se),
+                "p_value": 2.0 * stats.norm.sf(np.abs(b / se)),
+            }
+        )
+    return _as_risk_model(
+        rhs,
+        cols,
+        categorical,
+        names,
+        b,
+        coef,
+        outcome,
+        n_missing,
+        n_records,
+        n_used,
+        n_events,
+        diagnostics,
+    )
 
 
 def _missing(table, col: str):
@@ -480,8 +560,9 @@ def _missing(table, col: str):
     return out.fill_null(True)
 
 
-def _newton(base, names, p_bar, max_iter, tol, where, size, *, start=None,
-            check_rank=True):
+def _newton(
+    base, names, p_bar, max_iter, tol, where, size, *, start=None, check_rank=True
+):
     p_bar = float(np.clip(p_bar, 1e-6, 1 - 1e-6))
     k = len(names)
     b = np.zeros(k)
@@ -490,8 +571,11 @@ def _newton(base, names, p_bar, max_iter, tol, where, size, *, start=None,
         b = np.asarray(start, dtype=float).copy()
 
     def moments(beta, unweighted=False):
-        return guard(f"{where} (Newton step)", lambda: _moments(
-            base, names, beta, 0.0, unweighted=unweighted), size=size)
+        return guard(
+            f"{where} (Newton step)",
+            lambda: _moments(base, names, beta, 0.0, unweighted=unweighted),
+            size=size,
+        )
 
     info, score, dev, gap, xtx = moments(b, unweighted=check_rank)
     rank = k
@@ -538,19 +622,25 @@ def _separation(names, b, se, gap, converged, where) -> None:
             f"exactly (terms with runaway coefficients: {big!r}), so no finite "
             "model exists. Remove or merge the separating covariate(s)."
         )
-    runaway = [n for n, v, s in zip(names, b, se, strict=True)
-               if not np.isfinite(s) or (abs(v) > 5 and s > abs(v))]
+    runaway = [
+        n
+        for n, v, s in zip(names, b, se, strict=True)
+        if not np.isfinite(s) or (abs(v) > 5 and s > abs(v))
+    ]
     if runaway:
         warnings.warn(
             f"{where}: quasi-complete separation: term(s) {runaway!r} have "
             "coefficients drifting to infinity (e.g. a category with no deaths, "
             "or only deaths). Merge sparse levels; their odds ratios are unreliable.",
-            SeparationWarning, stacklevel=3,
+            SeparationWarning,
+            stacklevel=3,
         )
     elif not converged:
         warnings.warn(
             f"{where}: the logistic regression did not converge; check for "
-            "separation or very sparse levels.", RiskWarning, stacklevel=3,
+            "separation or very sparse levels.",
+            RiskWarning,
+            stacklevel=3,
         )
 
 
@@ -560,14 +650,25 @@ def _prediction_formula(rhs: str, categorical: dict[str, list]) -> str:
     for col, levels in categorical.items():
         fixed = f"C({col}, levels={levels!r})"
         out = re.sub(r"\bC\(\s*" + re.escape(col) + r"\s*\)", "\0" + col + "\0", out)
-        out = re.sub(r"(?<![\w.\0])" + re.escape(col) + r"\b(?!\s*=)(?!\0)",
-                     fixed, out)
+        out = re.sub(r"(?<![\w.\0])" + re.escape(col) + r"\b(?!\s*=)(?!\0)", fixed, out)
         out = out.replace("\0" + col + "\0", fixed)
     return out
 
 
-def _as_risk_model(rhs, cols, categorical, names, b, coef, outcome, n_missing,
-                   n_records, n_used, n_events, diagnostics) -> RiskModel:
+def _as_risk_model(
+    rhs,
+    cols,
+    categorical,
+    names,
+    b,
+    coef,
+    outcome,
+    n_missing,
+    n_records,
+    n_used,
+    n_events,
+    diagnostics,
+) -> RiskModel:
     """Adapter: a RiskModel whose predict() works on pandas data (public API)."""
     pred_rhs = _prediction_formula(rhs, categorical)
     proto = _prototype(None, cols, categorical)
@@ -575,20 +676,32 @@ def _as_risk_model(rhs, cols, categorical, names, b, coef, outcome, n_missing,
     if len(pred_names) != len(names):  # pragma: no cover - defensive
         raise InputError(f"fit_risk_model: cannot fix the levels of {rhs!r}.")
     model = RiskModel.from_coefficients(
-        float(b[0]), dict(zip(pred_names[1:], map(float, b[1:]), strict=True)),
+        float(b[0]),
+        dict(zip(pred_names[1:], map(float, b[1:]), strict=True)),
         formula=pred_rhs,
     )
-    missing_table = pd.DataFrame({
-        "covariate": cols,
-        "n_missing": [n_missing[c] for c in cols],
-        "action": ["dropped" if n_missing[c] else "none" for c in cols],
-        "fill_value": pd.Series([None] * len(cols), dtype=object),
-    })
+    missing_table = pd.DataFrame(
+        {
+            "covariate": cols,
+            "n_missing": [n_missing[c] for c in cols],
+            "action": ["dropped" if n_missing[c] else "none" for c in cols],
+            "fill_value": pd.Series([None] * len(cols), dtype=object),
+        }
+    )
     return dataclasses.replace(
-        model, formula=rhs, outcome=outcome, coefficients=coef,
-        missing="complete_case", missing_data=missing_table, n_records=n_records,
-        n_used=n_used, n_dropped=n_records - n_used, n_imputed=0, n_events=n_events,
-        diagnostics=diagnostics, source="fitted",
+        model,
+        formula=rhs,
+        outcome=outcome,
+        coefficients=coef,
+        missing="complete_case",
+        missing_data=missing_table,
+        n_records=n_records,
+        n_used=n_used,
+        n_dropped=n_records - n_used,
+        n_imputed=0,
+        n_events=n_events,
+        diagnostics=diagnostics,
+        source="fitted",
     )
 
 
@@ -613,19 +726,27 @@ def _recalibration(t, *, slope: bool, where: str, size: int):
     beta = np.zeros(k)
     if slope:
         beta[1] = 1.0
-        rng = guard(where, lambda: t.aggregate(lo=t._lp.min(), hi=t._lp.max())
-                    .to_pandas().iloc[0], size=size)
+        rng = guard(
+            where,
+            lambda: t.aggregate(lo=t._lp.min(), hi=t._lp.max()).to_pandas().iloc[0],
+            size=size,
+        )
         if float(rng["hi"]) - float(rng["lo"]) == 0:
             return np.full(k, np.nan), np.full(k, np.nan)
 
     def pass_(beta):
-        eta = ibis.literal(float(beta[0])) + (t._lp * float(beta[1]) if slope else t._lp)
+        eta = ibis.literal(float(beta[0])) + (
+            t._lp * float(beta[1]) if slope else t._lp
+        )
         mu = 1.0 / (1.0 + (-eta).exp())
         w = mu * (1.0 - mu)
         aggs = {"i00": w.sum(), "s0": (t._y - mu).sum()}
         if slope:
-            aggs.update(i01=(w * t._lp).sum(), i11=(w * t._lp * t._lp).sum(),
-                        s1=(t._lp * (t._y - mu)).sum())
+            aggs.update(
+                i01=(w * t._lp).sum(),
+                i11=(w * t._lp * t._lp).sum(),
+                s1=(t._lp * (t._y - mu)).sum(),
+            )
         r = guard(where, lambda: t.aggregate(**aggs).to_pandas().iloc[0], size=size)
         if slope:
             info = np.array([[r["i00"], r["i01"]], [r["i01"], r["i11"]]], dtype=float)
@@ -666,38 +787,57 @@ def _diagnostics(base, names, b, groups, where, size) -> RiskDiagnostics:
 
     where = f"{where} (diagnostics)"
     if int(groups) != groups or groups < 3:
-        raise InputError(f"The 'groups' parameter must be an integer >= 3. Got {groups!r}.")
+        raise InputError(
+            f"The 'groups' parameter must be an integer >= 3. Got {groups!r}."
+        )
     p = _risk(base, names, b)
     t = base.select(_y=base._y, _p=p)
     per = t.group_by("_p").aggregate(pos=t._y.sum(), neg=(1.0 - t._y).sum())
     w = ibis.window(order_by=per._p, rows=(None, -1))
-    per = per.mutate(pos_below=per.pos.sum().over(w).fill_null(0.0),
-                     neg_below=per.neg.sum().over(w).fill_null(0.0))
-    per = per.mutate(n_below=per.pos_below + per.neg_below, cnt=per.pos + per.neg,
-                     lp=(per._p / (1.0 - per._p)).ln())
+    per = per.mutate(
+        pos_below=per.pos.sum().over(w).fill_null(0.0),
+        neg_below=per.neg.sum().over(w).fill_null(0.0),
+    )
+    per = per.mutate(
+        n_below=per.pos_below + per.neg_below,
+        cnt=per.pos + per.neg,
+        lp=(per._p / (1.0 - per._p)).ln(),
+    )
     # totals first (cheap): n and events give the order statistics wanted
     n = size
     q = np.linspace(0.0, 1.0, int(groups) + 1)
-    wanted = sorted({int(k) for h in (n - 1) * q for k in (np.floor(h), np.floor(h) + 1)
-                     if k <= n - 1})
+    wanted = sorted(
+        {
+            int(k)
+            for h in (n - 1) * q
+            for k in (np.floor(h), np.floor(h) + 1)
+            if k <= n - 1
+        }
+    )
     o = float(guard(where, lambda: base._y.sum().execute(), size=size))
     n1, n0 = o, n - o
     v10 = (per.neg_below * 2.0 + per.neg) / (2.0 * n0)
     v01 = 1.0 - (per.pos_below * 2.0 + per.pos) / (2.0 * n1)
     pw = per._p * (1.0 - per._p)
     aggs = dict(
-        a=(per.pos * v10).sum(), a2=(per.pos * v10 * v10).sum(),
-        b=(per.neg * v01).sum(), b2=(per.neg * v01 * v01).sum(),
+        a=(per.pos * v10).sum(),
+        a2=(per.pos * v10 * v10).sum(),
+        b=(per.neg * v01).sum(),
+        b2=(per.neg * v01 * v01).sum(),
         e=(per.cnt * per._p).sum(),
-        brier=(per.pos * (1.0 - per._p) ** 2 + per.neg * per._p ** 2).sum(),
-        w0=(per.cnt * pw).sum(), w1=(per.cnt * pw * per.lp).sum(),
+        brier=(per.pos * (1.0 - per._p) ** 2 + per.neg * per._p**2).sum(),
+        w0=(per.cnt * pw).sum(),
+        w1=(per.cnt * pw * per.lp).sum(),
         w2=(per.cnt * pw * per.lp * per.lp).sum(),
         r0=(per.pos - per.cnt * per._p).sum(),
         r1=((per.pos - per.cnt * per._p) * per.lp).sum(),
-        lp_lo=per.lp.min(), lp_hi=per.lp.max(),
+        lp_lo=per.lp.min(),
+        lp_hi=per.lp.max(),
     )
     for k in wanted:  # the k-th smallest risk (0-based)
-        aggs[f"k{k}"] = per._p.max(where=(per.n_below <= k) & (per.n_below + per.cnt > k))
+        aggs[f"k{k}"] = per._p.max(
+            where=(per.n_below <= k) & (per.n_below + per.cnt > k)
+        )
     s = guard(where, lambda: per.aggregate(**aggs).to_pandas().iloc[0], size=size)
     e = float(s["e"])
     c = float(s["a"]) / n1
@@ -715,9 +855,16 @@ def _diagnostics(base, names, b, groups, where, size) -> RiskDiagnostics:
     for cut in inner:
         g = g + (t._p > float(cut)).cast("int64")
     tg = t.mutate(_g=g)
-    hl = guard(where, lambda: tg.group_by("_g").aggregate(
-        n=tg.count(), o=tg._y.sum(), e=tg._p.sum()).order_by("_g").to_pandas(),
-        size=size)
+    hl = guard(
+        where,
+        lambda: (
+            tg.group_by("_g")
+            .aggregate(n=tg.count(), o=tg._y.sum(), e=tg._p.sum())
+            .order_by("_g")
+            .to_pandas()
+        ),
+        size=size,
+    )
     n_g = hl["n"].to_numpy(dtype=float)
     o_g = hl["o"].to_numpy(dtype=float)
     e_g = hl["e"].to_numpy(dtype=float)
@@ -727,27 +874,39 @@ def _diagnostics(base, names, b, groups, where, size) -> RiskDiagnostics:
     if df < 1:
         warnings.warn(
             f"Hosmer-Lemeshow test not available: tied predicted risks leave only "
-            f"{k} risk group(s); its p-value is NaN.", RiskWarning, stacklevel=3,
+            f"{k} risk group(s); its p-value is NaN.",
+            RiskWarning,
+            stacklevel=3,
         )
     p_hl = float(stats.chi2.sf(hl_stat, df)) if df >= 1 else float("nan")
     with np.errstate(invalid="ignore", divide="ignore"):
         lo = np.where(o_g > 0, stats.beta.ppf(0.025, o_g, n_g - o_g + 1), 0.0)
         hi = np.where(o_g < n_g, stats.beta.ppf(0.975, o_g + 1, n_g - o_g), 1.0)
-    table = pd.DataFrame({
-        "decile": np.arange(1, k + 1), "n": n_g.astype(np.int64),
-        "observed": o_g.astype(np.int64), "expected": e_g,
-        "observed_rate": o_g / n_g, "expected_rate": e_g / n_g,
-        "observed_lower_95": lo, "observed_upper_95": hi,
-    })
+    table = pd.DataFrame(
+        {
+            "decile": np.arange(1, k + 1),
+            "n": n_g.astype(np.int64),
+            "observed": o_g.astype(np.int64),
+            "expected": e_g,
+            "observed_rate": o_g / n_g,
+            "expected_rate": e_g / n_g,
+            "observed_lower_95": lo,
+            "observed_upper_95": hi,
+        }
+    )
     return RiskDiagnostics(
-        n=n, observed=int(o), expected=e, c_statistic=c,
+        n=n,
+        observed=int(o),
+        expected=e,
+        c_statistic=c,
         c_statistic_ci=(max(0.0, c - z * se_c), min(1.0, c + z * se_c)),
         calibration_in_the_large=float(a),
         calibration_in_the_large_ci=(float(a - z * a_se), float(a + z * a_se)),
         calibration_slope=float(bs),
         calibration_slope_ci=(float(bs - z * b_se), float(bs + z * b_se)),
         hosmer_lemeshow=HosmerLemeshow(hl_stat, df, p_hl, k),
-        brier_score=float(s["brier"]) / n, calibration_table=table,
+        brier_score=float(s["brier"]) / n,
+        calibration_table=table,
         development=True,
     )
 
@@ -765,8 +924,10 @@ def _recalibrate(s, t, where, size):
     info2 = np.array([[s["w0"], s["w1"]], [s["w1"], s["w2"]]], dtype=float)
     score2 = np.array([s["r0"], s["r1"]], dtype=float)
     out = []
-    for info, score, slope, start in ((info1, score1, False, [0.0]),
-                                      (info2, score2, True, [0.0, 1.0])):
+    for info, score, slope, start in (
+        (info1, score1, False, [0.0]),
+        (info2, score2, True, [0.0, 1.0]),
+    ):
         if slope and float(s["lp_hi"]) - float(s["lp_lo"]) == 0:
             out.append((np.full(2, np.nan), np.full(2, np.nan)))
             continue
@@ -779,8 +940,14 @@ def _recalibrate(s, t, where, size):
             beta = np.asarray(start) + step
             out.append((beta, np.sqrt(np.diag(np.linalg.inv(info)))))
         else:
-            out.append(_recalibration(t.mutate(_lp=(t._p / (1.0 - t._p)).ln()),
-                                      slope=slope, where=where, size=size))
+            out.append(
+                _recalibration(
+                    t.mutate(_lp=(t._p / (1.0 - t._p)).ln()),
+                    slope=slope,
+                    where=where,
+                    size=size,
+                )
+            )
     (a, a_se), (b2, b2_se) = out
     return a, a_se, b2, b2_se
 
@@ -823,7 +990,9 @@ def predict(table, model: RiskModel, *, name: str = "expected"):
     est = model.coefficients["estimate"].to_numpy(dtype=float)
     eta = ibis.literal(0.0)
     for term, beta in zip(terms, est, strict=True):
-        eta = eta + term_expression(str(term), table, where=where).cast("float64") * float(beta)
+        eta = eta + term_expression(str(term), table, where=where).cast(
+            "float64"
+        ) * float(beta)
     cols = [c for t in terms for c in _names(str(t)) if c in table.columns]
     ok = ibis.literal(True)
     for c in dict.fromkeys(cols):
@@ -869,13 +1038,20 @@ def observed_expected(
         raise InputError(f"{where}: column(s) {absent!r} are not in the table.")
     (level,) = check_levels([level], where=where)
     y, p = table[outcome].cast("float64"), table[expected].cast("float64")
-    bad = guard(where, lambda: table.aggregate(
-        y_na=y.isnull().cast("int64").sum(),
-        y_bad=(y.notnull() & ~y.isin([0.0, 1.0])).cast("int64").sum(),
-        p_na=(p.isnull() | p.isnan()).cast("int64").sum(),
-        p_bad=((p <= 0.0) | (p >= 1.0)).fill_null(False).cast("int64").sum(),
-        u_na=table[unit].isnull().cast("int64").sum(),
-    ).to_pandas().iloc[0])
+    bad = guard(
+        where,
+        lambda: (
+            table.aggregate(
+                y_na=y.isnull().cast("int64").sum(),
+                y_bad=(y.notnull() & ~y.isin([0.0, 1.0])).cast("int64").sum(),
+                p_na=(p.isnull() | p.isnan()).cast("int64").sum(),
+                p_bad=((p <= 0.0) | (p >= 1.0)).fill_null(False).cast("int64").sum(),
+                u_na=table[unit].isnull().cast("int64").sum(),
+            )
+            .to_pandas()
+            .iloc[0]
+        ),
+    )
     problems = {
         "y_na": f"outcome column {outcome!r} has {{}} missing value(s)",
         "y_bad": f"outcome column {outcome!r} must hold 0/1; {{}} other value(s)",
@@ -886,8 +1062,14 @@ def observed_expected(
     for key, text in problems.items():
         if int(bad[key] or 0):
             raise InputError(f"{where}: " + text.format(int(bad[key])) + ".")
-    sums = guard(where, lambda: table.group_by(keys).aggregate(
-        n=table.count(), o=y.sum(), e=p.sum()).to_pandas())
+    sums = guard(
+        where,
+        lambda: (
+            table.group_by(keys)
+            .aggregate(n=table.count(), o=y.sum(), e=p.sum())
+            .to_pandas()
+        ),
+    )
     sums = sums.sort_values(keys, kind="stable").reset_index(drop=True)
     return _oe_table(sums, keys, level, unit)
 
@@ -909,18 +1091,27 @@ def _oe_table(sums: pd.DataFrame, keys: list[str], level: float, unit: str):
         columns: dict[str, Any] = {"unit": labels}
         for extra in keys[1:]:
             columns[extra] = sums[extra].to_numpy()
-        columns.update({
-            "n": n, "observed": o.astype(np.int64), "expected": e, "ratio": ratio,
-            f"ratio_lower_{suffix}": lo / e, f"ratio_upper_{suffix}": hi / e,
-            "crude_rate": o / n, "expected_rate": e / n,
-            "adjusted_rate": ratio * crude_all,
-            f"adjusted_lower_{suffix}": lo / e * crude_all,
-            f"adjusted_upper_{suffix}": hi / e * crude_all,
-        })
+        columns.update(
+            {
+                "n": n,
+                "observed": o.astype(np.int64),
+                "expected": e,
+                "ratio": ratio,
+                f"ratio_lower_{suffix}": lo / e,
+                f"ratio_upper_{suffix}": hi / e,
+                "crude_rate": o / n,
+                "expected_rate": e / n,
+                "adjusted_rate": ratio * crude_all,
+                f"adjusted_lower_{suffix}": lo / e * crude_all,
+                f"adjusted_upper_{suffix}": hi / e * crude_all,
+            }
+        )
         table = pd.DataFrame(columns)
     plo, phi = garwood_interval(np.array([o_all]), level)
     table.attrs["pooled"] = {
-        "n": n_all, "observed": int(o_all), "expected": e_all,
+        "n": n_all,
+        "observed": int(o_all),
+        "expected": e_all,
         "ratio": o_all / e_all if e_all else float("nan"),
         f"ratio_lower_{suffix}": float(plo[0]) / e_all if e_all else float("nan"),
         f"ratio_upper_{suffix}": float(phi[0]) / e_all if e_all else float("nan"),
@@ -977,5 +1168,6 @@ def cusum_inputs(
     t = table
     if units is not None:
         t = t.filter(t[unit].isin(list(units)))
-    return guard(where, lambda: t.select(*cols).order_by([unit, order_by, ROW])
-                 .to_pandas())
+    return guard(
+        where, lambda: t.select(*cols).order_by([unit, order_by, ROW]).to_pandas()
+    )

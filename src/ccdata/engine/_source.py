@@ -7,6 +7,7 @@ pyspark lazily, so ``import ccdata`` stays light.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -17,6 +18,8 @@ import pandas as pd
 from ccdata.errors import EngineError, EngineMemoryError, InputError
 
 __all__: list[str] = []
+
+_LOG = logging.getLogger("ccdata.engine")
 
 #: Column holding the spreadsheet row (header = row 1) of each record.
 ROW = "row"
@@ -154,7 +157,9 @@ def _files(path: Path, ext: str) -> list[str]:
     if path.is_dir():
         found = sorted(str(p) for p in path.rglob(f"*{ext}") if p.is_file())
         if not found:
-            raise InputError(f"read_source: the folder {str(path)!r} holds no {ext} files.")
+            raise InputError(
+                f"read_source: the folder {str(path)!r} holds no {ext} files."
+            )
         return found
     if not path.exists():
         raise InputError(f"read_source: {str(path)!r} does not exist.")
@@ -213,7 +218,9 @@ def read_source(
         try:
             t = con.table(table)
         except Exception as exc:  # the engine's "no such table"
-            raise InputError(f"read_source: no table {table!r} in the engine: {exc}") from exc
+            raise InputError(
+                f"read_source: no table {table!r} in the engine: {exc}"
+            ) from exc
         if ROW not in t.columns:
             raise InputError(
                 f"read_source: table {table!r} has no {ROW!r} column; row numbers "
@@ -261,15 +268,25 @@ def _duckdb_parquet(con, files: list[str], path: Path):
     """
     hive = "true" if path.is_dir() else "false"
     listed = _sql_list(files)
-    reader = (f"read_parquet({listed}, file_row_number = true, "
-              f"hive_partitioning = {hive}, union_by_name = true)")
-    probe = guard("read_source", lambda: con.raw_sql(
-        f"SELECT * FROM {reader} LIMIT 0").description)
+    reader = (
+        f"read_parquet({listed}, file_row_number = true, "
+        f"hive_partitioning = {hive}, union_by_name = true)"
+    )
+    probe = guard(
+        "read_source",
+        lambda: con.raw_sql(f"SELECT * FROM {reader} LIMIT 0").description,
+    )
     names = [d[0] for d in probe]
     if ROW in names:
         return _duckdb_view(con, f"SELECT * EXCLUDE (file_row_number) FROM {reader}")
-    sizes = dict(guard("read_source", lambda: con.raw_sql(
-        f"SELECT file_name, num_rows FROM parquet_file_metadata({listed})").fetchall()))
+    sizes = dict(
+        guard(
+            "read_source",
+            lambda: con.raw_sql(
+                f"SELECT file_name, num_rows FROM parquet_file_metadata({listed})"
+            ).fetchall(),
+        )
+    )
     offsets, total = [], 0
     for f in files:
         offsets.append(total)
@@ -295,11 +312,16 @@ def _read_parquet(con, files: list[str], path: Path):
         ).rename({"_ccdata_file": "filename", "_ccdata_pos": "file_row_number"})
     if con.name == "pyspark":
         session = con._session
-        frame = session.read.parquet(*files) if not path.is_dir() else (
-            session.read.option("recursiveFileLookup", "false").parquet(str(path))
+        frame = (
+            session.read.parquet(*files)
+            if not path.is_dir()
+            else (
+                session.read.option("recursiveFileLookup", "false").parquet(str(path))
+            )
         )
         frame = frame.selectExpr(
-            "*", "_metadata.file_path AS _ccdata_file",
+            "*",
+            "_metadata.file_path AS _ccdata_file",
             "_metadata.row_index AS _ccdata_pos",
         )
         name = f"ccdata_source_{abs(hash((tuple(files), id(frame))))}"
@@ -421,8 +443,13 @@ def guard(step: str, run: Callable[[], T], *, size: int | None = None) -> T:
     :class:`~ccdata.errors.EngineError` naming the step and the number of
     records. Anything else (a bug, a bad parameter) propagates unchanged.
     """
+    import time
+
+    t0 = time.perf_counter()
     try:
-        return run()
+        out = run()
+        _LOG.debug("%s: %.2f s", step, time.perf_counter() - t0)
+        return out
     except _engine_exceptions() as exc:
         where = f"{step}" + (f" on {size:,} records" if size is not None else "")
         if _memory_error(exc):

@@ -310,7 +310,8 @@ def _schema_columns(schema: pa.DataFrameSchema, columns: list[str]):
 
 def _check_columns(schema: pa.DataFrameSchema, columns: list[str]) -> None:
     missing = [
-        str(n) for n, c in schema.columns.items()
+        str(n)
+        for n, c in schema.columns.items()
         if c.required and not getattr(c, "regex", False) and n not in columns
     ]
     if missing:
@@ -399,7 +400,8 @@ def validate(
         )
     if int(max_errors) != max_errors or max_errors < 1:
         raise InputError(
-            f"The 'max_errors' parameter must be a whole number >= 1. Got {max_errors!r}."
+            "The 'max_errors' parameter must be a whole number >= 1. "
+            f"Got {max_errors!r}."
         )
     schema_obj = get_schema(schema, sites=sites)
     columns = [c for c in table.columns if c != ROW]
@@ -482,18 +484,24 @@ def validate(
         any_bad = any_bad | flagged[key]
     flagged = view(flagged.mutate(_bad=any_bad), "flagged")
 
-    n_rows = guard("validate (counting records)",
-                   lambda: int(source_table.count().execute()))
+    n_rows = guard(
+        "validate (counting records)", lambda: int(source_table.count().execute())
+    )
     # Rejected rows are few in a usable submission: collect them once in the
     # engine (a temporary table, spilled to disk by DuckDB when large), then
     # count and list problems from there instead of rescanning the input.
-    bad = guard("validate (collecting rejected rows)",
-                lambda: materialize(flagged.filter(flagged._bad), "rejected"),
-                size=n_rows)
+    bad = guard(
+        "validate (collecting rejected rows)",
+        lambda: materialize(flagged.filter(flagged._bad), "rejected"),
+        size=n_rows,
+    )
     sums = {f.key: bad[f.key].cast("int64").sum() for f in flags}
     sums["_rejected"] = bad.count()
-    totals = guard("validate (counting problems)",
-                   lambda: bad.aggregate(**sums).to_pandas().iloc[0], size=n_rows)
+    totals = guard(
+        "validate (counting problems)",
+        lambda: bad.aggregate(**sums).to_pandas().iloc[0],
+        size=n_rows,
+    )
     n_rejected = int(0 if pd.isna(totals["_rejected"]) else totals["_rejected"])
 
     pieces = []
@@ -510,8 +518,7 @@ def validate(
         total = int(0 if pd.isna(totals[key]) else totals[key])
         if not total:
             continue
-        got = _unique_rows(bad, keys, cols, site_col, max_errors, key,
-                           u_order)
+        got = _unique_rows(bad, keys, cols, site_col, max_errors, key, u_order)
         pieces.append(got)
         for k in keys:
             count_rows.append((k, "unique", total, int((got["column"] == k).sum())))
@@ -525,8 +532,14 @@ def validate(
     # not run every check (and the unique-key aggregation) again.
     kinds = {name: c.kind for name, c in cols.items()}
     coerced = source_table.select(
-        **{c: (_coerce(source_table, c, kinds[c]).typed if c in cols
-               else source_table[c]) for c in keep}
+        **{
+            c: (
+                _coerce(source_table, c, kinds[c]).typed
+                if c in cols
+                else source_table[c]
+            )
+            for c in keep
+        }
     )
     bad_rows = bad.select(_bad_row=bad[ROW])
     valid = coerced.anti_join(bad_rows, coerced[ROW] == bad_rows._bad_row)
@@ -549,6 +562,7 @@ def _type_words(col: _Col):
     def words(frame: pd.DataFrame):
         values = [_text(v) for v in frame[col.name]]
         return values, [f"{col.name} '{v}' {TYPE_WORDS[col.kind]}" for v in values]
+
     return words
 
 
@@ -556,6 +570,7 @@ def _required_words(col: _Col):
     def words(frame: pd.DataFrame):
         n = len(frame)
         return [""] * n, [f"{col.name} is empty but required"] * n
+
     return words
 
 
@@ -564,13 +579,16 @@ def _check_words(check: pa.Check, col: _Col):
         values = [_text(v) for v in frame[col.name]]
         disp = _display(col, frame[col.name], frame[f"_t_{col.name}"])
         return values, _words(check, col, disp)
+
     return words
 
 
 def _frame_check(check: pa.Check, cols: dict[str, _Col]):
     stats = check.statistics or {}
-    pairs = {"date_order": ("earlier", "later"),
-             "not_greater_than": ("smaller", "larger")}
+    pairs = {
+        "date_order": ("earlier", "later"),
+        "not_greater_than": ("smaller", "larger"),
+    }
     pair = pairs.get(check.name)
     if not (pair and set(pair) <= stats.keys() and all(stats[p] in cols for p in pair)):
         raise InputError(
@@ -589,12 +607,17 @@ def _frame_check(check: pa.Check, cols: dict[str, _Col]):
             da = _display(a, frame[a.name], frame[f"_t_{a.name}"])
             db = _display(b, frame[b.name], frame[f"_t_{b.name}"])
             if check.name == "date_order":
-                msgs = [f"{b.name} {y} is before {a.name} {x}"
-                        for x, y in zip(da, db, strict=True)]
+                msgs = [
+                    f"{b.name} {y} is before {a.name} {x}"
+                    for x, y in zip(da, db, strict=True)
+                ]
             else:
-                msgs = [f"{a.name} {x} is greater than {b.name} {y}"
-                        for x, y in zip(da, db, strict=True)]
+                msgs = [
+                    f"{a.name} {x} is greater than {b.name} {y}"
+                    for x, y in zip(da, db, strict=True)
+                ]
             return [_text(v) for v in frame[column]], msgs
+
         return words
 
     return failed, involved, check.name, words_for, (*involved, a.name, b.name)
@@ -607,9 +630,11 @@ def _duplicates(flagged, keys):
         this = flagged[f"_t_{k}"].notnull()
         ok = this if ok is None else ok & this
     sub = flagged.filter(ok)
-    return sub.group_by([sub[f"_t_{k}"] for k in keys]).aggregate(_dup_n=sub.count()
-                                                                   ).filter(
-        lambda t: t._dup_n > 1)
+    return (
+        sub.group_by([sub[f"_t_{k}"] for k in keys])
+        .aggregate(_dup_n=sub.count())
+        .filter(lambda t: t._dup_n > 1)
+    )
 
 
 def _join_dup(flagged, dup, keys, key):
@@ -629,8 +654,13 @@ def _fetch(flagged, f: _Flag, cols, site_col, cap, n_rows) -> pd.DataFrame:
     needs = list(dict.fromkeys(needs))
     rows = guard(
         f"validate (listing {f.check} problems of {f.column})",
-        lambda: flagged.filter(flagged[f.key]).order_by(ROW).limit(cap)
-        .select(*needs).to_pandas(),
+        lambda: (
+            flagged.filter(flagged[f.key])
+            .order_by(ROW)
+            .limit(cap)
+            .select(*needs)
+            .to_pandas()
+        ),
         size=n_rows,
     )
     values, messages = f.words(rows)
@@ -638,8 +668,11 @@ def _fetch(flagged, f: _Flag, cols, site_col, cap, n_rows) -> pd.DataFrame:
 
 
 def _piece(rows, column, check, order, values, messages, site_col) -> pd.DataFrame:
-    site = rows[f"_t_{site_col}"] if f"_t_{site_col}" in rows else pd.Series(
-        [None] * len(rows))
+    site = (
+        rows[f"_t_{site_col}"]
+        if f"_t_{site_col}" in rows
+        else pd.Series([None] * len(rows))
+    )
     return pd.DataFrame(
         {
             "site_id": [None if s is None or pd.isna(s) else str(s) for s in site],
@@ -669,8 +702,16 @@ def _unique_rows(flagged, keys, cols, site_col, cap, key, order) -> pd.DataFrame
     if site_col in cols:
         wanted.append(f"_t_{site_col}")
     wanted = list(dict.fromkeys(wanted))
-    first = guard("validate (listing duplicated keys)", lambda: flagged.filter(
-        flagged[key]).order_by(ROW).limit(cap).select(*wanted).to_pandas())
+    first = guard(
+        "validate (listing duplicated keys)",
+        lambda: (
+            flagged.filter(flagged[key])
+            .order_by(ROW)
+            .limit(cap)
+            .select(*wanted)
+            .to_pandas()
+        ),
+    )
     # every duplicated key shown: its count and its first rows
     keyframe = first[names].drop_duplicates().reset_index(drop=True)
     mt = ibis.memtable(keyframe.rename(columns={n: f"_k_{n}" for n in names}))
@@ -678,11 +719,20 @@ def _unique_rows(flagged, keys, cols, site_col, cap, key, order) -> pd.DataFrame
     joined = sub.inner_join(mt, [sub[n] == mt[f"_k_{n}"] for n in names])
     w = ibis.window(group_by=[joined[n] for n in names], order_by=joined[ROW])
     ranked = joined.mutate(_rank=ibis.row_number().over(w)).filter(
-        lambda t: t._rank < MAX_ROWS_LISTED)
-    listed = guard("validate (rows of duplicated keys)",
-                   lambda: ranked.select(ROW, *names).to_pandas())
-    dup_counts = guard("validate (duplicated key counts)", lambda: joined.group_by(
-        [joined[n] for n in names]).aggregate(_dup_n=joined.count()).to_pandas())
+        lambda t: t._rank < MAX_ROWS_LISTED
+    )
+    listed = guard(
+        "validate (rows of duplicated keys)",
+        lambda: ranked.select(ROW, *names).to_pandas(),
+    )
+    dup_counts = guard(
+        "validate (duplicated key counts)",
+        lambda: (
+            joined.group_by([joined[n] for n in names])
+            .aggregate(_dup_n=joined.count())
+            .to_pandas()
+        ),
+    )
     info = {}
     for kv, grp in listed.groupby(names, sort=False, dropna=False):
         info[kv if isinstance(kv, tuple) else (kv,)] = grp[ROW].to_numpy()
@@ -696,8 +746,9 @@ def _unique_rows(flagged, keys, cols, site_col, cap, key, order) -> pd.DataFrame
         n_times = totals[kv]
         rl = _row_list(info[kv], n_times)
         if len(keys) == 1:
-            msgs.append(f"{keys[0]} {texts[keys[0]][i]} appears {n_times} times "
-                        f"(rows {rl})")
+            msgs.append(
+                f"{keys[0]} {texts[keys[0]][i]} appears {n_times} times (rows {rl})"
+            )
         else:
             text = ", ".join(f"{k} {texts[k][i]}" for k in keys)
             msgs.append(f"the key {text} appears {n_times} times (rows {rl})")
@@ -714,9 +765,13 @@ def _assemble(pieces: list[pd.DataFrame], col_order: list[str]) -> pd.DataFrame:
         errors = pd.DataFrame({c: [] for c in [*ERROR_COLUMNS, "_o"]})
     order = {name: i for i, name in enumerate(col_order)}
     errors["_c"] = errors["column"].map(order).fillna(len(order))
-    errors = errors.sort_values(
-        ["site_id", "row", "_c", "_o"], na_position="last", kind="stable"
-    ).drop(columns=["_c", "_o"]).reset_index(drop=True)
+    errors = (
+        errors.sort_values(
+            ["site_id", "row", "_c", "_o"], na_position="last", kind="stable"
+        )
+        .drop(columns=["_c", "_o"])
+        .reset_index(drop=True)
+    )
     out = pd.DataFrame(
         {
             "site_id": pd.array(errors["site_id"].to_numpy(dtype=object), dtype="str"),
