@@ -1026,7 +1026,7 @@ def predict(table, model: RiskModel, *, name: str = "expected"):
     >>> m = RiskModel.from_coefficients(-3.0, {"age": 0.05})
     >>> t = predict(read_source(connect(), pd.DataFrame({"age": [0, 20]})), m)
     >>> t.to_pandas()["expected"].round(4).tolist()
-    [0.0474, 0.0998]
+    [0.0474, 0.1192]
     """
     import ibis
 
