@@ -16,6 +16,8 @@ __all__ = [
     "ConfigError",
     "DisclosureError",
     "EmptyUnitWarning",
+    "EngineError",
+    "EngineMemoryError",
     "ImputationWarning",
     "InputError",
     "OverlappingPeriodsWarning",
@@ -111,6 +113,19 @@ class ImputationWarning(RiskWarning):
 
 class EmptyUnitWarning(RiskWarning):
     """A unit (site) is declared but has no records; it is left out of the table."""
+
+
+class EngineError(CCDataError, RuntimeError):
+    """A query engine (DuckDB, Spark) failed while running a step.
+
+    The message names the step and the number of records; the engine's own
+    exception is kept as ``__cause__``. Never raised for bad data or a bad
+    parameter (those are :class:`InputError`).
+    """
+
+
+class EngineMemoryError(EngineError, MemoryError):
+    """An engine step ran out of memory; the message names the step and size."""
 
 
 _DEPRECATED = {"SchemaError": "SchemaDefinitionError"}
