@@ -173,7 +173,8 @@ def test_run_writes_the_output_tree_and_the_manifest(community, tmp_path):
     html = (out / "index.html").read_text()
     assert 'href="manifest.json"' in html and "figures/ckd_bundle_spc.png" in html
     assert "No data problems were found" in html
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["job", "out"]  # no debris
+    assert sorted(p.name for p in tmp_path.iterdir() if ".v-" not in p.name) == [
+        "job", "out"]  # no debris
 
 
 def test_same_inputs_give_byte_identical_csvs(community, tmp_path):
@@ -211,7 +212,8 @@ def test_a_run_failing_half_way_leaves_previous_outputs_intact(
     assert res.out_dir is None
     assert _csv_bytes(out) == before
     assert (out / "manifest.json").read_bytes() == manifest
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["job", "out"]
+    assert sorted(p.name for p in tmp_path.iterdir() if ".v-" not in p.name) == [
+        "job", "out"]
 
 
 def test_configuration_error_exits_2_and_writes_nothing(community, tmp_path):
@@ -529,13 +531,17 @@ def test_site_ids_that_are_not_safe_file_names_get_their_own_pack(community, tmp
     units = pd.read_csv(out / "indicators" / "histology_funnel.csv", dtype=str,
                         keep_default_na=False)["unit"]
     assert {"T 08", ".."} <= set(units)
-    assert (out / "sites" / "T_08" / "summary.md").is_file()
-    assert (out / "sites" / "_" / "summary.md").is_file()
+    from ccdata.report.writers import pack_name
+
+    assert pack_name("T 08").startswith("T_08-") and pack_name("..").startswith("_-")
+    assert (out / "sites" / pack_name("T 08") / "summary.md").is_file()
+    assert (out / "sites" / pack_name("..") / "summary.md").is_file()
     assert sorted(p.name for p in out.iterdir()) == [
-        "figures", "index.html", "indicators", "manifest.json", "sites", "validation"]
+        ".ccdata-output", "figures", "index.html", "indicators", "manifest.json",
+        "sites", "validation"]
     # every link of index.html leads to a file of the output folder
     links = re.findall(r'href="([^"]+)"', (out / "index.html").read_text())
-    assert "sites/T_08/summary.md" in links
+    assert f"sites/{pack_name('T 08')}/summary.md" in links
     assert [h for h in links if not (out / h).is_file()] == []
 
 

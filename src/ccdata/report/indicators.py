@@ -8,6 +8,7 @@ only aggregates the rows per unit and per period and hands them over.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from ccdata.risk import fit_risk_model, observed_expected, risk_adjusted_cusum
 from ccdata.variation import spc
 
 __all__ = ["IndicatorOutput", "add_ascertainment", "compute_indicator",
-           "period_labels", "period_start"]
+           "parse_periods", "period_labels", "period_problems", "period_start"]
 
 log = logging.getLogger("ccdata.report")
 
@@ -54,6 +55,7 @@ class IndicatorOutput:
     flagged: list[str] = field(default_factory=list)  # poor case ascertainment
     flag_label: str | None = None  # legend text of the mark, e.g. "... below 80%"
     expected_label: str | None = None  # where the expected cases come from
+    problems: pd.DataFrame | None = None  # rows left out (unreadable period...)
 
     @property
     def flag_kwargs(self) -> dict[str, Any]:
@@ -90,11 +92,96 @@ def period_labels(values: pd.Series, freq: str) -> pd.Series:
     """
     if pd.api.types.is_integer_dtype(values):
         return values.astype("int64").astype(str)
-    dates = pd.to_datetime(values.astype(str), format="mixed", errors="coerce")
+    dates = parse_periods(values)
+    if isinstance(dates, pd.Series) and pd.api.types.is_integer_dtype(dates):
+        return dates.astype("int64").astype(str)
     per = dates.dt.to_period(_FREQ[freq])
     if freq in ("day", "week"):
         return per.dt.start_time.dt.strftime("%Y-%m-%d")
     return per.astype(str)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}(-\d{2})?([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?")
+_QUARTER = re.compile(r"(\d{4})-?Q([1-4])", re.IGNORECASE)
+_YEAR = re.compile(r"\d{4}")
+
+
+def parse_periods(values: pd.Series) -> pd.Series:
+    """Dates of period values, strictly: what cannot be read is ``NaT``.
+
+    Accepted: dates and date-times (typed, or ISO text ``2024-04-17``,
+    ``2024-04-17 10:30``), months ``2024-04``, quarters ``2024Q2`` /
+    ``2024-Q2`` and whole years (an integer column, or text when every value
+    is a four-digit year: returned as integers). Nothing is guessed: free
+    text such as ``Q1 2024``, ``FY2024``, ``2024/25``, ``01/02/2024`` (day or
+    month first?) and the words ``today`` or ``now`` are not periods, so the
+    caller reports those rows instead of dropping or misdating them.
+
+    Examples
+    --------
+    >>> s = pd.Series(["2024-04-17", "2024-05", "2024Q3", "today", "Q1 2024", None])
+    >>> parse_periods(s).dt.strftime("%Y-%m-%d").tolist()
+    ['2024-04-17', '2024-05-01', '2024-07-01', nan, nan, nan]
+    >>> parse_periods(pd.Series(["2023", "2024"])).tolist()
+    [2023, 2024]
+    """
+    if pd.api.types.is_integer_dtype(values):
+        return values.astype("int64")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = pd.to_datetime(values)
+        return out.dt.tz_localize(None) if out.dt.tz is not None else out
+    text = values.astype("string").str.strip()
+    present = text.notna().to_numpy()
+    if present.any() and text[present].str.fullmatch(_YEAR.pattern).all() \
+            and present.all():
+        return text.astype("int64")
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    iso = text.str.fullmatch(_ISO_DATE.pattern).fillna(False).to_numpy(dtype=bool)
+    if iso.any():
+        part = text[iso]
+        month_only = part.str.len() == 7
+        parsed = pd.to_datetime(part.where(~month_only, part + "-01"),
+                                format="ISO8601", errors="coerce")
+        out[iso] = parsed.to_numpy(dtype="datetime64[ns]")
+    quarter = text.str.extract(_QUARTER.pattern + "$", flags=re.IGNORECASE)
+    q = quarter[0].notna().to_numpy() & ~iso & \
+        text.str.fullmatch(_QUARTER.pattern, flags=re.IGNORECASE).fillna(False) \
+        .to_numpy(dtype=bool)
+    if q.any():
+        years = quarter.loc[q, 0].astype(int).to_numpy()
+        months = (quarter.loc[q, 1].astype(int).to_numpy() - 1) * 3 + 1
+        out[q] = pd.to_datetime({"year": years, "month": months, "day": 1}
+                                ).to_numpy(dtype="datetime64[ns]")
+    return out
+
+
+def period_problems(data: pd.DataFrame, column: str, *, source: str,
+                    indicator: str) -> pd.DataFrame:
+    """Validation problems for rows whose period cannot be read (never dropped silently).
+
+    Returns a table with columns :data:`ccdata.report.sources.ERROR_COLUMNS`.
+    """
+    from ccdata.report.sources import problem_rows
+
+    parsed = parse_periods(data[column])
+    bad = parsed.isna().to_numpy()
+    if not bad.any():
+        return problem_rows([])
+    rows = data[bad]
+    values = rows[column]
+    return problem_rows([
+        {"source": source, "file": f, "site_id": "" if pd.isna(sid) else str(sid),
+         "row": r, "column": column, "value": "" if pd.isna(v) else str(v),
+         "check": "unreadable_period",
+         "message": (f"{column} {'is empty' if pd.isna(v) else repr(str(v))}"
+                     + ("" if pd.isna(v) else " cannot be read as a date, month "
+                        "(YYYY-MM), quarter (YYYYQn) or year")
+                     + f"; the row was left out of indicator {indicator!r}.")}
+        for f, r, sid, v in zip(
+            rows["_file"] if "_file" in rows else [""] * len(rows),
+            rows["_row"] if "_row" in rows else [""] * len(rows),
+            rows["site_id"] if "site_id" in rows else [""] * len(rows),
+            values, strict=True)])
 
 
 def period_start(labels: pd.Series) -> pd.Series:
@@ -182,10 +269,12 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
     data = apply_filter(data, ind.filter, key=f"indicators.{name}.filter", cfg=cfg)
     data = data[data[ind.unit].notna()].copy()
     data[ind.unit] = data[ind.unit].astype(str)
+    out = IndicatorOutput(name=name, config=ind, title=ind.title or name, window="all")
     if ind.period is not None:
+        out.problems = period_problems(data, ind.period, source=ind.source,
+                                       indicator=name)
         data["_period"] = period_labels(data[ind.period], ind.period_freq)
         data = data[data["_period"].notna()]
-    out = IndicatorOutput(name=name, config=ind, title=ind.title or name, window="all")
     if ind.kind == "ratio":
         if ind.risk_model is not None:
             data = _fit_risk(ind, data, out)

@@ -280,7 +280,13 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
                 valid = res.valid
                 n = len(res.valid) + len(res.rejected)
                 n_rejected += len(res.rejected)
-                errs.append(_tidy_errors(res.to_frame(), name, rel))
+                file_errs = _tidy_errors(res.to_frame(), name, rel)
+                if owner is not None and len(file_errs):
+                    # a problem in a site's own file is that site's, whatever
+                    # id the row carries (a mistyped id is shown redacted)
+                    file_errs = _redact_other_ids(file_errs, owner, site_ids)
+                    file_errs["site_id"] = owner
+                errs.append(file_errs)
             else:
                 valid = infer_types(read_table(f, sheet=src.sheet))
                 n = len(valid)
@@ -306,6 +312,9 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
                                 "row was left out (key 'owner' of the source)"}
                     for r, v in zip(bad["_row"], bad["site_id"].astype(str),
                                     strict=True))
+                problems[-int(wrong.sum()):] = _redact_other_ids(
+                    problem_rows(problems[-int(wrong.sum()):]), owner, site_ids
+                ).to_dict("records")
                 n_rejected += int(wrong.sum())
                 valid = valid[~wrong.to_numpy()]
         frames.append(valid.reset_index(drop=True))
@@ -327,6 +336,29 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
     return SourceData(name=name, files=used, data=data, errors=errors,
                       n_rows=n_rows, n_rejected=n_rejected, validated=validated,
                       notes=notes)
+
+
+_OTHER_SITE = "[another site]"
+
+
+def _redact_other_ids(errors: pd.DataFrame, owner: str,
+                      site_ids: list[str] | None) -> pd.DataFrame:
+    """Hide another registered site's id typed into ``owner``'s file.
+
+    The problem goes to the owner's pack, which must not name other sites.
+    """
+    others = set(site_ids or ()) - {owner}
+    if not others or not len(errors):
+        return errors
+    errors = errors.copy()
+    hit = errors["value"].astype(str).isin(others).to_numpy()
+    for i in np.flatnonzero(hit):
+        v = str(errors["value"].iloc[i])
+        msg = str(errors["message"].iloc[i])
+        errors.iloc[i, errors.columns.get_loc("message")] = re.sub(
+            r"(?<![A-Za-z0-9])" + re.escape(v) + r"(?![A-Za-z0-9])", _OTHER_SITE, msg)
+        errors.iloc[i, errors.columns.get_loc("value")] = _OTHER_SITE
+    return errors
 
 
 def _key_columns(src: SourceConfig) -> list[str]:
@@ -362,8 +394,9 @@ def _drop_duplicates_across_files(data: pd.DataFrame, keys: list[str], source: s
         if f0 == data["_file"].iloc[i]:
             continue  # a duplicate inside one file is reported by validation
         shown = ", ".join(f"{c}={data[c].iloc[i]}" for c in keys)
-        rows.append({"site_id": str(data["site_id"].iloc[i]) if "site_id" in data
-                     else "", "file": data["_file"].iloc[i], "row": data["_row"].iloc[i],
+        site = str(data["site_id"].iloc[i]) if "site_id" in data else ""
+        rows.append({"site_id": site, "file": data["_file"].iloc[i],
+                     "row": data["_row"].iloc[i],
                      "column": ", ".join(keys), "value": shown,
                      "check": "duplicate_across_files",
                      "message": f"the key ({shown}) is also in {f0} row {r0}: a "
