@@ -279,6 +279,8 @@ def test_scan_pack_finds_a_planted_identifier(tmp_path):
 
 
 def test_small_numbers_are_suppressed_in_site_packs(community, tmp_path):
+    community.write_text(community.read_text().replace(
+        "min_count = 5", 'min_count = 5\nown_pack = "suppressed"'))
     out = tmp_path / "out"
     assert run_pipeline(community, out).exit_code == EXIT_OK
     own = pd.read_csv(out / "sites" / "T08" / "indicators.csv", dtype=str,
@@ -313,22 +315,25 @@ def test_ratio_suppression_hides_small_observed_counts_not_expected_values():
     from ccdata.report.config import parse_config
     from ccdata.report.sitepack import _suppress_frame
 
-    cfg = parse_config({"sources": {"a": {"path": "a.csv"}}})
+    cfg = parse_config({"sources": {"a": {"path": "a.csv"}},
+                        "disclosure": {"own_pack": "suppressed"}})
     rows = pd.DataFrame({"unit": ["A", "B", "C", "D"],
                          "numerator": [3.0, 0.0, 6.0, 12.0],
                          "denominator": [2.5, 3.2, 4.1, 10.0],  # expected deaths
                          "value": [1.2, 0.0, 6 / 4.1, 1.2], "z": [0.3, -1.8, 1.2, 0.6],
                          "status": ["within"] * 4})
     out = _suppress_frame(rows, cfg, "ratio")
-    assert out["numerator"].tolist() == ["<5", 0, 6, 12]
+    # the lone small count is protected by a complementary cell (its total is
+    # published): the smallest non-zero other count
+    assert out["numerator"].tolist() == ["<5", 0, "[hidden]", 12]
     # expected counts below 5 are model outputs, not people: never suppressed
     assert out["denominator"].tolist() == [2.5, 3.2, 4.1, 10.0]
     # O/E blanked only where the observed count is hidden (O/E x E = O)
     assert out["value"].tolist()[0] == "" and out["z"].tolist()[0] == ""
-    assert out["value"].tolist()[1:] == ["0", "1.463414634", "1.2"]  # %.10g
+    assert out["value"].tolist()[1:] == ["0", "", "1.2"]  # %.10g
     # for a proportion the denominator counts patients and is suppressed
     prop = _suppress_frame(rows.assign(denominator=[20, 3, 40, 50]), cfg, "proportion")
-    assert prop["denominator"].tolist() == [20, "<5", 40, 50]
+    assert prop["denominator"].tolist() == ["[hidden]", "<5", 40, 50]
     assert prop["value"].tolist()[:2] == ["", ""]
 
 
@@ -353,7 +358,8 @@ def test_cusum_outputs_are_monthly_aggregates_never_patient_rows():
         ["A", "2024-01", 2, 1], ["A", "2024-02", 1, 0], ["B", "2024-01", 1, 0]]
     np.testing.assert_allclose(table["expected"], [0.3, 0.1, 0.05])
     np.testing.assert_allclose(table["cusum_end"], [0.9, 0.8, 0.0])
-    cfg = parse_config({"sources": {"a": {"path": "a.csv"}}})
+    cfg = parse_config({"sources": {"a": {"path": "a.csv"}},
+                        "disclosure": {"own_pack": "suppressed"}})
     shown = _suppress_frame(table, cfg, "cusum")
     assert shown["observed"].tolist() == ["<5", 0, 0]
     assert shown["cusum_end"].tolist() == ["", "", ""]  # patients 1-4 every month

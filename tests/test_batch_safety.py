@@ -310,3 +310,27 @@ def test_a_site_list_listing_an_id_twice_is_a_whole_run_problem(job, tmp_path):
     res = run_pipeline(job, tmp_path / "out")
     assert res.exit_code == EXIT_FAILED and "'T01' is listed more than once" in \
         res.message
+
+
+# ------------------------------------------------------------ the scan ----
+
+
+def test_the_other_site_scan_ignores_case_and_reads_every_png_text_chunk(tmp_path):
+    from PIL import Image, PngImagePlugin
+
+    from ccdata.report import scan_pack
+
+    pack = tmp_path / "T01"
+    pack.mkdir()
+    (pack / "lung_t02_brookton.csv").write_text("a\n1\n")  # the bug: T02's file
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Description", "compared with t03", zip=True)  # zTXt
+    info.add_itxt("Title", "Brookwick Teaching Hospital", zip=True)  # iTXt
+    Image.new("RGB", (4, 4)).save(pack / "f.png", pnginfo=info)
+    (pack / "p.pdf").write_bytes(b"%PDF-1.4\n1 0 obj<</Length 9>>stream\n"
+                                 + __import__("zlib").compress(b"(T04) Tj")
+                                 + b"\nendstream\nendobj\n")
+    hits = scan_pack(pack, "T01", ["T01", "T02", "T03", "T04",
+                                   "BROOKWICK TEACHING HOSPITAL"])
+    assert hits == ["f.png: Brookwick Teaching Hospital", "f.png: t03",
+                    "lung_t02_brookton.csv: t02", "p.pdf: T04"]

@@ -40,7 +40,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["TEXT_SUFFIXES", "complementary_suppression", "file_text", "scan_pack",
+__all__ = ["COMPLEMENTARY_LABEL", "COUNT_COLUMNS", "SAFE_COLUMNS", "TEXT_SUFFIXES",
+           "complementary_suppression", "derived_columns", "hidden_rows", "protect",
+           "suppress_table", "suppress_text", "file_text", "scan_pack",
            "scan_text", "suppress", "suppress_series"]
 
 #: Files read as text by :func:`scan_pack`.
@@ -74,42 +76,85 @@ def suppress(values: pd.Series, *, min_count: int, suppress_zero: bool = False
     return shown, mask
 
 
-def complementary_suppression(counts: Sequence[float], primary: Sequence[bool], *,
-                              total_shown: bool = True) -> np.ndarray:
-    """Cells to hide so that no primary (small) cell is recoverable by subtraction.
+#: Label of a cell hidden only to protect a small one (complementary).
+COMPLEMENTARY_LABEL = "[hidden]"
 
-    A row of cells adding up to a total that is shown (a site's months and its
-    pooled count, say) discloses a lone hidden cell: it is the total minus the
-    visible cells. When exactly one cell is hidden, the smallest other cell
-    (the least information lost) is hidden with it; two hidden cells only give
-    their sum, and the sum of a small cell and another cell does not locate
-    the small count within the range a reader could not already guess (the
-    second cell is chosen so that the pair sums to at least ``min_count`` when
-    possible, see Notes).
+
+def protect(counts: Sequence[float], primary: Sequence[bool],
+            margins: Iterable[Sequence[bool]]) -> tuple[np.ndarray, list[int]]:
+    """Complementary suppression of one line of cells against published margins.
+
+    Each margin is a set of cells (a boolean mask) whose sum is published
+    somewhere in the same output set: a site's pooled count (all its months),
+    an SPC phase's centre line, the community's pooled rate (all its sites).
+    A margin with exactly one hidden cell gives that cell back by subtraction,
+    so another cell of the margin is hidden with it: the smallest non-zero
+    visible cell (a zero would give the hidden cell back when the pair sums to
+    1). The search repeats until no margin has exactly one hidden cell.
 
     Parameters
     ----------
     counts : sequence of float
-        The cells of one line (e.g. a site's monthly counts).
     primary : sequence of bool
-        Cells suppressed because they are small.
-    total_shown : bool, default True
-        Whether the line's total is published (in the same output set). When
-        it is not, hiding the primary cells is enough.
+        The small cells.
+    margins : iterable of sequence of bool
+        The published sums.
 
     Returns
     -------
-    numpy.ndarray of bool
-        The cells to hide (primary and complementary).
+    hidden : numpy.ndarray of bool
+        Primary and complementary cells.
+    exposed : list of int
+        Margins (by position) that still disclose a hidden cell because they
+        have no other cell to hide (a margin of one cell): the caller must
+        withhold those margins.
 
     Notes
     -----
-    This is the one-dimensional case of secondary cell suppression
-    (Hundepool et al. 2012, section 4.2). In a pack the table is one site's
-    line, and the only published margin is the site's pooled total, so one
-    complementary cell per line suffices. The complementary cell is the
-    smallest non-hidden cell (ties: the earliest), which keeps the most
-    information visible.
+    Secondary cell suppression (Hundepool et al. 2012, section 4.2) for the
+    one- and two-way tables of a batch run. A reader who knows the margins,
+    the visible cells and that a primary cell lies in 1..min_count-1 (a
+    complementary cell in 0..inf) can then place every primary cell in at
+    least two values (tested by trying the recoveries).
+
+    Examples
+    --------
+    >>> hidden, exposed = protect([10, 3, 12, 8], [False, True, False, False],
+    ...                           [[True, True, True, True]])
+    >>> hidden.tolist(), exposed
+    ([False, True, False, True], [])
+    >>> protect([3], [True], [[True]])[1]
+    [0]
+    """
+    counts = np.asarray(counts, dtype=float)
+    hidden = np.asarray(primary, dtype=bool).copy()
+    groups = [np.asarray(m, dtype=bool) for m in margins]
+    exposed: set[int] = set()
+    changed = True
+    while changed:
+        changed = False
+        for i, g in enumerate(groups):
+            if (hidden & g).sum() != 1:
+                continue
+            free = g & ~hidden & ~np.isnan(counts)
+            cand = np.flatnonzero(free & (counts > 0))
+            if not len(cand):
+                cand = np.flatnonzero(free)
+            if len(cand):
+                hidden[cand[np.argmin(counts[cand])]] = True
+                changed = True
+            else:
+                exposed.add(i)
+    exposed = {i for i in exposed if (hidden & groups[i]).sum() == 1}
+    return hidden, sorted(exposed)
+
+
+def complementary_suppression(counts: Sequence[float], primary: Sequence[bool], *,
+                              total_shown: bool = True) -> np.ndarray:
+    """Cells to hide so that no small cell of a line is recoverable from its total.
+
+    The one-margin case of :func:`protect`: when the line's total is
+    published and exactly one cell is hidden, one more is hidden.
 
     Examples
     --------
@@ -120,48 +165,34 @@ def complementary_suppression(counts: Sequence[float], primary: Sequence[bool], 
     >>> complementary_suppression([10, 3], [False, True], total_shown=False)
     array([False,  True])
     """
-    counts = np.asarray(counts, dtype=float)
-    hide = np.asarray(primary, dtype=bool).copy()
-    if not total_shown or hide.sum() != 1 or len(hide) < 2:
-        return hide
-    candidates = np.flatnonzero(~hide & ~np.isnan(counts))
-    if len(candidates):
-        hide[candidates[np.argmin(counts[candidates])]] = True
-    return hide
+    primary = np.asarray(primary, dtype=bool)
+    if not total_shown:
+        return primary.copy()
+    return protect(counts, primary, [np.ones(len(primary), dtype=bool)])[0]
 
 
 def suppress_series(frame: pd.DataFrame, *, count_columns: Iterable[str],
                     derived_columns: Iterable[str], min_count: int,
                     suppress_zero: bool = False, total_shown: bool = True,
-                    complementary_column: str | None = None) -> pd.DataFrame:
-    """Suppress a site's series by period so that no hidden count comes back.
+                    group_columns: Iterable[str] = (),
+                    margin_columns: Iterable[str] = ()) -> pd.DataFrame:
+    """Suppress one line of a table (a site's periods, or a community's sites).
 
-    Counts below ``min_count`` are shown as ``"<min_count"``; when a total of
-    the series is published, one more period is hidden (see
-    :func:`complementary_suppression`, on ``complementary_column``, default
-    the first count column). On every hidden row, every column computed from
-    the counts (``derived_columns``: rate, sigma, limits, z, CUSUM values and
-    steps, expected counts...) is blanked, because with its neighbours or the
-    count beside it any of them would give the count back.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        One site's rows, in period order.
-    count_columns : iterable of str
-        Columns counting people.
-    derived_columns : iterable of str
-        Columns computed from the counts.
-    min_count : int
-    suppress_zero : bool, default False
-    total_shown : bool, default True
-    complementary_column : str, optional
+    Counts below ``min_count`` are shown as ``"<min_count"``; more cells are
+    hidden (shown as ``"[hidden]"``) so that no small count comes back from a
+    published sum (:func:`protect`): the line's total when ``total_shown``,
+    and each group of ``group_columns`` (an SPC phase, whose centre line is
+    its pooled rate). On every row with a hidden count, every column computed
+    from the counts (``derived_columns``: rate, z, sigma, control limits,
+    CUSUM values and steps, expected counts...) is blanked, because with the
+    count beside it or its neighbours any of them would give the count back;
+    a group whose sum still discloses its one hidden cell has its
+    ``margin_columns`` (the centre line) blanked too.
 
     Returns
     -------
     DataFrame
-        A copy with text ``"<5"`` in hidden count cells and ``""`` in the
-        derived cells of hidden rows.
+        A copy (count columns become text where hidden).
 
     Examples
     --------
@@ -169,35 +200,64 @@ def suppress_series(frame: pd.DataFrame, *, count_columns: Iterable[str],
     >>> out = suppress_series(df, count_columns=["n"], derived_columns=["rate"],
     ...                       min_count=5)
     >>> out["n"].tolist(), out["rate"].tolist()
-    ([10, '<5', 12, '<5'], [0.1, '', 0.3, ''])
+    ([10, '<5', 12, '[hidden]'], [0.1, '', 0.3, ''])
     """
     out = frame.copy()
     counts = [c for c in count_columns if c in out.columns]
-    if not counts or (min_count <= 1 and not suppress_zero):
+    if not counts or (min_count <= 1 and not suppress_zero) or not len(out):
         return out
-    hidden_row = np.zeros(len(out), dtype=bool)
+    n = len(out)
+    margins: list[np.ndarray] = []
+    if total_shown:
+        margins.append(np.ones(n, dtype=bool))
+    groups = [c for c in group_columns if c in out.columns]
+    if groups:
+        keys = out[groups].astype(str).agg("\x1f".join, axis=1).to_numpy()
+        for k in pd.unique(keys):
+            margins.append(keys == k)
+    for col in counts:  # whole-number floats as integers ("142", not "142.0")
+        num = pd.to_numeric(out[col], errors="coerce")
+        if num.notna().all() and (num % 1 == 0).all():
+            out[col] = num.astype("int64")
+    hidden_row = np.zeros(n, dtype=bool)
+    exposed_rows = np.zeros(n, dtype=bool)
+    label = f"<{min_count}"
     masks = {}
     for col in counts:
-        _, mask = suppress(out[col], min_count=min_count, suppress_zero=suppress_zero)
-        masks[col] = mask
-        hidden_row |= mask
-    comp_col = complementary_column or counts[0]
-    if comp_col in out.columns:
-        num = pd.to_numeric(out[comp_col], errors="coerce").to_numpy(dtype=float)
-        hidden_row = complementary_suppression(num, hidden_row,
-                                               total_shown=total_shown)
-    label = f"<{min_count}"
+        num = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float)
+        _, primary = suppress(out[col], min_count=min_count,
+                              suppress_zero=suppress_zero)
+        hidden, exposed = protect(num, primary, margins)
+        masks[col] = (primary, hidden)
+        hidden_row |= hidden
+        for i in exposed:
+            exposed_rows |= margins[i]
     for col in counts:
-        col_mask = masks[col] | (hidden_row & ~masks[col])
+        primary, hidden = masks[col]
         shown = out[col].astype(object).copy()
-        shown[col_mask] = label
+        shown[hidden & ~primary] = COMPLEMENTARY_LABEL
+        shown[primary] = label
         out[col] = shown
     for col in derived_columns:
-        if col in out.columns and col not in counts:
-            shown = out[col].astype(object).copy()
+        if col in out.columns and col not in counts and hidden_row.any():
+            shown = out[col].astype(object).map(_fmt_float)
             shown[hidden_row] = ""
             out[col] = shown
+    for col in margin_columns:
+        if col in out.columns and exposed_rows.any():
+            shown = out[col].astype(object).copy()
+            shown[exposed_rows] = ""
+            out[col] = shown
     return out
+
+
+def _fmt_float(v: object) -> object:
+    """A float as the CSV writer would format it (so a blanked column stays tidy)."""
+    from ccdata.report.writers import FLOAT_FORMAT
+
+    if isinstance(v, (float, np.floating)) and not np.isnan(v):
+        return FLOAT_FORMAT % v
+    return v
 
 
 # --------------------------------------------------------------------------- #
@@ -206,17 +266,22 @@ def suppress_series(frame: pd.DataFrame, *, count_columns: Iterable[str],
 
 
 def _png_text(data: bytes) -> str:
-    """Every text chunk of a PNG (tEXt, zTXt, iTXt), keys and values, decoded."""
+    """Every text chunk of a PNG (tEXt, zTXt, iTXt), keys and values, decoded.
+
+    Pillow decodes the chunks before the image data (where matplotlib writes
+    its metadata) without decoding the image; every chunk, wherever it is, is
+    also read and inflated here, so a chunk after the image data is not missed.
+    """
     from PIL import Image
 
+    parts = [_png_chunks_raw(data)]
     try:
         with Image.open(io.BytesIO(data)) as im:
-            im.load()
-            items = dict(getattr(im, "text", {}) or {})
-            items.update({k: v for k, v in im.info.items() if isinstance(v, str)})
-    except Exception:  # noqa: BLE001 - an unreadable PNG: scan its chunks raw
-        return _png_chunks_raw(data)
-    return "\n".join(f"{k}\n{v}" for k, v in items.items())
+            parts.extend(f"{k}\n{v}" for k, v in im.info.items()
+                         if isinstance(v, str))
+    except Exception:  # noqa: BLE001 - an unreadable PNG: its chunks are read raw
+        pass
+    return "\n".join(parts)
 
 
 def _png_chunks_raw(data: bytes) -> str:
@@ -235,7 +300,17 @@ def _png_chunks_raw(data: bytes) -> str:
             except zlib.error:
                 out.append(body.decode("latin-1"))
         elif ctype == b"iTXt":
-            out.append(body.decode("utf-8", errors="replace"))
+            key, _, rest = body.partition(b"\0")
+            compressed = rest[:1] == b"\1"
+            _, _, rest = rest[2:].partition(b"\0")  # language tag
+            translated, _, text = rest.partition(b"\0")
+            if compressed:
+                try:
+                    text = zlib.decompress(text)
+                except zlib.error:
+                    pass
+            out.append(b"\n".join((key, translated, text)).decode(
+                "utf-8", errors="replace"))
         pos += 12 + length
     return "\n".join(out)
 
@@ -358,3 +433,146 @@ def scan_text(text: str, site: str, identifiers: Iterable[str], *,
         return []
     return sorted({m for m in _id_pattern(every).findall(text)
                    if m.casefold() not in allowed_low})
+
+
+# --------------------------------------------------------------------------- #
+# The policy applied to the tables of a run
+# --------------------------------------------------------------------------- #
+
+#: Columns that are neither counts nor computed from counts: kept on hidden rows.
+SAFE_COLUMNS = frozenset({
+    "indicator", "title", "unit", "site_id", "x", "period", "period_start", "month",
+    "year", "phase", "baseline", "status", "status_text", "sites_compared",
+    "used_in_overdispersion", "ascertainment_concern", "point_type", "outside",
+    "long_run", "few_crossings", "run_signal", "trend", "two_in_three", "shift",
+    "decile", "message", "key", "window", "source"})
+#: Columns that count people, by indicator kind.
+COUNT_COLUMNS = {"proportion": ("numerator", "denominator", "n"),
+                 "ratio": ("numerator", "observed", "n"),
+                 "mean": ("n",),
+                 "cusum": ("patients", "observed"),
+                 "calibration": ("n", "observed")}
+#: Columns holding a published sum of a group of rows (an SPC centre line).
+MARGIN_COLUMNS = ("centre",)
+
+
+#: Columns kept on hidden rows, by kind: a ratio's expected count is a modelled
+#: value, not people, and without the O/E ratio it gives no count back.
+KEPT_COLUMNS = {"ratio": ("denominator", "expected")}
+
+
+def derived_columns(frame: pd.DataFrame, counts: Iterable[str], kind: str = ""
+                    ) -> list[str]:
+    """Every column of ``frame`` that may be computed from its counts."""
+    skip = set(counts) | SAFE_COLUMNS | set(MARGIN_COLUMNS) | set(
+        KEPT_COLUMNS.get(kind, ()))
+    return [c for c in frame.columns if c not in skip]
+
+
+def suppress_table(frame: pd.DataFrame | None, *, kind: str, min_count: int,
+                   suppress_zero: bool = False, by: str | None = None,
+                   group_columns: Sequence[str] = (), total_shown: bool = True,
+                   forced: np.ndarray | None = None) -> pd.DataFrame | None:
+    """Suppress a table line by line (``by``: one line per site), see
+    :func:`suppress_series`. ``forced`` marks rows to hide whatever their
+    counts (cells hidden in another table of the same output set)."""
+    if frame is None or not len(frame):
+        return frame
+    counts = [c for c in COUNT_COLUMNS.get(kind, COUNT_COLUMNS["proportion"])
+              if c in frame.columns]
+    derived = derived_columns(frame, counts, kind)
+    frame = frame.reset_index(drop=True)
+    lines = ([np.arange(len(frame))] if by is None or by not in frame.columns else
+             [np.flatnonzero(frame[by].astype(str).to_numpy() == k)
+              for k in pd.unique(frame[by].astype(str))])
+    parts = []
+    for idx in lines:
+        part = frame.iloc[idx]
+        out = suppress_series(part, count_columns=counts, derived_columns=derived,
+                              min_count=min_count, suppress_zero=suppress_zero,
+                              total_shown=total_shown, group_columns=group_columns,
+                              margin_columns=MARGIN_COLUMNS)
+        if forced is not None and forced[idx].any():
+            out = _force_hidden(out, part, forced[idx], counts, derived, min_count,
+                                suppress_zero, total_shown, group_columns)
+        parts.append(out)
+    return pd.concat(parts).sort_index() if parts else frame
+
+
+def _force_hidden(out: pd.DataFrame, part: pd.DataFrame, forced: np.ndarray,
+                  counts: list[str], derived: list[str], min_count: int,
+                  suppress_zero: bool, total_shown: bool,
+                  group_columns: Sequence[str]) -> pd.DataFrame:
+    """Hide ``forced`` rows too, then protect them like small cells."""
+    n = len(part)
+    margins = [np.ones(n, dtype=bool)] if total_shown else []
+    groups = [c for c in group_columns if c in part.columns]
+    if groups:
+        keys = part[groups].astype(str).agg("\x1f".join, axis=1).to_numpy()
+        margins += [keys == k for k in pd.unique(keys)]
+    hidden_row = np.zeros(n, dtype=bool)
+    out = out.copy()
+    for col in counts:
+        num = pd.to_numeric(part[col], errors="coerce").to_numpy(dtype=float)
+        _, primary = suppress(part[col], min_count=min_count,
+                              suppress_zero=suppress_zero)
+        hidden, _ = protect(num, primary | forced, margins)
+        hidden_row |= hidden
+        shown = out[col].astype(object).copy()
+        extra = hidden & ~shown.astype(str).str.startswith("<").to_numpy()
+        shown[extra] = COMPLEMENTARY_LABEL
+        out[col] = shown
+    for col in derived:
+        shown = out[col].astype(object).map(_fmt_float)
+        shown[hidden_row] = ""
+        out[col] = shown
+    return out
+
+
+def hidden_rows(frame: pd.DataFrame | None) -> np.ndarray:
+    """Rows of a suppressed table with a hidden count."""
+    if frame is None or not len(frame):
+        return np.zeros(0, dtype=bool)
+    mask = np.zeros(len(frame), dtype=bool)
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            text = frame[col].astype(str)
+            mask |= (text.str.match(r"^<\d+$") | (text == COMPLEMENTARY_LABEL)
+                     ).to_numpy()
+    return mask
+
+
+_SMALL_IN_TEXT = re.compile(r"(?<![\w.,%])(\d+)(?![\w.,%])")
+_PERCENT = re.compile(r"\s*\(?\d+(?:\.\d+)?%\)?")
+
+
+def suppress_text(text: str, *, min_count: int, suppress_zero: bool = False) -> str:
+    """Hide small whole numbers in a sentence built from counts, and the
+    percentages of the same clause (which would give them back).
+
+    For data-quality messages: ``"4 records submitted against 10 expected
+    cases (40%)"`` becomes ``"<5 records submitted against 10 expected
+    cases"``. Clauses are separated by ``;``.
+
+    Examples
+    --------
+    >>> suppress_text("4 records against 10 expected (40%); 16 of 254 late (6.3%)",
+    ...               min_count=5)
+    '<5 records against 10 expected; 16 of 254 late (6.3%)'
+    """
+    low = 0 if suppress_zero else 1
+
+    def clause(part: str) -> str:
+        hit = False
+
+        def repl(m: re.Match[str]) -> str:
+            nonlocal hit
+            if low <= int(m.group(1)) < min_count:
+                hit = True
+                return f"<{min_count}"
+            return m.group(0)
+
+        out = _SMALL_IN_TEXT.sub(repl, part)
+        return _PERCENT.sub("", out) if hit else out
+
+    return ";".join(clause(p) for p in text.split(";"))

@@ -50,7 +50,7 @@ from ccdata.errors import DisclosureError
 from ccdata.report import writers as w
 from ccdata.report.config import Config
 from ccdata.report.disclosure import TEXT_SUFFIXES as _TEXT_SUFFIXES  # noqa: F401
-from ccdata.report.disclosure import scan_pack, suppress
+from ccdata.report.disclosure import scan_pack, suppress, suppress_table, suppress_text
 from ccdata.report.figures import fixed_margins, save_figure
 from ccdata.report.indicators import IndicatorOutput
 
@@ -89,23 +89,17 @@ def status_words(status: str) -> str:
 
 
 def _suppress_frame(frame: pd.DataFrame, cfg: Config, kind: str) -> pd.DataFrame:
-    """Suppress the counts of people in ``frame`` and blank the derived values."""
-    out = frame.copy()
+    """The pack's policy (``[disclosure] own_pack``) applied to one of its tables.
+
+    ``"full"``: the site sees its own numbers. ``"suppressed"``: small counts
+    hidden with complementary suppression and every derived column blanked
+    (:func:`ccdata.report.disclosure.suppress_table`).
+    """
     dc = cfg.disclosure
-    if dc.min_count <= 1 and not dc.suppress_zero:
-        return out
-    any_mask = np.zeros(len(out), dtype=bool)
-    for col in _COUNT_COLUMNS.get(kind, _DEFAULT_COUNTS):
-        if col in out.columns:
-            shown, mask = suppress(_as_int(out[col]), min_count=dc.min_count,
-                                   suppress_zero=dc.suppress_zero)
-            out[col] = shown
-            any_mask |= mask
-    if any_mask.any():
-        for col in _DERIVED_COLUMNS:
-            if col in out.columns:
-                out[col] = out[col].astype(object).map(_fmt_float).where(~any_mask, "")
-    return out
+    if dc.own_pack == "full" or (dc.min_count <= 1 and not dc.suppress_zero):
+        return frame.copy()
+    return suppress_table(frame, kind=kind, min_count=dc.min_count,
+                          suppress_zero=dc.suppress_zero, group_columns=("phase",))
 
 
 def _fmt_float(v: Any) -> Any:
@@ -296,10 +290,12 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
         pdir.mkdir(parents=True, exist_ok=True)
         title = f"{site} ({names[site]})" if names.get(site) else site
         title = w.md_escape(title)
+        hidden_note = ("" if cfg.disclosure.own_pack == "full" else
+                       f" Counts of patients below {min_count} are shown as "
+                       f"\"<{min_count}\".")
         md = [f"# Feedback pack for {title}", "",
               f"{cfg.run.title}. This pack shows your site's own results. Other "
-              "sites appear only as anonymous grey points. Counts of patients "
-              f"below {min_count} are shown as \"<{min_count}\".", ""]
+              f"sites appear only as anonymous grey points.{hidden_note}", ""]
         rows = []
         for name, r in packed.items():
             kind = r.config.kind
@@ -330,6 +326,8 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
                 w.write_text(f"{r.title} over time for {site}: "
                              f"{_spc_signal(own_spc)}\n", p.with_suffix(".txt"))
             own_cusum = cusum_rows[name].get(site)
+            if cfg.disclosure.own_pack != "full":
+                own_cusum = None  # each step of a CUSUM is a patient's outcome
             if own_cusum is not None and len(own_cusum):
                 _cusum_part(pdir, name, r, site, own_cusum, jobs)
                 w.write_csv(_suppress_frame(cusum_months[name][site], cfg, "cusum"),
@@ -348,7 +346,7 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
                        f"{len(own_err)} problem(s) were found in your submission; "
                        "the rows concerned were left out of the results above. "
                        "See validation_errors.csv.", ""])
-        md.extend(_quality_lines(dq_rows, site))
+        md.extend(_quality_lines(dq_rows, site, cfg))
         w.write_text("\n".join(md).rstrip() + "\n", pdir / "summary.md")
     render_jobs(jobs, {n: (r.funnel, r.spc) for n, r in packed.items()},
                 dpi=cfg.run.dpi, workers=cfg.run.workers)
@@ -369,8 +367,8 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
     return packs
 
 
-def _quality_lines(dq_rows: dict[str, dict[str, pd.DataFrame]], site: str
-                   ) -> list[str]:
+def _quality_lines(dq_rows: dict[str, dict[str, pd.DataFrame]], site: str,
+                   cfg: Config | None = None) -> list[str]:
     """The "Data quality" section: the site's own data_quality message per source."""
     lines = []
     for source, by_site in dq_rows.items():
@@ -378,6 +376,9 @@ def _quality_lines(dq_rows: dict[str, dict[str, pd.DataFrame]], site: str
         if own is None or own.empty:
             continue
         msg = str(own["message"].iloc[0])
+        if cfg is not None and cfg.disclosure.own_pack != "full":
+            msg = suppress_text(msg, min_count=cfg.disclosure.min_count,
+                                suppress_zero=cfg.disclosure.suppress_zero)
         lines.append(f"- {source}: {msg[:1].upper()}{msg[1:]}.")
     if not lines:
         return []
