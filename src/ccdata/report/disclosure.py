@@ -71,9 +71,9 @@ def suppress(values: pd.Series, *, min_count: int, suppress_zero: bool = False
     num = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     low = 0 if suppress_zero else 1
     mask = (num >= low) & (num < min_count) & ~np.isnan(num)
-    shown = values.astype(object).copy()
-    shown[mask] = f"<{min_count}"
-    return shown, mask
+    arr = values.to_numpy(dtype=object).copy()
+    arr[mask] = f"<{min_count}"
+    return pd.Series(arr, index=values.index, name=values.name), mask
 
 
 #: Label of a cell hidden only to protect a small one (complementary).
@@ -89,8 +89,9 @@ def protect(counts: Sequence[float], primary: Sequence[bool],
     an SPC phase's centre line, the community's pooled rate (all its sites).
     A margin with exactly one hidden cell gives that cell back by subtraction,
     so another cell of the margin is hidden with it: the smallest non-zero
-    visible cell (a zero would give the hidden cell back when the pair sums to
-    1). The search repeats until no margin has exactly one hidden cell.
+    visible cell (hiding a zero would not help: the pair would sum to the
+    hidden count). The search repeats until no margin has exactly one hidden
+    cell; a margin with no cell left to hide is reported as exposed.
 
     Parameters
     ----------
@@ -138,8 +139,6 @@ def protect(counts: Sequence[float], primary: Sequence[bool],
                 continue
             free = g & ~hidden & ~np.isnan(counts)
             cand = np.flatnonzero(free & (counts > 0))
-            if not len(cand):
-                cand = np.flatnonzero(free)
             if len(cand):
                 hidden[cand[np.argmin(counts[cand])]] = True
                 changed = True
@@ -200,7 +199,7 @@ def suppress_series(frame: pd.DataFrame, *, count_columns: Iterable[str],
     >>> out = suppress_series(df, count_columns=["n"], derived_columns=["rate"],
     ...                       min_count=5)
     >>> out["n"].tolist(), out["rate"].tolist()
-    ([10, '<5', 12, '[hidden]'], [0.1, '', 0.3, ''])
+    ([10, '<5', 12, '[hidden]'], ['0.1', '', '0.3', ''])
     """
     out = frame.copy()
     counts = [c for c in count_columns if c in out.columns]
@@ -234,18 +233,18 @@ def suppress_series(frame: pd.DataFrame, *, count_columns: Iterable[str],
             exposed_rows |= margins[i]
     for col in counts:
         primary, hidden = masks[col]
-        shown = out[col].astype(object).copy()
+        shown = out[col].to_numpy(dtype=object).copy()
         shown[hidden & ~primary] = COMPLEMENTARY_LABEL
         shown[primary] = label
         out[col] = shown
     for col in derived_columns:
         if col in out.columns and col not in counts and hidden_row.any():
-            shown = out[col].astype(object).map(_fmt_float)
+            shown = out[col].map(_fmt_float).to_numpy(dtype=object)
             shown[hidden_row] = ""
             out[col] = shown
     for col in margin_columns:
         if col in out.columns and exposed_rows.any():
-            shown = out[col].astype(object).copy()
+            shown = out[col].to_numpy(dtype=object).copy()
             shown[exposed_rows] = ""
             out[col] = shown
     return out
@@ -518,12 +517,12 @@ def _force_hidden(out: pd.DataFrame, part: pd.DataFrame, forced: np.ndarray,
                               suppress_zero=suppress_zero)
         hidden, _ = protect(num, primary | forced, margins)
         hidden_row |= hidden
-        shown = out[col].astype(object).copy()
-        extra = hidden & ~shown.astype(str).str.startswith("<").to_numpy()
+        shown = out[col].to_numpy(dtype=object).copy()
+        extra = hidden & ~np.char.startswith(shown.astype(str), "<")
         shown[extra] = COMPLEMENTARY_LABEL
         out[col] = shown
     for col in derived:
-        shown = out[col].astype(object).map(_fmt_float)
+        shown = out[col].map(_fmt_float).to_numpy(dtype=object)
         shown[hidden_row] = ""
         out[col] = shown
     return out
