@@ -42,7 +42,9 @@ import pandas as pd
 
 __all__ = ["COMPLEMENTARY_LABEL", "COUNT_COLUMNS", "SAFE_COLUMNS", "TEXT_SUFFIXES",
            "complementary_suppression", "derived_columns", "hidden_rows", "protect",
-           "suppress_table", "suppress_text", "file_text", "scan_pack",
+           "hidden_units", "policy_statement", "publication_quality",
+           "publication_view", "suppress_table", "suppress_text",
+           "without_units", "file_text", "scan_pack",
            "scan_text", "suppress", "suppress_series"]
 
 #: Files read as text by :func:`scan_pack`.
@@ -81,14 +83,16 @@ COMPLEMENTARY_LABEL = "[hidden]"
 
 
 def protect(counts: Sequence[float], primary: Sequence[bool],
-            margins: Iterable[Sequence[bool]]) -> tuple[np.ndarray, list[int]]:
+            margins: Iterable[Sequence[bool]], *, min_count: int | None = None
+            ) -> tuple[np.ndarray, list[int]]:
     """Complementary suppression of one line of cells against published margins.
 
     Each margin is a set of cells (a boolean mask) whose sum is published
     somewhere in the same output set: a site's pooled count (all its months),
     an SPC phase's centre line, the community's pooled rate (all its sites).
-    A margin with exactly one hidden cell gives that cell back by subtraction,
-    so another cell of the margin is hidden with it: the smallest non-zero
+    A margin with exactly one hidden cell gives that cell back by subtraction
+    (and so do small cells whose sum leaves one value each: two cells summing
+    to 2 are both 1), so another cell of the margin is hidden with it: the smallest non-zero
     visible cell (hiding a zero would not help: the pair would sum to the
     hidden count). The search repeats until no margin has exactly one hidden
     cell; a margin with no cell left to hide is reported as exposed.
@@ -100,6 +104,9 @@ def protect(counts: Sequence[float], primary: Sequence[bool],
         The small cells.
     margins : iterable of sequence of bool
         The published sums.
+    min_count : int, optional
+        The suppression threshold, to find small cells pinned by their sum;
+        without it only a lone hidden cell counts as disclosed.
 
     Returns
     -------
@@ -131,11 +138,12 @@ def protect(counts: Sequence[float], primary: Sequence[bool],
     hidden = np.asarray(primary, dtype=bool).copy()
     groups = [np.asarray(m, dtype=bool) for m in margins]
     exposed: set[int] = set()
+    prim = np.asarray(primary, dtype=bool)
     changed = True
     while changed:
         changed = False
         for i, g in enumerate(groups):
-            if (hidden & g).sum() != 1:
+            if not _disclosed(counts, prim, hidden, g, min_count):
                 continue
             free = g & ~hidden & ~np.isnan(counts)
             cand = np.flatnonzero(free & (counts > 0))
@@ -144,8 +152,31 @@ def protect(counts: Sequence[float], primary: Sequence[bool],
                 changed = True
             else:
                 exposed.add(i)
-    exposed = {i for i in exposed if (hidden & groups[i]).sum() == 1}
+    exposed = {i for i in exposed
+               if _disclosed(counts, prim, hidden, groups[i], min_count)}
     return hidden, sorted(exposed)
+
+
+def _disclosed(counts: np.ndarray, primary: np.ndarray, hidden: np.ndarray,
+               group: np.ndarray, min_count: int | None) -> bool:
+    """Whether the group's published sum pins a hidden primary cell to one value.
+
+    The reader's model: a primary cell is 1..min_count-1, a complementary
+    cell any count >= 0, the other cells are visible.
+    """
+    h = hidden & group
+    if h.sum() == 0:
+        return False
+    if h.sum() == 1:
+        return True
+    if min_count is None or (h & ~primary).any():
+        return False  # a complementary cell is unbounded: no primary is pinned
+    rest = float(np.nansum(counts[h]))
+    k = int(h.sum())
+    # each primary lies in [max(1, rest - (k-1)(m-1)), min(m-1, rest - (k-1))]
+    lo = max(1.0, rest - (k - 1) * (min_count - 1))
+    hi = min(min_count - 1.0, rest - (k - 1))
+    return hi <= lo
 
 
 def complementary_suppression(counts: Sequence[float], primary: Sequence[bool], *,
@@ -226,7 +257,7 @@ def suppress_series(frame: pd.DataFrame, *, count_columns: Iterable[str],
         num = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float)
         _, primary = suppress(out[col], min_count=min_count,
                               suppress_zero=suppress_zero)
-        hidden, exposed = protect(num, primary, margins)
+        hidden, exposed = protect(num, primary, margins, min_count=min_count)
         masks[col] = (primary, hidden)
         hidden_row |= hidden
         for i in exposed:
@@ -471,13 +502,15 @@ def derived_columns(frame: pd.DataFrame, counts: Iterable[str], kind: str = ""
 def suppress_table(frame: pd.DataFrame | None, *, kind: str, min_count: int,
                    suppress_zero: bool = False, by: str | None = None,
                    group_columns: Sequence[str] = (), total_shown: bool = True,
-                   forced: np.ndarray | None = None) -> pd.DataFrame | None:
+                   forced: np.ndarray | None = None,
+                   counts: Sequence[str] | None = None) -> pd.DataFrame | None:
     """Suppress a table line by line (``by``: one line per site), see
     :func:`suppress_series`. ``forced`` marks rows to hide whatever their
     counts (cells hidden in another table of the same output set)."""
     if frame is None or not len(frame):
         return frame
-    counts = [c for c in COUNT_COLUMNS.get(kind, COUNT_COLUMNS["proportion"])
+    counts = [c for c in (counts if counts is not None else
+                          COUNT_COLUMNS.get(kind, COUNT_COLUMNS["proportion"]))
               if c in frame.columns]
     derived = derived_columns(frame, counts, kind)
     frame = frame.reset_index(drop=True)
@@ -515,7 +548,7 @@ def _force_hidden(out: pd.DataFrame, part: pd.DataFrame, forced: np.ndarray,
         num = pd.to_numeric(part[col], errors="coerce").to_numpy(dtype=float)
         _, primary = suppress(part[col], min_count=min_count,
                               suppress_zero=suppress_zero)
-        hidden, _ = protect(num, primary | forced, margins)
+        hidden, _ = protect(num, primary | forced, margins, min_count=min_count)
         hidden_row |= hidden
         shown = out[col].to_numpy(dtype=object).copy()
         extra = hidden & ~np.char.startswith(shown.astype(str), "<")
@@ -575,3 +608,148 @@ def suppress_text(text: str, *, min_count: int, suppress_zero: bool = False) -> 
         return _PERCENT.sub("", out) if hit else out
 
     return ";".join(clause(p) for p in text.split(";"))
+
+
+def hidden_units(funnel_table: pd.DataFrame | None, *, kind: str, min_count: int,
+                 suppress_zero: bool = False) -> set[str]:
+    """Sites whose funnel counts are hidden (small, or protecting a small one).
+
+    Their points are left out of figures shown to others: a funnel point's
+    position gives its rate and denominator, hence its count.
+    """
+    if funnel_table is None or not len(funnel_table) or (
+            min_count <= 1 and not suppress_zero):
+        return set()
+    shown = suppress_table(funnel_table, kind=kind, min_count=min_count,
+                           suppress_zero=suppress_zero)
+    mask = hidden_rows(shown)
+    return set(funnel_table["unit"].astype(str).to_numpy()[mask])
+
+
+def without_units(result: object, units: set[str], *, keep: str | None = None
+                  ) -> object:
+    """A FunnelResult or SPCResult without the rows of ``units`` (``keep`` kept)."""
+    import dataclasses
+
+    drop = set(units) - {keep}
+    if result is None or not drop:
+        return result
+    name = "units" if isinstance(getattr(result, "units", None), pd.DataFrame) \
+        else "points"
+    table = getattr(result, name)
+    if "unit" not in table.columns:
+        return result
+    return dataclasses.replace(
+        result, **{name: table[~table["unit"].astype(str).isin(drop)]
+                   .reset_index(drop=True)})
+
+
+def publication_view(res: object, *, min_count: int, suppress_zero: bool = False
+                     ) -> object:
+    """An indicator's outputs as published (``[disclosure] shared = "publication"``).
+
+    Every table is suppressed with complementary suppression
+    (:func:`suppress_table`): the funnel table across sites (the pooled rate
+    is published), each site's SPC series by phase (its pooled count is the
+    funnel's), observed/expected and calibration tables; sites hidden in the
+    funnel have a period hidden in their series too, so their total cannot be
+    rebuilt. The monthly CUSUM table is not published (its steps are
+    outcomes). Figures get results without the hidden sites' points.
+    """
+    import dataclasses
+
+    kind = res.config.kind  # type: ignore[attr-defined]
+    kw = {"min_count": min_count, "suppress_zero": suppress_zero}
+    funnel_table = suppress_table(res.funnel_table, kind=kind, **kw)
+    hidden = (set(res.funnel_table["unit"].astype(str).to_numpy()[
+        hidden_rows(funnel_table)]) if funnel_table is not None else set())
+    spc_table = res.spc_table
+    if spc_table is not None and len(spc_table):
+        forced = spc_table["unit"].astype(str).isin(hidden).to_numpy() & \
+            _smallest_nonzero_per_unit(spc_table)
+        spc_table = suppress_table(spc_table, kind=kind, by="unit",
+                                   group_columns=("phase",), forced=forced, **kw)
+    oe = res.oe_table
+    if oe is not None and len(oe):
+        forced = oe["unit"].astype(str).isin(hidden).to_numpy()
+        oe = suppress_table(oe, kind="ratio", forced=forced, **kw)
+    calibration = suppress_table(res.calibration, kind="calibration", **kw)
+    spc_hidden = (hidden_rows(spc_table) if spc_table is not None
+                  else np.zeros(0, dtype=bool))
+    spc_result = res.spc
+    if spc_result is not None and spc_table is not None and spc_hidden.any():
+        pts = spc_result.points.reset_index(drop=True)
+        if len(pts) == len(spc_table):
+            pts = pts.copy()
+            for col in ("y", "lower", "upper", "sigma"):
+                if col in pts.columns:
+                    pts.loc[spc_hidden, col] = np.nan
+            spc_result = dataclasses.replace(spc_result, points=pts)
+    return dataclasses.replace(
+        res, funnel_table=funnel_table, spc_table=spc_table, oe_table=oe,
+        calibration=calibration, cusum_table=None, cusum=None,
+        funnel=without_units(res.funnel, hidden), spc=spc_result)
+
+
+def _smallest_nonzero_per_unit(table: pd.DataFrame) -> np.ndarray:
+    """The row of each unit's smallest non-zero numerator (forced hidden)."""
+    num = pd.to_numeric(table.get("numerator"), errors="coerce")
+    if num is None:
+        return np.zeros(len(table), dtype=bool)
+    num = num.where(num > 0)
+    out = np.zeros(len(table), dtype=bool)
+    idx = num.groupby(table["unit"].astype(str).to_numpy()).idxmin().dropna()
+    positions = table.index.get_indexer(idx.to_numpy())
+    out[positions[positions >= 0]] = True
+    return out
+
+
+def publication_quality(table: pd.DataFrame, *, min_count: int,
+                        suppress_zero: bool = False) -> pd.DataFrame:
+    """A data-quality table as published: small record counts hidden.
+
+    Whole-number columns are counts of records (primary and complementary
+    suppression down each column, whose total is published in the overall
+    table); proportions and intervals on hidden rows are blanked; small
+    numbers in the ``message`` text are hidden with their clause's
+    percentages (:func:`suppress_text`).
+    """
+    if table is None or not len(table):
+        return table
+    counts = [c for c in table.columns if pd.api.types.is_integer_dtype(table[c])
+              and c not in SAFE_COLUMNS]
+    out = suppress_table(table, kind="quality", min_count=min_count,
+                         suppress_zero=suppress_zero, counts=counts)
+    if "message" in out.columns:
+        out = out.copy()
+        out["message"] = out["message"].astype(str).map(
+            lambda t: suppress_text(t, min_count=min_count,
+                                    suppress_zero=suppress_zero))
+    return out
+
+
+def policy_statement(cfg: object) -> dict[str, object]:
+    """The run's disclosure policy per audience, for ``manifest.json``."""
+    dc = cfg.disclosure  # type: ignore[attr-defined]
+    low = 0 if dc.suppress_zero else 1
+    small = f"counts {low} to {dc.min_count - 1}"
+    return {
+        "min_count": dc.min_count,
+        "suppress_zero": dc.suppress_zero,
+        "own_pack": dc.own_pack,
+        "shared": dc.shared,
+        "audiences": {
+            "site (its own pack)": (
+                "its own data in full" if dc.own_pack == "full" else
+                f"its own data with {small} hidden, complementary suppression, "
+                "derived values blanked, no CUSUM"),
+            "site (other sites in its pack)": (
+                f"anonymous points; sites with {small} (or protecting one) are "
+                "left out of the figures"),
+            "shared outputs (indicators/, figures/, index.html)": (
+                "the core team: real numbers" if dc.shared == "internal" else
+                f"publication: {small} hidden with complementary suppression, "
+                "derived values blanked, hidden sites left out of figures, no "
+                "CUSUM table"),
+        },
+    }

@@ -157,7 +157,7 @@ def parse_periods(values: pd.Series) -> pd.Series:
 
 def period_problems(data: pd.DataFrame, column: str, *, source: str,
                     indicator: str) -> pd.DataFrame:
-    """Validation problems for rows whose period cannot be read (never dropped silently).
+    """Problems for rows whose period cannot be read (never dropped silently).
 
     Returns a table with columns :data:`ccdata.report.sources.ERROR_COLUMNS`.
     """

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ccdata.errors import CCDataError, ConfigError
+from ccdata.report import disclosure as dsc
 from ccdata.report import writers as w
 from ccdata.report.config import Config, load_config
 from ccdata.report.indicators import (
@@ -171,20 +172,27 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             timer.add("read_and_validate", start)
 
             start = time.perf_counter()
+            dc = cfg.disclosure
+            publish = dc.shared == "publication"
+            kw = {"min_count": dc.min_count, "suppress_zero": dc.suppress_zero}
             quality = figs.compute_quality(cfg, sources)
             for q in quality.values():
                 for tname, table in q.tables.items():
-                    w.write_csv(table, tmp / "indicators" / f"{tname}.csv",
+                    w.write_csv(dsc.publication_quality(table, **kw) if publish
+                                else table, tmp / "indicators" / f"{tname}.csv",
                                 sort_by=q.sort_by.get(tname))
                 bar.step(f"data quality {q.source}")
             timer.add("data_quality", start)
 
             results: dict[str, IndicatorOutput] = {}
+            shared: dict[str, IndicatorOutput] = {}  # as the shared outputs show it
             start = time.perf_counter()
             for name, ind in cfg.indicators.items():
                 results[name] = compute_indicator(cfg, name, sources[ind.source])
                 add_ascertainment(cfg, results[name], sources)
-                _write_indicator(tmp, results[name])
+                shared[name] = (dsc.publication_view(results[name], **kw) if publish
+                                else results[name])
+                _write_indicator(tmp, shared[name])
                 for note in results[name].skipped:
                     log.warning("indicator %s: %s", name, note)
                 bar.step(f"indicator {name}")
@@ -198,7 +206,7 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             bar.step("validation reports")
 
             start = time.perf_counter()
-            figures = (figs.write_figures(cfg, tmp, results, quality)
+            figures = (figs.write_figures(cfg, tmp, shared, quality)
                        if cfg.run.figures else [])
             timer.add("figures", start)
             bar.step("figures")
@@ -234,11 +242,12 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 "site_packs": len(packs),
                 "site_packs_withheld": len(withheld),
             }
-            write_index(cfg, tmp, sources, results, quality, figures, packs, counts)
+            write_index(cfg, tmp, sources, shared, quality, figures, packs, counts)
             exit_code = EXIT_DATA_PROBLEMS if (n_err or withheld) else EXIT_OK
             timer.timings["total"] = round(time.perf_counter() - t0, 3)
             manifest = _manifest(cfg, out, sources, results, counts, timer, exit_code)
             manifest["site_packs_withheld"] = sorted(withheld)
+            manifest["disclosure_policy"] = dsc.policy_statement(cfg)
             w.write_json(manifest, tmp / w.MANIFEST_NAME)
             bar.step("manifest")
     finally:

@@ -50,7 +50,14 @@ from ccdata.errors import DisclosureError
 from ccdata.report import writers as w
 from ccdata.report.config import Config
 from ccdata.report.disclosure import TEXT_SUFFIXES as _TEXT_SUFFIXES  # noqa: F401
-from ccdata.report.disclosure import scan_pack, suppress, suppress_table, suppress_text
+from ccdata.report.disclosure import (
+    hidden_units,
+    scan_pack,
+    suppress,
+    suppress_table,
+    suppress_text,
+    without_units,
+)
 from ccdata.report.figures import fixed_margins, save_figure
 from ccdata.report.indicators import IndicatorOutput
 
@@ -348,7 +355,13 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
                        "See validation_errors.csv.", ""])
         md.extend(_quality_lines(dq_rows, site, cfg))
         w.write_text("\n".join(md).rstrip() + "\n", pdir / "summary.md")
-    render_jobs(jobs, {n: (r.funnel, r.spc) for n, r in packed.items()},
+    # other sites' points whose counts are small (or protect a small one) are
+    # left out of the pack figures: a point's place gives its count
+    peers = {n: hidden_units(r.funnel_table, kind=r.config.kind,
+                             min_count=cfg.disclosure.min_count,
+                             suppress_zero=cfg.disclosure.suppress_zero)
+             for n, r in packed.items()}
+    render_jobs(jobs, {n: (r.funnel, r.spc, peers[n]) for n, r in packed.items()},
                 dpi=cfg.run.dpi, workers=cfg.run.workers)
     for site in sorted(site_ids):
         pdir = tmp / "sites" / w.pack_name(site)
@@ -420,6 +433,9 @@ def _render(job: FigureJob, dpi: int) -> None:
         data, plot = job.ref, cusum
     elif job.kind == "funnel":
         data, plot = _SHARED["results"][job.ref][0], funnel
+        hidden = _SHARED["results"][job.ref][2:3]
+        if hidden and hidden[0]:
+            data = without_units(data, hidden[0], keep=job.kwargs.get("highlight"))
     else:
         data, plot = _SHARED["results"][job.ref][1], spc
     # the title goes above the axes, left-aligned and wrapped to the figure's
