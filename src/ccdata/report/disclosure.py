@@ -92,10 +92,11 @@ def protect(counts: Sequence[float], primary: Sequence[bool],
     an SPC phase's centre line, the community's pooled rate (all its sites).
     A margin with exactly one hidden cell gives that cell back by subtraction
     (and so do small cells whose sum leaves one value each: two cells summing
-    to 2 are both 1), so another cell of the margin is hidden with it: the smallest non-zero
-    visible cell (hiding a zero would not help: the pair would sum to the
-    hidden count). The search repeats until no margin has exactly one hidden
-    cell; a margin with no cell left to hide is reported as exposed.
+    to 2 are both 1), so another cell of the margin is hidden with it: the
+    smallest non-zero visible cell (hiding a zero would not help: the pair
+    would sum to the hidden count). The search repeats until no margin
+    discloses a cell; a margin with no cell left to hide is reported as
+    exposed.
 
     Parameters
     ----------
