@@ -467,6 +467,10 @@ def _walk(loc: tuple[Any, ...], cls: type) -> tuple[str, Any, list[str] | None]:
         else:
             break
         i += 1
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(options) == 1:
+            tp = options[0]
     return ".".join(parts), tp, allowed
 
 
@@ -680,7 +684,7 @@ def parse_config(
     >>> parse_config({"sources": {"a": {"path": "a.csv", "shema": "x"}}})
     Traceback (most recent call last):
     ...
-    ccdata.errors.ConfigError: <config>: unknown key 'sources.a.shema' ...
+    ccdata.errors.ConfigError: <config>: sources.a.shema: unknown key in [sources.a]. ...
     """
     cfg, problems = _parse(table, base_dir=base_dir, path=path)
     if problems:

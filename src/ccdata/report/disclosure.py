@@ -687,7 +687,8 @@ def publication_view(res: object, *, min_count: int, suppress_zero: bool = False
                     pts.loc[spc_hidden, col] = np.nan
             spc_result = dataclasses.replace(spc_result, points=pts)
     return dataclasses.replace(
-        res, funnel_table=funnel_table, spc_table=spc_table, oe_table=oe,
+        res, flagged=[u for u in res.flagged if u not in hidden],  # type: ignore
+        funnel_table=funnel_table, spc_table=spc_table, oe_table=oe,
         calibration=calibration, cusum_table=None, cusum=None,
         funnel=without_units(res.funnel, hidden), spc=spc_result)
 

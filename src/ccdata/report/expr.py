@@ -36,8 +36,7 @@ import pandas as pd
 
 from ccdata.errors import ConfigError
 
-__all__ = ["Expression", "ExpressionError", "FUNCTIONS", "evaluate",
-           "parse_expression"]
+__all__ = ["FUNCTIONS", "Expression", "evaluate", "parse_expression"]
 
 #: Longest expression accepted (characters): guards the parser's recursion.
 MAX_LENGTH = 500
@@ -45,8 +44,9 @@ MAX_LENGTH = 500
 MAX_DEPTH = 40
 
 
-class ExpressionError(ConfigError):
-    """A ``derive`` expression outside the language."""
+#: The error raised for a ``derive`` expression outside the language (every
+#: error class lives in :mod:`ccdata.errors`).
+ExpressionError = ConfigError
 
 
 def _where(cond: Any, a: Any, b: Any) -> Any:
@@ -201,7 +201,7 @@ def parse_expression(text: str) -> Expression:
 
     Raises
     ------
-    ExpressionError
+    ConfigError
         For any construct outside the language (named in the message).
 
     Examples
@@ -211,7 +211,7 @@ def parse_expression(text: str) -> Expression:
     >>> parse_expression("x.__class__")
     Traceback (most recent call last):
     ...
-    ccdata.report.expr.ExpressionError: 'x.__class__' is not a valid derive ...
+    ccdata.errors.ConfigError: 'x.__class__' is not a valid derive ...
     """
     if not isinstance(text, str):
         raise ExpressionError(f"a derive expression must be text; got {text!r}.")
@@ -290,7 +290,7 @@ def evaluate(expr: Expression | str, data: pd.DataFrame) -> pd.Series:
 
     Raises
     ------
-    ExpressionError
+    ConfigError
         If the expression is invalid or reads a column ``data`` lacks.
 
     Examples

@@ -17,6 +17,7 @@ Exit codes (:attr:`RunOutcome.exit_code`):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import time
@@ -36,7 +37,13 @@ from ccdata.report.indicators import (
     add_ascertainment,
     compute_indicator,
 )
-from ccdata.report.sources import ERROR_COLUMNS, SourceData, load_sites, read_source
+from ccdata.report.sources import (
+    ERROR_COLUMNS,
+    PROVENANCE,
+    SourceData,
+    load_sites,
+    read_source,
+)
 
 __all__ = ["EXIT_DATA_PROBLEMS", "EXIT_FAILED", "EXIT_OK", "Progress", "RunOutcome",
            "run_pipeline"]
@@ -175,7 +182,11 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             dc = cfg.disclosure
             publish = dc.shared == "publication"
             kw = {"min_count": dc.min_count, "suppress_zero": dc.suppress_zero}
-            quality = figs.compute_quality(cfg, sources)
+            # the provenance columns (file, row) are not data to judge
+            quality = figs.compute_quality(cfg, {
+                n: dataclasses.replace(s, data=s.data.drop(
+                    columns=[c for c in PROVENANCE if c in s.data.columns]))
+                for n, s in sources.items()})
             for q in quality.values():
                 for tname, table in q.tables.items():
                     w.write_csv(dsc.publication_quality(table, **kw) if publish
@@ -346,7 +357,6 @@ def _write_indicator(tmp: Path, res: IndicatorOutput) -> None:
 def _manifest(cfg: Config, out: Path, sources: dict[str, SourceData],
               results: dict[str, IndicatorOutput], counts: dict[str, int],
               timer: _Timer, exit_code: int) -> dict[str, Any]:
-    import dataclasses
     from datetime import UTC, datetime
 
     inputs = []

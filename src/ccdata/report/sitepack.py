@@ -429,13 +429,18 @@ def _render(job: FigureJob, dpi: int) -> None:
     from ccdata.plot import cusum, funnel, spc
 
     size, (left, right, bottom, top) = _LAYOUT[job.kind]
+    kwargs = job.kwargs
     if job.kind == "cusum":
         data, plot = job.ref, cusum
     elif job.kind == "funnel":
         data, plot = _SHARED["results"][job.ref][0], funnel
         hidden = _SHARED["results"][job.ref][2:3]
         if hidden and hidden[0]:
-            data = without_units(data, hidden[0], keep=job.kwargs.get("highlight"))
+            data = without_units(data, hidden[0], keep=kwargs.get("highlight"))
+            if "flagged" in kwargs:
+                kept = set(data.units["unit"].astype(str))
+                kwargs = {**kwargs, "flagged": [u for u in kwargs["flagged"]
+                                                if u in kept]}
     else:
         data, plot = _SHARED["results"][job.ref][1], spc
     # the title goes above the axes, left-aligned and wrapped to the figure's
@@ -447,7 +452,7 @@ def _render(job: FigureJob, dpi: int) -> None:
 
     def draw(fig: Any) -> None:
         plot(data, ax=fig.add_subplot(), title="" if job.kind != "funnel" else None,
-             **job.kwargs)
+             **kwargs)
         fig.suptitle("\n".join(lines), x=left / size[0], ha="left",
                      y=1 - 0.12 / size[1], va="top", fontsize="large")
 

@@ -18,10 +18,13 @@ from ccdata.io import read_submission, read_table
 from ccdata.report.config import Config, SourceConfig
 from ccdata.report.expr import evaluate, parse_expression
 
-__all__ = ["ERROR_COLUMNS", "SourceData", "apply_filter", "infer_types", "load_sites",
-           "problem_rows", "read_source"]
+__all__ = ["ERROR_COLUMNS", "PROVENANCE", "SourceData", "apply_filter", "infer_types",
+           "load_sites", "problem_rows", "read_source"]
 
 log = logging.getLogger("ccdata.report")
+
+#: Columns added to a source's rows: the file and spreadsheet row each came from.
+PROVENANCE = ("_file", "_row")
 
 #: Columns of every validation error table written by the batch job.
 ERROR_COLUMNS = ["source", "file", "site_id", "row", "column", "value", "check",
