@@ -334,3 +334,32 @@ def test_the_other_site_scan_ignores_case_and_reads_every_png_text_chunk(tmp_pat
                                    "BROOKWICK TEACHING HOSPITAL"])
     assert hits == ["f.png: Brookwick Teaching Hospital", "f.png: t03",
                     "lung_t02_brookton.csv: t02", "p.pdf: T04"]
+
+
+def test_ids_of_a_schema_less_source_of_a_community_are_checked(tmp_path):
+    d = tmp_path / "job"
+    d.mkdir()
+    pd.DataFrame({"community": "c", "site_id": ["A", "B"]}).to_csv(d / "sites.csv",
+                                                                   index=False)
+    # ("A" and "B" are short alphabetic ids: the scan matches them as written)
+    pd.DataFrame({"site_id": ["A", "B", "JUNK"], "n": [10, 10, 10],
+                  "k": [5, 6, 7]}).to_csv(d / "data.csv", index=False)
+    (d / "job.toml").write_text("""
+[run]
+figures = false
+[sites]
+path = "sites.csv"
+[sources.s]
+path = "data.csv"
+community = "c"
+[indicators.ind]
+source = "s"
+numerator = "k"
+denominator = "n"
+""")
+    out = tmp_path / "out"
+    res = run_pipeline(d / "job.toml", out)
+    assert res.exit_code == EXIT_DATA_PROBLEMS, res.message
+    assert _packs(out) == {"A", "B"}
+    unreg = pd.read_csv(out / "validation" / "unregistered_site_errors.csv")
+    assert unreg["site_id"].tolist() == ["JUNK"]

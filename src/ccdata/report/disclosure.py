@@ -401,8 +401,9 @@ def scan_pack(pack_dir: str | Path, site: str, identifiers: Iterable[str], *,
     ----------
     pack_dir : path-like
         The pack folder. Every file is read (see :func:`file_text`); matching
-        ignores case and needs a non-alphanumeric character (or the edge)
-        on both sides.
+        ignores case (except for short alphabetic ids such as ``A`` or
+        ``AND``, matched as written) and needs a non-alphanumeric character
+        (or the edge) on both sides.
     site : str
         The pack's own site id (allowed).
     identifiers : iterable of str
@@ -449,8 +450,19 @@ def _id_pattern(identifiers: tuple[str, ...]) -> re.Pattern[str]:
     reported. Compiled once per run, not once per pack. ``_`` counts as a
     separator (``lung_t02_brookton`` names ``t02``).
     """
-    alt = "|".join(map(re.escape, identifiers))
+    alt = "|".join(re.escape(i) if _loose(i) else f"(?-i:{re.escape(i)})"
+                   for i in identifiers)
     return re.compile(r"(?<![A-Za-z0-9])(" + alt + r")(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def _loose(identifier: str) -> bool:
+    """Whether an identifier is matched ignoring case.
+
+    Every identifier with a digit (``T02`` also as ``t02``) or of four
+    characters or more (names) is; a short alphabetic one (``A``, ``AND``)
+    is matched as written, or it would be found in every sentence.
+    """
+    return len(identifier) >= 4 or any(c.isdigit() for c in identifier)
 
 
 def scan_text(text: str, site: str, identifiers: Iterable[str], *,

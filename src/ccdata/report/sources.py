@@ -304,6 +304,22 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
         valid = valid.copy()
         valid["_row"] = np.asarray(valid.index, dtype=object)
         valid["_file"] = rel
+        if not validated and src.community is not None and site_ids is not None \
+                and "site_id" in valid.columns:
+            # no schema to check the ids: check them against the site list here
+            ids = valid["site_id"].astype(str)
+            unknown = ~ids.isin(site_ids) | valid["site_id"].isna()
+            if unknown.any():
+                bad = valid[unknown.to_numpy()]
+                problems.extend(
+                    {"site_id": v, "file": rel, "row": r, "column": "site_id",
+                     "value": v, "check": "registered_sites",
+                     "message": f"site_id {v!r} is not a registered site of "
+                                f"community {src.community!r}; the row was left out"}
+                    for r, v in zip(bad["_row"], bad["site_id"].astype(str),
+                                    strict=True))
+                n_rejected += int(unknown.sum())
+                valid = valid[~unknown.to_numpy()]
         if owner is not None and "site_id" in valid.columns:
             wrong = valid["site_id"].astype(str) != owner
             if wrong.any():
