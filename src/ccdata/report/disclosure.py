@@ -36,9 +36,11 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 __all__ = ["COMPLEMENTARY_LABEL", "COUNT_COLUMNS", "SAFE_COLUMNS", "TEXT_SUFFIXES",
            "complementary_suppression", "derived_columns", "hidden_rows", "protect",
@@ -82,9 +84,8 @@ def suppress(values: pd.Series, *, min_count: int, suppress_zero: bool = False
 COMPLEMENTARY_LABEL = "[hidden]"
 
 
-def protect(counts: Sequence[float], primary: Sequence[bool],
-            margins: Iterable[Sequence[bool]], *, min_count: int | None = None
-            ) -> tuple[np.ndarray, list[int]]:
+def protect(counts: ArrayLike, primary: ArrayLike, margins: Iterable[ArrayLike], *,
+            min_count: int | None = None) -> tuple[np.ndarray, list[int]]:
     """Complementary suppression of one line of cells against published margins.
 
     Each margin is a set of cells (a boolean mask) whose sum is published
@@ -135,7 +136,7 @@ def protect(counts: Sequence[float], primary: Sequence[bool],
     >>> protect([3], [True], [[True]])[1]
     [0]
     """
-    counts = np.asarray(counts, dtype=float)
+    cells = np.asarray(counts, dtype=float)
     hidden = np.asarray(primary, dtype=bool).copy()
     groups = [np.asarray(m, dtype=bool) for m in margins]
     exposed: set[int] = set()
@@ -144,18 +145,18 @@ def protect(counts: Sequence[float], primary: Sequence[bool],
     while changed:
         changed = False
         for i, g in enumerate(groups):
-            if not _disclosed(counts, prim, hidden, g, min_count):
+            if not _disclosed(cells, prim, hidden, g, min_count):
                 continue
-            free = g & ~hidden & ~np.isnan(counts)
-            cand = np.flatnonzero(free & (counts > 0))
+            free = g & ~hidden & ~np.isnan(cells)
+            cand = np.flatnonzero(free & (cells > 0))
             if len(cand):
-                hidden[cand[np.argmin(counts[cand])]] = True
+                hidden[cand[np.argmin(cells[cand])]] = True
                 changed = True
             else:
                 exposed.add(i)
-    exposed = {i for i in exposed
-               if _disclosed(counts, prim, hidden, groups[i], min_count)}
-    return hidden, sorted(exposed)
+    still = {i for i in exposed
+             if _disclosed(cells, prim, hidden, groups[i], min_count)}
+    return hidden, sorted(still)
 
 
 def _disclosed(counts: np.ndarray, primary: np.ndarray, hidden: np.ndarray,
@@ -180,7 +181,7 @@ def _disclosed(counts: np.ndarray, primary: np.ndarray, hidden: np.ndarray,
     return hi <= lo
 
 
-def complementary_suppression(counts: Sequence[float], primary: Sequence[bool], *,
+def complementary_suppression(counts: ArrayLike, primary: ArrayLike, *,
                               total_shown: bool = True) -> np.ndarray:
     """Cells to hide so that no small cell of a line is recoverable from its total.
 
@@ -196,10 +197,10 @@ def complementary_suppression(counts: Sequence[float], primary: Sequence[bool], 
     >>> complementary_suppression([10, 3], [False, True], total_shown=False)
     array([False,  True])
     """
-    primary = np.asarray(primary, dtype=bool)
+    small = np.asarray(primary, dtype=bool)
     if not total_shown:
-        return primary.copy()
-    return protect(counts, primary, [np.ones(len(primary), dtype=bool)])[0]
+        return small.copy()
+    return protect(counts, small, [np.ones(len(small), dtype=bool)])[0]
 
 
 def suppress_series(frame: pd.DataFrame, *, count_columns: Iterable[str],
@@ -255,10 +256,10 @@ def suppress_series(frame: pd.DataFrame, *, count_columns: Iterable[str],
     label = f"<{min_count}"
     masks = {}
     for col in counts:
-        num = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float)
+        values = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float)
         _, primary = suppress(out[col], min_count=min_count,
                               suppress_zero=suppress_zero)
-        hidden, exposed = protect(num, primary, margins, min_count=min_count)
+        hidden, exposed = protect(values, primary, margins, min_count=min_count)
         masks[col] = (primary, hidden)
         hidden_row |= hidden
         for i in exposed:
@@ -424,14 +425,14 @@ def scan_pack(pack_dir: str | Path, site: str, identifiers: Iterable[str], *,
     >>> scan_pack(d, "T01", ["T01", "T02"])
     ['lung_t02_brookton.csv: t02']
     """
-    allowed = {site, own_name} - {None, ""}
+    allowed = {a for a in (site, own_name) if a}
     allowed_low = {a.casefold() for a in allowed}
     every = tuple(sorted({str(i) for i in identifiers if str(i)} | allowed,
                          key=lambda s: (-len(s), s)))
     if not {s.casefold() for s in every} - allowed_low:
         return []
     pattern = _id_pattern(every)
-    hits = []
+    hits: list[str] = []
     for path in sorted(Path(pack_dir).rglob("*")):
         if not path.is_file():
             continue
@@ -639,8 +640,8 @@ def hidden_units(funnel_table: pd.DataFrame | None, *, kind: str, min_count: int
     return set(funnel_table["unit"].astype(str).to_numpy()[mask])
 
 
-def without_units(result: object, units: set[str], *, keep: str | None = None
-                  ) -> object:
+def without_units(result: Any, units: set[str], *, keep: str | None = None
+                  ) -> Any:
     """A FunnelResult or SPCResult without the rows of ``units`` (``keep`` kept)."""
     import dataclasses
 
@@ -657,8 +658,8 @@ def without_units(result: object, units: set[str], *, keep: str | None = None
                    .reset_index(drop=True)})
 
 
-def publication_view(res: object, *, min_count: int, suppress_zero: bool = False
-                     ) -> object:
+def publication_view(res: Any, *, min_count: int, suppress_zero: bool = False
+                     ) -> Any:
     """An indicator's outputs as published (``[disclosure] shared = "publication"``).
 
     Every table is suppressed with complementary suppression
@@ -671,8 +672,8 @@ def publication_view(res: object, *, min_count: int, suppress_zero: bool = False
     """
     import dataclasses
 
-    kind = res.config.kind  # type: ignore[attr-defined]
-    kw = {"min_count": min_count, "suppress_zero": suppress_zero}
+    kind = res.config.kind
+    kw: dict[str, Any] = {"min_count": min_count, "suppress_zero": suppress_zero}
     funnel_table = suppress_table(res.funnel_table, kind=kind, **kw)
     hidden = (set(res.funnel_table["unit"].astype(str).to_numpy()[
         hidden_rows(funnel_table)]) if funnel_table is not None else set())
@@ -699,7 +700,7 @@ def publication_view(res: object, *, min_count: int, suppress_zero: bool = False
                     pts.loc[spc_hidden, col] = np.nan
             spc_result = dataclasses.replace(spc_result, points=pts)
     return dataclasses.replace(
-        res, flagged=[u for u in res.flagged if u not in hidden],  # type: ignore
+        res, flagged=[u for u in res.flagged if u not in hidden],
         funnel_table=funnel_table, spc_table=spc_table, oe_table=oe,
         calibration=calibration, cusum_table=None, cusum=None,
         funnel=without_units(res.funnel, hidden), spc=spc_result)
@@ -707,19 +708,19 @@ def publication_view(res: object, *, min_count: int, suppress_zero: bool = False
 
 def _smallest_nonzero_per_unit(table: pd.DataFrame) -> np.ndarray:
     """The row of each unit's smallest non-zero numerator (forced hidden)."""
-    num = pd.to_numeric(table.get("numerator"), errors="coerce")
-    if num is None:
+    if "numerator" not in table.columns:
         return np.zeros(len(table), dtype=bool)
+    num = pd.to_numeric(table["numerator"], errors="coerce")
     num = num.where(num > 0)
     out = np.zeros(len(table), dtype=bool)
     idx = num.groupby(table["unit"].astype(str).to_numpy()).idxmin().dropna()
-    positions = table.index.get_indexer(idx.to_numpy())
+    positions = table.index.get_indexer(pd.Index(idx.to_numpy()))
     out[positions[positions >= 0]] = True
     return out
 
 
-def publication_quality(table: pd.DataFrame, *, min_count: int,
-                        suppress_zero: bool = False) -> pd.DataFrame:
+def publication_quality(table: Any, *, min_count: int,
+                        suppress_zero: bool = False) -> Any:
     """A data-quality table as published: small record counts hidden.
 
     Whole-number columns are counts of records (primary and complementary
@@ -732,7 +733,7 @@ def publication_quality(table: pd.DataFrame, *, min_count: int,
         return table
     counts = [c for c in table.columns if pd.api.types.is_integer_dtype(table[c])
               and c not in SAFE_COLUMNS]
-    out = suppress_table(table, kind="quality", min_count=min_count,
+    out: Any = suppress_table(table, kind="quality", min_count=min_count,
                          suppress_zero=suppress_zero, counts=counts)
     if "message" in out.columns:
         out = out.copy()
@@ -742,9 +743,9 @@ def publication_quality(table: pd.DataFrame, *, min_count: int,
     return out
 
 
-def policy_statement(cfg: object) -> dict[str, object]:
+def policy_statement(cfg: Any) -> dict[str, Any]:
     """The run's disclosure policy per audience, for ``manifest.json``."""
-    dc = cfg.disclosure  # type: ignore[attr-defined]
+    dc = cfg.disclosure
     low = 0 if dc.suppress_zero else 1
     small = f"counts {low} to {dc.min_count - 1}"
     return {

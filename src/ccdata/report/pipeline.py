@@ -181,7 +181,8 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             start = time.perf_counter()
             dc = cfg.disclosure
             publish = dc.shared == "publication"
-            kw = {"min_count": dc.min_count, "suppress_zero": dc.suppress_zero}
+            kw: dict[str, Any] = {"min_count": dc.min_count,
+                                  "suppress_zero": dc.suppress_zero}
             # the provenance columns (file, row) are not data to judge
             quality = figs.compute_quality(cfg, {
                 n: dataclasses.replace(s, data=s.data.drop(
@@ -325,7 +326,7 @@ def _write_validation(tmp: Path, sources: dict[str, SourceData],
                     vdir / "unregistered_site_errors.csv", sort_by=order)
     rest = errors[~np.asarray(unregistered, dtype=bool)] if len(errors) else errors
     for site, frame in rest.groupby("site_id", sort=True):
-        fname = (f"{w.pack_name(site)}_errors.csv" if site
+        fname = (f"{w.pack_name(str(site))}_errors.csv" if site
                  else "unknown_site_errors.csv")
         w.write_csv(frame, vdir / fname, sort_by=order)
     return errors

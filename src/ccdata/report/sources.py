@@ -291,9 +291,10 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
                     file_errs["site_id"] = owner
                 errs.append(file_errs)
             else:
-                ids = {"site_id", *(old for old, new in src.rename.items()
-                                    if new == "site_id")}
-                valid = infer_types(read_table(f, sheet=src.sheet), keep_text=ids)
+                id_cols = {"site_id", *(old for old, new in src.rename.items()
+                                        if new == "site_id")}
+                valid = infer_types(read_table(f, sheet=src.sheet),
+                                    keep_text=id_cols)
                 n = len(valid)
         except (SubmissionReadError, OSError) as exc:
             problems.append({"site_id": owner or "", "file": rel,
