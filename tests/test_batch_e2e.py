@@ -173,7 +173,8 @@ def test_run_writes_the_output_tree_and_the_manifest(community, tmp_path):
     html = (out / "index.html").read_text()
     assert 'href="manifest.json"' in html and "figures/ckd_bundle_spc.png" in html
     assert "No data problems were found" in html
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["job", "out"]  # no debris
+    assert sorted(p.name for p in tmp_path.iterdir() if ".v-" not in p.name) == [
+        "job", "out"]  # no debris
 
 
 def test_same_inputs_give_byte_identical_csvs(community, tmp_path):
@@ -211,7 +212,8 @@ def test_a_run_failing_half_way_leaves_previous_outputs_intact(
     assert res.out_dir is None
     assert _csv_bytes(out) == before
     assert (out / "manifest.json").read_bytes() == manifest
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["job", "out"]
+    assert sorted(p.name for p in tmp_path.iterdir() if ".v-" not in p.name) == [
+        "job", "out"]
 
 
 def test_configuration_error_exits_2_and_writes_nothing(community, tmp_path):
@@ -277,6 +279,8 @@ def test_scan_pack_finds_a_planted_identifier(tmp_path):
 
 
 def test_small_numbers_are_suppressed_in_site_packs(community, tmp_path):
+    community.write_text(community.read_text().replace(
+        "min_count = 5", 'min_count = 5\nown_pack = "suppressed"'))
     out = tmp_path / "out"
     assert run_pipeline(community, out).exit_code == EXIT_OK
     own = pd.read_csv(out / "sites" / "T08" / "indicators.csv", dtype=str,
@@ -311,22 +315,25 @@ def test_ratio_suppression_hides_small_observed_counts_not_expected_values():
     from ccdata.report.config import parse_config
     from ccdata.report.sitepack import _suppress_frame
 
-    cfg = parse_config({"sources": {"a": {"path": "a.csv"}}})
+    cfg = parse_config({"sources": {"a": {"path": "a.csv"}},
+                        "disclosure": {"own_pack": "suppressed"}})
     rows = pd.DataFrame({"unit": ["A", "B", "C", "D"],
                          "numerator": [3.0, 0.0, 6.0, 12.0],
                          "denominator": [2.5, 3.2, 4.1, 10.0],  # expected deaths
                          "value": [1.2, 0.0, 6 / 4.1, 1.2], "z": [0.3, -1.8, 1.2, 0.6],
                          "status": ["within"] * 4})
     out = _suppress_frame(rows, cfg, "ratio")
-    assert out["numerator"].tolist() == ["<5", 0, 6, 12]
+    # the lone small count is protected by a complementary cell (its total is
+    # published): the smallest non-zero other count
+    assert out["numerator"].tolist() == ["<5", 0, "[hidden]", 12]
     # expected counts below 5 are model outputs, not people: never suppressed
     assert out["denominator"].tolist() == [2.5, 3.2, 4.1, 10.0]
     # O/E blanked only where the observed count is hidden (O/E x E = O)
     assert out["value"].tolist()[0] == "" and out["z"].tolist()[0] == ""
-    assert out["value"].tolist()[1:] == ["0", "1.463414634", "1.2"]  # %.10g
+    assert out["value"].tolist()[1:] == ["0", "", "1.2"]  # %.10g
     # for a proportion the denominator counts patients and is suppressed
     prop = _suppress_frame(rows.assign(denominator=[20, 3, 40, 50]), cfg, "proportion")
-    assert prop["denominator"].tolist() == [20, "<5", 40, 50]
+    assert prop["denominator"].tolist() == ["[hidden]", "<5", 40, 50]
     assert prop["value"].tolist()[:2] == ["", ""]
 
 
@@ -351,7 +358,8 @@ def test_cusum_outputs_are_monthly_aggregates_never_patient_rows():
         ["A", "2024-01", 2, 1], ["A", "2024-02", 1, 0], ["B", "2024-01", 1, 0]]
     np.testing.assert_allclose(table["expected"], [0.3, 0.1, 0.05])
     np.testing.assert_allclose(table["cusum_end"], [0.9, 0.8, 0.0])
-    cfg = parse_config({"sources": {"a": {"path": "a.csv"}}})
+    cfg = parse_config({"sources": {"a": {"path": "a.csv"}},
+                        "disclosure": {"own_pack": "suppressed"}})
     shown = _suppress_frame(table, cfg, "cusum")
     assert shown["observed"].tolist() == ["<5", 0, 0]
     assert shown["cusum_end"].tolist() == ["", "", ""]  # patients 1-4 every month
@@ -529,13 +537,17 @@ def test_site_ids_that_are_not_safe_file_names_get_their_own_pack(community, tmp
     units = pd.read_csv(out / "indicators" / "histology_funnel.csv", dtype=str,
                         keep_default_na=False)["unit"]
     assert {"T 08", ".."} <= set(units)
-    assert (out / "sites" / "T_08" / "summary.md").is_file()
-    assert (out / "sites" / "_" / "summary.md").is_file()
+    from ccdata.report.writers import pack_name
+
+    assert pack_name("T 08").startswith("T_08-") and pack_name("..").startswith("_-")
+    assert (out / "sites" / pack_name("T 08") / "summary.md").is_file()
+    assert (out / "sites" / pack_name("..") / "summary.md").is_file()
     assert sorted(p.name for p in out.iterdir()) == [
-        "figures", "index.html", "indicators", "manifest.json", "sites", "validation"]
+        ".ccdata-output", "figures", "index.html", "indicators", "manifest.json",
+        "sites", "validation"]
     # every link of index.html leads to a file of the output folder
     links = re.findall(r'href="([^"]+)"', (out / "index.html").read_text())
-    assert "sites/T_08/summary.md" in links
+    assert f"sites/{pack_name('T 08')}/summary.md" in links
     assert [h for h in links if not (out / h).is_file()] == []
 
 

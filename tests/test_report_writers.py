@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,12 +13,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ccdata.errors import ConfigError
+from ccdata.report.publish import OutputLock, cleanup_leftovers, write_marker
 from ccdata.report.writers import (
+    MARKER_NAME,
     atomic_output_dir,
     neutralise_formulas,
+    pack_name,
+    safe_name,
     sha256_file,
     write_csv,
     write_json,
+    write_text,
 )
 
 
@@ -69,6 +76,15 @@ def test_sha256(tmp_path):
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
 
 
+def _visible(folder):
+    """Entries of ``folder`` other than ccdata's version folder(s) of an output."""
+    return sorted(p.name for p in folder.iterdir() if ".v-" not in p.name)
+
+
+def _versions(folder):
+    return sorted(p.name for p in folder.iterdir() if ".v-" in p.name)
+
+
 def test_atomic_dir_replaces_previous_outputs_on_success(tmp_path):
     out = tmp_path / "out"
     with atomic_output_dir(out) as tmp:
@@ -77,8 +93,11 @@ def test_atomic_dir_replaces_previous_outputs_on_success(tmp_path):
     with atomic_output_dir(out) as tmp:
         (tmp / "manifest.json").write_text("{}")
         (tmp / "new.txt").write_text("2")
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "new.txt"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no debris
+    assert sorted(p.name for p in out.iterdir()) == [MARKER_NAME, "manifest.json",
+                                                      "new.txt"]
+    assert _visible(tmp_path) == ["out"]  # no debris, no lock
+    assert len(_versions(tmp_path)) == 1  # the previous version was removed
+    assert out.is_symlink()
 
 
 def test_atomic_dir_failure_leaves_previous_outputs_and_no_debris(tmp_path):
@@ -91,7 +110,8 @@ def test_atomic_dir_failure_leaves_previous_outputs_and_no_debris(tmp_path):
             (tmp / "a.txt").write_text("after")
             raise RuntimeError("half-way")
     assert (out / "a.txt").read_text() == "before"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert _visible(tmp_path) == ["out"]
+    assert len(_versions(tmp_path)) == 1
 
 
 def test_atomic_dir_refuses_a_foreign_non_empty_folder(tmp_path):
@@ -103,3 +123,119 @@ def test_atomic_dir_refuses_a_foreign_non_empty_folder(tmp_path):
             pass  # pragma: no cover
     assert (out / "precious.txt").read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
+
+
+def test_a_foreign_folder_with_a_manifest_json_is_not_ccdata_s(tmp_path):
+    """Bug: any folder holding a file named manifest.json was wiped."""
+    out = tmp_path / "webapp"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"name": "my web app", "icons": []}')
+    (out / "index.js").write_text("app()")
+    with pytest.raises(ConfigError, match="carries no ccdata marker"):
+        with atomic_output_dir(out):
+            pass  # pragma: no cover
+    assert sorted(p.name for p in out.iterdir()) == ["index.js", "manifest.json"]
+
+
+def test_an_older_ccdata_output_folder_is_replaced_in_one_exchange(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text(
+        json.dumps({"tool": "ccdata run", "format_version": 1}))
+    (out / "old.txt").write_text("old")
+    with atomic_output_dir(out) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert (out / "new.txt").read_text() == "new" and not (out / "old.txt").exists()
+    assert _visible(tmp_path) == ["out"]
+
+
+def test_a_symlinked_output_is_retargeted_never_replaced(tmp_path):
+    """Bug: a symlinked output was replaced by a real folder; its target went stale."""
+    target = tmp_path / "www" / "results"
+    target.mkdir(parents=True)
+    link = tmp_path / "outputs"
+    link.symlink_to(target)
+    for text in ("first", "second"):
+        with atomic_output_dir(link) as tmp:
+            (tmp / "r.txt").write_text(text)
+        assert link.is_symlink()
+        assert (link / "r.txt").read_text() == text
+        # the new version lives beside the target, on the target's file system
+        assert Path(os.path.realpath(link)).parent == target.parent
+    assert target.is_dir()  # the user's target survives
+    assert len(_versions(target.parent)) == 1
+
+
+def test_leftovers_of_a_killed_run_are_removed_by_the_next(tmp_path):
+    out = tmp_path / "out"
+    with atomic_output_dir(out) as tmp:
+        (tmp / "a.txt").write_text("1")
+    # what a run killed at different moments leaves behind
+    for name in (".out.tmp-abc", ".out.old-def", ".out.v-20000101T000000-x"):
+        d = tmp_path / name
+        d.mkdir()
+        write_marker(d)
+    (tmp_path / ".out.tmp-empty").mkdir()
+    (tmp_path / ".out.link-1-2").symlink_to("nowhere")
+    foreign = tmp_path / ".out.tmp-not-ours"
+    foreign.mkdir()
+    (foreign / "x").write_text("not ccdata's")
+    removed = cleanup_leftovers(out)
+    assert len(removed) == 5
+    assert foreign.exists() and (out / "a.txt").read_text() == "1"
+
+
+def test_a_second_run_on_the_same_output_is_refused_while_one_holds_the_lock(
+        tmp_path):
+    out = tmp_path / "out"
+    with OutputLock(out) as lock:
+        info = json.loads(lock.path.read_text())
+        assert info["pid"] == os.getpid() and info["host"]
+        with pytest.raises(ConfigError, match=r"another ccdata run \(PID \d+"):
+            with atomic_output_dir(out):
+                pass  # pragma: no cover
+    assert not lock.path.exists()
+
+
+def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    out = tmp_path / "out"
+    lock = OutputLock(out)
+    lock.path.write_text(json.dumps({"pid": dead.pid, "host": socket.gethostname(),
+                                     "started": "2026-01-01T00:00:00Z"}))
+    with atomic_output_dir(out) as tmp:
+        (tmp / "a.txt").write_text("1")
+    assert (out / "a.txt").read_text() == "1" and not lock.path.exists()
+
+
+@pytest.mark.parametrize("name", ["../escape.csv", "../../x.txt", "sub/../../y.json"])
+def test_no_file_is_written_outside_the_temporary_output_folder(tmp_path, name):
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError, match="outside the output folder"):
+        with atomic_output_dir(out) as tmp:
+            write_csv(pd.DataFrame({"a": [1]}), tmp / name)
+    assert _visible(tmp_path) == []  # nothing beside, no output published
+    assert not list(tmp_path.rglob("escape.csv")) and not list(tmp_path.rglob("x.txt"))
+
+
+def test_a_symlink_planted_inside_the_folder_is_not_followed(tmp_path):
+    out = tmp_path / "out"
+    outside = tmp_path / "outside.txt"
+    with pytest.raises(ConfigError, match="outside the output folder"):
+        with atomic_output_dir(out) as tmp:
+            (tmp / "link.txt").symlink_to(outside)
+            write_text("x", tmp / "link.txt")
+    assert not outside.exists()
+
+
+def test_pack_names_are_collision_free():
+    ids = ["A/B", "A_B", "A B", "T01", "T01.", "x" * 300, "..", "con", "$x$"]
+    names = [pack_name(i) for i in ids]
+    assert len(set(names)) == len(ids)
+    assert all(n == safe_name(n) and len(n) <= 64 for n in names)
+    assert pack_name("T01") == "T01"

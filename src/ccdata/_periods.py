@@ -13,6 +13,8 @@ given as numbers) stay as they are.
 
 from __future__ import annotations
 
+import re
+
 import warnings
 from typing import Any, Literal
 
@@ -28,6 +30,7 @@ __all__ = [
     "format_periods",
     "label_start",
     "pandas_freq",
+    "parse_periods",
     "period_labels",
     "period_start",
 ]
@@ -125,18 +128,68 @@ def period_labels(values: Any, freq: str) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         dates = pd.DatetimeIndex(series)
     else:
-        text = series.astype("str")
-        codes, uniques = pd.factorize(text)
-        parsed = pd.to_datetime(pd.Index(uniques), format="mixed", errors="coerce")
-        dates = pd.DatetimeIndex(
-            np.where(codes >= 0, parsed.to_numpy()[np.clip(codes, 0, None)],
-                     np.datetime64("NaT"))
-            if len(parsed) else np.full(len(codes), np.datetime64("NaT"))
-        )
+        parsed = parse_periods(series.reset_index(drop=True))
+        if pd.api.types.is_integer_dtype(parsed.dtype):
+            return pd.Series(parsed.astype(str).to_numpy(), index=index, dtype="str")
+        dates = pd.DatetimeIndex(parsed)
     if dates.tz is not None:
         dates = dates.tz_localize(None)
     periods = dates.to_period(pandas_freq(freq))
     return pd.Series(format_periods(periods, freq), index=index, dtype="str")
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}(-\d{2})?([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?")
+_QUARTER = re.compile(r"(\d{4})-?Q([1-4])", re.IGNORECASE)
+_YEAR = re.compile(r"\d{4}")
+
+
+def parse_periods(values: pd.Series) -> pd.Series:
+    """Dates of period values, strictly: what cannot be read is ``NaT``.
+
+    Accepted: dates and date-times (typed, or ISO text ``2024-04-17``,
+    ``2024-04-17 10:30``), months ``2024-04``, quarters ``2024Q2`` /
+    ``2024-Q2`` and whole years (an integer column, or text when every value
+    is a four-digit year: returned as integers). Nothing is guessed: free
+    text such as ``Q1 2024``, ``FY2024``, ``2024/25``, ``01/02/2024`` (day or
+    month first?) and the words ``today`` or ``now`` are not periods, so the
+    caller reports those rows instead of dropping or misdating them.
+
+    Examples
+    --------
+    >>> s = pd.Series(["2024-04-17", "2024-05", "2024Q3", "today", "Q1 2024", None])
+    >>> parse_periods(s).dt.strftime("%Y-%m-%d").tolist()
+    ['2024-04-17', '2024-05-01', '2024-07-01', nan, nan, nan]
+    >>> parse_periods(pd.Series(["2023", "2024"])).tolist()
+    [2023, 2024]
+    """
+    if pd.api.types.is_integer_dtype(values):
+        return values.astype("int64")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        out = pd.to_datetime(values)
+        return out.dt.tz_localize(None) if out.dt.tz is not None else out
+    text = values.astype("string").str.strip()
+    present = text.notna().to_numpy()
+    if present.any() and text[present].str.fullmatch(_YEAR.pattern).all() \
+            and present.all():
+        return text.astype("int64")
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    iso = text.str.fullmatch(_ISO_DATE.pattern).fillna(False).to_numpy(dtype=bool)
+    if iso.any():
+        part = text[iso]
+        month_only = part.str.len() == 7
+        parsed = pd.to_datetime(part.where(~month_only, part + "-01"),
+                                format="ISO8601", errors="coerce")
+        out[iso] = parsed.to_numpy(dtype="datetime64[ns]")
+    quarter = text.str.extract(_QUARTER.pattern + "$", flags=re.IGNORECASE)
+    q = quarter[0].notna().to_numpy() & ~iso & \
+        text.str.fullmatch(_QUARTER.pattern, flags=re.IGNORECASE).fillna(False) \
+        .to_numpy(dtype=bool)
+    if q.any():
+        years = quarter.loc[q, 0].astype(int).to_numpy()
+        months = (quarter.loc[q, 1].astype(int).to_numpy() - 1) * 3 + 1
+        out[q] = pd.to_datetime({"year": years, "month": months, "day": 1}
+                                ).to_numpy(dtype="datetime64[ns]")
+    return out
 
 
 def label_start(label: str) -> pd.Timestamp:

@@ -195,10 +195,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_config_check(args: argparse.Namespace) -> int:
     from ccdata.report import check_config
 
-    problems = check_config(args.file)
+    problems = check_config(args.file)  # every mistake, in one pass
     for problem in problems:
         print(f"ccdata: {problem}", file=sys.stderr)
     if problems:
+        print(f"ccdata: {args.file}: {len(problems)} problem(s) found",
+              file=sys.stderr)
         return 2
     print(f"{args.file}: configuration OK")
     return 0

@@ -13,7 +13,9 @@ See ``docs/batch.md`` for the full reference with an example.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import glob
+import re
 import tomllib
 import types
 import typing
@@ -22,7 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
 from ccdata.errors import ConfigError
+from ccdata.report.expr import ExpressionError, parse_expression
 
 __all__ = [
     "CompletenessConfig",
@@ -41,6 +46,10 @@ __all__ = [
 ]
 
 Scalar = str | int | float | bool
+#: The SPC charts of :func:`ccdata.spc`.
+Chart = Literal["run", "p", "pp", "u", "up", "c", "i", "mr"]
+#: Names of sources, indicators and completeness blocks (they name files).
+NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,8 @@ class SourceConfig:
     filter: dict[str, Scalar | list[Scalar]] = field(default_factory=dict)
     derive: dict[str, str] = field(default_factory=dict)
     sheet: str | None = None
+    owner: Literal["auto", "file", "folder", "none"] = "auto"
+    unique: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +118,7 @@ class IndicatorConfig:
     funnel_window: Literal["all", "latest"] = "all"
     target: float | None = None
     direction: Literal["increase", "decrease"] | None = None
-    spc: str | None = None
+    spc: Chart | None = None
     spc_by: Literal["unit", "total"] = "unit"
     spc_phases: list[str] = field(default_factory=list)
     overdispersion: Literal["none", "multiplicative", "additive"] | None = None
@@ -123,14 +134,14 @@ class FunnelConfig:
 
     levels: list[float] = field(default_factory=lambda: [0.95, 0.998])
     method: str | None = None
-    overdispersion: str | None = None
+    overdispersion: Literal["none", "multiplicative", "additive"] | None = None
 
 
 @dataclass(frozen=True)
 class SPCConfig:
     """The ``[spc]`` table: options passed to :func:`ccdata.spc`."""
 
-    chart: str = "run"
+    chart: Chart = "run"
     freeze: int | None = None
     max_sites_per_figure: int = 30
 
@@ -153,10 +164,20 @@ class CompletenessConfig:
 
 @dataclass(frozen=True)
 class DisclosureConfig:
-    """The ``[disclosure]`` table: small-number suppression in site packs."""
+    """The ``[disclosure]`` table: small-number suppression policy per audience.
+
+    ``own_pack`` is what a site sees of its own data in its own pack
+    (``"full"``, or ``"suppressed"`` when packs travel further than the site);
+    ``shared`` is the audience of the run's shared outputs (``indicators/``,
+    ``figures/``, ``index.html``): ``"internal"`` (the core team) keeps the real
+    numbers, ``"publication"`` suppresses every count below ``min_count`` with
+    complementary suppression (see ``docs/batch.md``).
+    """
 
     min_count: int = 5
     suppress_zero: bool = False
+    own_pack: Literal["full", "suppressed"] = "full"
+    shared: Literal["internal", "publication"] = "internal"
 
 
 @dataclass(frozen=True)
@@ -199,6 +220,13 @@ class Config:
             else:
                 files.append(full)
         return files
+
+    def unmatched_patterns(self, name: str) -> list[str]:
+        """The globs of source ``name`` that match no file (each must match)."""
+        src = self.sources[name]
+        patterns = [src.path] if isinstance(src.path, str) else list(src.path)
+        return [p for p in patterns if glob.has_magic(str(self.resolve(p)))
+                and not glob.glob(str(self.resolve(p)))]
 
     def output_dir(self) -> Path | None:
         """The output folder given in ``[run] output``, resolved, or None."""
@@ -364,96 +392,261 @@ def _build(cls: type, table: Mapping[str, Any], prefix: str, file: str) -> Any:
     return cls(**kwargs)
 
 
-def _cross_check(cfg: Config, file: str) -> None:
-    if not cfg.sources:
-        raise ConfigError(f"{file}: at least one [sources.NAME] table is needed.")
+# --------------------------------------------------------------------------- #
+# One-pass validation with pydantic: every mistake, with its key path
+# --------------------------------------------------------------------------- #
+
+_PYD_CONFIG = ConfigDict(extra="forbid", strict=True)
+
+
+def _model_type(tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _model_for(tp)
+    args = typing.get_args(tp)
+    if origin is list:
+        return list[_model_type(args[0])]  # type: ignore[misc]
+    if origin is dict:
+        return dict[args[0], _model_type(args[1])]  # type: ignore[misc,valid-type]
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[tuple(_model_type(a) for a in args)]  # noqa: UP007
+    return tp
+
+
+@functools.cache
+def _model_for(cls: type) -> type[BaseModel]:
+    """A strict pydantic model mirroring the dataclass ``cls`` (fields aliased,
+    so that names such as ``schema`` or ``filter`` shadow nothing)."""
+    hints = typing.get_type_hints(cls)
+    fields: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            default = Field(default=f.default, alias=f.name)
+        elif f.default_factory is not dataclasses.MISSING:
+            default = Field(default_factory=f.default_factory, alias=f.name)
+        else:
+            default = Field(alias=f.name)
+        fields[f"f_{f.name}"] = (_model_type(hints[f.name]), default)
+    return create_model(f"{cls.__name__}Model", __config__=_PYD_CONFIG, **fields)
+
+
+def _options(tp: Any) -> str:
+    return ", ".join(str(a) for a in typing.get_args(tp))
+
+
+def _walk(loc: tuple[Any, ...], cls: type) -> tuple[str, Any, list[str] | None]:
+    """Key path of a pydantic error location, the type found there, and the
+    allowed keys of the table it is in (for unknown keys)."""
+    parts: list[str] = []
+    tp: Any = cls
+    allowed: list[str] | None = None
+    i = 0
+    while i < len(loc):
+        item = loc[i]
+        origin = typing.get_origin(tp)
+        if origin in (typing.Union, types.UnionType):
+            options = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(options) == 1:
+                tp = options[0]
+                continue
+            break  # a union member tag: describe the union as a whole
+        if dataclasses.is_dataclass(tp):
+            names = [f.name for f in dataclasses.fields(tp)]
+            parts.append(str(item))
+            if item not in names:
+                allowed = sorted(names)
+                tp = None
+                break
+            tp = typing.get_type_hints(tp)[item]
+        elif origin is dict:
+            parts.append(str(item))
+            tp = typing.get_args(tp)[1]
+        elif origin is list and isinstance(item, int):
+            parts[-1] = f"{parts[-1]}[{item}]" if parts else f"[{item}]"
+            tp = typing.get_args(tp)[0]
+        else:
+            break
+        i += 1
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(options) == 1:
+            tp = options[0]
+    return ".".join(parts), tp, allowed
+
+
+def _got(value: Any) -> str:
+    return f"got {value!r} ({type(value).__name__})"
+
+
+def _pydantic_problems(exc: ValidationError, cls: type, prefix: str) -> list[str]:
+    out: list[str] = []
+    seen: set[str] = set()
+    for err in exc.errors():
+        path, tp, allowed = _walk(tuple(err["loc"]), cls)
+        key = ".".join(p for p in (prefix, path) if p) or "(top level)"
+        if key in seen:
+            continue
+        seen.add(key)
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            where = key.rsplit(".", 1)[0] if "." in key else "the top level"
+            out.append(f"{key}: unknown key in [{where}]. Allowed keys: "
+                       f"{', '.join(allowed or [])}.")
+        elif kind == "missing":
+            out.append(f"{key}: missing required key.")
+        elif typing.get_origin(tp) is Literal:
+            out.append(f"{key}: {err['input']!r} is not one of {_options(tp)}.")
+        else:
+            out.append(f"{key}: must be {_describe(tp)}; {_got(err['input'])}.")
+    return out
+
+
+def _validate_table(cls: type, value: Any, prefix: str, file: str
+                    ) -> tuple[Any | None, list[str]]:
+    """(dataclass or None, problems) for one table of the configuration."""
+    if not isinstance(value, Mapping):
+        return None, [f"{prefix}: must be a table; {_got(value)}."]
+    model = _model_for(cls)
+    try:
+        model.model_validate(value)
+    except ValidationError as exc:
+        problems = _pydantic_problems(exc, cls, prefix)
+        # keep checking the rest of the table: without its bad keys (their
+        # defaults instead), it may still be good enough for the cross-checks
+        bad = {e["loc"][0] for e in exc.errors() if e["loc"]}
+        rest = {k: v for k, v in value.items() if k not in bad}
+        try:
+            model.model_validate(rest)
+        except ValidationError:
+            return None, problems
+        return _build(cls, rest, prefix, file), problems
+    return _build(cls, value, prefix, file), []
+
+
+def _validate_document(table: Mapping[str, Any], file: str
+                       ) -> tuple[dict[str, Any], list[str]]:
+    """Validate every table of a configuration; keep what is good."""
+    problems: list[str] = []
+    kwargs: dict[str, Any] = {}
+    sections = {f.name: f for f in dataclasses.fields(Config)
+                if f.name not in ("path", "base_dir")}
+    hints = typing.get_type_hints(Config)
+    for key in table:
+        if key not in sections:
+            problems.append(f"{key}: unknown key at the top level. Allowed keys: "
+                            f"{', '.join(sorted(sections))}.")
+    for name in sections:
+        if name not in table:
+            if name == "sources":
+                problems.append("sources: at least one [sources.NAME] table is "
+                                "needed.")
+            continue
+        value = table[name]
+        if name in _SECTIONS_AS_DICTS:
+            sub = _SECTIONS_AS_DICTS[name]
+            if not isinstance(value, Mapping):
+                problems.append(f"{name}: must be a table of named tables "
+                                f"([{name}.NAME]); {_got(value)}.")
+                continue
+            built = {}
+            for k, v in value.items():
+                if not NAME_PATTERN.fullmatch(str(k)):
+                    problems.append(
+                        f"{name}.{k}: the name {k!r} may use only letters, digits, "
+                        "'_' and '-' (it names files in the output).")
+                obj, errs = _validate_table(sub, v, f"{name}.{k}", file)
+                problems.extend(errs)
+                if obj is not None and NAME_PATTERN.fullmatch(str(k)):
+                    built[k] = obj
+            kwargs[name] = built
+        else:
+            obj, errs = _validate_table(hints[name], value, name, file)
+            problems.extend(errs)
+            if obj is not None:
+                kwargs[name] = obj
+    if "sources" in table and not kwargs.get("sources") and not problems:
+        problems.append("sources: at least one [sources.NAME] table is needed.")
+    return kwargs, problems
+
+
+def _cross_problems(cfg: Config, raw_sources: set[str]) -> list[str]:
+    """Consistency of the tables with each other (every problem, not the first)."""
+    problems: list[str] = []
+    add = problems.append
+    known = ", ".join(cfg.sources) or "none"
+    for name, src in cfg.sources.items():
+        for col, text in src.derive.items():
+            try:
+                parse_expression(text)
+            except ExpressionError as exc:
+                add(f"sources.{name}.derive.{col}: {exc}")
     for name, ind in cfg.indicators.items():
         key = f"indicators.{name}"
-        if ind.source not in cfg.sources:
-            raise ConfigError(
-                f"{file}: key '{key}.source' names an unknown source "
-                f"{ind.source!r}. Defined sources: {', '.join(cfg.sources)}."
-            )
+        if ind.source not in cfg.sources and ind.source not in raw_sources:
+            add(f"{key}.source: names an unknown source {ind.source!r}. "
+                f"Defined sources: {known}.")
         if ind.kind == "proportion" and ind.numerator is None:
-            raise ConfigError(
-                f"{file}: key '{key}.numerator' is required for kind 'proportion'."
-            )
+            add(f"{key}.numerator: required for kind 'proportion'.")
         if ind.kind == "ratio":
             if ind.numerator is None and (
                 ind.risk_model is None or ind.risk_model.outcome is None
             ):
-                raise ConfigError(
-                    f"{file}: key '{key}.numerator' (the observed outcome) is "
-                    "required for kind 'ratio'."
-                )
+                add(f"{key}.numerator: the observed outcome is required for kind "
+                    "'ratio'.")
             if ind.expected is None and ind.risk_model is None:
-                raise ConfigError(
-                    f"{file}: kind 'ratio' needs '{key}.expected' (a column of "
-                    f"expected counts) or a '{key}.risk_model' table."
-                )
+                add(f"{key}.expected: kind 'ratio' needs '{key}.expected' (a column "
+                    f"of expected counts) or a '{key}.risk_model' table.")
         if ind.kind == "mean" and ind.value is None:
-            raise ConfigError(f"{file}: key '{key}.value' is required for kind 'mean'.")
+            add(f"{key}.value: required for kind 'mean'.")
         if ind.target is not None and ind.kind == "proportion" and not (
             0.0 <= ind.target <= 1.0
         ):
-            raise ConfigError(
-                f"{file}: key '{key}.target' must be a proportion in [0, 1] for "
-                f"kind 'proportion'; got {ind.target!r}."
-            )
+            add(f"{key}.target: must be a proportion in [0, 1] for kind "
+                f"'proportion'; got {ind.target!r}.")
         if ind.risk_model is not None and (
             (ind.risk_model.covariates is None) == (ind.risk_model.formula is None)
         ):
-            raise ConfigError(
-                f"{file}: table [{key}.risk_model] needs exactly one of 'covariates' "
-                "(a list of columns or terms) and 'formula'."
-            )
+            add(f"{key}.risk_model: needs exactly one of 'covariates' (a list of "
+                "columns or terms) and 'formula'.")
         if ind.cusum and ind.risk_model is None:
-            raise ConfigError(
-                f"{file}: key '{key}.cusum' needs a '{key}.risk_model' table "
-                "(a risk-adjusted CUSUM uses each patient's predicted risk)."
-            )
+            add(f"{key}.cusum: needs a '{key}.risk_model' table (a risk-adjusted "
+                "CUSUM uses each patient's predicted risk).")
         if ind.cusum and ind.period is None:
-            raise ConfigError(
-                f"{file}: key '{key}.cusum' needs '{key}.period' (the date that "
-                "orders the patients)."
-            )
+            add(f"{key}.cusum: needs '{key}.period' (the date that orders the "
+                "patients).")
         if ind.spc is not None and ind.period is None:
-            raise ConfigError(
-                f"{file}: key '{key}.spc' needs '{key}.period' (the time column)."
-            )
-    for name in cfg.completeness:
+            add(f"{key}.spc: needs '{key}.period' (the time column).")
+    for name, qc in cfg.completeness.items():
         key = f"completeness.{name}"
-        if name not in cfg.sources:
-            raise ConfigError(
-                f"{file}: table [{key}] names an unknown source {name!r}. "
-                f"Defined sources: {', '.join(cfg.sources)}."
-            )
-        exp = cfg.completeness[name].expected_source
-        if exp is not None and exp not in cfg.sources:
-            raise ConfigError(
-                f"{file}: key '{key}.expected_source' names an unknown source {exp!r}."
-            )
-        threshold = cfg.completeness[name].ascertainment_threshold
-        if not 0.0 < threshold <= 1.0:
-            raise ConfigError(
-                f"{file}: key '{key}.ascertainment_threshold' must be a proportion "
-                f"in (0, 1] (e.g. 0.8 for 80%); got {threshold!r}."
-            )
-    if any(not (0 < lv < 1) for lv in cfg.funnel.levels) or not cfg.funnel.levels:
-        raise ConfigError(
-            f"{file}: key 'funnel.levels' must list probabilities in (0, 1); "
-            f"got {cfg.funnel.levels!r}."
-        )
+        if name not in cfg.sources and name not in raw_sources:
+            add(f"{key}: names an unknown source {name!r}. Defined sources: {known}.")
+        exp = qc.expected_source
+        if exp is not None and exp not in cfg.sources and exp not in raw_sources:
+            add(f"{key}.expected_source: names an unknown source {exp!r}.")
+        if not 0.0 < qc.ascertainment_threshold <= 1.0:
+            add(f"{key}.ascertainment_threshold: must be a proportion in (0, 1] "
+                f"(e.g. 0.8 for 80%); got {qc.ascertainment_threshold!r}.")
+    if not cfg.funnel.levels or any(not (0 < lv < 1) for lv in cfg.funnel.levels):
+        add(f"funnel.levels: must list probabilities in (0, 1); got "
+            f"{cfg.funnel.levels!r}.")
     if cfg.disclosure.min_count < 1:
-        raise ConfigError(
-            f"{file}: key 'disclosure.min_count' must be an integer >= 1 "
-            f"(1 turns suppression off); got {cfg.disclosure.min_count!r}."
-        )
+        add("disclosure.min_count: must be an integer >= 1 (1 turns suppression "
+            f"off); got {cfg.disclosure.min_count!r}.")
     if cfg.run.workers < 0:
-        raise ConfigError(f"{file}: key 'run.workers' must be >= 0 (0: one per CPU); "
-                          f"got {cfg.run.workers}.")
+        add(f"run.workers: must be >= 0 (0: one per CPU); got {cfg.run.workers}.")
     if cfg.run.dpi < 20 or cfg.run.dpi > 600:
-        raise ConfigError(f"{file}: key 'run.dpi' must be in 20..600; got {cfg.run.dpi}.")
+        add(f"run.dpi: must be in 20..600; got {cfg.run.dpi}.")
+    return problems
+
+
+def _raise(file: str, problems: list[str]) -> None:
+    if len(problems) == 1:
+        exc = ConfigError(f"{file}: {problems[0]}")
+    else:
+        exc = ConfigError(f"{file}: {len(problems)} problems in the configuration:\n"
+                          + "\n".join(f"  {p}" for p in problems))
+    exc.problems = list(problems)  # type: ignore[attr-defined]
+    raise exc
 
 
 def parse_config(
@@ -491,18 +684,30 @@ def parse_config(
     >>> parse_config({"sources": {"a": {"path": "a.csv", "shema": "x"}}})
     Traceback (most recent call last):
     ...
-    ccdata.errors.ConfigError: <config>: unknown key 'sources.a.shema' ...
+    ccdata.errors.ConfigError: <config>: sources.a.shema: unknown key ...
     """
+    cfg, problems = _parse(table, base_dir=base_dir, path=path)
+    if problems:
+        _raise("<config>" if path is None else str(path), problems)
+    return cfg
+
+
+def _parse(table: Mapping[str, Any], *, base_dir: str | Path | None,
+           path: str | Path | None) -> tuple[Config, list[str]]:
+    """The configuration built from its good tables, and every problem found."""
     file = "<config>" if path is None else str(path)
-    cfg = _build(Config, table, "", file)
+    if not isinstance(table, Mapping):
+        return Config(sources={}), [f"(top level): must be a table; {_got(table)}."]
+    kwargs, problems = _validate_document(table, file)
     if base_dir is None:
         base_dir = Path(path).resolve().parent if path is not None else Path.cwd()
-    cfg = dataclasses.replace(
-        cfg, path=None if path is None else Path(path).resolve(),
-        base_dir=Path(base_dir).resolve(),
-    )
-    _cross_check(cfg, file)
-    return cfg
+    raw_sources = set(table["sources"]) if isinstance(
+        table.get("sources"), Mapping) else set()
+    cfg = Config(**{"sources": {}, **kwargs},
+                 path=None if path is None else Path(path).resolve(),
+                 base_dir=Path(base_dir).resolve())
+    problems.extend(_cross_problems(cfg, raw_sources))
+    return cfg, problems
 
 
 def load_config(path: str | Path) -> Config:
@@ -524,24 +729,32 @@ def load_config(path: str | Path) -> Config:
         of :func:`parse_config`.
     """
     p = Path(path)
+    return parse_config(_read_toml(p), path=p)
+
+
+def _read_toml(p: Path) -> dict[str, Any]:
     try:
         raw = p.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read the configuration file ({exc}).") from None
     try:
-        table = tomllib.loads(raw.decode("utf-8"))
+        return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: the configuration file is not UTF-8 text.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}.") from None
-    return parse_config(table, path=p)
 
 
 def check_config(path: str | Path) -> list[str]:
-    """Check a configuration file for ``ccdata config check FILE``.
+    """Check a configuration file for ``ccdata config check FILE``, in one pass.
 
-    Beyond :func:`load_config`, this checks that every source file exists
-    (globs must match at least one file) and that every schema name is known.
+    Every mistake is listed with its key path: unknown keys, wrong types,
+    values outside their choices (``indicators.ckd_bundle.spc: 'xmr' is not
+    one of run, p, pp, u, up, c, i, mr``), bad names, ``derive`` expressions
+    outside the language, inconsistent references, files that do not exist
+    and globs that match nothing, unknown schemas, and every column a key
+    names that the source's schema (or, without a schema, its file's header)
+    does not have.
 
     Parameters
     ----------
@@ -551,35 +764,147 @@ def check_config(path: str | Path) -> list[str]:
     Returns
     -------
     list of str
-        Problems found (empty when the configuration is good).
+        Problems found, each ``"FILE: KEY: what is wrong"`` (empty when the
+        configuration is good).
 
     Raises
     ------
     ConfigError
-        When the file cannot be read as a configuration at all.
+        When the file cannot be read as TOML at all.
     """
-    cfg = load_config(path)
+    p = Path(path)
+    cfg, problems = _parse(_read_toml(p), base_dir=None, path=p)
+    problems.extend(_file_problems(cfg))
+    problems.extend(_column_problems(cfg))
+    return [f"{cfg.path}: {x}" for x in problems]
+
+
+def _file_problems(cfg: Config) -> list[str]:
     problems: list[str] = []
     if cfg.sites.path is not None and not cfg.resolve(cfg.sites.path).is_file():
-        problems.append(
-            f"{cfg.path}: key 'sites.path': file not found: {cfg.resolve(cfg.sites.path)}"
-        )
+        problems.append(f"sites.path: file not found: {cfg.resolve(cfg.sites.path)}")
     for name, src in cfg.sources.items():
-        files = cfg.source_files(name)
-        missing = [f for f in files if not f.is_file()]
-        if not files:
-            problems.append(
-                f"{cfg.path}: key 'sources.{name}.path': no file matches {src.path!r}"
-            )
-        for f in missing:
-            problems.append(f"{cfg.path}: key 'sources.{name}.path': file not found: {f}")
+        for pattern in cfg.unmatched_patterns(name):
+            problems.append(f"sources.{name}.path: no file matches {pattern!r}")
+        for f in cfg.source_files(name):
+            if not f.is_file():
+                problems.append(f"sources.{name}.path: file not found: {f}")
         if src.schema is not None:
             try:
                 from ccdata.schemas import get_schema
 
                 get_schema(src.schema)
-            except ImportError:  # pragma: no cover - schemas being written
-                pass
             except Exception as exc:  # noqa: BLE001 - reported, not raised
-                problems.append(f"{cfg.path}: key 'sources.{name}.schema': {exc}")
+                problems.append(f"sources.{name}.schema: {exc}")
+    return problems
+
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _source_columns(cfg: Config, name: str) -> tuple[list[str] | None, str]:
+    """Columns of source ``name`` after rename and derive, and where they come from."""
+    src = cfg.sources[name]
+    cols: list[str] | None = None
+    origin = ""
+    if src.schema is not None:
+        try:
+            from ccdata.schemas import get_schema
+
+            cols = [str(c) for c in get_schema(src.schema).columns]
+            origin = f"schema {src.schema!r}"
+        except Exception:  # noqa: BLE001 - reported by _file_problems
+            return None, ""
+    else:
+        files = [f for f in cfg.source_files(name) if f.is_file()]
+        if not files:
+            return None, ""
+        try:
+            from ccdata.io import read_table
+
+            cols = [str(c) for c in read_table(files[0]).columns]
+            origin = f"the header of {files[0].name}"
+        except Exception:  # noqa: BLE001 - the run reports unreadable files
+            return None, ""
+    cols = [src.rename.get(c, c) for c in cols]
+    return cols, origin
+
+
+def _suggest(col: str, cols: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(col, cols, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _column_problems(cfg: Config) -> list[str]:
+    problems: list[str] = []
+    final: dict[str, tuple[list[str], str]] = {}
+    for name, src in cfg.sources.items():
+        cols, origin = _source_columns(cfg, name)
+        if cols is None:
+            continue
+
+        def need(key: str, col: str, cols: list[str] = cols, origin: str = origin,
+                 name: str = name) -> None:
+            if col not in cols:
+                problems.append(
+                    f"{key}: column {col!r} is not in source {name!r} ({origin})"
+                    f"{_suggest(col, cols)}; columns are {', '.join(cols)}.")
+
+        for col in src.filter:
+            need(f"sources.{name}.filter.{col}", col)
+        for new, text in src.derive.items():
+            try:
+                expr = parse_expression(text)
+            except ExpressionError:
+                continue  # reported by _cross_problems
+            for col in expr.columns:
+                need(f"sources.{name}.derive.{new}", col)
+            cols = [*cols, new]
+        final[name] = (cols, origin)
+    for name, ind in cfg.indicators.items():
+        if ind.source not in final:
+            continue
+        cols, origin = final[ind.source]
+        key = f"indicators.{name}"
+        used = {"unit": ind.unit, "numerator": ind.numerator,
+                "denominator": ind.denominator, "expected": ind.expected,
+                "value": ind.value, "period": ind.period}
+        if ind.risk_model is not None and ind.risk_model.outcome is not None:
+            used["risk_model.outcome"] = ind.risk_model.outcome
+        checks = [(f"{key}.{k}", c) for k, c in used.items() if c is not None]
+        checks += [(f"{key}.filter.{c}", c) for c in ind.filter]
+        if ind.risk_model is not None:
+            for i, term in enumerate(ind.risk_model.covariates or []):
+                if _IDENT.fullmatch(term):
+                    checks.append((f"{key}.risk_model.covariates[{i}]", term))
+        for k, c in checks:
+            if c not in cols:
+                problems.append(
+                    f"{k}: column {c!r} is not in source {ind.source!r} ({origin})"
+                    f"{_suggest(c, cols)}; columns are {', '.join(cols)}.")
+    for name, qc in cfg.completeness.items():
+        key = f"completeness.{name}"
+        if name in final:
+            cols, origin = final[name]
+            checks = [(f"{key}.fields[{i}]", c) for i, c in enumerate(qc.fields or [])]
+            checks += [(f"{key}.{k}", c) for k, c in (
+                ("event_date", qc.event_date), ("entered_date", qc.entered_date))
+                if c is not None]
+            for k, c in checks:
+                if c not in cols:
+                    problems.append(
+                        f"{k}: column {c!r} is not in source {name!r} ({origin})"
+                        f"{_suggest(c, cols)}; columns are {', '.join(cols)}.")
+        exp = qc.expected_source
+        if exp is not None and exp in final:
+            cols, origin = final[exp]
+            for k, c in (("expected_column", qc.expected_column),
+                         ("expected_period", qc.expected_period)):
+                if c not in cols:
+                    problems.append(
+                        f"{key}.{k}: column {c!r} is not in source {exp!r} "
+                        f"({origin}){_suggest(c, cols)}; columns are "
+                        f"{', '.join(cols)}.")
     return problems

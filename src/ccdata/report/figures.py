@@ -146,8 +146,12 @@ def save_figure(draw: Callable[[Any], Any], path: Path, *, dpi: int = 200,
 
     from ccdata.plot import save, theme
 
+    path = w.check_inside(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # text.parse_math off: a site id such as "$\\notacommand$" is text, not math
     with theme(dpi=dpi), matplotlib.rc_context(
-            {"savefig.bbox": "standard"} if margins is not None else {}):
+            {"text.parse_math": False,
+             **({"savefig.bbox": "standard"} if margins is not None else {})}):
         fig = Figure(figsize=size)
         if margins is not None:
             fig.subplots_adjust(**margins)

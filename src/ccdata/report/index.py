@@ -115,7 +115,7 @@ def write_index(cfg: Config, tmp: Path, sources: dict[str, Any],
         parts.extend(_figure_html(f) for f in figures if f.group == name)
     if packs:
         parts.append("<h2>Site feedback packs</h2><p class=\"sites\">"
-                     + " ".join(f'<a href="sites/{_e(w.safe_name(s))}/summary.md">'
+                     + " ".join(f'<a href="sites/{_e(w.pack_name(s))}/summary.md">'
                                 f"{_e(s)}</a>" for s in sorted(packs)) + "</p>")
     c = counts
     parts.append(f"<p>{c['rows_read']} rows read, {c['rows_rejected']} rejected; "

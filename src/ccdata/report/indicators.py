@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ccdata._periods import FREQUENCIES, pandas_freq, period_labels, period_start
+from ccdata._periods import (
+    FREQUENCIES,
+    pandas_freq,
+    parse_periods,
+    period_labels,
+    period_start,
+)
 from ccdata.comparison import funnel
 from ccdata.completeness import data_quality
 from ccdata.errors import ConfigError
@@ -24,7 +30,7 @@ from ccdata.risk import fit_risk_model, observed_expected, risk_adjusted_cusum
 from ccdata.variation import spc
 
 __all__ = ["IndicatorOutput", "add_ascertainment", "compute_indicator",
-           "period_labels", "period_start"]
+           "parse_periods", "period_labels", "period_problems", "period_start"]
 
 log = logging.getLogger("ccdata.report")
 
@@ -55,6 +61,7 @@ class IndicatorOutput:
     flagged: list[str] = field(default_factory=list)  # poor case ascertainment
     flag_label: str | None = None  # legend text of the mark, e.g. "... below 80%"
     expected_label: str | None = None  # where the expected cases come from
+    problems: pd.DataFrame | None = None  # rows left out (unreadable period...)
 
     @property
     def flag_kwargs(self) -> dict[str, Any]:
@@ -74,6 +81,35 @@ class IndicatorOutput:
         if self.oe_table is not None and "unit" in self.oe_table.columns:
             ids |= set(self.oe_table["unit"].astype(str))
         return sorted(ids)
+
+
+def period_problems(data: pd.DataFrame, column: str, *, source: str,
+                    indicator: str) -> pd.DataFrame:
+    """Problems for rows whose period cannot be read (never dropped silently).
+
+    Returns a table with columns :data:`ccdata.report.sources.ERROR_COLUMNS`.
+    """
+    from ccdata.report.sources import problem_rows
+
+    parsed = parse_periods(data[column])
+    bad = parsed.isna().to_numpy()
+    if not bad.any():
+        return problem_rows([])
+    rows = data[bad]
+    values = rows[column]
+    return problem_rows([
+        {"source": source, "file": f, "site_id": "" if pd.isna(sid) else str(sid),
+         "row": r, "column": column, "value": "" if pd.isna(v) else str(v),
+         "check": "unreadable_period",
+         "message": (f"{column} {'is empty' if pd.isna(v) else repr(str(v))}"
+                     + ("" if pd.isna(v) else " cannot be read as a date, month "
+                        "(YYYY-MM), quarter (YYYYQn) or year")
+                     + f"; the row was left out of indicator {indicator!r}.")}
+        for f, r, sid, v in zip(
+            rows["_file"] if "_file" in rows else [""] * len(rows),
+            rows["_row"] if "_row" in rows else [""] * len(rows),
+            rows["site_id"] if "site_id" in rows else [""] * len(rows),
+            values, strict=True)])
 
 
 def _need(data: pd.DataFrame, cols: list[str | None], cfg: Config, name: str) -> None:
@@ -147,10 +183,12 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
     data = apply_filter(data, ind.filter, key=f"indicators.{name}.filter", cfg=cfg)
     data = data[data[ind.unit].notna()].copy()
     data[ind.unit] = data[ind.unit].astype(str)
+    out = IndicatorOutput(name=name, config=ind, title=ind.title or name, window="all")
     if ind.period is not None:
+        out.problems = period_problems(data, ind.period, source=ind.source,
+                                       indicator=name)
         data["_period"] = period_labels(data[ind.period], ind.period_freq)
         data = data[data["_period"].notna()]
-    out = IndicatorOutput(name=name, config=ind, title=ind.title or name, window="all")
     if ind.kind == "ratio":
         if ind.risk_model is not None:
             data = _fit_risk(ind, data, out)

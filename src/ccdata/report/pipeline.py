@@ -17,6 +17,7 @@ Exit codes (:attr:`RunOutcome.exit_code`):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import time
@@ -24,9 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ccdata.errors import CCDataError, ConfigError
+from ccdata.report import disclosure as dsc
 from ccdata.report import writers as w
 from ccdata.report.config import Config, load_config
 from ccdata.report.indicators import (
@@ -34,7 +37,13 @@ from ccdata.report.indicators import (
     add_ascertainment,
     compute_indicator,
 )
-from ccdata.report.sources import ERROR_COLUMNS, SourceData, load_sites, read_source
+from ccdata.report.sources import (
+    ERROR_COLUMNS,
+    PROVENANCE,
+    SourceData,
+    load_sites,
+    read_source,
+)
 
 __all__ = ["EXIT_DATA_PROBLEMS", "EXIT_FAILED", "EXIT_OK", "Progress", "RunOutcome",
            "run_pipeline"]
@@ -154,56 +163,82 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
     n_stages = (len(cfg.sources) + len(cfg.indicators) + 4 + len(cfg.completeness))
     bar = Progress(n_stages, progress)
     try:
-        # Fail fast: refuse an output folder that cannot be replaced before
-        # reading any data (atomic_output_dir checks again before the swap).
+        # Fail fast: refuse an output folder that is not ccdata's, or one that
+        # another run is writing, before reading any data.
         w.check_output_dir(out)
-        start = time.perf_counter()
-        sites = load_sites(cfg)
-        sources: dict[str, SourceData] = {}
-        for name in cfg.sources:
-            sources[name] = read_source(cfg, name, sites)
-            s = sources[name]
-            log.info("source %s: %d rows read, %d rejected, %d problems", name,
-                     s.n_rows, s.n_rejected, len(s.errors))
-            bar.step(f"read {name}")
-        timer.add("read_and_validate", start)
-
         with w.atomic_output_dir(out) as tmp:
             start = time.perf_counter()
-            errors = _write_validation(tmp, sources)
-            timer.add("validation_reports", start)
-            bar.step("validation reports")
+            sites = load_sites(cfg)
+            sources: dict[str, SourceData] = {}
+            for name in cfg.sources:
+                sources[name] = read_source(cfg, name, sites)
+                s = sources[name]
+                log.info("source %s: %d rows read, %d rejected, %d problems", name,
+                         s.n_rows, s.n_rejected, len(s.errors))
+                bar.step(f"read {name}")
+            timer.add("read_and_validate", start)
 
             start = time.perf_counter()
-            quality = figs.compute_quality(cfg, sources)
+            dc = cfg.disclosure
+            publish = dc.shared == "publication"
+            kw: dict[str, Any] = {"min_count": dc.min_count,
+                                  "suppress_zero": dc.suppress_zero}
+            # the provenance columns (file, row) are not data to judge
+            quality = figs.compute_quality(cfg, {
+                n: dataclasses.replace(s, data=s.data.drop(
+                    columns=[c for c in PROVENANCE if c in s.data.columns]))
+                for n, s in sources.items()})
             for q in quality.values():
                 for tname, table in q.tables.items():
-                    w.write_csv(table, tmp / "indicators" / f"{tname}.csv",
+                    w.write_csv(dsc.publication_quality(table, **kw) if publish
+                                else table, tmp / "indicators" / f"{tname}.csv",
                                 sort_by=q.sort_by.get(tname))
                 bar.step(f"data quality {q.source}")
             timer.add("data_quality", start)
 
             results: dict[str, IndicatorOutput] = {}
+            shared: dict[str, IndicatorOutput] = {}  # as the shared outputs show it
             start = time.perf_counter()
             for name, ind in cfg.indicators.items():
                 results[name] = compute_indicator(cfg, name, sources[ind.source])
                 add_ascertainment(cfg, results[name], sources)
-                _write_indicator(tmp, results[name])
+                shared[name] = (dsc.publication_view(results[name], **kw) if publish
+                                else results[name])
+                _write_indicator(tmp, shared[name])
                 for note in results[name].skipped:
                     log.warning("indicator %s: %s", name, note)
                 bar.step(f"indicator {name}")
             timer.add("indicators", start)
 
             start = time.perf_counter()
-            figures = (figs.write_figures(cfg, tmp, results, quality)
+            registered = (None if sites is None
+                          else set(sites[cfg.sites.id_column].astype(str)))
+            errors = _write_validation(tmp, sources, results, registered)
+            timer.add("validation_reports", start)
+            bar.step("validation reports")
+
+            start = time.perf_counter()
+            figures = (figs.write_figures(cfg, tmp, shared, quality)
                        if cfg.run.figures else [])
             timer.add("figures", start)
             bar.step("figures")
 
             start = time.perf_counter()
-            packs = (sitepack.write_site_packs(cfg, tmp, results, errors, sites,
-                                               quality=quality)
+            withheld: dict[str, list[str]] = {}
+            pack_errors = (errors if registered is None else
+                           errors[errors["site_id"].astype(str).isin(registered)])
+            packs = (sitepack.write_site_packs(cfg, tmp, results, pack_errors, sites,
+                                               quality=quality, withheld=withheld)
                      if cfg.run.site_packs else {})
+            for site, hits in sorted(withheld.items()):
+                log.error("site pack %r withheld: it mentions other sites (%s)", site,
+                          "; ".join(hits[:5]))
+            if withheld:
+                w.write_csv(pd.DataFrame(
+                    [{"site_id": k, "problem": h} for k, v in withheld.items()
+                     for h in v], columns=["site_id", "problem"]),
+                    tmp / "validation" / "withheld_site_packs.csv",
+                    sort_by=["site_id", "problem"])
             timer.add("site_packs", start)
             bar.step("site packs")
 
@@ -217,27 +252,54 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 "indicators": len(results),
                 "figures": len(figures),
                 "site_packs": len(packs),
+                "site_packs_withheld": len(withheld),
             }
-            write_index(cfg, tmp, sources, results, quality, figures, packs, counts)
-            exit_code = EXIT_DATA_PROBLEMS if n_err else EXIT_OK
+            write_index(cfg, tmp, sources, shared, quality, figures, packs, counts)
+            exit_code = EXIT_DATA_PROBLEMS if (n_err or withheld) else EXIT_OK
             timer.timings["total"] = round(time.perf_counter() - t0, 3)
             manifest = _manifest(cfg, out, sources, results, counts, timer, exit_code)
+            manifest["site_packs_withheld"] = sorted(withheld)
+            manifest["disclosure_policy"] = dsc.policy_statement(cfg)
             w.write_json(manifest, tmp / w.MANIFEST_NAME)
             bar.step("manifest")
     finally:
         bar.close()
+    problems = []
+    if counts["validation_problems"]:
+        problems.append(f"{counts['validation_problems']} data problems found in "
+                        f"{counts['sites_with_problems']} site(s): see validation/")
+    if withheld:
+        problems.append(f"{len(withheld)} site pack(s) withheld (they named other "
+                        "sites): see validation/withheld_site_packs.csv")
     msg = (f"outputs written to {out}; "
-           + (f"{counts['validation_problems']} data problems found in "
-              f"{counts['sites_with_problems']} site(s): see validation/"
-              if exit_code else "no data problems found"))
+           + ("; ".join(problems) if problems else "no data problems found"))
     log.info("%s", msg)
     return RunOutcome(exit_code, out, msg, counts, manifest)
 
 
-def _write_validation(tmp: Path, sources: dict[str, SourceData]) -> pd.DataFrame:
+def _write_validation(tmp: Path, sources: dict[str, SourceData],
+                      results: dict[str, IndicatorOutput],
+                      registered: set[str] | None) -> pd.DataFrame:
+    """Write ``validation/``: every problem, per site, and the unregistered ids.
+
+    Rows whose period cannot be read (found while computing indicators) are
+    problems like any other, counted once per row and column. Problems whose
+    site id is not on the registered site list go to
+    ``unregistered_site_errors.csv``; they get no site pack.
+    """
     vdir = tmp / "validation"
     vdir.mkdir(parents=True, exist_ok=True)
     frames = [s.errors for s in sources.values() if len(s.errors)]
+    extra = [r.problems for r in results.values()
+             if r.problems is not None and len(r.problems)]
+    if extra:
+        found = (pd.concat(extra, ignore_index=True)
+                 .drop_duplicates(["source", "file", "row", "column", "check"]))
+        frames.append(found)
+        for s in sources.values():
+            s.errors = pd.concat([s.errors, found[found["source"] == s.name]],
+                                 ignore_index=True)
+        frames = [s.errors for s in sources.values() if len(s.errors)]
     errors = (pd.concat(frames, ignore_index=True) if frames
               else pd.DataFrame({c: pd.Series(dtype=object) for c in ERROR_COLUMNS}))
     order = ["site_id", "source", "file", "row", "column", "check"]
@@ -256,9 +318,17 @@ def _write_validation(tmp: Path, sources: dict[str, SourceData]) -> pd.DataFrame
     summary = pd.DataFrame(rows, columns=["source", "site_id", "rows", "rows_rejected",
                                           "problems", "validated"])
     w.write_csv(summary, vdir / "summary.csv", sort_by=["source", "site_id"])
-    for site, frame in errors.groupby("site_id", sort=True):
-        fname = f"{site}_errors.csv" if site else "unknown_site_errors.csv"
-        w.write_csv(frame, vdir / w.safe_name(fname), sort_by=order)
+    ids = errors["site_id"].astype(str)
+    unregistered = (ids != "") & (~ids.isin(registered) if registered is not None
+                                  else False)
+    if unregistered.any():
+        w.write_csv(errors[unregistered.to_numpy()],
+                    vdir / "unregistered_site_errors.csv", sort_by=order)
+    rest = errors[~np.asarray(unregistered, dtype=bool)] if len(errors) else errors
+    for site, frame in rest.groupby("site_id", sort=True):
+        fname = (f"{w.pack_name(str(site))}_errors.csv" if site
+                 else "unknown_site_errors.csv")
+        w.write_csv(frame, vdir / fname, sort_by=order)
     return errors
 
 
@@ -288,7 +358,6 @@ def _write_indicator(tmp: Path, res: IndicatorOutput) -> None:
 def _manifest(cfg: Config, out: Path, sources: dict[str, SourceData],
               results: dict[str, IndicatorOutput], counts: dict[str, int],
               timer: _Timer, exit_code: int) -> dict[str, Any]:
-    import dataclasses
     from datetime import UTC, datetime
 
     inputs = []

@@ -37,10 +37,8 @@ another site's identity in it.
 
 from __future__ import annotations
 
-import functools
 import logging
-import re
-from collections.abc import Iterable
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +49,15 @@ import pandas as pd
 from ccdata.errors import DisclosureError
 from ccdata.report import writers as w
 from ccdata.report.config import Config
+from ccdata.report.disclosure import TEXT_SUFFIXES as _TEXT_SUFFIXES  # noqa: F401
+from ccdata.report.disclosure import (
+    hidden_units,
+    scan_pack,
+    suppress,
+    suppress_table,
+    suppress_text,
+    without_units,
+)
 from ccdata.report.figures import fixed_margins, save_figure
 from ccdata.report.indicators import IndicatorOutput
 
@@ -74,7 +81,6 @@ _DEFAULT_COUNTS = ("numerator", "denominator", "observed", "n")
 #: Values computed from the counts: blanked when a count is suppressed.
 _DERIVED_COLUMNS = ("value", "y", "z", "z_adjusted", "ratio", "crude_rate",
                     "cusum_end", "cusum_max")
-_TEXT_SUFFIXES = (".csv", ".md", ".txt", ".html", ".json")
 
 
 
@@ -89,45 +95,18 @@ def status_words(status: str) -> str:
     return _STATUS.get(str(status), str(status))
 
 
-def suppress(values: pd.Series, *, min_count: int, suppress_zero: bool = False
-             ) -> tuple[pd.Series, np.ndarray]:
-    """Replace counts ``1..min_count-1`` (and 0 if asked) by ``"<min_count"``.
-
-    Returns the shown values (object dtype) and the boolean mask of suppressed
-    cells.
-
-    Examples
-    --------
-    >>> shown, mask = suppress(pd.Series([0, 3, 5, 12]), min_count=5)
-    >>> shown.tolist(), mask.tolist()
-    ([0, '<5', 5, 12], [False, True, False, False])
-    """
-    num = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    low = 0 if suppress_zero else 1
-    mask = (num >= low) & (num < min_count) & ~np.isnan(num)
-    shown = values.astype(object).copy()
-    shown[mask] = f"<{min_count}"
-    return shown, mask
-
-
 def _suppress_frame(frame: pd.DataFrame, cfg: Config, kind: str) -> pd.DataFrame:
-    """Suppress the counts of people in ``frame`` and blank the derived values."""
-    out = frame.copy()
+    """The pack's policy (``[disclosure] own_pack``) applied to one of its tables.
+
+    ``"full"``: the site sees its own numbers. ``"suppressed"``: small counts
+    hidden with complementary suppression and every derived column blanked
+    (:func:`ccdata.report.disclosure.suppress_table`).
+    """
     dc = cfg.disclosure
-    if dc.min_count <= 1 and not dc.suppress_zero:
-        return out
-    any_mask = np.zeros(len(out), dtype=bool)
-    for col in _COUNT_COLUMNS.get(kind, _DEFAULT_COUNTS):
-        if col in out.columns:
-            shown, mask = suppress(_as_int(out[col]), min_count=dc.min_count,
-                                   suppress_zero=dc.suppress_zero)
-            out[col] = shown
-            any_mask |= mask
-    if any_mask.any():
-        for col in _DERIVED_COLUMNS:
-            if col in out.columns:
-                out[col] = out[col].astype(object).map(_fmt_float).where(~any_mask, "")
-    return out
+    if dc.own_pack == "full" or (dc.min_count <= 1 and not dc.suppress_zero):
+        return frame.copy()
+    return suppress_table(frame, kind=kind, min_count=dc.min_count,
+                          suppress_zero=dc.suppress_zero, group_columns=("phase",))
 
 
 def _fmt_float(v: Any) -> Any:
@@ -269,7 +248,8 @@ _LAYOUT: dict[str, tuple[tuple[float, float], tuple[float, float, float, float]]
 
 def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput],
                      errors: pd.DataFrame, sites: pd.DataFrame | None, *,
-                     quality: dict[str, Any] | None = None
+                     quality: dict[str, Any] | None = None,
+                     withheld: dict[str, list[str]] | None = None,
                      ) -> dict[str, list[str]]:
     """Write ``sites/<site_id>/`` for every site and check none names another site.
 
@@ -285,7 +265,9 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
     Raises
     ------
     DisclosureError
-        If a pack file contains another site's identifier or name.
+        If a pack file contains another site's identifier or name (unless
+        ``withheld`` is given: that pack is then removed and its problems
+        recorded there, site id -> hits).
     """
     packed = {n: r for n, r in results.items() if r.config.site_packs}
     site_ids: set[str] = set()
@@ -311,13 +293,16 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
     packs: dict[str, list[str]] = {}
     jobs: list[FigureJob] = []
     for site in sorted(site_ids):
-        pdir = tmp / "sites" / w.safe_name(site)
+        pdir = tmp / "sites" / w.pack_name(site)
         pdir.mkdir(parents=True, exist_ok=True)
         title = f"{site} ({names[site]})" if names.get(site) else site
+        title = w.md_escape(title)
+        hidden_note = ("" if cfg.disclosure.own_pack == "full" else
+                       f" Counts of patients below {min_count} are shown as "
+                       f"\"<{min_count}\".")
         md = [f"# Feedback pack for {title}", "",
               f"{cfg.run.title}. This pack shows your site's own results. Other "
-              "sites appear only as anonymous grey points. Counts of patients "
-              f"below {min_count} are shown as \"<{min_count}\".", ""]
+              f"sites appear only as anonymous grey points.{hidden_note}", ""]
         rows = []
         for name, r in packed.items():
             kind = r.config.kind
@@ -348,6 +333,8 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
                 w.write_text(f"{r.title} over time for {site}: "
                              f"{_spc_signal(own_spc)}\n", p.with_suffix(".txt"))
             own_cusum = cusum_rows[name].get(site)
+            if cfg.disclosure.own_pack != "full":
+                own_cusum = None  # each step of a CUSUM is a patient's outcome
             if own_cusum is not None and len(own_cusum):
                 _cusum_part(pdir, name, r, site, own_cusum, jobs)
                 w.write_csv(_suppress_frame(cusum_months[name][site], cfg, "cusum"),
@@ -366,14 +353,24 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
                        f"{len(own_err)} problem(s) were found in your submission; "
                        "the rows concerned were left out of the results above. "
                        "See validation_errors.csv.", ""])
-        md.extend(_quality_lines(dq_rows, site))
+        md.extend(_quality_lines(dq_rows, site, cfg))
         w.write_text("\n".join(md).rstrip() + "\n", pdir / "summary.md")
-    render_jobs(jobs, {n: (r.funnel, r.spc) for n, r in packed.items()},
+    # other sites' points whose counts are small (or protect a small one) are
+    # left out of the pack figures: a point's place gives its count
+    peers = {n: hidden_units(r.funnel_table, kind=r.config.kind,
+                             min_count=cfg.disclosure.min_count,
+                             suppress_zero=cfg.disclosure.suppress_zero)
+             for n, r in packed.items()}
+    render_jobs(jobs, {n: (r.funnel, r.spc, peers[n]) for n, r in packed.items()},
                 dpi=cfg.run.dpi, workers=cfg.run.workers)
     for site in sorted(site_ids):
-        pdir = tmp / "sites" / w.safe_name(site)
+        pdir = tmp / "sites" / w.pack_name(site)
         problems = scan_pack(pdir, site, every_id | set(names.values()),
                              own_name=names.get(site))
+        if problems and withheld is not None:  # that pack only is not published
+            withheld[site] = problems
+            shutil.rmtree(pdir, ignore_errors=True)
+            continue
         if problems:
             raise DisclosureError(
                 f"Site pack {site!r} mentions other sites: {problems[:5]!r}; "
@@ -383,8 +380,8 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
     return packs
 
 
-def _quality_lines(dq_rows: dict[str, dict[str, pd.DataFrame]], site: str
-                   ) -> list[str]:
+def _quality_lines(dq_rows: dict[str, dict[str, pd.DataFrame]], site: str,
+                   cfg: Config | None = None) -> list[str]:
     """The "Data quality" section: the site's own data_quality message per source."""
     lines = []
     for source, by_site in dq_rows.items():
@@ -392,6 +389,9 @@ def _quality_lines(dq_rows: dict[str, dict[str, pd.DataFrame]], site: str
         if own is None or own.empty:
             continue
         msg = str(own["message"].iloc[0])
+        if cfg is not None and cfg.disclosure.own_pack != "full":
+            msg = suppress_text(msg, min_count=cfg.disclosure.min_count,
+                                suppress_zero=cfg.disclosure.suppress_zero)
         lines.append(f"- {source}: {msg[:1].upper()}{msg[1:]}.")
     if not lines:
         return []
@@ -415,6 +415,10 @@ _SHARED: dict[str, Any] = {}
 
 
 def _init_worker(shared: dict[str, Any]) -> None:
+    if "parent" in shared:
+        from ccdata.report.publish import die_with_parent
+
+        die_with_parent(shared["parent"])
     _SHARED.clear()
     _SHARED.update(shared)
 
@@ -425,10 +429,18 @@ def _render(job: FigureJob, dpi: int) -> None:
     from ccdata.plot import cusum, funnel, spc
 
     size, (left, right, bottom, top) = _LAYOUT[job.kind]
+    kwargs = job.kwargs
     if job.kind == "cusum":
         data, plot = job.ref, cusum
     elif job.kind == "funnel":
         data, plot = _SHARED["results"][job.ref][0], funnel
+        hidden = _SHARED["results"][job.ref][2:3]
+        if hidden and hidden[0]:
+            data = without_units(data, hidden[0], keep=kwargs.get("highlight"))
+            if "flagged" in kwargs:
+                kept = set(data.units["unit"].astype(str))
+                kwargs = {**kwargs, "flagged": [u for u in kwargs["flagged"]
+                                                if u in kept]}
     else:
         data, plot = _SHARED["results"][job.ref][1], spc
     # the title goes above the axes, left-aligned and wrapped to the figure's
@@ -440,7 +452,7 @@ def _render(job: FigureJob, dpi: int) -> None:
 
     def draw(fig: Any) -> None:
         plot(data, ax=fig.add_subplot(), title="" if job.kind != "funnel" else None,
-             **job.kwargs)
+             **kwargs)
         fig.suptitle("\n".join(lines), x=left / size[0], ha="left",
                      y=1 - 0.12 / size[1], va="top", fontsize="large")
 
@@ -476,7 +488,7 @@ def render_jobs(jobs: list[FigureJob], results: dict[str, Any], *, dpi: int,
     import os
 
     n = min(4, os.cpu_count() or 1) if workers == 0 else workers
-    shared = {"results": results}
+    shared: dict[str, Any] = {"results": results}
     if n <= 1 or len(jobs) < 8:
         _init_worker(shared)
         for job in jobs:
@@ -485,6 +497,7 @@ def render_jobs(jobs: list[FigureJob], results: dict[str, Any], *, dpi: int,
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
+    shared["parent"] = os.getpid()  # workers die with this process
     # interleave, so every worker gets a similar mix of figure kinds
     chunks = [(jobs[i::2 * n], dpi) for i in range(2 * n)]
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
@@ -499,71 +512,3 @@ def _site_names(cfg: Config, sites: pd.DataFrame | None) -> dict[str, str]:
         return {}
     return dict(zip(sites[cfg.sites.id_column].astype(str),
                     sites[cfg.sites.name_column].astype(str), strict=False))
-
-
-def scan_pack(pack_dir: str | Path, site: str, identifiers: Iterable[str], *,
-              own_name: str | None = None) -> list[str]:
-    """Find other sites' identifiers or names in the text files of a pack.
-
-    Parameters
-    ----------
-    pack_dir : path-like
-        The pack folder; CSV, Markdown, text, HTML and JSON files are read
-        (a PNG's text is its ``.txt`` description).
-    site : str
-        The pack's own site id (allowed).
-    identifiers : iterable of str
-        Every site id and name of the run.
-    own_name : str, optional
-        The site's own name (allowed).
-
-    Returns
-    -------
-    list of str
-        ``"file: identifier"`` for every hit (empty when clean).
-    """
-    allowed = {site, own_name} - {None, ""}
-    every = tuple(sorted({str(i) for i in identifiers if str(i)} | allowed,
-                         key=lambda s: (-len(s), s)))
-    if not set(every) - allowed:
-        return []
-    text_re, bytes_re = _id_patterns(every)
-    hits = []
-    for path in sorted(Path(pack_dir).rglob("*")):
-        if not path.is_file():
-            continue
-        suffix = path.suffix.lower()
-        if suffix in _TEXT_SUFFIXES:
-            found = text_re.findall(path.read_text(encoding="utf-8", errors="replace"))
-        elif suffix == ".png":
-            found = [m.decode() for m in
-                     bytes_re.findall(_png_text_chunks(path.read_bytes()))]
-        else:
-            continue
-        hits.extend(f"{path.name}: {m}" for m in sorted(set(found) - allowed))
-    return hits
-
-
-@functools.lru_cache(maxsize=4)
-def _id_patterns(identifiers: tuple[str, ...]) -> tuple[re.Pattern, re.Pattern]:
-    """One regex for every identifier, longest first, on word boundaries.
-
-    The site's own id and name are part of the pattern (and ignored when
-    found), so an other site's short id inside the site's own name is not
-    reported. Compiled once per run, not once per pack.
-    """
-    alt = "|".join(map(re.escape, identifiers))
-    text = re.compile(r"(?<![A-Za-z0-9])(" + alt + r")(?![A-Za-z0-9])")
-    return text, re.compile(text.pattern.encode())
-
-
-def _png_text_chunks(data: bytes) -> bytes:
-    """The tEXt/iTXt/zTXt chunks of a PNG (metadata), concatenated."""
-    out, pos = [], 8
-    while pos + 8 <= len(data):
-        length = int.from_bytes(data[pos:pos + 4], "big")
-        ctype = data[pos + 4:pos + 8]
-        if ctype in (b"tEXt", b"iTXt", b"zTXt"):
-            out.append(data[pos + 8:pos + 8 + length])
-        pos += 12 + length
-    return b"\n".join(out)

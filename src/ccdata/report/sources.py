@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import glob
 import logging
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,12 +14,17 @@ import numpy as np
 import pandas as pd
 
 from ccdata.errors import ConfigError, SubmissionReadError
-from ccdata.io import read_submission
+from ccdata.io import read_submission, read_table
 from ccdata.report.config import Config, SourceConfig
+from ccdata.report.expr import evaluate, parse_expression
 
-__all__ = ["ERROR_COLUMNS", "SourceData", "apply_filter", "load_sites", "read_source"]
+__all__ = ["ERROR_COLUMNS", "PROVENANCE", "SourceData", "apply_filter", "infer_types",
+           "load_sites", "problem_rows", "read_source"]
 
 log = logging.getLogger("ccdata.report")
+
+#: Columns added to a source's rows: the file and spreadsheet row each came from.
+PROVENANCE = ("_file", "_row")
 
 #: Columns of every validation error table written by the batch job.
 ERROR_COLUMNS = ["source", "file", "site_id", "row", "column", "value", "check",
@@ -38,19 +46,48 @@ class SourceData:
 
 
 def load_sites(cfg: Config) -> pd.DataFrame | None:
-    """Read the registered site list, or None when ``[sites] path`` is not set."""
+    """Read and check the registered site list, or None without ``[sites] path``.
+
+    The file is read by :func:`ccdata.io.read_table` (UTF-8 with or without
+    BOM, Windows-1252, UTF-16; comma, semicolon or tab; headers matched
+    ignoring case, spaces and hyphens, so ``Site ID`` is ``site_id``). Like a
+    submission it is validated: every row needs an identifier, identifiers
+    are unique (after trimming spaces). A bad site list is a problem of the
+    whole run (:class:`~ccdata.errors.ConfigError`, exit 2), since every
+    site's data is checked against it.
+    """
     if cfg.sites.path is None:
         return None
     path = cfg.resolve(cfg.sites.path)
     if not path.is_file():
         raise ConfigError(f"{cfg.path}: key 'sites.path': file not found: {path}")
-    sites = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if cfg.sites.id_column not in sites.columns:
+    sc = cfg.sites
+    wanted = [c for c in (sc.id_column, sc.name_column, sc.community_column) if c]
+    try:
+        sites = read_table(path, columns=wanted)
+    except SubmissionReadError as exc:
+        raise ConfigError(f"{cfg.path}: key 'sites.path': the site list cannot be "
+                          f"read: {exc}") from None
+    if sc.id_column not in sites.columns:
         raise ConfigError(
-            f"{cfg.path}: key 'sites.id_column': column {cfg.sites.id_column!r} not "
+            f"{cfg.path}: key 'sites.id_column': column {sc.id_column!r} not "
             f"found in {path}; columns are {list(sites.columns)!r}."
         )
-    return sites
+    sites = sites.copy()
+    ids = sites[sc.id_column]
+    empty = ids.isna() | (ids.astype(str).str.strip() == "")
+    problems = [f"row {r}: no site identifier" for r in sites.index[empty.to_numpy()]]
+    dup = ids.duplicated(keep=False) & ~empty
+    for site, rows in sites.index[dup.to_numpy()].to_series().groupby(
+            ids[dup].to_numpy()):
+        problems.append(f"site {site!r} is listed more than once (rows "
+                        f"{', '.join(map(str, rows))})")
+    if problems:
+        raise ConfigError(f"{cfg.path}: key 'sites.path': the site list {path.name} "
+                          f"has problems: {'; '.join(problems[:20])}.")
+    for col in sites.columns:
+        sites[col] = sites[col].fillna("").astype(str)
+    return sites.reset_index(drop=True)
 
 
 def _site_ids(cfg: Config, sites: pd.DataFrame | None, src: SourceConfig):
@@ -67,20 +104,44 @@ def _site_ids(cfg: Config, sites: pd.DataFrame | None, src: SourceConfig):
     return sorted(sites[cfg.sites.id_column].astype(str).unique())
 
 
-def _read_plain(path: Path, fmt: str, sheet: str | None) -> pd.DataFrame:
-    if fmt == "auto":
-        suffix = path.suffix.lower()
-        fmt = {".xlsx": "excel", ".xls": "excel", ".parquet": "parquet",
-               ".pq": "parquet"}.get(suffix, "csv")
-    try:
-        if fmt == "excel":
-            return pd.read_excel(path, sheet_name=sheet or 0)
-        if fmt == "parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, encoding="utf-8", dtype={"site_id": str})
-    except (OSError, ValueError, UnicodeDecodeError, ImportError) as exc:
-        raise SubmissionReadError(f"{path}: cannot read the file as a table ({exc}).",
-                                  path=path) from exc
+_LEADING_ZERO = re.compile(r"^[+-]?0\d")
+
+
+def infer_types(table: pd.DataFrame, *, keep_text: Iterable[str] = ("site_id",)
+                ) -> pd.DataFrame:
+    """Numbers for the text columns of an unvalidated table whose every value is one.
+
+    A column is converted only when every non-empty cell reads as a number and
+    none has a leading zero (``"007"`` is a code, not 7); identifier columns
+    (``keep_text``) stay text.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"site_id": ["1", "2"], "n": ["3", "4.5"], "c": ["01", "2"]})
+    >>> infer_types(t).dtypes.astype(str).tolist()
+    ['str', 'float64', 'str']
+    """
+    out = table.copy()
+    keep = set(keep_text)
+    for col in out.columns:
+        if col in keep:
+            continue
+        s = out[col]
+        if pd.api.types.is_numeric_dtype(s):
+            continue
+        present = s.notna()
+        if not present.any():
+            continue
+        text = s[present].astype(str)
+        if text.str.match(_LEADING_ZERO).any():
+            continue
+        num = pd.to_numeric(text, errors="coerce")
+        if num.notna().all():
+            full = pd.to_numeric(s, errors="coerce")
+            if (full.dropna() % 1 == 0).all() and not full.isna().any():
+                full = full.astype("int64")
+            out[col] = full
+    return out
 
 
 def apply_filter(data: pd.DataFrame, filters: dict[str, Any], *, key: str,
@@ -106,14 +167,13 @@ def _apply_transforms(cfg: Config, name: str, src: SourceConfig,
     if src.rename:
         data = data.rename(columns=src.rename)
     data = apply_filter(data, src.filter, key=f"sources.{name}.filter", cfg=cfg)
-    for col, expr in src.derive.items():
+    for col, text in src.derive.items():
         try:
-            data = data.assign(**{col: data.eval(expr, engine="python")})
-        except Exception as exc:  # noqa: BLE001 - reported as a configuration error
+            value = evaluate(parse_expression(text), data)
+        except ConfigError as exc:
             raise ConfigError(
-                f"{cfg.path}: key 'sources.{name}.derive.{col}': cannot evaluate "
-                f"{expr!r} ({type(exc).__name__}: {exc})."
-            ) from None
+                f"{cfg.path}: key 'sources.{name}.derive.{col}': {exc}") from None
+        data = data.assign(**{col: value.to_numpy()})
     return data.reset_index(drop=True)
 
 
@@ -131,12 +191,65 @@ def _tidy_errors(errors: pd.DataFrame, source: str, file: str) -> pd.DataFrame:
     return errors
 
 
+def problem_rows(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A validation error table (columns :data:`ERROR_COLUMNS`) from dicts."""
+    frame = pd.DataFrame([{c: r.get(c, "") for c in ERROR_COLUMNS} for r in rows],
+                         columns=ERROR_COLUMNS)
+    return frame.astype(object)
+
+
+def _file_owner(cfg: Config, src: SourceConfig, path: Path,
+                site_ids: list[str] | None) -> str | None:
+    """The site a file belongs to, from its name or folder (``owner`` key).
+
+    ``"file"``: the file's stem (``T01.csv``, or ``T01_...``/``T01-...``);
+    ``"folder"``: the folder holding it; ``"auto"`` (default): either, when
+    it is a registered site id; ``"none"``: never.
+    """
+    if src.owner == "none":
+        return None
+    stem, folder = path.stem, path.parent.name
+    if src.owner == "file":
+        return re.split(r"[_\-. ]", stem, maxsplit=1)[0] if site_ids is None \
+            else _registered_prefix(stem, site_ids) or stem
+    if src.owner == "folder":
+        return folder
+    if site_ids is None:
+        return None
+    if folder in site_ids:
+        return folder
+    return _registered_prefix(stem, site_ids)
+
+
+def _registered_prefix(stem: str, site_ids: list[str]) -> str | None:
+    best = None
+    for sid in site_ids:
+        if stem == sid or (stem.startswith(sid) and stem[len(sid)] in "_-. "):
+            if best is None or len(sid) > len(best):
+                best = sid
+    return best
+
+
 def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceData:
     """Read every file of source ``name``, validate it and apply its transforms.
 
-    Rows that fail validation are left out of ``data`` and described in
-    ``errors`` (one row per problem, columns :data:`ERROR_COLUMNS`). A file
-    that cannot be read at all raises (exit code 2).
+    Nothing is lost without a word, and one site's file cannot stop the run:
+
+    * a file that cannot be read (empty, binary, missing columns...) is a
+      problem of the site it belongs to (by its name or folder), reported in
+      ``errors`` with check ``unreadable_file``; the other files are used;
+    * a glob of the path list that matches nothing is a problem
+      (``no_file``);
+    * rows that fail validation are left out of ``data`` and described in
+      ``errors`` (one row per problem, columns :data:`ERROR_COLUMNS`);
+    * a row whose site id is not the file's owner (``owner`` key) is left out
+      (``site_not_file_owner``);
+    * a key (``unique``, default the schema's unique key) repeated in another
+      file of the source is left out after its first file
+      (``duplicate_across_files``, naming both files and rows), so that a
+      re-uploaded file is not counted twice.
+
+    Raises (exit code 2) only when no file at all matches.
     """
     src = cfg.sources[name]
     files = cfg.source_files(name)
@@ -145,35 +258,176 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
                           f"{src.path!r}.")
     site_ids = _site_ids(cfg, sites, src)
     frames, errs = [], []
+    problems: list[dict[str, Any]] = []
     n_rows = n_rejected = 0
     validated = src.schema is not None
     notes: list[str] = []
     if not validated:
         notes.append("read without validation (no schema configured)")
+    for pattern in cfg.unmatched_patterns(name):
+        problems.append({"file": pattern, "check": "no_file",
+                         "message": f"no file matches {pattern!r} (source {name!r})"})
+    used: list[Path] = []
     for f in files:
-        if not f.is_file():
+        if not f.exists() and not glob.has_magic(str(f)):
             raise SubmissionReadError(
-                f"{f}: submission file not found (source {name!r}).", path=f)
+                f"{f}: submission file not found (source {name!r}, key "
+                f"'sources.{name}.path').", path=f)
+    for f in files:
         rel = _display_path(cfg, f)
-        if validated:
-            res = read_submission(f, schema=src.schema, sites=site_ids,
-                                  sheet=src.sheet)
-            valid = res.valid
-            n = len(res.valid) + len(res.rejected)
-            n_rejected += len(res.rejected)
-            errs.append(_tidy_errors(res.to_frame(), name, rel))
-        else:
-            valid = _read_plain(f, src.format, src.sheet)
-            n = len(valid)
+        owner = _file_owner(cfg, src, f, site_ids)
+        try:
+            if validated:
+                res = read_submission(f, schema=src.schema, sites=site_ids,
+                                      sheet=src.sheet)
+                valid = res.valid
+                n = len(res.valid) + len(res.rejected)
+                n_rejected += len(res.rejected)
+                file_errs = _tidy_errors(res.to_frame(), name, rel)
+                if owner is not None and len(file_errs):
+                    # a problem in a site's own file is that site's, whatever
+                    # id the row carries (a mistyped id is shown redacted)
+                    file_errs = _redact_other_ids(file_errs, owner, site_ids)
+                    file_errs["site_id"] = owner
+                errs.append(file_errs)
+            else:
+                id_cols = {"site_id", *(old for old, new in src.rename.items()
+                                        if new == "site_id")}
+                valid = infer_types(read_table(f, sheet=src.sheet),
+                                    keep_text=id_cols)
+                n = len(valid)
+        except (SubmissionReadError, OSError) as exc:
+            problems.append({"site_id": owner or "", "file": rel,
+                             "check": "unreadable_file",
+                             "message": f"{exc} The file was left out."})
+            log.warning("source %s: %s left out: %s", name, rel, exc)
+            continue
+        used.append(f)
         n_rows += n
-        frames.append(valid)
+        valid = valid.copy()
+        valid["_row"] = np.asarray(valid.index, dtype=object)
+        valid["_file"] = rel
+        if not validated and src.community is not None and site_ids is not None \
+                and "site_id" in valid.columns:
+            # no schema to check the ids: check them against the site list here
+            ids = valid["site_id"].astype(str)
+            unknown = ~ids.isin(site_ids) | valid["site_id"].isna()
+            if unknown.any():
+                bad = valid[unknown.to_numpy()]
+                problems.extend(
+                    {"site_id": v, "file": rel, "row": r, "column": "site_id",
+                     "value": v, "check": "registered_sites",
+                     "message": f"site_id {v!r} is not a registered site of "
+                                f"community {src.community!r}; the row was left out"}
+                    for r, v in zip(bad["_row"], bad["site_id"].astype(str),
+                                    strict=True))
+                n_rejected += int(unknown.sum())
+                valid = valid[~unknown.to_numpy()]
+        if owner is not None and "site_id" in valid.columns:
+            wrong = valid["site_id"].astype(str) != owner
+            if wrong.any():
+                bad = valid[wrong.to_numpy()]
+                problems.extend(
+                    {"site_id": owner, "file": rel, "row": r, "column": "site_id",
+                     "value": v, "check": "site_not_file_owner",
+                     "message": f"site_id {v!r} in a file of site {owner!r}; the "
+                                "row was left out (key 'owner' of the source)"}
+                    for r, v in zip(bad["_row"], bad["site_id"].astype(str),
+                                    strict=True))
+                problems[-int(wrong.sum()):] = _redact_other_ids(
+                    problem_rows(problems[-int(wrong.sum()):]), owner, site_ids
+                ).to_dict("records")
+                n_rejected += int(wrong.sum())
+                valid = valid[~wrong.to_numpy()]
+        frames.append(valid.reset_index(drop=True))
+    if not frames:
+        raise SubmissionReadError(
+            f"source {name!r}: no file could be read: "
+            + "; ".join(p["message"] for p in problems if p["check"] ==
+                        "unreadable_file"), path=files[0])
     data = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    data, dups = _drop_duplicates_across_files(data, _key_columns(src), name)
+    problems.extend(dups)
+    n_rejected += len(dups)
     data = _apply_transforms(cfg, name, src, data)
+    if problems:
+        errs.append(_tidy_errors(problem_rows(problems), name, "")
+                    .assign(file=[p.get("file", "") for p in problems]))
     errors = (pd.concat(errs, ignore_index=True) if errs
               else pd.DataFrame({c: pd.Series(dtype=object) for c in ERROR_COLUMNS}))
-    return SourceData(name=name, files=files, data=data, errors=errors,
+    return SourceData(name=name, files=used, data=data, errors=errors,
                       n_rows=n_rows, n_rejected=n_rejected, validated=validated,
                       notes=notes)
+
+
+_OTHER_SITE = "[another site]"
+
+
+def _redact_other_ids(errors: pd.DataFrame, owner: str,
+                      site_ids: list[str] | None) -> pd.DataFrame:
+    """Hide another registered site's id typed into ``owner``'s file.
+
+    The problem goes to the owner's pack, which must not name other sites.
+    """
+    others = set(site_ids or ()) - {owner}
+    if not others or not len(errors):
+        return errors
+    errors = errors.copy()
+    hit = errors["value"].astype(str).isin(others).to_numpy()
+    for i in np.flatnonzero(hit):
+        v = str(errors["value"].iloc[i])
+        msg = str(errors["message"].iloc[i])
+        errors.iloc[i, errors.columns.get_loc("message")] = re.sub(
+            r"(?<![A-Za-z0-9])" + re.escape(v) + r"(?![A-Za-z0-9])", _OTHER_SITE, msg)
+        errors.iloc[i, errors.columns.get_loc("value")] = _OTHER_SITE
+    return errors
+
+
+def _key_columns(src: SourceConfig) -> list[str]:
+    if src.unique is not None:
+        return list(src.unique)
+    if src.schema is None:
+        return []
+    from ccdata.schemas import key_columns
+
+    try:
+        return key_columns(src.schema)
+    except Exception:  # noqa: BLE001 - an unknown schema failed earlier
+        return []
+
+
+def _drop_duplicates_across_files(data: pd.DataFrame, keys: list[str], source: str
+                                  ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    """Keep the first file's row of each key; report the repeats naming both files."""
+    if not keys or len(data) == 0 or any(k not in data.columns for k in keys) \
+            or data["_file"].nunique() < 2:
+        return data, []
+    key = data[keys].astype(str).agg("\x1f".join, axis=1) if len(keys) > 1 \
+        else data[keys[0]].astype(str)
+    dup = key.duplicated(keep="first").to_numpy()
+    if not dup.any():
+        return data, []
+    first = data.loc[~key.duplicated(keep="first").to_numpy(), ["_file", "_row"]]
+    first.index = key[~dup].to_numpy()
+    rows = []
+    for i in np.flatnonzero(dup):
+        k = key.iloc[i]
+        f0, r0 = first.loc[k, "_file"], first.loc[k, "_row"]
+        if f0 == data["_file"].iloc[i]:
+            continue  # a duplicate inside one file is reported by validation
+        shown = ", ".join(f"{c}={data[c].iloc[i]}" for c in keys)
+        site = str(data["site_id"].iloc[i]) if "site_id" in data else ""
+        rows.append({"site_id": site, "file": data["_file"].iloc[i],
+                     "row": data["_row"].iloc[i],
+                     "column": ", ".join(keys), "value": shown,
+                     "check": "duplicate_across_files",
+                     "message": f"the key ({shown}) is also in {f0} row {r0}: a "
+                                "duplicate upload? The row was left out so that it "
+                                f"is not counted twice (source {source!r})."})
+    drop = np.zeros(len(data), dtype=bool)
+    drop[[i for i in np.flatnonzero(dup)
+          if first.loc[key.iloc[i], "_file"] != data["_file"].iloc[i]]] = True
+    return data[~drop].reset_index(drop=True), rows
 
 
 def _display_path(cfg: Config, path: Path) -> str:

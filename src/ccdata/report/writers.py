@@ -4,9 +4,12 @@ Everything the batch job writes goes through this module, so the guarantees
 of ``ccdata run`` live in one place:
 
 * outputs are written into a temporary folder *beside* the output folder and
-  swapped into place with :func:`os.replace` only when the whole run succeeded
-  (:func:`atomic_output_dir`); a failed or interrupted run leaves the previous
-  outputs untouched and no debris;
+  published in one atomic step only when the whole run succeeded
+  (:func:`atomic_output_dir`, from :mod:`ccdata.report.publish`: ownership
+  marker, lock, symbolic-link swap); a failed or interrupted run leaves the
+  previous outputs untouched, and its debris is removed by the next run;
+* every file is written only inside that temporary folder
+  (:func:`~ccdata.report.publish.check_inside`);
 * CSV files are byte-identical for the same inputs (:func:`write_csv`): fixed
   float format, ``"\\n"`` line endings, UTF-8, rows in a fixed order;
 * CSV cells a spreadsheet would run as a formula are neutralised
@@ -15,14 +18,11 @@ of ``ccdata run`` live in one place:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import html
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -30,15 +30,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ccdata.errors import ConfigError
+from ccdata.report.publish import (
+    MARKER_NAME,
+    atomic_output_dir,
+    check_inside,
+    check_output_dir,
+)
 
 __all__ = [
     "FLOAT_FORMAT",
     "MANIFEST_NAME",
+    "MARKER_NAME",
     "atomic_output_dir",
     "check_output_dir",
     "dependency_versions",
     "neutralise_formulas",
+    "md_escape",
+    "pack_name",
     "safe_name",
     "sha256_file",
     "write_csv",
@@ -130,7 +138,7 @@ def write_csv(
     Path
         The file written.
     """
-    path = Path(path)
+    path = check_inside(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     df = data.reset_index(drop=True)
     if sort_by:
@@ -161,6 +169,37 @@ def safe_name(name: str) -> str:
     return out.strip(".") or "_"
 
 
+def pack_name(site: str) -> str:
+    """A collision-free folder name for the pack of site ``site``.
+
+    A site id that is already a safe name of at most 64 characters is used as
+    it is; any other (``A/B``, ``A B``, ``T01.``, a 300-character id) becomes
+    its safe name, cut to 48 characters, plus ``-`` and the first 8 hex digits
+    of the SHA-256 of the id, so that ids that look alike as file names
+    (``A/B``, ``A_B``, ``A B``) get different folders.
+
+    Examples
+    --------
+    >>> pack_name("T01"), pack_name("A_B")
+    ('T01', 'A_B')
+    >>> pack_name("A/B") != pack_name("A B") != "A_B"
+    True
+    >>> len(pack_name("x" * 300))
+    57
+    """
+    s = str(site)
+    safe = safe_name(s)
+    if safe == s and len(s) <= 64 and safe.lower() not in _RESERVED:
+        return s
+    digest = hashlib.sha256(s.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{safe[:48]}-{digest}"
+
+
+#: Names a folder cannot safely have on some systems (Windows devices).
+_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
+                       *(f"lpt{i}" for i in range(10))})
+
+
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, (np.integer,)):
         return int(obj)
@@ -178,7 +217,7 @@ def _json_default(obj: Any) -> Any:
 
 def write_json(obj: Any, path: str | Path) -> Path:
     """Write ``obj`` as indented JSON with sorted keys and a final newline."""
-    path = Path(path)
+    path = check_inside(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default,
                       ensure_ascii=False)
@@ -189,7 +228,7 @@ def write_json(obj: Any, path: str | Path) -> Path:
 
 def write_text(text: str, path: str | Path) -> Path:
     """Write UTF-8 text with ``"\\n"`` line endings."""
-    path = Path(path)
+    path = check_inside(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write(text)
@@ -228,83 +267,18 @@ def dependency_versions() -> dict[str, str | None]:
     return out
 
 
-def check_output_dir(out: Path) -> None:
-    """Raise ConfigError unless ``out`` is new, empty or a previous ccdata output."""
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise ConfigError(
-            f"Output folder {str(out)!r} exists and is not a folder; choose another "
-            "path with --out or [run] output."
-        )
-    if any(out.iterdir()) and not (out / MANIFEST_NAME).is_file():
-        raise ConfigError(
-            f"Output folder {str(out)!r} exists, is not empty and holds no "
-            f"{MANIFEST_NAME}: it was not written by ccdata run, so it is left "
-            "alone. Choose an empty or new folder with --out or [run] output."
-        )
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]#|<>$])")
 
 
-@contextlib.contextmanager
-def atomic_output_dir(out_dir: str | Path) -> Iterator[Path]:
-    """Write a folder atomically: yield a temporary folder, swap it in on success.
-
-    The temporary folder is created beside ``out_dir`` (same file system) as
-    ``.<name>.tmp-XXXX``. When the ``with`` block finishes without an
-    exception, the previous ``out_dir`` (if any) is renamed aside, the new
-    folder renamed into place with :func:`os.replace`, and the old one
-    removed. If the block raises (or is interrupted), the temporary folder is
-    removed and ``out_dir`` is untouched.
-
-    Parameters
-    ----------
-    out_dir : path-like
-        The output folder. An existing folder is replaced only if it is empty
-        or holds a ``manifest.json`` (a previous ccdata run); otherwise
-        :class:`~ccdata.errors.ConfigError` is raised before anything is written.
-
-    Yields
-    ------
-    Path
-        The temporary folder to write into.
+def md_escape(text: Any) -> str:
+    """Escape text from the data for Markdown (and the HTML Markdown allows).
 
     Examples
     --------
-    >>> import tempfile, pathlib
-    >>> root = pathlib.Path(tempfile.mkdtemp())
-    >>> with atomic_output_dir(root / "out") as tmp:
-    ...     _ = (tmp / "a.txt").write_text("hi")
-    >>> sorted(p.name for p in root.iterdir()), (root / "out" / "a.txt").read_text()
-    (['out'], 'hi')
+    >>> print(md_escape("A_B [x](javascript:y) <b>"))
+    A\\_B \\[x\\](javascript:y) \\<b\\>
     """
-    out = Path(out_dir).absolute()
-    check_output_dir(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
-        yield tmp
-        os.chmod(tmp, 0o755 & ~_umask())
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.rmdir(old)
-            os.replace(out, old)
-            try:
-                os.replace(tmp, out)
-            except BaseException:
-                os.replace(old, out)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
 def html_escape(text: Any) -> str:

@@ -1,0 +1,770 @@
+"""Disclosure control of a batch run: suppression and the other-site scan.
+
+Two guarantees live here.
+
+**No other site's identity in a pack.** :func:`scan_pack` reads every file of
+a pack -- text files (CSV, Markdown, text, HTML, SVG, JSON, XML), the text
+chunks of PNG files (``tEXt``, compressed ``zTXt`` and ``iTXt``, decoded with
+Pillow), the streams of PDF files (inflated), the parts of Office files (zip
+archives), and any other file as raw text -- and finds the identifiers and
+names of other sites, ignoring case (``lung_t02_brookton.csv`` names T02).
+
+**Suppressed counts stay suppressed.** :func:`suppress` replaces small counts
+by ``"<5"``; :func:`complementary_suppression` adds the cells that would let a
+reader recover a suppressed one by subtraction (a lone suppressed month equals
+the total minus the visible months); :func:`suppress_series` applies both to a
+site's series by period and blanks every column computed from a suppressed
+count -- rates, sigma, control limits, CUSUM values and steps, expected counts
+-- so that no suppressed cell can be recovered from its neighbours.
+
+References
+----------
+.. [1] Office for National Statistics (2006). Review of the dissemination of
+   health statistics: confidentiality guidance. (Small-number suppression and
+   secondary suppression of differencing risks.)
+.. [2] NHS Digital (2014). Disclosure control guidance for HES data.
+.. [3] Hundepool A et al. (2012). Statistical Disclosure Control. Wiley,
+   ch. 4 (cell suppression and complementary suppression).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+import zipfile
+import zlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+__all__ = ["COMPLEMENTARY_LABEL", "COUNT_COLUMNS", "SAFE_COLUMNS", "TEXT_SUFFIXES",
+           "complementary_suppression", "derived_columns", "hidden_rows", "protect",
+           "hidden_units", "policy_statement", "publication_quality",
+           "publication_view", "suppress_table", "suppress_text",
+           "without_units", "file_text", "scan_pack",
+           "scan_text", "suppress", "suppress_series"]
+
+#: Files read as text by :func:`scan_pack`.
+TEXT_SUFFIXES = (".csv", ".md", ".txt", ".html", ".htm", ".json", ".svg", ".xml",
+                 ".tsv", ".css", ".js")
+
+
+# --------------------------------------------------------------------------- #
+# Suppression
+# --------------------------------------------------------------------------- #
+
+
+def suppress(values: pd.Series, *, min_count: int, suppress_zero: bool = False
+             ) -> tuple[pd.Series, np.ndarray]:
+    """Replace counts ``1..min_count-1`` (and 0 if asked) by ``"<min_count"``.
+
+    Returns the shown values (object dtype) and the boolean mask of suppressed
+    cells.
+
+    Examples
+    --------
+    >>> shown, mask = suppress(pd.Series([0, 3, 5, 12]), min_count=5)
+    >>> shown.tolist(), mask.tolist()
+    ([0, '<5', 5, 12], [False, True, False, False])
+    """
+    num = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    low = 0 if suppress_zero else 1
+    mask = (num >= low) & (num < min_count) & ~np.isnan(num)
+    arr = values.to_numpy(dtype=object).copy()
+    arr[mask] = f"<{min_count}"
+    return pd.Series(arr, index=values.index, name=values.name), mask
+
+
+#: Label of a cell hidden only to protect a small one (complementary).
+COMPLEMENTARY_LABEL = "[hidden]"
+
+
+def protect(counts: ArrayLike, primary: ArrayLike, margins: Iterable[ArrayLike], *,
+            min_count: int | None = None) -> tuple[np.ndarray, list[int]]:
+    """Complementary suppression of one line of cells against published margins.
+
+    Each margin is a set of cells (a boolean mask) whose sum is published
+    somewhere in the same output set: a site's pooled count (all its months),
+    an SPC phase's centre line, the community's pooled rate (all its sites).
+    A margin with exactly one hidden cell gives that cell back by subtraction
+    (and so do small cells whose sum leaves one value each: two cells summing
+    to 2 are both 1), so another cell of the margin is hidden with it: the
+    smallest non-zero visible cell (hiding a zero would not help: the pair
+    would sum to the hidden count). The search repeats until no margin
+    discloses a cell; a margin with no cell left to hide is reported as
+    exposed.
+
+    Parameters
+    ----------
+    counts : sequence of float
+    primary : sequence of bool
+        The small cells.
+    margins : iterable of sequence of bool
+        The published sums.
+    min_count : int, optional
+        The suppression threshold, to find small cells pinned by their sum;
+        without it only a lone hidden cell counts as disclosed.
+
+    Returns
+    -------
+    hidden : numpy.ndarray of bool
+        Primary and complementary cells.
+    exposed : list of int
+        Margins (by position) that still disclose a hidden cell because they
+        have no other cell to hide (a margin of one cell): the caller must
+        withhold those margins.
+
+    Notes
+    -----
+    Secondary cell suppression (Hundepool et al. 2012, section 4.2) for the
+    one- and two-way tables of a batch run. A reader who knows the margins,
+    the visible cells and that a primary cell lies in 1..min_count-1 (a
+    complementary cell in 0..inf) can then place every primary cell in at
+    least two values (tested by trying the recoveries).
+
+    Examples
+    --------
+    >>> hidden, exposed = protect([10, 3, 12, 8], [False, True, False, False],
+    ...                           [[True, True, True, True]])
+    >>> hidden.tolist(), exposed
+    ([False, True, False, True], [])
+    >>> protect([3], [True], [[True]])[1]
+    [0]
+    """
+    cells = np.asarray(counts, dtype=float)
+    hidden = np.asarray(primary, dtype=bool).copy()
+    groups = [np.asarray(m, dtype=bool) for m in margins]
+    exposed: set[int] = set()
+    prim = np.asarray(primary, dtype=bool)
+    changed = True
+    while changed:
+        changed = False
+        for i, g in enumerate(groups):
+            if not _disclosed(cells, prim, hidden, g, min_count):
+                continue
+            free = g & ~hidden & ~np.isnan(cells)
+            cand = np.flatnonzero(free & (cells > 0))
+            if len(cand):
+                hidden[cand[np.argmin(cells[cand])]] = True
+                changed = True
+            else:
+                exposed.add(i)
+    still = {i for i in exposed
+             if _disclosed(cells, prim, hidden, groups[i], min_count)}
+    return hidden, sorted(still)
+
+
+def _disclosed(counts: np.ndarray, primary: np.ndarray, hidden: np.ndarray,
+               group: np.ndarray, min_count: int | None) -> bool:
+    """Whether the group's published sum pins a hidden primary cell to one value.
+
+    The reader's model: a primary cell is 1..min_count-1, a complementary
+    cell any count >= 0, the other cells are visible.
+    """
+    h = hidden & group
+    if h.sum() == 0:
+        return False
+    if h.sum() == 1:
+        return True
+    if min_count is None or (h & ~primary).any():
+        return False  # a complementary cell is unbounded: no primary is pinned
+    rest = float(np.nansum(counts[h]))
+    k = int(h.sum())
+    # each primary lies in [max(1, rest - (k-1)(m-1)), min(m-1, rest - (k-1))]
+    lo = max(1.0, rest - (k - 1) * (min_count - 1))
+    hi = min(min_count - 1.0, rest - (k - 1))
+    return hi <= lo
+
+
+def complementary_suppression(counts: ArrayLike, primary: ArrayLike, *,
+                              total_shown: bool = True) -> np.ndarray:
+    """Cells to hide so that no small cell of a line is recoverable from its total.
+
+    The one-margin case of :func:`protect`: when the line's total is
+    published and exactly one cell is hidden, one more is hidden.
+
+    Examples
+    --------
+    >>> complementary_suppression([10, 3, 12, 8], [False, True, False, False])
+    array([False,  True, False,  True])
+    >>> complementary_suppression([10, 3, 2, 8], [False, True, True, False])
+    array([False,  True,  True, False])
+    >>> complementary_suppression([10, 3], [False, True], total_shown=False)
+    array([False,  True])
+    """
+    small = np.asarray(primary, dtype=bool)
+    if not total_shown:
+        return small.copy()
+    return protect(counts, small, [np.ones(len(small), dtype=bool)])[0]
+
+
+def suppress_series(frame: pd.DataFrame, *, count_columns: Iterable[str],
+                    derived_columns: Iterable[str], min_count: int,
+                    suppress_zero: bool = False, total_shown: bool = True,
+                    group_columns: Iterable[str] = (),
+                    margin_columns: Iterable[str] = ()) -> pd.DataFrame:
+    """Suppress one line of a table (a site's periods, or a community's sites).
+
+    Counts below ``min_count`` are shown as ``"<min_count"``; more cells are
+    hidden (shown as ``"[hidden]"``) so that no small count comes back from a
+    published sum (:func:`protect`): the line's total when ``total_shown``,
+    and each group of ``group_columns`` (an SPC phase, whose centre line is
+    its pooled rate). On every row with a hidden count, every column computed
+    from the counts (``derived_columns``: rate, z, sigma, control limits,
+    CUSUM values and steps, expected counts...) is blanked, because with the
+    count beside it or its neighbours any of them would give the count back;
+    a group whose sum still discloses its one hidden cell has its
+    ``margin_columns`` (the centre line) blanked too.
+
+    Returns
+    -------
+    DataFrame
+        A copy (count columns become text where hidden).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"n": [10, 3, 12, 8], "rate": [.1, .2, .3, .4]})
+    >>> out = suppress_series(df, count_columns=["n"], derived_columns=["rate"],
+    ...                       min_count=5)
+    >>> out["n"].tolist(), out["rate"].tolist()
+    ([10, '<5', 12, '[hidden]'], ['0.1', '', '0.3', ''])
+    """
+    out = frame.copy()
+    counts = [c for c in count_columns if c in out.columns]
+    if not counts or (min_count <= 1 and not suppress_zero) or not len(out):
+        return out
+    n = len(out)
+    margins: list[np.ndarray] = []
+    if total_shown:
+        margins.append(np.ones(n, dtype=bool))
+    groups = [c for c in group_columns if c in out.columns]
+    if groups:
+        keys = out[groups].astype(str).agg("\x1f".join, axis=1).to_numpy()
+        for k in pd.unique(keys):
+            margins.append(keys == k)
+    for col in counts:  # whole-number floats as integers ("142", not "142.0")
+        num = pd.to_numeric(out[col], errors="coerce")
+        if num.notna().all() and (num % 1 == 0).all():
+            out[col] = num.astype("int64")
+    hidden_row = np.zeros(n, dtype=bool)
+    exposed_rows = np.zeros(n, dtype=bool)
+    label = f"<{min_count}"
+    masks = {}
+    for col in counts:
+        values = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float)
+        _, primary = suppress(out[col], min_count=min_count,
+                              suppress_zero=suppress_zero)
+        hidden, exposed = protect(values, primary, margins, min_count=min_count)
+        masks[col] = (primary, hidden)
+        hidden_row |= hidden
+        for i in exposed:
+            exposed_rows |= margins[i]
+    for col in counts:
+        primary, hidden = masks[col]
+        shown = out[col].to_numpy(dtype=object).copy()
+        shown[hidden & ~primary] = COMPLEMENTARY_LABEL
+        shown[primary] = label
+        out[col] = shown
+    for col in derived_columns:
+        if col in out.columns and col not in counts and hidden_row.any():
+            shown = out[col].map(_fmt_float).to_numpy(dtype=object)
+            shown[hidden_row] = ""
+            out[col] = shown
+    for col in margin_columns:
+        if col in out.columns and exposed_rows.any():
+            shown = out[col].to_numpy(dtype=object).copy()
+            shown[exposed_rows] = ""
+            out[col] = shown
+    return out
+
+
+def _fmt_float(v: object) -> object:
+    """A float as the CSV writer would format it (so a blanked column stays tidy)."""
+    from ccdata.report.writers import FLOAT_FORMAT
+
+    if isinstance(v, (float, np.floating)) and not np.isnan(v):
+        return FLOAT_FORMAT % v
+    return v
+
+
+# --------------------------------------------------------------------------- #
+# The other-site scan
+# --------------------------------------------------------------------------- #
+
+
+def _png_text(data: bytes) -> str:
+    """Every text chunk of a PNG (tEXt, zTXt, iTXt), keys and values, decoded.
+
+    Pillow decodes the chunks before the image data (where matplotlib writes
+    its metadata) without decoding the image; every chunk, wherever it is, is
+    also read and inflated here, so a chunk after the image data is not missed.
+    """
+    from PIL import Image
+
+    parts = [_png_chunks_raw(data)]
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            parts.extend(f"{k}\n{v}" for k, v in im.info.items()
+                         if isinstance(v, str))
+    except Exception:  # noqa: BLE001 - an unreadable PNG: its chunks are read raw
+        pass
+    return "\n".join(parts)
+
+
+def _png_chunks_raw(data: bytes) -> str:
+    out, pos = [], 8
+    while pos + 8 <= len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        ctype = data[pos + 4:pos + 8]
+        body = data[pos + 8:pos + 8 + length]
+        if ctype == b"tEXt":
+            out.append(body.decode("latin-1"))
+        elif ctype == b"zTXt":
+            key, _, rest = body.partition(b"\0")
+            try:
+                out.append(key.decode("latin-1") + "\n"
+                           + zlib.decompress(rest[1:]).decode("latin-1"))
+            except zlib.error:
+                out.append(body.decode("latin-1"))
+        elif ctype == b"iTXt":
+            key, _, rest = body.partition(b"\0")
+            compressed = rest[:1] == b"\1"
+            _, _, rest = rest[2:].partition(b"\0")  # language tag
+            translated, _, text = rest.partition(b"\0")
+            if compressed:
+                try:
+                    text = zlib.decompress(text)
+                except zlib.error:
+                    pass
+            out.append(b"\n".join((key, translated, text)).decode(
+                "utf-8", errors="replace"))
+        pos += 12 + length
+    return "\n".join(out)
+
+
+_PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
+
+
+def _pdf_text(data: bytes) -> str:
+    """A PDF's bytes with every Flate stream inflated (text operators included)."""
+    parts = [data.decode("latin-1")]
+    for m in _PDF_STREAM.finditer(data):
+        try:
+            parts.append(zlib.decompress(m.group(1)).decode("latin-1"))
+        except zlib.error:
+            continue
+    return "\n".join(parts)
+
+
+def _zip_text(data: bytes) -> str:
+    parts = []
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            for name in z.namelist():
+                parts.append(name)
+                parts.append(z.read(name).decode("utf-8", errors="replace"))
+    except (zipfile.BadZipFile, OSError):
+        return data.decode("latin-1")
+    return "\n".join(parts)
+
+
+def file_text(path: str | Path) -> str:
+    """All text a reader could get out of a written file, for :func:`scan_pack`.
+
+    The file name is part of it (``lung_t02_brookton.csv`` names T02).
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        body = data.decode("utf-8", errors="replace")
+    elif suffix == ".png" or data.startswith(b"\x89PNG"):
+        body = _png_text(data)
+    elif suffix == ".pdf" or data.startswith(b"%PDF"):
+        body = _pdf_text(data)
+    elif data.startswith(b"PK\x03\x04"):
+        body = _zip_text(data)
+    else:
+        body = data.decode("utf-8", errors="replace")
+    return path.name + "\n" + body
+
+
+def scan_pack(pack_dir: str | Path, site: str, identifiers: Iterable[str], *,
+              own_name: str | None = None) -> list[str]:
+    """Find other sites' identifiers or names in every file of a pack.
+
+    Parameters
+    ----------
+    pack_dir : path-like
+        The pack folder. Every file is read (see :func:`file_text`); matching
+        ignores case (except for short alphabetic ids such as ``A`` or
+        ``AND``, matched as written) and needs a non-alphanumeric character
+        (or the edge) on both sides.
+    site : str
+        The pack's own site id (allowed).
+    identifiers : iterable of str
+        Every site id and name of the run.
+    own_name : str, optional
+        The site's own name (allowed).
+
+    Returns
+    -------
+    list of str
+        ``"file: identifier"`` for every hit (empty when clean).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "lung_t02_brookton.csv").write_text("x\\n1\\n")
+    >>> scan_pack(d, "T01", ["T01", "T02"])
+    ['lung_t02_brookton.csv: t02']
+    """
+    allowed = {a for a in (site, own_name) if a}
+    allowed_low = {a.casefold() for a in allowed}
+    every = tuple(sorted({str(i) for i in identifiers if str(i)} | allowed,
+                         key=lambda s: (-len(s), s)))
+    if not {s.casefold() for s in every} - allowed_low:
+        return []
+    pattern = _id_pattern(every)
+    hits: list[str] = []
+    for path in sorted(Path(pack_dir).rglob("*")):
+        if not path.is_file():
+            continue
+        found = pattern.findall(file_text(path))
+        hits.extend(f"{path.name}: {m}" for m in
+                    sorted({m for m in found if m.casefold() not in allowed_low}))
+    return hits
+
+
+@functools.lru_cache(maxsize=4)
+def _id_pattern(identifiers: tuple[str, ...]) -> re.Pattern[str]:
+    """One case-insensitive regex for every identifier, longest first.
+
+    The site's own id and name are part of the pattern (and ignored when
+    found), so an other site's short id inside the site's own name is not
+    reported. Compiled once per run, not once per pack. ``_`` counts as a
+    separator (``lung_t02_brookton`` names ``t02``).
+    """
+    alt = "|".join(re.escape(i) if _loose(i) else f"(?-i:{re.escape(i)})"
+                   for i in identifiers)
+    return re.compile(r"(?<![A-Za-z0-9])(" + alt + r")(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def _loose(identifier: str) -> bool:
+    """Whether an identifier is matched ignoring case.
+
+    Every identifier with a digit (``T02`` also as ``t02``) or of four
+    characters or more (names) is; a short alphabetic one (``A``, ``AND``)
+    is matched as written, or it would be found in every sentence.
+    """
+    return len(identifier) >= 4 or any(c.isdigit() for c in identifier)
+
+
+def scan_text(text: str, site: str, identifiers: Iterable[str], *,
+              own_name: str | None = None) -> list[str]:
+    """Other sites' identifiers or names found in ``text`` (case-insensitive)."""
+    allowed_low = {a.casefold() for a in (site, own_name) if a}
+    every = tuple(sorted({str(i) for i in identifiers if str(i)}
+                         | {a for a in (site, own_name) if a},
+                         key=lambda s: (-len(s), s)))
+    if not every:
+        return []
+    return sorted({m for m in _id_pattern(every).findall(text)
+                   if m.casefold() not in allowed_low})
+
+
+# --------------------------------------------------------------------------- #
+# The policy applied to the tables of a run
+# --------------------------------------------------------------------------- #
+
+#: Columns that are neither counts nor computed from counts: kept on hidden rows.
+SAFE_COLUMNS = frozenset({
+    "indicator", "title", "unit", "site_id", "x", "period", "period_start", "month",
+    "year", "phase", "baseline", "status", "status_text", "sites_compared",
+    "used_in_overdispersion", "ascertainment_concern", "point_type", "outside",
+    "long_run", "few_crossings", "run_signal", "trend", "two_in_three", "shift",
+    "decile", "message", "key", "window", "source"})
+#: Columns that count people, by indicator kind.
+COUNT_COLUMNS = {"proportion": ("numerator", "denominator", "n"),
+                 "ratio": ("numerator", "observed", "n"),
+                 "mean": ("n",),
+                 "cusum": ("patients", "observed"),
+                 "calibration": ("n", "observed")}
+#: Columns holding a published sum of a group of rows (an SPC centre line).
+MARGIN_COLUMNS = ("centre",)
+
+
+#: Columns kept on hidden rows, by kind: a ratio's expected count is a modelled
+#: value, not people, and without the O/E ratio it gives no count back.
+KEPT_COLUMNS = {"ratio": ("denominator", "expected")}
+
+
+def derived_columns(frame: pd.DataFrame, counts: Iterable[str], kind: str = ""
+                    ) -> list[str]:
+    """Every column of ``frame`` that may be computed from its counts."""
+    skip = set(counts) | SAFE_COLUMNS | set(MARGIN_COLUMNS) | set(
+        KEPT_COLUMNS.get(kind, ()))
+    return [c for c in frame.columns if c not in skip]
+
+
+def suppress_table(frame: pd.DataFrame | None, *, kind: str, min_count: int,
+                   suppress_zero: bool = False, by: str | None = None,
+                   group_columns: Sequence[str] = (), total_shown: bool = True,
+                   forced: np.ndarray | None = None,
+                   counts: Sequence[str] | None = None) -> pd.DataFrame | None:
+    """Suppress a table line by line (``by``: one line per site), see
+    :func:`suppress_series`. ``forced`` marks rows to hide whatever their
+    counts (cells hidden in another table of the same output set)."""
+    if frame is None or not len(frame):
+        return frame
+    counts = [c for c in (counts if counts is not None else
+                          COUNT_COLUMNS.get(kind, COUNT_COLUMNS["proportion"]))
+              if c in frame.columns]
+    derived = derived_columns(frame, counts, kind)
+    frame = frame.reset_index(drop=True)
+    lines = ([np.arange(len(frame))] if by is None or by not in frame.columns else
+             [np.flatnonzero(frame[by].astype(str).to_numpy() == k)
+              for k in pd.unique(frame[by].astype(str))])
+    parts = []
+    for idx in lines:
+        part = frame.iloc[idx]
+        out = suppress_series(part, count_columns=counts, derived_columns=derived,
+                              min_count=min_count, suppress_zero=suppress_zero,
+                              total_shown=total_shown, group_columns=group_columns,
+                              margin_columns=MARGIN_COLUMNS)
+        if forced is not None and forced[idx].any():
+            out = _force_hidden(out, part, forced[idx], counts, derived, min_count,
+                                suppress_zero, total_shown, group_columns)
+        parts.append(out)
+    return pd.concat(parts).sort_index() if parts else frame
+
+
+def _force_hidden(out: pd.DataFrame, part: pd.DataFrame, forced: np.ndarray,
+                  counts: list[str], derived: list[str], min_count: int,
+                  suppress_zero: bool, total_shown: bool,
+                  group_columns: Sequence[str]) -> pd.DataFrame:
+    """Hide ``forced`` rows too, then protect them like small cells."""
+    n = len(part)
+    margins = [np.ones(n, dtype=bool)] if total_shown else []
+    groups = [c for c in group_columns if c in part.columns]
+    if groups:
+        keys = part[groups].astype(str).agg("\x1f".join, axis=1).to_numpy()
+        margins += [keys == k for k in pd.unique(keys)]
+    hidden_row = np.zeros(n, dtype=bool)
+    out = out.copy()
+    for col in counts:
+        num = pd.to_numeric(part[col], errors="coerce").to_numpy(dtype=float)
+        _, primary = suppress(part[col], min_count=min_count,
+                              suppress_zero=suppress_zero)
+        hidden, _ = protect(num, primary | forced, margins, min_count=min_count)
+        hidden_row |= hidden
+        shown = out[col].to_numpy(dtype=object).copy()
+        extra = hidden & ~np.char.startswith(shown.astype(str), "<")
+        shown[extra] = COMPLEMENTARY_LABEL
+        out[col] = shown
+    for col in derived:
+        shown = out[col].map(_fmt_float).to_numpy(dtype=object)
+        shown[hidden_row] = ""
+        out[col] = shown
+    return out
+
+
+def hidden_rows(frame: pd.DataFrame | None) -> np.ndarray:
+    """Rows of a suppressed table with a hidden count."""
+    if frame is None or not len(frame):
+        return np.zeros(0, dtype=bool)
+    mask = np.zeros(len(frame), dtype=bool)
+    for col in frame.columns:
+        if frame[col].dtype == object:
+            text = frame[col].astype(str)
+            mask |= (text.str.match(r"^<\d+$") | (text == COMPLEMENTARY_LABEL)
+                     ).to_numpy()
+    return mask
+
+
+_SMALL_IN_TEXT = re.compile(r"(?<![\w.,%])(\d+)(?![\w.,%])")
+_PERCENT = re.compile(r"\s*\(?\d+(?:\.\d+)?%\)?")
+
+
+def suppress_text(text: str, *, min_count: int, suppress_zero: bool = False) -> str:
+    """Hide small whole numbers in a sentence built from counts, and the
+    percentages of the same clause (which would give them back).
+
+    For data-quality messages: ``"4 records submitted against 10 expected
+    cases (40%)"`` becomes ``"<5 records submitted against 10 expected
+    cases"``. Clauses are separated by ``;``.
+
+    Examples
+    --------
+    >>> suppress_text("4 records against 10 expected (40%); 16 of 254 late (6.3%)",
+    ...               min_count=5)
+    '<5 records against 10 expected; 16 of 254 late (6.3%)'
+    """
+    low = 0 if suppress_zero else 1
+
+    def clause(part: str) -> str:
+        hit = False
+
+        def repl(m: re.Match[str]) -> str:
+            nonlocal hit
+            if low <= int(m.group(1)) < min_count:
+                hit = True
+                return f"<{min_count}"
+            return m.group(0)
+
+        out = _SMALL_IN_TEXT.sub(repl, part)
+        return _PERCENT.sub("", out) if hit else out
+
+    return ";".join(clause(p) for p in text.split(";"))
+
+
+def hidden_units(funnel_table: pd.DataFrame | None, *, kind: str, min_count: int,
+                 suppress_zero: bool = False) -> set[str]:
+    """Sites whose funnel counts are hidden (small, or protecting a small one).
+
+    Their points are left out of figures shown to others: a funnel point's
+    position gives its rate and denominator, hence its count.
+    """
+    if funnel_table is None or not len(funnel_table) or (
+            min_count <= 1 and not suppress_zero):
+        return set()
+    shown = suppress_table(funnel_table, kind=kind, min_count=min_count,
+                           suppress_zero=suppress_zero)
+    mask = hidden_rows(shown)
+    return set(funnel_table["unit"].astype(str).to_numpy()[mask])
+
+
+def without_units(result: Any, units: set[str], *, keep: str | None = None
+                  ) -> Any:
+    """A FunnelResult or SPCResult without the rows of ``units`` (``keep`` kept)."""
+    import dataclasses
+
+    drop = set(units) - {keep}
+    if result is None or not drop:
+        return result
+    name = "units" if isinstance(getattr(result, "units", None), pd.DataFrame) \
+        else "points"
+    table = getattr(result, name)
+    if "unit" not in table.columns:
+        return result
+    return dataclasses.replace(
+        result, **{name: table[~table["unit"].astype(str).isin(drop)]
+                   .reset_index(drop=True)})
+
+
+def publication_view(res: Any, *, min_count: int, suppress_zero: bool = False
+                     ) -> Any:
+    """An indicator's outputs as published (``[disclosure] shared = "publication"``).
+
+    Every table is suppressed with complementary suppression
+    (:func:`suppress_table`): the funnel table across sites (the pooled rate
+    is published), each site's SPC series by phase (its pooled count is the
+    funnel's), observed/expected and calibration tables; sites hidden in the
+    funnel have a period hidden in their series too, so their total cannot be
+    rebuilt. The monthly CUSUM table is not published (its steps are
+    outcomes). Figures get results without the hidden sites' points.
+    """
+    import dataclasses
+
+    kind = res.config.kind
+    kw: dict[str, Any] = {"min_count": min_count, "suppress_zero": suppress_zero}
+    funnel_table = suppress_table(res.funnel_table, kind=kind, **kw)
+    hidden = (set(res.funnel_table["unit"].astype(str).to_numpy()[
+        hidden_rows(funnel_table)]) if funnel_table is not None else set())
+    spc_table = res.spc_table
+    if spc_table is not None and len(spc_table):
+        forced = spc_table["unit"].astype(str).isin(hidden).to_numpy() & \
+            _smallest_nonzero_per_unit(spc_table)
+        spc_table = suppress_table(spc_table, kind=kind, by="unit",
+                                   group_columns=("phase",), forced=forced, **kw)
+    oe = res.oe_table
+    if oe is not None and len(oe):
+        forced = oe["unit"].astype(str).isin(hidden).to_numpy()
+        oe = suppress_table(oe, kind="ratio", forced=forced, **kw)
+    calibration = suppress_table(res.calibration, kind="calibration", **kw)
+    spc_hidden = (hidden_rows(spc_table) if spc_table is not None
+                  else np.zeros(0, dtype=bool))
+    spc_result = res.spc
+    if spc_result is not None and spc_table is not None and spc_hidden.any():
+        pts = spc_result.points.reset_index(drop=True)
+        if len(pts) == len(spc_table):
+            pts = pts.copy()
+            for col in ("y", "lower", "upper", "sigma"):
+                if col in pts.columns:
+                    pts.loc[spc_hidden, col] = np.nan
+            spc_result = dataclasses.replace(spc_result, points=pts)
+    return dataclasses.replace(
+        res, flagged=[u for u in res.flagged if u not in hidden],
+        funnel_table=funnel_table, spc_table=spc_table, oe_table=oe,
+        calibration=calibration, cusum_table=None, cusum=None,
+        funnel=without_units(res.funnel, hidden), spc=spc_result)
+
+
+def _smallest_nonzero_per_unit(table: pd.DataFrame) -> np.ndarray:
+    """The row of each unit's smallest non-zero numerator (forced hidden)."""
+    if "numerator" not in table.columns:
+        return np.zeros(len(table), dtype=bool)
+    num = pd.to_numeric(table["numerator"], errors="coerce")
+    num = num.where(num > 0)
+    out = np.zeros(len(table), dtype=bool)
+    idx = num.groupby(table["unit"].astype(str).to_numpy()).idxmin().dropna()
+    positions = table.index.get_indexer(pd.Index(idx.to_numpy()))
+    out[positions[positions >= 0]] = True
+    return out
+
+
+def publication_quality(table: Any, *, min_count: int,
+                        suppress_zero: bool = False) -> Any:
+    """A data-quality table as published: small record counts hidden.
+
+    Whole-number columns are counts of records (primary and complementary
+    suppression down each column, whose total is published in the overall
+    table); proportions and intervals on hidden rows are blanked; small
+    numbers in the ``message`` text are hidden with their clause's
+    percentages (:func:`suppress_text`).
+    """
+    if table is None or not len(table):
+        return table
+    counts = [c for c in table.columns if pd.api.types.is_integer_dtype(table[c])
+              and c not in SAFE_COLUMNS]
+    out: Any = suppress_table(table, kind="quality", min_count=min_count,
+                         suppress_zero=suppress_zero, counts=counts)
+    if "message" in out.columns:
+        out = out.copy()
+        out["message"] = out["message"].astype(str).map(
+            lambda t: suppress_text(t, min_count=min_count,
+                                    suppress_zero=suppress_zero))
+    return out
+
+
+def policy_statement(cfg: Any) -> dict[str, Any]:
+    """The run's disclosure policy per audience, for ``manifest.json``."""
+    dc = cfg.disclosure
+    low = 0 if dc.suppress_zero else 1
+    small = f"counts {low} to {dc.min_count - 1}"
+    return {
+        "min_count": dc.min_count,
+        "suppress_zero": dc.suppress_zero,
+        "own_pack": dc.own_pack,
+        "shared": dc.shared,
+        "audiences": {
+            "site (its own pack)": (
+                "its own data in full" if dc.own_pack == "full" else
+                f"its own data with {small} hidden, complementary suppression, "
+                "derived values blanked, no CUSUM"),
+            "site (other sites in its pack)": (
+                f"anonymous points; sites with {small} (or protecting one) are "
+                "left out of the figures"),
+            "shared outputs (indicators/, figures/, index.html)": (
+                "the core team: real numbers" if dc.shared == "internal" else
+                f"publication: {small} hidden with complementary suppression, "
+                "derived values blanked, hidden sites left out of figures, no "
+                "CUSUM table"),
+        },
+    }
