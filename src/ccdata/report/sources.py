@@ -280,6 +280,11 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
             if validated:
                 res = read_submission(f, schema=src.schema, sites=site_ids,
                                       sheet=src.sheet)
+                if len(res.valid) + len(res.rejected) == 0:
+                    # an empty or header-only file: nothing to use from it
+                    raise SubmissionReadError(
+                        f"Cannot use {f.name!r}: {res.errors['message'].iloc[0]}.",
+                        path=f)
                 valid = res.valid
                 n = len(res.valid) + len(res.rejected)
                 n_rejected += len(res.rejected)
