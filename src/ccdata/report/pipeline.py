@@ -183,6 +183,10 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 bar.step(f"data quality {q.source}")
             timer.add("data_quality", start)
 
+            # coverage: every site's return for every period of every source
+            from ccdata.report.coverage import write_submission_status
+            status = write_submission_status(cfg, tmp, sources, sites)
+
             results: dict[str, IndicatorOutput] = {}
             start = time.perf_counter()
             for name, ind in cfg.indicators.items():
@@ -202,7 +206,7 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
 
             start = time.perf_counter()
             packs = (sitepack.write_site_packs(cfg, tmp, results, errors, sites,
-                                               quality=quality)
+                                               quality=quality, status=status)
                      if cfg.run.site_packs else {})
             timer.add("site_packs", start)
             bar.step("site packs")
@@ -218,7 +222,8 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 "figures": len(figures),
                 "site_packs": len(packs),
             }
-            write_index(cfg, tmp, sources, results, quality, figures, packs, counts)
+            write_index(cfg, tmp, sources, results, quality, figures, packs, counts,
+                        status=status)
             exit_code = EXIT_DATA_PROBLEMS if n_err else EXIT_OK
             timer.timings["total"] = round(time.perf_counter() - t0, 3)
             manifest = _manifest(cfg, out, sources, results, counts, timer, exit_code)
