@@ -71,7 +71,7 @@ _FREQ = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 
 #: Columns added to an indicator's funnel table.
 COVERAGE_COLUMNS = ("periods_in_window", "periods_received", "coverage",
-                    "coverage_note")
+                    "missing_periods", "coverage_note")
 
 
 def min_coverage(cfg: Any) -> float:
@@ -288,9 +288,9 @@ def add_coverage(table: pd.DataFrame, held: pd.DataFrame,
 
     Held-out units get status ``not_assessed``, their own value
     (numerator / denominator), no limits and no z-score. Every row gains
-    ``periods_in_window``, ``periods_received``, ``coverage`` and
-    ``coverage_note`` (the reason a unit is not assessed, or which periods
-    are missing). Sorted by unit.
+    ``periods_in_window``, ``periods_received``, ``coverage``,
+    ``missing_periods`` and ``coverage_note`` (the reason a unit is not
+    assessed, or which periods are missing). Sorted by unit.
     """
     if coverage is None:
         return table
@@ -476,14 +476,12 @@ def site_coverage_summary(status: pd.DataFrame | None, site: str) -> dict[str, A
 
 def registered_sites(cfg: Any, name: str, sites: pd.DataFrame | None) -> list[str]:
     """The registered sites expected to send source ``name`` (its community)."""
-    if sites is None or cfg.sites.id_column not in sites.columns:
-        return []
     community = cfg.sources[name].community
     col = cfg.sites.community_column
-    if community is not None and col in sites.columns:
-        sites = sites[sites[col] == community]
-    elif community is not None:
-        return []
+    if sites is None or cfg.sites.id_column not in sites.columns \
+            or community is None or col not in sites.columns:
+        return []  # without a community, the sites are those in the data
+    sites = sites[sites[col] == community]
     return sorted(sites[cfg.sites.id_column].astype(str).unique())
 
 

@@ -18,7 +18,6 @@ Exit codes (:attr:`RunOutcome.exit_code`):
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from ccdata.report.indicators import (
     add_ascertainment,
     compute_indicator,
 )
+from ccdata.report.progress import Progress  # tqdm bars (ccdata.report.progress)
 from ccdata.report.sources import ERROR_COLUMNS, SourceData, load_sites, read_source
 
 __all__ = ["EXIT_DATA_PROBLEMS", "EXIT_FAILED", "EXIT_OK", "Progress", "RunOutcome",
@@ -69,34 +69,6 @@ class RunOutcome:
     message: str
     counts: dict[str, int] = field(default_factory=dict)
     manifest: dict[str, Any] | None = None
-
-
-class Progress:
-    """A one-line progress indicator on stderr, shown only on a terminal."""
-
-    def __init__(self, total: int, enabled: bool | None = None, stream: Any = None):
-        self.stream = stream if stream is not None else sys.stderr
-        if enabled is None:
-            enabled = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.enabled = enabled
-        self.total = max(total, 1)
-        self.done = 0
-
-    def step(self, label: str) -> None:
-        """Advance by one stage and redraw the line."""
-        self.done = min(self.done + 1, self.total)
-        if self.enabled:
-            width = 24
-            filled = int(width * self.done / self.total)
-            bar = "#" * filled + "-" * (width - filled)
-            self.stream.write(f"\r[{bar}] {self.done}/{self.total} {label[:40]:<40}")
-            self.stream.flush()
-
-    def close(self) -> None:
-        """End the progress line."""
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 class _Timer:
@@ -206,7 +178,8 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
 
             start = time.perf_counter()
             packs = (sitepack.write_site_packs(cfg, tmp, results, errors, sites,
-                                               quality=quality, status=status)
+                                               quality=quality, status=status,
+                                               progress=bar.pack)
                      if cfg.run.site_packs else {})
             timer.add("site_packs", start)
             bar.step("site packs")
