@@ -62,7 +62,10 @@ class IndicatorOutput:
         """``flagged=`` / ``flag_label=`` for the funnel plot and its description."""
         if self.flag_label is None:
             return {}
-        return {"flagged": list(self.flagged), "flag_label": self.flag_label}
+        drawn = (set(self.funnel.units["unit"].astype(str)) if self.funnel is not None
+                 else set())  # a unit not assessed (coverage) is not drawn
+        return {"flagged": [u for u in self.flagged if u in drawn],
+                "flag_label": self.flag_label}
 
     @property
     def units(self) -> list[str]:
