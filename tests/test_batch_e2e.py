@@ -381,12 +381,8 @@ def test_spc_phases_outside_the_data_is_a_configuration_error(community, tmp_pat
     assert "spc_phases" in res.message and "2031-01" in res.message
 
 
-@pytest.mark.slow
-def test_full_demo_on_the_sample_data(tmp_path):
-    from ccdata.report import run_demo_pipeline
-
-    out = tmp_path / "demo"
-    res = run_demo_pipeline(out)
+def test_full_demo_on_the_sample_data(demo_run):
+    res, out, _ = demo_run  # ONE demo run per session (tests/conftest.py)
     assert res.exit_code in (EXIT_OK, EXIT_DATA_PROBLEMS), res.message
     assert (out / "index.html").is_file()
     m = json.loads((out / "manifest.json").read_text())
