@@ -205,10 +205,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     _setup_logging()
     outcome = run_demo_pipeline(args.out)
-    # the outcome is already in the log (INFO), an error too: print it on
-    # stdout only when the log does not show it (--quiet), so each line
-    # appears once in a cron mail
-    if outcome.exit_code != 2 and _LOGGING.get("level", 0) > logging.INFO:
+    # an error is already in the log: print the one-line result on stdout only
+    # when outputs were written, so each error appears once in a cron mail
+    if outcome.exit_code != 2:
         print(outcome.message)
     return outcome.exit_code
 

@@ -529,7 +529,8 @@ def _coverage_part(status_rows: dict[str, dict[str, pd.DataFrame]],
             if asc is not None and pd.notna(asc):
                 rows.append(("Case ascertainment",
                              f"{100 * float(asc):.0f}% of the expected cases "
-                             f"({d.get('submitted')} of {d.get('expected')})"))
+                             f"({_count(d.get('submitted'))} of "
+                             f"{_count(d.get('expected'))})"))
             comp = d.get("complete_proportion")
             if comp is not None and pd.notna(comp):
                 rows.append(("Complete records",
@@ -542,6 +543,21 @@ def _coverage_part(status_rows: dict[str, dict[str, pd.DataFrame]],
             out.append({"source": source, "label": f"Source: {source}",
                         "rows": rows, "sentences": sentences, "quality": quality})
     return out
+
+
+def _count(v: Any) -> str:
+    """A count as text: ``346`` rather than ``346.0``.
+
+    Examples
+    --------
+    >>> _count(346.0), _count(2.5), _count(None)
+    ('346', '2.5', 'None')
+    """
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return str(int(f)) if f.is_integer() else f"{f:g}"
 
 
 def _cusum_part(pdir: Path, name: str, r: IndicatorOutput, site: str,
