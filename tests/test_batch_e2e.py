@@ -528,7 +528,8 @@ def test_site_ids_that_are_not_safe_file_names_get_their_own_pack(community, tmp
     assert (out / "sites" / "T_08" / "summary.md").is_file()
     assert (out / "sites" / "_" / "summary.md").is_file()
     assert sorted(p.name for p in out.iterdir()) == [
-        "figures", "index.html", "indicators", "manifest.json", "sites", "validation"]
+        "figures", "index.html", "indicators", "indicators.xlsx", "manifest.json",
+        "report.pdf", "sites", "validation"]
     # every link of index.html leads to a file of the output folder
     links = re.findall(r'href="([^"]+)"', (out / "index.html").read_text())
     assert "sites/T_08/index.html" in links

@@ -218,8 +218,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from ccdata import __version__
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
+        __version__ = version("ccdata")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        __version__ = "0+unknown"
     parser = argparse.ArgumentParser(
         prog="ccdata",
         description="Comparative quality data for clinical communities.",
