@@ -46,3 +46,20 @@ def sample_data_dir() -> Path:
 @pytest.fixture(scope="session")
 def reference_dir() -> Path:
     return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """ONE run of ``ccdata demo`` shared by every test that only reads its outputs.
+
+    Returns ``(outcome, out_dir, data_dir)``. The demo is the single test of
+    the whole pipeline on the bundled sample data (about a minute on 2 cores),
+    so it runs once per session, not once per test.
+    """
+    from ccdata.report import prepare_demo_data, run_demo_pipeline
+
+    base = tmp_path_factory.mktemp("demo")
+    data = prepare_demo_data(base / "data")
+    out = base / "out"
+    outcome = run_demo_pipeline(out, data_dir=data, progress=False)
+    return outcome, out, data

@@ -178,9 +178,57 @@ def _cmd_sample_data(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------
 
 
+class _OncePerMessage(logging.Filter):
+    """Let each warning or error through once per run (no repeated lines)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[tuple[int, str]] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        key = (record.levelno, record.getMessage())
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+
+#: Set by :func:`_configure_logging` (the global options of ``main``).
+_LOGGING: dict[str, int] = {}
+
+
+def _configure_logging(verbosity: int = 0, stream: object = None) -> None:
+    """Log to stderr: INFO by default, WARNING with --quiet, DEBUG with --verbose.
+
+    On a terminal lines are ``LEVEL message``; elsewhere (cron, CI, a pipe)
+    each line starts with its time, ``2026-12-01 02:00:03 INFO ...``. Each
+    warning or error is printed once. Replaces the handlers a previous call
+    installed (``main`` may be called several times in one process).
+    """
+    stream = sys.stderr if stream is None else stream
+    level = {-1: logging.WARNING, 0: logging.INFO}.get(verbosity, logging.DEBUG)
+    tty = bool(getattr(stream, "isatty", lambda: False)())
+    fmt = ("%(levelname)s %(message)s" if tty
+           else "%(asctime)s %(levelname)s %(message)s")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(fmt, datefmt="%Y-%m-%d %H:%M:%S"))
+    handler.addFilter(_OncePerMessage())
+    handler.set_name("ccdata-cli")
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "ccdata-cli"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("ccdata").setLevel(level)
+    _LOGGING["level"] = level
+
+
 def _setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(levelname)s %(message)s")
+    """Configure logging unless ``main`` already did (for the subcommands)."""
+    if "level" not in _LOGGING:
+        _configure_logging()
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -211,7 +259,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     _setup_logging()
     outcome = run_demo_pipeline(args.out)
-    print(outcome.message)
+    # an error is already in the log: print the one-line result on stdout only
+    # when outputs were written, so each error appears once in a cron mail
+    if outcome.exit_code != 2:
+        print(outcome.message)
     return outcome.exit_code
 
 
@@ -221,10 +272,23 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        __version__ = version("ccdata")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        __version__ = "0+unknown"
     parser = argparse.ArgumentParser(
         prog="ccdata",
         description="Comparative quality data for clinical communities.",
     )
+    parser.add_argument("--version", action="version",
+                        version=f"%(prog)s {__version__}")
+    noise = parser.add_mutually_exclusive_group()
+    noise.add_argument("-q", "--quiet", action="store_true",
+                       help="only warnings and errors; no progress bars")
+    noise.add_argument("-v", "--verbose", action="store_true",
+                       help="debug messages too")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     val = sub.add_parser("validate", help="check a site submission (.csv or .xlsx)")
@@ -277,6 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error already printed
         return exc.code if isinstance(exc.code, int) else 2
+    _configure_logging(-1 if args.quiet else (1 if args.verbose else 0))
     try:
         return args.func(args)
     except (CCDataError, OSError) as exc:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ccdata.errors import ConfigError, DisclosureError
 from ccdata.report.config import Config, check_config, load_config, parse_config
+from ccdata.report.demo import add_demo_problems
 from ccdata.report.pipeline import (
     EXIT_DATA_PROBLEMS,
     EXIT_FAILED,
@@ -32,6 +33,7 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_OK",
     "DisclosureError",
+    "add_demo_problems",
     "RunOutcome",
     "check_config",
     "demo_config",
@@ -63,8 +65,11 @@ def prepare_demo_data(data_dir: str | Path) -> Path:
     ----------
     data_dir : path-like
         Folder to fill (created). The synthetic files come from
-        :func:`ccdata.sample_data.write_sample_data`; the real NHS England A&E
-        file (Open Government Licence v3.0) is copied to ``real/``.
+        :func:`ccdata.sample_data.write_sample_data`, with a few realistic
+        problems planted by :func:`ccdata.report.demo.add_demo_problems` (a
+        late site, a mistyped row, a stopped submitter) so that the demo shows
+        validation reports and coverage; the real NHS England A&E file (Open
+        Government Licence v3.0) is copied to ``real/``.
 
     Returns
     -------
@@ -76,6 +81,8 @@ def prepare_demo_data(data_dir: str | Path) -> Path:
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     write_sample_data(data_dir)
+    for line in add_demo_problems(data_dir):
+        log.info("demo: planted problem %s", line)
     ae = _find_ae_data()
     if ae is not None:
         (data_dir / "real").mkdir(exist_ok=True)

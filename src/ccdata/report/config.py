@@ -135,6 +135,7 @@ class FunnelConfig:
     levels: list[float] = field(default_factory=lambda: [0.95, 0.998])
     method: str | None = None
     overdispersion: Literal["none", "multiplicative", "additive"] | None = None
+    min_coverage: float = 0.75  # share of a window's periods a site must send
 
 
 @dataclass(frozen=True)

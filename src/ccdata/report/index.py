@@ -1,9 +1,17 @@
-"""``index.html``: one page linking every output of a batch run.
+"""The steering report: ``index.html`` and ``report.pdf`` of a batch run.
 
-The page is static HTML with relative links and no scripts, so the output
-folder can be copied, zipped or served as it is. It carries no timestamp (the
-time of the run is in ``manifest.json``), so it is identical for identical
-inputs.
+The page is rendered from the Jinja2 template ``templates/index.html``
+(autoescaped), with a table of contents, an overview table of every
+indicator per community in site-identifier order (never sorted by results)
+with each site's coverage and data quality beside its outcomes, every
+source's coverage per site, and each indicator's facts in plain words (the
+over-dispersion numbers phi and tau² are in a ``<details>`` block). It is
+static HTML with relative links and no scripts, so the output folder can be
+copied, zipped or served as it is, and it carries no timestamp (the time of
+the run is in ``manifest.json``), so it is identical for identical inputs.
+``report.pdf`` is the same page laid out for print
+(:func:`ccdata.report.render.write_pdf`), and ``indicators.xlsx`` holds the
+tidy tables for steering groups who work in Excel.
 """
 
 from __future__ import annotations
@@ -13,117 +21,287 @@ from typing import Any
 
 import pandas as pd
 
+from ccdata._wording import NOT_ASSESSED, level_percent, status_short
 from ccdata.report import writers as w
 from ccdata.report.config import Config
-from ccdata.report.sitepack import status_words
 
-__all__ = ["write_index"]
-
-_e = w.html_escape
-
-_CSS = """
-body{font-family:"DejaVu Sans",Arial,sans-serif;max-width:62rem;margin:2rem auto;
-padding:0 1rem;color:#222;line-height:1.45}
-h1,h2,h3{font-weight:600}table{border-collapse:collapse;margin:.5rem 0 1rem}
-td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}
-figure{margin:1rem 0}img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:.9rem;color:#444}.sites a{margin-right:.6rem}
-"""
-
+__all__ = ["overview_tables", "write_index", "write_workbook"]
 
 #: The tables written per indicator (``indicators/<name>_<part>.csv``).
 _INDICATOR_TABLES = ("funnel", "spc", "observed_expected", "calibration", "cusum",
                      "summary")
+_NONE = "\u2014"
 
 
-def _table(frame: pd.DataFrame) -> str:
-    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
-    body = "".join("<tr>" + "".join(f"<td>{_e('' if pd.isna(v) else v)}</td>"
-                                    for v in row) + "</tr>"
-                   for row in frame.itertuples(index=False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _levels(r: Any, cfg: Config) -> tuple[float, ...]:
+    if r.funnel is not None and getattr(r.funnel, "levels", None) is not None:
+        return tuple(float(v) for v in r.funnel.levels)
+    return tuple(float(v) for v in cfg.funnel.levels)
 
 
-def _link(tmp: Path, rel: str) -> str:
-    return f'<a href="{_e(rel)}">{_e(rel)}</a>' if (tmp / rel).exists() else ""
+def _cell(row: pd.Series, levels: tuple[float, ...], direction: Any) -> str:
+    status = str(row["status"])
+    if status == NOT_ASSESSED:
+        n, k = row.get("periods_in_window"), row.get("periods_received")
+        if pd.notna(n) and pd.notna(k):
+            return f"not assessed (data for {int(k)} of {int(n)} periods)"
+        return "not assessed"
+    try:
+        words = status_short(status, levels)
+    except Exception:  # noqa: BLE001 - show an unknown status as it is
+        words = status
+    cov = row.get("coverage")
+    if cov is not None and pd.notna(cov) and float(cov) < 1:
+        words += f" (data for {int(row['periods_received'])} of " \
+                 f"{int(row['periods_in_window'])} periods)"
+    return words
+
+
+def _community(cfg: Config, source: str) -> str:
+    return cfg.sources[source].community or ""
+
+
+def overview_tables(cfg: Config, results: dict[str, Any],
+                    quality: dict[str, Any], status: dict[str, pd.DataFrame]
+                    ) -> list[dict[str, Any]]:
+    """One overview table per community: a row per site, in site-id order.
+
+    Columns: the site, its coverage of each source (periods received of
+    expected), each indicator's status in neutral words, and the data quality
+    of each source (complete records, case ascertainment).
+    """
+    groups: dict[str, list[str]] = {}
+    for name, r in results.items():
+        if r.funnel_table is not None:
+            groups.setdefault(_community(cfg, r.config.source), []).append(name)
+    blocks = []
+    for community in sorted(groups):
+        names = groups[community]
+        srcs = sorted({results[n].config.source for n in names})
+        units: set[str] = set()
+        for n in names:
+            units |= set(results[n].funnel_table["unit"].astype(str))
+        columns = ["Site"]
+        cov_cols = [s for s in srcs if s in status]
+        columns += [f"Periods received ({s})" for s in cov_cols]
+        columns += [results[n].title for n in names]
+        dq_cols = [s for s in srcs if s in quality
+                   and quality[s].summary is not None]
+        columns += [f"Data quality ({s})" for s in dq_cols]
+        per_unit = {n: results[n].funnel_table.set_index(
+            results[n].funnel_table["unit"].astype(str)) for n in names}
+        cov = {s: status[s].assign(_got=status[s]["status"] != "missing")
+               .groupby(status[s]["site_id"].astype(str))["_got"].agg(["sum", "size"])
+               for s in cov_cols}
+        dq = {s: quality[s].summary.set_index(
+            quality[s].summary["site_id"].astype(str)) for s in dq_cols}
+        rows = []
+        for u in sorted(units):
+            row = [u]
+            for s in cov_cols:
+                c = cov[s]
+                row.append(f"{int(c.loc[u, 'sum'])} of {int(c.loc[u, 'size'])}"
+                           if u in c.index else _NONE)
+            for n in names:
+                t = per_unit[n]
+                row.append(_cell(t.loc[u], _levels(results[n], cfg),
+                                 results[n].config.direction) if u in t.index
+                           else _NONE)
+            for s in dq_cols:
+                row.append(_dq_cell(dq[s].loc[u]) if u in dq[s].index else _NONE)
+            rows.append(row)
+        label = f"Community: {community}" if community else "Sites without a community"
+        blocks.append({"label": label, "columns": columns, "rows": rows})
+    return blocks
+
+
+def _dq_cell(d: pd.Series) -> str:
+    parts = []
+    comp = d.get("complete_proportion")
+    if comp is not None and pd.notna(comp):
+        parts.append(f"{100 * float(comp):.1f}% complete records")
+    asc = d.get("ascertainment")
+    if asc is not None and pd.notna(asc):
+        concern = bool(d.get("ascertainment_concern"))
+        parts.append(f"ascertainment {100 * float(asc):.0f}%"
+                     + (" (below threshold)" if concern else ""))
+    return "; ".join(parts) or _NONE
+
+
+def _coverage_blocks(status: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
+    from ccdata.report.coverage import site_coverage_summary
+
+    out = []
+    for source in sorted(status):
+        table = status[source]
+        rows, timed = [], False
+        for site in sorted(table["site_id"].astype(str).unique()):
+            info = site_coverage_summary(table, site)
+            timed = timed or info["timed"]
+            if info["missing_count"] or info["late_count"]:
+                rows.append({"site": site,
+                             "received": f"{info['received']} of {info['periods']}",
+                             "missing": info["missing"] or "none",
+                             "late": str(info["late_count"])})
+        n_sites = table["site_id"].nunique()
+        periods = sorted(table["period"].astype(str).unique())
+        text = (f"{n_sites} sites, {len(periods)} periods ({periods[0]} to "
+                f"{periods[-1]}). ")
+        text += (f"{len(rows)} site(s) with a period missing or late are listed."
+                 if rows else "Every site sent every period.")
+        out.append({"label": f"Source: {source}", "text": text, "rows": rows,
+                    "timed": timed,
+                    "file": f"indicators/submission_status_{source}.csv"})
+    return out
+
+
+def _indicator_block(cfg: Config, tmp: Path, name: str, r: Any,
+                     figures: list[Any]) -> dict[str, Any]:
+    lines = [f"Period: {r.window}."]
+    levels = _levels(r, cfg)
+    percent = r.config.kind == "proportion"
+    if r.config.target is not None:
+        t = r.config.target
+        shown = f"{100 * t:.4g}%" if percent else f"{t:.4g}"
+        lines.append(f"Target: {shown}.")
+    elif r.summary.get("target") is not None and r.config.kind != "ratio":
+        t = r.summary["target"]
+        shown = f"{100 * t:.3g}%" if percent else f"{t:.3g}"
+        lines.append(f"No target: the funnel is centred on the community average "
+                     f"({shown}).")
+    details: list[tuple[str, str]] = []
+    if r.funnel_table is not None:
+        st = r.funnel_table["status"].value_counts()
+        order = [s for s in _status_order(levels) if s in st.index]
+        lines.append("Sites: " + "; ".join(
+            f"{int(st[s])} {status_short(s, levels)}" for s in order) + ".")
+        lines.append("Limits: " + " and ".join(level_percent(v) for v in levels)
+                     + ".")
+        applied = r.summary.get("overdispersion_applied")
+        method = r.summary.get("overdispersion")
+        if method not in (None, "none"):
+            lines.append(
+                "The results of the sites vary more than chance alone would give, so "
+                "the limits were widened to allow for it." if applied else
+                "The results of the sites vary no more than chance alone would give, "
+                "so the limits were not widened.")
+        for key, label in (("phi", "Over-dispersion ratio (phi)"),
+                           ("tau2", "Between-site variance (tau\u00b2)")):
+            if r.summary.get(key) is not None:
+                details.append((label, f"{r.summary[key]:.4g}"))
+        if method is not None:
+            details.append(("Over-dispersion method", str(method)))
+        short = (r.coverage is not None
+                 and int((~r.coverage["assessed"]).sum()) or 0)
+        if short:
+            lines.append(f"{short} site(s) not assessed: they sent too little of the "
+                         "window (see the coverage column of the funnel table).")
+    if getattr(r, "flag_label", None) is not None:
+        label = r.flag_label[0].lower() + r.flag_label[1:]
+        lines.append(f"Ringed on the funnels: {len(r.flagged)} site(s) with {label} "
+                     f"({', '.join(r.flagged) or 'none'}); their outcome figures may "
+                     "be incomplete.")
+    if r.summary.get("c_statistic") is not None:
+        details.append(("Risk model c-statistic", f"{r.summary['c_statistic']:.3f}"))
+    if r.skipped:
+        lines.append("Not produced: " + "; ".join(r.skipped) + ".")
+    files = sorted(f"indicators/{name}_{part}.csv" for part in _INDICATOR_TABLES
+                   if (tmp / "indicators" / f"{name}_{part}.csv").is_file())
+    return {"name": name, "title": r.title, "lines": lines, "details": details,
+            "files": files,
+            "figures": [_fig(f, i) for i, f in enumerate(figures) if f.group == name]}
+
+
+def _status_order(levels: tuple[float, ...]) -> list[str]:
+    from ccdata._wording import status_names
+
+    return status_names(levels)
+
+
+def _fig(f: Any, i: int) -> dict[str, Any]:
+    return {"id": f"steer-{i}", "src": f.path, "desc": f.description,
+            "caption": f.title, "svg": None, "title": f.title}
 
 
 def write_index(cfg: Config, tmp: Path, sources: dict[str, Any],
                 results: dict[str, Any], quality: dict[str, Any], figures: list[Any],
                 packs: dict[str, list[str]],
-                counts: dict[str, int]) -> Path:
-    """Write ``index.html`` for the steering group into ``tmp``."""
-    parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{_e(cfg.run.title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{_e(cfg.run.title)}</h1>",
-        "<p>Sites are compared with an expected range on funnel plots, and each "
-        "site with its own past on run and SPC charts; sites are listed by "
-        "identifier, never ranked. The run's inputs, versions and parameters are "
-        'in <a href="manifest.json">manifest.json</a>.</p>',
-        "<h2>Data received and validation</h2>",
-    ]
-    rows = [{"source": s.name, "files": len(s.files), "rows": s.n_rows,
-             "rows rejected": s.n_rejected, "problems": len(s.errors),
-             "validated": "yes" if s.validated else "no (no schema)"}
-            for s in sources.values()]
-    parts.append(_table(pd.DataFrame(rows)))
-    vfiles = sorted(p.name for p in (tmp / "validation").glob("*_errors.csv")
-                    if p.name != "all_errors.csv")
-    if vfiles:
-        parts.append("<p>Error reports for the sites (rows left out of the results): "
-                     + ", ".join(_link(tmp, f"validation/{f}") for f in vfiles)
-                     + ". All problems: " + _link(tmp, "validation/all_errors.csv")
-                     + ".</p>")
-    else:
-        parts.append("<p>No data problems were found.</p>")
-    if quality:
-        parts.append("<h2>Data quality</h2>")
-        for q in quality.values():
-            links = ", ".join(_link(tmp, f"indicators/{t}.csv") for t in q.tables)
-            parts.append(f"<h3>{_e(q.source)}</h3><p>{links}</p>")
-            parts.extend(_figure_html(f) for f in figures
-                         if f.group == f"data_quality_{q.source}")
-    parts.append("<h2>Indicators</h2>")
-    for name, r in results.items():
-        parts.append(f"<h3>{_e(r.title)}</h3>")
-        facts = [f"Period: {_e(r.window)}."]
-        if r.config.target is not None:
-            t = r.config.target
-            shown = f"{100 * t:.4g}%" if r.config.kind == "proportion" else f"{t:.4g}"
-            facts.append(f"Target: {_e(shown)}.")
-        if r.funnel_table is not None:
-            st = r.funnel_table["status"].value_counts().sort_index()
-            facts.append("Sites: " + "; ".join(
-                f"{int(n)} {_e(status_words(s))}" for s, n in st.items()) + ".")
-        if getattr(r, "flag_label", None) is not None:
-            label = r.flag_label[0].lower() + r.flag_label[1:]
-            facts.append(
-                f"Ringed on the funnels: {len(r.flagged)} site(s) with {_e(label)} "
-                f"({_e(', '.join(r.flagged)) or 'none'}); their outcome figures may "
-                "be incomplete.")
-        for k in ("phi", "tau2"):
-            if r.summary.get(k) is not None:
-                facts.append(f"{k} = {r.summary[k]:.4g}.")
-        if r.skipped:
-            facts.append("Not produced: " + _e("; ".join(r.skipped)) + ".")
-        parts.append("<p>" + " ".join(facts) + "</p>")
-        csvs = sorted(f"{name}_{part}.csv" for part in _INDICATOR_TABLES
-                      if (tmp / "indicators" / f"{name}_{part}.csv").is_file())
-        parts.append("<p>Tables: " + ", ".join(_link(tmp, f"indicators/{c}")
-                                               for c in csvs) + "</p>")
-        parts.extend(_figure_html(f) for f in figures if f.group == name)
-    if packs:
-        parts.append("<h2>Site feedback packs</h2><p class=\"sites\">"
-                     + " ".join(f'<a href="sites/{_e(w.pack_name(s))}/summary.md">'
-                                f"{_e(s)}</a>" for s in sorted(packs)) + "</p>")
+                counts: dict[str, int], *,
+                status: dict[str, pd.DataFrame] | None = None) -> Path:
+    """Write ``index.html``, ``report.pdf`` and ``indicators.xlsx`` into ``tmp``."""
+    from ccdata.report.coverage import min_coverage
+    from ccdata.report.render import render_template, write_pdf
+
+    status = status or {}
+    figs = [_fig(f, i) for i, f in enumerate(figures)]
+    src_rows = [[s.name, len(s.files), s.n_rows, s.n_rejected, len(s.errors),
+                 "yes" if s.validated else "no (no schema)"]
+                for s in sources.values()]
+    vfiles = sorted(f"validation/{p.name}" for p in (tmp / "validation")
+                    .glob("*_errors.csv") if p.name != "all_errors.csv")
+    qblocks = []
+    for q in quality.values():
+        qblocks.append({
+            "label": f"Source: {q.source}",
+            "text": ("Field completeness, timeliness and case ascertainment per "
+                     "site; each site's pack quotes its own message."),
+            "files": [f"indicators/{t}.csv" for t in q.tables],
+            "figures": [fg for fg, f in zip(figs, figures, strict=True)
+                        if f.group == f"data_quality_{q.source}"]})
+    workbook = write_workbook(tmp)
     c = counts
-    parts.append(f"<p>{c['rows_read']} rows read, {c['rows_rejected']} rejected; "
-                 f"{c['indicators']} indicators, {c['figures']} figures, "
-                 f"{c['site_packs']} site packs.</p></body></html>")
-    return w.write_text("\n".join(parts) + "\n", tmp / "index.html")
+    context = {
+        "title": cfg.run.title,
+        "workbook": workbook,
+        "overview": overview_tables(cfg, results, quality, status),
+        "sources": {"columns": ["Source", "Files", "Rows", "Rows rejected",
+                                "Problems", "Validated"], "rows": src_rows},
+        "validation_files": vfiles,
+        "coverage": _coverage_blocks(status),
+        "min_coverage": f"{100 * min_coverage(cfg):.0f}%",
+        "quality": qblocks,
+        "indicators": [_indicator_block(cfg, tmp, n, r, figures)
+                       for n, r in results.items()],
+        "packs": [{"site": s, "href": f"sites/{w.pack_name(s)}/index.html"}
+                  for s in sorted(packs)],
+        "footer": (f"{c['rows_read']} rows read, {c['rows_rejected']} rejected; "
+                   f"{c['indicators']} indicators, {c['figures']} figures, "
+                   f"{c['site_packs']} site packs."),
+    }
+    page = render_template("index.html", r=context)
+    path = w.write_text(page, tmp / "index.html")
+    pngs = {fg["id"]: tmp / f.path for fg, f in zip(figs, figures, strict=True)}
+    write_pdf(tmp / "report.pdf", page, title=cfg.run.title, figures=pngs)
+    return path
 
 
-def _figure_html(f: Any) -> str:
-    return (f'<figure><img src="{_e(f.path)}" alt="{_e(f.description)}">'
-            f"<figcaption>{_e(f.title)}</figcaption></figure>")
+def write_workbook(tmp: Path) -> str | None:
+    """``indicators.xlsx``: every CSV of ``indicators/`` as a sheet (openpyxl).
+
+    Sheet names are the file names cut to Excel's 31 characters; the first
+    sheet lists every table with its file. Returns the relative path, or
+    None when there are no tables.
+    """
+    files = sorted((tmp / "indicators").glob("*.csv"))
+    if not files:
+        return None
+    path = tmp / "indicators.xlsx"
+    used: set[str] = set()
+    listing = []
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        sheets = []
+        for f in files:
+            base = f.stem[:31]
+            name, k = base, 1
+            while name in used:
+                k += 1
+                name = f"{base[:28]}~{k}"
+            used.add(name)
+            listing.append({"sheet": name, "file": f"indicators/{f.name}"})
+            sheets.append((name, f))
+        pd.DataFrame(listing).to_excel(xl, sheet_name="contents", index=False)
+        for name, f in sheets:
+            table = pd.read_csv(f, dtype=str, keep_default_na=False)
+            w.neutralise_formulas(table).to_excel(xl, sheet_name=name, index=False)
+    return "indicators.xlsx"
+

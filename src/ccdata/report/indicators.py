@@ -24,6 +24,7 @@ from ccdata._periods import (
 from ccdata.comparison import funnel
 from ccdata.completeness import data_quality
 from ccdata.errors import ConfigError
+from ccdata.report import coverage as cov
 from ccdata.report.config import Config, IndicatorConfig
 from ccdata.report.sources import SourceData, apply_filter
 from ccdata.risk import fit_risk_model, observed_expected, risk_adjusted_cusum
@@ -62,13 +63,17 @@ class IndicatorOutput:
     flag_label: str | None = None  # legend text of the mark, e.g. "... below 80%"
     expected_label: str | None = None  # where the expected cases come from
     problems: pd.DataFrame | None = None  # rows left out (unreadable period...)
+    coverage: pd.DataFrame | None = None  # per unit: share of the window submitted
 
     @property
     def flag_kwargs(self) -> dict[str, Any]:
         """``flagged=`` / ``flag_label=`` for the funnel plot and its description."""
         if self.flag_label is None:
             return {}
-        return {"flagged": list(self.flagged), "flag_label": self.flag_label}
+        drawn = (set(self.funnel.units["unit"].astype(str)) if self.funnel is not None
+                 else set())  # a unit not assessed (coverage) is not drawn
+        return {"flagged": [u for u in self.flagged if u in drawn],
+                "flag_label": self.flag_label}
 
     @property
     def units(self) -> list[str]:
@@ -214,12 +219,19 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
         else:
             agg = _aggregate(fdata, ind, [ind.unit])
             agg = agg[agg["denominator"] > 0]
+            # coverage: units that sent too little of the window are not judged
+            if ind.period is not None:
+                out.coverage = cov.unit_coverage(
+                    data, out.funnel_periods, unit=ind.unit, period="_period",
+                    freq=ind.period_freq, threshold=cov.min_coverage(cfg))
+            agg, held = cov.hold_out(agg, out.coverage)
             res = funnel(agg, numerator="numerator", denominator="denominator",
                          unit="unit", kind=ind.kind, **_funnel_kwargs(cfg, ind))
             out.funnel = res
             table = res.to_frame()
             table.insert(0, "indicator", name)
-            out.funnel_table = table
+            out.funnel_table = cov.add_coverage(table, held, out.coverage, name=name,
+                                                kind=ind.kind)
             for attr in ("phi", "tau2", "target"):
                 v = getattr(res, attr)
                 if v is not None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +36,7 @@ from ccdata.report.indicators import (
     add_ascertainment,
     compute_indicator,
 )
+from ccdata.report.progress import Progress  # tqdm bars (ccdata.report.progress)
 from ccdata.report.sources import (
     ERROR_COLUMNS,
     PROVENANCE,
@@ -78,34 +78,6 @@ class RunOutcome:
     message: str
     counts: dict[str, int] = field(default_factory=dict)
     manifest: dict[str, Any] | None = None
-
-
-class Progress:
-    """A one-line progress indicator on stderr, shown only on a terminal."""
-
-    def __init__(self, total: int, enabled: bool | None = None, stream: Any = None):
-        self.stream = stream if stream is not None else sys.stderr
-        if enabled is None:
-            enabled = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.enabled = enabled
-        self.total = max(total, 1)
-        self.done = 0
-
-    def step(self, label: str) -> None:
-        """Advance by one stage and redraw the line."""
-        self.done = min(self.done + 1, self.total)
-        if self.enabled:
-            width = 24
-            filled = int(width * self.done / self.total)
-            bar = "#" * filled + "-" * (width - filled)
-            self.stream.write(f"\r[{bar}] {self.done}/{self.total} {label[:40]:<40}")
-            self.stream.flush()
-
-    def close(self) -> None:
-        """End the progress line."""
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 class _Timer:
@@ -196,6 +168,10 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 bar.step(f"data quality {q.source}")
             timer.add("data_quality", start)
 
+            # coverage: every site's return for every period of every source
+            from ccdata.report.coverage import write_submission_status
+            status = write_submission_status(cfg, tmp, sources, sites)
+
             results: dict[str, IndicatorOutput] = {}
             shared: dict[str, IndicatorOutput] = {}  # as the shared outputs show it
             start = time.perf_counter()
@@ -228,7 +204,8 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             pack_errors = (errors if registered is None else
                            errors[errors["site_id"].astype(str).isin(registered)])
             packs = (sitepack.write_site_packs(cfg, tmp, results, pack_errors, sites,
-                                               quality=quality, withheld=withheld)
+                                               quality=quality, withheld=withheld,
+                                               status=status, progress=bar.pack)
                      if cfg.run.site_packs else {})
             for site, hits in sorted(withheld.items()):
                 log.error("site pack %r withheld: it mentions other sites (%s)", site,
@@ -254,7 +231,8 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 "site_packs": len(packs),
                 "site_packs_withheld": len(withheld),
             }
-            write_index(cfg, tmp, sources, shared, quality, figures, packs, counts)
+            write_index(cfg, tmp, sources, shared, quality, figures, packs, counts,
+                        status=status)
             exit_code = EXIT_DATA_PROBLEMS if (n_err or withheld) else EXIT_OK
             timer.timings["total"] = round(time.perf_counter() - t0, 3)
             manifest = _manifest(cfg, out, sources, results, counts, timer, exit_code)

@@ -2,9 +2,17 @@
 
 A pack ``sites/<site_id>/`` holds:
 
-* ``summary.md`` -- a short text summary in neutral words;
+* ``index.html`` -- the pack as one self-contained web page (Jinja2 template
+  ``templates/sitepack.html``, autoescaped): the site's own coverage first
+  (periods received and missing, case ascertainment, completeness), then its
+  results in neutral words, then change against its own past; every figure
+  is embedded as inline SVG with a ``<title>`` and ``<desc>``; it reads on a
+  phone and prints cleanly;
+* ``<site_id>.pdf`` -- the same content as a PDF (matplotlib's PDF backend:
+  no system libraries; figures stay vector graphics);
+* ``summary.md`` -- the same text in Markdown;
 * ``indicators.csv`` -- the site's own row of each funnel (value, limits,
-  status) with small counts suppressed;
+  status, coverage) with small counts suppressed;
 * ``<indicator>_funnel.png`` -- the funnel plot with the site highlighted and
   every other site an anonymous grey point (``.txt`` beside it: description);
 * ``<indicator>_spc.png`` / ``<indicator>_spc.csv`` -- the site's own run or
@@ -13,11 +21,14 @@ A pack ``sites/<site_id>/`` holds:
   month, never one row per patient), when configured;
 * ``validation_errors.csv`` -- the problems found in its submission, if any.
 
+A site that sent too little of a funnel's window (``[funnel] min_coverage``,
+see :mod:`ccdata.report.coverage`) is not judged on that funnel: its pack says
+so, with the months missing ("no data since 2024-09").
+
 When an indicator's source has an expected-cases count (``[completeness.SOURCE]
 expected_source``), a site whose case ascertainment is below the threshold is
 ringed on every funnel (other such sites anonymously) and its summary says in
-plain words that its outcome figures may be incomplete. Every pack's summary
-ends with the site's own data-quality message (:func:`ccdata.data_quality`).
+plain words that its outcome figures may be incomplete.
 
 Small-number suppression (``[disclosure] min_count``, default 5) applies to
 counts of people: the events (``numerator`` / ``observed``) and, for a
@@ -39,6 +50,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,9 +58,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ccdata._wording import NOT_ASSESSED, level_percent, status_text
 from ccdata.errors import DisclosureError
 from ccdata.report import writers as w
 from ccdata.report.config import Config
+from ccdata.report.coverage import (
+    coverage_sentence,
+    min_coverage,
+    site_coverage_summary,
+)
 from ccdata.report.disclosure import TEXT_SUFFIXES as _TEXT_SUFFIXES  # noqa: F401
 from ccdata.report.disclosure import (
     hidden_units,
@@ -58,21 +76,15 @@ from ccdata.report.disclosure import (
     suppress_text,
     without_units,
 )
-from ccdata.report.figures import fixed_margins, save_figure
+from ccdata.report.figures import fixed_margins
 from ccdata.report.indicators import IndicatorOutput
 
-__all__ = ["DisclosureError", "FigureJob", "ascertainment_sentence", "render_jobs",
-           "scan_pack", "status_words", "suppress", "write_site_packs"]
+__all__ = ["DisclosureError", "FigureJob", "PackJob", "ascertainment_sentence",
+           "render_jobs", "scan_pack", "status_words", "suppress",
+           "write_site_packs"]
 
 log = logging.getLogger("ccdata.report")
 
-_STATUS = {
-    "within": "within the expected range (inside the 95% limits)",
-    "above_95": "above the 95% limit (inside the 99.8% limit)",
-    "above_998": "above the 99.8% limit",
-    "below_95": "below the 95% limit (inside the 99.8% limit)",
-    "below_998": "below the 99.8% limit",
-}
 #: Columns that count people, by indicator kind (a ratio's denominator is the
 #: modelled expected count, not people).
 _COUNT_COLUMNS = {"ratio": ("numerator", "observed", "n"),
@@ -81,18 +93,25 @@ _DEFAULT_COUNTS = ("numerator", "denominator", "observed", "n")
 #: Values computed from the counts: blanked when a count is suppressed.
 _DERIVED_COLUMNS = ("value", "y", "z", "z_adjusted", "ratio", "crude_rate",
                     "cusum_end", "cusum_max")
+_DEFAULT_LEVELS = (0.95, 0.998)
 
 
-
-def status_words(status: str) -> str:
-    """Neutral words for a funnel status.
+def status_words(status: str, levels: Iterable[float] = _DEFAULT_LEVELS,
+                 direction: str | None = None) -> str:
+    """Neutral words for a funnel status, from the result's own levels.
 
     Examples
     --------
     >>> status_words("above_998")
     'above the 99.8% limit'
+    >>> status_words("below_99", (0.9, 0.99), "increase")
+    'below the 99% limit, worse than expected'
     """
-    return _STATUS.get(str(status), str(status))
+    levels = tuple(levels)
+    try:
+        return status_text(str(status), levels, direction)
+    except Exception:  # noqa: BLE001 - an unknown status is shown as it is
+        return str(status)
 
 
 def _suppress_frame(frame: pd.DataFrame, cfg: Config, kind: str) -> pd.DataFrame:
@@ -139,15 +158,23 @@ def _by_site(table: pd.DataFrame | None, column: str = "unit"
     return {str(k): g for k, g in table.groupby(table[column].astype(str), sort=False)}
 
 
-def _own_funnel_row(r: IndicatorOutput, rows: pd.DataFrame | None
-                    ) -> pd.DataFrame | None:
+def _levels(r: IndicatorOutput, cfg: Config) -> tuple[float, ...]:
+    if r.funnel is not None and getattr(r.funnel, "levels", None) is not None:
+        return tuple(float(v) for v in r.funnel.levels)
+    return tuple(float(v) for v in cfg.funnel.levels)
+
+
+def _own_funnel_row(r: IndicatorOutput, rows: pd.DataFrame | None,
+                    levels: tuple[float, ...]) -> pd.DataFrame | None:
     if rows is None or rows.empty:
         return None
     row = rows.copy()
     row.insert(1, "title", r.title)
     row.insert(2, "period", r.summary.get("funnel_period", r.window))
-    row["status_text"] = row["status"].map(status_words)
-    row["sites_compared"] = len(r.funnel_table)
+    row["status_text"] = row["status"].map(
+        lambda s: status_words(s, levels, r.config.direction))
+    table = r.funnel_table
+    row["sites_compared"] = int((table["status"] != NOT_ASSESSED).sum())
     return row
 
 
@@ -172,39 +199,47 @@ def _flag_sentence(r: IndicatorOutput, row: pd.DataFrame | None, site: str) -> s
                                   r.expected_label or "an independent source")
 
 
-def _summary_lines(r: IndicatorOutput, shown: pd.DataFrame | None,
-                   own_spc: pd.DataFrame | None, min_count: int,
-                   flag: str = "") -> list[str]:
-    lines = [f"## {r.title}", ""]
+def _result_lines(r: IndicatorOutput, shown: pd.DataFrame, levels: tuple[float, ...],
+                  min_count: int, flag: str) -> list[str]:
+    """The neutral sentences of one funnel result for a site."""
     kind = r.config.kind
-    if shown is not None:
-        s = shown.iloc[0]
-        hidden = s["value"] == ""
-        if kind == "ratio":
-            what = "observed / expected ratio"
-            value = ("not shown" if hidden else _fmt(s["value"], False))
-            counts = (f"observed {s['numerator']}, expected "
-                      f"{_fmt(s['denominator'], False)}")
-        else:
-            what = "value"
-            value = "not shown" if hidden else _fmt(s["value"], kind == "proportion")
-            counts = f"{s['numerator']} of {s['denominator']}"
-        lines.append(f"- Period {s['period']}: {what} {value} ({counts}).")
-        if hidden:
-            other = "the expected count" if kind == "ratio" else "the other count"
-            lines.append(f"  The {what} is not shown because a count of patients "
-                         f"is below {min_count}: with {other} it would give that "
-                         "count back.")
-        lines.append(f"- Compared with {int(s['sites_compared'])} sites on a funnel "
-                     f"plot, the value is {status_words(s['status'])}.")
-        if r.config.target is not None:
-            lines.append(f"- The funnel is centred on the target "
-                         f"{_fmt(r.config.target, kind == 'proportion')}.")
-        if flag:
-            lines.append(f"- {flag}")
-    if own_spc is not None and len(own_spc):
-        lines.append(f"- Change over time ({r.window}): {_spc_signal(own_spc)}")
-    lines.append("")
+    s = shown.iloc[0]
+    hidden = s["value"] == "" or pd.isna(s["value"])
+    if kind == "ratio":
+        what = "observed / expected ratio"
+        value = "not shown" if hidden else _fmt(s["value"], False)
+        counts = f"observed {s['numerator']}, expected {_fmt(s['denominator'], False)}"
+    else:
+        what = "value"
+        value = "not shown" if hidden else _fmt(s["value"], kind == "proportion")
+        counts = f"{s['numerator']} of {s['denominator']}"
+    lines = [f"Period {s['period']}: {what} {value} ({counts})."]
+    if hidden and str(s["value"]) == "":
+        other = "the expected count" if kind == "ratio" else "the other count"
+        lines.append(f"The {what} is not shown because a count of patients is below "
+                     f"{min_count}: with {other} it would give that count back.")
+    if s["status"] == NOT_ASSESSED:
+        lines.append("Not compared with the other sites: too little of the "
+                     "window was received (see below)."
+                     if "coverage" in s and pd.notna(s["coverage"])
+                     else "Not compared with the other sites (no usable data).")
+    else:
+        lines.append(f"Compared with {int(s['sites_compared'])} sites on a funnel "
+                     f"plot, the value is "
+                     f"{status_words(s['status'], levels, r.config.direction)}.")
+    percent = kind == "proportion"
+    if r.config.target is not None:
+        lines.append(f"The funnel is centred on the target "
+                     f"{_fmt(r.config.target, percent)}.")
+    elif r.summary.get("target") is not None and kind != "ratio":
+        lines.append(f"The funnel is centred on the community average "
+                     f"{_fmt(r.summary['target'], percent)} (there is no target).")
+    elif kind == "ratio":
+        lines.append("The funnel is centred on 1: as many events as expected for "
+                     "the patients treated.")
+    lines.append(f"Limits shown: {' and '.join(level_percent(v) for v in levels)}.")
+    if flag:
+        lines.append(flag)
     return lines
 
 
@@ -225,6 +260,20 @@ def _spc_signal(pts: pd.DataFrame) -> str:
     return "no sign of special-cause variation against the site's own past."
 
 
+def _cusum_signals(months: pd.DataFrame | None) -> str:
+    """The months in which a site's CUSUM signalled, in words."""
+    if months is None or "signals" not in months.columns:
+        return ""
+    hit = months[pd.to_numeric(months["signals"], errors="coerce").fillna(0) > 0]
+    if hit.empty:
+        return "The CUSUM did not cross its limit."
+    parts = [f"{m} ({int(n)})" for m, n in zip(hit["month"], hit["signals"],
+                                                 strict=True)]
+    total = int(pd.to_numeric(hit["signals"]).sum())
+    return (f"The CUSUM crossed its limit {total} time(s): in "
+            + ", ".join(parts) + " (month and number of signals).")
+
+
 @dataclass(frozen=True)
 class FigureJob:
     """One pack figure to draw: what, from which shared result, where."""
@@ -234,6 +283,17 @@ class FigureJob:
     path: Path
     title: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+    entry: dict[str, Any] = field(default_factory=dict)  # the page's figure entry
+
+
+@dataclass
+class PackJob:
+    """One site's pack to finish: its figures, its page and its PDF."""
+
+    site: str
+    pdir: Path
+    pack: dict[str, Any]
+    figures: list[FigureJob]
 
 
 # Pack figures have a fixed layout (no tight bounding box: one render per
@@ -246,16 +306,30 @@ _LAYOUT: dict[str, tuple[tuple[float, float], tuple[float, float, float, float]]
 }
 
 
+def _figure(jobs: list[FigureJob], kind: str, ref: Any, path: Path, title: str,
+            desc: str, caption: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    entry = {"id": f"fig-{path.stem}", "src": path.name, "title": title,
+             "desc": desc, "caption": caption, "svg": None}
+    jobs.append(FigureJob(kind, ref, path, title, kwargs, entry))
+    w.write_text(desc + "\n", path.with_suffix(".txt"))
+    return entry
+
+
 def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput],
                      errors: pd.DataFrame, sites: pd.DataFrame | None, *,
                      quality: dict[str, Any] | None = None,
-                     withheld: dict[str, list[str]] | None = None,
+                     status: dict[str, pd.DataFrame] | None = None,
+                     progress: Callable[[str, int, int], None] | None = None,
+                     withheld: dict[str, list[str]] | None = None
                      ) -> dict[str, list[str]]:
     """Write ``sites/<site_id>/`` for every site and check none names another site.
 
     ``quality`` (source -> :class:`~ccdata.report.figures.QualityOutput`)
-    gives each pack a "Data quality" section: the site's own row of
-    :func:`ccdata.data_quality` for every source checked.
+    gives each pack the site's own row of :func:`ccdata.data_quality` for
+    every source checked; ``status`` (source -> the table of
+    :func:`ccdata.report.coverage.source_submission_status`) its periods
+    received and missing. ``progress(site, done, total)`` is called as each
+    pack is finished.
 
     Returns
     -------
@@ -289,59 +363,65 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
     errors_by_site = _by_site(errors, "site_id") if err_sites else {}
     dq_rows = {name: _by_site(q.summary, "site_id")
                for name, q in (quality or {}).items() if q.summary is not None}
+    status_rows = {name: _by_site(t, "site_id") for name, t in (status or {}).items()}
     min_count = cfg.disclosure.min_count
-    packs: dict[str, list[str]] = {}
-    jobs: list[FigureJob] = []
+    share = min_coverage(cfg)
+    pack_jobs: list[PackJob] = []
     for site in sorted(site_ids):
         pdir = tmp / "sites" / w.pack_name(site)
         pdir.mkdir(parents=True, exist_ok=True)
         title = f"{site} ({names[site]})" if names.get(site) else site
-        title = w.md_escape(title)
         hidden_note = ("" if cfg.disclosure.own_pack == "full" else
                        f" Counts of patients below {min_count} are shown as "
                        f"\"<{min_count}\".")
-        md = [f"# Feedback pack for {title}", "",
-              f"{cfg.run.title}. This pack shows your site's own results. Other "
-              f"sites appear only as anonymous grey points.{hidden_note}", ""]
+        pack: dict[str, Any] = {
+            "title": f"Feedback pack for {title}",
+            "intro": (f"{cfg.run.title}. This pack shows your site's own results. "
+                      f"Other sites appear only as anonymous grey points.{hidden_note}"),
+            "coverage": _coverage_part(status_rows, dq_rows, site, cfg),
+            "results": [], "change": [], "problems": "", "files": [],
+            "pdf": f"{w.pack_name(site)}.pdf",
+            "footer": (f"Made by ccdata from the data received. Results need at "
+                       f"least {100 * share:.0f}% of a window's periods to be "
+                       "compared with other sites."),
+        }
+        jobs: list[FigureJob] = []
         rows = []
         for name, r in packed.items():
             kind = r.config.kind
-            row = _own_funnel_row(r, funnel_rows[name].get(site))
-            shown = None
+            levels = _levels(r, cfg)
+            row = _own_funnel_row(r, funnel_rows[name].get(site), levels)
             if row is not None:
                 shown = _suppress_frame(row, cfg, kind)
                 rows.append(shown)
-                p = pdir / f"{name}_funnel.png"
-                jobs.append(FigureJob("funnel", name, p, r.title, dict(
-                    highlight=site, direction=r.config.direction,
-                    period=r.summary.get("funnel_period"), **r.flag_kwargs)))
-                flag = _flag_sentence(r, row, site)
-                ringed = (f" Sites with {r.flag_label[0].lower()}{r.flag_label[1:]} "
-                          "are ringed (dotted)." if r.flagged else "")
-                w.write_text(
-                    f"Funnel plot of {r.title} for {site}: its value is "
-                    f"{status_words(row['status'].iloc[0])}. Every other site is "
-                    f"an anonymous grey point.{ringed}"
-                    + (f" {flag}" if flag else "") + "\n", p.with_suffix(".txt"))
+                pack["results"].append(_result_part(
+                    cfg, r, name, site, row, shown, levels, min_count, share, pdir,
+                    jobs))
             own_spc = spc_rows[name].get(site)
+            change: dict[str, Any] = {"name": name, "title": r.title, "lines": [],
+                                      "figures": []}
             if own_spc is not None and len(own_spc):
                 w.write_csv(_suppress_frame(own_spc, cfg, kind),
                             pdir / f"{name}_spc.csv", sort_by=["x"])
-                p = pdir / f"{name}_spc.png"
-                jobs.append(FigureJob("spc", name, p, f"{r.title}: {site}", dict(
-                    series=site, direction=r.config.direction)))
-                w.write_text(f"{r.title} over time for {site}: "
-                             f"{_spc_signal(own_spc)}\n", p.with_suffix(".txt"))
+                text = f"{r.title} over time for {site}: {_spc_signal(own_spc)}"
+                change["lines"].append(f"Change over time ({r.window}): "
+                                       f"{_spc_signal(own_spc)}")
+                change["figures"].append(_figure(
+                    jobs, "spc", name, pdir / f"{name}_spc.png", f"{r.title}: {site}",
+                    text, f"{r.title}: your site over time ({r.window}).",
+                    dict(series=site, direction=r.config.direction)))
             own_cusum = cusum_rows[name].get(site)
             if cfg.disclosure.own_pack != "full":
                 own_cusum = None  # each step of a CUSUM is a patient's outcome
             if own_cusum is not None and len(own_cusum):
-                _cusum_part(pdir, name, r, site, own_cusum, jobs)
-                w.write_csv(_suppress_frame(cusum_months[name][site], cfg, "cusum"),
+                months = cusum_months[name].get(site)
+                change["lines"].append(_cusum_signals(months))
+                change["figures"].append(_cusum_part(pdir, name, r, site, own_cusum,
+                                                     months, jobs))
+                w.write_csv(_suppress_frame(months, cfg, "cusum"),
                             pdir / f"{name}_cusum.csv", sort_by=["month"])
-            if row is not None or (own_spc is not None and len(own_spc)):
-                md.extend(_summary_lines(r, shown, own_spc, min_count,
-                                         _flag_sentence(r, row, site)))
+            if change["lines"]:
+                pack["change"].append(change)
         if rows:
             table = pd.concat(rows, ignore_index=True)
             w.write_csv(table, pdir / "indicators.csv", sort_by=["indicator"])
@@ -349,20 +429,26 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
             own_err = errors_by_site[site]
             w.write_csv(own_err, pdir / "validation_errors.csv",
                         sort_by=["source", "file", "row", "column"])
-            md.extend(["## Data problems", "",
-                       f"{len(own_err)} problem(s) were found in your submission; "
-                       "the rows concerned were left out of the results above. "
-                       "See validation_errors.csv.", ""])
-        md.extend(_quality_lines(dq_rows, site, cfg))
-        w.write_text("\n".join(md).rstrip() + "\n", pdir / "summary.md")
+            pack["problems"] = (
+                f"{len(own_err)} problem(s) were found in your submission; the rows "
+                "concerned were left out of the results above. See "
+                "validation_errors.csv for each row, column and value.")
+        pack["files"] = sorted([p.name for p in pdir.iterdir() if p.is_file()]
+                               + [j.path.name for j in jobs]
+                               + [pack["pdf"], "summary.md"])
+        from ccdata.report.render import render_template
+
+        w.write_text(render_template("sitepack.md", pack=pack), pdir / "summary.md")
+        pack_jobs.append(PackJob(site, pdir, pack, jobs))
     # other sites' points whose counts are small (or protect a small one) are
     # left out of the pack figures: a point's place gives its count
     peers = {n: hidden_units(r.funnel_table, kind=r.config.kind,
                              min_count=cfg.disclosure.min_count,
                              suppress_zero=cfg.disclosure.suppress_zero)
              for n, r in packed.items()}
-    render_jobs(jobs, {n: (r.funnel, r.spc, peers[n]) for n, r in packed.items()},
-                dpi=cfg.run.dpi, workers=cfg.run.workers)
+    render_packs(pack_jobs, {n: (r.funnel, r.spc, peers[n]) for n, r in packed.items()},
+                 dpi=cfg.run.dpi, workers=cfg.run.workers, progress=progress)
+    packs: dict[str, list[str]] = {}
     for site in sorted(site_ids):
         pdir = tmp / "sites" / w.pack_name(site)
         problems = scan_pack(pdir, site, every_id | set(names.values()),
@@ -380,35 +466,113 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
     return packs
 
 
-def _quality_lines(dq_rows: dict[str, dict[str, pd.DataFrame]], site: str,
-                   cfg: Config | None = None) -> list[str]:
-    """The "Data quality" section: the site's own data_quality message per source."""
-    lines = []
-    for source, by_site in dq_rows.items():
-        own = by_site.get(site)
-        if own is None or own.empty:
-            continue
-        msg = str(own["message"].iloc[0])
-        if cfg is not None and cfg.disclosure.own_pack != "full":
-            msg = suppress_text(msg, min_count=cfg.disclosure.min_count,
-                                suppress_zero=cfg.disclosure.suppress_zero)
-        lines.append(f"- {source}: {msg[:1].upper()}{msg[1:]}.")
-    if not lines:
-        return []
-    return ["## Data quality", "", "How complete, timely and full your submitted "
-            "records are (your own records only):", "", *lines, ""]
+def _result_part(cfg: Config, r: IndicatorOutput, name: str, site: str,
+                 row: pd.DataFrame, shown: pd.DataFrame, levels: tuple[float, ...],
+                 min_count: int, share: float, pdir: Path, jobs: list[FigureJob]
+                 ) -> dict[str, Any]:
+    """One result of a site's pack: sentences, coverage and its funnel figure."""
+    flag = _flag_sentence(r, row, site)
+    status = str(row["status"].iloc[0])
+    assessed = status != NOT_ASSESSED
+    part: dict[str, Any] = {
+        "name": name, "title": r.title, "assessed": assessed, "figures": [],
+        "lines": _result_lines(r, shown, levels, min_count, flag), "coverage": ""}
+    if "coverage" in row.columns and pd.notna(row["coverage"].iloc[0]):
+        part["coverage"] = coverage_sentence(row.iloc[0], min_share=share)
+    if assessed and r.funnel is not None:
+        ringed = (f" Sites with {r.flag_label[0].lower()}{r.flag_label[1:]} are "
+                  "ringed (dotted)." if r.flagged else "")
+        words = status_words(status, levels, r.config.direction)
+        cov = f" {part['coverage']}" if part["coverage"] else ""
+        desc = (f"Funnel plot of {r.title} for {site}: its value is {words}. Every "
+                f"other site is an anonymous grey point.{ringed}"
+                + (f" {flag}" if flag else "") + cov)
+        period = r.summary.get("funnel_period")
+        part["figures"].append(_figure(
+            jobs, "funnel", name, pdir / f"{name}_funnel.png", r.title, desc,
+            f"{r.title} ({period}): your site highlighted; the value is {words}."
+            + cov,
+            dict(highlight=site, direction=r.config.direction, period=period,
+                 **r.flag_kwargs)))
+    return part
+
+
+def _coverage_part(status_rows: dict[str, dict[str, pd.DataFrame]],
+                   dq_rows: dict[str, dict[str, pd.DataFrame]], site: str,
+                   cfg: Config | None = None) -> list[dict[str, Any]]:
+    """The pack's first section: per source, the site's periods and data quality."""
+    out = []
+    for source in sorted(set(status_rows) | set(dq_rows)):
+        rows: list[tuple[str, str]] = []
+        sentences: list[str] = []
+        quality = ""
+        own = status_rows.get(source, {}).get(site)
+        info = site_coverage_summary(own, site)
+        if info:
+            rows.append(("Periods expected", f"{info['first']} to {info['last']} "
+                                             f"({info['periods']})"))
+            rows.append(("Periods received", f"{info['received']} of "
+                                             f"{info['periods']}"))
+            rows.append(("Periods missing", info["missing"] or "none"))
+            if info["timed"]:
+                rows.append(("Received late", f"{info['late_count']}"
+                             + (f" ({info['late']})" if info["late"] else "")))
+            if info["missing"]:
+                sentences.append(f"No data was received for {info['missing']}.")
+        dq = dq_rows.get(source, {}).get(site)
+        if dq is not None and not dq.empty:
+            d = dq.iloc[0]
+            asc = d.get("ascertainment")
+            if asc is not None and pd.notna(asc):
+                rows.append(("Case ascertainment",
+                             f"{100 * float(asc):.0f}% of the expected cases "
+                             f"({_count(d.get('submitted'))} of "
+                             f"{_count(d.get('expected'))})"))
+            comp = d.get("complete_proportion")
+            if comp is not None and pd.notna(comp):
+                rows.append(("Complete records",
+                             f"{100 * float(comp):.1f}% of {d.get('records')} "
+                             "records hold every mandatory field"))
+            msg = str(d.get("message") or "")
+            if msg and cfg is not None and cfg.disclosure.own_pack != "full":
+                msg = suppress_text(msg, min_count=cfg.disclosure.min_count,
+                                    suppress_zero=cfg.disclosure.suppress_zero)
+            if msg:
+                quality = f"{msg[:1].upper()}{msg[1:]}."
+        if rows or sentences or quality:
+            out.append({"source": source, "label": f"Source: {source}",
+                        "rows": rows, "sentences": sentences, "quality": quality})
+    return out
+
+
+def _count(v: Any) -> str:
+    """A count as text: ``346`` rather than ``346.0``.
+
+    Examples
+    --------
+    >>> _count(346.0), _count(2.5), _count(None)
+    ('346', '2.5', 'None')
+    """
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return str(int(f)) if f.is_integer() else f"{f:g}"
 
 
 def _cusum_part(pdir: Path, name: str, r: IndicatorOutput, site: str,
-                own: pd.DataFrame, jobs: list[FigureJob]) -> None:
-    p = pdir / f"{name}_cusum.png"
+                own: pd.DataFrame, months: pd.DataFrame | None,
+                jobs: list[FigureJob]) -> dict[str, Any]:
     ucol = "unit" if "unit" in own.columns else r.config.unit
-    jobs.append(FigureJob("cusum", own, p, f"{r.title}: risk-adjusted CUSUM, {site}",
-                          dict(unit=ucol, series=site)))
-    w.write_text(f"Risk-adjusted CUSUM of {r.title} for {site}: the line rises "
-                 "with each death and falls with each survival, weighted by the "
-                 "patient's predicted risk; crossing the dashed limit is a signal "
-                 "worth a look.\n", p.with_suffix(".txt"))
+    signals = _cusum_signals(months)
+    desc = (f"Risk-adjusted CUSUM of {r.title} for {site}: the line rises with each "
+            "death and falls with each survival, weighted by the patient's "
+            "predicted risk; crossing the dashed limit is a signal worth a look. "
+            + signals).strip()
+    return _figure(jobs, "cusum", own, pdir / f"{name}_cusum.png",
+                   f"{r.title}: risk-adjusted CUSUM, {site}", desc,
+                   f"Risk-adjusted CUSUM of {r.title}. {signals}".strip(),
+                   dict(unit=ucol, series=site))
 
 
 _SHARED: dict[str, Any] = {}
@@ -423,8 +587,11 @@ def _init_worker(shared: dict[str, Any]) -> None:
     _SHARED.update(shared)
 
 
-def _render(job: FigureJob, dpi: int) -> None:
+def _draw(job: FigureJob, dpi: int) -> Any:
+    """Draw one figure on a new Figure (inside the theme) and save its PNG."""
     import textwrap
+
+    from matplotlib.figure import Figure
 
     from ccdata.plot import cusum, funnel, spc
 
@@ -449,61 +616,122 @@ def _render(job: FigureJob, dpi: int) -> None:
     title = textwrap.shorten(job.title, 2 * chars, placeholder="...")
     lines = textwrap.wrap(title, chars)
     top += 0.2 * (len(lines) - 1)
+    fig = Figure(figsize=size)
+    fig.subplots_adjust(**fixed_margins(size, left=left, right=right, bottom=bottom,
+                                        top=top))
+    plot(data, ax=fig.add_subplot(), title="" if job.kind != "funnel" else None,
+         **kwargs)
+    fig.suptitle("\n".join(lines), x=left / size[0], ha="left",
+                 y=1 - 0.12 / size[1], va="top", fontsize="large")
+    w.check_inside(job.path)
+    job.path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(job.path, dpi=dpi, metadata={"Software": None})
+    return fig
 
-    def draw(fig: Any) -> None:
-        plot(data, ax=fig.add_subplot(), title="" if job.kind != "funnel" else None,
-             **kwargs)
-        fig.suptitle("\n".join(lines), x=left / size[0], ha="left",
-                     y=1 - 0.12 / size[1], va="top", fontsize="large")
 
-    save_figure(draw, job.path, dpi=dpi, size=size,
-                margins=fixed_margins(size, left=left, right=right, bottom=bottom,
-                                      top=top))
+def _render_pack(job: PackJob, dpi: int) -> None:
+    """Draw a pack's figures (PNG, inline SVG, PDF) and write its page and PDF."""
+    import io
+
+    import matplotlib
+
+    from ccdata.plot import theme
+    from ccdata.report.render import render_template, svg_inline, write_pdf
+
+    with theme(dpi=dpi), matplotlib.rc_context({
+            "savefig.bbox": "standard", "svg.hashsalt": "ccdata",
+            "svg.fonttype": "none",
+            # a site id such as "$\\notacommand$" is text, not math
+            "text.parse_math": False}):
+        figs = {}
+        for fj in job.figures:
+            fig = _draw(fj, dpi)
+            buf = io.StringIO()
+            fig.savefig(buf, format="svg", metadata={"Date": None})
+            e = fj.entry
+            e["svg"] = svg_inline(buf.getvalue(), title=e["title"], desc=e["desc"],
+                                  ident=e["id"])
+            figs[e["id"]] = fig
+        page = render_template("sitepack.html", pack=job.pack)
+        w.write_text(page, job.pdir / "index.html")
+        write_pdf(job.pdir / job.pack["pdf"], page, title=job.pack["title"],
+                  figures=figs)
 
 
-def _render_chunk(args: tuple[list[FigureJob], int]) -> None:
+def _render_chunk(args: tuple[list[PackJob], int]) -> list[str]:
     jobs, dpi = args
     for job in jobs:
-        _render(job, dpi)
+        _render_pack(job, dpi)
+    return [j.site for j in jobs]
 
 
 def render_jobs(jobs: list[FigureJob], results: dict[str, Any], *, dpi: int,
                 workers: int = 0) -> None:
-    """Draw the packs' figures, in parallel processes when ``workers`` != 1.
+    """Draw loose pack figures (PNG only), in this process.
 
-    ``workers = 0`` uses one process per CPU (at most 4). Figures are
-    independent files, so the order of drawing does not change any output.
-    Jobs go to the workers in a few large chunks, so each worker process
-    pays the set-up (fonts, theme) once.
+    Kept for callers that draw figures without a pack page; the batch job
+    uses :func:`render_packs`.
+    """
+    import matplotlib
+
+    from ccdata.plot import theme
+
+    _init_worker({"results": results})
+    with theme(dpi=dpi), matplotlib.rc_context({"savefig.bbox": "standard",
+                                                "text.parse_math": False}):
+        for job in jobs:
+            _draw(job, dpi)
+
+
+def render_packs(jobs: list[PackJob], results: dict[str, Any], *, dpi: int,
+                 workers: int = 0,
+                 progress: Callable[[str, int, int], None] | None = None) -> None:
+    """Finish the packs (figures, page, PDF), in parallel processes when
+    ``workers`` != 1.
+
+    ``workers = 0`` uses one process per CPU (at most 4). Packs are
+    independent folders, so the order of drawing does not change any output.
+    Each worker gets a few packs at a time and pays the set-up (fonts, theme)
+    once; ``progress(site, done, total)`` is called in this process as packs
+    finish.
 
     Parameters
     ----------
-    jobs : list of FigureJob
+    jobs : list of PackJob
     results : dict
         Indicator name -> (FunnelResult, SPCResult), shared with the workers
         once rather than sent with every job.
     dpi : int
     workers : int, default 0
+    progress : callable, optional
     """
     import os
 
     n = min(4, os.cpu_count() or 1) if workers == 0 else workers
     shared: dict[str, Any] = {"results": results}
-    if n <= 1 or len(jobs) < 8:
+    if n <= 1 or len(jobs) < 4:
         _init_worker(shared)
-        for job in jobs:
-            _render(job, dpi)
+        for k, job in enumerate(jobs, 1):
+            _render_pack(job, dpi)
+            if progress is not None:
+                progress(job.site, k, len(jobs))
         return
     import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     shared["parent"] = os.getpid()  # workers die with this process
-    # interleave, so every worker gets a similar mix of figure kinds
-    chunks = [(jobs[i::2 * n], dpi) for i in range(2 * n)]
+    size = max(1, min(8, len(jobs) // (4 * n)))
+    chunks = [(jobs[i:i + size], dpi) for i in range(0, len(jobs), size)]
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context(method),
                              initializer=_init_worker, initargs=(shared,)) as pool:
-        list(pool.map(_render_chunk, chunks))
+        futures = [pool.submit(_render_chunk, c) for c in chunks]
+        done = 0
+        for fut in as_completed(futures):
+            for site in fut.result():
+                done += 1
+                if progress is not None:
+                    progress(site, done, len(jobs))
 
 
 def _site_names(cfg: Config, sites: pd.DataFrame | None) -> dict[str, str]:
