@@ -350,14 +350,28 @@ def _png_chunks_raw(data: bytes) -> str:
 _PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
 
 
+_PDF_STRING = re.compile(rb"\((?:\\.|[^\\)])*\)", re.S)
+
+
 def _pdf_text(data: bytes) -> str:
-    """A PDF's bytes with every Flate stream inflated (text operators included)."""
-    parts = [data.decode("latin-1")]
+    """The text a reader can get out of a PDF: its objects and shown strings.
+
+    The file outside its streams (object dictionaries, metadata such as the
+    title) is kept as it is; of each stream, inflated when Flate-compressed,
+    only the string literals of text objects (``BT`` ... ``ET``) are kept.
+    Image and font streams are binary: scanning their bytes would find short
+    identifiers by chance.
+    """
+    parts = [_PDF_STREAM.sub(b"stream endstream", data).decode("latin-1")]
     for m in _PDF_STREAM.finditer(data):
+        body = m.group(1)
         try:
-            parts.append(zlib.decompress(m.group(1)).decode("latin-1"))
+            body = zlib.decompress(body)
         except zlib.error:
+            pass
+        if b"BT" not in body:
             continue
+        parts.extend(lit[1:-1].decode("latin-1") for lit in _PDF_STRING.findall(body))
     return "\n".join(parts)
 
 
