@@ -63,7 +63,7 @@ def _value(kind):
     if kind == "category":
         return st.sampled_from(LEVELS)
     if kind in ("datetime", "datetime_tz"):
-        zone = dt.timezone.utc if kind == "datetime_tz" else None
+        zone = dt.UTC if kind == "datetime_tz" else None
         return st.builds(
             lambda d, h: (T0 + dt.timedelta(days=d, hours=h)).replace(tzinfo=zone),
             st.integers(0, 5), st.sampled_from([0, 0, 13]))

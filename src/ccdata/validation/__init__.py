@@ -472,8 +472,13 @@ def _explain(problems, failures, schema, specs, parsed, typed, sub, keep, index,
     pos = np.full(len(fc), -1, dtype=np.int64)
     if has_index.any():
         pos[has_index] = index.get_indexer(pd.Index(list(fc["index"][has_index])))
-    fc = fc.assign(_pos=pos, _num=fc["check_number"].astype("float64"),
-                   _col=fc["column"].astype(object).where(fc["column"].notna(), None))
+    num = fc["check_number"].astype("float64")
+    col = fc["column"].astype(object).where(fc["column"].notna(), None)
+    # a DataFrame-level check is melted to one failure per column: one group
+    frame_level = (fc["schema_context"] == "DataFrameSchema").to_numpy() & (
+        num.notna().to_numpy())
+    col = col.where(~frame_level, None)
+    fc = fc.assign(_pos=pos, _num=num, _col=col)
     group_cols = ["schema_context", "_col", "check", "_num"]
     for (ctx, col, chk, num), group in fc.groupby(group_cols, dropna=False,
                                                   sort=False):
