@@ -345,7 +345,10 @@ def submission_status(
             stacklevel=2,
         )
     present = (out["_merge"] == "both").to_numpy()
-    period_index = pd.PeriodIndex.from_ordinals(out["_ordinal"].to_numpy(), freq=freq)
+    # (PeriodIndex.from_ordinals is pandas >= 2.2; a PeriodArray of ordinals is
+    # the same on every supported pandas)
+    period_index = pd.PeriodIndex(pd.arrays.PeriodArray(
+        out["_ordinal"].to_numpy(dtype="int64"), dtype=pd.PeriodDtype(freq)))
     out[period] = format_periods(period_index, word)
     out["due_date"] = _due_dates(out, due, period_index, site=site, period=period,
                                  freq=freq, word=word, where=where)
