@@ -404,7 +404,7 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
                 w.write_csv(_suppress_frame(own_spc, cfg, kind),
                             pdir / f"{name}_spc.csv", sort_by=["x"])
                 text = f"{r.title} over time for {site}: {_spc_signal(own_spc)}"
-                change["lines"].append(f"Change over time ({r.window}): "
+                change["lines"].append(f"Change over time ({_own_span(own_spc, r)}): "
                                        f"{_spc_signal(own_spc)}")
                 change["figures"].append(_figure(
                     jobs, "spc", name, pdir / f"{name}_spc.png", f"{r.title}: {site}",
@@ -543,6 +543,23 @@ def _coverage_part(status_rows: dict[str, dict[str, pd.DataFrame]],
             out.append({"source": source, "label": f"Source: {source}",
                         "rows": rows, "sentences": sentences, "quality": quality})
     return out
+
+
+def _own_span(points: pd.DataFrame, r: IndicatorOutput) -> str:
+    """The periods a site's own chart has data for (not the whole window)."""
+    freq = {"month": "M", "quarter": "Q", "year": "Y"}.get(r.config.period_freq)
+    if freq is None or "x" not in points.columns:
+        return r.window
+    has = points["y"].notna() if "y" in points.columns else points["x"].notna()
+    x = points.loc[has, "x"]
+    if x.empty:
+        return r.window
+    try:
+        per = pd.to_datetime(x.astype(str)).dt.to_period(freq)
+    except (ValueError, TypeError):
+        return r.window
+    first, last = str(per.min()), str(per.max())
+    return first if first == last else f"{first} to {last}"
 
 
 def _count(v: Any) -> str:
