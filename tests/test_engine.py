@@ -300,6 +300,22 @@ def test_fit_equals_in_memory_fit(fits):
     assert b.source == "fitted" and b.formula == a.formula
 
 
+def test_warm_started_fit_reaches_the_same_estimates(both, fits, monkeypatch):
+    """Large fits start from a fit on an every-k-th-row sample held in the engine."""
+    from ccdata.engine import _risk
+
+    mem, res = both
+    a, _ = fits
+    monkeypatch.setattr(_risk, "SAMPLE_ROWS", 1500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        b = engine.fit_risk_model(res.valid, "died_in_hospital", COVARIATES)
+    for col in ["estimate", "std_error"]:
+        np.testing.assert_allclose(
+            b.coefficients[col], a.coefficients[col], rtol=1e-8, atol=1e-10
+        )
+
+
 @pytest.mark.slow
 def test_fit_equals_statsmodels():
     import statsmodels.api as sm

@@ -305,7 +305,8 @@ def _moments(base, names: list[str], b: np.ndarray, c0: float, *, unweighted: bo
     k = len(names)
     con = ibis.get_backend(base)
     if con.name in ("duckdb", "pyspark"):
-        sql, cols = _pass_sql(base.get_name(), k, b, c0, unweighted,
+        # the bare name: DuckDB resolves temporary tables without "temp.main."
+        sql, cols = _pass_sql(base.get_name().split(".")[-1], k, b, c0, unweighted,
                               '"' if con.name == "duckdb" else "`")
         if con.name == "duckdb":
             values = con.con.execute(sql).fetchall()[0]
