@@ -480,3 +480,14 @@ def test_engine_failure_is_an_engine_error_and_bugs_propagate():
 def test_unknown_engine_is_an_input_error():
     with pytest.raises(InputError, match="'duckdb', 'spark'"):
         engine.connect("postgres")
+
+
+def test_observed_expected_refuses_unusable_risks(con):
+    df = pd.DataFrame({"site_id": ["A", "B"], "died": [1, 0], "risk": [0.2, None]})
+    with pytest.raises(InputError, match="'risk' has 1 missing value"):
+        engine.observed_expected(engine.read_source(con, df), outcome="died",
+                                 expected="risk")
+    df["risk"] = [0.2, 1.0]
+    with pytest.raises(InputError, match="1 value\\(s\\) outside \\(0, 1\\)"):
+        engine.observed_expected(engine.read_source(con, df), outcome="died",
+                                 expected="risk")
