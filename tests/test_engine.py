@@ -300,6 +300,22 @@ def test_fit_equals_in_memory_fit(fits):
     assert b.source == "fitted" and b.formula == a.formula
 
 
+def test_warm_started_fit_reaches_the_same_estimates(both, fits, monkeypatch):
+    """Large fits start from a fit on an every-k-th-row sample held in the engine."""
+    from ccdata.engine import _risk
+
+    mem, res = both
+    a, _ = fits
+    monkeypatch.setattr(_risk, "SAMPLE_ROWS", 1500)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        b = engine.fit_risk_model(res.valid, "died_in_hospital", COVARIATES)
+    for col in ["estimate", "std_error"]:
+        np.testing.assert_allclose(
+            b.coefficients[col], a.coefficients[col], rtol=1e-8, atol=1e-10
+        )
+
+
 @pytest.mark.slow
 def test_fit_equals_statsmodels():
     import statsmodels.api as sm
@@ -464,3 +480,14 @@ def test_engine_failure_is_an_engine_error_and_bugs_propagate():
 def test_unknown_engine_is_an_input_error():
     with pytest.raises(InputError, match="'duckdb', 'spark'"):
         engine.connect("postgres")
+
+
+def test_observed_expected_refuses_unusable_risks(con):
+    df = pd.DataFrame({"site_id": ["A", "B"], "died": [1, 0], "risk": [0.2, None]})
+    with pytest.raises(InputError, match="'risk' has 1 missing value"):
+        engine.observed_expected(engine.read_source(con, df), outcome="died",
+                                 expected="risk")
+    df["risk"] = [0.2, 1.0]
+    with pytest.raises(InputError, match="1 value\\(s\\) outside \\(0, 1\\)"):
+        engine.observed_expected(engine.read_source(con, df), outcome="died",
+                                 expected="risk")

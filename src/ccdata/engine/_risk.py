@@ -305,7 +305,8 @@ def _moments(base, names: list[str], b: np.ndarray, c0: float, *, unweighted: bo
     k = len(names)
     con = ibis.get_backend(base)
     if con.name in ("duckdb", "pyspark"):
-        sql, cols = _pass_sql(base.get_name(), k, b, c0, unweighted,
+        # the bare name: DuckDB resolves temporary tables without "temp.main."
+        sql, cols = _pass_sql(base.get_name().split(".")[-1], k, b, c0, unweighted,
                               '"' if con.name == "duckdb" else "`")
         if con.name == "duckdb":
             values = con.con.execute(sql).fetchall()[0]
@@ -1085,18 +1086,20 @@ def observed_expected(
         raise InputError(f"{where}: column(s) {absent!r} are not in the table.")
     (level,) = check_levels([level], where=where)
     y, p = table[outcome].cast("float64"), table[expected].cast("float64")
-    bad = guard(
+    # one pass: the sums per unit and the counts of unusable values with them
+    checks = {
+        "y_na": y.isnull().cast("int64").sum(),
+        "y_bad": (y.notnull() & ~y.isin([0.0, 1.0])).cast("int64").sum(),
+        "p_na": (p.isnull() | p.isnan()).cast("int64").sum(),
+        "p_bad": ((p <= 0.0) | (p >= 1.0)).fill_null(False).cast("int64").sum(),
+        "u_na": table[unit].isnull().cast("int64").sum(),
+    }
+    sums = guard(
         where,
         lambda: (
-            table.aggregate(
-                y_na=y.isnull().cast("int64").sum(),
-                y_bad=(y.notnull() & ~y.isin([0.0, 1.0])).cast("int64").sum(),
-                p_na=(p.isnull() | p.isnan()).cast("int64").sum(),
-                p_bad=((p <= 0.0) | (p >= 1.0)).fill_null(False).cast("int64").sum(),
-                u_na=table[unit].isnull().cast("int64").sum(),
-            )
+            table.group_by(keys)
+            .aggregate(n=table.count(), o=y.sum(), e=p.sum(), **checks)
             .to_pandas()
-            .iloc[0]
         ),
     )
     problems = {
@@ -1107,16 +1110,9 @@ def observed_expected(
         "u_na": f"unit column {unit!r} has {{}} missing value(s)",
     }
     for key, text in problems.items():
-        if int(bad[key] or 0):
-            raise InputError(f"{where}: " + text.format(int(bad[key])) + ".")
-    sums = guard(
-        where,
-        lambda: (
-            table.group_by(keys)
-            .aggregate(n=table.count(), o=y.sum(), e=p.sum())
-            .to_pandas()
-        ),
-    )
+        total = int(sums[key].fillna(0).sum()) if len(sums) else 0
+        if total:
+            raise InputError(f"{where}: " + text.format(total) + ".")
     sums = sums.sort_values(keys, kind="stable").reset_index(drop=True)
     return _oe_table(sums, keys, level, unit)
 
