@@ -368,7 +368,7 @@ def compare_in_memory(data: Path, got: dict) -> float:
         scored, outcome="died_in_hospital", expected="expected"
     )
     for col in ("observed", "expected", "ratio", "ratio_upper_95"):
-        d = _diff(got["oe"][col], oe[col])
+        d = _diff(got["oe"].to_frame()[col], oe.to_frame()[col])
         worst = max(worst, d)
         print(f"compare: O/E {col} max rel diff {d:.2e}")
     print(

@@ -367,15 +367,22 @@ def test_predict_and_observed_expected_equal_in_memory(both, fits):
     oe = engine.observed_expected(
         scored, outcome="died_in_hospital", expected="expected"
     )
-    pd.testing.assert_frame_equal(oe, oe_mem, check_dtype=False, rtol=1e-9)
-    assert oe.attrs["pooled"] == pytest.approx(oe_mem.attrs["pooled"], rel=1e-9)
+    assert type(oe) is type(oe_mem)  # the same result type as the in-memory path
+    pd.testing.assert_frame_equal(
+        oe.to_frame(), oe_mem.to_frame(), check_dtype=False, rtol=1e-9
+    )
+    assert oe.pooled.to_dict() == pytest.approx(oe_mem.pooled.to_dict(), rel=1e-9)
+    assert oe.level == oe_mem.level
     monthly = engine.observed_expected(
         engine.add_period(scored, "procedure_date"),
         outcome="died_in_hospital",
         expected="expected",
         period="month",
+    ).to_frame()
+    assert (
+        monthly.groupby("unit")["observed"].sum().tolist()
+        == oe.to_frame()["observed"].tolist()
     )
-    assert monthly.groupby("unit")["observed"].sum().tolist() == oe["observed"].tolist()
     kept = ccdata.add_period(kept, "procedure_date")
     one = kept[(kept.site_id == "S03") & (kept.month == "2024-01")]
     row = monthly[(monthly.unit == "S03") & (monthly.month == "2024-01")]

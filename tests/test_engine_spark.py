@@ -77,6 +77,7 @@ def test_duckdb_and_spark_give_the_same_results(spark, dataset):
     a = _pipeline(engine.connect("duckdb"), dataset)
     b = _pipeline(engine.connect("spark", session=spark), dataset)
     (ra, fa, ta, ma, oa), (rb, fb, tb, mb, ob) = a, b
+    oa, ob = oa.to_frame(), ob.to_frame()
     assert (ra.n_rows, ra.n_valid, ra.n_rejected) == (
         rb.n_rows,
         rb.n_valid,

@@ -28,7 +28,13 @@ from ccdata._intervals import garwood_interval
 from ccdata._params import check_levels, level_suffix
 from ccdata.engine._source import ROW, guard, materialize, view
 from ccdata.errors import InputError, RiskWarning, SeparationWarning
-from ccdata.risk import HosmerLemeshow, RiskDiagnostics, RiskModel
+from ccdata.risk import (
+    HosmerLemeshow,
+    ObservedExpectedResult,
+    PooledObservedExpected,
+    RiskDiagnostics,
+    RiskModel,
+)
 
 __all__ = ["cusum_inputs", "fit_risk_model", "observed_expected", "predict"]
 
@@ -1117,7 +1123,9 @@ def observed_expected(
     return _oe_table(sums, keys, level, unit)
 
 
-def _oe_table(sums: pd.DataFrame, keys: list[str], level: float, unit: str):
+def _oe_table(
+    sums: pd.DataFrame, keys: list[str], level: float, unit: str
+) -> ObservedExpectedResult:
     """Adapter: the table of ccdata.observed_expected from per-unit sums."""
     suffix = level_suffix(level)
     n = sums["n"].to_numpy(dtype=np.int64)
@@ -1151,18 +1159,18 @@ def _oe_table(sums: pd.DataFrame, keys: list[str], level: float, unit: str):
         )
         table = pd.DataFrame(columns)
     plo, phi = garwood_interval(np.array([o_all]), level)
-    table.attrs["pooled"] = {
-        "n": n_all,
-        "observed": int(o_all),
-        "expected": e_all,
-        "ratio": o_all / e_all if e_all else float("nan"),
-        f"ratio_lower_{suffix}": float(plo[0]) / e_all if e_all else float("nan"),
-        f"ratio_upper_{suffix}": float(phi[0]) / e_all if e_all else float("nan"),
-        "crude_rate": float(crude_all),
-        "expected_rate": e_all / n_all if n_all else float("nan"),
-    }
-    table.attrs["level"] = level
-    return table
+    nan = float("nan")
+    pooled = PooledObservedExpected(
+        n=n_all,
+        observed=int(o_all),
+        expected=e_all,
+        ratio=o_all / e_all if e_all else nan,
+        ratio_lower=float(plo[0]) / e_all if e_all else nan,
+        ratio_upper=float(phi[0]) / e_all if e_all else nan,
+        crude_rate=float(crude_all),
+        expected_rate=e_all / n_all if n_all else nan,
+    )
+    return ObservedExpectedResult(units=table, pooled=pooled, level=float(level))
 
 
 def cusum_inputs(
