@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ccdata.errors import ConfigError
 from ccdata.report.config import (
     Config,
     IndicatorConfig,
@@ -13,7 +14,6 @@ from ccdata.report.config import (
     load_config,
     parse_config,
 )
-from ccdata.errors import ConfigError
 
 GOOD = """
 [run]

@@ -19,9 +19,9 @@ import pytest
 from matplotlib.figure import Figure
 
 import ccdata.plot as cp
+from ccdata._wording import limit_label
 from ccdata.errors import InputError
 from ccdata.plot import _theme as th
-from ccdata._wording import limit_label
 from ccdata.plot._spc import mid_steps
 
 _spec = importlib.util.spec_from_file_location(

@@ -14,7 +14,6 @@ given as numbers) stay as they are.
 from __future__ import annotations
 
 import re
-
 import warnings
 from typing import Any, Literal
 

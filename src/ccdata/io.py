@@ -70,7 +70,8 @@ def _utf16_without_bom(sample: bytes) -> str | None:
 
 def _decode(path: Path, data: bytes) -> str:
     """Decode a text table: UTF-8 (with or without BOM), UTF-16 (with or without
-    BOM) or Windows-1252; refuse mixed encodings and NUL bytes with the line."""
+    BOM) or Windows-1252; refuse mixed encodings and NUL bytes with the line.
+    """
     encoding = None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"
@@ -131,7 +132,8 @@ def _sample_records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
 
 def _delimiter(text: str) -> str:
     """The delimiter on which most of the first lines agree (most often the same
-    non-zero count; ties go to more fields, then to the order of _DELIMITERS)."""
+    non-zero count; ties go to more fields, then to the order of _DELIMITERS).
+    """
     lines = [ln for ln in text[: 64 * 1024].splitlines()[:HEADER_SEARCH_ROWS + 5]
              if ln.strip()]
     best, best_score = ",", (0, 0)
@@ -148,7 +150,8 @@ def _delimiter(text: str) -> str:
 
 def _header_line(records: list[tuple[int, list[str]]], columns: list[str]) -> int:
     """The line of the header among the first records: the first with the most
-    expected column names, else the first with the most filled cells."""
+    expected column names, else the first with the most filled cells.
+    """
     filled = [(line, [c.strip() for c in rec if c.strip()]) for line, rec in records]
     filled = [(line, cells) for line, cells in filled if cells][:HEADER_SEARCH_ROWS]
     if not filled:

@@ -417,7 +417,8 @@ def _model_type(tp: Any) -> Any:
 @functools.cache
 def _model_for(cls: type) -> type[BaseModel]:
     """A strict pydantic model mirroring the dataclass ``cls`` (fields aliased,
-    so that names such as ``schema`` or ``filter`` shadow nothing)."""
+    so that names such as ``schema`` or ``filter`` shadow nothing).
+    """
     hints = typing.get_type_hints(cls)
     fields: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
@@ -437,7 +438,8 @@ def _options(tp: Any) -> str:
 
 def _walk(loc: tuple[Any, ...], cls: type) -> tuple[str, Any, list[str] | None]:
     """Key path of a pydantic error location, the type found there, and the
-    allowed keys of the table it is in (for unknown keys)."""
+    allowed keys of the table it is in (for unknown keys).
+    """
     parts: list[str] = []
     tp: Any = cls
     allowed: list[str] | None = None

@@ -534,7 +534,8 @@ def suppress_table(frame: pd.DataFrame | None, *, kind: str, min_count: int,
                    counts: Sequence[str] | None = None) -> pd.DataFrame | None:
     """Suppress a table line by line (``by``: one line per site), see
     :func:`suppress_series`. ``forced`` marks rows to hide whatever their
-    counts (cells hidden in another table of the same output set)."""
+    counts (cells hidden in another table of the same output set).
+    """
     if frame is None or not len(frame):
         return frame
     counts = [c for c in (counts if counts is not None else

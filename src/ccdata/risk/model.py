@@ -148,7 +148,7 @@ class RiskModel:
     # -- statsmodels ----------------------------------------------------------
     @property
     def statsmodels_result(self) -> Any:
-        """statsmodels' ``LogitResults`` of a fitted model (None if published).
+        """Statsmodels' ``LogitResults`` of a fitted model (None if published).
 
         Its data arrays are removed (``remove_data()``) so that the model does
         not keep the design matrix alive; estimates, covariance, likelihoods and
@@ -157,7 +157,7 @@ class RiskModel:
         return self._result
 
     def summary(self) -> Any:
-        """statsmodels' printable report of the fit (``Summary``).
+        """Statsmodels' printable report of the fit (``Summary``).
 
         ``print(model.summary())`` gives the familiar regression table; it also
         renders as HTML in a notebook and has ``as_text()``, ``as_html()`` and

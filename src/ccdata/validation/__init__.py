@@ -378,7 +378,8 @@ def _with_dtype(schema, name, spec, dtype):
 
 def _key_codes(parsed, keys, positions) -> np.ndarray:
     """Codes equal for the rows at ``positions`` with equal keys (missing values
-    are equal, as for pandas' ``duplicated``); -1 where a part is unparsable."""
+    are equal, as for pandas' ``duplicated``); -1 where a part is unparsable.
+    """
     key = None
     for k in keys:
         p = parsed[k]
@@ -395,7 +396,8 @@ def _key_codes(parsed, keys, positions) -> np.ndarray:
 
 def _sharing(parsed, keys, candidates, some) -> np.ndarray:
     """The ``candidates`` (positions) whose every key part equals that of at
-    least one of ``some`` (positions): a cheap filter before exact grouping."""
+    least one of ``some`` (positions): a cheap filter before exact grouping.
+    """
     mask = np.ones(len(candidates), dtype=bool)
     for k in keys:
         values = parsed[k].values
@@ -419,7 +421,8 @@ def _unique_words(keys, texts, counts, lists) -> list[str]:
 def _report_groups(problems, keys, parsed, group, pos, rows, report=None) -> None:
     """Report duplicate keys: ``group`` codes of the rows at full positions
     ``pos`` (every row sharing a key); only rows where ``report`` is true are
-    reported, but counts and row lists name every row of the group."""
+    reported, but counts and row lists name every row of the group.
+    """
     frame = pd.DataFrame({"g": group, "r": rows[pos]})
     by = frame.groupby("g", sort=False)["r"]
     counts = by.transform("size").to_numpy()

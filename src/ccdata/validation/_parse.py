@@ -42,7 +42,8 @@ def text_array(values: Any) -> Any:
     """Text values as pandas' text dtype, missing values kept missing.
 
     ``pd.array(..., dtype="str")`` turns None into 'None' under pandas 2, so
-    there the values stay objects (None for missing)."""
+    there the values stay objects (None for missing).
+    """
     if PANDAS3:
         return pd.array(values, dtype="str")
     arr = np.array(list(values), dtype=object)
@@ -98,7 +99,8 @@ class Parsed:
 
     def key_codes(self) -> np.ndarray:
         """Integer codes equal for equal parsed values: missing values share
-        one code (as pandas' ``duplicated`` treats them); -1 where unparsable."""
+        one code (as pandas' ``duplicated`` treats them); -1 where unparsable.
+        """
         if self.codes is not None and self.distinct_unique:
             out = self.codes  # the last distinct entry (None) is the missing one
         elif self.codes is not None and self.distinct is not None:
@@ -156,7 +158,8 @@ def is_text(raw: pd.Series) -> bool:
 
 def distinct_text(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, bool]:
     """Codes into distinct stripped text values (the last entry, None, is the
-    missing value), and whether those values are known to be all different."""
+    missing value), and whether those values are known to be all different.
+    """
     codes, uniques = raw.factorize(use_na_sentinel=True)
     uniques = np.asarray(uniques, dtype=object)
     try:
@@ -259,7 +262,8 @@ def _ints_from_text(text: np.ndarray, target: Any):
 
 def _int_array(values: np.ndarray, na: np.ndarray, target: Any) -> pd.Series:
     """Ints (Python ints, or a NumPy integer array; anything where ``na``) as the
-    target dtype, or its nullable twin."""
+    target dtype, or its nullable twin.
+    """
     np_dtype = np.dtype(getattr(target, "numpy_dtype", target))
     if values.dtype.kind in "iub":
         data = np.where(na, 0, values).astype(np_dtype)
