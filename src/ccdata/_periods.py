@@ -69,7 +69,7 @@ def check_frequency(freq: object, *, where: str, stacklevel: int = 3) -> str:
 
 
 def pandas_freq(freq: str) -> str:
-    """The pandas period code of a frequency word (``"month"`` -> ``"M"``)."""
+    """Return the pandas period code of a frequency word (``"month"`` -> ``"M"``)."""
     return _PANDAS[freq]
 
 

@@ -114,7 +114,7 @@ def _decode(path: Path, data: bytes) -> str:
 
 
 def _sample_records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
-    """The first records of ``text`` with the line (1-based) each starts on."""
+    """Return the first records of ``text`` with the line (1-based) each starts on."""
     head = text[: 256 * 1024]
     reader = csv.reader(io.StringIO(head), delimiter=delimiter)
     out = []
@@ -131,7 +131,7 @@ def _sample_records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
 
 
 def _delimiter(text: str) -> str:
-    """The delimiter on which most of the first lines agree (most often the same
+    """Find the delimiter on which most of the first lines agree (most often the same
     non-zero count; ties go to more fields, then to the order of _DELIMITERS).
     """
     lines = [ln for ln in text[: 64 * 1024].splitlines()[:HEADER_SEARCH_ROWS + 5]
@@ -149,7 +149,7 @@ def _delimiter(text: str) -> str:
 
 
 def _header_line(records: list[tuple[int, list[str]]], columns: list[str]) -> int:
-    """The line of the header among the first records: the first with the most
+    """Find the line of the header among the first records: the first with the most
     expected column names, else the first with the most filled cells.
     """
     filled = [(line, [c.strip() for c in rec if c.strip()]) for line, rec in records]
@@ -460,7 +460,7 @@ def _empty_table() -> pd.DataFrame:
 
 
 def _as_text(values: pd.Series) -> pd.Series:
-    """A typed Parquet column as the text a spreadsheet export would hold."""
+    """Render a typed Parquet column as the text a spreadsheet export would hold."""
     missing = values.isna().to_numpy()
     if pd.api.types.is_bool_dtype(values):
         text = values.map({True: "1", False: "0"})
@@ -509,7 +509,7 @@ NO_DATA_ROWS = "no_data_rows"
 
 
 def _no_data_rows(path: Path, schema_obj, table: pd.DataFrame) -> ValidationResult:
-    """A result for a file without data: one problem, so it is never 'ok'."""
+    """Return a result for a file without data: one problem, so it is never 'ok'."""
     empty = table.iloc[:0]
     message = ("the file has a header but no data rows" if table.shape[1]
                else "the file is empty: no header and no data rows")

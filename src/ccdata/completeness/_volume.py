@@ -100,7 +100,7 @@ def submission_volume(
     end: Any = None,
     by: Any = DEPRECATED,
 ) -> pd.DataFrame:
-    """Number of cases per period, community-wide or per group, zero months included.
+    """Count cases per period, community-wide or per group, zero months included.
 
     Parameters
     ----------

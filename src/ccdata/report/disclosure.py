@@ -284,7 +284,7 @@ def suppress_series(frame: pd.DataFrame, *, count_columns: Iterable[str],
 
 
 def _fmt_float(v: object) -> object:
-    """A float as the CSV writer would format it (so a blanked column stays tidy)."""
+    """Format a float as the CSV writer would (so a blanked column stays tidy)."""
     from ccdata.report.writers import FLOAT_FORMAT
 
     if isinstance(v, (float, np.floating)) and not np.isnan(v):
@@ -354,7 +354,7 @@ _PDF_STRING = re.compile(rb"\((?:\\.|[^\\)])*\)", re.S)
 
 
 def _pdf_text(data: bytes) -> str:
-    """The text a reader can get out of a PDF: its objects and shown strings.
+    """Extract the text a reader can get out of a PDF: its objects and shown strings.
 
     The file outside its streams (object dictionaries, metadata such as the
     title) is kept as it is; of each stream, inflated when Flate-compressed,
@@ -657,7 +657,7 @@ def hidden_units(funnel_table: pd.DataFrame | None, *, kind: str, min_count: int
 
 def without_units(result: Any, units: set[str], *, keep: str | None = None
                   ) -> Any:
-    """A FunnelResult or SPCResult without the rows of ``units`` (``keep`` kept)."""
+    """Drop the rows of ``units`` from a FunnelResult or SPCResult (keep ``keep``)."""
     import dataclasses
 
     drop = set(units) - {keep}
@@ -675,7 +675,7 @@ def without_units(result: Any, units: set[str], *, keep: str | None = None
 
 def publication_view(res: Any, *, min_count: int, suppress_zero: bool = False
                      ) -> Any:
-    """An indicator's outputs as published (``[disclosure] shared = "publication"``).
+    """Return an indicator's outputs as published (``shared = "publication"``).
 
     Every table is suppressed with complementary suppression
     (:func:`suppress_table`): the funnel table across sites (the pooled rate
@@ -722,7 +722,7 @@ def publication_view(res: Any, *, min_count: int, suppress_zero: bool = False
 
 
 def _smallest_nonzero_per_unit(table: pd.DataFrame) -> np.ndarray:
-    """The row of each unit's smallest non-zero numerator (forced hidden)."""
+    """Find the row of each unit's smallest non-zero numerator (forced hidden)."""
     if "numerator" not in table.columns:
         return np.zeros(len(table), dtype=bool)
     num = pd.to_numeric(table["numerator"], errors="coerce")
@@ -736,7 +736,7 @@ def _smallest_nonzero_per_unit(table: pd.DataFrame) -> np.ndarray:
 
 def publication_quality(table: Any, *, min_count: int,
                         suppress_zero: bool = False) -> Any:
-    """A data-quality table as published: small record counts hidden.
+    """Return a data-quality table as published: small record counts hidden.
 
     Whole-number columns are counts of records (primary and complementary
     suppression down each column, whose total is published in the overall
@@ -759,7 +759,7 @@ def publication_quality(table: Any, *, min_count: int,
 
 
 def policy_statement(cfg: Any) -> dict[str, Any]:
-    """The run's disclosure policy per audience, for ``manifest.json``."""
+    """Describe the run's disclosure policy per audience, for ``manifest.json``."""
     dc = cfg.disclosure
     low = 0 if dc.suppress_zero else 1
     small = f"counts {low} to {dc.min_count - 1}"

@@ -170,7 +170,7 @@ def safe_name(name: str) -> str:
 
 
 def pack_name(site: str) -> str:
-    """A collision-free folder name for the pack of site ``site``.
+    """Return a collision-free folder name for the pack of site ``site``.
 
     A site id that is already a safe name of at most 64 characters is used as
     it is; any other (``A/B``, ``A B``, ``T01.``, a 300-character id) becomes

@@ -142,7 +142,7 @@ class RiskModel:
         return self._diag().calibration_table
 
     def to_frame(self) -> pd.DataFrame:
-        """The coefficient table (CSV-ready)."""
+        """Return the coefficient table (CSV-ready)."""
         return self.coefficients.copy()
 
     # -- statsmodels ----------------------------------------------------------
@@ -200,7 +200,7 @@ class RiskModel:
 
     # -- prediction -----------------------------------------------------------
     def predict(self, data: pd.DataFrame) -> pd.Series:
-        """Expected risk of death for each record of ``data``.
+        """Predict the expected risk of death for each record of ``data``.
 
         The model's missing-data strategy is applied again: with
         ``"indicator"`` the values learned at fit time are imputed (and the

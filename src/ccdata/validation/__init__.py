@@ -100,7 +100,7 @@ class ValidationResult:
         return len(self.valid) + len(self.rejected)
 
     def to_frame(self) -> pd.DataFrame:
-        """The CSV-ready error table: :attr:`errors` with identifiers withheld.
+        """Return the CSV-ready error table: :attr:`errors` with identifiers withheld.
 
         Values of the schema's identifier columns (pseudonymous record or
         respondent ids) are replaced by ``"[withheld]"`` in the ``value`` and
@@ -139,7 +139,7 @@ def _row_numbers(data: pd.DataFrame) -> np.ndarray:
 
 
 def _schema_columns(schema: pa.DataFrameSchema, data: pd.DataFrame):
-    """(data column, column spec) pairs, regex columns matched as pandera does."""
+    """Pair data columns with column specs, regex columns matched as pandera does."""
     seen = set()
     for name, col in schema.columns.items():
         if getattr(col, "regex", False):
@@ -205,7 +205,7 @@ def _refuse(schema: pa.DataFrameSchema, data: pd.DataFrame) -> None:
 
 
 def _nullable_twin(values: pd.Series, target) -> str | None:
-    """The nullable dtype standing in for a NumPy int/bool target with NA."""
+    """Return the nullable dtype standing in for a NumPy int/bool target with NA."""
     if isinstance(target, np.dtype) and target.kind in "iub":
         if target.kind == "b":
             return "boolean"
@@ -395,7 +395,7 @@ def _key_codes(parsed, keys, positions) -> np.ndarray:
 
 
 def _sharing(parsed, keys, candidates, some) -> np.ndarray:
-    """The ``candidates`` (positions) whose every key part equals that of at
+    """Return the ``candidates`` (positions) whose every key part equals that of at
     least one of ``some`` (positions): a cheap filter before exact grouping.
     """
     mask = np.ones(len(candidates), dtype=bool)

@@ -52,7 +52,7 @@ def text_array(values: Any) -> Any:
 
 
 def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A frame of text cells (NA for missing) as :func:`text_array` does."""
+    """Return a frame of text cells (NA for missing) as :func:`text_array` does."""
     if PANDAS3:
         return frame.astype("str")
     return frame.astype(object).where(frame.notna(), None)
@@ -177,7 +177,7 @@ def distinct_text(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, bool]:
 
 
 def raw_text(raw: pd.Series, positions: np.ndarray) -> np.ndarray:
-    """What the site typed at ``positions``, as text ('' for a missing value)."""
+    """Return what the site typed at ``positions``, as text ('' for a missing value)."""
     part = raw.iloc[positions]
     if ptypes.is_datetime64_any_dtype(part):
         return np.asarray(stamp_text(part), dtype=object)
@@ -516,7 +516,7 @@ def _parse_timedelta(name, raw, target) -> Parsed:
 
 
 def _strip_text(name, raw, target) -> Parsed:
-    """A text column to the target str dtype: vectorised strip, blank = missing."""
+    """Convert a text column to the str dtype: vectorised strip, blank = missing."""
     n = len(raw)
     stripped = raw.reset_index(drop=True).str.strip()
     missing = (stripped.isna() | (stripped == "")).to_numpy(dtype=bool,
@@ -587,7 +587,7 @@ def parse_column(name: str, raw: pd.Series, dtype: Any) -> Parsed:
 
 
 def fmt_number(value: Any) -> str:
-    """A number as a person would write it: 212 not 212.0."""
+    """Format a number as a person would write it: 212 not 212.0."""
     if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(
             value).is_integer() and abs(value) < 2**53:
         return str(int(value))
