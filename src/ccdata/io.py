@@ -69,8 +69,10 @@ def _utf16_without_bom(sample: bytes) -> str | None:
 
 
 def _decode(path: Path, data: bytes) -> str:
-    """Decode a text table: UTF-8 (with or without BOM), UTF-16 (with or without
-    BOM) or Windows-1252; refuse mixed encodings and NUL bytes with the line.
+    """Decode a text table: UTF-8, UTF-16 or Windows-1252.
+
+    UTF-8 and UTF-16 with or without BOM; refuse mixed encodings and NUL bytes
+    with the line.
     """
     encoding = None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -131,8 +133,10 @@ def _sample_records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
 
 
 def _delimiter(text: str) -> str:
-    """Find the delimiter on which most of the first lines agree (most often the same
-    non-zero count; ties go to more fields, then to the order of _DELIMITERS).
+    """Find the delimiter on which most of the first lines agree.
+
+    Most often the same non-zero count; ties go to more fields, then to the order
+    of _DELIMITERS.
     """
     lines = [ln for ln in text[: 64 * 1024].splitlines()[:HEADER_SEARCH_ROWS + 5]
              if ln.strip()]
@@ -149,8 +153,10 @@ def _delimiter(text: str) -> str:
 
 
 def _header_line(records: list[tuple[int, list[str]]], columns: list[str]) -> int:
-    """Find the line of the header among the first records: the first with the most
-    expected column names, else the first with the most filled cells.
+    """Find the line of the header among the first records.
+
+    The first with the most expected column names, else the first with the most
+    filled cells.
     """
     filled = [(line, [c.strip() for c in rec if c.strip()]) for line, rec in records]
     filled = [(line, cells) for line, cells in filled if cells][:HEADER_SEARCH_ROWS]
@@ -360,7 +366,7 @@ def _normal(name: str) -> str:
 
 def read_table(path: str | Path, *, sheet: str | int | None = None,
                columns: Iterable[str] = ()) -> pd.DataFrame:
-    """Read a .csv, .xlsx or .parquet file as text, indexed by spreadsheet row number.
+    r"""Read a .csv, .xlsx or .parquet file as text, indexed by spreadsheet row number.
 
     The header is found among the first rows: blank lines and title rows
     above it are skipped (the row with the most of the expected ``columns``,
@@ -402,7 +408,7 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
     --------
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (folder / "t.csv").write_text("Audit export\\n\\nSite ID;N\\nS01;3\\n")
+    >>> _ = (folder / "t.csv").write_text("Audit export\n\nSite ID;N\nS01;3\n")
     >>> table = read_table(folder / "t.csv", columns=["site_id"])
     >>> table.to_dict("index")
     {4: {'site_id': 'S01', 'N': '3'}}
@@ -535,7 +541,7 @@ def read_submission(
     sites: list[str] | None = None,
     sheet: str | int | None = None,
 ) -> ValidationResult:
-    """Read a site's .csv, .xlsx or .parquet submission and validate it.
+    r"""Read a site's .csv, .xlsx or .parquet submission and validate it.
 
     Parameters
     ----------
@@ -573,7 +579,7 @@ def read_submission(
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "oe.csv").write_text(
-    ...     "site_id,period,observed,expected\\nS01,2024,3,2.5\\nS02,2024,x,4\\n")
+    ...     "site_id,period,observed,expected\nS01,2024,3,2.5\nS02,2024,x,4\n")
     >>> result = read_submission(folder / "oe.csv", "observed_expected")
     >>> result.errors[["row", "column", "message"]].values.tolist()
     [[3, 'observed', "observed 'x' is not a whole number"]]
@@ -623,7 +629,7 @@ _SITE_LIST = pa.DataFrameSchema(
 
 
 def read_site_list(path: str | Path, *, community: str | None = None) -> list[str]:
-    """Read a registered site list (a table with a ``site_id`` column).
+    r"""Read a registered site list (a table with a ``site_id`` column).
 
     The file is read like a submission (any encoding, delimiter, header
     spelling such as ``Site ID`` or sheet that :func:`read_table` accepts)
@@ -652,7 +658,7 @@ def read_site_list(path: str | Path, *, community: str | None = None) -> list[st
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "sites.csv").write_bytes(
-    ...     "Site ID;Community\\nS02;aaa\\n S01 ;aaa\\nP01;ckd\\n".encode("cp1252"))
+    ...     "Site ID;Community\nS02;aaa\n S01 ;aaa\nP01;ckd\n".encode("cp1252"))
     >>> read_site_list(folder / "sites.csv", community="aaa")
     ['S01', 'S02']
     """

@@ -106,6 +106,7 @@ class FunnelChangeResult:
         return text
 
     def __repr__(self) -> str:
+        """Summarise the result in one line."""
         def _nonzero(c: dict[str, int]) -> dict[str, int]:
             return {k: v for k, v in c.items() if v}
 

@@ -179,6 +179,7 @@ class FunnelResult:
         return text
 
     def __repr__(self) -> str:
+        """Summarise the result in one line."""
         def _nonzero(c: dict[str, int]) -> dict[str, int]:
             return {k: v for k, v in c.items() if v}
 

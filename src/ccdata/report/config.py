@@ -416,8 +416,10 @@ def _model_type(tp: Any) -> Any:
 
 @functools.cache
 def _model_for(cls: type) -> type[BaseModel]:
-    """Build a strict pydantic model mirroring the dataclass ``cls`` (fields aliased,
-    so that names such as ``schema`` or ``filter`` shadow nothing).
+    """Build a strict pydantic model mirroring the dataclass ``cls``.
+
+    Fields are aliased, so that names such as ``schema`` or ``filter`` shadow
+    nothing.
     """
     hints = typing.get_type_hints(cls)
     fields: dict[str, Any] = {}
@@ -437,7 +439,9 @@ def _options(tp: Any) -> str:
 
 
 def _walk(loc: tuple[Any, ...], cls: type) -> tuple[str, Any, list[str] | None]:
-    """Key path of a pydantic error location, the type found there, and the
+    """Locate a pydantic error: its key path, type and allowed keys.
+
+    The key path of a pydantic error location, the type found there, and the
     allowed keys of the table it is in (for unknown keys).
     """
     parts: list[str] = []

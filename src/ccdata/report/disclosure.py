@@ -410,7 +410,7 @@ def file_text(path: str | Path) -> str:
 
 def scan_pack(pack_dir: str | Path, site: str, identifiers: Iterable[str], *,
               own_name: str | None = None) -> list[str]:
-    """Find other sites' identifiers or names in every file of a pack.
+    r"""Find other sites' identifiers or names in every file of a pack.
 
     Parameters
     ----------
@@ -435,7 +435,7 @@ def scan_pack(pack_dir: str | Path, site: str, identifiers: Iterable[str], *,
     --------
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "lung_t02_brookton.csv").write_text("x\\n1\\n")
+    >>> _ = (d / "lung_t02_brookton.csv").write_text("x\n1\n")
     >>> scan_pack(d, "T01", ["T01", "T02"])
     ['lung_t02_brookton.csv: t02']
     """
@@ -532,8 +532,9 @@ def suppress_table(frame: pd.DataFrame | None, *, kind: str, min_count: int,
                    group_columns: Sequence[str] = (), total_shown: bool = True,
                    forced: np.ndarray | None = None,
                    counts: Sequence[str] | None = None) -> pd.DataFrame | None:
-    """Suppress a table line by line (``by``: one line per site), see
-    :func:`suppress_series`. ``forced`` marks rows to hide whatever their
+    """Suppress a table line by line (``by``: one line per site).
+
+    See :func:`suppress_series`. ``forced`` marks rows to hide whatever their
     counts (cells hidden in another table of the same output set).
     """
     if frame is None or not len(frame):
@@ -608,8 +609,10 @@ _PERCENT = re.compile(r"\s*\(?\d+(?:\.\d+)?%\)?")
 
 
 def suppress_text(text: str, *, min_count: int, suppress_zero: bool = False) -> str:
-    """Hide small whole numbers in a sentence built from counts, and the
-    percentages of the same clause (which would give them back).
+    """Hide small whole numbers in a sentence built from counts.
+
+    The percentages of the same clause are hidden too (they would give the
+    numbers back).
 
     For data-quality messages: ``"4 records submitted against 10 expected
     cases (40%)"`` becomes ``"<5 records submitted against 10 expected

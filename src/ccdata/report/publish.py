@@ -266,10 +266,12 @@ class OutputLock:
         self._mine = None
 
     def __enter__(self) -> OutputLock:
+        """Take the lock."""
         self.acquire()
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        """Release the lock."""
         self.release()
 
 

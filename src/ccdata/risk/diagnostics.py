@@ -90,6 +90,7 @@ class RiskDiagnostics:
         )
 
     def __repr__(self) -> str:
+        """Summarise the result in one line."""
         lo, hi = self.c_statistic_ci
         data = "development" if self.development else "validation"
         return (

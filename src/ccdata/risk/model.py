@@ -179,6 +179,7 @@ class RiskModel:
         return self._result.summary()
 
     def __repr__(self) -> str:
+        """Summarise the model in one line."""
         events = "" if self.n_events is None else f", {self.n_events:,} events"
         c = (
             ""

@@ -348,10 +348,10 @@ def generate_lung_cancer_patient_experience(
 def write_sample_data(
     out_dir: str | os.PathLike[str], *, seed: int = DEFAULT_SEED
 ) -> list[pathlib.Path]:
-    """Write the six sample CSV files to ``out_dir`` (created if needed).
+    r"""Write the six sample CSV files to ``out_dir`` (created if needed).
 
     The files are byte-identical for the same seed: fixed float formatting,
-    ISO dates, ``"\\n"`` line endings, sorted rows and no timestamps.
+    ISO dates, ``"\n"`` line endings, sorted rows and no timestamps.
 
     Parameters
     ----------

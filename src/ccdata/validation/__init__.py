@@ -377,8 +377,10 @@ def _with_dtype(schema, name, spec, dtype):
 
 
 def _key_codes(parsed, keys, positions) -> np.ndarray:
-    """Codes equal for the rows at ``positions`` with equal keys (missing values
-    are equal, as for pandas' ``duplicated``); -1 where a part is unparsable.
+    """Code the rows at ``positions``: equal codes for equal keys.
+
+    Missing values are equal, as for pandas' ``duplicated``; -1 where a part is
+    unparsable.
     """
     key = None
     for k in keys:
@@ -395,8 +397,10 @@ def _key_codes(parsed, keys, positions) -> np.ndarray:
 
 
 def _sharing(parsed, keys, candidates, some) -> np.ndarray:
-    """Return the ``candidates`` (positions) whose every key part equals that of at
-    least one of ``some`` (positions): a cheap filter before exact grouping.
+    """Return the ``candidates`` sharing every key part with one of ``some``.
+
+    The ``candidates`` (positions) whose every key part equals that of at least
+    one of ``some`` (positions): a cheap filter before exact grouping.
     """
     mask = np.ones(len(candidates), dtype=bool)
     for k in keys:
@@ -419,9 +423,11 @@ def _unique_words(keys, texts, counts, lists) -> list[str]:
 
 
 def _report_groups(problems, keys, parsed, group, pos, rows, report=None) -> None:
-    """Report duplicate keys: ``group`` codes of the rows at full positions
-    ``pos`` (every row sharing a key); only rows where ``report`` is true are
-    reported, but counts and row lists name every row of the group.
+    """Report duplicate keys from the ``group`` codes of the rows at ``pos``.
+
+    ``group`` holds the codes of the rows at full positions ``pos`` (every row
+    sharing a key); only rows where ``report`` is true are reported, but counts
+    and row lists name every row of the group.
     """
     frame = pd.DataFrame({"g": group, "r": rows[pos]})
     by = frame.groupby("g", sort=False)["r"]

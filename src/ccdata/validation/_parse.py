@@ -98,8 +98,10 @@ class Parsed:
     distinct_unique: bool = False  # the distinct values are known to differ
 
     def key_codes(self) -> np.ndarray:
-        """Integer codes equal for equal parsed values: missing values share
-        one code (as pandas' ``duplicated`` treats them); -1 where unparsable.
+        """Return integer codes, equal for equal parsed values.
+
+        Missing values share one code (as pandas' ``duplicated`` treats them); -1
+        where unparsable.
         """
         if self.codes is not None and self.distinct_unique:
             out = self.codes  # the last distinct entry (None) is the missing one
@@ -157,8 +159,10 @@ def is_text(raw: pd.Series) -> bool:
 
 
 def distinct_text(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Codes into distinct stripped text values (the last entry, None, is the
-    missing value), and whether those values are known to be all different.
+    """Code the distinct stripped text values.
+
+    Return codes into the distinct values (the last entry, None, is the missing
+    value), and whether those values are known to be all different.
     """
     codes, uniques = raw.factorize(use_na_sentinel=True)
     uniques = np.asarray(uniques, dtype=object)
@@ -261,8 +265,9 @@ def _ints_from_text(text: np.ndarray, target: Any):
 
 
 def _int_array(values: np.ndarray, na: np.ndarray, target: Any) -> pd.Series:
-    """Ints (Python ints, or a NumPy integer array; anything where ``na``) as the
-    target dtype, or its nullable twin.
+    """Convert ints to the target dtype, or its nullable twin.
+
+    The ints are Python ints, or a NumPy integer array; anything where ``na``.
     """
     np_dtype = np.dtype(getattr(target, "numpy_dtype", target))
     if values.dtype.kind in "iub":
