@@ -81,7 +81,8 @@ def main(n: int = 1_000_000) -> None:
     with_month, t1 = measure("add_period (month from procedure_date)",
                              lambda: add_period(data, "procedure_date"))
     _, t2 = measure("field_completeness site x month (14 fields)",
-                    lambda: field_completeness(with_month, unit="site_id", period="month",
+                    lambda: field_completeness(with_month, unit="site_id",
+                                               period="month",
                                                schema="aaa_procedures"))
     _, t3 = measure("case_ascertainment by site x month",
                     lambda: case_ascertainment(with_month, expected,
@@ -91,7 +92,8 @@ def main(n: int = 1_000_000) -> None:
                                        entry_date="record_entered_date",
                                        unit="site_id", period="month"))
     _, t5 = measure("submission_volume by site, monthly",
-                    lambda: submission_volume(data, date="procedure_date", unit="site_id"))
+                    lambda: submission_volume(data, date="procedure_date",
+                                              unit="site_id"))
     print(f"{'total (wall, untraced)':<46s} {t1 + t2 + t3 + t4 + t5:6.2f} s")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'process peak RSS (incl. the 1M-row input)':<46s} {rss:6.0f} MiB")

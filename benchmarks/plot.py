@@ -53,7 +53,8 @@ def funnel_result(n_units: int = 10_000, seed: int = 1) -> _Funnel:
         units[f"lower_{s}"], units[f"upper_{s}"] = lim(den, z)
     v = units["value"]
     units["status"] = np.select(
-        [v > units.upper_998, v > units.upper_95, v < units.lower_998, v < units.lower_95],
+        [v > units.upper_998, v > units.upper_95,
+         v < units.lower_998, v < units.lower_95],
         ["above_998", "above_95", "below_998", "below_95"], "within")
     grid = np.geomspace(10, 6000, 1000)
     curve = pd.DataFrame({"denominator": grid})

@@ -52,7 +52,8 @@ def test_known_answers_by_site_and_month(records, expected):
                     ["B", "2024-01"], ["C", "2024-01"], ["D", "2024-02"]]
     assert out.submitted.tolist() == [2, 0, 1, 1, 0, 1]
     np.testing.assert_array_equal(out.expected, [1, 3, 2, 0, 4, np.nan])
-    np.testing.assert_array_equal(out.ascertainment, [2.0, 0.0, 0.5, np.nan, 0.0, np.nan])
+    np.testing.assert_array_equal(out.ascertainment,
+                                  [2.0, 0.0, 0.5, np.nan, 0.0, np.nan])
     assert out.over_expected.tolist() == [True, False, False, True, False, False]
     # A 2024-01: 2 submitted vs 1 expected -> exact Poisson interval for 2, / 1.
     assert out.lower_95[0] == pytest.approx(0.2422093, abs=1e-6)
@@ -134,8 +135,10 @@ def test_poisson_interval_zero_count():
                           st.integers(0, 30)), min_size=1, max_size=20,
                 unique_by=lambda t: t[0]))
 def test_properties(rows):
-    sub = pd.DataFrame({"site_id": [r[0] for r in rows], "submitted": [r[1] for r in rows]})
-    exp = pd.DataFrame({"site_id": [r[0] for r in rows], "expected": [r[2] for r in rows]})
+    sub = pd.DataFrame({"site_id": [r[0] for r in rows],
+                        "submitted": [r[1] for r in rows]})
+    exp = pd.DataFrame({"site_id": [r[0] for r in rows],
+                        "expected": [r[2] for r in rows]})
     out = case_ascertainment(sub, exp, by="site_id")
     assert out.site_id.is_monotonic_increasing
     assert out.submitted.sum() == sub.submitted.sum()

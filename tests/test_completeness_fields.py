@@ -63,7 +63,8 @@ def test_known_counts_by_site_and_month(records):
     assert not ((out.site_id == "A") & (out.month == "2024-02")).any()
     assert out[["site_id", "month"]].drop_duplicates().values.tolist() == [
         ["A", "2024-01"], ["A", "2024-03"], ["B", "2024-01"]]
-    assert out.field.tolist()[:4] == ["age", "sex", "creatinine", "all_mandatory_fields"]
+    assert out.field.tolist()[:4] == ["age", "sex", "creatinine",
+                                      "all_mandatory_fields"]
     a1 = {r.field: (r.present, r.expected) for r in
           out[(out.site_id == "A") & (out.month == "2024-01")].itertuples()}
     # age: 70, nan, 80; sex: "M", " " (blank), "F"; creatinine: 90, 0 (present), None
@@ -88,7 +89,8 @@ def test_wilson_known_values_and_independent_check():
     assert np.isnan(lo).all() and np.isnan(hi).all()
 
 
-@given(n=st.integers(1, 5000), frac=st.floats(0, 1), level=st.sampled_from([0.9, 0.95, 0.99]))
+@given(n=st.integers(1, 5000), frac=st.floats(0, 1),
+       level=st.sampled_from([0.9, 0.95, 0.99]))
 def test_wilson_matches_scipy(n, frac, level):
     x = int(round(frac * n))
     lo, hi = wilson_interval(x, n, level)
@@ -165,14 +167,16 @@ def test_presence_rules():
     assert present_mask(cat).tolist() == [True, False, False]
     assert present_mask(pd.Series(["a", " ", None], dtype="string")).tolist() == [
         True, False, False]
-    assert present_mask(pd.Series([True, None], dtype="boolean")).tolist() == [True, False]
+    mask = present_mask(pd.Series([True, None], dtype="boolean"))
+    assert mask.tolist() == [True, False]
 
 
 def test_record_completeness(records):
     out = record_completeness(records, fields=["age", "sex"])
     assert list(out.columns) == ["age", "sex", "all_mandatory_fields"]
     assert out.index.equals(records.index)
-    assert out["all_mandatory_fields"].tolist() == [True, False, True, False, True, True]
+    assert out["all_mandatory_fields"].tolist() == [
+        True, False, True, False, True, True]
 
 
 def test_errors(records):

@@ -56,8 +56,10 @@ def expected(sample_data_dir) -> pd.DataFrame:
 
 def test_site_month_counts_match_generator(procedures, expected, truth):
     out = case_ascertainment(procedures, expected, by=["site_id", "month"])
-    want = truth.aaa_site_months.sort_values(["site_id", "month"]).reset_index(drop=True)
-    assert out[["site_id", "month"]].values.tolist() == want[["site_id", "month"]].values.tolist()
+    want = (truth.aaa_site_months.sort_values(["site_id", "month"])
+            .reset_index(drop=True))
+    assert (out[["site_id", "month"]].values.tolist()
+            == want[["site_id", "month"]].values.tolist())
     np.testing.assert_array_equal(out.submitted, want.submitted)
     np.testing.assert_array_equal(out.expected, want.expected)
 
@@ -95,7 +97,8 @@ def test_improving_region_ascertainment(procedures, expected, truth):
 def test_completeness_recovers_missing_rates(procedures):
     out = field_completeness(procedures, by="site_id", schema="aaa_procedures")
     truth = pd.DataFrame(
-        [(s, f, 1 - r) for s, rates in AAA_MISSING_RATES.items() for f, r in rates.items()],
+        [(s, f, 1 - r) for s, rates in AAA_MISSING_RATES.items()
+         for f, r in rates.items()],
         columns=["site_id", "field", "true"],
     )
     merged = out.merge(truth, on=["site_id", "field"])

@@ -32,8 +32,9 @@ def records() -> pd.DataFrame:
 
 @pytest.fixture
 def expected() -> pd.DataFrame:
-    return pd.DataFrame({"site_id": ["A", "A", "B", "C"], "month": ["2024-01", "2024-02",
-                         "2024-01", "2024-01"], "expected": [4, 6, 2, 5]})
+    return pd.DataFrame({"site_id": ["A", "A", "B", "C"],
+                         "month": ["2024-01", "2024-02", "2024-01", "2024-01"],
+                         "expected": [4, 6, 2, 5]})
 
 
 def test_counts_flags_and_messages(records, expected):
@@ -72,15 +73,16 @@ def test_counts_flags_and_messages(records, expected):
 def test_minimal_and_clean(records):
     clean = records.dropna().iloc[:1]
     out = data_quality(clean, fields=["creatinine"])
-    assert out.message.tolist() == ["no gaps found in the data-quality measures checked"]
+    assert out.message.tolist() == [
+        "no gaps found in the data-quality measures checked"]
     assert out.expected.isna().all() and not out.ascertainment_concern.any()
     assert out.entered_late.isna().all()
 
 
 def test_max_fields_and_upper_limit_rule(records, expected):
     out = data_quality(records, fields=["creatinine", "asa"], max_fields=1)
-    assert out.message[0] == ("3 of 5 records missing creatinine; and missing values in "
-                              "1 other field")
+    assert out.message[0] == ("3 of 5 records missing creatinine; and missing "
+                              "values in 1 other field")
     out = data_quality(records, expected=expected, concern="upper_limit")
     # A: 5 of 10, Wilson upper limit 0.763 < 0.8: still a concern; C: 0 of 5 too.
     assert out.ascertainment_concern.tolist() == [True, False, True]

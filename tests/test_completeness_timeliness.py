@@ -58,7 +58,8 @@ def test_known_answers(records):
 def test_custom_limits_and_datetimes(records):
     df = records.copy()
     df["procedure_date"] = pd.to_datetime(df["procedure_date"])
-    df["record_entered_date"] = pd.to_datetime(df["record_entered_date"], errors="coerce")
+    df["record_entered_date"] = pd.to_datetime(df["record_entered_date"],
+                                               errors="coerce")
     out = timeliness(df, event_date="procedure_date", entry_date="record_entered_date",
                      by=None, within_days=[7, 60, 365])
     assert list(out.columns) == ["n", "median_lag_days", "p90_lag_days", "within_7",

@@ -29,7 +29,8 @@ pytestmark = pytest.mark.filterwarnings(
 def records() -> pd.DataFrame:
     return pd.DataFrame({
         "site_id": ["A", "A", "A", "B", "B"],
-        "procedure_date": ["2024-01-05", "2024-01-31", "2024-03-01", "2024-02-29", None],
+        "procedure_date": ["2024-01-05", "2024-01-31", "2024-03-01", "2024-02-29",
+                           None],
     })
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ccdata.errors import ConfigError
 from ccdata.report.config import (
     Config,
     IndicatorConfig,
@@ -13,7 +14,6 @@ from ccdata.report.config import (
     load_config,
     parse_config,
 )
-from ccdata.errors import ConfigError
 
 GOOD = """
 [run]
@@ -94,7 +94,8 @@ def test_unknown_top_level_table_is_an_error(tmp_path):
     [
         ("min_count = 3", 'min_count = "3"', "disclosure.min_count"),
         ("target = 0.8", 'target = "high"', "indicators.histology.target"),
-        ('direction = "increase"', 'direction = "up"', "indicators.histology.direction"),
+        ('direction = "increase"', 'direction = "up"',
+         "indicators.histology.direction"),
         ('title = "Test run"', "title = 3", "run.title"),
         ("min_count = 3", "min_count = true", "disclosure.min_count"),
     ],
@@ -120,7 +121,8 @@ def test_integer_is_accepted_where_a_number_is_expected(tmp_path):
 
 def test_indicator_naming_an_unknown_source(tmp_path):
     with pytest.raises(ConfigError, match="indicators.histology.source: .*'lungs'"):
-        load_config(_write(tmp_path, GOOD.replace('source = "lung"', 'source = "lungs"')))
+        load_config(_write(tmp_path,
+                           GOOD.replace('source = "lung"', 'source = "lungs"')))
 
 
 def test_missing_required_key(tmp_path):

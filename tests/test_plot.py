@@ -19,9 +19,9 @@ import pytest
 from matplotlib.figure import Figure
 
 import ccdata.plot as cp
+from ccdata._wording import limit_label
 from ccdata.errors import InputError
 from ccdata.plot import _theme as th
-from ccdata._wording import limit_label
 from ccdata.plot._spc import mid_steps
 
 _spec = importlib.util.spec_from_file_location(
@@ -108,8 +108,9 @@ def spc_parts():
 def hospitals(sample_data_dir_module):
     from ccdata.variation import spc
 
-    hi = pd.read_csv(sample_data_dir_module / "real" / "qicharts2_hospital_infections.csv",
-                     parse_dates=["month"])
+    hi = pd.read_csv(
+        sample_data_dir_module / "real" / "qicharts2_hospital_infections.csv",
+        parse_dates=["month"])
     hi = hi[hi["infection"] == "BAC"]
     return spc(hi, chart="u", x="month", numerator="n", denominator="days",
                unit="hospital")
@@ -134,8 +135,10 @@ def test_funnel_limit_lines_and_legend_labels(funnel_result):
     assert lines["limit:upper_95"].get_linestyle() == "--"
     assert lines["limit:upper_998"].get_linestyle() == "-"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert limit_label(0.95) == "95% limits (about 2 SD)" and limit_label(0.95) in labels
-    assert limit_label(0.998) == "99.8% limits (about 3 SD)" and limit_label(0.998) in labels
+    assert limit_label(0.95) == "95% limits (about 2 SD)"
+    assert limit_label(0.95) in labels
+    assert limit_label(0.998) == "99.8% limits (about 3 SD)"
+    assert limit_label(0.998) in labels
     assert labels.count(limit_label(0.95)) == 1
     # no target was given: the centre line is the community average
     assert any(t.startswith("Community average (") for t in labels)
@@ -178,7 +181,8 @@ def test_funnel_labels(funnel_result, labels):
     got = sorted(a.get_text() for a in ax.texts if a.get_gid() == "unit-label")
     units = funnel_result.units
     want = {"none": [], "all": sorted(units["unit"].astype(str)),
-            "outside": sorted(units.loc[units["status"] != "within", "unit"].astype(str))}
+            "outside": sorted(
+                units.loc[units["status"] != "within", "unit"].astype(str))}
     assert got == want[labels]
 
 
@@ -222,7 +226,8 @@ def test_funnel_making_data_count_colours_with_direction():
     ax = cp.funnel(r, direction="increase", ax=new_ax())
     by_gid = {c.get_gid(): c for c in ax.collections}
     assert mcolors.to_hex(by_gid["units:above_998"].get_facecolors()[0]) == "#00b0f0"
-    assert mcolors.to_hex(by_gid["units:within"].get_facecolors()[0]) == th.POINT.lower()
+    assert (mcolors.to_hex(by_gid["units:within"].get_facecolors()[0])
+            == th.POINT.lower())
 
 
 def test_own_site_colour_is_used_by_no_line():
@@ -238,7 +243,8 @@ def test_funnel_words_only_with_direction():
     r = plot_data.contract_funnel()
     neutral = " ".join(texts(cp.funnel(r, ax=new_ax()).figure))
     assert not JUDGEMENT.search(neutral) and not BANNED.search(neutral)
-    judged = " ".join(texts(cp.funnel(r, direction="lower_is_better", ax=new_ax()).figure))
+    judged = " ".join(
+        texts(cp.funnel(r, direction="lower_is_better", ax=new_ax()).figure))
     assert "worse than expected" in judged  # S03 is above; lower is better
     assert "better than expected" in judged  # S09 is below
     d = cp.describe(r)
@@ -256,7 +262,8 @@ def test_funnel_caption_states_method_period_units_overdispersion():
     r2 = plot_data.ContractFunnel(r.units, r.curve, r.target, phi=2.1, tau2=0.004)
     from ccdata.plot._funnel import funnel_caption
 
-    assert "over-dispersion allowed for (additive, tau\u00b2 = 0.004)" in funnel_caption(r2)
+    assert ("over-dispersion allowed for (additive, tau\u00b2 = 0.004)"
+            in funnel_caption(r2))
 
 
 def test_funnel_scales():
@@ -532,12 +539,14 @@ def test_calibration(model):
 def test_completeness_and_ascertainment_site_view(aaa, sample_data_dir_module):
     from ccdata.completeness import case_ascertainment, field_completeness
 
-    fc = field_completeness(aaa, unit="site_id", fields=["asa_grade", "creatinine_umol_l"])
+    fc = field_completeness(aaa, unit="site_id",
+                            fields=["asa_grade", "creatinine_umol_l"])
     ax = cp.completeness(fc, select={"field": "asa_grade"}, ax=new_ax())
     ticks = sorted(((t.get_position()[1], t.get_text()) for t in ax.get_yticklabels()),
                    reverse=True)
     assert [t for _, t in ticks] == ["S01", "S02", "S03", "S07"]  # top down: id order
-    ax = cp.completeness(fc, select={"field": "asa_grade"}, highlight="S07", ax=new_ax())
+    ax = cp.completeness(fc, select={"field": "asa_grade"}, highlight="S07",
+                         ax=new_ax())
     words = " ".join(texts(ax.figure))
     assert "S07" in words and not re.search(r"S0[123]", words)
     ax = cp.completeness(fc, select={"unit": "S07"}, target=0.95, ax=new_ax())

@@ -2,7 +2,8 @@
 
 Regenerate the baselines (after an intended change of look) with::
 
-    CCDATA_GENERATE_BASELINES=1 .venv/bin/python -m pytest tests/test_plot_images.py -p no:cacheprovider
+    CCDATA_GENERATE_BASELINES=1 .venv/bin/python -m pytest \\
+        tests/test_plot_images.py -p no:cacheprovider
 
 Inputs are fixed (tests/_plot_data.py and small literal tables), rcParams are
 the ccdata theme at 72 dpi, the backend is Agg.
@@ -67,7 +68,8 @@ def _monitor(col: str) -> pd.DataFrame:
 CALIBRATION = pd.DataFrame({
     "decile": np.arange(1, 11), "n": 100,
     "observed_rate": [0.0, 0.01, 0.01, 0.02, 0.02, 0.04, 0.03, 0.05, 0.07, 0.12],
-    "expected_rate": [0.004, 0.008, 0.012, 0.016, 0.021, 0.027, 0.034, 0.045, 0.063, 0.11],
+    "expected_rate": [0.004, 0.008, 0.012, 0.016, 0.021, 0.027, 0.034, 0.045, 0.063,
+                      0.11],
 })
 COMPLETENESS = pd.DataFrame({
     "site_id": ["S01", "S02", "S03", "S07"], "field": "creatinine_umol_l",
@@ -80,17 +82,20 @@ ASCERTAINMENT = COMPLETENESS.drop(columns=["field", "proportion"]).rename(
     over_expected=[False, False, False, True])
 
 CASES = {
-    "funnel": lambda ax: cp.funnel(plot_data.contract_funnel(), period="2025/26", ax=ax),
-    "funnel_outside": lambda ax: cp.funnel(plot_data.contract_funnel(), labels="outside",
-                                           caption=False, legend=False, ax=ax),
+    "funnel": lambda ax: cp.funnel(plot_data.contract_funnel(), period="2025/26",
+                                   ax=ax),
+    "funnel_outside": lambda ax: cp.funnel(
+        plot_data.contract_funnel(), labels="outside",
+        caption=False, legend=False, ax=ax),
     "funnel_flagged": lambda ax: cp.funnel(
         plot_data.contract_funnel(), labels="outside", flagged=["S02", "S03", "S08"],
         caption=False, legend=False, ax=ax),
     "funnel_site_view_flagged": lambda ax: cp.funnel(
         plot_data.contract_funnel(), highlight="S08", flagged=["S02", "S03", "S08"],
         caption=False, ax=ax),
-    "funnel_site_view": lambda ax: cp.funnel(plot_data.contract_funnel(), highlight="S07",
-                                             log_denominator=True, legend=False, ax=ax),
+    "funnel_site_view": lambda ax: cp.funnel(
+        plot_data.contract_funnel(), highlight="S07",
+        log_denominator=True, legend=False, ax=ax),
     "spc_freeze": lambda ax: cp.spc(_spc(freeze=6), variation_labels=True, legend=False,
                                     ax=ax),
     "spc_phases": lambda ax: cp.spc(_spc(chart="u", part=[8]), multiplier=1000,
@@ -113,7 +118,8 @@ def _check(fig: Figure, name: str, tmp_path: Path) -> None:
         shutil.copyfile(actual, baseline)
         return
     if not baseline.exists():
-        pytest.fail(f"no baseline {baseline}; generate with CCDATA_GENERATE_BASELINES=1")
+        pytest.fail(
+            f"no baseline {baseline}; generate with CCDATA_GENERATE_BASELINES=1")
     result = compare_images(str(baseline), str(actual), tol=TOL)
     assert result is None, result
 

@@ -37,7 +37,8 @@ def test_csv_is_byte_identical_whatever_the_row_order(tmp_path, rng):
     df = pd.DataFrame({"unit": [f"S{i:02d}" for i in range(40)],
                        "value": rng.random(40)})
     a = write_csv(df, tmp_path / "a.csv", sort_by=["unit"])
-    b = write_csv(df.sample(frac=1, random_state=1), tmp_path / "b.csv", sort_by=["unit"])
+    b = write_csv(df.sample(frac=1, random_state=1), tmp_path / "b.csv",
+                  sort_by=["unit"])
     assert a.read_bytes() == b.read_bytes()
     assert b"\r" not in a.read_bytes()
 

@@ -272,9 +272,8 @@ def test_from_coefficients_expressions_centring_and_indicators():
     with pytest.raises(InputError, match="no diagnostics"):
         _ = cc.c_statistic
     with pytest.raises(InputError, match="design columns do not match"):
-        RiskModel.from_coefficients(-4.0, {"sex[T.F]": 0.3}, formula="age + sex").predict(
-            df
-        )
+        RiskModel.from_coefficients(
+            -4.0, {"sex[T.F]": 0.3}, formula="age + sex").predict(df)
 
 
 # -- bad input ---------------------------------------------------------------

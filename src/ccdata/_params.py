@@ -15,7 +15,7 @@ from ccdata.errors import InputError
 
 
 def check_columns(data: pd.DataFrame, columns: Iterable[str], *, where: str) -> None:
-    """Raise :class:`InputError` naming every column of ``columns`` missing from data."""
+    """Raise :class:`InputError` naming each column of ``columns`` missing from data."""
     if not isinstance(data, pd.DataFrame):
         raise InputError(
             f"{where} needs a pandas DataFrame. Got {type(data).__name__} instead."

@@ -14,7 +14,6 @@ given as numbers) stay as they are.
 from __future__ import annotations
 
 import re
-
 import warnings
 from typing import Any, Literal
 
@@ -70,7 +69,7 @@ def check_frequency(freq: object, *, where: str, stacklevel: int = 3) -> str:
 
 
 def pandas_freq(freq: str) -> str:
-    """The pandas period code of a frequency word (``"month"`` -> ``"M"``)."""
+    """Return the pandas period code of a frequency word (``"month"`` -> ``"M"``)."""
     return _PANDAS[freq]
 
 

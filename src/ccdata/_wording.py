@@ -77,7 +77,7 @@ def check_direction(direction: object, *, where: str) -> Direction | None:
 
 
 def level_percent(level: float) -> str:
-    """A coverage level as people write it: 0.95 -> '95%', 0.998 -> '99.8%'.
+    """Write a coverage level as people do: 0.95 -> '95%', 0.998 -> '99.8%'.
 
     Examples
     --------

@@ -79,7 +79,7 @@ class DisclosureError(CCDataError, RuntimeError):
 
 
 class CompletenessWarning(CCDataWarning):
-    """Records or returns were left out of a completeness measure, or a column is absent.
+    """Records or returns were left out of a completeness measure, or a column absent.
 
     The message says how many and why (for example records without a usable
     date cannot be placed in a month).

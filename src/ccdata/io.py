@@ -69,8 +69,11 @@ def _utf16_without_bom(sample: bytes) -> str | None:
 
 
 def _decode(path: Path, data: bytes) -> str:
-    """Decode a text table: UTF-8 (with or without BOM), UTF-16 (with or without
-    BOM) or Windows-1252; refuse mixed encodings and NUL bytes with the line."""
+    """Decode a text table: UTF-8, UTF-16 or Windows-1252.
+
+    UTF-8 and UTF-16 with or without BOM; refuse mixed encodings and NUL bytes
+    with the line.
+    """
     encoding = None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"
@@ -113,7 +116,7 @@ def _decode(path: Path, data: bytes) -> str:
 
 
 def _sample_records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
-    """The first records of ``text`` with the line (1-based) each starts on."""
+    """Return the first records of ``text`` with the line (1-based) each starts on."""
     head = text[: 256 * 1024]
     reader = csv.reader(io.StringIO(head), delimiter=delimiter)
     out = []
@@ -130,8 +133,11 @@ def _sample_records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
 
 
 def _delimiter(text: str) -> str:
-    """The delimiter on which most of the first lines agree (most often the same
-    non-zero count; ties go to more fields, then to the order of _DELIMITERS)."""
+    """Find the delimiter on which most of the first lines agree.
+
+    Most often the same non-zero count; ties go to more fields, then to the order
+    of _DELIMITERS.
+    """
     lines = [ln for ln in text[: 64 * 1024].splitlines()[:HEADER_SEARCH_ROWS + 5]
              if ln.strip()]
     best, best_score = ",", (0, 0)
@@ -147,8 +153,11 @@ def _delimiter(text: str) -> str:
 
 
 def _header_line(records: list[tuple[int, list[str]]], columns: list[str]) -> int:
-    """The line of the header among the first records: the first with the most
-    expected column names, else the first with the most filled cells."""
+    """Find the line of the header among the first records.
+
+    The first with the most expected column names, else the first with the most
+    filled cells.
+    """
     filled = [(line, [c.strip() for c in rec if c.strip()]) for line, rec in records]
     filled = [(line, cells) for line, cells in filled if cells][:HEADER_SEARCH_ROWS]
     if not filled:
@@ -357,7 +366,7 @@ def _normal(name: str) -> str:
 
 def read_table(path: str | Path, *, sheet: str | int | None = None,
                columns: Iterable[str] = ()) -> pd.DataFrame:
-    """Read a .csv, .xlsx or .parquet file as text, indexed by spreadsheet row number.
+    r"""Read a .csv, .xlsx or .parquet file as text, indexed by spreadsheet row number.
 
     The header is found among the first rows: blank lines and title rows
     above it are skipped (the row with the most of the expected ``columns``,
@@ -399,7 +408,7 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
     --------
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (folder / "t.csv").write_text("Audit export\\n\\nSite ID;N\\nS01;3\\n")
+    >>> _ = (folder / "t.csv").write_text("Audit export\n\nSite ID;N\nS01;3\n")
     >>> table = read_table(folder / "t.csv", columns=["site_id"])
     >>> table.to_dict("index")
     {4: {'site_id': 'S01', 'N': '3'}}
@@ -457,7 +466,7 @@ def _empty_table() -> pd.DataFrame:
 
 
 def _as_text(values: pd.Series) -> pd.Series:
-    """A typed Parquet column as the text a spreadsheet export would hold."""
+    """Render a typed Parquet column as the text a spreadsheet export would hold."""
     missing = values.isna().to_numpy()
     if pd.api.types.is_bool_dtype(values):
         text = values.map({True: "1", False: "0"})
@@ -506,7 +515,7 @@ NO_DATA_ROWS = "no_data_rows"
 
 
 def _no_data_rows(path: Path, schema_obj, table: pd.DataFrame) -> ValidationResult:
-    """A result for a file without data: one problem, so it is never 'ok'."""
+    """Return a result for a file without data: one problem, so it is never 'ok'."""
     empty = table.iloc[:0]
     message = ("the file has a header but no data rows" if table.shape[1]
                else "the file is empty: no header and no data rows")
@@ -532,7 +541,7 @@ def read_submission(
     sites: list[str] | None = None,
     sheet: str | int | None = None,
 ) -> ValidationResult:
-    """Read a site's .csv, .xlsx or .parquet submission and validate it.
+    r"""Read a site's .csv, .xlsx or .parquet submission and validate it.
 
     Parameters
     ----------
@@ -570,7 +579,7 @@ def read_submission(
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "oe.csv").write_text(
-    ...     "site_id,period,observed,expected\\nS01,2024,3,2.5\\nS02,2024,x,4\\n")
+    ...     "site_id,period,observed,expected\nS01,2024,3,2.5\nS02,2024,x,4\n")
     >>> result = read_submission(folder / "oe.csv", "observed_expected")
     >>> result.errors[["row", "column", "message"]].values.tolist()
     [[3, 'observed', "observed 'x' is not a whole number"]]
@@ -620,7 +629,7 @@ _SITE_LIST = pa.DataFrameSchema(
 
 
 def read_site_list(path: str | Path, *, community: str | None = None) -> list[str]:
-    """Read a registered site list (a table with a ``site_id`` column).
+    r"""Read a registered site list (a table with a ``site_id`` column).
 
     The file is read like a submission (any encoding, delimiter, header
     spelling such as ``Site ID`` or sheet that :func:`read_table` accepts)
@@ -649,7 +658,7 @@ def read_site_list(path: str | Path, *, community: str | None = None) -> list[st
     >>> import tempfile, pathlib
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "sites.csv").write_bytes(
-    ...     "Site ID;Community\\nS02;aaa\\n S01 ;aaa\\nP01;ckd\\n".encode("cp1252"))
+    ...     "Site ID;Community\nS02;aaa\n S01 ;aaa\nP01;ckd\n".encode("cp1252"))
     >>> read_site_list(folder / "sites.csv", community="aaa")
     ['S01', 'S02']
     """

@@ -63,7 +63,7 @@ class CountModel:
         self.shape = shape
 
     def take(self, idx: np.ndarray) -> CountModel:
-        """The same model restricted to the sizes ``idx``."""
+        """Return the same model restricted to the sizes ``idx``."""
         return CountModel(self.dist, **{k: v[idx] for k, v in self.p.items()})
 
     # moments -------------------------------------------------------------

@@ -67,11 +67,11 @@ class FunnelChangeResult:
     reference: float = 1.0
 
     def to_frame(self) -> pd.DataFrame:
-        """The CSV-ready units table (a copy of :attr:`units`)."""
+        """Return the CSV-ready units table (a copy of :attr:`units`)."""
         return self.units.copy()
 
     def counts(self) -> dict[str, int]:
-        """Number of units with each status value (zeros included)."""
+        """Count the units with each status value (zeros included)."""
         observed = self.units["status"].value_counts()
         return {s: int(observed.get(s, 0)) for s in CHANGE_STATUS}
 
@@ -106,6 +106,7 @@ class FunnelChangeResult:
         return text
 
     def __repr__(self) -> str:
+        """Summarise the result in one line."""
         def _nonzero(c: dict[str, int]) -> dict[str, int]:
             return {k: v for k, v in c.items() if v}
 

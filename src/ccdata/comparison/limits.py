@@ -133,7 +133,7 @@ def from_scale(scale: str, kind: str, t: np.ndarray) -> np.ndarray:
 def null_se(
     scale: str, kind: str, x: np.ndarray, target: float, sd: float | None = None
 ) -> np.ndarray:
-    """Standard error of the transformed value under the null, at precision ``x``.
+    """Return the null standard error of the transformed value at precision ``x``.
 
     ``x`` is the number of cases (proportion, mean), the expected count
     (ratio) or the total count O1 + O2 (ratio of counts).
@@ -372,7 +372,7 @@ def exact_models(
     phi: float | None = None,
     tau2: float | None = None,
 ) -> tuple[CountModel, CountModel | None]:
-    """The null count model at each size ``x`` and, if adjusted, the predictive one.
+    """Build the null count model at each size ``x`` (and the predictive one).
 
     Proportions: Binomial(n, target), or a beta-binomial whose Beta(a, b) has
     mean target and variance tau2 (additive; a + b = t (1 - t) / tau2 - 1) or
@@ -498,7 +498,7 @@ def adjusted_limits(
 
 
 def degenerate_target(kind: str, target: float) -> bool:
-    """True when the null distribution has no spread (e.g. a proportion of 0 or 1)."""
+    """Tell whether the null distribution has no spread (e.g. a proportion 0 or 1)."""
     if kind == "proportion":
         return target in (0.0, 1.0)
     if kind in ("ratio", "ratio_of_counts"):
@@ -712,7 +712,7 @@ def funnel_limits(
 
 
 def check_sd(kind: str, sd: float | None, *, where: str) -> float | None:
-    """The SD for kind='mean' (required, finite, > 0); ignored otherwise."""
+    """Check the SD for kind='mean' (required, finite, > 0); ignored otherwise."""
     if kind != "mean":
         return None
     if sd is None:

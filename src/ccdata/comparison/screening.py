@@ -70,7 +70,7 @@ class ScreenResult:
         return self.tests[self.tests["conversation"]].reset_index(drop=True)
 
     def to_frame(self) -> pd.DataFrame:
-        """The CSV-ready table of every pair screened (a copy of :attr:`tests`)."""
+        """Return the CSV-ready table of every pair screened (copy of :attr:`tests`)."""
         return self.tests.copy()
 
     def summary(self, noun: str = "sites") -> str:

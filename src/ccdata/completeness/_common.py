@@ -153,7 +153,7 @@ def index_frame(index: pd.Index, by: list[str]) -> pd.DataFrame:
 
 
 def present_mask(values: pd.Series) -> np.ndarray:
-    """True where a value is present: not missing and not a blank string.
+    """Mark where a value is present: not missing and not a blank string.
 
     Missing means ``NaN``, ``None``, ``pd.NA`` or ``NaT``; a string that is
     empty or holds only whitespace is also missing. Zero, ``False`` and the
@@ -173,7 +173,7 @@ def present_mask(values: pd.Series) -> np.ndarray:
 
 
 def _blank_strings(values: pd.Series) -> np.ndarray:
-    """True where a value is a string that is empty or only whitespace."""
+    """Mark where a value is a string that is empty or only whitespace."""
     sample = values.iloc[: 10_000]
     if len(values) > 20_000 and sample.nunique() < len(sample) // 2:
         # Few distinct values (codes, dates as text): test each distinct one once.

@@ -181,9 +181,10 @@ def field_completeness(
     -------
     DataFrame
         ``unit`` and ``period`` (when given), then ``field, present,
-        expected, proportion, lower_95, upper_95``: one row per group and field (in field order),
-        and a last row per group with ``field == "all_mandatory_fields"``
-        counting records with every mandatory field present. ``expected`` is
+        expected, proportion, lower_95, upper_95``: one row per group and field
+        (in field order), and a last row per group with
+        ``field == "all_mandatory_fields"`` counting records with every
+        mandatory field present. ``expected`` is
         the number of records in the group, ``present`` those holding the
         field. Sorted by the group columns; usable directly as numerator
         (``present``) and denominator (``expected``) of a funnel plot.

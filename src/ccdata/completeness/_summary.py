@@ -162,7 +162,8 @@ def data_quality(
             f"Got {threshold!r} instead."
         )
     check_choice(concern, ("estimate", "upper_limit"), name="concern", where=where)
-    if isinstance(max_fields, bool) or not isinstance(max_fields, int) or max_fields < 0:
+    if (isinstance(max_fields, bool) or not isinstance(max_fields, int)
+            or max_fields < 0):
         raise InputError(
             f"The 'max_fields' parameter of {where} must be an int >= 0. "
             f"Got {max_fields!r} instead."
@@ -206,7 +207,8 @@ def data_quality(
         for c in asc_cols:
             out[c if c in ("expected", "ascertainment") else f"ascertainment_{c}"] = (
                 asc[c].to_numpy(dtype=float))
-        out["over_expected"] = asc["over_expected"].fillna(False).astype(bool).to_numpy()
+        out["over_expected"] = (
+            asc["over_expected"].fillna(False).astype(bool).to_numpy())
     else:
         for c in ("expected", "ascertainment", f"ascertainment_lower_{suffix}",
                   f"ascertainment_upper_{suffix}"):
@@ -225,15 +227,18 @@ def data_quality(
                                 by=[site], limits=[d])
         tim = out[[site]].merge(tim, on=site, how="left")
         out["median_lag_days"] = tim["median_lag_days"].to_numpy(dtype=float)
-        for c, src in (("entered_late", f"after_{d}"), ("invalid_dates", "invalid_dates"),
+        for c, src in (("entered_late", f"after_{d}"),
+                       ("invalid_dates", "invalid_dates"),
                        ("missing_dates", "missing_dates")):
-            out[c] = pd.array(tim[src].fillna(0).to_numpy(dtype=np.int64), dtype="Int64")
+            out[c] = pd.array(tim[src].fillna(0).to_numpy(dtype=np.int64),
+                              dtype="Int64")
     else:
         out["median_lag_days"] = np.nan
         for c in ("entered_late", "invalid_dates", "missing_dates"):
             out[c] = pd.array([pd.NA] * len(out), dtype="Int64")
 
-    out["message"] = _messages(out, comp, site=site, expected_given=expected is not None,
+    out["message"] = _messages(out, comp, site=site,
+                               expected_given=expected is not None,
                                timed=event_date is not None, d=d, threshold=threshold,
                                event_label=event_label, max_fields=max_fields)
     return out.reset_index(drop=True).rename(columns=renames)
@@ -272,8 +277,9 @@ def _messages(out, comp, *, site, expected_given, timed, d, threshold, event_lab
         )
         parts.append(pd.Series(text, dtype=object))
     else:
-        parts.append(pd.Series(np.where(out["records"] == 0, "no records submitted", ""),
-                               dtype=object))
+        parts.append(pd.Series(
+            np.where(out["records"] == 0, "no records submitted", ""),
+            dtype=object))
 
     # Completeness: the fields with most missing values, per site.
     miss = comp[(comp["field"] != ALL_MANDATORY) & (comp["missing"] > 0)].copy()
@@ -311,5 +317,6 @@ def _messages(out, comp, *, site, expected_given, timed, d, threshold, event_lab
             nodate > 0, _text(nodate) + " with a date missing", ""), dtype=object))
 
     message = _join(parts)
-    return message.where(message.ne(""),
-                         "no gaps found in the data-quality measures checked").to_numpy()
+    return message.where(
+        message.ne(""),
+        "no gaps found in the data-quality measures checked").to_numpy()

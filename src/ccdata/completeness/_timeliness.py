@@ -73,7 +73,7 @@ def timeliness_counts(
     by: list[str],
     limits: list[int],
 ) -> pd.DataFrame:
-    """Counts behind :func:`timeliness`: n, valid, missing, invalid, within/after."""
+    """Count for :func:`timeliness`: n, valid, missing, invalid, within/after."""
     lag, missing, invalid = lag_days(data, event_date, entry_date)
     valid = ~np.isnan(lag)
     columns = {"n": np.ones(len(data), dtype=np.int64), "n_valid": valid,

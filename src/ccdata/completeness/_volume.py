@@ -78,7 +78,8 @@ def _as_periods(values: Any, freq: str, *, name: str, where: str) -> pd.PeriodIn
         labels = pd.Index(items).astype(str)
         unreadable = ~labels.str.match(r"^\d{4}") & ~labels.isin(["nan", "NaT", "None"])
         if unreadable.any():
-            raise ValueError(f"{list(labels[unreadable][:3])!r} do not start with a year")
+            raise ValueError(
+                f"{list(labels[unreadable][:3])!r} do not start with a year")
         return pd.PeriodIndex(
             [pd.Period(v, freq=freq) for v in pd.unique(labels)], freq=freq
         )[pd.Index(pd.unique(labels)).get_indexer(labels)]
@@ -100,7 +101,7 @@ def submission_volume(
     end: Any = None,
     by: Any = DEPRECATED,
 ) -> pd.DataFrame:
-    """Number of cases per period, community-wide or per group, zero months included.
+    """Count cases per period, community-wide or per group, zero months included.
 
     Parameters
     ----------
@@ -181,7 +182,8 @@ def submission_volume(
     last = (_as_periods(end, freq, name="end", where=where)[0]
             if end is not None else (periods.max() if len(periods) else None))
     grid = (pd.period_range(first, last, freq=freq)
-            if first is not None and last is not None else pd.PeriodIndex([], freq=freq))
+            if first is not None and last is not None
+            else pd.PeriodIndex([], freq=freq))
     ordinal = np.full(len(data), -1, dtype=np.int64)
     if len(grid):
         ordinal[dated] = periods.asi8 - grid[0].ordinal
@@ -355,8 +357,8 @@ def submission_status(
     sub = out["submitted_date"].to_numpy(dtype="datetime64[D]")
     due_days = out["due_date"].to_numpy(dtype="datetime64[D]")
     dated = present & ~np.isnat(sub) & ~np.isnat(due_days)
-    late_by = np.where(dated, (sub - due_days).astype("timedelta64[D]").astype(np.int64),
-                       0)
+    late_by = np.where(
+        dated, (sub - due_days).astype("timedelta64[D]").astype(np.int64), 0)
     status = np.where(~present, "missing", np.where(
         ~dated, "submitted", np.where(late_by > 0, "late", "on_time")))
     out["status"] = status.astype(object)

@@ -50,7 +50,7 @@ _AE_FILE = "ae_attendances.csv"
 
 
 def _find_ae_data() -> Path | None:
-    """The real A&E file: bundled package data, else the repository's copy."""
+    """Locate the real A&E file: bundled package data, else the repository's copy."""
     bundled = resources.files("ccdata") / "data" / _AE_FILE
     if bundled.is_file():
         return Path(str(bundled))
@@ -91,7 +91,7 @@ def prepare_demo_data(data_dir: str | Path) -> Path:
 
 
 def demo_config(data_dir: str | Path) -> Config:
-    """The bundled demo configuration (``ccdata/data/demo.toml``) on ``data_dir``.
+    """Load the bundled demo configuration (``ccdata/data/demo.toml``) on ``data_dir``.
 
     Sources whose files are absent from ``data_dir`` (e.g. the real A&E data
     when it is not installed) are dropped with their indicators, with a warning.

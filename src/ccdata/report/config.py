@@ -210,7 +210,7 @@ class Config:
         return p if p.is_absolute() else (self.base_dir / p)
 
     def source_files(self, name: str) -> list[Path]:
-        """The files of source ``name``: globs expanded and sorted."""
+        """Return the files of source ``name``: globs expanded and sorted."""
         src = self.sources[name]
         patterns = [src.path] if isinstance(src.path, str) else list(src.path)
         files: list[Path] = []
@@ -223,14 +223,14 @@ class Config:
         return files
 
     def unmatched_patterns(self, name: str) -> list[str]:
-        """The globs of source ``name`` that match no file (each must match)."""
+        """Return the globs of source ``name`` that match no file (each must match)."""
         src = self.sources[name]
         patterns = [src.path] if isinstance(src.path, str) else list(src.path)
         return [p for p in patterns if glob.has_magic(str(self.resolve(p)))
                 and not glob.glob(str(self.resolve(p)))]
 
     def output_dir(self) -> Path | None:
-        """The output folder given in ``[run] output``, resolved, or None."""
+        """Return the output folder given in ``[run] output``, resolved, or None."""
         return None if self.run.output is None else self.resolve(self.run.output)
 
 
@@ -416,8 +416,11 @@ def _model_type(tp: Any) -> Any:
 
 @functools.cache
 def _model_for(cls: type) -> type[BaseModel]:
-    """A strict pydantic model mirroring the dataclass ``cls`` (fields aliased,
-    so that names such as ``schema`` or ``filter`` shadow nothing)."""
+    """Build a strict pydantic model mirroring the dataclass ``cls``.
+
+    Fields are aliased, so that names such as ``schema`` or ``filter`` shadow
+    nothing.
+    """
     hints = typing.get_type_hints(cls)
     fields: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
@@ -436,8 +439,11 @@ def _options(tp: Any) -> str:
 
 
 def _walk(loc: tuple[Any, ...], cls: type) -> tuple[str, Any, list[str] | None]:
-    """Key path of a pydantic error location, the type found there, and the
-    allowed keys of the table it is in (for unknown keys)."""
+    """Locate a pydantic error: its key path, type and allowed keys.
+
+    The key path of a pydantic error location, the type found there, and the
+    allowed keys of the table it is in (for unknown keys).
+    """
     parts: list[str] = []
     tp: Any = cls
     allowed: list[str] | None = None
@@ -695,7 +701,7 @@ def parse_config(
 
 def _parse(table: Mapping[str, Any], *, base_dir: str | Path | None,
            path: str | Path | None) -> tuple[Config, list[str]]:
-    """The configuration built from its good tables, and every problem found."""
+    """Return the configuration built from its good tables, and every problem found."""
     file = "<config>" if path is None else str(path)
     if not isinstance(table, Mapping):
         return Config(sources={}), [f"(top level): must be a table; {_got(table)}."]

@@ -284,7 +284,7 @@ def suppress_series(frame: pd.DataFrame, *, count_columns: Iterable[str],
 
 
 def _fmt_float(v: object) -> object:
-    """A float as the CSV writer would format it (so a blanked column stays tidy)."""
+    """Format a float as the CSV writer would (so a blanked column stays tidy)."""
     from ccdata.report.writers import FLOAT_FORMAT
 
     if isinstance(v, (float, np.floating)) and not np.isnan(v):
@@ -354,7 +354,7 @@ _PDF_STRING = re.compile(rb"\((?:\\.|[^\\)])*\)", re.S)
 
 
 def _pdf_text(data: bytes) -> str:
-    """The text a reader can get out of a PDF: its objects and shown strings.
+    """Extract the text a reader can get out of a PDF: its objects and shown strings.
 
     The file outside its streams (object dictionaries, metadata such as the
     title) is kept as it is; of each stream, inflated when Flate-compressed,
@@ -410,7 +410,7 @@ def file_text(path: str | Path) -> str:
 
 def scan_pack(pack_dir: str | Path, site: str, identifiers: Iterable[str], *,
               own_name: str | None = None) -> list[str]:
-    """Find other sites' identifiers or names in every file of a pack.
+    r"""Find other sites' identifiers or names in every file of a pack.
 
     Parameters
     ----------
@@ -435,7 +435,7 @@ def scan_pack(pack_dir: str | Path, site: str, identifiers: Iterable[str], *,
     --------
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "lung_t02_brookton.csv").write_text("x\\n1\\n")
+    >>> _ = (d / "lung_t02_brookton.csv").write_text("x\n1\n")
     >>> scan_pack(d, "T01", ["T01", "T02"])
     ['lung_t02_brookton.csv: t02']
     """
@@ -532,9 +532,11 @@ def suppress_table(frame: pd.DataFrame | None, *, kind: str, min_count: int,
                    group_columns: Sequence[str] = (), total_shown: bool = True,
                    forced: np.ndarray | None = None,
                    counts: Sequence[str] | None = None) -> pd.DataFrame | None:
-    """Suppress a table line by line (``by``: one line per site), see
-    :func:`suppress_series`. ``forced`` marks rows to hide whatever their
-    counts (cells hidden in another table of the same output set)."""
+    """Suppress a table line by line (``by``: one line per site).
+
+    See :func:`suppress_series`. ``forced`` marks rows to hide whatever their
+    counts (cells hidden in another table of the same output set).
+    """
     if frame is None or not len(frame):
         return frame
     counts = [c for c in (counts if counts is not None else
@@ -607,8 +609,10 @@ _PERCENT = re.compile(r"\s*\(?\d+(?:\.\d+)?%\)?")
 
 
 def suppress_text(text: str, *, min_count: int, suppress_zero: bool = False) -> str:
-    """Hide small whole numbers in a sentence built from counts, and the
-    percentages of the same clause (which would give them back).
+    """Hide small whole numbers in a sentence built from counts.
+
+    The percentages of the same clause are hidden too (they would give the
+    numbers back).
 
     For data-quality messages: ``"4 records submitted against 10 expected
     cases (40%)"`` becomes ``"<5 records submitted against 10 expected
@@ -656,7 +660,7 @@ def hidden_units(funnel_table: pd.DataFrame | None, *, kind: str, min_count: int
 
 def without_units(result: Any, units: set[str], *, keep: str | None = None
                   ) -> Any:
-    """A FunnelResult or SPCResult without the rows of ``units`` (``keep`` kept)."""
+    """Drop the rows of ``units`` from a FunnelResult or SPCResult (keep ``keep``)."""
     import dataclasses
 
     drop = set(units) - {keep}
@@ -674,7 +678,7 @@ def without_units(result: Any, units: set[str], *, keep: str | None = None
 
 def publication_view(res: Any, *, min_count: int, suppress_zero: bool = False
                      ) -> Any:
-    """An indicator's outputs as published (``[disclosure] shared = "publication"``).
+    """Return an indicator's outputs as published (``shared = "publication"``).
 
     Every table is suppressed with complementary suppression
     (:func:`suppress_table`): the funnel table across sites (the pooled rate
@@ -721,7 +725,7 @@ def publication_view(res: Any, *, min_count: int, suppress_zero: bool = False
 
 
 def _smallest_nonzero_per_unit(table: pd.DataFrame) -> np.ndarray:
-    """The row of each unit's smallest non-zero numerator (forced hidden)."""
+    """Find the row of each unit's smallest non-zero numerator (forced hidden)."""
     if "numerator" not in table.columns:
         return np.zeros(len(table), dtype=bool)
     num = pd.to_numeric(table["numerator"], errors="coerce")
@@ -735,7 +739,7 @@ def _smallest_nonzero_per_unit(table: pd.DataFrame) -> np.ndarray:
 
 def publication_quality(table: Any, *, min_count: int,
                         suppress_zero: bool = False) -> Any:
-    """A data-quality table as published: small record counts hidden.
+    """Return a data-quality table as published: small record counts hidden.
 
     Whole-number columns are counts of records (primary and complementary
     suppression down each column, whose total is published in the overall
@@ -758,7 +762,7 @@ def publication_quality(table: Any, *, min_count: int,
 
 
 def policy_statement(cfg: Any) -> dict[str, Any]:
-    """The run's disclosure policy per audience, for ``manifest.json``."""
+    """Describe the run's disclosure policy per audience, for ``manifest.json``."""
     dc = cfg.disclosure
     low = 0 if dc.suppress_zero else 1
     small = f"counts {low} to {dc.min_count - 1}"

@@ -112,7 +112,7 @@ def _read_json(path: Path) -> Any:
 
 
 def is_ccdata_output(folder: str | Path) -> bool:
-    """True if ``folder`` carries ccdata's marker (or is an older ccdata output).
+    """Tell whether ``folder`` carries ccdata's marker (or is an older ccdata output).
 
     An output written before the marker existed is recognised by its
     ``manifest.json`` saying ``"tool": "ccdata run"`` with a format version;
@@ -140,7 +140,7 @@ def is_ccdata_output(folder: str | Path) -> bool:
 
 
 def _target(out: Path) -> Path:
-    """The folder the output path shows (a link's target, or the path itself)."""
+    """Return the folder the output path shows (a link's target, or the path itself)."""
     if out.is_symlink():
         return Path(os.path.realpath(out))
     return out
@@ -266,10 +266,12 @@ class OutputLock:
         self._mine = None
 
     def __enter__(self) -> OutputLock:
+        """Take the lock."""
         self.acquire()
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        """Release the lock."""
         self.release()
 
 
@@ -279,7 +281,7 @@ class OutputLock:
 
 
 def current_root() -> Path | None:
-    """The temporary output folder being written (None outside a run)."""
+    """Return the temporary output folder being written (None outside a run)."""
     return _ROOT
 
 

@@ -192,7 +192,7 @@ def _tidy_errors(errors: pd.DataFrame, source: str, file: str) -> pd.DataFrame:
 
 
 def problem_rows(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """A validation error table (columns :data:`ERROR_COLUMNS`) from dicts."""
+    """Build a validation error table (columns :data:`ERROR_COLUMNS`) from dicts."""
     frame = pd.DataFrame([{c: r.get(c, "") for c in ERROR_COLUMNS} for r in rows],
                          columns=ERROR_COLUMNS)
     return frame.astype(object)
@@ -200,7 +200,7 @@ def problem_rows(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 def _file_owner(cfg: Config, src: SourceConfig, path: Path,
                 site_ids: list[str] | None) -> str | None:
-    """The site a file belongs to, from its name or folder (``owner`` key).
+    """Return the site a file belongs to, from its name or folder (``owner`` key).
 
     ``"file"``: the file's stem (``T01.csv``, or ``T01_...``/``T01-...``);
     ``"folder"``: the folder holding it; ``"auto"`` (default): either, when

@@ -1,4 +1,4 @@
-"""Writers for the batch job: atomic output folder, deterministic CSV, manifest.
+r"""Writers for the batch job: atomic output folder, deterministic CSV, manifest.
 
 Everything the batch job writes goes through this module, so the guarantees
 of ``ccdata run`` live in one place:
@@ -11,7 +11,7 @@ of ``ccdata run`` live in one place:
 * every file is written only inside that temporary folder
   (:func:`~ccdata.report.publish.check_inside`);
 * CSV files are byte-identical for the same inputs (:func:`write_csv`): fixed
-  float format, ``"\\n"`` line endings, UTF-8, rows in a fixed order;
+  float format, ``"\n"`` line endings, UTF-8, rows in a fixed order;
 * CSV cells a spreadsheet would run as a formula are neutralised
   (:func:`neutralise_formulas`).
 """
@@ -170,7 +170,7 @@ def safe_name(name: str) -> str:
 
 
 def pack_name(site: str) -> str:
-    """A collision-free folder name for the pack of site ``site``.
+    """Return a collision-free folder name for the pack of site ``site``.
 
     A site id that is already a safe name of at most 64 characters is used as
     it is; any other (``A/B``, ``A B``, ``T01.``, a 300-character id) becomes
@@ -227,7 +227,7 @@ def write_json(obj: Any, path: str | Path) -> Path:
 
 
 def write_text(text: str, path: str | Path) -> Path:
-    """Write UTF-8 text with ``"\\n"`` line endings."""
+    r"""Write UTF-8 text with ``"\n"`` line endings."""
     path = check_inside(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as fh:
@@ -271,12 +271,12 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|<>$])")
 
 
 def md_escape(text: Any) -> str:
-    """Escape text from the data for Markdown (and the HTML Markdown allows).
+    r"""Escape text from the data for Markdown (and the HTML Markdown allows).
 
     Examples
     --------
     >>> print(md_escape("A_B [x](javascript:y) <b>"))
-    A\\_B \\[x\\](javascript:y) \\<b\\>
+    A\_B \[x\](javascript:y) \<b\>
     """
     return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 

@@ -182,7 +182,7 @@ def _patsy_frame(
 
 
 def _categorical(data, contrast=None, levels=None):
-    """patsy's ``C()``, passing a pandas Categorical through untouched.
+    """Patsy's ``C()``, passing a pandas Categorical through untouched.
 
     patsy maps a boxed ``C(x)`` to integer codes value by value in Python; a
     bare pandas Categorical it maps by its codes. Same levels, same names.

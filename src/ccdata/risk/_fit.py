@@ -47,7 +47,7 @@ class LogisticFit:
 
 def design_matrix(rhs: str, frame: pd.DataFrame, levels: Mapping[str, tuple], *,
                   where: str) -> Any:
-    """patsy ``dmatrix`` of ``rhs``; a formula error is an :class:`InputError`."""
+    """Patsy ``dmatrix`` of ``rhs``; a formula error is an :class:`InputError`."""
     import patsy
 
     data = _patsy_frame(frame, levels)  # its InputError (unknown level) passes

@@ -65,7 +65,7 @@ class RiskDiagnostics:
     development: bool
 
     def to_frame(self) -> pd.DataFrame:
-        """The scalar diagnostics as a two-column table ``statistic, value``."""
+        """Return the scalar diagnostics as a two-column table ``statistic, value``."""
         hl = self.hosmer_lemeshow
         rows = [
             ("n", self.n),
@@ -90,6 +90,7 @@ class RiskDiagnostics:
         )
 
     def __repr__(self) -> str:
+        """Summarise the result in one line."""
         lo, hi = self.c_statistic_ci
         data = "development" if self.development else "validation"
         return (

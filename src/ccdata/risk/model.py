@@ -142,13 +142,13 @@ class RiskModel:
         return self._diag().calibration_table
 
     def to_frame(self) -> pd.DataFrame:
-        """The coefficient table (CSV-ready)."""
+        """Return the coefficient table (CSV-ready)."""
         return self.coefficients.copy()
 
     # -- statsmodels ----------------------------------------------------------
     @property
     def statsmodels_result(self) -> Any:
-        """statsmodels' ``LogitResults`` of a fitted model (None if published).
+        """Statsmodels' ``LogitResults`` of a fitted model (None if published).
 
         Its data arrays are removed (``remove_data()``) so that the model does
         not keep the design matrix alive; estimates, covariance, likelihoods and
@@ -157,7 +157,7 @@ class RiskModel:
         return self._result
 
     def summary(self) -> Any:
-        """statsmodels' printable report of the fit (``Summary``).
+        """Statsmodels' printable report of the fit (``Summary``).
 
         ``print(model.summary())`` gives the familiar regression table; it also
         renders as HTML in a notebook and has ``as_text()``, ``as_html()`` and
@@ -179,6 +179,7 @@ class RiskModel:
         return self._result.summary()
 
     def __repr__(self) -> str:
+        """Summarise the model in one line."""
         events = "" if self.n_events is None else f", {self.n_events:,} events"
         c = (
             ""
@@ -200,7 +201,7 @@ class RiskModel:
 
     # -- prediction -----------------------------------------------------------
     def predict(self, data: pd.DataFrame) -> pd.Series:
-        """Expected risk of death for each record of ``data``.
+        """Predict the expected risk of death for each record of ``data``.
 
         The model's missing-data strategy is applied again: with
         ``"indicator"`` the values learned at fit time are imputed (and the

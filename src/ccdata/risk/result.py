@@ -169,6 +169,7 @@ class ObservedExpectedResult(_TableLike):
         return out
 
     def __repr__(self) -> str:
+        """Summarise the result in one line."""
         p = self.pooled
         return (
             f"ObservedExpectedResult({len(self.units)} units, n={p.n:,}, "
@@ -232,6 +233,7 @@ class CusumResult(_TableLike):
                 "reset": self.reset, "direction": self.direction}
 
     def __repr__(self) -> str:
+        """Summarise the result in one line."""
         units = self.points["unit"].nunique() if "unit" in self.points else 1
         return (
             f"CusumResult({len(self.points):,} patients, {units} unit(s), "
@@ -290,6 +292,7 @@ class VladResult(_TableLike):
                 "signal": self.signal_source}
 
     def __repr__(self) -> str:
+        """Summarise the result in one line."""
         units = self.points["unit"].nunique() if "unit" in self.points else 1
         odds = "none" if self.odds_ratio is None else f"{self.odds_ratio:g}"
         return (

@@ -161,7 +161,7 @@ _DECIMALS = {
 
 
 def generate_sites() -> pd.DataFrame:
-    """The registered site list of the three communities (``sites.csv``).
+    """Load the registered site list of the three communities (``sites.csv``).
 
     The list is fixed (it does not depend on a seed); the names are fictional.
 
@@ -230,7 +230,7 @@ def generate_aaa_procedures(*, seed: int = DEFAULT_SEED) -> pd.DataFrame:
 
 
 def generate_aaa_expected_cases(*, seed: int = DEFAULT_SEED) -> pd.DataFrame:
-    """Expected AAA cases per site and month (``aaa_expected_cases.csv``).
+    """Load the expected AAA cases per site and month (``aaa_expected_cases.csv``).
 
     The HES-like independent count: each month's true number of cases, less
     about 2% not coded, plus a few extra coded cases (Poisson, about 2%).
@@ -348,10 +348,10 @@ def generate_lung_cancer_patient_experience(
 def write_sample_data(
     out_dir: str | os.PathLike[str], *, seed: int = DEFAULT_SEED
 ) -> list[pathlib.Path]:
-    """Write the six sample CSV files to ``out_dir`` (created if needed).
+    r"""Write the six sample CSV files to ``out_dir`` (created if needed).
 
     The files are byte-identical for the same seed: fixed float formatting,
-    ISO dates, ``"\\n"`` line endings, sorted rows and no timestamps.
+    ISO dates, ``"\n"`` line endings, sorted rows and no timestamps.
 
     Parameters
     ----------
@@ -454,12 +454,12 @@ class SampleDataTruth:
     lung_experience: pd.DataFrame
 
     def to_frame(self) -> pd.DataFrame:
-        """The per-site AAA truth table (``aaa_sites``)."""
+        """Return the per-site AAA truth table (``aaa_sites``)."""
         return self.aaa_sites.copy()
 
 
 def sample_data_truth(*, seed: int = DEFAULT_SEED) -> SampleDataTruth:
-    """The truth the generator used, with what was realised under ``seed``.
+    """Return the truth the generator used, with what was realised under ``seed``.
 
     Parameters
     ----------

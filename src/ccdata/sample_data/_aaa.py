@@ -208,7 +208,7 @@ def _entry_lag(rng, site_index, month_index) -> np.ndarray:
 
 
 def _lag_probabilities(site_index, month_index):
-    """True P(lag <= 30 days) and P(lag <= 90 days) for each record."""
+    """Compute the true P(lag <= 30 days) and P(lag <= 90 days) for each record."""
     median, sigma, late = _lag_parameters(site_index, month_index)
     # lag = floor(X) <= k  <=>  X < k + 1
     p30 = (1.0 - late) * norm.cdf((np.log(31.0) - np.log(median)) / sigma)

@@ -198,7 +198,7 @@ def simulate_lung_experience(seed: int) -> pd.DataFrame:
 
 
 def experience_truth(frame: pd.DataFrame) -> pd.DataFrame:
-    """True scores per trust x year x question behind a generated survey.
+    """Compute the true scores per trust x year x question behind a generated survey.
 
     ``frame`` is the output of :func:`simulate_lung_experience`. Expected
     answers are exact under the ordinal model (the latent noise is N(0, 1)):

@@ -30,7 +30,7 @@ def check_seed(seed: object, *, where: str) -> int:
 
 
 def stream(seed: int, name: str) -> np.random.Generator:
-    """The random generator for one file (``name``) under ``seed``."""
+    """Return the random generator for one file (``name``) under ``seed``."""
     return np.random.default_rng([seed, _STREAMS[name]])
 
 
@@ -72,11 +72,11 @@ def weekday_sampler(first_month: str, n_months: int):
 
 
 def csv_bytes(frame: pd.DataFrame, *, decimals: dict[str, int] | None = None) -> bytes:
-    """The CSV text of ``frame`` with fixed formatting, as UTF-8 bytes.
+    r"""Return the CSV text of ``frame`` with fixed formatting, as UTF-8 bytes.
 
     Dates are written ``YYYY-MM-DD``, float columns with the number of
     decimals given in ``decimals`` (and integer-valued float columns not listed
-    there as integers), missing values as empty cells, ``"\\n"`` line endings.
+    there as integers), missing values as empty cells, ``"\n"`` line endings.
     """
     decimals = decimals or {}
     out = {}

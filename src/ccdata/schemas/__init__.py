@@ -63,7 +63,7 @@ def _as_schema(schema: object, *, where: str) -> pa.DataFrameSchema:
 
 
 def _lookup(name_or_schema: SchemaLike) -> pa.DataFrameSchema:
-    """The schema itself, not a copy: for read-only helpers."""
+    """Return the schema itself, not a copy: for read-only helpers."""
     if isinstance(name_or_schema, pa.DataFrameSchema):
         return name_or_schema
     return get_schema(name_or_schema)
@@ -236,7 +236,7 @@ def identifier_columns(schema: SchemaLike) -> list[str]:
 
 
 def site_column(schema: SchemaLike) -> str | None:
-    """The column holding the site identifier, or None if the schema has none.
+    """Return the column holding the site identifier, or None if the schema has none.
 
     Taken from ``schema.metadata["site_column"]`` when set, else ``"site_id"``
     if that column exists.

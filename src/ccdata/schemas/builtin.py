@@ -230,7 +230,7 @@ def lung_cancer_patient_experience() -> pa.DataFrameSchema:
 
 
 def indicator_submission() -> pa.DataFrameSchema:
-    """Generic aggregated indicator: numerator and denominator per site and period."""
+    """Define a generic indicator: numerator and denominator per site and period."""
     return pa.DataFrameSchema(
         {
             "site_id": _site(),
@@ -250,7 +250,7 @@ def indicator_submission() -> pa.DataFrameSchema:
 
 
 def observed_expected() -> pa.DataFrameSchema:
-    """Generic observed and expected counts per site and period."""
+    """Define generic observed and expected counts per site and period."""
     return pa.DataFrameSchema(
         {
             "site_id": _site(),

@@ -79,7 +79,7 @@ class CaseMixResult:
     positive: tuple[float, ...]
 
     def to_frame(self) -> pd.DataFrame:
-        """The CSV-ready table (a copy of :attr:`units`)."""
+        """Return the CSV-ready table (a copy of :attr:`units`)."""
         return self.units.copy()
 
 
@@ -100,7 +100,7 @@ def _codes(extra: dict[str, np.ndarray], case_mix: Sequence[str]):
 
 
 def _design(codes: Sequence[tuple], rows: np.ndarray):
-    """Dummy columns of the rows ``rows`` (reference: the most common level)."""
+    """Build dummy columns of the rows ``rows`` (reference: the most common level)."""
     columns, labels = [], []
     for var, code, levels in codes:
         c = code[rows]
@@ -156,7 +156,7 @@ def _adjust_stratum(
     rows: np.ndarray,
     z: float,
 ):
-    """Adjusted scores of the units of one period x question (rows ``rows``)."""
+    """Adjust the scores of the units of one period x question (rows ``rows``)."""
     units, codes = np.unique(unit_codes[rows], return_inverse=True)
     n_units = units.size
     n = np.bincount(codes, minlength=n_units).astype(float)

@@ -22,7 +22,7 @@ DEFAULT_POSITIVE = (4, 5)
 
 
 def suppression_note(min_respondents: int) -> str:
-    """The words stated next to every suppressed result."""
+    """Return the words stated next to every suppressed result."""
     return (
         f"fewer than {min_respondents} respondents: results suppressed (not assessed)"
     )
@@ -83,7 +83,7 @@ def check_min_respondents(value: object, *, where: str) -> int:
 
 
 def check_level(level: object, *, where: str) -> float:
-    """A single coverage level in (0, 1), or InputError."""
+    """Check a single coverage level in (0, 1); else raise InputError."""
     if isinstance(level, (list, tuple)) or isinstance(level, bool):
         raise InputError(
             f"The 'level' parameter of {where} must be one probability in (0, 1). "
@@ -112,7 +112,7 @@ def check_scale(scale: object, *, where: str) -> tuple[int, int]:
 def check_positive(
     positive: object, scale: tuple[int, int], *, where: str
 ) -> tuple[float, ...]:
-    """The answers counted positive: a non-empty subset of the scale."""
+    """Return the answers counted positive: a non-empty subset of the scale."""
     try:
         values = tuple(sorted({float(v) for v in positive}))  # type: ignore[attr-defined]
     except (TypeError, ValueError):

@@ -90,7 +90,7 @@ class SurveyFunnels:
         return out[[*order, *rest, "note"]]
 
     def summary(self, period: object, question: object, noun: str = "trusts") -> str:
-        """The neutral sentence of one question's funnel, with the suppression rule.
+        """Write the neutral sentence of one question's funnel and its suppression rule.
 
         Examples
         --------
@@ -135,7 +135,7 @@ def survey_funnels(
     trim: float = 0.10,
     trim_method: str = "winsorise",
 ) -> SurveyFunnels:
-    """A funnel (expected range) per period x question of adjusted survey scores.
+    """Compute a funnel (expected range) per period x question of adjusted scores.
 
     Each unit's case-mix-adjusted score is set against the range expected
     from chance alone around the national value, given its number of

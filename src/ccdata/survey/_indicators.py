@@ -27,7 +27,7 @@ __all__ = ["cell_statistics", "survey_indicators"]
 
 
 def cell_statistics(ans: Answers) -> pd.DataFrame:
-    """Sums per unit x period x question over answered items, on the full grid.
+    """Sum per unit x period x question over answered items, on the full grid.
 
     The grid is every unit x period that has respondents, crossed with every
     question asked in that period; a question nobody in a unit answered has

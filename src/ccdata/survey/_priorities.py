@@ -65,11 +65,11 @@ class TrustPriorities:
     case_mix: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
-        """The CSV-ready table (a copy of :attr:`table`)."""
+        """Return the CSV-ready table (a copy of :attr:`table`)."""
         return self.table.copy()
 
     def for_unit(self, unit: object) -> pd.DataFrame:
-        """The rows of one unit (its own view: no other unit appears)."""
+        """Return the rows of one unit (its own view: no other unit appears)."""
         rows = self.table[self.table[self.unit] == unit]
         if rows.empty:
             raise InputError(

@@ -100,7 +100,7 @@ class ValidationResult:
         return len(self.valid) + len(self.rejected)
 
     def to_frame(self) -> pd.DataFrame:
-        """The CSV-ready error table: :attr:`errors` with identifiers withheld.
+        """Return the CSV-ready error table: :attr:`errors` with identifiers withheld.
 
         Values of the schema's identifier columns (pseudonymous record or
         respondent ids) are replaced by ``"[withheld]"`` in the ``value`` and
@@ -139,7 +139,7 @@ def _row_numbers(data: pd.DataFrame) -> np.ndarray:
 
 
 def _schema_columns(schema: pa.DataFrameSchema, data: pd.DataFrame):
-    """(data column, column spec) pairs, regex columns matched as pandera does."""
+    """Pair data columns with column specs, regex columns matched as pandera does."""
     seen = set()
     for name, col in schema.columns.items():
         if getattr(col, "regex", False):
@@ -205,7 +205,7 @@ def _refuse(schema: pa.DataFrameSchema, data: pd.DataFrame) -> None:
 
 
 def _nullable_twin(values: pd.Series, target) -> str | None:
-    """The nullable dtype standing in for a NumPy int/bool target with NA."""
+    """Return the nullable dtype standing in for a NumPy int/bool target with NA."""
     if isinstance(target, np.dtype) and target.kind in "iub":
         if target.kind == "b":
             return "boolean"
@@ -377,8 +377,11 @@ def _with_dtype(schema, name, spec, dtype):
 
 
 def _key_codes(parsed, keys, positions) -> np.ndarray:
-    """Codes equal for the rows at ``positions`` with equal keys (missing values
-    are equal, as for pandas' ``duplicated``); -1 where a part is unparsable."""
+    """Code the rows at ``positions``: equal codes for equal keys.
+
+    Missing values are equal, as for pandas' ``duplicated``; -1 where a part is
+    unparsable.
+    """
     key = None
     for k in keys:
         p = parsed[k]
@@ -394,8 +397,11 @@ def _key_codes(parsed, keys, positions) -> np.ndarray:
 
 
 def _sharing(parsed, keys, candidates, some) -> np.ndarray:
-    """The ``candidates`` (positions) whose every key part equals that of at
-    least one of ``some`` (positions): a cheap filter before exact grouping."""
+    """Return the ``candidates`` sharing every key part with one of ``some``.
+
+    The ``candidates`` (positions) whose every key part equals that of at least
+    one of ``some`` (positions): a cheap filter before exact grouping.
+    """
     mask = np.ones(len(candidates), dtype=bool)
     for k in keys:
         values = parsed[k].values
@@ -417,9 +423,12 @@ def _unique_words(keys, texts, counts, lists) -> list[str]:
 
 
 def _report_groups(problems, keys, parsed, group, pos, rows, report=None) -> None:
-    """Report duplicate keys: ``group`` codes of the rows at full positions
-    ``pos`` (every row sharing a key); only rows where ``report`` is true are
-    reported, but counts and row lists name every row of the group."""
+    """Report duplicate keys from the ``group`` codes of the rows at ``pos``.
+
+    ``group`` holds the codes of the rows at full positions ``pos`` (every row
+    sharing a key); only rows where ``report`` is true are reported, but counts
+    and row lists name every row of the group.
+    """
     frame = pd.DataFrame({"g": group, "r": rows[pos]})
     by = frame.groupby("g", sort=False)["r"]
     counts = by.transform("size").to_numpy()

@@ -75,7 +75,7 @@ def row_list(rows: np.ndarray) -> str:
 
 
 def is_default_error(check: pa.Check) -> bool:
-    """True when ``check.error`` is pandera's default (e.g. 'in_range(18, 110)')."""
+    """Tell whether ``check.error`` is pandera's default (e.g. 'in_range(18, 110)')."""
     return not check.error or str(check.error).startswith(f"{check.name}(")
 
 
@@ -94,7 +94,7 @@ def _bounds(stats: dict) -> str:
 
 
 def check_words(check: pa.Check, quote: bool) -> str:
-    """What a failing value 'is', for a built-in check, naming its parameters."""
+    """Say what a failing value 'is', for a built-in check, naming its parameters."""
     name, stats = check.name, check.statistics or {}
     if name == "registered_site":
         return "is not in the registered site list"

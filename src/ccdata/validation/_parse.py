@@ -42,7 +42,8 @@ def text_array(values: Any) -> Any:
     """Text values as pandas' text dtype, missing values kept missing.
 
     ``pd.array(..., dtype="str")`` turns None into 'None' under pandas 2, so
-    there the values stay objects (None for missing)."""
+    there the values stay objects (None for missing).
+    """
     if PANDAS3:
         return pd.array(values, dtype="str")
     arr = np.array(list(values), dtype=object)
@@ -51,7 +52,7 @@ def text_array(values: Any) -> Any:
 
 
 def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A frame of text cells (NA for missing) as :func:`text_array` does."""
+    """Return a frame of text cells (NA for missing) as :func:`text_array` does."""
     if PANDAS3:
         return frame.astype("str")
     return frame.astype(object).where(frame.notna(), None)
@@ -97,8 +98,11 @@ class Parsed:
     distinct_unique: bool = False  # the distinct values are known to differ
 
     def key_codes(self) -> np.ndarray:
-        """Integer codes equal for equal parsed values: missing values share
-        one code (as pandas' ``duplicated`` treats them); -1 where unparsable."""
+        """Return integer codes, equal for equal parsed values.
+
+        Missing values share one code (as pandas' ``duplicated`` treats them); -1
+        where unparsable.
+        """
         if self.codes is not None and self.distinct_unique:
             out = self.codes  # the last distinct entry (None) is the missing one
         elif self.codes is not None and self.distinct is not None:
@@ -155,8 +159,11 @@ def is_text(raw: pd.Series) -> bool:
 
 
 def distinct_text(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Codes into distinct stripped text values (the last entry, None, is the
-    missing value), and whether those values are known to be all different."""
+    """Code the distinct stripped text values.
+
+    Return codes into the distinct values (the last entry, None, is the missing
+    value), and whether those values are known to be all different.
+    """
     codes, uniques = raw.factorize(use_na_sentinel=True)
     uniques = np.asarray(uniques, dtype=object)
     try:
@@ -174,7 +181,7 @@ def distinct_text(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, bool]:
 
 
 def raw_text(raw: pd.Series, positions: np.ndarray) -> np.ndarray:
-    """What the site typed at ``positions``, as text ('' for a missing value)."""
+    """Return what the site typed at ``positions``, as text ('' for a missing value)."""
     part = raw.iloc[positions]
     if ptypes.is_datetime64_any_dtype(part):
         return np.asarray(stamp_text(part), dtype=object)
@@ -258,8 +265,10 @@ def _ints_from_text(text: np.ndarray, target: Any):
 
 
 def _int_array(values: np.ndarray, na: np.ndarray, target: Any) -> pd.Series:
-    """Ints (Python ints, or a NumPy integer array; anything where ``na``) as the
-    target dtype, or its nullable twin."""
+    """Convert ints to the target dtype, or its nullable twin.
+
+    The ints are Python ints, or a NumPy integer array; anything where ``na``.
+    """
     np_dtype = np.dtype(getattr(target, "numpy_dtype", target))
     if values.dtype.kind in "iub":
         data = np.where(na, 0, values).astype(np_dtype)
@@ -512,7 +521,7 @@ def _parse_timedelta(name, raw, target) -> Parsed:
 
 
 def _strip_text(name, raw, target) -> Parsed:
-    """A text column to the target str dtype: vectorised strip, blank = missing."""
+    """Convert a text column to the str dtype: vectorised strip, blank = missing."""
     n = len(raw)
     stripped = raw.reset_index(drop=True).str.strip()
     missing = (stripped.isna() | (stripped == "")).to_numpy(dtype=bool,
@@ -583,7 +592,7 @@ def parse_column(name: str, raw: pd.Series, dtype: Any) -> Parsed:
 
 
 def fmt_number(value: Any) -> str:
-    """A number as a person would write it: 212 not 212.0."""
+    """Format a number as a person would write it: 212 not 212.0."""
     if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(
             value).is_integer() and abs(value) < 2**53:
         return str(int(value))

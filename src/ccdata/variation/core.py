@@ -579,7 +579,7 @@ def _compute(chart, y, num, den, bounds, freezes, *, screen, rules, improvement,
             first = np.full((s_count, 1), np.nan)
             yp = np.concatenate([first, np.abs(np.diff(yp, axis=1))], axis=1)
             o["y"][:, a:b] = yp
-        sub = (lambda arr: None if arr is None else arr[:, a:b])  # noqa: E731
+        sub = (lambda arr, a=a, b=b: None if arr is None else arr[:, a:b])  # noqa: E731
         lim = phase_limits(chart, yp, sub(num), sub(den), n_base, screen=screen,
                            mr_constant=mr_constant)  # fmt: skip
         centre = lim["centre"]
