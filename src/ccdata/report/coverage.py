@@ -419,11 +419,12 @@ def source_submission_status(cfg: Any, name: str, data: pd.DataFrame,
     got = got.rename(columns={"unit": unit})
     pfreq = _FREQ[freq]
     status = submission_status(got, sites=site_list, periods=grid, due=due,
-                               site=unit, period="period", date="submitted_date",
-                               freq=pfreq)
+                               unit=unit, period="period", date="submitted_date",
+                               freq=freq).rename(columns={"unit": unit})
     vol = submission_volume(frame.assign(_date=_starts(frame["_period"], freq)),
-                            date="_date", by=unit, freq=pfreq, sites=site_list,
-                            start=grid[0], end=grid[-1])
+                            date="_date", unit=unit, freq=freq, sites=site_list,
+                            start=grid[0], end=grid[-1]
+                            ).rename(columns={"unit": unit})
     status["period"] = [_label(pd.Period(p, freq=pfreq), freq)
                         for p in status["period"]]
     vol["period"] = [_label(pd.Period(p, freq=pfreq), freq) for p in vol["period"]]

@@ -50,8 +50,9 @@ def _cell(row: pd.Series, levels: tuple[float, ...], direction: Any) -> str:
         words = status_short(status, levels)
     except Exception:  # noqa: BLE001 - show an unknown status as it is
         words = status
-    cov = row.get("coverage")
-    if cov is not None and pd.notna(cov) and float(cov) < 1:
+    # a suppressed (blanked) coverage cell reads as missing, never as a number
+    cov = pd.to_numeric(pd.Series([row.get("coverage")]), errors="coerce").iloc[0]
+    if pd.notna(cov) and float(cov) < 1:
         words += f" (data for {int(row['periods_received'])} of " \
                  f"{int(row['periods_in_window'])} periods)"
     return words
