@@ -43,7 +43,7 @@ def _safe_name(site: str) -> str:
 
 
 def _file_names(sites: list[str]) -> dict[str, str]:
-    """A distinct, safe file-name stem for each site id.
+    """Give each site id a distinct, safe file-name stem.
 
     A site id that is already safe is used as it is; any other gets a short
     hash of the id (``A/B`` -> ``A_B-998d3ed8``), so ``A/B``, ``A_B`` and
@@ -148,9 +148,12 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    """Exit 0: no problems; 1: problems found; 2: the file or schema cannot be
+    """Run ``ccdata validate`` and return its exit code.
+
+    Exit 0: no problems; 1: problems found; 2: the file or schema cannot be
     used (raised as CCDataError/OSError, reported by main); 3: an unexpected
-    internal error, in one line (the traceback only with --debug)."""
+    internal error, in one line (the traceback only with --debug).
+    """
     try:
         return _validate(args)
     except (CCDataError, OSError):

@@ -76,7 +76,7 @@ def _date_expr(table, column: str):
 
 
 def add_period(table, date: str, *, freq: str = "M", name: str = "month"):
-    """An engine table with a period label derived from a date column.
+    """Add a period label derived from a date column to an engine table.
 
     As :func:`ccdata.add_period`: ``"2024-04"`` (M), ``"2024Q2"`` (Q) or
     ``"2024"`` (Y); missing where the date is missing or unreadable.
@@ -329,7 +329,7 @@ def case_ascertainment(
     by: str | Sequence[str] | None,
     level: float = 0.95,
 ) -> pd.DataFrame:
-    """Submitted records (counted in the engine) against expected counts.
+    """Compare submitted records (counted in the engine) with expected counts.
 
     The records are counted per group in the engine; the small table of
     counts then goes through :func:`ccdata.case_ascertainment` unchanged.

@@ -73,7 +73,7 @@ def _split_interaction(name: str) -> list[str]:
 
 
 def _numeric(node: ast.AST, table, where: str):
-    """A restricted arithmetic AST -> engine expression (data is never code)."""
+    """Turn a restricted arithmetic AST into an engine expression (never code)."""
     if isinstance(node, ast.Expression):
         return _numeric(node.body, table, where)
     if isinstance(node, ast.Name):
@@ -183,7 +183,7 @@ def term_expression(name: str, table, *, where: str):
 
 
 def _prototype(table, columns: list[str], categorical: dict[str, list]) -> dict:
-    """A two-or-more-row stand-in holding every level, for patsy's DesignInfo."""
+    """Build a two-or-more-row stand-in holding every level, for patsy's DesignInfo."""
     n = max([2, *(len(v) for v in categorical.values())])
     out: dict[str, Any] = {}
     for c in columns:
@@ -272,7 +272,7 @@ def _names_all(expr: str) -> list[str]:
 
 def _pass_sql(source: str, k: int, b: np.ndarray, c0: float, unweighted: bool,
               quote: str) -> tuple[str, list[str]]:
-    """The SQL of one Newton pass over the named design table (DuckDB, Spark).
+    """Write the SQL of one Newton pass over the named design table (DuckDB, Spark).
 
     Written by hand, not by Ibis: eta, mu and w are computed once per row in
     nested projections, and no expression tree is rebuilt and re-optimised
@@ -1182,7 +1182,7 @@ def cusum_inputs(
     unit: str = "site_id",
     units: Sequence[Any] | None = None,
 ) -> pd.DataFrame:
-    """The patient sequence each unit's risk-adjusted CUSUM needs, in order.
+    """Return the patient sequence each unit's risk-adjusted CUSUM needs, in order.
 
     Parameters
     ----------

@@ -173,7 +173,7 @@ def read_source(
     table: str | None = None,
     delimiter: str | None = None,
 ):
-    """A lazy engine table of submitted records, with their spreadsheet rows.
+    """Read submitted records as a lazy engine table, with their spreadsheet rows.
 
     Parameters
     ----------
@@ -363,7 +363,7 @@ def _read_csv(con, files: list[str], delimiter: str | None):
 
 
 def _duckdb_view(con, query: str):
-    """A DuckDB view of ``query`` as an Ibis table.
+    """Create a DuckDB view of ``query`` and return it as an Ibis table.
 
     (``con.sql`` of Ibis 12 fails on DuckDB 2.0, so the view is made with raw
     SQL and read back by name.)

@@ -88,7 +88,7 @@ class EngineValidationResult:
         return bool((self.counts["problems"] > self.counts["shown"]).any())
 
     def to_frame(self) -> pd.DataFrame:
-        """The CSV-ready error table, identifiers withheld."""
+        """Return the CSV-ready error table, identifiers withheld."""
         return redact_identifiers(self.errors, self.identifier_columns)
 
 

@@ -99,7 +99,7 @@ def _period_index(labels: Sequence[str], freq: str) -> pd.PeriodIndex:
 
 
 def _label(p: pd.Period, freq: str) -> str:
-    """A period written as :func:`ccdata.report.indicators.period_labels` does."""
+    """Write a period as :func:`ccdata.report.indicators.period_labels` does."""
     if freq in ("day", "week"):
         return p.start_time.strftime("%Y-%m-%d")
     return str(p)
@@ -147,7 +147,7 @@ def period_ranges(periods: Sequence[str], freq: str) -> str:
 
 
 def is_record_level(data: pd.DataFrame, *, unit: str, period: str) -> bool:
-    """True when some unit has several rows in one period (one row per case).
+    """Tell whether some unit has several rows in one period (one row per case).
 
     Examples
     --------
@@ -162,7 +162,7 @@ def is_record_level(data: pd.DataFrame, *, unit: str, period: str) -> bool:
 
 def _received(data: pd.DataFrame, *, unit: str, period: str, freq: str,
               record_level: bool) -> pd.DataFrame:
-    """Unit and period label of every period counted as received."""
+    """Return the unit and period label of every period counted as received."""
     pairs = data[[unit, period]].dropna().drop_duplicates()
     pairs = pairs.astype({unit: str, period: str})
     if not record_level or pairs.empty:
@@ -284,7 +284,7 @@ def hold_out(agg: pd.DataFrame, coverage: pd.DataFrame | None
 def add_coverage(table: pd.DataFrame, held: pd.DataFrame,
                  coverage: pd.DataFrame | None, *, name: str, kind: str
                  ) -> pd.DataFrame:
-    """The funnel table with the held-out units back in and the coverage columns.
+    """Put the held-out units back in the funnel table, with the coverage columns.
 
     Held-out units get status ``not_assessed``, their own value
     (numerator / denominator), no limits and no z-score. Every row gains
@@ -321,7 +321,7 @@ def add_coverage(table: pd.DataFrame, held: pd.DataFrame,
 
 
 def coverage_sentence(row: Any, *, min_share: float) -> str:
-    """A site's coverage of a window in one sentence (for packs and captions).
+    """Say a site's coverage of a window in one sentence (for packs and captions).
 
     Examples
     --------
@@ -353,8 +353,10 @@ def coverage_sentence(row: Any, *, min_share: float) -> str:
 
 
 def _source_period(cfg: Any, name: str) -> tuple[str, str] | None:
-    """(period column, frequency) of a source: its completeness event date, else
-    the period of its first indicator."""
+    """Return the (period column, frequency) of a source.
+
+    That is its completeness event date, else the period of its first indicator.
+    """
     qc = cfg.completeness.get(name)
     if qc is not None and qc.event_date:
         return qc.event_date, "month"
@@ -476,7 +478,7 @@ def site_coverage_summary(status: pd.DataFrame | None, site: str) -> dict[str, A
 
 
 def registered_sites(cfg: Any, name: str, sites: pd.DataFrame | None) -> list[str]:
-    """The registered sites expected to send source ``name`` (its community)."""
+    """Return the registered sites expected to send source ``name`` (its community)."""
     community = cfg.sources[name].community
     col = cfg.sites.community_column
     if sites is None or cfg.sites.id_column not in sites.columns \

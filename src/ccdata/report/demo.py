@@ -1,5 +1,6 @@
-"""Realistic problems planted in the demo's data, so the demo shows what the
-batch job does with them.
+"""Realistic problems planted in the demo's data.
+
+They let the demo show what the batch job does with them.
 
 The bundled sample data (:mod:`ccdata.sample_data`) is clean apart from the
 CKD practices that stopped submitting. A real month's submissions are not, so

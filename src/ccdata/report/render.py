@@ -64,7 +64,7 @@ _SVG_HEAD = re.compile(r"^.*?(<svg\b[^>]*>)", re.S)
 
 
 def svg_inline(svg: str | bytes, *, title: str, desc: str, ident: str) -> Any:
-    """An SVG document as an inline ``<svg>`` element with ``<title>``/``<desc>``.
+    r"""Turn an SVG document into an inline ``<svg>`` with ``<title>``/``<desc>``.
 
     The XML prolog and DOCTYPE are dropped, fixed ``width``/``height`` are
     replaced by CSS (the figure scales to a phone's width) and the element
@@ -79,7 +79,7 @@ def svg_inline(svg: str | bytes, *, title: str, desc: str, ident: str) -> Any:
     ...                desc="D", ident="f1")
     >>> str(s)[:40]
     '<svg viewBox="0 0 10 5" role="img" aria-'
-    >>> "<title id=\\"f1-title\\">T &lt;1&gt;</title>" in s
+    >>> "<title id=\"f1-title\">T &lt;1&gt;</title>" in s
     True
     """
     from markupsafe import Markup
@@ -181,7 +181,7 @@ class _Blocks(HTMLParser):
 
 
 def html_blocks(page: str) -> list[tuple[str, Any]]:
-    """The text blocks of an HTML page in order, for :func:`write_pdf`.
+    """Return the text blocks of an HTML page in order, for :func:`write_pdf`.
 
     Examples
     --------
@@ -216,8 +216,8 @@ def _latin1(text: str) -> str:
 
     Examples
     --------
-    >>> _latin1("tau\u00b2 \u2265 0 \u2014 \u00e9")
-    'tau\xb2 >= 0 - \xe9'
+    >>> _latin1("tau² ≥ 0 — é")
+    'tau² >= 0 - é'
     """
     return text.translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
 

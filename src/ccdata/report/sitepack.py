@@ -115,7 +115,7 @@ def status_words(status: str, levels: Iterable[float] = _DEFAULT_LEVELS,
 
 
 def _suppress_frame(frame: pd.DataFrame, cfg: Config, kind: str) -> pd.DataFrame:
-    """The pack's policy (``[disclosure] own_pack``) applied to one of its tables.
+    """Apply the pack's policy (``[disclosure] own_pack``) to one of its tables.
 
     ``"full"``: the site sees its own numbers. ``"suppressed"``: small counts
     hidden with complementary suppression and every derived column blanked
@@ -179,7 +179,7 @@ def _own_funnel_row(r: IndicatorOutput, rows: pd.DataFrame | None,
 
 
 def ascertainment_sentence(ascertainment: float, expected_label: str) -> str:
-    """The plain sentence for a site with poor case ascertainment.
+    """Write the plain sentence for a site with poor case ascertainment.
 
     Examples
     --------
@@ -192,7 +192,7 @@ def ascertainment_sentence(ascertainment: float, expected_label: str) -> str:
 
 
 def _flag_sentence(r: IndicatorOutput, row: pd.DataFrame | None, site: str) -> str:
-    """The ascertainment sentence if ``site`` is flagged for ``r``, else ''."""
+    """Return the ascertainment sentence if ``site`` is flagged for ``r``, else ''."""
     if row is None or site not in r.flagged or "ascertainment" not in row.columns:
         return ""
     return ascertainment_sentence(float(row["ascertainment"].iloc[0]),
@@ -201,7 +201,7 @@ def _flag_sentence(r: IndicatorOutput, row: pd.DataFrame | None, site: str) -> s
 
 def _result_lines(r: IndicatorOutput, shown: pd.DataFrame, levels: tuple[float, ...],
                   min_count: int, flag: str) -> list[str]:
-    """The neutral sentences of one funnel result for a site."""
+    """Write the neutral sentences of one funnel result for a site."""
     kind = r.config.kind
     s = shown.iloc[0]
     hidden = s["value"] == "" or pd.isna(s["value"])
@@ -261,7 +261,7 @@ def _spc_signal(pts: pd.DataFrame) -> str:
 
 
 def _cusum_signals(months: pd.DataFrame | None) -> str:
-    """The months in which a site's CUSUM signalled, in words."""
+    """Say in words the months in which a site's CUSUM signalled."""
     if months is None or "signals" not in months.columns:
         return ""
     hit = months[pd.to_numeric(months["signals"], errors="coerce").fillna(0) > 0]
@@ -377,7 +377,8 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
         pack: dict[str, Any] = {
             "title": f"Feedback pack for {title}",
             "intro": (f"{cfg.run.title}. This pack shows your site's own results. "
-                      f"Other sites appear only as anonymous grey points.{hidden_note}"),
+                      "Other sites appear only as anonymous grey points."
+                      + hidden_note),
             "coverage": _coverage_part(status_rows, dq_rows, site, cfg),
             "results": [], "change": [], "problems": "", "files": [],
             "pdf": f"{w.pack_name(site)}.pdf",
@@ -500,7 +501,7 @@ def _result_part(cfg: Config, r: IndicatorOutput, name: str, site: str,
 def _coverage_part(status_rows: dict[str, dict[str, pd.DataFrame]],
                    dq_rows: dict[str, dict[str, pd.DataFrame]], site: str,
                    cfg: Config | None = None) -> list[dict[str, Any]]:
-    """The pack's first section: per source, the site's periods and data quality."""
+    """Build the pack's first section: per source, the site's periods and quality."""
     out = []
     for source in sorted(set(status_rows) | set(dq_rows)):
         rows: list[tuple[str, str]] = []
@@ -546,7 +547,7 @@ def _coverage_part(status_rows: dict[str, dict[str, pd.DataFrame]],
 
 
 def _own_span(points: pd.DataFrame, r: IndicatorOutput) -> str:
-    """The periods a site's own chart has data for (not the whole window)."""
+    """Return the periods a site's own chart has data for (not the whole window)."""
     freq = {"month": "M", "quarter": "Q", "year": "Y"}.get(r.config.period_freq)
     if freq is None or "x" not in points.columns:
         return r.window
@@ -563,7 +564,7 @@ def _own_span(points: pd.DataFrame, r: IndicatorOutput) -> str:
 
 
 def _count(v: Any) -> str:
-    """A count as text: ``346`` rather than ``346.0``.
+    """Write a count as text: ``346`` rather than ``346.0``.
 
     Examples
     --------
@@ -703,8 +704,7 @@ def render_jobs(jobs: list[FigureJob], results: dict[str, Any], *, dpi: int,
 def render_packs(jobs: list[PackJob], results: dict[str, Any], *, dpi: int,
                  workers: int = 0,
                  progress: Callable[[str, int, int], None] | None = None) -> None:
-    """Finish the packs (figures, page, PDF), in parallel processes when
-    ``workers`` != 1.
+    """Finish the packs (figures, page, PDF), in parallel unless ``workers`` is 1.
 
     ``workers = 0`` uses one process per CPU (at most 4). Packs are
     independent folders, so the order of drawing does not change any output.
