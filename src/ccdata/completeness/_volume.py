@@ -345,7 +345,9 @@ def submission_status(
             stacklevel=2,
         )
     present = (out["_merge"] == "both").to_numpy()
-    period_index = pd.PeriodIndex.from_ordinals(out["_ordinal"].to_numpy(), freq=freq)
+    period_index = pd.PeriodIndex.from_ordinals(  # type: ignore[attr-defined]
+        out["_ordinal"].to_numpy(), freq=freq
+    )
     out[period] = format_periods(period_index, word)
     out["due_date"] = _due_dates(out, due, period_index, site=site, period=period,
                                  freq=freq, word=word, where=where)
