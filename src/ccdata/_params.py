@@ -14,7 +14,9 @@ import pandas as pd
 from ccdata.errors import InputError
 
 
-def check_columns(data: pd.DataFrame, columns: Iterable[str], *, where: str) -> None:
+def check_columns(
+    data: pd.DataFrame, columns: Iterable[str | None], *, where: str
+) -> None:
     """Raise :class:`InputError` naming each column of ``columns`` missing from data."""
     if not isinstance(data, pd.DataFrame):
         raise InputError(

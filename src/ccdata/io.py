@@ -468,6 +468,7 @@ def _empty_table() -> pd.DataFrame:
 def _as_text(values: pd.Series) -> pd.Series:
     """Render a typed Parquet column as the text a spreadsheet export would hold."""
     missing = values.isna().to_numpy()
+    text: pd.Series
     if pd.api.types.is_bool_dtype(values):
         text = values.map({True: "1", False: "0"})
     elif pd.api.types.is_datetime64_any_dtype(values):

@@ -487,11 +487,13 @@ def verdict(
         bounds = [table.boundaries(a) for a in alphas]
         if obs is None:
             return bounds, None, None
+        assert inverse is not None  # obs is always given with its inverse
         up, dn = table.tails(inverse, np.asarray(obs, dtype=float))
         return bounds, up, dn
     bounds = boundaries(model, alphas)
     if obs is None:
         return bounds, None, None
+    assert inverse is not None  # obs is always given with its inverse
     up, dn = tails(model.take(inverse), obs)
     return bounds, up, dn
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -386,7 +387,9 @@ def funnel(
             sd_value = _pooled_sd(
                 sd_values[assessed], den[assessed], column=sd_column, where=where
             )
-        sd_value = check_sd(kind, sd_value if sd_column else sd, where=where)
+        sd_value = check_sd(
+            kind, cast("float | None", sd_value if sd_column else sd), where=where
+        )
     elif sd is not None:
         raise InputError(
             f"The 'sd' parameter of {where} applies to kind='mean' only. "
@@ -455,6 +458,7 @@ def funnel(
         all_limits, p_up, p_dn = exact_verdict(
             kind, x_all, target, levels_t, phi=phi_apply, tau2=tau2_apply, obs=obs
         )
+        assert p_up is not None and p_dn is not None  # obs was given
         p_upper, p_lower = p_up[:n_units], p_dn[:n_units]
     else:
         all_limits = compute_limits(
@@ -482,7 +486,7 @@ def funnel(
 
     order = _sorted_index(ids)
     identity = _strictly_increasing(ids)
-    columns: dict[str, np.ndarray] = {"unit": ids, "numerator": num, "denominator": den}
+    columns: dict[str, Any] = {"unit": ids, "numerator": num, "denominator": den}
     if kind == "ratio_of_counts":
         columns["total"] = x
     if sd_values is not None:

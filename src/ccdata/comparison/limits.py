@@ -392,6 +392,7 @@ def exact_models(
             if tau2 is not None:
                 shape = np.full(x.shape, target**2 / tau2 if tau2 > 0 else np.inf)
             else:
+                assert phi is not None
                 shape = mu / (phi - 1.0) if phi > 1 else np.full(x.shape, np.inf)
         return null, CountModel("nbinom", mu=mu, shape=shape)
     prob = target if kind == "proportion" else target / (1.0 + target)
@@ -404,6 +405,7 @@ def exact_models(
                 x.shape, prob * (1 - prob) / tau2 - 1.0 if tau2 > 0 else np.inf
             )
         else:
+            assert phi is not None
             rho = np.where(x > 1, (phi - 1.0) / (x - 1.0), 0.0)
             kappa = np.where(rho > 0, 1.0 / rho - 1.0, np.inf)
     kappa = np.maximum(kappa, 1e-6)
@@ -461,6 +463,8 @@ def exact_verdict(
             for (lo, hi), (lo2, hi2) in zip(bounds, b2, strict=True)
         ]
         if obs is not None:
+            assert up is not None and dn is not None
+            assert up2 is not None and dn2 is not None
             up, dn = np.maximum(up, up2), np.maximum(dn, dn2)
     out: dict[str, np.ndarray] = {}
     for level, (lo, hi) in zip(levels, bounds, strict=True):
@@ -469,6 +473,7 @@ def exact_verdict(
             values = _counts_to_values(kind, c[inverse], x)
             out[f"{side}_{sfx}"] = np.where(valid, values, np.nan)
     if obs is not None:
+        assert up is not None and dn is not None
         up = np.where(valid, up, np.nan)
         dn = np.where(valid, dn, np.nan)
     return out, up, dn

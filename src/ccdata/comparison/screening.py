@@ -185,7 +185,7 @@ def screen(
             f"Got {fdr!r} instead."
         )
     directions = dict(directions or {})
-    frames = []
+    frames: list[pd.DataFrame] = []
     for name, res in results.items():
         if not isinstance(res, FunnelResult):
             raise InputError(

@@ -178,8 +178,8 @@ def _blank_strings(values: pd.Series) -> np.ndarray:
     if len(values) > 20_000 and sample.nunique() < len(sample) // 2:
         # Few distinct values (codes, dates as text): test each distinct one once.
         codes, uniques = pd.factorize(values)
-        blank = _blank_strings(pd.Series(uniques, dtype=values.dtype))
-        return np.where(codes >= 0, blank[np.clip(codes, 0, None)], False)
+        blank_uniques = _blank_strings(pd.Series(uniques, dtype=values.dtype))
+        return np.where(codes >= 0, blank_uniques[np.clip(codes, 0, None)], False)
     try:
         blank = values.str.strip().eq("")
     except AttributeError:  # an object column without any strings

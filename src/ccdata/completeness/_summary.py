@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,7 @@ from ccdata.errors import InputError
 __all__ = ["data_quality"]
 
 
-def _text(values: np.ndarray | pd.Series) -> pd.Series:
+def _text(values: np.ndarray | pd.Series | Sequence[float]) -> pd.Series:
     """Whole numbers as '12', other numbers to one decimal place."""
     v = pd.Series(np.asarray(values, dtype=float))
     whole = v.round().astype("Int64").astype(str)
@@ -214,7 +214,7 @@ def data_quality(
                   f"ascertainment_upper_{suffix}"):
             out[c] = np.nan
         out["over_expected"] = False
-    out.insert(out.columns.get_loc("expected"), "submitted", out["records"])
+    out.insert(cast(int, out.columns.get_loc("expected")), "submitted", out["records"])
     basis = out["ascertainment" if concern == "estimate"
                 else f"ascertainment_upper_{suffix}"].to_numpy(dtype=float)
     out["ascertainment_concern"] = (basis < threshold) & ~out["over_expected"]
@@ -222,6 +222,7 @@ def data_quality(
     # Timeliness.
     d = limit[0]
     if event_date is not None:
+        assert entry_date is not None  # both or neither, checked above
         check_frame(data, [event_date, entry_date], name="data", where=where)
         tim = timeliness_counts(data, event_date=event_date, entry_date=entry_date,
                                 by=[site], limits=[d])
@@ -245,7 +246,7 @@ def data_quality(
 
 
 def _messages(out, comp, *, site, expected_given, timed, d, threshold, event_label,
-              max_fields) -> pd.Series:
+              max_fields) -> np.ndarray:
     n = len(out)
     blank = pd.Series([""] * n, dtype=object)
     parts: list[pd.Series] = []

@@ -24,9 +24,9 @@ __all__ = ["timeliness"]
 
 def check_within(within_days: int | Sequence[int], *, where: str) -> list[int]:
     """Return the day limits as a list of distinct whole numbers >= 0."""
-    values = [within_days] if np.isscalar(within_days) else within_days
+    values: Any = [within_days] if np.isscalar(within_days) else within_days
     try:
-        values = list(values)  # type: ignore[arg-type]
+        values = list(values)
     except TypeError:
         values = [within_days]
     ok = bool(values) and all(

@@ -507,7 +507,7 @@ def _separate(ax: Axes, texts: list[Any], *, passes: int = 50) -> None:
     get = getattr(canvas, "get_renderer", None)
     # a Figure() without a backend canvas has no get_renderer: matplotlib's own
     # fallback (as used by draw_without_rendering) gives the same renderer
-    renderer = get() if callable(get) else ax.figure._get_renderer()  # type: ignore[attr-defined]
+    renderer = get() if callable(get) else ax.figure._get_renderer()  # type: ignore[union-attr]
     to_data = ax.transData.inverted()
     for _ in range(passes):
         boxes = [t.get_window_extent(renderer) for t in texts]

@@ -22,7 +22,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -336,7 +336,7 @@ def _convert(value: Any, tp: Any, key: str, file: str) -> Any:
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise _Mismatch()
-        return _build(tp, value, key, file)
+        return _build(cast(type, tp), value, key, file)
     raise TypeError(f"unsupported config type {tp!r}")  # pragma: no cover
 
 
@@ -403,7 +403,7 @@ _PYD_CONFIG = ConfigDict(extra="forbid", strict=True)
 def _model_type(tp: Any) -> Any:
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
-        return _model_for(tp)
+        return _model_for(cast(type, tp))
     args = typing.get_args(tp)
     if origin is list:
         return list[_model_type(args[0])]  # type: ignore[misc]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -110,7 +110,7 @@ def fixed_margins(size: tuple[float, float], *, left: float, right: float,
             "top": 1 - top / h}
 
 
-def save_figure(draw: Callable[[Any], Any], path: Path, *, dpi: int = 200,
+def save_figure(draw: Callable[..., Any], path: Path, *, dpi: int = 200,
                 size: tuple[float, float] = (6.4, 4.2),
                 margins: dict[str, float] | None = None,
                 formats: tuple[str, ...] = ("png",),
@@ -196,7 +196,7 @@ def write_figures(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput],
             p = fdir / f"{name}_spc.png"
             text = describe_text(r.spc, direction=direction)
             if r.config.spc_by == "unit":
-                n = r.spc_input["unit"].nunique()
+                n = cast(pd.DataFrame, r.spc_input)["unit"].nunique()
                 cols = max(1, min(8, round((n * 1.4) ** 0.5)))
                 rows = -(-n // cols)
                 save_figure(lambda fig, r=r, cols=cols, d=direction: small_multiples(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,7 @@ from ccdata.comparison import funnel
 from ccdata.completeness import data_quality
 from ccdata.errors import ConfigError
 from ccdata.report import coverage as cov
-from ccdata.report.config import Config, IndicatorConfig
+from ccdata.report.config import Config, IndicatorConfig, RiskModelConfig
 from ccdata.report.sources import SourceData, apply_filter
 from ccdata.risk import fit_risk_model, observed_expected, risk_adjusted_cusum
 from ccdata.variation import spc
@@ -144,7 +144,8 @@ def _aggregate(data: pd.DataFrame, ind: IndicatorConfig, keys: list[str]
 def _fit_risk(ind: IndicatorConfig, data: pd.DataFrame, out: IndicatorOutput
               ) -> pd.DataFrame:
     rm = ind.risk_model
-    outcome = rm.outcome or ind.numerator
+    assert rm is not None  # only called for an indicator with a risk model
+    outcome = cast(str, rm.outcome or ind.numerator)
     kwargs: dict[str, Any] = {"missing": rm.missing}
     if rm.covariates is not None:
         kwargs["covariates"] = list(rm.covariates)
@@ -222,8 +223,8 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
             # coverage: units that sent too little of the window are not judged
             if ind.period is not None:
                 out.coverage = cov.unit_coverage(
-                    data, out.funnel_periods, unit=ind.unit, period="_period",
-                    freq=ind.period_freq, threshold=cov.min_coverage(cfg))
+                    data, cast(list[str], out.funnel_periods), unit=ind.unit,
+                    period="_period", freq=ind.period_freq, threshold=cov.min_coverage(cfg))
             agg, held = cov.hold_out(agg, out.coverage)
             res = funnel(agg, numerator="numerator", denominator="denominator",
                          unit="unit", kind=ind.kind, **_funnel_kwargs(cfg, ind))
@@ -245,7 +246,10 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
     if ind.cusum and out.risk_model is not None:
         out.cusum = _compute_cusum(ind, data)
         out.cusum_table = cusum_by_month(
-            out.cusum, date=ind.period, outcome=ind.numerator or ind.risk_model.outcome)
+            out.cusum, date=cast(str, ind.period),
+            outcome=cast(
+                str, ind.numerator or cast(RiskModelConfig, ind.risk_model).outcome
+            ))
     return out
 
 
@@ -326,7 +330,7 @@ def _compute_spc(cfg: Config, name: str, ind: IndicatorConfig, data: pd.DataFram
         agg = agg[agg["denominator"] > 0]
         agg["value"] = agg["numerator"] / agg["denominator"]
     agg = agg.rename(columns={"_period": "period"})
-    agg.insert(agg.columns.get_loc("period") + 1, "period_start",
+    agg.insert(cast(int, agg.columns.get_loc("period")) + 1, "period_start",
                period_start(agg["period"]))
     if ind.spc_by != "unit":
         agg.insert(0, "unit", "all")
@@ -429,10 +433,11 @@ def cusum_by_month(cusum: pd.DataFrame, *, date: str, outcome: str) -> pd.DataFr
 
 
 def _compute_cusum(ind: IndicatorConfig, data: pd.DataFrame) -> pd.DataFrame:
-    outcome = ind.numerator or ind.risk_model.outcome
-    cols = [ind.unit, ind.period, outcome, "_expected"]
-    data = data[cols].sort_values([ind.unit, ind.period], kind="mergesort")
+    period = cast(str, ind.period)
+    outcome = cast(str, ind.numerator or cast(RiskModelConfig, ind.risk_model).outcome)
+    cols = [ind.unit, period, outcome, "_expected"]
+    data = data[cols].sort_values([ind.unit, period], kind="mergesort")
     data = data.rename(columns={"_expected": "expected_risk"})
     res = risk_adjusted_cusum(data, outcome=outcome, expected="expected_risk",
-                              order_by=ind.period, unit=ind.unit)
+                              order_by=period, unit=ind.unit)
     return res.points.reset_index(drop=True)

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -339,9 +339,12 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
                                 "row was left out (key 'owner' of the source)"}
                     for r, v in zip(bad["_row"], bad["site_id"].astype(str),
                                     strict=True))
-                problems[-int(wrong.sum()):] = _redact_other_ids(
+                redacted = _redact_other_ids(
                     problem_rows(problems[-int(wrong.sum()):]), owner, site_ids
-                ).to_dict("records")
+                )
+                problems[-int(wrong.sum()):] = cast(
+                    list[dict[str, Any]], redacted.to_dict("records")
+                )
                 n_rejected += int(wrong.sum())
                 valid = valid[~wrong.to_numpy()]
         frames.append(valid.reset_index(drop=True))
@@ -382,9 +385,9 @@ def _redact_other_ids(errors: pd.DataFrame, owner: str,
     for i in np.flatnonzero(hit):
         v = str(errors["value"].iloc[i])
         msg = str(errors["message"].iloc[i])
-        errors.iloc[i, errors.columns.get_loc("message")] = re.sub(
+        errors.iloc[int(i), cast(int, errors.columns.get_loc("message"))] = re.sub(
             r"(?<![A-Za-z0-9])" + re.escape(v) + r"(?![A-Za-z0-9])", _OTHER_SITE, msg)
-        errors.iloc[i, errors.columns.get_loc("value")] = _OTHER_SITE
+        errors.iloc[int(i), cast(int, errors.columns.get_loc("value"))] = _OTHER_SITE
     return errors
 
 
@@ -417,6 +420,8 @@ def _drop_duplicates_across_files(data: pd.DataFrame, keys: list[str], source: s
     rows = []
     for i in np.flatnonzero(dup):
         k = key.iloc[i]
+        f0: Any
+        r0: Any
         f0, r0 = first.loc[k, "_file"], first.loc[k, "_row"]
         if f0 == data["_file"].iloc[i]:
             continue  # a duplicate inside one file is reported by validation

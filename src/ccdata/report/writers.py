@@ -25,7 +25,7 @@ import re
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -96,7 +96,7 @@ def neutralise_formulas(data: pd.DataFrame) -> pd.DataFrame:
                 pd.api.types.is_datetime64_any_dtype(s)):
             continue
         obj = s.astype(object)
-        is_text = obj.map(type).eq(str).to_numpy()
+        is_text = obj.map(type).eq(cast(Any, str)).to_numpy()
         if not is_text.any():
             continue
         text = obj[is_text].astype(str)

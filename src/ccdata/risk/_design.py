@@ -15,9 +15,9 @@ import io
 import re
 import tokenize
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -75,7 +75,7 @@ def _names_in(expr: str) -> list[str]:
     return out
 
 
-def _referenced(rhs: str, columns: Sequence[str]) -> list[str]:
+def _referenced(rhs: str, columns: Iterable[str]) -> list[str]:
     cols = set(map(str, columns))
     return [name for name in _names_in(rhs) if name in cols]
 
@@ -142,7 +142,7 @@ def _with_levels(s: pd.Series, col: str, levels: tuple) -> pd.Categorical:
     else:
         codes = pd.Index(list(levels)).get_indexer(s.to_numpy())
         unseen = (codes < 0) & s.notna().to_numpy()
-        cat = pd.Categorical.from_codes(codes, categories=list(levels))
+        cat = pd.Categorical.from_codes(codes, categories=cast(Any, list(levels)))
     if unseen.any():
         raise InputError(
             f"Column {col!r} has level(s) "
@@ -206,7 +206,7 @@ def _fill(
     frame: pd.DataFrame, fill_values: Mapping[str, Any], *, where: str
 ) -> pd.DataFrame:
     """Impute fill values and add ``<col>_missing`` indicators (0/1)."""
-    out = {}
+    out: dict[str, pd.Series | np.ndarray] = {}
     for col in frame.columns:
         s = frame[col]
         out[col] = s
@@ -316,7 +316,7 @@ def _term_column(name: str, frame: pd.DataFrame, spec: _Spec) -> np.ndarray:
     return np.asarray(x)[:, 0]
 
 
-def _spec_columns(spec: _Spec, columns: Sequence[str]) -> list[str]:
+def _spec_columns(spec: _Spec, columns: Iterable[str]) -> list[str]:
     cols = list(map(str, columns))
     if spec.kind in ("design", "formula"):
         return list(spec.columns) or _referenced(spec.rhs or "", cols)

@@ -573,9 +573,9 @@ def fit_risk_model(
     used = frame if keep.all() else frame.loc[keep]
     y = y_all[keep]
     for c in cols:
-        levels = used[c].dropna().unique()
-        if len(levels) < 2:
-            shown = levels[0] if len(levels) else "(none)"
+        seen = used[c].dropna().unique()
+        if len(seen) < 2:
+            shown = seen[0] if len(seen) else "(none)"
             raise InputError(
                 f"{where}: covariate {c!r} has a single level ({shown!r}) among "
                 f"the {int(keep.sum())} records used, so its effect cannot be "

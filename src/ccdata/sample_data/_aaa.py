@@ -163,11 +163,11 @@ def simulate_aaa(seed: int) -> AAASimulation:
     masked = rng.random((n, len(d.AAA_OPTIONAL_FIELDS))) < rates[site_index]
     procedures = complete.copy()
     for j, field in enumerate(d.AAA_OPTIONAL_FIELDS):
-        col = procedures[field]
+        values = procedures[field]
         if field in ("aneurysm_diameter_mm", "creatinine_umol_l"):
-            procedures[field] = col.mask(masked[:, j])  # float, NaN when missing
+            procedures[field] = values.mask(masked[:, j])  # float, NaN when missing
         else:
-            procedures[field] = col.astype("Int64").mask(masked[:, j])
+            procedures[field] = values.astype("Int64").mask(masked[:, j])
 
     complete["month"] = _MONTHS[month_index]
     complete["case_mix_logit"] = case_mix

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import warnings
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -323,7 +324,8 @@ def validate(
     parsed: dict = {}
     excluded = np.zeros(n, dtype=bool)
     for name, spec in specs.items():
-        p = parse_column(name, data[name], spec.dtype or schema_obj.dtype)
+        column = cast(pd.Series, data[name])
+        p = parse_column(name, column, spec.dtype or schema_obj.dtype)
         parsed[name] = p
         if p.bad.any():
             pos = np.flatnonzero(p.bad)
@@ -348,7 +350,8 @@ def validate(
     keep = np.flatnonzero(~excluded)
     sub = typed.iloc[keep] if excluded.any() else typed
     run_schema = schema_obj
-    casts, twins = {}, {}
+    casts: dict[Any, Any] = {}
+    twins: dict[Any, Any] = {}
     for name, p in parsed.items():
         twin = _nullable_twin(p.values, p.target)
         if twin is None or str(sub[name].dtype) != twin:
@@ -393,7 +396,7 @@ def _key_codes(parsed, keys, positions) -> np.ndarray:
         bad = (key < 0) | (codes < 0)
         key = pd.factorize(key * (int(codes.max(initial=0)) + 2) + codes)[0]
         key[bad] = -1
-    return key
+    return cast(np.ndarray, key)
 
 
 def _sharing(parsed, keys, candidates, some) -> np.ndarray:
@@ -539,7 +542,7 @@ def _explain(problems, failures, schema, specs, parsed, typed, sub, keep, index,
             disp = display_values(typed[col].iloc[located], p.kind, text)
             quote = p.kind in ("str", "category", "other")
             if check is not None:
-                msgs = column_messages(check, col, disp, quote)
+                msgs = column_messages(check, cast(str, col), disp, quote)
             else:
                 msgs = [f"{col} {d} failed the check '{label}'" for d in disp]
             problems.add(located, col, label, text, msgs)
@@ -554,13 +557,14 @@ def _explain(problems, failures, schema, specs, parsed, typed, sub, keep, index,
             stats = check.statistics or {}
             involved = [c for c in stats.get("columns", []) or []
                         if c in typed.columns]
-            disp = {}
+            disp_by_col = {}
             for c in involved:
                 text = raw_text(typed[c], located) if c not in parsed else \
                     raw_text(parsed[c].raw, located)
                 kind = parsed[c].kind if c in parsed else "other"
-                disp[c] = display_values(typed[c].iloc[located], kind, text)
-            msgs = frame_messages(check, involved, disp, len(located))
+                disp_by_col[c] = display_values(typed[c].iloc[located], kind, text)
+            msgs = frame_messages(check, involved, disp_by_col, len(located))
+            vals: np.ndarray | list[str]
             for c in involved or [ROW_COLUMN]:
                 if c in parsed:
                     vals = raw_text(parsed[c].raw, located)
@@ -570,7 +574,7 @@ def _explain(problems, failures, schema, specs, parsed, typed, sub, keep, index,
                     vals = [""] * len(located)
                 problems.add(located, c, label, vals, msgs)
             continue
-        where = col if col in typed.columns else ROW_COLUMN
+        where = cast(str, col) if col in typed.columns else ROW_COLUMN
         problems.add(located, where, label, [""] * len(located),
                      [f"the row failed the check '{label}'"] * len(located))
 
@@ -605,7 +609,7 @@ def _assemble(data, schema_obj, parsed, problems, rows, sub, keep,
     if n and len(pos) and site_col in parsed:
         site = raw_text(parsed[site_col].raw, safe)
         site[~in_rows] = None
-    site = np.where(site == "", None, site) if len(site) else site
+    site = np.where(site == "", None, site) if len(site) else site  # type: ignore[call-overload]
     row = np.where(in_rows, rows[safe], 0) if n and len(pos) else np.zeros(
         len(pos), dtype=np.int64)
     errors = pd.DataFrame(
@@ -689,7 +693,7 @@ def redact_identifiers(errors: pd.DataFrame, columns) -> pd.DataFrame:
     values = out["value"].astype(object).to_numpy()
     rows = out["row"].astype(object).to_numpy()
     by_row: dict[object, set[str]] = {}
-    for i in np.flatnonzero(hit):
+    for i in np.flatnonzero(hit).tolist():
         v = values[i]
         if isinstance(v, str) and v:
             by_row.setdefault(None if pd.isna(rows[i]) else rows[i], set()).add(v)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -48,7 +48,7 @@ def text_array(values: Any) -> Any:
         return pd.array(values, dtype="str")
     arr = np.array(list(values), dtype=object)
     arr[pd.isna(arr)] = None
-    return pd.array(arr, dtype=object)
+    return pd.array(arr, dtype=cast(Any, object))
 
 
 def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -212,7 +212,7 @@ def stamp_text(values: pd.Series, empty: str = "") -> list[str]:
 def number_text(values: pd.Series, empty: str = "") -> list[str]:
     """Numbers as a person would write them: 212 not 212.0, exact integers."""
     if ptypes.is_integer_dtype(values):
-        arr = values.to_numpy(dtype=object, na_value=None)
+        arr = values.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
         return [empty if v is None else str(v) for v in arr]
     num = values.to_numpy(dtype="float64", na_value=np.nan)
     return [empty if np.isnan(v) else fmt_number(v) for v in num.tolist()]
@@ -291,7 +291,7 @@ def _parse_int(name, raw, target) -> Parsed:
         missing = pd.isna(text)[codes]
         bad, reasons = bad_u[codes], reasons_u[codes]
         values = values_u[codes]
-        extra = {"codes": codes, "distinct": values_u}
+        extra: dict[str, Any] = {"codes": codes, "distinct": values_u}
     else:
         extra = {}
         missing = raw.isna().to_numpy()
@@ -352,7 +352,7 @@ def _parse_float(name, raw, target) -> Parsed:
         num_u[bad_u] = np.nan
         missing, bad, reasons = pd.isna(text)[codes], bad_u[codes], reasons_u[codes]
         num = num_u[codes]
-        extra = {"codes": codes, "distinct": num_u}
+        extra: dict[str, Any] = {"codes": codes, "distinct": num_u}
     else:
         extra = {}
         num = np.array(raw.to_numpy(dtype="float64", na_value=np.nan), copy=True)
@@ -362,7 +362,7 @@ def _parse_float(name, raw, target) -> Parsed:
         reasons[bad] = "is not a finite number"
         num[bad] = np.nan
     if isinstance(target, pd.api.extensions.ExtensionDtype):
-        values = pd.Series(pd.array(np.where(np.isnan(num), None, num),
+        values = pd.Series(pd.array(np.where(np.isnan(num), None, num),  # type: ignore[call-overload]
                                     dtype=target))
     else:
         values = pd.Series(num.astype(np_dtype))
@@ -393,7 +393,7 @@ def _parse_bool(name, raw, target) -> Parsed:
     return Parsed(name, "bool", values, missing, bad, reasons, raw, target)
 
 
-def _unit_bounds(target: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
+def _unit_bounds(target: Any) -> tuple[np.datetime64, np.datetime64]:
     unit = getattr(target, "unit", None) or np.datetime_data(target)[0]
     info = np.iinfo(np.int64)
     bounds = np.array([info.min + 1, info.max], dtype=np.int64)
@@ -467,7 +467,7 @@ def _parse_date(name, raw, target) -> Parsed:
         stamps[i] = np.datetime64(stamp.replace(tzinfo=None), "us").astype(naive)
     missing, bad, reasons = pd.isna(text)[codes], bad_u[codes], reasons_u[codes]
     values = pd.Series(stamps[codes])
-    extra = {"codes": codes, "distinct": stamps.astype(object)}
+    extra: dict[str, Any] = {"codes": codes, "distinct": stamps.astype(object)}
     if tz is not None:
         values = values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
         lost = values.isna().to_numpy() & ~missing & ~bad
@@ -556,7 +556,7 @@ def _parse_text(name, raw, target, kind) -> Parsed:
     elif kind == "category":
         values = pd.Series(pd.Categorical(text[codes]))
     elif isinstance(target, pd.api.extensions.ExtensionDtype):
-        values = pd.Series(pd.array(text, dtype=target).take(codes))
+        values = pd.Series(pd.array(text, dtype=target).take(codes))  # type: ignore[call-overload]
     else:
         values = pd.Series(text[codes], dtype=target)
     return Parsed(name, kind, values, missing, bad, reasons, raw, target,
@@ -594,7 +594,7 @@ def parse_column(name: str, raw: pd.Series, dtype: Any) -> Parsed:
 def fmt_number(value: Any) -> str:
     """Format a number as a person would write it: 212 not 212.0."""
     if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(
-            value).is_integer() and abs(value) < 2**53:
+            value).is_integer() and abs(cast(float, value)) < 2**53:
         return str(int(value))
     return str(value)
 

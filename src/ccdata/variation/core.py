@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -129,8 +129,9 @@ def _parse_rules(mdc_rules: object) -> tuple[str, ...]:
         return RULES
     if mdc_rules is False or mdc_rules is None:
         return ()
-    collection = isinstance(mdc_rules, Sequence | set | frozenset)
-    if isinstance(mdc_rules, str) or not collection:
+    if isinstance(mdc_rules, str) or not isinstance(
+        mdc_rules, Sequence | set | frozenset
+    ):
         raise InputError(
             f"The 'mdc_rules' parameter of {WHERE} must be True, False or a collection "
             f"of rule names from {('outside', *RULES)!r}. Got {mdc_rules!r} instead."
@@ -248,6 +249,7 @@ def _series_codes(data: pd.DataFrame, by: tuple[str, ...]):
             raise InputError(
                 f"{WHERE}: the series column {col!r} (by=) has missing values."
             )
+    codes: np.ndarray
     if len(by) == 1:
         codes, keys = pd.factorize(data[by[0]], sort=True)
         keys = pd.Index(keys, name=by[0])
@@ -430,7 +432,7 @@ def spc(
         codes_x, uniq_x = pd.factorize(data[x], sort=True)
     else:
         uniq_x = pd.Index(pd.unique(pd.Series(list(periods)))).sort_values()
-        codes_x = uniq_x.get_indexer(data[x])
+        codes_x = uniq_x.get_indexer(cast(Any, data[x]))
         if (codes_x < 0).any():
             outside = sorted(map(str, pd.unique(data[x][codes_x < 0])))[:5]
             raise InputError(
@@ -457,10 +459,12 @@ def spc(
         if chart == "c" and (y < 0).any():
             raise InputError(f"{WHERE}: counts in {value!r} must be >= 0.")
     elif chart == "c":
+        assert numerator is not None  # _check_inputs
         y = _to_grid(_as_float(data, numerator), flat, shape)
         if (y < 0).any():
             raise InputError(f"{WHERE}: counts in {numerator!r} must be >= 0.")
     else:
+        assert numerator is not None and denominator is not None  # _check_inputs
         num_v, den_v = _as_float(data, numerator), _as_float(data, denominator)
         if (num_v < 0).any() or (den_v < 0).any():
             raise InputError(
