@@ -21,6 +21,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 
@@ -142,7 +143,8 @@ def _validate(args: argparse.Namespace) -> int:
         shown = result.to_frame().head(10)  # identifiers withheld here too
         print("  first problems (use --out DIR to write them all to CSV):")
         for rec in shown.itertuples(index=False):
-            where = "file" if pd.isna(rec.row) else f"row {rec.row}"
+            row = cast(Any, rec.row)
+            where = "file" if pd.isna(row) else f"row {row}"
             print(f"    {where}: {rec.message}")
     return 0 if result.ok else 1
 
@@ -215,7 +217,7 @@ def _configure_logging(verbosity: int = 0, stream: object = None) -> None:
     tty = bool(getattr(stream, "isatty", lambda: False)())
     fmt = ("%(levelname)s %(message)s" if tty
            else "%(asctime)s %(levelname)s %(message)s")
-    handler = logging.StreamHandler(stream)
+    handler = logging.StreamHandler(cast(Any, stream))
     handler.setFormatter(logging.Formatter(fmt, datefmt="%Y-%m-%d %H:%M:%S"))
     handler.addFilter(_OncePerMessage())
     handler.set_name("ccdata-cli")

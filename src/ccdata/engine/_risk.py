@@ -109,7 +109,7 @@ def _numeric(node: ast.AST, table, where: str):
             x = _numeric(node.args[0], table, where)
             if f.attr == "log1p":
                 return (x + 1.0).ln()
-            return getattr(x, _FUNCS[f.attr])()
+            return getattr(x, str(_FUNCS[f.attr]))()
     raise InputError(
         f"{where}: the term {ast.unparse(node)!r} cannot run on an engine; use "
         "columns, numbers, + - * / **, I(...), C(column) and np.log/np.exp/"
@@ -1063,7 +1063,7 @@ def observed_expected(
     expected: str,
     level: float = 0.95,
     period: str | None = None,
-) -> pd.DataFrame:
+) -> ObservedExpectedResult:
     """Observed and expected deaths per unit (and period), summed in the engine.
 
     The same table as :func:`ccdata.observed_expected` (O/E with exact

@@ -589,7 +589,7 @@ def _frame_check(check: pa.Check, cols: dict[str, _Col]):
         "date_order": ("earlier", "later"),
         "not_greater_than": ("smaller", "larger"),
     }
-    pair = pairs.get(check.name)
+    pair = pairs.get(str(check.name))
     if not (pair and set(pair) <= stats.keys() and all(stats[p] in cols for p in pair)):
         raise InputError(
             f"ccdata.engine.validate: the DataFrame check {check.name!r} is a custom "

@@ -350,6 +350,7 @@ def _png_chunks_raw(data: bytes) -> str:
 _PDF_STREAM = re.compile(rb"stream\r?\n(.*?)\r?\nendstream", re.S)
 
 
+_PDF_SHOW = re.compile(rb"\)\s*(?:Tj|TJ|'|\")")  # a string shown as text
 _PDF_STRING = re.compile(rb"\((?:\\.|[^\\)])*\)", re.S)
 
 
@@ -369,7 +370,7 @@ def _pdf_text(data: bytes) -> str:
             body = zlib.decompress(body)
         except zlib.error:
             pass
-        if b"BT" not in body:
+        if b"BT" not in body and not _PDF_SHOW.search(body):
             continue
         parts.extend(lit[1:-1].decode("latin-1") for lit in _PDF_STRING.findall(body))
     return "\n".join(parts)
@@ -409,7 +410,8 @@ def file_text(path: str | Path) -> str:
 
 
 def scan_pack(pack_dir: str | Path, site: str, identifiers: Iterable[str], *,
-              own_name: str | None = None) -> list[str]:
+              own_name: str | None = None, own_aliases: Iterable[str] = ()
+              ) -> list[str]:
     r"""Find other sites' identifiers or names in every file of a pack.
 
     Parameters
@@ -425,6 +427,10 @@ def scan_pack(pack_dir: str | Path, site: str, identifiers: Iterable[str], *,
         Every site id and name of the run.
     own_name : str, optional
         The site's own name (allowed).
+    own_aliases : iterable of str, optional
+        Other spellings of the site's own identity that its pack may show
+        (allowed), such as its pack folder name (``A_B-998d3ed8`` for ``A/B``),
+        so that an other site's id inside it (``A_B``) is not reported.
 
     Returns
     -------
@@ -439,7 +445,7 @@ def scan_pack(pack_dir: str | Path, site: str, identifiers: Iterable[str], *,
     >>> scan_pack(d, "T01", ["T01", "T02"])
     ['lung_t02_brookton.csv: t02']
     """
-    allowed = {a for a in (site, own_name) if a}
+    allowed = {a for a in (site, own_name, *own_aliases) if a}
     allowed_low = {a.casefold() for a in allowed}
     every = tuple(sorted({str(i) for i in identifiers if str(i)} | allowed,
                          key=lambda s: (-len(s), s)))

@@ -17,7 +17,7 @@ tidy tables for steering groups who work in Excel.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -101,7 +101,8 @@ def overview_tables(cfg: Config, results: dict[str, Any],
             row = [u]
             for s in cov_cols:
                 c = cov[s]
-                row.append(f"{int(c.loc[u, 'sum'])} of {int(c.loc[u, 'size'])}"
+                got, size = (int(cast(float, c.loc[u, k])) for k in ("sum", "size"))
+                row.append(f"{got} of {size}"
                            if u in c.index else _NONE)
             for n in names:
                 t = per_unit[n]

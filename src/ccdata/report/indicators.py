@@ -224,7 +224,8 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
             if ind.period is not None:
                 out.coverage = cov.unit_coverage(
                     data, cast(list[str], out.funnel_periods), unit=ind.unit,
-                    period="_period", freq=ind.period_freq, threshold=cov.min_coverage(cfg))
+                    period="_period", freq=ind.period_freq,
+                    threshold=cov.min_coverage(cfg))
             agg, held = cov.hold_out(agg, out.coverage)
             res = funnel(agg, numerator="numerator", denominator="denominator",
                          unit="unit", kind=ind.kind, **_funnel_kwargs(cfg, ind))

@@ -371,6 +371,15 @@ def write_pdf(path: str | Path, page: str, *, title: str,
         Figure id (the ``data-figure`` attribute of an ``<svg>`` or ``<img>``
         in the page) -> a matplotlib Figure, or the path of a PNG file.
     """
+    import matplotlib
+
+    # text from data (a site id such as "$\\notacommand$") is text, not math
+    with matplotlib.rc_context({"text.parse_math": False}):
+        return _write_pdf(path, page, title=title, figures=figures)
+
+
+def _write_pdf(path: str | Path, page: str, *, title: str,
+               figures: dict[str, Any] | None) -> int:
     figures = figures or {}
     doc = PdfWriter(path, title=title)
     for kind, value in html_blocks(page):

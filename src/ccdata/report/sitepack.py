@@ -124,8 +124,10 @@ def _suppress_frame(frame: pd.DataFrame, cfg: Config, kind: str) -> pd.DataFrame
     dc = cfg.disclosure
     if dc.own_pack == "full" or (dc.min_count <= 1 and not dc.suppress_zero):
         return frame.copy()
-    return suppress_table(frame, kind=kind, min_count=dc.min_count,
-                          suppress_zero=dc.suppress_zero, group_columns=("phase",))
+    out = suppress_table(frame, kind=kind, min_count=dc.min_count,
+                         suppress_zero=dc.suppress_zero, group_columns=("phase",))
+    assert out is not None  # a frame in gives a frame out
+    return out
 
 
 def _fmt_float(v: Any) -> Any:
@@ -174,6 +176,7 @@ def _own_funnel_row(r: IndicatorOutput, rows: pd.DataFrame | None,
     row["status_text"] = row["status"].map(
         lambda s: status_words(s, levels, r.config.direction))
     table = r.funnel_table
+    assert table is not None  # a site's funnel row comes from this table
     row["sites_compared"] = int((table["status"] != NOT_ASSESSED).sum())
     return row
 
@@ -419,8 +422,9 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
                 change["lines"].append(_cusum_signals(months))
                 change["figures"].append(_cusum_part(pdir, name, r, site, own_cusum,
                                                      months, jobs))
-                w.write_csv(_suppress_frame(months, cfg, "cusum"),
-                            pdir / f"{name}_cusum.csv", sort_by=["month"])
+                if months is not None:
+                    w.write_csv(_suppress_frame(months, cfg, "cusum"),
+                                pdir / f"{name}_cusum.csv", sort_by=["month"])
             if change["lines"]:
                 pack["change"].append(change)
         if rows:
@@ -453,7 +457,8 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
     for site in sorted(site_ids):
         pdir = tmp / "sites" / w.pack_name(site)
         problems = scan_pack(pdir, site, every_id | set(names.values()),
-                             own_name=names.get(site))
+                             own_name=names.get(site),
+                             own_aliases=(w.pack_name(site),))
         if problems and withheld is not None:  # that pack only is not published
             withheld[site] = problems
             shutil.rmtree(pdir, ignore_errors=True)
@@ -481,7 +486,8 @@ def _result_part(cfg: Config, r: IndicatorOutput, name: str, site: str,
     if "coverage" in row.columns and pd.notna(row["coverage"].iloc[0]):
         part["coverage"] = coverage_sentence(row.iloc[0], min_share=share)
     if assessed and r.funnel is not None:
-        ringed = (f" Sites with {r.flag_label[0].lower()}{r.flag_label[1:]} are "
+        label = r.flag_label or ""
+        ringed = (f" Sites with {label[:1].lower()}{label[1:]} are "
                   "ringed (dotted)." if r.flagged else "")
         words = status_words(status, levels, r.config.direction)
         cov = f" {part['coverage']}" if part["coverage"] else ""
@@ -615,6 +621,7 @@ def _draw(job: FigureJob, dpi: int) -> Any:
 
     size, (left, right, bottom, top) = _LAYOUT[job.kind]
     kwargs = job.kwargs
+    plot: Callable[..., Any]
     if job.kind == "cusum":
         data, plot = job.ref, cusum
     elif job.kind == "funnel":
