@@ -279,7 +279,7 @@ def write_index(cfg: Config, tmp: Path, sources: dict[str, Any],
 
 
 def _survey_block(name: str, so: Any) -> dict[str, Any]:
-    """The steering view of one survey: one sentence and its tables."""
+    """Return the steering view of one survey: one sentence and its tables."""
     from ccdata.report.surveys import survey_files
 
     adjusted = (f"after case-mix adjustment for {', '.join(so.config.case_mix)}"

@@ -486,7 +486,7 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
 
 def _survey_part(name: str, so: Any, site: str, pdir: Path,
                  jobs: list[FigureJob]) -> dict[str, Any]:
-    """A surveyed unit's own priorities: the sentence, its CSV and its figure."""
+    """Build a surveyed unit's own part: its priorities, CSV and figure."""
     own = so.priorities.for_unit(site)
     w.write_csv(own, pdir / f"survey_{name}_priorities.csv")
     text = so.priorities.summary(site)

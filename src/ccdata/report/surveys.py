@@ -1,10 +1,11 @@
 """Patient-experience surveys in the batch job: one ``[surveys.NAME]`` table each.
 
 For every configured survey the pipeline computes, with :mod:`ccdata.survey`,
-the crude scores per unit x period x question (:func:`~ccdata.survey.survey_indicators`),
-the case-mix-adjusted scores (:func:`~ccdata.survey.case_mix_adjust`), their
-expected ranges (:func:`~ccdata.survey.survey_funnels`) and each unit's own
-priorities (:func:`~ccdata.survey.trust_priorities`), and writes tidy CSVs to
+the crude scores per unit x period x question
+(:func:`~ccdata.survey.survey_indicators`), the case-mix-adjusted scores
+(:func:`~ccdata.survey.case_mix_adjust`), their expected ranges
+(:func:`~ccdata.survey.survey_funnels`) and each unit's own priorities
+(:func:`~ccdata.survey.trust_priorities`), and writes tidy CSVs to
 ``indicators/``. No table holds a respondent id; results from fewer than
 ``min_respondents`` respondents are blank with status ``not_assessed``.
 """
