@@ -192,3 +192,14 @@ def test_survey_config_defaults():
     with pytest.raises(ConfigError, match="surveys.exp.min_respondents"):
         parse_config({"sources": {"exp": {"path": "x.csv"}},
                       "surveys": {"exp": {"source": "exp", "min_respondents": 0}}})
+
+
+def test_config_check_names_a_missing_case_mix_column(tmp_path):
+    from ccdata.report.config import check_config
+
+    _answers().head(50).to_csv(tmp_path / "experience.csv", index=False)
+    (tmp_path / "c.toml").write_text(CONFIG.replace('["sex"]', '["sex", "agee"]'))
+    problems = check_config(tmp_path / "c.toml")
+    assert len(problems) == 1, problems
+    assert "surveys.exp.case_mix[1]: column 'agee' is not in source 'exp'" \
+        in problems[0]

@@ -920,6 +920,16 @@ def _column_problems(cfg: Config) -> list[str]:
                 problems.append(
                     f"{k}: column {c!r} is not in source {ind.source!r} ({origin})"
                     f"{_suggest(c, cols)}; columns are {', '.join(cols)}.")
+    for name, sv in cfg.surveys.items():
+        if sv.source not in final:
+            continue
+        cols, origin = final[sv.source]
+        for i, c in enumerate(sv.case_mix):
+            if c not in cols:
+                problems.append(
+                    f"surveys.{name}.case_mix[{i}]: column {c!r} is not in source "
+                    f"{sv.source!r} ({origin}){_suggest(c, cols)}; columns are "
+                    f"{', '.join(cols)}.")
     for name, qc in cfg.completeness.items():
         key = f"completeness.{name}"
         if name in final:
