@@ -40,6 +40,7 @@ __all__ = [
     "SPCConfig",
     "SitesConfig",
     "SourceConfig",
+    "SurveyConfig",
     "check_config",
     "load_config",
     "parse_config",
@@ -129,6 +130,22 @@ class IndicatorConfig:
 
 
 @dataclass(frozen=True)
+class SurveyConfig:
+    """One ``[surveys.NAME]`` table: a patient-experience survey (ccdata.survey)."""
+
+    source: str
+    title: str | None = None
+    case_mix: list[str] = field(
+        default_factory=lambda: ["age_band", "sex", "route_to_diagnosis"])
+    positive: list[int] = field(default_factory=lambda: [4, 5])
+    min_respondents: int = 21
+    score: Literal["mean", "positive"] = "mean"
+    level: float | None = None
+    questions: list[str] | None = None
+    site_packs: bool = True
+
+
+@dataclass(frozen=True)
 class FunnelConfig:
     """The ``[funnel]`` table: options passed to :func:`ccdata.funnel`."""
 
@@ -201,6 +218,7 @@ class Config:
     spc: SPCConfig = field(default_factory=SPCConfig)
     completeness: dict[str, CompletenessConfig] = field(default_factory=dict)
     disclosure: DisclosureConfig = field(default_factory=DisclosureConfig)
+    surveys: dict[str, SurveyConfig] = field(default_factory=dict)
     path: Path | None = None
     base_dir: Path = field(default_factory=Path.cwd)
 
@@ -239,7 +257,7 @@ class Config:
 # --------------------------------------------------------------------------- #
 
 _SECTIONS_AS_DICTS = {"sources": SourceConfig, "indicators": IndicatorConfig,
-                      "completeness": CompletenessConfig}
+                      "completeness": CompletenessConfig, "surveys": SurveyConfig}
 
 
 def _describe(tp: Any) -> str:
@@ -633,6 +651,17 @@ def _cross_problems(cfg: Config, raw_sources: set[str]) -> list[str]:
         if not 0.0 < qc.ascertainment_threshold <= 1.0:
             add(f"{key}.ascertainment_threshold: must be a proportion in (0, 1] "
                 f"(e.g. 0.8 for 80%); got {qc.ascertainment_threshold!r}.")
+    for name, sv in cfg.surveys.items():
+        key = f"surveys.{name}"
+        if sv.source not in cfg.sources and sv.source not in raw_sources:
+            add(f"{key}.source: names an unknown source {sv.source!r}. "
+                f"Defined sources: {known}.")
+        if sv.min_respondents < 1:
+            add(f"{key}.min_respondents: must be an integer >= 1; got "
+                f"{sv.min_respondents!r}.")
+        if sv.level is not None and sv.level not in cfg.funnel.levels:
+            add(f"{key}.level: must be one of funnel.levels "
+                f"{cfg.funnel.levels!r}; got {sv.level!r}.")
     if not cfg.funnel.levels or any(not (0 < lv < 1) for lv in cfg.funnel.levels):
         add(f"funnel.levels: must list probabilities in (0, 1); got "
             f"{cfg.funnel.levels!r}.")
@@ -891,6 +920,16 @@ def _column_problems(cfg: Config) -> list[str]:
                 problems.append(
                     f"{k}: column {c!r} is not in source {ind.source!r} ({origin})"
                     f"{_suggest(c, cols)}; columns are {', '.join(cols)}.")
+    for name, sv in cfg.surveys.items():
+        if sv.source not in final:
+            continue
+        cols, origin = final[sv.source]
+        for i, c in enumerate(sv.case_mix):
+            if c not in cols:
+                problems.append(
+                    f"surveys.{name}.case_mix[{i}]: column {c!r} is not in source "
+                    f"{sv.source!r} ({origin}){_suggest(c, cols)}; columns are "
+                    f"{', '.join(cols)}.")
     for name, qc in cfg.completeness.items():
         key = f"completeness.{name}"
         if name in final:

@@ -229,7 +229,8 @@ def write_index(cfg: Config, tmp: Path, sources: dict[str, Any],
                 results: dict[str, Any], quality: dict[str, Any], figures: list[Any],
                 packs: dict[str, list[str]],
                 counts: dict[str, int], *,
-                status: dict[str, pd.DataFrame] | None = None) -> Path:
+                status: dict[str, pd.DataFrame] | None = None,
+                surveys: dict[str, Any] | None = None) -> Path:
     """Write ``index.html``, ``report.pdf`` and ``indicators.xlsx`` into ``tmp``."""
     from ccdata.report.coverage import min_coverage
     from ccdata.report.render import render_template, write_pdf
@@ -264,6 +265,7 @@ def write_index(cfg: Config, tmp: Path, sources: dict[str, Any],
         "quality": qblocks,
         "indicators": [_indicator_block(cfg, tmp, n, r, figures)
                        for n, r in results.items()],
+        "surveys": [_survey_block(n, so) for n, so in (surveys or {}).items()],
         "packs": [{"site": s, "href": f"sites/{w.pack_name(s)}/index.html"}
                   for s in sorted(packs)],
         "footer": (f"{c['rows_read']} rows read, {c['rows_rejected']} rejected; "
@@ -275,6 +277,21 @@ def write_index(cfg: Config, tmp: Path, sources: dict[str, Any],
     pngs = {fg["id"]: tmp / f.path for fg, f in zip(figs, figures, strict=True)}
     write_pdf(tmp / "report.pdf", page, title=cfg.run.title, figures=pngs)
     return path
+
+
+def _survey_block(name: str, so: Any) -> dict[str, Any]:
+    """Return the steering view of one survey: one sentence and its tables."""
+    from ccdata.report.surveys import survey_files
+
+    adjusted = (f"after case-mix adjustment for {', '.join(so.config.case_mix)}"
+                if so.config.case_mix else "without case-mix adjustment")
+    n_units = len(so.units)
+    return {"name": name, "title": so.title,
+            "files": [f"indicators/{f}" for f in survey_files(name)],
+            "text": (f"Scores per trust, survey year and question for {n_units} "
+                     f"trusts ({so.config.score} score), compared with the range "
+                     f"expected {adjusted}; each trust's pack lists its own "
+                     f"priorities. {so.rule}")}
 
 
 def write_workbook(tmp: Path) -> str | None:

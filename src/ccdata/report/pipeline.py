@@ -132,7 +132,8 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
     from ccdata.report.index import write_index
 
     timer = _Timer()
-    n_stages = (len(cfg.sources) + len(cfg.indicators) + 4 + len(cfg.completeness))
+    n_stages = (len(cfg.sources) + len(cfg.indicators) + 4 + len(cfg.completeness)
+                + len(cfg.surveys))
     bar = Progress(n_stages, progress)
     try:
         # Fail fast: refuse an output folder that is not ccdata's, or one that
@@ -186,6 +187,15 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 bar.step(f"indicator {name}")
             timer.add("indicators", start)
 
+            from ccdata.report.surveys import compute_survey, write_survey
+            surveys = {}
+            for name, sv in cfg.surveys.items():
+                start = time.perf_counter()
+                surveys[name] = compute_survey(cfg, name, sources[sv.source].data)
+                write_survey(tmp, surveys[name])
+                timer.add(f"survey_{name}", start)
+                bar.step(f"survey {name}")
+
             start = time.perf_counter()
             registered = (None if sites is None
                           else set(sites[cfg.sites.id_column].astype(str)))
@@ -205,7 +215,8 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                            errors[errors["site_id"].astype(str).isin(registered)])
             packs = (sitepack.write_site_packs(cfg, tmp, results, pack_errors, sites,
                                                quality=quality, withheld=withheld,
-                                               status=status, progress=bar.pack)
+                                               status=status, progress=bar.pack,
+                                               surveys=surveys)
                      if cfg.run.site_packs else {})
             for site, hits in sorted(withheld.items()):
                 log.error("site pack %r withheld: it mentions other sites (%s)", site,
@@ -230,9 +241,10 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 "figures": len(figures),
                 "site_packs": len(packs),
                 "site_packs_withheld": len(withheld),
+                "surveys": len(surveys),
             }
             write_index(cfg, tmp, sources, shared, quality, figures, packs, counts,
-                        status=status)
+                        status=status, surveys=surveys)
             exit_code = EXIT_DATA_PROBLEMS if (n_err or withheld) else EXIT_OK
             timer.timings["total"] = round(time.perf_counter() - t0, 3)
             manifest = _manifest(cfg, out, sources, results, counts, timer, exit_code)

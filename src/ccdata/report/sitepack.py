@@ -306,6 +306,7 @@ _LAYOUT: dict[str, tuple[tuple[float, float], tuple[float, float, float, float]]
     "funnel": ((9.6, 4.6), (0.8, 4.35, 1.25, 0.6)),
     "spc": ((8.4, 3.8), (0.8, 2.5, 0.45, 0.6)),
     "cusum": ((7.6, 3.8), (0.8, 0.3, 0.6, 0.6)),
+    "survey_scores": ((9.0, 4.2), (0.6, 0.3, 0.5, 0.7)),
 }
 
 
@@ -323,7 +324,8 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
                      quality: dict[str, Any] | None = None,
                      status: dict[str, pd.DataFrame] | None = None,
                      progress: Callable[[str, int, int], None] | None = None,
-                     withheld: dict[str, list[str]] | None = None
+                     withheld: dict[str, list[str]] | None = None,
+                     surveys: dict[str, Any] | None = None
                      ) -> dict[str, list[str]]:
     """Write ``sites/<site_id>/`` for every site and check none names another site.
 
@@ -332,7 +334,9 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
     every source checked; ``status`` (source -> the table of
     :func:`ccdata.report.coverage.source_submission_status`) its periods
     received and missing. ``progress(site, done, total)`` is called as each
-    pack is finished.
+    pack is finished. ``surveys`` (name ->
+    :class:`~ccdata.report.surveys.SurveyOutput`) gives each surveyed unit its
+    own priorities, its table and its small-multiples figure.
 
     Returns
     -------
@@ -353,10 +357,16 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
     err_sites = ({s for s in errors["site_id"].astype(str) if s} if len(errors)
                  else set())
     site_ids |= err_sites
+    surveys = surveys or {}
+    for so in surveys.values():
+        if so.config.site_packs:
+            site_ids |= set(so.units)
     names = _site_names(cfg, sites)
     every_id = set(site_ids) | set(names)
     for r in results.values():
         every_id |= set(r.units)
+    for so in surveys.values():
+        every_id |= set(so.units)
     # split every table by site once per indicator
     funnel_rows = {n: _by_site(r.funnel_table) for n, r in packed.items()}
     spc_rows = {n: _by_site(r.spc_table) if r.config.spc_by == "unit" else {}
@@ -384,6 +394,7 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
                       + hidden_note),
             "coverage": _coverage_part(status_rows, dq_rows, site, cfg),
             "results": [], "change": [], "problems": "", "files": [],
+            "surveys": [],
             "pdf": f"{w.pack_name(site)}.pdf",
             "footer": (f"Made by ccdata from the data received. Results need at "
                        f"least {100 * share:.0f}% of a window's periods to be "
@@ -427,6 +438,9 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
                                 pdir / f"{name}_cusum.csv", sort_by=["month"])
             if change["lines"]:
                 pack["change"].append(change)
+        for sname, so in surveys.items():
+            if so.config.site_packs and site in so.units:
+                pack["surveys"].append(_survey_part(sname, so, site, pdir, jobs))
         if rows:
             table = pd.concat(rows, ignore_index=True)
             w.write_csv(table, pdir / "indicators.csv", sort_by=["indicator"])
@@ -451,7 +465,10 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
                              min_count=cfg.disclosure.min_count,
                              suppress_zero=cfg.disclosure.suppress_zero)
              for n, r in packed.items()}
-    render_packs(pack_jobs, {n: (r.funnel, r.spc, peers[n]) for n, r in packed.items()},
+    shared_results: dict[str, Any] = {n: (r.funnel, r.spc, peers[n])
+                                      for n, r in packed.items()}
+    shared_results.update({f"survey:{n}": (so.funnels,) for n, so in surveys.items()})
+    render_packs(pack_jobs, shared_results,
                  dpi=cfg.run.dpi, workers=cfg.run.workers, progress=progress)
     packs: dict[str, list[str]] = {}
     for site in sorted(site_ids):
@@ -470,6 +487,24 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
         packs[site] = sorted(p.relative_to(tmp).as_posix()
                              for p in pdir.rglob("*") if p.is_file())
     return packs
+
+
+def _survey_part(name: str, so: Any, site: str, pdir: Path,
+                 jobs: list[FigureJob]) -> dict[str, Any]:
+    """Build a surveyed unit's own part: its priorities, CSV and figure."""
+    own = so.priorities.for_unit(site)
+    w.write_csv(own, pdir / f"survey_{name}_priorities.csv")
+    text = so.priorities.summary(site)
+    part: dict[str, Any] = {"name": name, "title": so.title,
+                            "lines": [text, so.rule], "figures": []}
+    part["figures"].append(_figure(
+        jobs, "survey_scores", f"survey:{name}", pdir / f"survey_{name}_scores.png",
+        f"{so.title}: {site}",
+        f"{so.title} for {site}: each question's case-mix-adjusted score against "
+        f"its expected range. {text}",
+        f"{so.title}: your trust's scores against their expected ranges.",
+        {"unit": site}))
+    return part
 
 
 def _result_part(cfg: Config, r: IndicatorOutput, name: str, site: str,
@@ -621,6 +656,16 @@ def _draw(job: FigureJob, dpi: int) -> Any:
 
     size, (left, right, bottom, top) = _LAYOUT[job.kind]
     kwargs = job.kwargs
+    if job.kind == "survey_scores":  # small multiples: draws its own Axes
+        from ccdata.plot import survey_scores
+
+        fig = Figure(figsize=size)
+        survey_scores(_SHARED["results"][job.ref][0], kwargs["unit"], fig=fig,
+                      title=job.title)
+        w.check_inside(job.path)
+        job.path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(job.path, dpi=dpi, metadata={"Software": None})
+        return fig
     plot: Callable[..., Any]
     if job.kind == "cusum":
         data, plot = job.ref, cusum
