@@ -40,8 +40,10 @@ def main() -> int:
     if res.manifest:
         for stage, sec in sorted(res.manifest["timings_seconds"].items()):
             print(f"  {stage:<20} {sec:7.2f} s")
-    print(f"ccdata demo wall time: {t2 - t0:.1f} s (target < 60 s); "
-          f"CPU time {cpu:.1f} s; peak memory {peak_mb:.0f} MB (main process)")
+    print(
+        f"ccdata demo wall time: {t2 - t0:.1f} s (target < 60 s); "
+        f"CPU time {cpu:.1f} s; peak memory {peak_mb:.0f} MB (main process)"
+    )
     return 0 if res.exit_code in (0, 1) else 1
 
 

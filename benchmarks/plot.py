@@ -46,16 +46,28 @@ def funnel_result(n_units: int = 10_000, seed: int = 1) -> _Funnel:
         se = np.sqrt(p0 * (1 - p0) / n)
         return np.clip(p0 - z * se, 0, 1), np.clip(p0 + z * se, 0, 1)
 
-    units = pd.DataFrame({"unit": [f"U{i:05d}" for i in range(n_units)],
-                          "numerator": num, "denominator": den, "value": num / den})
+    units = pd.DataFrame(
+        {
+            "unit": [f"U{i:05d}" for i in range(n_units)],
+            "numerator": num,
+            "denominator": den,
+            "value": num / den,
+        }
+    )
     units["z"] = (units["value"] - p0) / np.sqrt(p0 * (1 - p0) / den)
     for z, s in ((1.96, "95"), (3.09, "998")):
         units[f"lower_{s}"], units[f"upper_{s}"] = lim(den, z)
     v = units["value"]
     units["status"] = np.select(
-        [v > units.upper_998, v > units.upper_95,
-         v < units.lower_998, v < units.lower_95],
-        ["above_998", "above_95", "below_998", "below_95"], "within")
+        [
+            v > units.upper_998,
+            v > units.upper_95,
+            v < units.lower_998,
+            v < units.lower_95,
+        ],
+        ["above_998", "above_95", "below_998", "below_95"],
+        "within",
+    )
     grid = np.geomspace(10, 6000, 1000)
     curve = pd.DataFrame({"denominator": grid})
     for z, s in ((1.96, "95"), (3.09, "998")):
@@ -68,14 +80,25 @@ def spc_result(n_series: int, n_points: int, seed: int = 2):
 
     rng = np.random.default_rng(seed)
     months = pd.date_range("2020-01-01", periods=n_points, freq="MS")
-    data = pd.DataFrame({
-        "site_id": np.repeat([f"S{i:02d}" for i in range(1, n_series + 1)], n_points),
-        "month": np.tile(months, n_series),
-        "denominator": rng.integers(80, 400, n_series * n_points),
-    })
+    data = pd.DataFrame(
+        {
+            "site_id": np.repeat(
+                [f"S{i:02d}" for i in range(1, n_series + 1)], n_points
+            ),
+            "month": np.tile(months, n_series),
+            "denominator": rng.integers(80, 400, n_series * n_points),
+        }
+    )
     data["numerator"] = rng.binomial(data["denominator"], 0.2)
-    return spc(data, chart="p", x="month", numerator="numerator",
-               denominator="denominator", unit="site_id", freeze=24)
+    return spc(
+        data,
+        chart="p",
+        x="month",
+        numerator="numerator",
+        denominator="denominator",
+        unit="site_id",
+        freeze=24,
+    )
 
 
 def _render(fig: Figure) -> int:
@@ -92,8 +115,10 @@ def main() -> None:
         cp.funnel(result, period="benchmark", ax=fig.subplots())
         size = _render(fig)
     t_funnel, c_funnel = time.perf_counter() - t0, time.process_time() - c0
-    print(f"funnel, 10,000 units, PNG at 150 dpi: {t_funnel:.2f} s wall, "
-          f"{c_funnel:.2f} s CPU ({size / 1e3:.0f} kB)")
+    print(
+        f"funnel, 10,000 units, PNG at 150 dpi: {t_funnel:.2f} s wall, "
+        f"{c_funnel:.2f} s CPU ({size / 1e3:.0f} kB)"
+    )
 
     # Both readings of "36 x 70": 36 panels of 70 points, and a community of
     # 70 sites with 36 months each (70 panels).
@@ -107,8 +132,10 @@ def main() -> None:
             fig.set_size_inches(2.2 * ncols + 0.6, 1.4 * nrows + 0.9)
             size = _render(fig)
         t_sm, c_sm = time.perf_counter() - t0, time.process_time() - c0
-        print(f"small multiples, {n_series} series x {n_points} points, PNG at "
-              f"150 dpi: {t_sm:.2f} s wall, {c_sm:.2f} s CPU ({size / 1e3:.0f} kB)")
+        print(
+            f"small multiples, {n_series} series x {n_points} points, PNG at "
+            f"150 dpi: {t_sm:.2f} s wall, {c_sm:.2f} s CPU ({size / 1e3:.0f} kB)"
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (max RSS): {peak:.0f} MB")
 

@@ -38,10 +38,16 @@ def simulate(n: int, seed: int = 1) -> pd.DataFrame:
         }
     )
     lp = (
-        -5.8 + 0.055 * (df.age - 75) + 0.45 * (df.sex == "F")
-        + 0.6 * (df.asa_grade - 2) + 0.025 * (df.diameter - 65)
-        + np.log(df.creatinine / 90) + 0.4 * df.cardiac + 0.35 * df.respiratory
-        + 1.85 * (df.procedure_type == "open") + 0.2 * df.diabetes
+        -5.8
+        + 0.055 * (df.age - 75)
+        + 0.45 * (df.sex == "F")
+        + 0.6 * (df.asa_grade - 2)
+        + 0.025 * (df.diameter - 65)
+        + np.log(df.creatinine / 90)
+        + 0.4 * df.cardiac
+        + 0.35 * df.respiratory
+        + 1.85 * (df.procedure_type == "open")
+        + 0.2 * df.diabetes
         + 0.3 * (df.smoker == "current")
     )
     df["died"] = rng.binomial(1, 1 / (1 + np.exp(-lp)))
@@ -51,8 +57,16 @@ def simulate(n: int, seed: int = 1) -> pd.DataFrame:
 
 
 COVARIATES = [
-    "age", "sex", "C(asa_grade)", "diameter", "np.log(creatinine)",
-    "procedure_type", "cardiac", "respiratory", "diabetes", "smoker",
+    "age",
+    "sex",
+    "C(asa_grade)",
+    "diameter",
+    "np.log(creatinine)",
+    "procedure_type",
+    "cardiac",
+    "respiratory",
+    "diabetes",
+    "smoker",
 ]
 
 
@@ -71,7 +85,11 @@ def main(n: int = 1_000_000) -> None:
     vl = vlad(df, outcome="died", expected="expected", order_by="day", unit="site_id")
     t4 = time.perf_counter()
     clustered = fit_risk_model(
-        df, "died", COVARIATES, missing="indicator", cov_type="cluster",
+        df,
+        "died",
+        COVARIATES,
+        missing="indicator",
+        cov_type="cluster",
         unit="site_id",
     )
     t5 = time.perf_counter()
@@ -80,16 +98,22 @@ def main(n: int = 1_000_000) -> None:
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB
     print(f"patients: {n:,}; terms: {len(model.coefficients)}; sites: {len(oe.units)}")
-    print(f"c-statistic {model.c_statistic:.3f}; CUSUM signals "
-          f"{int(cus.points.signal.sum())}")
+    print(
+        f"c-statistic {model.c_statistic:.3f}; CUSUM signals "
+        f"{int(cus.points.signal.sum())}"
+    )
     print(f"fit_risk_model (incl. diagnostics): {t1 - t0:6.2f} s")
     print(f"predict:                            {t2 - t1:6.2f} s")
     print(f"observed_expected:                  {t3 - t2:6.2f} s")
     print(f"fit + predict + O/E:                {t3 - t0:6.2f} s")
-    print(f"risk_adjusted_cusum + vlad:         {t4 - t3:6.2f} s  "
-          f"({len(vl.points):,} rows)")
-    print(f"fit, cluster-robust SEs (by site):  {t5 - t4:6.2f} s  "
-          f"(max |estimate difference| {diff:.1e})")
+    print(
+        f"risk_adjusted_cusum + vlad:         {t4 - t3:6.2f} s  "
+        f"({len(vl.points):,} rows)"
+    )
+    print(
+        f"fit, cluster-robust SEs (by site):  {t5 - t4:6.2f} s  "
+        f"(max |estimate difference| {diff:.1e})"
+    )
     print(f"peak memory (max RSS):              {peak:6.0f} MiB")
 
 

@@ -49,18 +49,33 @@ def bench(label: str, data: pd.DataFrame, repeat: int = 3, **kwargs) -> None:
     spc(data, x="month", unit="site_id", **kwargs)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"{label:<30s} {min(times):6.3f} s (best of {repeat})   "
-          f"peak {peak / 2**20:6.1f} MiB")
+    print(
+        f"{label:<30s} {min(times):6.3f} s (best of {repeat})   "
+        f"peak {peak / 2**20:6.1f} MiB"
+    )
 
 
 if __name__ == "__main__":
-    spc(make_data().head(72), chart="p", x="month", unit="site_id",
-        numerator="events", denominator="n")  # warm-up (imports)
+    spc(
+        make_data().head(72),
+        chart="p",
+        x="month",
+        unit="site_id",
+        numerator="events",
+        denominator="n",
+    )  # warm-up (imports)
     data = make_data()
     print(f"{N_SERIES} series x {N_POINTS} points, unit='site_id'")
     bench("p chart", data, chart="p", numerator="events", denominator="n")
     bench("p' chart", data, chart="pp", numerator="events", denominator="n")
     bench("run chart (ratio)", data, chart="run", numerator="events", denominator="n")
     bench("i chart of counts", data, chart="i", value="events")
-    bench("p chart, part=[12] freeze=6", data, chart="p", numerator="events",
-          denominator="n", part=[12], freeze=6)
+    bench(
+        "p chart, part=[12] freeze=6",
+        data,
+        chart="p",
+        numerator="events",
+        denominator="n",
+        part=[12],
+        freeze=6,
+    )

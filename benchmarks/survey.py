@@ -39,8 +39,9 @@ def scaled(n_trusts: int = 150, per_trust: int = 330, seed: int = 1) -> pd.DataF
             "respondent_id": np.repeat([f"R{i:07d}" for i in range(n)], q.size),
             "question_id": np.tile(q, n),
             "answer": ans.ravel(),
-            "age_band": np.repeat(rng.choice(["16-54", "55-64", "65-74", "75+"], n),
-                                  q.size),
+            "age_band": np.repeat(
+                rng.choice(["16-54", "55-64", "65-74", "75+"], n), q.size
+            ),
             "sex": np.repeat(rng.choice(["F", "M"], n), q.size),
             "route_to_diagnosis": np.repeat(
                 rng.choice(["two_week_wait", "gp_referral", "emergency", "other"], n),
@@ -53,8 +54,10 @@ def scaled(n_trusts: int = 150, per_trust: int = 330, seed: int = 1) -> pd.DataF
 def timed(label: str, fn, *args, **kwargs):
     w, c = time.perf_counter(), time.process_time()
     out = fn(*args, **kwargs)
-    print(f"  {label:<20} {time.perf_counter() - w:7.2f} s wall "
-          f"{time.process_time() - c:7.2f} s CPU")
+    print(
+        f"  {label:<20} {time.perf_counter() - w:7.2f} s wall "
+        f"{time.process_time() - c:7.2f} s CPU"
+    )
     return out
 
 

@@ -77,8 +77,12 @@ def synthetic_aaa(n: int, *, seed: int = 20261122) -> pd.DataFrame:
 def typed_aaa(text: pd.DataFrame) -> pd.DataFrame:
     """The same records already typed (as from Parquet or a database)."""
     out = text.copy()
-    for c in ("admission_date", "procedure_date", "discharge_date",
-              "record_entered_date"):
+    for c in (
+        "admission_date",
+        "procedure_date",
+        "discharge_date",
+        "record_entered_date",
+    ):
         out[c] = pd.to_datetime(out[c], format="%Y-%m-%d").astype("datetime64[ns]")
     out["age"] = pd.to_numeric(out["age"], errors="coerce").fillna(-5).astype("int64")
     for c in ("asa_grade", "cardiac_disease", "respiratory_disease"):
@@ -103,10 +107,13 @@ def _one(kind: str, n: int) -> None:
     t0 = time.perf_counter()
     result = validate(data, "aaa_procedures")
     elapsed = time.perf_counter() - t0
-    print(f"{kind:>5}: validate(aaa_procedures) {elapsed:.2f} s wall time; "
-          f"peak RSS {_peak_rss_mb():,.0f} MB; rows valid/rejected "
-          f"{len(result.valid):,}/{len(result.rejected):,}; "
-          f"problems {len(result.errors):,}", flush=True)
+    print(
+        f"{kind:>5}: validate(aaa_procedures) {elapsed:.2f} s wall time; "
+        f"peak RSS {_peak_rss_mb():,.0f} MB; rows valid/rejected "
+        f"{len(result.valid):,}/{len(result.rejected):,}; "
+        f"problems {len(result.errors):,}",
+        flush=True,
+    )
 
 
 def main(n: int = 1_000_000) -> None:

@@ -45,9 +45,15 @@ def contract_funnel() -> ContractFunnel:
         units[f"lower_{s}"], units[f"upper_{s}"] = _limits(p0, den, z)
     v = units["value"]
     units["status"] = np.select(
-        [v > units.upper_998, v > units.upper_95,
-         v < units.lower_998, v < units.lower_95],
-        ["above_998", "above_95", "below_998", "below_95"], "within")
+        [
+            v > units.upper_998,
+            v > units.upper_95,
+            v < units.lower_998,
+            v < units.lower_95,
+        ],
+        ["above_998", "above_95", "below_998", "below_95"],
+        "within",
+    )
     grid = np.geomspace(10, 1000, 120)
     curve = pd.DataFrame({"denominator": grid})
     for z, s in ((1.959964, "95"), (3.090232, "998")):
@@ -56,9 +62,23 @@ def contract_funnel() -> ContractFunnel:
 
 
 def cdi() -> pd.DataFrame:
-    return pd.DataFrame({
-        "month": np.arange(1, 13),
-        "n": [17, 12, 27, 20, 20, 19, 26, 16, 9, 8, 10, 3],
-        "days": [1470, 1446, 1617, 1422, 1481, 1390, 1620, 1350, 1500, 1490, 1450,
-                 1470.0],
-    })
+    return pd.DataFrame(
+        {
+            "month": np.arange(1, 13),
+            "n": [17, 12, 27, 20, 20, 19, 26, 16, 9, 8, 10, 3],
+            "days": [
+                1470,
+                1446,
+                1617,
+                1422,
+                1481,
+                1390,
+                1620,
+                1350,
+                1500,
+                1490,
+                1450,
+                1470.0,
+            ],
+        }
+    )

@@ -79,29 +79,62 @@ def run(tmp_path_factory):
     rng = np.random.default_rng(41)
     d = tmp_path_factory.mktemp("disclosure")
     sites = [("ckd", p) for p in PRACTICES] + [("lung", t) for t in TRUSTS]
-    pd.DataFrame(sites, columns=["community", "site_id"]).to_csv(d / "sites.csv",
-                                                                 index=False)
+    pd.DataFrame(sites, columns=["community", "site_id"]).to_csv(
+        d / "sites.csv", index=False
+    )
     rows = []
     for p in PRACTICES:
-        for i, m in enumerate(pd.period_range("2024-04", periods=12, freq="M")
-                              .astype(str)):
+        for i, m in enumerate(
+            pd.period_range("2024-04", periods=12, freq="M").astype(str)
+        ):
             if p == "P01":  # one lone small month: the classic differencing case
-                rows.append((p, m, 3000, 150, 0.05, 12, 11, 11, 11, 11,
-                             2 if i == 3 else 8))
+                rows.append(
+                    (p, m, 3000, 150, 0.05, 12, 11, 11, 11, 11, 2 if i == 3 else 8)
+                )
                 continue
             eligible = int(rng.integers(5, 14))
             parts = [int(rng.integers(eligible // 2, eligible + 1)) for _ in range(4)]
-            rows.append((p, m, 3000, 150, 0.05, eligible, *parts,
-                         int(rng.integers(0, min(parts) + 1))))
-    pd.DataFrame(rows, columns=[
-        "site_id", "month", "list_size", "register_size", "expected_prevalence",
-        "eligible", "bp_measured", "acr_tested", "statin_offered",
-        "ace_arb_offered", "all_elements"]).to_csv(d / "ckd.csv", index=False)
-    lung = [(t, 2025, "histological_confirmation",
-             3 if t == "T08" else int(rng.integers(100, 150)),
-             20 if t == "T08" else 180) for t in TRUSTS]
-    pd.DataFrame(lung, columns=["site_id", "year", "indicator", "numerator",
-                                "denominator"]).to_csv(d / "lung.csv", index=False)
+            rows.append(
+                (
+                    p,
+                    m,
+                    3000,
+                    150,
+                    0.05,
+                    eligible,
+                    *parts,
+                    int(rng.integers(0, min(parts) + 1)),
+                )
+            )
+    pd.DataFrame(
+        rows,
+        columns=[
+            "site_id",
+            "month",
+            "list_size",
+            "register_size",
+            "expected_prevalence",
+            "eligible",
+            "bp_measured",
+            "acr_tested",
+            "statin_offered",
+            "ace_arb_offered",
+            "all_elements",
+        ],
+    ).to_csv(d / "ckd.csv", index=False)
+    lung = [
+        (
+            t,
+            2025,
+            "histological_confirmation",
+            3 if t == "T08" else int(rng.integers(100, 150)),
+            20 if t == "T08" else 180,
+        )
+        for t in TRUSTS
+    ]
+    pd.DataFrame(
+        lung, columns=["site_id", "year", "indicator", "numerator", "denominator"]
+    ).to_csv(d / "lung.csv", index=False)
     (d / "job.toml").write_text(CONFIG)
     import ccdata.plot
 
@@ -145,8 +178,11 @@ def _interval(total: float, cells: list[str]) -> list[tuple[int, int]]:
             continue
         others = [x for j, x in enumerate(cells) if j != i and _hidden(x)]
         lo_others = sum(1 if x.startswith("<") else 0 for x in others)
-        hi_others = (math.inf if any(x == COMPLEMENTARY_LABEL for x in others)
-                     else sum(MIN - 1 for _ in others))
+        hi_others = (
+            math.inf
+            if any(x == COMPLEMENTARY_LABEL for x in others)
+            else sum(MIN - 1 for _ in others)
+        )
         low = 1 if hi_others == math.inf else max(1, math.ceil(rest - hi_others))
         out.append((low, min(MIN - 1, math.floor(rest - lo_others))))
     return out
@@ -154,8 +190,10 @@ def _interval(total: float, cells: list[str]) -> list[tuple[int, int]]:
 
 def _assert_not_recoverable(total: float, cells: list[str], what: str) -> None:
     for lo, hi in _interval(total, cells):
-        assert hi > lo, f"{what}: a hidden count is recoverable ({lo}..{hi}) " \
-                        f"from total {total} and cells {cells}"
+        assert hi > lo, (
+            f"{what}: a hidden count is recoverable ({lo}..{hi}) "
+            f"from total {total} and cells {cells}"
+        )
 
 
 def _output_sets(out: Path) -> dict[str, Path]:
@@ -170,15 +208,22 @@ def test_derived_columns_are_blank_wherever_a_count_is_hidden(run):
     for name, folder in _output_sets(out).items():
         for f in folder.glob("*.csv"):
             t = _read(f)
-            counts = [c for c in ("numerator", "denominator", "observed", "n",
-                                  "patients") if c in t.columns]
+            counts = [
+                c
+                for c in ("numerator", "denominator", "observed", "n", "patients")
+                if c in t.columns
+            ]
             for _, row in t.iterrows():
                 if not any(_hidden(row[c]) for c in counts):
                     continue
                 n_hidden += 1
                 for col in t.columns:
-                    if col in SAFE_COLUMNS or col in counts or col == "centre" \
-                            or col == "ascertainment":
+                    if (
+                        col in SAFE_COLUMNS
+                        or col in counts
+                        or col == "centre"
+                        or col == "ascertainment"
+                    ):
                         continue
                     assert row[col] == "", (name, f.name, col, dict(row))
     assert n_hidden > 20  # the data is full of small counts
@@ -209,8 +254,7 @@ def test_a_lone_hidden_month_is_not_its_total_minus_the_visible_months(run):
     out, truth, _ = run
     checked = 0
     for name, folder in _output_sets(out).items():
-        spc_file = folder / ("bundle_spc.csv" if name == "shared" else
-                             "bundle_spc.csv")
+        spc_file = folder / ("bundle_spc.csv" if name == "shared" else "bundle_spc.csv")
         if not spc_file.is_file():
             continue
         spc = _read(spc_file)
@@ -222,8 +266,9 @@ def test_a_lone_hidden_month_is_not_its_total_minus_the_visible_months(run):
                 # a hidden total: rebuilt from the true data is what a reader
                 # cannot do; then the months alone must not give it back
                 if all(not _hidden(c) for c in cells) and total is not None:
-                    pytest.fail(f"{name}: total of {unit} hidden but every month "
-                                "is visible")
+                    pytest.fail(
+                        f"{name}: total of {unit} hidden but every month is visible"
+                    )
                 continue
             _assert_not_recoverable(float(total), cells, f"{name} {unit}")
             checked += 1
@@ -242,10 +287,12 @@ def test_a_phase_centre_times_its_denominators_gives_no_hidden_month_back(run):
         for (unit, _phase), line in spc.groupby(["unit", "phase"]):
             if (line["centre"] == "").any() or line["denominator"].map(_hidden).any():
                 continue
-            total = round(float(line["centre"].iloc[0])
-                          * sum(int(x) for x in line["denominator"]))
-            _assert_not_recoverable(total, line["numerator"].tolist(),
-                                    f"{name} {unit} phase")
+            total = round(
+                float(line["centre"].iloc[0]) * sum(int(x) for x in line["denominator"])
+            )
+            _assert_not_recoverable(
+                total, line["numerator"].tolist(), f"{name} {unit} phase"
+            )
 
 
 def test_the_pooled_rate_gives_no_hidden_site_back(run):
@@ -286,8 +333,10 @@ def test_the_manifest_states_the_policy_per_audience(run):
     policy = m["disclosure_policy"]
     assert policy["own_pack"] == "suppressed" and policy["shared"] == "publication"
     assert set(policy["audiences"]) == {
-        "site (its own pack)", "site (other sites in its pack)",
-        "shared outputs (indicators/, figures/, index.html)"}
+        "site (its own pack)",
+        "site (other sites in its pack)",
+        "shared outputs (indicators/, figures/, index.html)",
+    }
 
 
 # ------------------------------------------------------------- properties ----
@@ -299,11 +348,13 @@ def test_protect_leaves_every_small_cell_two_possible_values(seed):
     n = int(rng.integers(2, 14))
     counts = rng.choice([0, 1, 2, 3, 4, 6, 9, 15, 30], size=n)
     frame = pd.DataFrame({"n": counts, "rate": counts / 50.0})
-    shown = suppress_series(frame, count_columns=["n"], derived_columns=["rate"],
-                            min_count=MIN)
+    shown = suppress_series(
+        frame, count_columns=["n"], derived_columns=["rate"], min_count=MIN
+    )
     cells = [str(c) for c in shown["n"]]
-    hidden, exposed = protect(counts, (counts >= 1) & (counts < MIN),
-                              [np.ones(n, dtype=bool)], min_count=MIN)
+    hidden, exposed = protect(
+        counts, (counts >= 1) & (counts < MIN), [np.ones(n, dtype=bool)], min_count=MIN
+    )
     assert hidden.tolist() == [_hidden(c) for c in cells]
     if exposed:
         # nothing left to pair with: every other cell is 0, so the total is
@@ -314,8 +365,11 @@ def test_protect_leaves_every_small_cell_two_possible_values(seed):
 
 
 def test_small_numbers_in_data_quality_text_are_hidden_with_their_percentages():
-    text = ("4 records submitted against 10 expected cases (40%); 16 of 254 "
-            "records missing creatinine; 2 entered more than 90 days after")
+    text = (
+        "4 records submitted against 10 expected cases (40%); 16 of 254 "
+        "records missing creatinine; 2 entered more than 90 days after"
+    )
     assert suppress_text(text, min_count=5) == (
         "<5 records submitted against 10 expected cases; 16 of 254 records "
-        "missing creatinine; <5 entered more than 90 days after")
+        "missing creatinine; <5 entered more than 90 days after"
+    )

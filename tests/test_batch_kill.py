@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
-                                reason="uses /proc and POSIX sessions")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="uses /proc and POSIX sessions"
+)
 
 TRUSTS = [f"T{i:02d}" for i in range(1, 13)]
 
@@ -73,12 +74,23 @@ def _session(sid: int) -> list[int]:
 
 
 def _start(job: Path, out: Path) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(Path(__file__).resolve().parents[1] / "src"),
-         os.environ.get("PYTHONPATH", "")]), "MPLBACKEND": "Agg"}
-    return subprocess.Popen([sys.executable, "-c", SCRIPT, str(job), str(out)],
-                            env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [
+                str(Path(__file__).resolve().parents[1] / "src"),
+                os.environ.get("PYTHONPATH", ""),
+            ]
+        ),
+        "MPLBACKEND": "Agg",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(job), str(out)],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _complete(out: Path) -> str:
@@ -117,11 +129,16 @@ def test_a_kill_at_any_point_leaves_a_complete_output_and_no_process(tmp_path):
     job = tmp_path / "job"
     job.mkdir()
     pd.DataFrame({"community": "lung", "site_id": TRUSTS}).to_csv(
-        job / "sites.csv", index=False)
-    rows = [(t, y, "histological_confirmation", int(rng.integers(50, 90)), 100)
-            for t in TRUSTS for y in (2024, 2025)]
-    pd.DataFrame(rows, columns=["site_id", "year", "indicator", "numerator",
-                                "denominator"]).to_csv(job / "lung.csv", index=False)
+        job / "sites.csv", index=False
+    )
+    rows = [
+        (t, y, "histological_confirmation", int(rng.integers(50, 90)), 100)
+        for t in TRUSTS
+        for y in (2024, 2025)
+    ]
+    pd.DataFrame(
+        rows, columns=["site_id", "year", "indicator", "numerator", "denominator"]
+    ).to_csv(job / "lung.csv", index=False)
     (job / "job.toml").write_text(CONFIG)
     out = tmp_path / "out"
 
@@ -153,7 +170,10 @@ def test_a_kill_at_any_point_leaves_a_complete_output_and_no_process(tmp_path):
     last = _start(job / "job.toml", out)
     assert last.wait(timeout=120) == 0
     assert _complete(out) != previous
-    leftovers = sorted(p.name for p in tmp_path.iterdir()
-                       if p.name.startswith(".out.") and ".v-" not in p.name)
+    leftovers = sorted(
+        p.name
+        for p in tmp_path.iterdir()
+        if p.name.startswith(".out.") and ".v-" not in p.name
+    )
     assert leftovers == []
     assert len([p for p in tmp_path.iterdir() if ".out.v-" in p.name]) == 1

@@ -48,25 +48,36 @@ funnel_window = "latest"
 """
 
 
-def _write_trust(d: Path, site: str, rng: np.random.Generator, *,
-                 file: str | None = None, years=range(2023, 2026)) -> Path:
+def _write_trust(
+    d: Path,
+    site: str,
+    rng: np.random.Generator,
+    *,
+    file: str | None = None,
+    years=range(2023, 2026),
+) -> Path:
     rows = []
     for year in years:
         den = int(rng.integers(80, 200))
-        rows.append((site, year, "histological_confirmation",
-                     int(rng.binomial(den, 0.8)), den))
+        rows.append(
+            (site, year, "histological_confirmation", int(rng.binomial(den, 0.8)), den)
+        )
     path = d / "submissions" / (file or f"{site}.csv")
     path.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows, columns=["site_id", "year", "indicator", "numerator",
-                                "denominator"]).to_csv(path, index=False,
-                                                       lineterminator="\n")
+    pd.DataFrame(
+        rows, columns=["site_id", "year", "indicator", "numerator", "denominator"]
+    ).to_csv(path, index=False, lineterminator="\n")
     return path
 
 
 def _site_list(d: Path, ids: list[str]) -> None:
-    pd.DataFrame({"community": "lung", "site_id": ids,
-                  "site_name": [f"Hospital {i}" for i in range(len(ids))]}).to_csv(
-        d / "sites.csv", index=False, lineterminator="\n")
+    pd.DataFrame(
+        {
+            "community": "lung",
+            "site_id": ids,
+            "site_name": [f"Hospital {i}" for i in range(len(ids))],
+        }
+    ).to_csv(d / "sites.csv", index=False, lineterminator="\n")
 
 
 @pytest.fixture
@@ -86,8 +97,9 @@ def _packs(out: Path) -> set[str]:
 
 
 def _errors(out: Path) -> pd.DataFrame:
-    return pd.read_csv(out / "validation" / "all_errors.csv", dtype=str,
-                       keep_default_na=False)
+    return pd.read_csv(
+        out / "validation" / "all_errors.csv", dtype=str, keep_default_na=False
+    )
 
 
 def _beside(tmp_path: Path) -> list[str]:
@@ -104,8 +116,9 @@ def test_the_clean_community_runs(job, tmp_path):
 
 
 def test_a_name_with_dotdot_writes_nothing_outside(job, tmp_path):
-    text = job.read_text().replace("[indicators.histology]",
-                                   '[indicators."../../escaped"]')
+    text = job.read_text().replace(
+        "[indicators.histology]", '[indicators."../../escaped"]'
+    )
     job.write_text(text)
     res = run_pipeline(job, tmp_path / "out")
     assert res.exit_code == EXIT_FAILED
@@ -143,8 +156,15 @@ def test_a_symlinked_output_keeps_its_link_and_its_target(job, tmp_path):
 def test_a_run_while_another_holds_the_lock_is_refused(job, tmp_path):
     out = tmp_path / "out"
     lock = tmp_path / ".out.ccdata-lock"
-    lock.write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname(),
-                                "started": "2026-12-01T02:30:00Z"}))
+    lock.write_text(
+        json.dumps(
+            {
+                "pid": os.getppid(),
+                "host": socket.gethostname(),
+                "started": "2026-12-01T02:30:00Z",
+            }
+        )
+    )
     res = run_pipeline(job, out)
     assert res.exit_code == EXIT_FAILED
     assert f"PID {os.getppid()}" in res.message and "another ccdata run" in res.message
@@ -189,16 +209,18 @@ def test_a_mistyped_id_in_another_site_s_file_is_that_file_s_problem(job, tmp_pa
     assert len(funnel) == len(TRUSTS)
 
 
-@pytest.mark.parametrize("bad_id", ["A/B", "A_B", "A B", "$\\notacommand$",
-                                    "x" * 300, "T01."])
+@pytest.mark.parametrize(
+    "bad_id", ["A/B", "A_B", "A B", "$\\notacommand$", "x" * 300, "T01."]
+)
 def test_awkward_registered_ids_get_their_own_pack_and_block_nobody(
-        job, tmp_path, bad_id):
+    job, tmp_path, bad_id
+):
     rng = np.random.default_rng(1)
     d = job.parent
     ids = [*TRUSTS, bad_id] + (["A/B", "A_B", "A B"] if "A" in bad_id[:1] else [])
     ids = list(dict.fromkeys(ids))
     _site_list(d, ids)
-    for i, sid in enumerate(ids[len(TRUSTS):]):
+    for i, sid in enumerate(ids[len(TRUSTS) :]):
         _write_trust(d, sid, rng, file=f"extra_{i}.csv")
     out = tmp_path / "out"
     cfg = job.read_text().replace("figures = false", "figures = true")
@@ -213,9 +235,15 @@ def test_awkward_registered_ids_get_their_own_pack_and_block_nobody(
 
 def test_unregistered_ids_are_reported_not_given_packs(job, tmp_path):
     f = job.parent / "submissions" / "junk.csv"
-    pd.DataFrame({"site_id": [f"J{i:04d}" for i in range(500)], "year": 2025,
-                  "indicator": "histological_confirmation", "numerator": 1,
-                  "denominator": 2}).to_csv(f, index=False)
+    pd.DataFrame(
+        {
+            "site_id": [f"J{i:04d}" for i in range(500)],
+            "year": 2025,
+            "indicator": "histological_confirmation",
+            "numerator": 1,
+            "denominator": 2,
+        }
+    ).to_csv(f, index=False)
     out = tmp_path / "out"
     res = run_pipeline(job, out)
     assert res.exit_code == EXIT_DATA_PROBLEMS
@@ -229,7 +257,8 @@ def test_unregistered_ids_are_reported_not_given_packs(job, tmp_path):
 
 
 def test_a_duplicate_upload_is_reported_naming_both_files_and_not_counted_twice(
-        job, tmp_path):
+    job, tmp_path
+):
     d = job.parent / "submissions"
     (d / "T04_resent.csv").write_bytes((d / "T04.csv").read_bytes())
     out = tmp_path / "out"
@@ -252,7 +281,8 @@ def test_a_period_that_cannot_be_read_is_a_row_problem(tmp_path, period):
     rows = [(s, m, 10, 5) for s in ("A", "B", "C") for m in ("2024-01", "2024-02")]
     rows.append(("B", period, 10, 7))
     pd.DataFrame(rows, columns=["site_id", "month", "n", "k"]).to_csv(
-        d / "data.csv", index=False)
+        d / "data.csv", index=False
+    )
     (d / "job.toml").write_text("""
 [run]
 figures = false
@@ -276,8 +306,9 @@ period = "month"
 
 
 def test_every_glob_of_a_path_list_must_match(job, tmp_path):
-    text = job.read_text().replace('path = "submissions/*.csv"',
-                                   'path = ["submissions/*.csv", "late/*.csv"]')
+    text = job.read_text().replace(
+        'path = "submissions/*.csv"', 'path = ["submissions/*.csv", "late/*.csv"]'
+    )
     job.write_text(text)
     from ccdata.report import check_config
 
@@ -290,13 +321,23 @@ def test_every_glob_of_a_path_list_must_match(job, tmp_path):
     assert _packs(out) == set(TRUSTS)
 
 
-@pytest.mark.parametrize("encoding,sep,header", [
-    ("cp1252", ",", "Site ID"), ("utf-16", ";", "SITE_ID"), ("utf-8-sig", "\t",
-                                                             "site id")])
+@pytest.mark.parametrize(
+    "encoding,sep,header",
+    [
+        ("cp1252", ",", "Site ID"),
+        ("utf-16", ";", "SITE_ID"),
+        ("utf-8-sig", "\t", "site id"),
+    ],
+)
 def test_the_site_list_is_read_through_ccdata_io(job, tmp_path, encoding, sep, header):
     d = job.parent
-    frame = pd.DataFrame({"Community": "lung", header: TRUSTS,
-                          "Site Name": [f"Hôpital {t}" for t in TRUSTS]})
+    frame = pd.DataFrame(
+        {
+            "Community": "lung",
+            header: TRUSTS,
+            "Site Name": [f"Hôpital {t}" for t in TRUSTS],
+        }
+    )
     text = frame.to_csv(index=False, sep=sep, lineterminator="\n")
     (d / "sites.csv").write_bytes(text.encode(encoding))
     res = run_pipeline(job, tmp_path / "out")
@@ -308,8 +349,9 @@ def test_the_site_list_is_read_through_ccdata_io(job, tmp_path, encoding, sep, h
 def test_a_site_list_listing_an_id_twice_is_a_whole_run_problem(job, tmp_path):
     _site_list(job.parent, [*TRUSTS, "T01"])
     res = run_pipeline(job, tmp_path / "out")
-    assert res.exit_code == EXIT_FAILED and "'T01' is listed more than once" in \
-        res.message
+    assert (
+        res.exit_code == EXIT_FAILED and "'T01' is listed more than once" in res.message
+    )
 
 
 # ------------------------------------------------------------ the scan ----
@@ -327,23 +369,32 @@ def test_the_other_site_scan_ignores_case_and_reads_every_png_text_chunk(tmp_pat
     info.add_text("Description", "compared with t03", zip=True)  # zTXt
     info.add_itxt("Title", "Brookwick Teaching Hospital", zip=True)  # iTXt
     Image.new("RGB", (4, 4)).save(pack / "f.png", pnginfo=info)
-    (pack / "p.pdf").write_bytes(b"%PDF-1.4\n1 0 obj<</Length 9>>stream\n"
-                                 + __import__("zlib").compress(b"(T04) Tj")
-                                 + b"\nendstream\nendobj\n")
-    hits = scan_pack(pack, "T01", ["T01", "T02", "T03", "T04",
-                                   "BROOKWICK TEACHING HOSPITAL"])
-    assert hits == ["f.png: Brookwick Teaching Hospital", "f.png: t03",
-                    "lung_t02_brookton.csv: t02", "p.pdf: T04"]
+    (pack / "p.pdf").write_bytes(
+        b"%PDF-1.4\n1 0 obj<</Length 9>>stream\n"
+        + __import__("zlib").compress(b"(T04) Tj")
+        + b"\nendstream\nendobj\n"
+    )
+    hits = scan_pack(
+        pack, "T01", ["T01", "T02", "T03", "T04", "BROOKWICK TEACHING HOSPITAL"]
+    )
+    assert hits == [
+        "f.png: Brookwick Teaching Hospital",
+        "f.png: t03",
+        "lung_t02_brookton.csv: t02",
+        "p.pdf: T04",
+    ]
 
 
 def test_ids_of_a_schema_less_source_of_a_community_are_checked(tmp_path):
     d = tmp_path / "job"
     d.mkdir()
-    pd.DataFrame({"community": "c", "site_id": ["A", "B"]}).to_csv(d / "sites.csv",
-                                                                   index=False)
+    pd.DataFrame({"community": "c", "site_id": ["A", "B"]}).to_csv(
+        d / "sites.csv", index=False
+    )
     # ("A" and "B" are short alphabetic ids: the scan matches them as written)
-    pd.DataFrame({"site_id": ["A", "B", "JUNK"], "n": [10, 10, 10],
-                  "k": [5, 6, 7]}).to_csv(d / "data.csv", index=False)
+    pd.DataFrame(
+        {"site_id": ["A", "B", "JUNK"], "n": [10, 10, 10], "k": [5, 6, 7]}
+    ).to_csv(d / "data.csv", index=False)
     (d / "job.toml").write_text("""
 [run]
 figures = false

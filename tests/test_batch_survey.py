@@ -51,14 +51,26 @@ def _answers(seed: int = 17) -> pd.DataFrame:
                 sex = "M" if rng.random() < 0.5 else "F"
                 for q in ("Q01", "Q02", "Q03"):
                     low = t == "T02" and year == 2025 and q == "Q01"
-                    p = ([0.5, 0.3, 0.1, 0.05, 0.05] if low
-                         else [0.05, 0.1, 0.2, 0.35, 0.3])
+                    p = (
+                        [0.5, 0.3, 0.1, 0.05, 0.05]
+                        if low
+                        else [0.05, 0.1, 0.2, 0.35, 0.3]
+                    )
                     answer = int(rng.choice(5, p=p)) + 1
                     if rng.random() < 0.05:
                         answer = None  # a skipped question
                     rows.append((t, year, rid, q, answer, sex))
-    frame = pd.DataFrame(rows, columns=["site_id", "survey_year", "respondent_id",
-                                        "question_id", "answer", "sex"])
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "site_id",
+            "survey_year",
+            "respondent_id",
+            "question_id",
+            "answer",
+            "sex",
+        ],
+    )
     frame["answer"] = frame["answer"].astype("Int64")
     return frame
 
@@ -81,38 +93,64 @@ def test_run_writes_the_survey_tables(run):
     for kind in ("scores", "funnels", "priorities"):
         assert (idir / f"survey_exp_{kind}.csv").is_file()
     scores = pd.read_csv(idir / "survey_exp_scores.csv")
-    assert {"site_id", "survey_year", "question_id", "respondents",
-            "item_nonresponse", "mean_score", "se", "positive_share",
-            "status", "note"} <= set(scores.columns)
+    assert {
+        "site_id",
+        "survey_year",
+        "question_id",
+        "respondents",
+        "item_nonresponse",
+        "mean_score",
+        "se",
+        "positive_share",
+        "status",
+        "note",
+    } <= set(scores.columns)
     # only the configured questions
     assert set(scores["question_id"]) == {"Q01", "Q02"}
     pri = pd.read_csv(idir / "survey_exp_priorities.csv")
-    assert {"site_id", "question_id", "score", "lower", "upper", "position",
-            "change_status"} <= set(pri.columns)
+    assert {
+        "site_id",
+        "question_id",
+        "score",
+        "lower",
+        "upper",
+        "position",
+        "change_status",
+    } <= set(pri.columns)
 
 
 def test_scores_match_an_independent_computation(run):
     _, out, data = run
     scores = pd.read_csv(out / "indicators" / "survey_exp_scores.csv")
-    cell = data[(data["site_id"] == "T01") & (data["survey_year"] == 2024)
-                & (data["question_id"] == "Q02")]
+    cell = data[
+        (data["site_id"] == "T01")
+        & (data["survey_year"] == 2024)
+        & (data["question_id"] == "Q02")
+    ]
     answered = cell["answer"].dropna().astype(float)
-    row = scores[(scores["site_id"] == "T01") & (scores["survey_year"] == 2024)
-                 & (scores["question_id"] == "Q02")].iloc[0]
+    row = scores[
+        (scores["site_id"] == "T01")
+        & (scores["survey_year"] == 2024)
+        & (scores["question_id"] == "Q02")
+    ].iloc[0]
     assert row["respondents"] == len(answered)
     # a skipped answer is item non-response, never a zero
     assert row["item_nonresponse"] == cell["answer"].isna().sum()
     assert row["mean_score"] == pytest.approx(answered.mean(), rel=1e-9)
-    assert row["se"] == pytest.approx(answered.std(ddof=1) / np.sqrt(len(answered)),
-                                      rel=1e-6)
+    assert row["se"] == pytest.approx(
+        answered.std(ddof=1) / np.sqrt(len(answered)), rel=1e-6
+    )
     assert row["positive_share"] == pytest.approx((answered >= 4).mean(), rel=1e-9)
 
 
 def test_suppression_below_min_respondents(run):
     _, out, _ = run
     idir = out / "indicators"
-    for name, col in (("scores", "mean_score"), ("funnels", "value"),
-                      ("priorities", "score")):
+    for name, col in (
+        ("scores", "mean_score"),
+        ("funnels", "value"),
+        ("priorities", "score"),
+    ):
         t = pd.read_csv(idir / f"survey_exp_{name}.csv", keep_default_na=False)
         year = t["survey_year"].astype(int) == 2025
         small = t[(t["site_id"] == "T06") & year]
@@ -139,8 +177,10 @@ def test_each_trust_pack_has_its_own_priorities(run):
     _, out, _ = run
     low = (out / "sites" / "T02" / "summary.md").read_text()
     assert "## Patient experience" in low
-    assert ("Areas your patients rate lower than expected (below the 99.8% "
-            "expected range, after case-mix adjustment): Q01.") in low
+    assert (
+        "Areas your patients rate lower than expected (below the 99.8% "
+        "expected range, after case-mix adjustment): Q01."
+    ) in low
     assert "fewer than 21 respondents to a question are suppressed" in low
     own = pd.read_csv(out / "sites" / "T02" / "survey_exp_priorities.csv")
     assert set(own["site_id"]) == {"T02"}
@@ -166,10 +206,18 @@ def test_steering_index_lists_the_survey_tables(run):
 
 
 def test_bad_survey_keys_are_reported_with_their_path():
-    table = {"sources": {"exp": {"path": "x.csv"}},
-             "surveys": {"exp": {"source": "nope", "min_respondent": 5,
-                                 "level": 0.9, "score": "median"},
-                         "bad name": {"source": "exp"}}}
+    table = {
+        "sources": {"exp": {"path": "x.csv"}},
+        "surveys": {
+            "exp": {
+                "source": "nope",
+                "min_respondent": 5,
+                "level": 0.9,
+                "score": "median",
+            },
+            "bad name": {"source": "exp"},
+        },
+    }
     with pytest.raises(ConfigError) as err:
         parse_config(table, base_dir=Path("/data"))
     problems = err.value.problems
@@ -182,16 +230,21 @@ def test_bad_survey_keys_are_reported_with_their_path():
 
 
 def test_survey_config_defaults():
-    cfg = parse_config({"sources": {"exp": {"path": "x.csv"}},
-                        "surveys": {"exp": {"source": "exp"}}})
+    cfg = parse_config(
+        {"sources": {"exp": {"path": "x.csv"}}, "surveys": {"exp": {"source": "exp"}}}
+    )
     sv = cfg.surveys["exp"]
     assert sv.min_respondents == 21
     assert sv.positive == [4, 5]
     assert sv.case_mix == ["age_band", "sex", "route_to_diagnosis"]
     assert sv.score == "mean" and sv.level is None and sv.questions is None
     with pytest.raises(ConfigError, match="surveys.exp.min_respondents"):
-        parse_config({"sources": {"exp": {"path": "x.csv"}},
-                      "surveys": {"exp": {"source": "exp", "min_respondents": 0}}})
+        parse_config(
+            {
+                "sources": {"exp": {"path": "x.csv"}},
+                "surveys": {"exp": {"source": "exp", "min_respondents": 0}},
+            }
+        )
 
 
 def test_config_check_names_a_missing_case_mix_column(tmp_path):
@@ -201,5 +254,6 @@ def test_config_check_names_a_missing_case_mix_column(tmp_path):
     (tmp_path / "c.toml").write_text(CONFIG.replace('["sex"]', '["sex", "agee"]'))
     problems = check_config(tmp_path / "c.toml")
     assert len(problems) == 1, problems
-    assert "surveys.exp.case_mix[1]: column 'agee' is not in source 'exp'" \
-        in problems[0]
+    assert (
+        "surveys.exp.case_mix[1]: column 'agee' is not in source 'exp'" in problems[0]
+    )

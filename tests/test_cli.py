@@ -20,22 +20,48 @@ def _sample_or_skip(sample_data_dir, name):
 def test_validate_clean_file_exits_0(tmp_path, capsys):
     path = tmp_path / "oe.csv"
     path.write_text(OE_HEADER + "S01,2024,3,2.5\nS01,2025,4,2.5\n")
-    assert main(["validate", str(path), "--schema", "observed_expected",
-                 "--out", str(tmp_path / "out")]) == 0
+    assert (
+        main(
+            [
+                "validate",
+                str(path),
+                "--schema",
+                "observed_expected",
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "rows: 2" in out and "no problems found" in out
     errors = pd.read_csv(tmp_path / "out" / "errors.csv", encoding="utf-8-sig")
-    assert list(errors.columns) == ["site_id", "row", "column", "value", "check",
-                                    "message"]
+    assert list(errors.columns) == [
+        "site_id",
+        "row",
+        "column",
+        "value",
+        "check",
+        "message",
+    ]
     assert errors.empty
 
 
 def test_validate_problems_exit_1_one_file_per_site(tmp_path, capsys):
     path = tmp_path / "oe.csv"
-    path.write_text(OE_HEADER + "S01,2024,3,2.5\nS01,2025,-3,2\nS02,2024,x,1\n"
-                    "S03,2024,1,1\n")
-    code = main(["validate", str(path), "--schema", "observed_expected",
-                 "--out", str(tmp_path / "out")])
+    path.write_text(
+        OE_HEADER + "S01,2024,3,2.5\nS01,2025,-3,2\nS02,2024,x,1\nS03,2024,1,1\n"
+    )
+    code = main(
+        [
+            "validate",
+            str(path),
+            "--schema",
+            "observed_expected",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 1
     out = capsys.readouterr().out
     assert "rejected: 2" in out and "observed" in out
@@ -54,8 +80,14 @@ def test_validate_without_out_prints_problems(tmp_path, capsys):
 
 
 def test_formula_cells_are_neutralised(tmp_path):
-    df = pd.DataFrame({"site_id": ["S01"], "period": ["=HYPERLINK(1)"],
-                       "observed": ["@x"], "expected": ["+1"]})
+    df = pd.DataFrame(
+        {
+            "site_id": ["S01"],
+            "period": ["=HYPERLINK(1)"],
+            "observed": ["@x"],
+            "expected": ["+1"],
+        }
+    )
     written = write_error_files(validate(df, "observed_expected"), tmp_path)
     text = written[0].read_text(encoding="utf-8-sig")
     assert "'@x" in text and ",@x" not in text
@@ -66,8 +98,14 @@ def test_site_list_option(tmp_path, capsys):
     sites.write_text("community,site_id\naaa,S01\nckd,S02\n")
     path = tmp_path / "oe.csv"
     path.write_text(OE_HEADER + "S01,2024,3,2.5\nS02,2024,3,2.5\n")
-    args = ["validate", str(path), "--schema", "observed_expected",
-            "--sites", str(sites)]
+    args = [
+        "validate",
+        str(path),
+        "--schema",
+        "observed_expected",
+        "--sites",
+        str(sites),
+    ]
     assert main(args) == 0
     assert main([*args, "--community", "aaa"]) == 1
     assert "registered site list" in capsys.readouterr().out
@@ -84,8 +122,11 @@ def test_site_list_option(tmp_path, capsys):
 def test_unreadable_input_or_unknown_schema_exit_2(tmp_path, capsys, argv):
     (tmp_path / "oe.csv").write_text(OE_HEADER + "S01,2024,3,2.5\n")
     (tmp_path / "empty.csv").write_text("")
-    paths = {"MISSING": tmp_path / "nope.csv", "FILE": tmp_path / "oe.csv",
-             "EMPTY": tmp_path / "empty.csv"}
+    paths = {
+        "MISSING": tmp_path / "nope.csv",
+        "FILE": tmp_path / "oe.csv",
+        "EMPTY": tmp_path / "empty.csv",
+    }
     argv = [str(paths.get(a, a)) for a in argv]
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -152,8 +193,9 @@ def test_demo_runs_the_full_pipeline_on_the_sample_data(tmp_path, monkeypatch, c
 
 def test_run_and_config_check_commands(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
-    bad.write_text('[run]\ntitel = "typo"\n[sources.a]\npath = "a.csv"\n',
-                   encoding="utf-8")
+    bad.write_text(
+        '[run]\ntitel = "typo"\n[sources.a]\npath = "a.csv"\n', encoding="utf-8"
+    )
     assert main(["config", "check", str(bad)]) == 2
     assert "titel" in capsys.readouterr().err
     assert main(["run", str(bad), "--out", str(tmp_path / "out")]) == 2

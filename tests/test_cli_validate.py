@@ -24,7 +24,8 @@ def test_no_data_rows_exit_1_never_no_problems(tmp_path, capsys, content):
 
 
 def test_internal_error_exit_3_one_line_traceback_only_with_debug(
-        tmp_path, capsys, monkeypatch):
+    tmp_path, capsys, monkeypatch
+):
     path = tmp_path / "oe.csv"
     path.write_text(OE_HEADER + "S01,2024,3,2.5\n")
 
@@ -53,7 +54,8 @@ def _survey(tmp_path):
     path = tmp_path / "lung_cancer_patient_experience.csv"
     path.write_text(
         "site_id,survey_year,respondent_id,question_id,answer\n"
-        "T01,2024,1,Q01,4\nT01,2024,1,Q01,5\nT01,2024,110,Q02,9\n")
+        "T01,2024,1,Q01,4\nT01,2024,1,Q01,5\nT01,2024,110,Q02,9\n"
+    )
     return path
 
 
@@ -66,15 +68,20 @@ def test_stdout_withholds_identifiers(tmp_path, capsys):
 
 
 def test_redaction_is_by_whole_value_not_substring():
-    errors = pd.DataFrame({
-        "site_id": ["S1", "S1", "S1"], "row": [2, 2, 3],
-        "column": ["record_id", "age", "record_id"],
-        "value": ["1", "110", "R1"],
-        "check": ["unique", "in_range", "unique"],
-        "message": ["record_id 1 appears 2 times (rows 2, 12)",
-                    "age 110 is outside 18-100",
-                    "record_id R1 appears 2 times (rows 3, 4); R1 again, not R10"],
-    })
+    errors = pd.DataFrame(
+        {
+            "site_id": ["S1", "S1", "S1"],
+            "row": [2, 2, 3],
+            "column": ["record_id", "age", "record_id"],
+            "value": ["1", "110", "R1"],
+            "check": ["unique", "in_range", "unique"],
+            "message": [
+                "record_id 1 appears 2 times (rows 2, 12)",
+                "age 110 is outside 18-100",
+                "record_id R1 appears 2 times (rows 3, 4); R1 again, not R10",
+            ],
+        }
+    )
     out = redact_identifiers(errors, ["record_id"])
     assert out["message"].tolist() == [
         "record_id [withheld] appears 2 times (rows 2, 12)",
@@ -86,8 +93,14 @@ def test_redaction_is_by_whole_value_not_substring():
 
 def test_error_file_names_are_unique_per_site(tmp_path):
     sites = ["A/B", "A_B", "A B", "a_b", "S01"]
-    df = pd.DataFrame({"site_id": sites, "period": ["p"] * 5,
-                       "observed": ["-1"] * 5, "expected": ["1"] * 5})
+    df = pd.DataFrame(
+        {
+            "site_id": sites,
+            "period": ["p"] * 5,
+            "observed": ["-1"] * 5,
+            "expected": ["1"] * 5,
+        }
+    )
     written = write_error_files(validate(df, "observed_expected"), tmp_path)
     names = [p.name for p in written]
     assert len(set(n.lower() for n in names)) == 5

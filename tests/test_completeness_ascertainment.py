@@ -20,26 +20,43 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-COLUMNS = ["site_id", "month", "submitted", "expected", "ascertainment", "lower_95",
-           "upper_95", "over_expected"]
+COLUMNS = [
+    "site_id",
+    "month",
+    "submitted",
+    "expected",
+    "ascertainment",
+    "lower_95",
+    "upper_95",
+    "over_expected",
+]
 
 
 @pytest.fixture
 def records() -> pd.DataFrame:
-    return pd.DataFrame({
-        "site_id": ["A", "A", "A", "B", "D"],
-        "procedure_date": ["2024-01-03", "2024-01-28", "2024-03-09", "2024-01-15",
-                           "2024-02-02"],
-    })
+    return pd.DataFrame(
+        {
+            "site_id": ["A", "A", "A", "B", "D"],
+            "procedure_date": [
+                "2024-01-03",
+                "2024-01-28",
+                "2024-03-09",
+                "2024-01-15",
+                "2024-02-02",
+            ],
+        }
+    )
 
 
 @pytest.fixture
 def expected() -> pd.DataFrame:
-    return pd.DataFrame({
-        "site_id": ["A", "A", "A", "B", "C"],
-        "month": ["2024-01", "2024-02", "2024-03", "2024-01", "2024-01"],
-        "expected": [1, 3, 2, 0, 4],
-    })
+    return pd.DataFrame(
+        {
+            "site_id": ["A", "A", "A", "B", "C"],
+            "month": ["2024-01", "2024-02", "2024-03", "2024-01", "2024-01"],
+            "expected": [1, 3, 2, 0, 4],
+        }
+    )
 
 
 def test_known_answers_by_site_and_month(records, expected):
@@ -48,12 +65,19 @@ def test_known_answers_by_site_and_month(records, expected):
     assert list(out.columns) == COLUMNS
     keys = out[["site_id", "month"]].values.tolist()
     # Outer join: C only expected, D only submitted; A 2024-02 has no records.
-    assert keys == [["A", "2024-01"], ["A", "2024-02"], ["A", "2024-03"],
-                    ["B", "2024-01"], ["C", "2024-01"], ["D", "2024-02"]]
+    assert keys == [
+        ["A", "2024-01"],
+        ["A", "2024-02"],
+        ["A", "2024-03"],
+        ["B", "2024-01"],
+        ["C", "2024-01"],
+        ["D", "2024-02"],
+    ]
     assert out.submitted.tolist() == [2, 0, 1, 1, 0, 1]
     np.testing.assert_array_equal(out.expected, [1, 3, 2, 0, 4, np.nan])
-    np.testing.assert_array_equal(out.ascertainment,
-                                  [2.0, 0.0, 0.5, np.nan, 0.0, np.nan])
+    np.testing.assert_array_equal(
+        out.ascertainment, [2.0, 0.0, 0.5, np.nan, 0.0, np.nan]
+    )
     assert out.over_expected.tolist() == [True, False, False, True, False, False]
     # A 2024-01: 2 submitted vs 1 expected -> exact Poisson interval for 2, / 1.
     assert out.lower_95[0] == pytest.approx(0.2422093, abs=1e-6)
@@ -131,14 +155,21 @@ def test_poisson_interval_zero_count():
     assert lo[0] == 0.0 and hi[0] == pytest.approx(0.3688879, abs=1e-6)
 
 
-@given(st.lists(st.tuples(st.sampled_from("ABCD"), st.integers(0, 30),
-                          st.integers(0, 30)), min_size=1, max_size=20,
-                unique_by=lambda t: t[0]))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("ABCD"), st.integers(0, 30), st.integers(0, 30)),
+        min_size=1,
+        max_size=20,
+        unique_by=lambda t: t[0],
+    )
+)
 def test_properties(rows):
-    sub = pd.DataFrame({"site_id": [r[0] for r in rows],
-                        "submitted": [r[1] for r in rows]})
-    exp = pd.DataFrame({"site_id": [r[0] for r in rows],
-                        "expected": [r[2] for r in rows]})
+    sub = pd.DataFrame(
+        {"site_id": [r[0] for r in rows], "submitted": [r[1] for r in rows]}
+    )
+    exp = pd.DataFrame(
+        {"site_id": [r[0] for r in rows], "expected": [r[2] for r in rows]}
+    )
     out = case_ascertainment(sub, exp, by="site_id")
     assert out.site_id.is_monotonic_increasing
     assert out.submitted.sum() == sub.submitted.sum()

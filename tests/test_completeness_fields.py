@@ -29,20 +29,30 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-COLUMNS = ["site_id", "month", "field", "present", "expected", "proportion",
-           "lower_95", "upper_95"]
+COLUMNS = [
+    "site_id",
+    "month",
+    "field",
+    "present",
+    "expected",
+    "proportion",
+    "lower_95",
+    "upper_95",
+]
 
 
 @pytest.fixture
 def records() -> pd.DataFrame:
     # Site A: 3 records in 2024-01, none in 2024-02, 2 in 2024-03. Site B: 1 in 2024-01.
-    return pd.DataFrame({
-        "site_id": ["A", "A", "A", "A", "A", "B"],
-        "month": ["2024-01", "2024-01", "2024-01", "2024-03", "2024-03", "2024-01"],
-        "age": [70, np.nan, 80, 65, 90, 50],
-        "sex": ["M", " ", "F", "", "M", "F"],
-        "creatinine": [90.0, 0.0, None, np.nan, 110.0, np.nan],
-    })
+    return pd.DataFrame(
+        {
+            "site_id": ["A", "A", "A", "A", "A", "B"],
+            "month": ["2024-01", "2024-01", "2024-01", "2024-03", "2024-03", "2024-01"],
+            "age": [70, np.nan, 80, 65, 90, 50],
+            "sex": ["M", " ", "F", "", "M", "F"],
+            "creatinine": [90.0, 0.0, None, np.nan, 110.0, np.nan],
+        }
+    )
 
 
 def _row(out, **keys):
@@ -54,26 +64,48 @@ def _row(out, **keys):
 
 
 def test_known_counts_by_site_and_month(records):
-    out = field_completeness(records, by=["site_id", "month"],
-                             fields=["age", "sex", "creatinine"],
-                             mandatory=["age", "sex"])
+    out = field_completeness(
+        records,
+        by=["site_id", "month"],
+        fields=["age", "sex", "creatinine"],
+        mandatory=["age", "sex"],
+    )
     assert list(out.columns) == COLUMNS
     # Three groups x (3 fields + all_mandatory) rows; no row for A in 2024-02.
     assert len(out) == 12
     assert not ((out.site_id == "A") & (out.month == "2024-02")).any()
     assert out[["site_id", "month"]].drop_duplicates().values.tolist() == [
-        ["A", "2024-01"], ["A", "2024-03"], ["B", "2024-01"]]
-    assert out.field.tolist()[:4] == ["age", "sex", "creatinine",
-                                      "all_mandatory_fields"]
-    a1 = {r.field: (r.present, r.expected) for r in
-          out[(out.site_id == "A") & (out.month == "2024-01")].itertuples()}
+        ["A", "2024-01"],
+        ["A", "2024-03"],
+        ["B", "2024-01"],
+    ]
+    assert out.field.tolist()[:4] == [
+        "age",
+        "sex",
+        "creatinine",
+        "all_mandatory_fields",
+    ]
+    a1 = {
+        r.field: (r.present, r.expected)
+        for r in out[(out.site_id == "A") & (out.month == "2024-01")].itertuples()
+    }
     # age: 70, nan, 80; sex: "M", " " (blank), "F"; creatinine: 90, 0 (present), None
-    assert a1 == {"age": (2, 3), "sex": (2, 3), "creatinine": (2, 3),
-                  "all_mandatory_fields": (2, 3)}
-    a3 = {r.field: (r.present, r.expected) for r in
-          out[(out.site_id == "A") & (out.month == "2024-03")].itertuples()}
-    assert a3 == {"age": (2, 2), "sex": (1, 2), "creatinine": (1, 2),
-                  "all_mandatory_fields": (1, 2)}
+    assert a1 == {
+        "age": (2, 3),
+        "sex": (2, 3),
+        "creatinine": (2, 3),
+        "all_mandatory_fields": (2, 3),
+    }
+    a3 = {
+        r.field: (r.present, r.expected)
+        for r in out[(out.site_id == "A") & (out.month == "2024-03")].itertuples()
+    }
+    assert a3 == {
+        "age": (2, 2),
+        "sex": (1, 2),
+        "creatinine": (1, 2),
+        "all_mandatory_fields": (1, 2),
+    }
     b = _row(out, site_id="B", field="creatinine")
     assert (b.present, b.expected, b.proportion) == (0, 1, 0.0)
     assert b.lower_95 == 0.0
@@ -89,8 +121,11 @@ def test_wilson_known_values_and_independent_check():
     assert np.isnan(lo).all() and np.isnan(hi).all()
 
 
-@given(n=st.integers(1, 5000), frac=st.floats(0, 1),
-       level=st.sampled_from([0.9, 0.95, 0.99]))
+@given(
+    n=st.integers(1, 5000),
+    frac=st.floats(0, 1),
+    level=st.sampled_from([0.9, 0.95, 0.99]),
+)
 def test_wilson_matches_scipy(n, frac, level):
     x = int(round(frac * n))
     lo, hi = wilson_interval(x, n, level)
@@ -101,15 +136,21 @@ def test_wilson_matches_scipy(n, frac, level):
 
 
 def test_all_mandatory_defaults_to_schema(records):
-    schema = pa.DataFrameSchema({
-        "site_id": pa.Column(str),
-        "age": pa.Column(float),
-        "sex": pa.Column(str),
-        "creatinine": pa.Column(float, nullable=True),
-    })
+    schema = pa.DataFrameSchema(
+        {
+            "site_id": pa.Column(str),
+            "age": pa.Column(float),
+            "sex": pa.Column(str),
+            "creatinine": pa.Column(float, nullable=True),
+        }
+    )
     out = field_completeness(records, by="site_id", schema=schema)
-    assert out.field.unique().tolist() == ["age", "sex", "creatinine",
-                                           "all_mandatory_fields"]
+    assert out.field.unique().tolist() == [
+        "age",
+        "sex",
+        "creatinine",
+        "all_mandatory_fields",
+    ]
     allm = out[out.field == "all_mandatory_fields"]
     # mandatory: age and sex (site_id is the group column)
     assert allm.present.tolist() == [3, 1]
@@ -130,8 +171,14 @@ def test_no_grouping_and_default_fields(records):
     out = field_completeness(records, by=None)
     assert list(out.columns) == COLUMNS[2:]
     # Default fields: every column (group columns excluded: none here).
-    assert out.field.tolist() == ["site_id", "month", "age", "sex", "creatinine",
-                                  "all_mandatory_fields"]
+    assert out.field.tolist() == [
+        "site_id",
+        "month",
+        "age",
+        "sex",
+        "creatinine",
+        "all_mandatory_fields",
+    ]
     assert _row(out, field="sex").present == 4
     assert _row(out, field="all_mandatory_fields").present == 2
 
@@ -151,8 +198,9 @@ def test_missing_group_key_is_its_own_group():
 
 
 def test_categorical_group_does_not_fabricate_empty_groups():
-    df = pd.DataFrame({"site_id": pd.Categorical(["A", "A"], categories=["A", "Z"]),
-                       "age": [1, None]})
+    df = pd.DataFrame(
+        {"site_id": pd.Categorical(["A", "A"], categories=["A", "Z"]), "age": [1, None]}
+    )
     out = field_completeness(df, by="site_id", fields=["age"])
     assert out.site_id.astype(str).unique().tolist() == ["A"]
 
@@ -162,11 +210,16 @@ def test_presence_rules():
     assert present_mask(s).tolist() == [True, False, False, False, True, False]
     assert present_mask(pd.Series([0, np.nan, 1.5])).tolist() == [True, False, True]
     assert present_mask(pd.Series(pd.to_datetime(["2024-01-01", None]))).tolist() == [
-        True, False]
+        True,
+        False,
+    ]
     cat = pd.Series(pd.Categorical(["a", " ", None]))
     assert present_mask(cat).tolist() == [True, False, False]
     assert present_mask(pd.Series(["a", " ", None], dtype="string")).tolist() == [
-        True, False, False]
+        True,
+        False,
+        False,
+    ]
     mask = present_mask(pd.Series([True, None], dtype="boolean"))
     assert mask.tolist() == [True, False]
 
@@ -176,7 +229,13 @@ def test_record_completeness(records):
     assert list(out.columns) == ["age", "sex", "all_mandatory_fields"]
     assert out.index.equals(records.index)
     assert out["all_mandatory_fields"].tolist() == [
-        True, False, True, False, True, True]
+        True,
+        False,
+        True,
+        False,
+        True,
+        True,
+    ]
 
 
 def test_errors(records):
@@ -203,8 +262,13 @@ def test_level_names_columns(records):
 )
 def test_counts_match_brute_force(sites, data):
     n = len(sites)
-    values = data.draw(st.lists(st.sampled_from([1.0, np.nan, "x", "", " ", None, 0]),
-                                min_size=n, max_size=n))
+    values = data.draw(
+        st.lists(
+            st.sampled_from([1.0, np.nan, "x", "", " ", None, 0]),
+            min_size=n,
+            max_size=n,
+        )
+    )
     df = pd.DataFrame({"site_id": sites, "v": pd.Series(values, dtype=object)})
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -212,8 +276,15 @@ def test_counts_match_brute_force(sites, data):
     out = out.rename(columns={"unit": "site_id"})
     for site in sorted(set(sites)):
         vals = [v for s, v in zip(sites, values, strict=True) if s == site]
-        present = sum(1 for v in vals if not (v is None or (isinstance(v, float)
-                      and np.isnan(v)) or (isinstance(v, str) and not v.strip())))
+        present = sum(
+            1
+            for v in vals
+            if not (
+                v is None
+                or (isinstance(v, float) and np.isnan(v))
+                or (isinstance(v, str) and not v.strip())
+            )
+        )
         row = _row(out, site_id=site, field="v")
         assert (row.present, row.expected) == (present, len(vals))
         assert row.lower_95 <= row.proportion <= row.upper_95

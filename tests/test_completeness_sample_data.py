@@ -36,7 +36,6 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-
 @pytest.fixture(scope="module")
 def truth():
     return sample_data_truth()
@@ -50,16 +49,20 @@ def procedures(sample_data_dir) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def expected(sample_data_dir) -> pd.DataFrame:
-    return pd.read_csv(sample_data_dir / "aaa_expected_cases.csv",
-                       dtype={"site_id": str, "month": str})
+    return pd.read_csv(
+        sample_data_dir / "aaa_expected_cases.csv", dtype={"site_id": str, "month": str}
+    )
 
 
 def test_site_month_counts_match_generator(procedures, expected, truth):
     out = case_ascertainment(procedures, expected, by=["site_id", "month"])
-    want = (truth.aaa_site_months.sort_values(["site_id", "month"])
-            .reset_index(drop=True))
-    assert (out[["site_id", "month"]].values.tolist()
-            == want[["site_id", "month"]].values.tolist())
+    want = truth.aaa_site_months.sort_values(["site_id", "month"]).reset_index(
+        drop=True
+    )
+    assert (
+        out[["site_id", "month"]].values.tolist()
+        == want[["site_id", "month"]].values.tolist()
+    )
     np.testing.assert_array_equal(out.submitted, want.submitted)
     np.testing.assert_array_equal(out.expected, want.expected)
 
@@ -67,7 +70,8 @@ def test_site_month_counts_match_generator(procedures, expected, truth):
 def test_ascertainment_recovers_truth(procedures, expected, truth):
     out = case_ascertainment(procedures, expected, by="site_id").set_index("site_id")
     months = truth.aaa_site_months.assign(
-        weighted=lambda d: d.true_cases * d.true_ascertainment)
+        weighted=lambda d: d.true_cases * d.true_ascertainment
+    )
     sums = months.groupby("site_id")[["weighted", "true_cases"]].sum()
     true_asc = sums.weighted / sums.true_cases
     covered = (out.lower_95 <= true_asc) & (true_asc <= out.upper_95)
@@ -97,8 +101,11 @@ def test_improving_region_ascertainment(procedures, expected, truth):
 def test_completeness_recovers_missing_rates(procedures):
     out = field_completeness(procedures, by="site_id", schema="aaa_procedures")
     truth = pd.DataFrame(
-        [(s, f, 1 - r) for s, rates in AAA_MISSING_RATES.items()
-         for f, r in rates.items()],
+        [
+            (s, f, 1 - r)
+            for s, rates in AAA_MISSING_RATES.items()
+            for f, r in rates.items()
+        ],
         columns=["site_id", "field", "true"],
     )
     merged = out.merge(truth, on=["site_id", "field"])
@@ -114,8 +121,12 @@ def test_completeness_recovers_missing_rates(procedures):
 
 
 def test_timeliness_recovers_entry_lags(procedures, truth):
-    out = timeliness(procedures, event_date="procedure_date",
-                     entry_date="record_entered_date", by="site_id")
+    out = timeliness(
+        procedures,
+        event_date="procedure_date",
+        entry_date="record_entered_date",
+        by="site_id",
+    )
     merged = out.merge(truth.aaa_sites, on="site_id")
     for d in (30, 90):
         p = merged[f"p_within_{d}"]
@@ -138,9 +149,14 @@ def test_volume_matches_generator(procedures, truth):
 
 
 def test_data_quality_marks_low_ascertainment(procedures, expected):
-    out = data_quality(procedures, schema="aaa_procedures", expected=expected,
-                       event_date="procedure_date", entry_date="record_entered_date",
-                       event_label="the operation")
+    out = data_quality(
+        procedures,
+        schema="aaa_procedures",
+        expected=expected,
+        event_date="procedure_date",
+        entry_date="record_entered_date",
+        event_label="the operation",
+    )
     assert len(out) == 70 and out.unit.is_monotonic_increasing
     flagged = set(out.unit[out.ascertainment_concern])
     assert set(AAA_LOW_ASCERTAINMENT_SITES) <= flagged
@@ -159,10 +175,15 @@ def test_outputs_feed_funnel_and_spc(procedures, expected):
     assert type(chart).__name__ == "SPCResult"
     comp = field_completeness(procedures, by="site_id", fields=["creatinine_umol_l"])
     comp = comp[comp.field == "creatinine_umol_l"]
-    funnel = ccdata.funnel(comp, numerator="present", denominator="expected",
-                           kind="proportion")
+    funnel = ccdata.funnel(
+        comp, numerator="present", denominator="expected", kind="proportion"
+    )
     assert type(funnel).__name__ == "FunnelResult"
     asc = case_ascertainment(procedures, expected, by="site_id")
-    funnel = ccdata.funnel(asc[~asc.over_expected], numerator="submitted",
-                           denominator="expected", kind="proportion")
+    funnel = ccdata.funnel(
+        asc[~asc.over_expected],
+        numerator="submitted",
+        denominator="expected",
+        kind="proportion",
+    )
     assert type(funnel).__name__ == "FunnelResult"

@@ -19,30 +19,52 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-
 @pytest.fixture
 def records() -> pd.DataFrame:
-    return pd.DataFrame({
-        "site_id": ["A"] * 7 + ["B"],
-        "procedure_date": ["2024-01-01", "2024-01-01", "2024-01-01", "2024-01-10",
-                           None, "2024-01-01", "2024-01-01", "2024-02-01"],
-        "record_entered_date": ["2024-01-06",   # lag 5
-                                "2024-02-10",   # lag 40
-                                "2024-04-10",   # lag 100
-                                "2024-01-07",   # entry before event: invalid
-                                "2024-01-20",   # event date missing
-                                "not a date",   # unreadable: invalid
-                                "2024-01-31",   # lag 30: within 30
-                                "2024-01-31"],  # B: entry before event
-    })
+    return pd.DataFrame(
+        {
+            "site_id": ["A"] * 7 + ["B"],
+            "procedure_date": [
+                "2024-01-01",
+                "2024-01-01",
+                "2024-01-01",
+                "2024-01-10",
+                None,
+                "2024-01-01",
+                "2024-01-01",
+                "2024-02-01",
+            ],
+            "record_entered_date": [
+                "2024-01-06",  # lag 5
+                "2024-02-10",  # lag 40
+                "2024-04-10",  # lag 100
+                "2024-01-07",  # entry before event: invalid
+                "2024-01-20",  # event date missing
+                "not a date",  # unreadable: invalid
+                "2024-01-31",  # lag 30: within 30
+                "2024-01-31",
+            ],  # B: entry before event
+        }
+    )
 
 
 def test_known_answers(records):
-    out = timeliness(records, event_date="procedure_date",
-                     entry_date="record_entered_date", by="site_id")
-    assert list(out.columns) == ["site_id", "n", "median_lag_days", "p90_lag_days",
-                                 "within_30", "within_90", "invalid_dates",
-                                 "missing_dates"]
+    out = timeliness(
+        records,
+        event_date="procedure_date",
+        entry_date="record_entered_date",
+        by="site_id",
+    )
+    assert list(out.columns) == [
+        "site_id",
+        "n",
+        "median_lag_days",
+        "p90_lag_days",
+        "within_30",
+        "within_90",
+        "invalid_dates",
+        "missing_dates",
+    ]
     a, b = out.iloc[0], out.iloc[1]
     assert (a.n, a.invalid_dates, a.missing_dates) == (7, 2, 1)
     # valid lags 5, 30, 40, 100: median 35; p90 (type 7) = 40 + 0.7 * 60 = 82
@@ -58,13 +80,26 @@ def test_known_answers(records):
 def test_custom_limits_and_datetimes(records):
     df = records.copy()
     df["procedure_date"] = pd.to_datetime(df["procedure_date"])
-    df["record_entered_date"] = pd.to_datetime(df["record_entered_date"],
-                                               errors="coerce")
-    out = timeliness(df, event_date="procedure_date", entry_date="record_entered_date",
-                     by=None, within_days=[7, 60, 365])
-    assert list(out.columns) == ["n", "median_lag_days", "p90_lag_days", "within_7",
-                                 "within_60", "within_365", "invalid_dates",
-                                 "missing_dates"]
+    df["record_entered_date"] = pd.to_datetime(
+        df["record_entered_date"], errors="coerce"
+    )
+    out = timeliness(
+        df,
+        event_date="procedure_date",
+        entry_date="record_entered_date",
+        by=None,
+        within_days=[7, 60, 365],
+    )
+    assert list(out.columns) == [
+        "n",
+        "median_lag_days",
+        "p90_lag_days",
+        "within_7",
+        "within_60",
+        "within_365",
+        "invalid_dates",
+        "missing_dates",
+    ]
     assert out.n[0] == 8
     # the unreadable date is now NaT (missing) rather than unreadable text
     assert (out.invalid_dates[0], out.missing_dates[0]) == (2, 2)
@@ -72,8 +107,12 @@ def test_custom_limits_and_datetimes(records):
 
 
 def test_times_of_day_are_ignored():
-    df = pd.DataFrame({"e": pd.to_datetime(["2024-01-01 23:00"]),
-                       "r": pd.to_datetime(["2024-01-02 01:00"])})
+    df = pd.DataFrame(
+        {
+            "e": pd.to_datetime(["2024-01-01 23:00"]),
+            "r": pd.to_datetime(["2024-01-02 01:00"]),
+        }
+    )
     out = timeliness(df, event_date="e", entry_date="r", by=None)
     assert out.median_lag_days[0] == 1.0
 
@@ -81,25 +120,45 @@ def test_times_of_day_are_ignored():
 def test_errors(records):
     for bad in ([-1], [], [30, 30], [1.5], "30", [True]):
         with pytest.raises(InputError, match="within_days"):
-            timeliness(records, event_date="procedure_date",
-                       entry_date="record_entered_date", by="site_id", within_days=bad)
+            timeliness(
+                records,
+                event_date="procedure_date",
+                entry_date="record_entered_date",
+                by="site_id",
+                within_days=bad,
+            )
     with pytest.raises(InputError, match="entered"):
-        timeliness(records, event_date="procedure_date", entry_date="entered",
-                   by="site_id")
+        timeliness(
+            records, event_date="procedure_date", entry_date="entered", by="site_id"
+        )
 
 
-@given(st.lists(st.tuples(st.sampled_from("AB"), st.integers(-20, 200) | st.none()),
-                min_size=1, max_size=40))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("AB"), st.integers(-20, 200) | st.none()),
+        min_size=1,
+        max_size=40,
+    )
+)
 def test_partition_and_monotone(rows):
     base = pd.Timestamp("2024-01-01")
-    df = pd.DataFrame({
-        "site_id": [r[0] for r in rows],
-        "event": [base] * len(rows),
-        "entry": [base + pd.Timedelta(days=r[1]) if r[1] is not None else pd.NaT
-                  for r in rows],
-    })
-    out = timeliness(df, event_date="event", entry_date="entry", by="site_id",
-                     within_days=(0, 30, 90))
+    df = pd.DataFrame(
+        {
+            "site_id": [r[0] for r in rows],
+            "event": [base] * len(rows),
+            "entry": [
+                base + pd.Timedelta(days=r[1]) if r[1] is not None else pd.NaT
+                for r in rows
+            ],
+        }
+    )
+    out = timeliness(
+        df,
+        event_date="event",
+        entry_date="entry",
+        by="site_id",
+        within_days=(0, 30, 90),
+    )
     for row in out.itertuples():
         lags = [r[1] for r in rows if r[0] == row.site_id]
         valid = [x for x in lags if x is not None and x >= 0]

@@ -26,14 +26,27 @@ from ccdata.errors import InputError
 
 @pytest.fixture
 def records() -> pd.DataFrame:
-    return pd.DataFrame({
-        "hospital": ["A", "A", "A", "B", "B"],
-        "month": ["2024-01", "2024-01", "2024-02", "2024-01", "2024-02"],
-        "age": [70, None, 81, 66, None],
-        "op": ["2024-01-02", "2024-01-09", "2024-02-01", "2024-01-15", "2024-02-20"],
-        "entered": ["2024-01-05", "2024-03-01", "2024-02-03", "2024-01-16",
-                    "2024-06-01"],
-    })
+    return pd.DataFrame(
+        {
+            "hospital": ["A", "A", "A", "B", "B"],
+            "month": ["2024-01", "2024-01", "2024-02", "2024-01", "2024-02"],
+            "age": [70, None, 81, 66, None],
+            "op": [
+                "2024-01-02",
+                "2024-01-09",
+                "2024-02-01",
+                "2024-01-15",
+                "2024-02-20",
+            ],
+            "entered": [
+                "2024-01-05",
+                "2024-03-01",
+                "2024-02-03",
+                "2024-01-16",
+                "2024-06-01",
+            ],
+        }
+    )
 
 
 def test_unit_is_called_unit_and_equals_the_old_by(records):
@@ -52,7 +65,8 @@ def test_unit_and_period_replace_a_list_of_group_columns(records):
         old = field_completeness(records, by=["hospital", "month"], fields=["age"])
     assert list(new.columns[:2]) == ["unit", "period"]
     pd.testing.assert_frame_equal(
-        new, old.rename(columns={"hospital": "unit", "month": "period"}))
+        new, old.rename(columns={"hospital": "unit", "month": "period"})
+    )
     overall = field_completeness(records, unit=None, fields=["age"])
     assert "unit" not in overall and overall.expected.tolist() == [5, 5]
 
@@ -60,8 +74,9 @@ def test_unit_and_period_replace_a_list_of_group_columns(records):
 def test_timeliness_and_ascertainment_use_the_same_names(records):
     t = timeliness(records, event_date="op", entry_date="entered", unit="hospital")
     assert t.unit.tolist() == ["A", "B"] and t.n.tolist() == [3, 2]
-    expected = pd.DataFrame({"hospital": ["A", "B"], "month": ["2024-01"] * 2,
-                             "expected": [4, 1]})
+    expected = pd.DataFrame(
+        {"hospital": ["A", "B"], "month": ["2024-01"] * 2, "expected": [4, 1]}
+    )
     a = case_ascertainment(records, expected, unit="hospital", period="month")
     assert list(a.columns[:2]) == ["unit", "period"]
     jan = a[a.period == "2024-01"].set_index("unit")
@@ -69,7 +84,8 @@ def test_timeliness_and_ascertainment_use_the_same_names(records):
     with pytest.warns(FutureWarning, match="'by' parameter of case_ascertainment"):
         old = case_ascertainment(records, expected, by=["hospital", "month"])
     pd.testing.assert_frame_equal(
-        a, old.rename(columns={"hospital": "unit", "month": "period"}))
+        a, old.rename(columns={"hospital": "unit", "month": "period"})
+    )
 
 
 def test_data_quality_and_status_take_unit(records):
@@ -78,15 +94,18 @@ def test_data_quality_and_status_take_unit(records):
         old = data_quality(records, site="hospital", fields=["age"])
     pd.testing.assert_frame_equal(dq, old.rename(columns={"hospital": "unit"}))
     assert dq.unit.tolist() == ["A", "B"] and dq.records.tolist() == [3, 2]
-    subs = pd.DataFrame({"practice": ["P1"], "period": ["2024-04"],
-                         "submitted_date": ["2024-05-02"]})
-    st = submission_status(subs, sites=["P1", "P2"], periods=["2024-04"],
-                           unit="practice")
+    subs = pd.DataFrame(
+        {"practice": ["P1"], "period": ["2024-04"], "submitted_date": ["2024-05-02"]}
+    )
+    st = submission_status(
+        subs, sites=["P1", "P2"], periods=["2024-04"], unit="practice"
+    )
     assert list(st.columns[:2]) == ["unit", "period"]
     assert st.status.tolist() == ["on_time", "missing"]
     with pytest.warns(FutureWarning, match="'site' parameter"):
-        old = submission_status(subs, sites=["P1", "P2"], periods=["2024-04"],
-                                site="practice")
+        old = submission_status(
+            subs, sites=["P1", "P2"], periods=["2024-04"], site="practice"
+        )
     pd.testing.assert_frame_equal(st, old.rename(columns={"practice": "unit"}))
 
 
@@ -129,7 +148,9 @@ def test_one_period_labels_function_for_completeness_and_the_batch_job():
     assert labels.index.tolist() == [7, 9] and labels.iloc[0] == "2024-04"
     assert labels.isna().iloc[1]
     assert _periods.period_labels(pd.Series([2023, 2024]), "year").tolist() == [
-        "2023", "2024"]
+        "2023",
+        "2024",
+    ]
 
 
 def test_deprecation_warnings_point_at_the_caller(records):
@@ -144,8 +165,7 @@ def test_deprecation_warnings_point_at_the_caller(records):
         lambda: field_completeness(records, by="hospital", fields=["age"]),
         lambda: data_quality(records, site="hospital", fields=["age"]),
         lambda: add_period(records, "op", freq="M"),
-        lambda: spc(records.assign(v=1.0), chart="i", x="op", value="v",
-                    by="hospital"),
+        lambda: spc(records.assign(v=1.0), chart="i", x="op", value="v", by="hospital"),
         lambda: oe["ratio"],
     ]
     for call in calls:
@@ -154,4 +174,5 @@ def test_deprecation_warnings_point_at_the_caller(records):
             call()
         future = [w for w in caught if issubclass(w.category, FutureWarning)]
         assert future and all(w.filename == __file__ for w in future), [
-            (w.filename, str(w.message)) for w in future]
+            (w.filename, str(w.message)) for w in future
+        ]

@@ -94,8 +94,11 @@ def test_unknown_top_level_table_is_an_error(tmp_path):
     [
         ("min_count = 3", 'min_count = "3"', "disclosure.min_count"),
         ("target = 0.8", 'target = "high"', "indicators.histology.target"),
-        ('direction = "increase"', 'direction = "up"',
-         "indicators.histology.direction"),
+        (
+            'direction = "increase"',
+            'direction = "up"',
+            "indicators.histology.direction",
+        ),
         ('title = "Test run"', "title = 3", "run.title"),
         ("min_count = 3", "min_count = true", "disclosure.min_count"),
     ],
@@ -104,7 +107,8 @@ def test_wrong_types_name_the_key(tmp_path, old, new, key):
     with pytest.raises(ConfigError) as exc:
         load_config(_write(tmp_path, GOOD.replace(old, new)))
     assert f"{key}: must be" in str(exc.value) or f"{key}: 'up' is not one of" in str(
-        exc.value)
+        exc.value
+    )
     assert "job.toml" in str(exc.value)
 
 
@@ -121,8 +125,9 @@ def test_integer_is_accepted_where_a_number_is_expected(tmp_path):
 
 def test_indicator_naming_an_unknown_source(tmp_path):
     with pytest.raises(ConfigError, match="indicators.histology.source: .*'lungs'"):
-        load_config(_write(tmp_path,
-                           GOOD.replace('source = "lung"', 'source = "lungs"')))
+        load_config(
+            _write(tmp_path, GOOD.replace('source = "lung"', 'source = "lungs"'))
+        )
 
 
 def test_missing_required_key(tmp_path):
@@ -179,10 +184,16 @@ def test_bundled_demo_config_is_valid():
 
 
 def test_completeness_ascertainment_threshold_and_label():
-    table = {"sources": {"aaa": {"path": "a.csv"}, "exp": {"path": "e.csv"}},
-             "completeness": {"aaa": {"expected_source": "exp",
-                                      "expected_label": "Hospital Episode Statistics",
-                                      "ascertainment_threshold": 0.75}}}
+    table = {
+        "sources": {"aaa": {"path": "a.csv"}, "exp": {"path": "e.csv"}},
+        "completeness": {
+            "aaa": {
+                "expected_source": "exp",
+                "expected_label": "Hospital Episode Statistics",
+                "ascertainment_threshold": 0.75,
+            }
+        },
+    }
     qc = parse_config(table).completeness["aaa"]
     assert qc.ascertainment_threshold == 0.75
     assert qc.expected_label == "Hospital Episode Statistics"
@@ -285,8 +296,7 @@ def test_names_that_could_name_a_path_are_config_errors(section, name):
 
 def test_a_config_that_tries_to_run_code_is_rejected_and_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
-    attack = (f"numerator.__class__.__init__.__globals__['os'].system("
-              f"'touch {marker}')")
+    attack = f"numerator.__class__.__init__.__globals__['os'].system('touch {marker}')"
     text = f"""
 [sources.a]
 path = "a.csv"
@@ -295,8 +305,9 @@ derive = {{ x = "{attack}" }}
     (tmp_path / "a.csv").write_text("site_id,numerator\nA,1\n")
     p = _write(tmp_path, text)
     problems = check_config(p)
-    assert any("sources.a.derive.x" in q and "not a valid derive" in q
-               for q in problems)
+    assert any(
+        "sources.a.derive.x" in q and "not a valid derive" in q for q in problems
+    )
     from ccdata.report import run_pipeline
 
     out = run_pipeline(p, tmp_path / "out")

@@ -79,9 +79,9 @@ def _pdf_text(path: Path) -> str:
 def _png_text(path: Path) -> str:
     data, pos, out = path.read_bytes(), 8, []
     while pos + 8 <= len(data):
-        n = int.from_bytes(data[pos:pos + 4], "big")
-        if data[pos + 4:pos + 8] in (b"tEXt", b"iTXt", b"zTXt"):
-            out.append(data[pos + 8:pos + 8 + n].decode("latin-1"))
+        n = int.from_bytes(data[pos : pos + 4], "big")
+        if data[pos + 4 : pos + 8] in (b"tEXt", b"iTXt", b"zTXt"):
+            out.append(data[pos + 8 : pos + 8 + n].decode("latin-1"))
         pos += 12 + n
     return "\n".join(out)
 
@@ -141,8 +141,11 @@ def test_every_html_pack_embeds_its_figures_with_descriptions(demo):
         assert _pdf_pages(pdf) >= 1 + len(parser.svgs)
         # the Markdown summary is kept; the page opens with the site's coverage
         assert (pack / "summary.md").is_file()
-        assert page.index('id="coverage"') < page.index('id="results"') \
+        assert (
+            page.index('id="coverage"')
+            < page.index('id="results"')
             < page.index('id="change"')
+        )
     assert n_figures >= 250
 
 
@@ -175,10 +178,15 @@ def test_pdf_pack_says_what_the_html_pack_says(demo):
 # ---------------------------------------------------------------- coverage ----
 def test_stopped_practices_are_not_assessed_or_marked_and_packs_name_the_months(demo):
     out, _ = demo
-    ckd = pd.read_csv(out / "indicators" / "ckd_bundle_funnel.csv",
-                      keep_default_na=False)
-    assert {"coverage", "periods_in_window", "periods_received",
-            "coverage_note"} <= set(ckd.columns)
+    ckd = pd.read_csv(
+        out / "indicators" / "ckd_bundle_funnel.csv", keep_default_na=False
+    )
+    assert {
+        "coverage",
+        "periods_in_window",
+        "periods_received",
+        "coverage_note",
+    } <= set(ckd.columns)
     ckd = ckd.set_index("unit")
     for p in STOPPED_CKD:
         row = ckd.loc[p]
@@ -189,8 +197,10 @@ def test_stopped_practices_are_not_assessed_or_marked_and_packs_name_the_months(
         else:
             assert row["status"] != "not_assessed", p
     assert ckd.loc["P03", "status"] == "not_assessed"
-    assert ckd.loc["P03", "coverage_note"] == \
-        "data for 6 of 24 periods (25%); no data since 2024-09"
+    assert (
+        ckd.loc["P03", "coverage_note"]
+        == "data for 6 of 24 periods (25%); no data since 2024-09"
+    )
     full = ckd[ckd["periods_received"] == 24]
     assert (full["status"] != "not_assessed").all() and len(full) >= 19
     # the pack names the missing months, in HTML, Markdown and its CSV
@@ -233,8 +243,9 @@ def test_demo_problems_show_in_validation_reports_and_packs(demo):
     assert (errors["value"] == "2O").any()
     p05 = (out / "sites" / "P05" / "index.html").read_text(encoding="utf-8")
     assert "Data problems" in p05 and "2025-06" in p05
-    aaa = pd.read_csv(out / "indicators" / "aaa_mortality_ra_funnel.csv",
-                      keep_default_na=False).set_index("unit")
+    aaa = pd.read_csv(
+        out / "indicators" / "aaa_mortality_ra_funnel.csv", keep_default_na=False
+    ).set_index("unit")
     assert aaa.loc["S12", "status"] == "not_assessed"
     assert "no data since 2024-12" in aaa.loc["S12", "coverage_note"]
     # record-level data: a small unit's months without operations are not gaps
@@ -271,16 +282,27 @@ def test_steering_report_has_contents_overview_and_plain_words(demo):
     assert "contents" in wb.sheetnames and "ckd_bundle_funnel" in wb.sheetnames
 
 
-@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(),
-                    reason="headless Chromium not installed (/usr/bin/chromium)")
+@pytest.mark.skipif(
+    not Path("/usr/bin/chromium").exists(),
+    reason="headless Chromium not installed (/usr/bin/chromium)",
+)
 def test_pack_renders_in_headless_chromium_on_a_phone(demo, tmp_path):
     out, _ = demo
     shot = tmp_path / "p03.png"
-    subprocess.run(["/usr/bin/chromium", "--headless", "--disable-gpu",
-                    "--no-sandbox", "--window-size=390,2000",
-                    f"--screenshot={shot}",
-                    (out / "sites" / "P03" / "index.html").as_uri()],
-                   check=True, timeout=120, capture_output=True)
+    subprocess.run(
+        [
+            "/usr/bin/chromium",
+            "--headless",
+            "--disable-gpu",
+            "--no-sandbox",
+            "--window-size=390,2000",
+            f"--screenshot={shot}",
+            (out / "sites" / "P03" / "index.html").as_uri(),
+        ],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
     from PIL import Image
 
     with Image.open(shot) as img:

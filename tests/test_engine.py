@@ -492,9 +492,11 @@ def test_unknown_engine_is_an_input_error():
 def test_observed_expected_refuses_unusable_risks(con):
     df = pd.DataFrame({"site_id": ["A", "B"], "died": [1, 0], "risk": [0.2, None]})
     with pytest.raises(InputError, match="'risk' has 1 missing value"):
-        engine.observed_expected(engine.read_source(con, df), outcome="died",
-                                 expected="risk")
+        engine.observed_expected(
+            engine.read_source(con, df), outcome="died", expected="risk"
+        )
     df["risk"] = [0.2, 1.0]
     with pytest.raises(InputError, match="1 value\\(s\\) outside \\(0, 1\\)"):
-        engine.observed_expected(engine.read_source(con, df), outcome="died",
-                                 expected="risk")
+        engine.observed_expected(
+            engine.read_source(con, df), outcome="died", expected="risk"
+        )

@@ -51,7 +51,9 @@ def test_corrupted_sample_reports_row_and_column(aaa_csv):
     _corrupt_cell(aaa_csv, 20, "died_in_hospital", "")
     result = read_submission(aaa_csv, "aaa_procedures")
     assert sorted(result.errors[["row", "column", "check"]].values.tolist()) == [
-        [7, "age", "type"], [12, "sex", "isin"], [20, "died_in_hospital", "required"],
+        [7, "age", "type"],
+        [12, "sex", "isin"],
+        [20, "died_in_hospital", "required"],
     ]
     assert sorted(result.rejected.index) == [7, 12, 20]
     assert len(result.valid) == 57
@@ -179,22 +181,31 @@ def test_schema_inferred_from_file_name(tmp_path):
 
 
 def test_site_list_and_unknown_site(tmp_path):
-    sites = _write(tmp_path / "sites.csv",
-                   "community,site_id\naaa,S01\naaa,S02\nckd,P01\n")
+    sites = _write(
+        tmp_path / "sites.csv", "community,site_id\naaa,S01\naaa,S02\nckd,P01\n"
+    )
     assert read_site_list(sites) == ["P01", "S01", "S02"]
     assert read_site_list(sites, community="aaa") == ["S01", "S02"]
     path = _write(tmp_path / "oe.csv", HEADER + "\nS01,2024,3,2.5\nP01,2024,1,1\n")
-    result = read_submission(path, "observed_expected",
-                             sites=read_site_list(sites, community="aaa"))
+    result = read_submission(
+        path, "observed_expected", sites=read_site_list(sites, community="aaa")
+    )
     assert result.errors[["row", "column", "check"]].values.tolist() == [
         [3, "site_id", "registered_site"]
     ]
 
 
 def test_parquet_submission_is_validated_like_csv(tmp_path, sample_data_dir):
-    data = pd.read_csv(sample_data_dir / "aaa_procedures.csv", nrows=40,
-                       parse_dates=["admission_date", "procedure_date",
-                                    "discharge_date", "record_entered_date"])
+    data = pd.read_csv(
+        sample_data_dir / "aaa_procedures.csv",
+        nrows=40,
+        parse_dates=[
+            "admission_date",
+            "procedure_date",
+            "discharge_date",
+            "record_entered_date",
+        ],
+    )
     data["died_in_hospital"] = data["died_in_hospital"].astype(bool)
     data.loc[5, "age"] = 212  # spreadsheet row 7 once exported with a header
     path = tmp_path / "aaa_procedures.parquet"
@@ -202,7 +213,8 @@ def test_parquet_submission_is_validated_like_csv(tmp_path, sample_data_dir):
     result = read_submission(path, "aaa_procedures")
     assert len(result.valid) + len(result.rejected) == 40
     assert result.errors[["row", "column", "value"]].values.tolist() == [
-        [7, "age", "212"]]
+        [7, "age", "212"]
+    ]
     # optional integers (missing asa_grade is read back as missing, not "nan")
     missing_asa = data["asa_grade"].drop(5).isna().sum()
     assert result.valid["asa_grade"].isna().sum() == missing_asa

@@ -31,28 +31,35 @@ def _refused(path, match, **kwargs):
 # -- no data rows ------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("content", "words"), [
-    (b"", "the file is empty: no header and no data rows"),
-    (b"\n \n", "the file is empty: no header and no data rows"),
-    ((HEADER + "\n").encode(), "the file has a header but no data rows"),
-    ((HEADER + "\n\n,,,\n").encode(), "the file has a header but no data rows"),
-])
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "the file is empty: no header and no data rows"),
+        (b"\n \n", "the file is empty: no header and no data rows"),
+        ((HEADER + "\n").encode(), "the file has a header but no data rows"),
+        ((HEADER + "\n\n,,,\n").encode(), "the file has a header but no data rows"),
+    ],
+)
 def test_files_without_data_rows_are_a_problem_not_clean(tmp_path, content, words):
-    result = read_submission(_write(tmp_path / "oe.csv", content),
-                             "observed_expected")
+    result = read_submission(_write(tmp_path / "oe.csv", content), "observed_expected")
     assert not result.ok and result.n_rows == 0
     assert result.errors[["column", "check", "message"]].values.tolist() == [
-        ["(file)", "no_data_rows", words]]
+        ["(file)", "no_data_rows", words]
+    ]
 
 
 # -- header position ----------------------------------------------------------
 
 
 def test_blank_line_and_title_row_above_the_header(tmp_path):
-    text = ("\nAAA audit export, March 2024\n\n" + HEADER
-            + "\nS01,2024,3,2.5\nS02,2024,-1,2\n")
-    result = read_submission(_write(tmp_path / "oe.csv", text.encode()),
-                             "observed_expected")
+    text = (
+        "\nAAA audit export, March 2024\n\n"
+        + HEADER
+        + "\nS01,2024,3,2.5\nS02,2024,-1,2\n"
+    )
+    result = read_submission(
+        _write(tmp_path / "oe.csv", text.encode()), "observed_expected"
+    )
     assert result.n_rows == 2
     assert result.errors[["row", "column"]].values.tolist() == [[6, "observed"]]
 
@@ -76,17 +83,20 @@ def test_title_row_above_the_header_in_a_workbook(tmp_path):
 
 
 def test_mixed_utf8_and_latin1_is_refused_with_the_line(tmp_path):
-    data = (HEADER + ",note\nS01,2024,3,2.5,café\n").encode("utf-8") + \
-        "S02,2024,3,2.5,café\n".encode("latin-1")
+    data = (HEADER + ",note\nS01,2024,3,2.5,café\n").encode(
+        "utf-8"
+    ) + "S02,2024,3,2.5,café\n".encode("latin-1")
     assert "line 3" in _refused(_write(tmp_path / "oe.csv", data), "mixes")
 
 
-@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-16", "cp1252",
-                                      "utf-8-sig"])
+@pytest.mark.parametrize(
+    "encoding", ["utf-16-le", "utf-16-be", "utf-16", "cp1252", "utf-8-sig"]
+)
 def test_encodings_are_read(tmp_path, encoding):
     text = HEADER + ",note\nS01,2024,3,2.5,Bangor – café\n"
-    result = read_submission(_write(tmp_path / "oe.csv", text.encode(encoding)),
-                             "observed_expected")
+    result = read_submission(
+        _write(tmp_path / "oe.csv", text.encode(encoding)), "observed_expected"
+    )
     assert result.ok and result.valid["note"].tolist() == ["Bangor – café"]
 
 
@@ -97,7 +107,8 @@ def test_nul_bytes_are_refused_wherever_they_are(tmp_path, where):
     data[len(HEADER) + 1 + where] = 0
     line = data[: len(HEADER) + 1 + where].count(b"\n") + 1
     assert f"line {line} contains a NUL byte" in _refused(
-        _write(tmp_path / "oe.csv", bytes(data)), "NUL")
+        _write(tmp_path / "oe.csv", bytes(data)), "NUL"
+    )
 
 
 # -- workbooks ----------------------------------------------------------------
@@ -121,8 +132,9 @@ def _book(path, *, hidden_first=True, active=1, extra_visible=False):
         book.create_sheet("notes").append(["nothing"])
     book.save(path)
     # openpyxl moves the active tab off a hidden sheet; Excel files can have it
-    _patch_xml(path, "xl/workbook.xml", b'activeTab="1"',
-               f'activeTab="{active}"'.encode())
+    _patch_xml(
+        path, "xl/workbook.xml", b'activeTab="1"', f'activeTab="{active}"'.encode()
+    )
     return path
 
 
@@ -141,7 +153,8 @@ def test_active_hidden_sheet_and_several_visible_is_refused(tmp_path):
 def test_only_visible_sheet_is_read_when_the_active_one_is_hidden(tmp_path):
     path = _book(tmp_path / "oe.xlsx", hidden_first=True, active=0)
     assert read_submission(path, "observed_expected").valid["site_id"].tolist() == [
-        "S01"]
+        "S01"
+    ]
 
 
 def test_formula_without_cached_value_is_refused(tmp_path):
@@ -173,8 +186,12 @@ def test_a_forged_dimension_does_not_exhaust_memory(tmp_path):
     book.active.append(["S01", "2024", 3, 2.5])
     path = tmp_path / "oe.xlsx"
     book.save(path)
-    _patch_xml(path, "xl/worksheets/sheet1.xml", b'<dimension ref="A1:D2" />',
-               b'<dimension ref="A1:XFD1048576" />')
+    _patch_xml(
+        path,
+        "xl/worksheets/sheet1.xml",
+        b'<dimension ref="A1:D2" />',
+        b'<dimension ref="A1:XFD1048576" />',
+    )
     assert path.stat().st_size < 10_000
     result = read_submission(path, "observed_expected")
     assert result.ok and result.n_rows == 1
@@ -187,8 +204,9 @@ def test_a_huge_cell_is_refused(tmp_path, monkeypatch):
     book.active.append(HEADER.split(","))
     book.active.append(["S" * 100, "2024", 3, 2.5])
     book.save(tmp_path / "oe.xlsx")  # openpyxl itself cuts cells at 32,767
-    _patch_xml(tmp_path / "oe.xlsx", "xl/worksheets/sheet1.xml", b"S" * 100,
-               b"S" * 40_000)
+    _patch_xml(
+        tmp_path / "oe.xlsx", "xl/worksheets/sheet1.xml", b"S" * 100, b"S" * 40_000
+    )
     assert "40,000 characters" in _refused(tmp_path / "oe.xlsx", "characters")
     csv = _write(tmp_path / "oe.csv", f"{HEADER}\n{'S' * 40_000},2024,3,2.5\n".encode())
     assert "row 2, column 1" in _refused(csv, "characters")
@@ -205,8 +223,9 @@ def test_zip_limits_are_checked_before_reading(tmp_path, monkeypatch):
     _refused(tmp_path / "oe.xlsx", "unpacks to")
     monkeypatch.setattr(cio, "MAX_UNCOMPRESSED_BYTES", 10**9)
     with zipfile.ZipFile(tmp_path / "oe.xlsx", "a") as archive:  # Excel's layout
-        archive.writestr("xl/sharedStrings.xml", "<sst>" + "<si><t>x</t></si>" * 10
-                         + "</sst>")
+        archive.writestr(
+            "xl/sharedStrings.xml", "<sst>" + "<si><t>x</t></si>" * 10 + "</sst>"
+        )
     monkeypatch.setattr(cio, "MAX_SHARED_STRINGS_BYTES", 100)
     _refused(tmp_path / "oe.xlsx", "text cells unpack")
 
@@ -226,19 +245,23 @@ def test_row_and_column_limits(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("encoding", ["cp1252", "utf-16", "utf-8-sig"])
 def test_site_list_in_any_encoding_delimiter_and_header_spelling(tmp_path, encoding):
-    text = ("Site ID;Community;Name\nS02;aaa;Ysbyty – Bangor\n S01 ;aaa;Café\n"
-            "P01;ckd;x\n")
+    text = (
+        "Site ID;Community;Name\nS02;aaa;Ysbyty – Bangor\n S01 ;aaa;Café\nP01;ckd;x\n"
+    )
     path = _write(tmp_path / "sites.csv", text.encode(encoding))
     assert read_site_list(path) == ["P01", "S01", "S02"]
     assert read_site_list(path, community="aaa") == ["S01", "S02"]
 
 
-@pytest.mark.parametrize(("content", "match"), [
-    (b"site_id,community\nS01,aaa\n,aaa\n", "row 3: site_id is empty but required"),
-    (b"site_id,community\n", "no sites"),
-    (b"", "no sites"),
-    (b"name\nS01\n", "needs a 'site_id' column"),
-])
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b"site_id,community\nS01,aaa\n,aaa\n", "row 3: site_id is empty but required"),
+        (b"site_id,community\n", "no sites"),
+        (b"", "no sites"),
+        (b"name\nS01\n", "needs a 'site_id' column"),
+    ],
+)
 def test_bad_site_lists_give_one_clear_error(tmp_path, content, match):
     path = _write(tmp_path / "sites.csv", content)
     with pytest.raises(SubmissionReadError, match=match) as info:

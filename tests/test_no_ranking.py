@@ -48,24 +48,30 @@ def test_funnel_units_in_id_order(per_site):
 
 def test_funnel_change_in_id_order(per_site):
     after = per_site.assign(deaths=per_site["deaths"] // 2)
-    result = ccdata.funnel_change(per_site, after, numerator="deaths",
-                                  denominator="cases")
+    result = ccdata.funnel_change(
+        per_site, after, numerator="deaths", denominator="cases"
+    )
     _assert_id_order(result.units, "unit")
 
 
 def test_observed_expected_in_id_order(aaa):
     rng = np.random.default_rng(1)
     data = aaa.assign(expected=rng.uniform(0.01, 0.05, len(aaa)))
-    table = ccdata.observed_expected(data, unit="site_id", outcome="died_in_hospital",
-                                     expected="expected").units
+    table = ccdata.observed_expected(
+        data, unit="site_id", outcome="died_in_hospital", expected="expected"
+    ).units
     _assert_id_order(table, "unit")
 
 
 def test_completeness_tables_in_site_order(aaa):
     fields = ccdata.field_completeness(aaa, unit="site_id", fields=["asa_grade"])
     _assert_id_order(fields[fields["field"] == "asa_grade"], "unit")
-    lags = ccdata.timeliness(aaa, event_date="procedure_date",
-                             entry_date="record_entered_date", unit="site_id")
+    lags = ccdata.timeliness(
+        aaa,
+        event_date="procedure_date",
+        entry_date="record_entered_date",
+        unit="site_id",
+    )
     _assert_id_order(lags, "unit")
     quality = ccdata.data_quality(aaa, fields=["asa_grade"])
     _assert_id_order(quality, "unit")
@@ -74,6 +80,12 @@ def test_completeness_tables_in_site_order(aaa):
 def test_spc_summary_in_series_order(sample_data_dir):
     ckd = pd.read_csv(sample_data_dir / "ckd_care_bundle.csv")
     ckd = ckd.sample(frac=1.0, random_state=5)
-    result = ccdata.spc(ckd, chart="p", x="month", numerator="all_elements",
-                        denominator="eligible", unit="site_id")
+    result = ccdata.spc(
+        ckd,
+        chart="p",
+        x="month",
+        numerator="all_elements",
+        denominator="eligible",
+        unit="site_id",
+    )
     _assert_id_order(result.phases.drop_duplicates("unit"), "unit")

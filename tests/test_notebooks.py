@@ -28,10 +28,18 @@ TIMEOUT = 300  # seconds per cell; the notebooks take about 10 s in all
 
 AAA_SITE_IDS = [f"S{i:02d}" for i in range(1, 71)]
 SITE_ID_PATTERN = re.compile(r"\bS(?:0[1-9]|[1-6][0-9]|70)\b")
-RANKING_WORDS = re.compile(r"\b(?:rank\w*|worst|best|league|top \d+|bottom \d+)\b",
-                           re.IGNORECASE)
-ALLOWED_IMPORTS = {"ccdata", "ccdata.plot", "ccdata.sample_data", "pandas",
-                   "matplotlib.pyplot", "pathlib", "tempfile"}
+RANKING_WORDS = re.compile(
+    r"\b(?:rank\w*|worst|best|league|top \d+|bottom \d+)\b", re.IGNORECASE
+)
+ALLOWED_IMPORTS = {
+    "ccdata",
+    "ccdata.plot",
+    "ccdata.sample_data",
+    "pandas",
+    "matplotlib.pyplot",
+    "pathlib",
+    "tempfile",
+}
 
 
 def _read(path: Path):
@@ -39,8 +47,11 @@ def _read(path: Path):
 
 
 def _parameters_index(nb) -> int:
-    tagged = [i for i, cell in enumerate(nb.cells)
-              if "parameters" in cell.metadata.get("tags", [])]
+    tagged = [
+        i
+        for i, cell in enumerate(nb.cells)
+        if "parameters" in cell.metadata.get("tags", [])
+    ]
     assert len(tagged) == 1, "exactly one cell must be tagged 'parameters'"
     return tagged[0]
 
@@ -53,8 +64,11 @@ def _execute(path: Path, inject: str | None = None):
         cell.metadata["tags"] = ["injected-parameters"]
         nb.cells.insert(_parameters_index(nb) + 1, cell)
     client = nbclient.NotebookClient(
-        nb, timeout=TIMEOUT, kernel_name="python3",
-        resources={"metadata": {"path": str(NOTEBOOKS)}})
+        nb,
+        timeout=TIMEOUT,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
     client.execute()
     return nb
 
@@ -69,15 +83,20 @@ def _output_texts(nb) -> list[str]:
                 texts.append(f"{output.ename}: {output.evalue}")
             else:
                 data = output.get("data", {})
-                texts.extend(str(data[key]) for key in
-                             ("text/plain", "text/html", "text/markdown")
-                             if key in data)
+                texts.extend(
+                    str(data[key])
+                    for key in ("text/plain", "text/html", "text/markdown")
+                    if key in data
+                )
     return texts
 
 
 def _n_images(nb) -> int:
-    return sum("image/png" in output.get("data", {})
-               for cell in nb.cells for output in cell.get("outputs", []))
+    return sum(
+        "image/png" in output.get("data", {})
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+    )
 
 
 def _visible_text(nb) -> str:
@@ -120,7 +139,8 @@ def test_committed_notebook_is_valid_and_stripped(path):
     for cell in code:
         assert cell.outputs == [], f"outputs committed in cell {cell.id}: strip them"
         assert cell.execution_count is None, (
-            f"execution count committed in cell {cell.id}: strip it")
+            f"execution count committed in cell {cell.id}: strip it"
+        )
     assert sum(cell.cell_type == "markdown" for cell in nb.cells) >= 5
 
 

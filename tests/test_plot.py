@@ -25,7 +25,8 @@ from ccdata.plot import _theme as th
 from ccdata.plot._spc import mid_steps
 
 _spec = importlib.util.spec_from_file_location(
-    "_plot_data", Path(__file__).with_name("_plot_data.py"))
+    "_plot_data", Path(__file__).with_name("_plot_data.py")
+)
 plot_data = importlib.util.module_from_spec(_spec)
 sys.modules["_plot_data"] = plot_data
 _spec.loader.exec_module(plot_data)
@@ -51,8 +52,11 @@ def texts(fig) -> list[str]:
 
 
 def unit_offsets(ax) -> np.ndarray:
-    parts = [c.get_offsets() for c in ax.collections
-             if str(c.get_gid()).startswith(("units:", "highlight"))]
+    parts = [
+        c.get_offsets()
+        for c in ax.collections
+        if str(c.get_gid()).startswith(("units:", "highlight"))
+    ]
     return np.concatenate(parts) if parts else np.empty((0, 2))
 
 
@@ -84,24 +88,41 @@ def funnel_result(request, sample_data_dir):
     from ccdata.comparison import funnel
 
     bugs = pd.read_csv(sample_data_dir / "real" / "bugs_surgical.csv")
-    return funnel(bugs, numerator="deaths_r", denominator="operations_n",
-                  unit="hospital", kind="proportion")
+    return funnel(
+        bugs,
+        numerator="deaths_r",
+        denominator="operations_n",
+        unit="hospital",
+        kind="proportion",
+    )
 
 
 @pytest.fixture
 def spc_p():
     from ccdata.variation import spc
 
-    return spc(plot_data.cdi(), chart="p", x="month", numerator="n",
-               denominator="days", freeze=6)
+    return spc(
+        plot_data.cdi(),
+        chart="p",
+        x="month",
+        numerator="n",
+        denominator="days",
+        freeze=6,
+    )
 
 
 @pytest.fixture
 def spc_parts():
     from ccdata.variation import spc
 
-    return spc(plot_data.cdi(), chart="u", x="month", numerator="n",
-               denominator="days", part=[8])
+    return spc(
+        plot_data.cdi(),
+        chart="u",
+        x="month",
+        numerator="n",
+        denominator="days",
+        part=[8],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -110,10 +131,12 @@ def hospitals(sample_data_dir_module):
 
     hi = pd.read_csv(
         sample_data_dir_module / "real" / "qicharts2_hospital_infections.csv",
-        parse_dates=["month"])
+        parse_dates=["month"],
+    )
     hi = hi[hi["infection"] == "BAC"]
-    return spc(hi, chart="u", x="month", numerator="n", denominator="days",
-               unit="hospital")
+    return spc(
+        hi, chart="u", x="month", numerator="n", denominator="days", unit="hospital"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -155,16 +178,22 @@ def test_funnel_highlight_position_equals_its_data(funnel_result):
     ax = cp.funnel(funnel_result, highlight=own["unit"], ax=new_ax())
     hl = [c for c in ax.collections if c.get_gid() == "highlight"]
     assert len(hl) == 1
-    np.testing.assert_allclose(hl[0].get_offsets()[0],
-                               [own["denominator"], own["value"] * 100])
+    np.testing.assert_allclose(
+        hl[0].get_offsets()[0], [own["denominator"], own["value"] * 100]
+    )
     assert len(unit_offsets(ax)) == len(units)
 
 
 def test_site_view_never_shows_another_sites_identifier(funnel_result):
     units = funnel_result.units
     own = str(units["unit"].iloc[2])
-    ax = cp.funnel(funnel_result, highlight=own, period="2025/26",
-                   title=f"{own}: your unit", ax=new_ax())
+    ax = cp.funnel(
+        funnel_result,
+        highlight=own,
+        period="2025/26",
+        title=f"{own}: your unit",
+        ax=new_ax(),
+    )
     all_text = texts(ax.figure)
     others = [str(u) for u in units["unit"] if str(u) != own]
     for other in others:
@@ -180,9 +209,11 @@ def test_funnel_labels(funnel_result, labels):
     ax = cp.funnel(funnel_result, labels=labels, ax=new_ax())
     got = sorted(a.get_text() for a in ax.texts if a.get_gid() == "unit-label")
     units = funnel_result.units
-    want = {"none": [], "all": sorted(units["unit"].astype(str)),
-            "outside": sorted(
-                units.loc[units["status"] != "within", "unit"].astype(str))}
+    want = {
+        "none": [],
+        "all": sorted(units["unit"].astype(str)),
+        "outside": sorted(units.loc[units["status"] != "within", "unit"].astype(str)),
+    }
     assert got == want[labels]
 
 
@@ -226,8 +257,9 @@ def test_funnel_making_data_count_colours_with_direction():
     ax = cp.funnel(r, direction="increase", ax=new_ax())
     by_gid = {c.get_gid(): c for c in ax.collections}
     assert mcolors.to_hex(by_gid["units:above_998"].get_facecolors()[0]) == "#00b0f0"
-    assert (mcolors.to_hex(by_gid["units:within"].get_facecolors()[0])
-            == th.POINT.lower())
+    assert (
+        mcolors.to_hex(by_gid["units:within"].get_facecolors()[0]) == th.POINT.lower()
+    )
 
 
 def test_own_site_colour_is_used_by_no_line():
@@ -244,7 +276,8 @@ def test_funnel_words_only_with_direction():
     neutral = " ".join(texts(cp.funnel(r, ax=new_ax()).figure))
     assert not JUDGEMENT.search(neutral) and not BANNED.search(neutral)
     judged = " ".join(
-        texts(cp.funnel(r, direction="lower_is_better", ax=new_ax()).figure))
+        texts(cp.funnel(r, direction="lower_is_better", ax=new_ax()).figure)
+    )
     assert "worse than expected" in judged  # S03 is above; lower is better
     assert "better than expected" in judged  # S09 is below
     d = cp.describe(r)
@@ -262,8 +295,10 @@ def test_funnel_caption_states_method_period_units_overdispersion():
     r2 = plot_data.ContractFunnel(r.units, r.curve, r.target, phi=2.1, tau2=0.004)
     from ccdata.plot._funnel import funnel_caption
 
-    assert ("over-dispersion allowed for (additive, tau\u00b2 = 0.004)"
-            in funnel_caption(r2))
+    assert (
+        "over-dispersion allowed for (additive, tau\u00b2 = 0.004)"
+        in funnel_caption(r2)
+    )
 
 
 def test_funnel_scales():
@@ -273,14 +308,17 @@ def test_funnel_scales():
     assert ax.get_xscale() == "log"
     assert all(t.get_text().endswith("%") for t in ax.get_yticklabels() if t.get_text())
     ratio = plot_data.ContractFunnel(
-        r.units.assign(value=r.units["value"] * 10), r.curve, 1.0, kind="ratio")
+        r.units.assign(value=r.units["value"] * 10), r.curve, 1.0, kind="ratio"
+    )
     ax = cp.funnel(ratio, ax=new_ax())
     assert ax.get_ylabel() == "Ratio (observed / expected)"
-    np.testing.assert_allclose(unit_offsets(ax)[:, 1].mean(),
-                               ratio.units["value"].mean())
+    np.testing.assert_allclose(
+        unit_offsets(ax)[:, 1].mean(), ratio.units["value"].mean()
+    )
     ax = cp.funnel(ratio, multiplier=100, ax=new_ax())
-    np.testing.assert_allclose(unit_offsets(ax)[:, 1].mean(),
-                               ratio.units["value"].mean() * 100)
+    np.testing.assert_allclose(
+        unit_offsets(ax)[:, 1].mean(), ratio.units["value"].mean() * 100
+    )
 
 
 def test_uses_current_axes_and_never_shows(monkeypatch):
@@ -291,11 +329,13 @@ def test_uses_current_axes_and_never_shows(monkeypatch):
     assert cp.funnel(plot_data.contract_funnel()) is ax
 
 
-
 # ------------------------------------------- poor ascertainment, site-view safety
 def ring_offsets(ax, gid_prefix="flagged") -> np.ndarray:
-    parts = [c.get_offsets() for c in ax.collections
-             if str(c.get_gid()).startswith(gid_prefix)]
+    parts = [
+        c.get_offsets()
+        for c in ax.collections
+        if str(c.get_gid()).startswith(gid_prefix)
+    ]
     return np.concatenate(parts) if parts else np.empty((0, 2))
 
 
@@ -308,11 +348,14 @@ def test_funnel_rings_flagged_units_at_their_positions(funnel_result):
     np.testing.assert_allclose(
         got[np.argsort(got[:, 0])],
         np.column_stack([want["denominator"], want["value"] * 100])[
-            np.argsort(want["denominator"].to_numpy())])
+            np.argsort(want["denominator"].to_numpy())
+        ],
+    )
     rings = [c for c in ax.collections if str(c.get_gid()).startswith("flagged")]
     assert all(ls[1] is not None for c in rings for ls in c.get_linestyles())  # dotted
-    assert all((c.get_facecolors().size == 0 or c.get_facecolors()[0][3] == 0)
-               for c in rings)  # hollow: the status marker stays visible
+    assert all(
+        (c.get_facecolors().size == 0 or c.get_facecolors()[0][3] == 0) for c in rings
+    )  # hollow: the status marker stays visible
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels.count("Case ascertainment below 80%") == 1
     assert len(unit_offsets(ax)) == len(units)  # the points themselves unchanged
@@ -322,8 +365,13 @@ def test_funnel_rings_flagged_units_at_their_positions(funnel_result):
 
 def test_funnel_site_view_marks_other_flagged_units_anonymously():
     r = plot_data.contract_funnel()
-    ax = cp.funnel(r, highlight="S08", flagged=["S02", "S03", "S08"],
-                   flag_label="Case ascertainment below 75%", ax=new_ax())
+    ax = cp.funnel(
+        r,
+        highlight="S08",
+        flagged=["S02", "S03", "S08"],
+        flag_label="Case ascertainment below 75%",
+        ax=new_ax(),
+    )
     own = ring_offsets(ax, "flagged:highlight")
     np.testing.assert_allclose(own, [[380, 100 * 41 / 380]])
     others = ring_offsets(ax)
@@ -333,8 +381,10 @@ def test_funnel_site_view_marks_other_flagged_units_anonymously():
     for other in ("S02", "S03"):
         assert other not in all_text
     d = cp.describe(r, highlight="S08", flagged=["S02", "S03", "S08"])
-    assert "S08 is marked: case ascertainment below 80%; its outcome figures may " \
+    assert (
+        "S08 is marked: case ascertainment below 80%; its outcome figures may "
         "be incomplete." in d
+    )
     assert "2 other units are marked" in d
     assert "S02" not in d and "S03" not in d
     d = cp.describe(r, highlight="S07", flagged=["S03"])
@@ -345,11 +395,17 @@ def test_funnel_site_view_marks_other_flagged_units_anonymously():
 def test_describe_names_flagged_units_for_the_steering_group():
     r = plot_data.contract_funnel()
     d = cp.describe(r, flagged=["S08", "S03"])
-    assert d.endswith("Marked (case ascertainment below 80%; their outcome figures "
-                      "may be incomplete): S03, S08.")
+    assert d.endswith(
+        "Marked (case ascertainment below 80%; their outcome figures "
+        "may be incomplete): S03, S08."
+    )
     d = cp.describe(r, flagged="S08", name_units=False)
-    assert "1 unit marked: case ascertainment below 80%; its outcome figures may " \
-        "be incomplete." in d and "S08" not in d
+    assert (
+        "1 unit marked: case ascertainment below 80%; its outcome figures may "
+        "be incomplete."
+        in d
+        and "S08" not in d
+    )
     with pytest.raises(InputError, match="flagged"):
         cp.describe(r, flagged=["S99"])
 
@@ -392,6 +448,7 @@ def test_site_view_refuses_an_axes_that_already_holds_artists():
     fresh = new_ax()
     assert cp.funnel(r, highlight="S07", ax=fresh) is fresh
 
+
 # --------------------------------------------------------------------- SPC
 def test_mid_steps_vertices():
     xs, ys = mid_steps(np.array([1.0, 2.0, 4.0]), np.array([5.0, 6.0, 7.0]))
@@ -415,13 +472,17 @@ def test_spc_stepped_limits_have_the_right_vertices(spc_p):
 def test_spc_points_signals_and_baseline(spc_p):
     ax = cp.spc(spc_p, ax=new_ax())
     pts = spc_p.points
-    n_drawn = sum(len(c.get_offsets()) for c in ax.collections
-                  if str(c.get_gid()).startswith("points:"))
+    n_drawn = sum(
+        len(c.get_offsets())
+        for c in ax.collections
+        if str(c.get_gid()).startswith("points:")
+    )
     assert n_drawn == pts["y"].notna().sum()
     outside = [c for c in ax.collections if c.get_gid() == "points:outside"]
     assert pts["outside"].sum() == 1 and len(outside) == 1
-    np.testing.assert_allclose(outside[0].get_offsets()[0],
-                               [12, pts["y"].iloc[-1] * 100])
+    np.testing.assert_allclose(
+        outside[0].get_offsets()[0], [12, pts["y"].iloc[-1] * 100]
+    )
     # no direction: Making Data Count's neutral purple
     assert mcolors.to_hex(outside[0].get_facecolors()[0]) == th.NEUTRAL.lower()
     base = [p for p in ax.patches if p.get_gid() == "baseline"]
@@ -441,7 +502,9 @@ def test_spc_phases_break_the_limits(spc_parts):
     ys = centre.get_ydata()
     assert np.isnan(ys).sum() == 1  # one gap between the two phases
     assert {t.get_text() for t in ax.texts if t.get_gid() == "phase-label"} == {
-        "Phase 1", "Phase 2"}
+        "Phase 1",
+        "Phase 2",
+    }
 
 
 def test_variation_labels_neutral_unless_direction(spc_p):
@@ -499,8 +562,14 @@ def test_cusum_and_vlad(aaa, model):
     from ccdata.risk import risk_adjusted_cusum, vlad
 
     aaa = aaa.assign(p=model.predict(aaa))
-    cs = risk_adjusted_cusum(aaa, outcome="died_in_hospital", expected="p",
-                             order_by="procedure_date", unit="site_id", limit=1.5)
+    cs = risk_adjusted_cusum(
+        aaa,
+        outcome="died_in_hospital",
+        expected="p",
+        order_by="procedure_date",
+        unit="site_id",
+        limit=1.5,
+    )
     ax = cp.cusum(cs, series="S07", ax=new_ax())
     own = cs.points[cs.points["unit"] == "S07"]
     line = next(li for li in ax.lines if li.get_gid() == "cusum")
@@ -510,8 +579,13 @@ def test_cusum_and_vlad(aaa, model):
     assert n_sig == own["signal"].sum()
     with pytest.raises(InputError, match="series"):
         cp.cusum(cs, ax=new_ax())
-    vl = vlad(aaa, outcome="died_in_hospital", expected="p",
-              order_by="procedure_date", unit="site_id")
+    vl = vlad(
+        aaa,
+        outcome="died_in_hospital",
+        expected="p",
+        order_by="procedure_date",
+        unit="site_id",
+    )
     ax = cp.vlad(vl, series="S07", x="procedure_date", ax=new_ax())
     line = next(li for li in ax.lines if li.get_gid() == "vlad")
     pts = vl.points
@@ -520,7 +594,8 @@ def test_cusum_and_vlad(aaa, model):
     ax2 = cp.cusum(cs.to_frame(), series="S07", limit=1.5, ax=new_ax())
     np.testing.assert_allclose(
         next(li for li in ax2.lines if li.get_gid() == "cusum").get_ydata(),
-        own["cusum"])
+        own["cusum"],
+    )
     for d in (cp.describe(cs, series="S07"), cp.describe(vl, series="S07")):
         assert not BANNED.search(d) and "S01" not in d
 
@@ -539,14 +614,18 @@ def test_calibration(model):
 def test_completeness_and_ascertainment_site_view(aaa, sample_data_dir_module):
     from ccdata.completeness import case_ascertainment, field_completeness
 
-    fc = field_completeness(aaa, unit="site_id",
-                            fields=["asa_grade", "creatinine_umol_l"])
+    fc = field_completeness(
+        aaa, unit="site_id", fields=["asa_grade", "creatinine_umol_l"]
+    )
     ax = cp.completeness(fc, select={"field": "asa_grade"}, ax=new_ax())
-    ticks = sorted(((t.get_position()[1], t.get_text()) for t in ax.get_yticklabels()),
-                   reverse=True)
+    ticks = sorted(
+        ((t.get_position()[1], t.get_text()) for t in ax.get_yticklabels()),
+        reverse=True,
+    )
     assert [t for _, t in ticks] == ["S01", "S02", "S03", "S07"]  # top down: id order
-    ax = cp.completeness(fc, select={"field": "asa_grade"}, highlight="S07",
-                         ax=new_ax())
+    ax = cp.completeness(
+        fc, select={"field": "asa_grade"}, highlight="S07", ax=new_ax()
+    )
     words = " ".join(texts(ax.figure))
     assert "S07" in words and not re.search(r"S0[123]", words)
     ax = cp.completeness(fc, select={"unit": "S07"}, target=0.95, ax=new_ax())
@@ -573,8 +652,11 @@ def test_theme_sets_palette_and_sizes():
         assert matplotlib.rcParams["savefig.dpi"] == 300
         cycle = [c["color"] for c in matplotlib.rcParams["axes.prop_cycle"]]
         assert set(cycle) <= set(cp.PALETTE.values()) | {"#000000"}
-    assert not any(_is_red_or_green(c) for c in cp.PALETTE.values()
-                   if c not in (cp.PALETTE["bluish_green"], cp.PALETTE["vermillion"]))
+    assert not any(
+        _is_red_or_green(c)
+        for c in cp.PALETTE.values()
+        if c not in (cp.PALETTE["bluish_green"], cp.PALETTE["vermillion"])
+    )
     with pytest.raises(InputError, match="context"):
         with cp.theme(context="poster"):
             pass
@@ -585,8 +667,13 @@ def test_theme_sets_palette_and_sizes():
 
 def test_describe_is_neutral(spc_p, hospitals):
     r = plot_data.contract_funnel()
-    texts_ = [cp.describe(r), cp.describe(r, highlight="S03"), cp.describe(spc_p),
-              cp.describe(hospitals), cp.describe(hospitals, series="BFH")]
+    texts_ = [
+        cp.describe(r),
+        cp.describe(r, highlight="S03"),
+        cp.describe(spc_p),
+        cp.describe(hospitals),
+        cp.describe(hospitals, series="BFH"),
+    ]
     for d in texts_:
         assert not BANNED.search(d), d
         assert not JUDGEMENT.search(d), d
@@ -624,10 +711,17 @@ def test_funnel_respects_the_results_multiplier(sample_data_dir):
 def test_quality_site_views_refuse_a_used_axes_and_start_a_new_figure():
     import matplotlib.pyplot as plt
 
-    table = pd.DataFrame({"site_id": ["S01", "S02", "S07"], "submitted": [8, 9, 6],
-                          "expected": [10, 10, 10], "ascertainment": [0.8, 0.9, 0.6],
-                          "lower_95": [0.49, 0.6, 0.31], "upper_95": [0.94, 0.98, 0.83],
-                          "over_expected": [False] * 3})
+    table = pd.DataFrame(
+        {
+            "site_id": ["S01", "S02", "S07"],
+            "submitted": [8, 9, 6],
+            "expected": [10, 10, 10],
+            "ascertainment": [0.8, 0.9, 0.6],
+            "lower_95": [0.49, 0.6, 0.31],
+            "upper_95": [0.94, 0.98, 0.83],
+            "over_expected": [False] * 3,
+        }
+    )
     used = cp.ascertainment(table, ax=new_ax())  # steering view: names every site
     with pytest.raises(InputError, match="empty Axes"):
         cp.ascertainment(table, highlight="S07", ax=used)
@@ -647,16 +741,36 @@ def test_funnel_levels_90_99_drawn_and_described_everywhere():
     the limit lines and the text; 95% and 99.8% appear nowhere."""
     from ccdata.comparison import funnel
 
-    ae = pd.read_csv(Path(__file__).resolve().parents[1] / "sample_data" / "real"
-                     / "ae_funnel_input.csv")
-    r = funnel(ae, numerator="events", denominator="n", unit="org_code",
-               overdispersion="additive", levels=(0.9, 0.99))
-    assert set(r.units["status"]) <= {"within", "above_90", "above_99", "below_90",
-                                      "below_99", "not_assessed"}
+    ae = pd.read_csv(
+        Path(__file__).resolve().parents[1]
+        / "sample_data"
+        / "real"
+        / "ae_funnel_input.csv"
+    )
+    r = funnel(
+        ae,
+        numerator="events",
+        denominator="n",
+        unit="org_code",
+        overdispersion="additive",
+        levels=(0.9, 0.99),
+    )
+    assert set(r.units["status"]) <= {
+        "within",
+        "above_90",
+        "above_99",
+        "below_90",
+        "below_99",
+        "not_assessed",
+    }
     ax = cp.funnel(r, labels="outside", period="March 2019", ax=new_ax())
     gids = {line.get_gid() for line in ax.lines}
-    assert {"limit:lower_90", "limit:upper_90", "limit:lower_99",
-            "limit:upper_99"} <= gids
+    assert {
+        "limit:lower_90",
+        "limit:upper_90",
+        "limit:lower_99",
+        "limit:upper_99",
+    } <= gids
     assert not any("95" in str(g) or "998" in str(g) for g in gids)
     lines = {line.get_gid(): line for line in ax.lines}
     assert lines["limit:upper_90"].get_linestyle() == "--"
@@ -671,8 +785,9 @@ def test_funnel_levels_90_99_drawn_and_described_everywhere():
     own = cp.describe(r, highlight="RCD")
     assert "90%" in steering and "99%" in steering
     assert "the 90% limits are" in own
-    every = " ".join(texts(ax.figure) + texts(site.figure) + legend + site_legend
-                     + [steering, own])
+    every = " ".join(
+        texts(ax.figure) + texts(site.figure) + legend + site_legend + [steering, own]
+    )
     assert not re.search(r"\b95\s?%|99\.8\s?%", every), every
 
 
@@ -684,14 +799,28 @@ def test_ae_funnel_labels_do_not_overlap(log_denominator):
 
     from ccdata.comparison import funnel
 
-    ae = pd.read_csv(Path(__file__).resolve().parents[1] / "sample_data" / "real"
-                     / "ae_funnel_input.csv")
-    r = funnel(ae, numerator="events", denominator="n", unit="org_code",
-               overdispersion="additive")
+    ae = pd.read_csv(
+        Path(__file__).resolve().parents[1]
+        / "sample_data"
+        / "real"
+        / "ae_funnel_input.csv"
+    )
+    r = funnel(
+        ae,
+        numerator="events",
+        denominator="n",
+        unit="org_code",
+        overdispersion="additive",
+    )
     fig = Figure(figsize=(6.4, 4.6))
     FigureCanvasAgg(fig)
-    ax = cp.funnel(r, labels="outside", log_denominator=log_denominator,
-                   period="March 2019", ax=fig.add_subplot())
+    ax = cp.funnel(
+        r,
+        labels="outside",
+        log_denominator=log_denominator,
+        period="March 2019",
+        ax=fig.add_subplot(),
+    )
     labels = [t for t in ax.texts if t.get_gid() == "unit-label"]
     outside = r.units.loc[~r.units["status"].isin(["within", "not_assessed"]), "unit"]
     assert sorted(t.get_text() for t in labels) == sorted(outside)
@@ -700,5 +829,5 @@ def test_ae_funnel_labels_do_not_overlap(log_denominator):
     renderer = fig.canvas.get_renderer()
     boxes = [t.get_window_extent(renderer) for t in labels]
     for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
+        for b in boxes[i + 1 :]:
             assert not a.overlaps(b), (labels[boxes.index(a)].get_text(), a, b)

@@ -34,7 +34,8 @@ GENERATE = os.environ.get("CCDATA_GENERATE_BASELINES") == "1"
 TOL = 3.0
 
 _spec = importlib.util.spec_from_file_location(
-    "_plot_data", Path(__file__).with_name("_plot_data.py"))
+    "_plot_data", Path(__file__).with_name("_plot_data.py")
+)
 plot_data = importlib.util.module_from_spec(_spec)
 sys.modules["_plot_data"] = plot_data
 _spec.loader.exec_module(plot_data)
@@ -43,18 +44,35 @@ _spec.loader.exec_module(plot_data)
 def _spc(**kw):
     from ccdata.variation import spc
 
-    return spc(plot_data.cdi(), chart=kw.pop("chart", "p"), x="month", numerator="n",
-               denominator="days", **kw)
+    return spc(
+        plot_data.cdi(),
+        chart=kw.pop("chart", "p"),
+        x="month",
+        numerator="n",
+        denominator="days",
+        **kw,
+    )
 
 
 def _hospitals():
     from ccdata.variation import spc
 
-    path = Path(__file__).resolve().parents[1] / "sample_data" / "real" / (
-        "qicharts2_hospital_infections.csv")
+    path = (
+        Path(__file__).resolve().parents[1]
+        / "sample_data"
+        / "real"
+        / ("qicharts2_hospital_infections.csv")
+    )
     hi = pd.read_csv(path, parse_dates=["month"])
-    return spc(hi[hi["infection"] == "BAC"], chart="u", x="month", numerator="n",
-               denominator="days", unit="hospital", freeze=12)
+    return spc(
+        hi[hi["infection"] == "BAC"],
+        chart="u",
+        x="month",
+        numerator="n",
+        denominator="days",
+        unit="hospital",
+        freeze=12,
+    )
 
 
 def _monitor(col: str) -> pd.DataFrame:
@@ -65,41 +83,85 @@ def _monitor(col: str) -> pd.DataFrame:
     return frame
 
 
-CALIBRATION = pd.DataFrame({
-    "decile": np.arange(1, 11), "n": 100,
-    "observed_rate": [0.0, 0.01, 0.01, 0.02, 0.02, 0.04, 0.03, 0.05, 0.07, 0.12],
-    "expected_rate": [0.004, 0.008, 0.012, 0.016, 0.021, 0.027, 0.034, 0.045, 0.063,
-                      0.11],
-})
-COMPLETENESS = pd.DataFrame({
-    "site_id": ["S01", "S02", "S03", "S07"], "field": "creatinine_umol_l",
-    "present": [90, 45, 160, 70], "expected": [100, 50, 170, 90],
-    "proportion": [0.9, 0.9, 0.941, 0.778], "lower_95": [0.826, 0.786, 0.896, 0.68],
-    "upper_95": [0.945, 0.957, 0.967, 0.853]})
-ASCERTAINMENT = COMPLETENESS.drop(columns=["field", "proportion"]).rename(
-    columns={"present": "submitted"}).assign(
-    ascertainment=[0.9, 0.9, 0.941, 1.05], upper_95=[0.945, 0.957, 0.967, 1.12],
-    over_expected=[False, False, False, True])
+CALIBRATION = pd.DataFrame(
+    {
+        "decile": np.arange(1, 11),
+        "n": 100,
+        "observed_rate": [0.0, 0.01, 0.01, 0.02, 0.02, 0.04, 0.03, 0.05, 0.07, 0.12],
+        "expected_rate": [
+            0.004,
+            0.008,
+            0.012,
+            0.016,
+            0.021,
+            0.027,
+            0.034,
+            0.045,
+            0.063,
+            0.11,
+        ],
+    }
+)
+COMPLETENESS = pd.DataFrame(
+    {
+        "site_id": ["S01", "S02", "S03", "S07"],
+        "field": "creatinine_umol_l",
+        "present": [90, 45, 160, 70],
+        "expected": [100, 50, 170, 90],
+        "proportion": [0.9, 0.9, 0.941, 0.778],
+        "lower_95": [0.826, 0.786, 0.896, 0.68],
+        "upper_95": [0.945, 0.957, 0.967, 0.853],
+    }
+)
+ASCERTAINMENT = (
+    COMPLETENESS.drop(columns=["field", "proportion"])
+    .rename(columns={"present": "submitted"})
+    .assign(
+        ascertainment=[0.9, 0.9, 0.941, 1.05],
+        upper_95=[0.945, 0.957, 0.967, 1.12],
+        over_expected=[False, False, False, True],
+    )
+)
 
 CASES = {
-    "funnel": lambda ax: cp.funnel(plot_data.contract_funnel(), period="2025/26",
-                                   ax=ax),
+    "funnel": lambda ax: cp.funnel(
+        plot_data.contract_funnel(), period="2025/26", ax=ax
+    ),
     "funnel_outside": lambda ax: cp.funnel(
-        plot_data.contract_funnel(), labels="outside",
-        caption=False, legend=False, ax=ax),
+        plot_data.contract_funnel(),
+        labels="outside",
+        caption=False,
+        legend=False,
+        ax=ax,
+    ),
     "funnel_flagged": lambda ax: cp.funnel(
-        plot_data.contract_funnel(), labels="outside", flagged=["S02", "S03", "S08"],
-        caption=False, legend=False, ax=ax),
+        plot_data.contract_funnel(),
+        labels="outside",
+        flagged=["S02", "S03", "S08"],
+        caption=False,
+        legend=False,
+        ax=ax,
+    ),
     "funnel_site_view_flagged": lambda ax: cp.funnel(
-        plot_data.contract_funnel(), highlight="S08", flagged=["S02", "S03", "S08"],
-        caption=False, ax=ax),
+        plot_data.contract_funnel(),
+        highlight="S08",
+        flagged=["S02", "S03", "S08"],
+        caption=False,
+        ax=ax,
+    ),
     "funnel_site_view": lambda ax: cp.funnel(
-        plot_data.contract_funnel(), highlight="S07",
-        log_denominator=True, legend=False, ax=ax),
-    "spc_freeze": lambda ax: cp.spc(_spc(freeze=6), variation_labels=True, legend=False,
-                                    ax=ax),
-    "spc_phases": lambda ax: cp.spc(_spc(chart="u", part=[8]), multiplier=1000,
-                                    legend=False, ax=ax),
+        plot_data.contract_funnel(),
+        highlight="S07",
+        log_denominator=True,
+        legend=False,
+        ax=ax,
+    ),
+    "spc_freeze": lambda ax: cp.spc(
+        _spc(freeze=6), variation_labels=True, legend=False, ax=ax
+    ),
+    "spc_phases": lambda ax: cp.spc(
+        _spc(chart="u", part=[8]), multiplier=1000, legend=False, ax=ax
+    ),
     "run_chart": lambda ax: cp.run_chart(_spc(chart="run"), legend=False, ax=ax),
     "cusum": lambda ax: cp.cusum(_monitor("cusum"), limit=3.0, ax=ax),
     "vlad": lambda ax: cp.vlad(_monitor("vlad"), ax=ax),
@@ -119,7 +181,8 @@ def _check(fig: Figure, name: str, tmp_path: Path) -> None:
         return
     if not baseline.exists():
         pytest.fail(
-            f"no baseline {baseline}; generate with CCDATA_GENERATE_BASELINES=1")
+            f"no baseline {baseline}; generate with CCDATA_GENERATE_BASELINES=1"
+        )
     result = compare_images(str(baseline), str(actual), tol=TOL)
     assert result is None, result
 

@@ -20,16 +20,27 @@ from ccdata.report.render import html_blocks, render_template, svg_inline, write
 def test_templates_escape_data_text():
     page = render_template("_example.html", title='<script>alert("x")</script>')
     assert "<script>" not in page and "&lt;script&gt;" in page
-    md = render_template("sitepack.md", pack={
-        "title": "A <b>", "intro": "i", "coverage": [], "results": [], "change": [],
-        "problems": "", "pdf": "a.pdf"})
+    md = render_template(
+        "sitepack.md",
+        pack={
+            "title": "A <b>",
+            "intro": "i",
+            "coverage": [],
+            "results": [],
+            "change": [],
+            "problems": "",
+            "pdf": "a.pdf",
+        },
+    )
     assert "# A <b>" in md  # Markdown is not HTML-escaped
 
 
 def test_svg_inline_adds_title_and_desc_and_drops_fixed_size():
-    svg = ('<?xml version="1.0"?>\n<!DOCTYPE svg>\n<svg xmlns="http://www.w3.org/'
-           '2000/svg" width="691pt" height="331pt" viewBox="0 0 691 331">'
-           "<g id='figure_1'/></svg>")
+    svg = (
+        '<?xml version="1.0"?>\n<!DOCTYPE svg>\n<svg xmlns="http://www.w3.org/'
+        '2000/svg" width="691pt" height="331pt" viewBox="0 0 691 331">'
+        "<g id='figure_1'/></svg>"
+    )
     out = str(svg_inline(svg, title="Funnel <P01>", desc="It is & was", ident="f 1"))
     assert out.startswith("<svg ") and "<?xml" not in out
     assert 'width="691pt"' not in out and 'viewBox="0 0 691 331"' in out
@@ -39,12 +50,19 @@ def test_svg_inline_adds_title_and_desc_and_drops_fixed_size():
 
 
 def test_html_blocks_keep_order_skip_svg_and_read_tables():
-    page = ("<style>p{}</style><h1>T</h1><p>a <em>b</em></p>"
-            '<svg data-figure="x"><title>no</title><text>P99</text></svg>'
-            "<table><tr><th>k</th><th>v</th></tr><tr><td>1</td><td>2</td></tr></table>"
-            "<ul><li>one</li></ul>")
-    assert html_blocks(page) == [("h1", "T"), ("p", "a b"), ("figure", "x"),
-                                 ("table", [["k", "v"], ["1", "2"]]), ("li", "one")]
+    page = (
+        "<style>p{}</style><h1>T</h1><p>a <em>b</em></p>"
+        '<svg data-figure="x"><title>no</title><text>P99</text></svg>'
+        "<table><tr><th>k</th><th>v</th></tr><tr><td>1</td><td>2</td></tr></table>"
+        "<ul><li>one</li></ul>"
+    )
+    assert html_blocks(page) == [
+        ("h1", "T"),
+        ("p", "a b"),
+        ("figure", "x"),
+        ("table", [["k", "v"], ["1", "2"]]),
+        ("li", "one"),
+    ]
 
 
 def test_write_pdf_paginates_text_and_puts_figures_on_their_own_pages(tmp_path):
@@ -52,9 +70,11 @@ def test_write_pdf_paginates_text_and_puts_figures_on_their_own_pages(tmp_path):
 
     fig = Figure(figsize=(4, 3))
     fig.add_subplot().plot([1, 2], [1, 2])
-    page = ("<h1>Title</h1>" + "".join(f"<p>Paragraph {i} " + "word " * 60 + "</p>"
-                                      for i in range(40))
-            + '<svg data-figure="f"></svg><p>after</p>')
+    page = (
+        "<h1>Title</h1>"
+        + "".join(f"<p>Paragraph {i} " + "word " * 60 + "</p>" for i in range(40))
+        + '<svg data-figure="f"></svg><p>after</p>'
+    )
     n = write_pdf(tmp_path / "a.pdf", page, title="t", figures={"f": fig})
     data = (tmp_path / "a.pdf").read_bytes()
     assert data.startswith(b"%PDF")
@@ -64,27 +84,49 @@ def test_write_pdf_paginates_text_and_puts_figures_on_their_own_pages(tmp_path):
 
 # ---------------------------------------------------------------- coverage ----
 def test_unit_coverage_of_monthly_returns_counts_every_gap():
-    d = pd.DataFrame({"u": ["A"] * 4 + ["B"] * 3 + ["C"] * 2,
-                      "p": ["2024-01", "2024-02", "2024-03", "2024-04",
-                            "2024-01", "2024-03", "2024-04", "2023-11", "2023-12"]})
-    c = cov.unit_coverage(d, ["2024-01", "2024-04"], unit="u", period="p",
-                          threshold=0.75).set_index("unit")
+    d = pd.DataFrame(
+        {
+            "u": ["A"] * 4 + ["B"] * 3 + ["C"] * 2,
+            "p": [
+                "2024-01",
+                "2024-02",
+                "2024-03",
+                "2024-04",
+                "2024-01",
+                "2024-03",
+                "2024-04",
+                "2023-11",
+                "2023-12",
+            ],
+        }
+    )
+    c = cov.unit_coverage(
+        d, ["2024-01", "2024-04"], unit="u", period="p", threshold=0.75
+    ).set_index("unit")
     assert c["periods_in_window"].tolist() == [4, 4, 4]
     assert c["periods_received"].tolist() == [4, 3, 0]
     assert c["assessed"].tolist() == [True, True, False]
     assert c.loc["B", "missing_periods"] == "2024-02"
-    assert c.loc["B", "coverage_note"] == \
-        "data for 3 of 4 periods (75%); missing 2024-02"
-    assert c.loc["C", "coverage_note"] == \
-        "no data in the window (2024-01 to 2024-04); no data since 2023-12"
+    assert (
+        c.loc["B", "coverage_note"] == "data for 3 of 4 periods (75%); missing 2024-02"
+    )
+    assert (
+        c.loc["C", "coverage_note"]
+        == "no data in the window (2024-01 to 2024-04); no data since 2023-12"
+    )
 
 
 def test_unit_coverage_of_records_spans_first_to_last_record():
     # one row per operation: a month without one is a zero, not a missing return
-    d = pd.DataFrame({"u": ["A", "A", "A", "B", "B"],
-                      "p": ["2024-01", "2024-01", "2024-06", "2024-01", "2024-02"]})
-    c = cov.unit_coverage(d, ["2024-01", "2024-06"], unit="u", period="p"
-                          ).set_index("unit")
+    d = pd.DataFrame(
+        {
+            "u": ["A", "A", "A", "B", "B"],
+            "p": ["2024-01", "2024-01", "2024-06", "2024-01", "2024-02"],
+        }
+    )
+    c = cov.unit_coverage(d, ["2024-01", "2024-06"], unit="u", period="p").set_index(
+        "unit"
+    )
     assert c.loc["A", "periods_received"] == 6 and c.loc["A", "coverage_note"] == ""
     assert c.loc["B", "periods_received"] == 2
     assert c.loc["B", "coverage_note"].endswith("no data since 2024-02")
@@ -94,24 +136,42 @@ def test_unit_coverage_of_records_spans_first_to_last_record():
 def test_threshold_is_inclusive_and_configurable():
     d = pd.DataFrame({"u": ["A"] * 3, "p": ["2024-01", "2024-02", "2024-03"]})
     win = ["2024-01", "2024-04"]
-    assert cov.unit_coverage(d, win, unit="u", period="p", threshold=0.75
-                             )["assessed"].item()
-    assert not cov.unit_coverage(d, win, unit="u", period="p", threshold=0.8
-                                 )["assessed"].item()
+    assert cov.unit_coverage(d, win, unit="u", period="p", threshold=0.75)[
+        "assessed"
+    ].item()
+    assert not cov.unit_coverage(d, win, unit="u", period="p", threshold=0.8)[
+        "assessed"
+    ].item()
 
 
 def test_hold_out_and_add_coverage_keep_the_unit_unjudged():
-    agg = pd.DataFrame({"unit": ["A", "B"], "numerator": [5, 3],
-                        "denominator": [10, 6]})
-    c = pd.DataFrame({"unit": ["A", "B"], "periods_in_window": [4, 4],
-                      "periods_received": [4, 1], "coverage": [1.0, 0.25],
-                      "assessed": [True, False], "missing_periods": ["", "x"],
-                      "coverage_note": ["", "gone"]})
+    agg = pd.DataFrame(
+        {"unit": ["A", "B"], "numerator": [5, 3], "denominator": [10, 6]}
+    )
+    c = pd.DataFrame(
+        {
+            "unit": ["A", "B"],
+            "periods_in_window": [4, 4],
+            "periods_received": [4, 1],
+            "coverage": [1.0, 0.25],
+            "assessed": [True, False],
+            "missing_periods": ["", "x"],
+            "coverage_note": ["", "gone"],
+        }
+    )
     judged, held = cov.hold_out(agg, c)
     assert judged["unit"].tolist() == ["A"] and held["unit"].tolist() == ["B"]
-    table = pd.DataFrame({"indicator": ["x"], "unit": ["A"], "numerator": [5],
-                          "denominator": [10], "value": [0.5], "lower_95": [0.2],
-                          "status": ["within"]})
+    table = pd.DataFrame(
+        {
+            "indicator": ["x"],
+            "unit": ["A"],
+            "numerator": [5],
+            "denominator": [10],
+            "value": [0.5],
+            "lower_95": [0.2],
+            "status": ["within"],
+        }
+    )
     out = cov.add_coverage(table, held, c, name="x", kind="proportion")
     assert out["unit"].tolist() == ["A", "B"]
     b = out.iloc[1]
@@ -121,10 +181,13 @@ def test_hold_out_and_add_coverage_keep_the_unit_unjudged():
 
 
 def test_period_ranges_in_words():
-    assert cov.period_ranges(["2024-10", "2024-11", "2025-01"], "month") == \
-        "2024-10 to 2024-11 and 2025-01"
-    assert cov.period_ranges(["2022", "2023", "2025"], "year") == \
-        "2022 to 2023 and 2025"
+    assert (
+        cov.period_ranges(["2024-10", "2024-11", "2025-01"], "month")
+        == "2024-10 to 2024-11 and 2025-01"
+    )
+    assert (
+        cov.period_ranges(["2022", "2023", "2025"], "year") == "2022 to 2023 and 2025"
+    )
     assert cov.period_ranges(["2024Q1", "2024Q2"], "quarter") == "2024Q1 to 2024Q2"
 
 
@@ -144,16 +207,21 @@ def test_min_coverage_out_of_range_is_a_config_error(bad):
 def test_min_coverage_is_a_config_key():
     from ccdata.report.config import parse_config
 
-    cfg = parse_config({"sources": {"a": {"path": "a.csv"}},
-                        "funnel": {"min_coverage": 0.5}})
+    cfg = parse_config(
+        {"sources": {"a": {"path": "a.csv"}}, "funnel": {"min_coverage": 0.5}}
+    )
     assert cov.min_coverage(cfg) == 0.5
-    assert cov.min_coverage(parse_config({"sources": {"a": {"path": "a.csv"}}})) \
-        == 0.75
+    assert cov.min_coverage(parse_config({"sources": {"a": {"path": "a.csv"}}})) == 0.75
 
 
 def test_coverage_sentence_names_the_missing_months():
-    row = {"periods_in_window": 24, "periods_received": 20, "coverage": 20 / 24,
-           "missing_periods": "2025-12 to 2026-03", "coverage_note": "..."}
+    row = {
+        "periods_in_window": 24,
+        "periods_received": 20,
+        "coverage": 20 / 24,
+        "missing_periods": "2025-12 to 2026-03",
+        "coverage_note": "...",
+    }
     s = cov.coverage_sentence(row, min_share=0.75)
     assert "20 of 24" in s and "2025-12 to 2026-03" in s and "enough" in s
 

@@ -34,11 +34,13 @@ def test_csv_is_sorted_fixed_format_and_lf(tmp_path):
 
 
 def test_csv_is_byte_identical_whatever_the_row_order(tmp_path, rng):
-    df = pd.DataFrame({"unit": [f"S{i:02d}" for i in range(40)],
-                       "value": rng.random(40)})
+    df = pd.DataFrame(
+        {"unit": [f"S{i:02d}" for i in range(40)], "value": rng.random(40)}
+    )
     a = write_csv(df, tmp_path / "a.csv", sort_by=["unit"])
-    b = write_csv(df.sample(frac=1, random_state=1), tmp_path / "b.csv",
-                  sort_by=["unit"])
+    b = write_csv(
+        df.sample(frac=1, random_state=1), tmp_path / "b.csv", sort_by=["unit"]
+    )
     assert a.read_bytes() == b.read_bytes()
     assert b"\r" not in a.read_bytes()
 
@@ -48,7 +50,7 @@ def test_formula_cells_are_neutralised(tmp_path, cell):
     df = pd.DataFrame({"value": [cell], "n": [-5]})
     text = write_csv(df, tmp_path / "f.csv").read_text(encoding="utf-8")
     body = text.split("\n", 1)[1]
-    assert body.startswith('"\'') or body.startswith("'")
+    assert body.startswith("\"'") or body.startswith("'")
     assert ",-5" in body  # numbers are never touched
 
 
@@ -74,7 +76,8 @@ def test_sha256(tmp_path):
     p = tmp_path / "x"
     p.write_bytes(b"")
     assert sha256_file(p) == (
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    )
 
 
 def _visible(folder):
@@ -94,8 +97,11 @@ def test_atomic_dir_replaces_previous_outputs_on_success(tmp_path):
     with atomic_output_dir(out) as tmp:
         (tmp / "manifest.json").write_text("{}")
         (tmp / "new.txt").write_text("2")
-    assert sorted(p.name for p in out.iterdir()) == [MARKER_NAME, "manifest.json",
-                                                      "new.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        MARKER_NAME,
+        "manifest.json",
+        "new.txt",
+    ]
     assert _visible(tmp_path) == ["out"]  # no debris, no lock
     assert len(_versions(tmp_path)) == 1  # the previous version was removed
     assert out.is_symlink()
@@ -142,7 +148,8 @@ def test_an_older_ccdata_output_folder_is_replaced_in_one_exchange(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "manifest.json").write_text(
-        json.dumps({"tool": "ccdata run", "format_version": 1}))
+        json.dumps({"tool": "ccdata run", "format_version": 1})
+    )
     (out / "old.txt").write_text("old")
     with atomic_output_dir(out) as tmp:
         (tmp / "new.txt").write_text("new")
@@ -186,8 +193,7 @@ def test_leftovers_of_a_killed_run_are_removed_by_the_next(tmp_path):
     assert foreign.exists() and (out / "a.txt").read_text() == "1"
 
 
-def test_a_second_run_on_the_same_output_is_refused_while_one_holds_the_lock(
-        tmp_path):
+def test_a_second_run_on_the_same_output_is_refused_while_one_holds_the_lock(tmp_path):
     out = tmp_path / "out"
     with OutputLock(out) as lock:
         info = json.loads(lock.path.read_text())
@@ -207,8 +213,15 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
     dead.wait()
     out = tmp_path / "out"
     lock = OutputLock(out)
-    lock.path.write_text(json.dumps({"pid": dead.pid, "host": socket.gethostname(),
-                                     "started": "2026-01-01T00:00:00Z"}))
+    lock.path.write_text(
+        json.dumps(
+            {
+                "pid": dead.pid,
+                "host": socket.gethostname(),
+                "started": "2026-01-01T00:00:00Z",
+            }
+        )
+    )
     with atomic_output_dir(out) as tmp:
         (tmp / "a.txt").write_text("1")
     assert (out / "a.txt").read_text() == "1" and not lock.path.exists()

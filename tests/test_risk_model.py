@@ -48,7 +48,12 @@ def fitted(simulated) -> RiskModel:
 
 def test_coefficient_table_has_the_contract_columns(fitted):
     assert list(fitted.coefficients.columns) == [
-        "term", "estimate", "std_error", "odds_ratio", "ci_lower", "ci_upper",
+        "term",
+        "estimate",
+        "std_error",
+        "odds_ratio",
+        "ci_lower",
+        "ci_upper",
         "p_value",
     ]
     assert set(fitted.coefficients.term) == set(TRUE)
@@ -123,7 +128,12 @@ def test_hosmer_lemeshow_and_brier_match_direct_computation(rng):
     assert d.brier_score == pytest.approx(np.mean((y - p) ** 2))
     table = d.calibration_table
     assert list(table.columns[:6]) == [
-        "decile", "n", "observed", "expected", "observed_rate", "expected_rate",
+        "decile",
+        "n",
+        "observed",
+        "expected",
+        "observed_rate",
+        "expected_rate",
     ]
     assert table.n.sum() == 3000 and table.observed.sum() == y.sum()
     assert table.expected.sum() == pytest.approx(p.sum())
@@ -137,9 +147,7 @@ def test_calibration_intercept_and_slope_match_statsmodels(rng):
     d = assess_predictions(y, p)
     lp = special.logit(p)
     slope = sm.GLM(y, sm.add_constant(lp), family=sm.families.Binomial()).fit()
-    citl = sm.GLM(
-        y, np.ones_like(lp), family=sm.families.Binomial(), offset=lp
-    ).fit()
+    citl = sm.GLM(y, np.ones_like(lp), family=sm.families.Binomial(), offset=lp).fit()
     assert d.calibration_slope == pytest.approx(slope.params[1], rel=1e-7)
     assert d.calibration_in_the_large == pytest.approx(citl.params[0], rel=1e-7)
     lo, hi = d.calibration_slope_ci
@@ -165,9 +173,7 @@ def test_sum_of_predicted_risks_equals_deaths_on_fit_data(simulated, fitted):
 def test_predict_on_new_data_reuses_levels(fitted):
     new = pd.DataFrame({"x": [0.0, 1.0], "b": [0, 1], "g": ["c", "a"]}, index=[7, 3])
     co = fitted.coefficients.set_index("term").estimate
-    lp = np.array(
-        [co["Intercept"] + co["g[T.c]"], co["Intercept"] + co["x"] + co["b"]]
-    )
+    lp = np.array([co["Intercept"] + co["g[T.c]"], co["Intercept"] + co["x"] + co["b"]])
     out = fitted.predict(new)
     assert list(out.index) == [7, 3]
     np.testing.assert_allclose(out, special.expit(lp), rtol=1e-12)
@@ -219,8 +225,13 @@ def test_indicator_method_imputes_and_adds_indicators(simulated):
     co = m.coefficients.set_index("term").estimate
     row = df.iloc[[0]]
     g_term = {"a": 0.0, "b": co["g[T.b]"], "c": co["g[T.c]"]}[row.g.iloc[0]]
-    lp = (co["Intercept"] + co["x"] * df.x.median() + co["x_missing"]
-          + co["b"] * row.b.iloc[0] + g_term)
+    lp = (
+        co["Intercept"]
+        + co["x"] * df.x.median()
+        + co["x_missing"]
+        + co["b"] * row.b.iloc[0]
+        + g_term
+    )
     assert p.iloc[0] == pytest.approx(special.expit(lp), rel=1e-10)
 
 
@@ -263,9 +274,7 @@ def test_from_coefficients_expressions_centring_and_indicators():
         missing="indicator",
         fill_values={"creat": 90.0},
     )
-    lp = np.array(
-        [-4.0, -4.0 + 0.5 + 0.3 + 0.2, -4.0 - 0.5 + 0.3 + np.log(2.0)]
-    )
+    lp = np.array([-4.0, -4.0 + 0.5 + 0.3 + 0.2, -4.0 - 0.5 + 0.3 + np.log(2.0)])
     np.testing.assert_allclose(m.predict(df), special.expit(lp), rtol=1e-12)
     cc = RiskModel.from_coefficients(-4.0, {"age": 0.05, "np.log(creat / 90)": 1.0})
     assert cc.predict(df).isna().tolist() == [False, True, False]
@@ -273,7 +282,8 @@ def test_from_coefficients_expressions_centring_and_indicators():
         _ = cc.c_statistic
     with pytest.raises(InputError, match="design columns do not match"):
         RiskModel.from_coefficients(
-            -4.0, {"sex[T.F]": 0.3}, formula="age + sex").predict(df)
+            -4.0, {"sex[T.F]": 0.3}, formula="age + sex"
+        ).predict(df)
 
 
 # -- bad input ---------------------------------------------------------------
@@ -390,9 +400,9 @@ def _reference_newton(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _design(df: pd.DataFrame) -> np.ndarray:
-    return np.column_stack([
-        np.ones(len(df)), df.x, df.b, df.g == "b", df.g == "c"
-    ]).astype(float)
+    return np.column_stack(
+        [np.ones(len(df)), df.x, df.b, df.g == "b", df.g == "c"]
+    ).astype(float)
 
 
 def test_estimates_equal_an_independent_newton_fit_to_1e10(simulated, fitted):
@@ -498,8 +508,12 @@ def test_statsmodels_is_imported_by_the_fit_not_by_import_ccdata():
         "print(before, 'statsmodels' in sys.modules,\n"
         "      type(m.statsmodels_result).__name__)"
     )
-    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.split() == ["False", "True", "BinaryResultsWrapper"]
 
 

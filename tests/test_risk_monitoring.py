@@ -48,7 +48,8 @@ def test_hand_worked_sequence():
         out.cusum, [0.510826, 0.328504, 0.839329, 1.350155, 0.0, 0.510826], atol=1e-6
     )
     np.testing.assert_allclose(
-        out.weight, [0.510826, -0.182322, 0.510826, 0.510826, -0.182322, 0.510826],
+        out.weight,
+        [0.510826, -0.182322, 0.510826, 0.510826, -0.182322, 0.510826],
         atol=1e-6,
     )
     assert out.signal.tolist() == [False, False, False, True, False, False]
@@ -188,7 +189,7 @@ def test_arl_matches_markov_chain_on_a_lattice():
     # survival subtracts u, so S lives on the lattice {0, u, 2u, ...}. With
     # h = 9.5u a signal is S >= 10u; the exact ARL solves (I - Q) m = 1 over
     # the states 0..9.
-    p = 2 ** 0.2 - 1
+    p = 2**0.2 - 1
     u = np.log(2) / 5
     k = 10
     q = np.zeros((k, k))
@@ -211,14 +212,20 @@ def test_cusum_and_vlad_results_keep_old_table_usage_with_a_warning():
     with pytest.warns(FutureWarning, match="to_frame"):
         assert cus["cusum"].tolist() == cus.points["cusum"].tolist()
     with pytest.warns(FutureWarning, match="odds_ratio"):
-        assert cus.attrs == {"odds_ratio": 2.0, "limit": 1.0, "reset": True,
-                             "direction": "increase"}
+        assert cus.attrs == {
+            "odds_ratio": 2.0,
+            "limit": 1.0,
+            "reset": True,
+            "direction": "increase",
+        }
     with pytest.warns(FutureWarning, match="to_frame"):
         assert len(vl) == 6
     with pytest.warns(FutureWarning, match="signal_source"):
         assert vl.attrs["signal"] == "paired risk-adjusted CUSUM"
     assert cus.to_frame().equals(cus.points) and cus.to_frame() is not cus.points
-    assert repr(cus) == ("CusumResult(6 patients, 1 unit(s), odds_ratio=2, "
-                         f"limit=1, {cus.n_signals} signal(s))")
+    assert repr(cus) == (
+        "CusumResult(6 patients, 1 unit(s), odds_ratio=2, "
+        f"limit=1, {cus.n_signals} signal(s))"
+    )
     assert repr(vl).startswith("VladResult(6 patients, 1 unit(s)")
     assert "<table" in cus._repr_html_() and "<table" in vl._repr_html_()

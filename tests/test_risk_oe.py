@@ -11,9 +11,18 @@ from ccdata.errors import EmptyUnitWarning, InputError
 from ccdata.risk import fit_risk_model, observed_expected
 
 COLUMNS = [
-    "unit", "n", "observed", "expected", "ratio", "ratio_lower_95",
-    "ratio_upper_95", "crude_rate", "expected_rate", "adjusted_rate",
-    "adjusted_lower_95", "adjusted_upper_95",
+    "unit",
+    "n",
+    "observed",
+    "expected",
+    "ratio",
+    "ratio_lower_95",
+    "ratio_upper_95",
+    "crude_rate",
+    "expected_rate",
+    "adjusted_rate",
+    "adjusted_lower_95",
+    "adjusted_upper_95",
 ]
 
 
@@ -60,8 +69,9 @@ def test_garwood_limits_match_published_table():
     # Exact 95% limits for a Poisson count (e.g. Ulm 1990 / standard tables).
     lo, hi = garwood_interval(np.array([0, 1, 5, 10, 20]))
     np.testing.assert_allclose(lo, [0, 0.0253, 1.6235, 4.7954, 12.2165], atol=1e-4)
-    np.testing.assert_allclose(hi, [3.6889, 5.5716, 11.6683, 18.3904, 30.8884],
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        hi, [3.6889, 5.5716, 11.6683, 18.3904, 30.8884], atol=1e-4
+    )
 
 
 def test_level_changes_the_suffix():
@@ -132,8 +142,13 @@ def test_false_alarm_rate_without_outliers(rng):
 
 
 AAA_COVARIATES = [
-    "I((age - 75) / 10)", "sex", "asa_grade", "I((aneurysm_diameter_mm - 65) / 10)",
-    "np.log(creatinine_umol_l / 90)", "cardiac_disease", "respiratory_disease",
+    "I((age - 75) / 10)",
+    "sex",
+    "asa_grade",
+    "I((aneurysm_diameter_mm - 65) / 10)",
+    "np.log(creatinine_umol_l / 90)",
+    "cardiac_disease",
+    "respiratory_disease",
     "procedure_type",
 ]
 
@@ -157,8 +172,9 @@ def test_aaa_worked_example(aaa):
     assert np.exp(truth["open_repair"]) < co.loc["procedure_type[T.open]", "ci_upper"]
     assert 0.7 < model.c_statistic < 0.9
     assert model.hosmer_lemeshow.p_value > 0.01
-    oe = observed_expected(df, outcome="died_in_hospital", expected="expected",
-                           level=0.998).units
+    oe = observed_expected(
+        df, outcome="died_in_hospital", expected="expected", level=0.998
+    ).units
     above = set(oe.loc[oe.ratio_lower_998 > 1, "unit"])
     assert above == set(sample.AAA_OUTLIER_SITES)
     # Comparison with the 3.5% target, without ranking: 95% adjusted-rate limits.
@@ -173,8 +189,13 @@ def test_aaa_risk_adjusted_funnel_finds_the_outliers(aaa):
     from ccdata.comparison import funnel
 
     oe = observed_expected(df, outcome="died_in_hospital", expected="expected")
-    result = funnel(oe.to_frame(), numerator="observed", denominator="expected",
-                    unit="unit", kind="ratio")
+    result = funnel(
+        oe.to_frame(),
+        numerator="observed",
+        denominator="expected",
+        unit="unit",
+        kind="ratio",
+    )
     units = result.units
     # Found at the 99.8% limits, and no other site beyond them by chance.
     assert set(units.loc[units.status == "above_998", "unit"]) == set(

@@ -80,7 +80,9 @@ KEYS = {
     "ckd_care_bundle.csv": ["site_id", "month"],
     "lung_cancer_indicators.csv": ["site_id", "year", "indicator"],
     "lung_cancer_patient_experience.csv": [
-        "survey_year", "respondent_id", "question_id"
+        "survey_year",
+        "respondent_id",
+        "question_id",
     ],
 }
 ELEMENTS = ["bp_measured", "acr_tested", "statin_offered", "ace_arb_offered"]
@@ -176,9 +178,10 @@ def test_columns_and_keys_follow_the_contract(files, name):
     for col, kind in CONTRACT[name].items():
         values = frame[col].dropna()
         if kind in ("int", "Int"):
-            assert pd.api.types.is_integer_dtype(values) or (
-                values == values.round()
-            ).all(), col
+            assert (
+                pd.api.types.is_integer_dtype(values)
+                or (values == values.round()).all()
+            ), col
         elif kind == "float":
             assert pd.api.types.is_numeric_dtype(values), col
         elif kind == "date":

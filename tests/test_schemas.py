@@ -37,11 +37,22 @@ def test_all_bundled_schemas_registered():
 
 def test_mandatory_columns_follow_the_data_contract():
     assert mandatory_columns("aaa_procedures") == [
-        "record_id", "site_id", "admission_date", "procedure_date", "discharge_date",
-        "record_entered_date", "age", "sex", "procedure_type", "died_in_hospital",
+        "record_id",
+        "site_id",
+        "admission_date",
+        "procedure_date",
+        "discharge_date",
+        "record_entered_date",
+        "age",
+        "sex",
+        "procedure_type",
+        "died_in_hospital",
     ]
     assert mandatory_columns("lung_cancer_patient_experience") == [
-        "site_id", "survey_year", "respondent_id", "question_id",
+        "site_id",
+        "survey_year",
+        "respondent_id",
+        "question_id",
     ]
 
 
@@ -52,8 +63,10 @@ def test_mandatory_columns_follow_the_data_contract():
         ("aaa_expected_cases", ["site_id", "month"]),
         ("ckd_care_bundle", ["site_id", "month"]),
         ("lung_cancer_indicators", ["site_id", "year", "indicator"]),
-        ("lung_cancer_patient_experience",
-         ["survey_year", "respondent_id", "question_id"]),
+        (
+            "lung_cancer_patient_experience",
+            ["survey_year", "respondent_id", "question_id"],
+        ),
         ("indicator_submission", ["site_id", "period", "indicator"]),
         ("observed_expected", ["site_id", "period"]),
     ],
@@ -114,9 +127,15 @@ def test_register_a_dataframe_model():
 
 
 def test_schemas_are_ordinary_pandera_schemas():
-    typed = pd.DataFrame({"site_id": ["T01"], "year": [2024],
-                          "indicator": ["surgical_resection"],
-                          "numerator": [30], "denominator": [20]})
+    typed = pd.DataFrame(
+        {
+            "site_id": ["T01"],
+            "year": [2024],
+            "indicator": ["surgical_resection"],
+            "numerator": [30],
+            "denominator": [20],
+        }
+    )
     schema = get_schema("lung_cancer_indicators")
     with pytest.raises(pa.errors.SchemaErrors) as info:
         schema.validate(typed, lazy=True)

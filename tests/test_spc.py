@@ -381,21 +381,35 @@ def _monthly(rng) -> pd.DataFrame:
 
 def test_phases_as_periods_equal_part_positions(rng):
     d = _monthly(rng)
-    kw = {"chart": "p", "x": "month", "numerator": "e", "denominator": "n",
-          "unit": "site_id"}
+    kw = {
+        "chart": "p",
+        "x": "month",
+        "numerator": "e",
+        "denominator": "n",
+        "unit": "site_id",
+    }
     by_part = spc(d, part=[9, 18], **kw)
-    for phases in (["2023-10", "2024-07"], ["2023Q4", "2024-07-01"],
-                   [pd.Timestamp("2023-10-01"), pd.Period("2024-07", "M")],
-                   ["2023-09-15", "2024-06-02"]):  # first period on or after
+    for phases in (
+        ["2023-10", "2024-07"],
+        ["2023Q4", "2024-07-01"],
+        [pd.Timestamp("2023-10-01"), pd.Period("2024-07", "M")],
+        ["2023-09-15", "2024-06-02"],
+    ):  # first period on or after
         got = spc(d, phases=phases, **kw)
         pd.testing.assert_frame_equal(got.points, by_part.points)
         pd.testing.assert_frame_equal(got.phases, by_part.phases)
     assert by_part.phases.phase.max() == 3
     # x holding text labels: phases are compared as labels
-    text = spc(d, chart="p", x="label", numerator="e", denominator="n",
-               unit="site_id", phases="2023-10")
-    np.testing.assert_array_equal(
-        text.points.phase, spc(d, part=9, **kw).points.phase)
+    text = spc(
+        d,
+        chart="p",
+        x="label",
+        numerator="e",
+        denominator="n",
+        unit="site_id",
+        phases="2023-10",
+    )
+    np.testing.assert_array_equal(text.points.phase, spc(d, part=9, **kw).points.phase)
 
 
 def test_bad_phases_are_named(rng):
@@ -413,15 +427,23 @@ def test_bad_phases_are_named(rng):
 
 def test_direction_replaces_improvement_and_result_fields_are_renamed(rng):
     d = _monthly(rng)
-    kw = {"chart": "p", "x": "month", "numerator": "e", "denominator": "n",
-          "unit": "site_id"}
+    kw = {
+        "chart": "p",
+        "x": "month",
+        "numerator": "e",
+        "denominator": "n",
+        "unit": "site_id",
+    }
     new = spc(d, direction="increase", **kw)
     with pytest.warns(FutureWarning, match="'improvement' parameter of spc"):
         old = spc(d, improvement="increase", **kw)
     pd.testing.assert_frame_equal(new.points, old.points)
     assert new.direction == "increase"
     assert set(new.points.point_type) <= {
-        "common_cause", "special_cause_improvement", "special_cause_concern"}
+        "common_cause",
+        "special_cause_improvement",
+        "special_cause_concern",
+    }
     with pytest.warns(FutureWarning, match="SPCResult.direction"):
         assert new.improvement == "increase"
     with pytest.warns(FutureWarning, match="SPCResult.phases"):
@@ -441,17 +463,25 @@ def test_unit_output_equals_the_deprecated_by_renamed(rng):
     with pytest.warns(FutureWarning, match="'by' parameter"):
         old = spc(d, by="site_id", **kw)
     pd.testing.assert_frame_equal(
-        new.points, old.points.rename(columns={"site_id": "unit"}))
+        new.points, old.points.rename(columns={"site_id": "unit"})
+    )
     pd.testing.assert_frame_equal(
-        new.phases, old.phases.rename(columns={"site_id": "unit"}))
+        new.phases, old.phases.rename(columns={"site_id": "unit"})
+    )
     assert old.by == ("site_id",) and new.by == ("unit",)
 
 
 def test_spc_result_repr_and_html(rng):
-    res = spc(_monthly(rng), chart="p", x="month", numerator="e", denominator="n",
-              unit="site_id", part=[12])
+    res = spc(
+        _monthly(rng),
+        chart="p",
+        x="month",
+        numerator="e",
+        denominator="n",
+        unit="site_id",
+        part=[12],
+    )
     r = repr(res)
     assert r.startswith("SPCResult('p' chart, 2 series x 24 periods, 2 phase(s)")
     assert "\n" not in r and len(r) < 120
     assert "<table" in res._repr_html_() and "runs_signal" in res._repr_html_()
-

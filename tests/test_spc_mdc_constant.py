@@ -50,8 +50,9 @@ def test_mdc_constant_reproduces_making_data_count(ae, screen):
         assert abs(row["ucl"] - ucl) <= 1e-12
     pts = res.points
     assert (pts["upper"] - pts["centre"]).to_numpy() == pytest.approx(
-        (summary.loc[pts["org_code"], "ucl"] - summary.loc[pts["org_code"], "centre"])
-        .to_numpy(),
+        (
+            summary.loc[pts["org_code"], "ucl"] - summary.loc[pts["org_code"], "centre"]
+        ).to_numpy(),
         abs=1e-12,
     )
 

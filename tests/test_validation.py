@@ -74,31 +74,43 @@ def _out_of_range(df):
     df.loc[0, "age"] = "212"
     df.loc[4, "creatinine_umol_l"] = "5"
     df.loc[9, "asa_grade"] = "6"
-    return {(2, "age", "in_range"), (6, "creatinine_umol_l", "in_range"),
-            (11, "asa_grade", "in_range")}
+    return {
+        (2, "age", "in_range"),
+        (6, "creatinine_umol_l", "in_range"),
+        (11, "asa_grade", "in_range"),
+    }
 
 
 def _unknown_category(df):
     df.loc[2, "sex"] = "X"
     df.loc[5, "procedure_type"] = "keyhole"
     df.loc[7, "died_in_hospital"] = "2"
-    return {(4, "sex", "isin"), (7, "procedure_type", "isin"),
-            (9, "died_in_hospital", "isin")}
+    return {
+        (4, "sex", "isin"),
+        (7, "procedure_type", "isin"),
+        (9, "died_in_hospital", "isin"),
+    }
 
 
 def _reversed_dates(df):
     df.loc[4, "procedure_date"] = _shift(df.loc[4, "admission_date"], -3)
     df.loc[8, "record_entered_date"] = _shift(df.loc[8, "procedure_date"], -1)
-    return {(6, "admission_date", "date_order"), (6, "procedure_date", "date_order"),
-            (10, "procedure_date", "date_order"),
-            (10, "record_entered_date", "date_order")}
+    return {
+        (6, "admission_date", "date_order"),
+        (6, "procedure_date", "date_order"),
+        (10, "procedure_date", "date_order"),
+        (10, "record_entered_date", "date_order"),
+    }
 
 
 def _duplicate_id(df):
     df.loc[7, "record_id"] = df.loc[2, "record_id"]
     df.loc[11, "record_id"] = df.loc[2, "record_id"]
-    return {(4, "record_id", "unique"), (9, "record_id", "unique"),
-            (13, "record_id", "unique")}
+    return {
+        (4, "record_id", "unique"),
+        (9, "record_id", "unique"),
+        (13, "record_id", "unique"),
+    }
 
 
 def _empty_required(df):
@@ -108,8 +120,14 @@ def _empty_required(df):
     return {(3, "age", "required"), (5, "sex", "required")}
 
 
-CORRUPTIONS = [_wrong_type, _out_of_range, _unknown_category, _reversed_dates,
-               _duplicate_id, _empty_required]
+CORRUPTIONS = [
+    _wrong_type,
+    _out_of_range,
+    _unknown_category,
+    _reversed_dates,
+    _duplicate_id,
+    _empty_required,
+]
 
 
 @pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda f: f.__name__.strip("_"))
@@ -186,8 +204,11 @@ def test_events_greater_than_denominator_in_aggregated_file():
         {
             "site_id": ["T01", "T01", "T02"],
             "year": ["2023", "2023", "2023"],
-            "indicator": ["surgical_resection", "histological_confirmation",
-                          "surgical_resection"],
+            "indicator": [
+                "surgical_resection",
+                "histological_confirmation",
+                "surgical_resection",
+            ],
             "numerator": ["12", "30", "-1"],
             "denominator": ["10", "40", "8"],
         }
@@ -205,25 +226,44 @@ def test_events_greater_than_denominator_in_aggregated_file():
 
 
 def test_all_elements_cannot_exceed_an_element():
-    row = {"site_id": "P01", "month": "2024-04", "list_size": "5000",
-           "register_size": "200", "expected_prevalence": "0.04", "eligible": "20",
-           "bp_measured": "18", "acr_tested": "10", "statin_offered": "15",
-           "ace_arb_offered": "12", "all_elements": "11"}
+    row = {
+        "site_id": "P01",
+        "month": "2024-04",
+        "list_size": "5000",
+        "register_size": "200",
+        "expected_prevalence": "0.04",
+        "eligible": "20",
+        "bp_measured": "18",
+        "acr_tested": "10",
+        "statin_offered": "15",
+        "ace_arb_offered": "12",
+        "all_elements": "11",
+    }
     result = validate(pd.DataFrame([row]), "ckd_care_bundle")
-    assert _problems(result) == {(2, "acr_tested", "not_greater_than"),
-                                 (2, "all_elements", "not_greater_than")}
+    assert _problems(result) == {
+        (2, "acr_tested", "not_greater_than"),
+        (2, "all_elements", "not_greater_than"),
+    }
     assert result.errors["message"].iloc[0] == (
         "all_elements 11 is greater than acr_tested 10"
     )
 
 
 def test_composite_key_duplicates_name_every_row():
-    df = pd.DataFrame({"site_id": ["S01", "S01", "S02", "S01"],
-                       "month": ["2024-01", "2024-02", "2024-01", "2024-01"],
-                       "expected": ["3", "4", "5", "6"]})
+    df = pd.DataFrame(
+        {
+            "site_id": ["S01", "S01", "S02", "S01"],
+            "month": ["2024-01", "2024-02", "2024-01", "2024-01"],
+            "expected": ["3", "4", "5", "6"],
+        }
+    )
     result = validate(df, "aaa_expected_cases")
-    assert _problems(result) == {(2, "site_id", "unique"), (2, "month", "unique"),
-                                 (5, "site_id", "unique"), (5, "month", "unique")}
+    assert _problems(result) == {
+        (2, "site_id", "unique"),
+        (2, "month", "unique"),
+        (5, "site_id", "unique"),
+        (5, "month", "unique"),
+    }
     assert result.errors["message"].iloc[0] == (
         "the key site_id S01, month 2024-01 appears 2 times (rows 2, 5)"
     )
@@ -283,15 +323,27 @@ def test_empty_submission_is_ok():
 
 def test_custom_checks_and_messages():
     schema = ccdata.get_schema("observed_expected").add_columns(
-        {"comment": pa.Column("str", pa.Check(lambda s: s.str.len() < 5,
-                                              error="{column} is too long: {value}"),
-                              nullable=True)}
+        {
+            "comment": pa.Column(
+                "str",
+                pa.Check(
+                    lambda s: s.str.len() < 5, error="{column} is too long: {value}"
+                ),
+                nullable=True,
+            )
+        }
     )
     row_check = pa.Check(lambda d: d["observed"] < 100 * d["expected"], name="ratio")
     schema = pa.DataFrameSchema(schema.columns, checks=[row_check], name="oe_custom")
-    df = pd.DataFrame({"site_id": ["S1", "S2"], "period": ["p", "p"],
-                       "observed": ["1000", "1"], "expected": ["1", "1"],
-                       "comment": ["fine", "much too long"]})
+    df = pd.DataFrame(
+        {
+            "site_id": ["S1", "S2"],
+            "period": ["p", "p"],
+            "observed": ["1000", "1"],
+            "expected": ["1", "1"],
+            "comment": ["fine", "much too long"],
+        }
+    )
     result = validate(df, schema)
     assert result.schema == "oe_custom"
     assert result.errors[["row", "column", "message"]].values.tolist() == [
@@ -315,15 +367,28 @@ def test_problems_by_column_counts():
     assert table.values.tolist() == [["age", 2, 2], ["sex", 1, 1]]
 
 
-BAD_VALUES = ["", "abc", "212", "-1", "X", "2024-13-45", "=1+1", " 7 ", "1e9",
-              "R00000001"]
+BAD_VALUES = [
+    "",
+    "abc",
+    "212",
+    "-1",
+    "X",
+    "2024-13-45",
+    "=1+1",
+    " 7 ",
+    "1e9",
+    "R00000001",
+]
 
 
 @settings(max_examples=30)
 @given(
     st.lists(
-        st.tuples(st.integers(0, 19), st.sampled_from(list(_synthetic_aaa(1).columns)),
-                  st.sampled_from(BAD_VALUES)),
+        st.tuples(
+            st.integers(0, 19),
+            st.sampled_from(list(_synthetic_aaa(1).columns)),
+            st.sampled_from(BAD_VALUES),
+        ),
         max_size=25,
     )
 )
@@ -340,24 +405,36 @@ def test_nothing_dropped_for_arbitrary_corruptions(changes):
     assert result.ok == (len(result.rejected) == 0)
     assert (result.errors["message"].str.len() > 0).all()
     # "abc" can never be read as a number or a date: such a row is rejected
-    numeric = {"admission_date", "procedure_date", "discharge_date",
-               "record_entered_date", "age", "asa_grade", "aneurysm_diameter_mm",
-               "creatinine_umol_l", "cardiac_disease", "respiratory_disease",
-               "died_in_hospital"}
+    numeric = {
+        "admission_date",
+        "procedure_date",
+        "discharge_date",
+        "record_entered_date",
+        "age",
+        "asa_grade",
+        "aneurysm_diameter_mm",
+        "creatinine_umol_l",
+        "cardiac_disease",
+        "respiratory_disease",
+        "died_in_hospital",
+    }
     last = {(pos, col): value for pos, col, value in changes}
-    must_fail = {pos for (pos, col), value in last.items()
-                 if col in numeric and value == "abc"}
+    must_fail = {
+        pos for (pos, col), value in last.items() if col in numeric and value == "abc"
+    }
     assert must_fail <= set(result.rejected.index)
 
 
 def test_written_error_tables_withhold_patient_identifiers():
-    frame = pd.DataFrame({
-        "survey_year": ["2024", "2024", "2024"],
-        "site_id": ["T01", "T01", "T01"],
-        "respondent_id": ["RESP-77", "RESP-77", "RESP-78"],
-        "question_id": ["Q01", "Q01", "Q01"],
-        "answer": ["4", "5", "9"],
-    })
+    frame = pd.DataFrame(
+        {
+            "survey_year": ["2024", "2024", "2024"],
+            "site_id": ["T01", "T01", "T01"],
+            "respondent_id": ["RESP-77", "RESP-77", "RESP-78"],
+            "question_id": ["Q01", "Q01", "Q01"],
+            "answer": ["4", "5", "9"],
+        }
+    )
     result = validate(frame, "lung_cancer_patient_experience")
     assert result.identifier_columns == ("respondent_id",)
     # In memory the analyst sees everything...

@@ -31,8 +31,20 @@ from ccdata.schemas import date_order, not_greater_than
 from ccdata.validation import validate
 
 INT_TYPES = ["int8", "int16", "int32", "int64", "uint8", "uint64"]
-KINDS = [*INT_TYPES, "float32", "float64", "Int64", "boolean", "bool", "category",
-         "datetime", "datetime_tz", "timedelta", "date", "str"]
+KINDS = [
+    *INT_TYPES,
+    "float32",
+    "float64",
+    "Int64",
+    "boolean",
+    "bool",
+    "category",
+    "datetime",
+    "datetime_tz",
+    "timedelta",
+    "date",
+    "str",
+]
 NUMERIC = {*INT_TYPES, "float32", "float64", "Int64"}
 LEVELS = ["lo", "mid", "hi"]
 T0 = dt.datetime(2024, 1, 1)
@@ -52,8 +64,10 @@ def _dtype(kind):
 def _value(kind):
     if kind in INT_TYPES:
         info = np.iinfo(kind)
-        return st.one_of(st.integers(max(info.min, -4), min(info.max, 6)),
-                         st.sampled_from([int(info.min), int(info.max)]))
+        return st.one_of(
+            st.integers(max(info.min, -4), min(info.max, 6)),
+            st.sampled_from([int(info.min), int(info.max)]),
+        )
     if kind == "Int64":
         return st.integers(-4, 6)
     if kind in ("float32", "float64"):
@@ -66,14 +80,16 @@ def _value(kind):
         zone = dt.UTC if kind == "datetime_tz" else None
         return st.builds(
             lambda d, h: (T0 + dt.timedelta(days=d, hours=h)).replace(tzinfo=zone),
-            st.integers(0, 5), st.sampled_from([0, 0, 13]))
+            st.integers(0, 5),
+            st.sampled_from([0, 0, 13]),
+        )
     if kind == "timedelta":
         return st.builds(lambda s: dt.timedelta(seconds=s), st.integers(0, 50))
     if kind == "date":
-        return st.builds(lambda d: dt.date(2024, 1, 1) + dt.timedelta(days=d),
-                         st.integers(0, 5))
-    return st.text(alphabet="abc d", min_size=1, max_size=3).map(str.strip).filter(
-        bool)
+        return st.builds(
+            lambda d: dt.date(2024, 1, 1) + dt.timedelta(days=d), st.integers(0, 5)
+        )
+    return st.text(alphabet="abc d", min_size=1, max_size=3).map(str.strip).filter(bool)
 
 
 def _series(kind, values, index):
@@ -81,15 +97,16 @@ def _series(kind, values, index):
     if kind == "date":
         return pd.Series(values, index=index, dtype=object)
     if kind == "datetime_tz":
-        stamps = pd.to_datetime(pd.Series(values, index=index, dtype=object),
-                                utc=True)
+        stamps = pd.to_datetime(pd.Series(values, index=index, dtype=object), utc=True)
         return stamps.astype(pd.DatetimeTZDtype("ns", "UTC"))
     if kind == "datetime":
         return pd.to_datetime(pd.Series(values, index=index, dtype=object)).astype(
-            "datetime64[ns]")
+            "datetime64[ns]"
+        )
     if kind == "timedelta":
         return pd.to_timedelta(pd.Series(values, index=index, dtype=object)).astype(
-            "timedelta64[ns]")
+            "timedelta64[ns]"
+        )
     if kind == "str":
         return pd.Series(values, index=index, dtype=pa.Column("str").dtype.type)
     return pd.Series(values, index=index, dtype=dtype)
@@ -109,9 +126,14 @@ def _column_checks(draw, kind):
         if a == b:
             inc_min = inc_max = True
         choices = [
-            pa.Check.ge(a), pa.Check.gt(a), pa.Check.le(b), pa.Check.lt(b),
+            pa.Check.ge(a),
+            pa.Check.gt(a),
+            pa.Check.le(b),
+            pa.Check.lt(b),
             pa.Check.in_range(a, b, include_min=inc_min, include_max=inc_max),
-            pa.Check.ne(a), pa.Check.eq(a), pa.Check.isin([a, b]),
+            pa.Check.ne(a),
+            pa.Check.eq(a),
+            pa.Check.isin([a, b]),
             pa.Check.notin([a]),
         ]
         if kind in NUMERIC:
@@ -121,9 +143,12 @@ def _column_checks(draw, kind):
             ]
     elif kind == "str":
         choices = [
-            pa.Check.str_matches(r"a"), pa.Check.str_contains("b"),
-            pa.Check.str_startswith("a"), pa.Check.str_endswith("c"),
-            pa.Check.str_length(1, 2), pa.Check.isin(["a", "b", "ab"]),
+            pa.Check.str_matches(r"a"),
+            pa.Check.str_contains("b"),
+            pa.Check.str_startswith("a"),
+            pa.Check.str_endswith("c"),
+            pa.Check.str_length(1, 2),
+            pa.Check.isin(["a", "b", "ab"]),
             pa.Check.notin(["c"]),
             pa.Check(lambda x: " " not in x, element_wise=True, name="no_space"),
         ]
@@ -133,8 +158,7 @@ def _column_checks(draw, kind):
         choices = [pa.Check.eq(True), pa.Check.isin([True])]
     checks += draw(st.lists(st.sampled_from(choices), max_size=2))
     if draw(st.integers(0, 7)) == 0:
-        checks.append(pa.Check(lambda s: s.notna(), name="warn_me",
-                               raise_warning=True))
+        checks.append(pa.Check(lambda s: s.notna(), name="warn_me", raise_warning=True))
     return checks
 
 
@@ -148,22 +172,32 @@ def cases(draw):
     for j, kind in enumerate(kinds):
         name = f"c{j}_{kind}"
         can_na = kind not in NO_NA
-        values = draw(st.lists(
-            st.one_of(_value(kind), st.none()) if can_na else _value(kind),
-            min_size=n, max_size=n))
+        values = draw(
+            st.lists(
+                st.one_of(_value(kind), st.none()) if can_na else _value(kind),
+                min_size=n,
+                max_size=n,
+            )
+        )
         data[name] = _series(kind, values, index)
         columns[name] = pa.Column(
-            _dtype(kind), draw(_column_checks(kind)),
-            nullable=draw(st.booleans()), unique=draw(st.integers(0, 4)) == 0,
+            _dtype(kind),
+            draw(_column_checks(kind)),
+            nullable=draw(st.booleans()),
+            unique=draw(st.integers(0, 4)) == 0,
             coerce=draw(st.booleans()),
-            report_duplicates=draw(st.sampled_from(
-                ["all", "exclude_first", "exclude_last"])),
+            report_duplicates=draw(
+                st.sampled_from(["all", "exclude_first", "exclude_last"])
+            ),
         )
     frame = pd.DataFrame(data, index=index)
     names = list(columns)
     checks = []
-    numeric = [c for c, k in zip(names, kinds, strict=True)
-               if k in ("int64", "float64", "Int64", "int8")]
+    numeric = [
+        c
+        for c, k in zip(names, kinds, strict=True)
+        if k in ("int64", "float64", "Int64", "int8")
+    ]
     dates = [c for c, k in zip(names, kinds, strict=True) if k == "datetime"]
     if len(numeric) >= 2 and draw(st.booleans()):
         checks.append(not_greater_than(numeric[0], numeric[1]))
@@ -177,8 +211,9 @@ def cases(draw):
         checks.append(pa.Check(lambda g: True, groupby=by, name="by_group"))
     unique = None
     if draw(st.integers(0, 2)) == 0:
-        unique = draw(st.lists(st.sampled_from(names), min_size=1, max_size=2,
-                               unique=True))
+        unique = draw(
+            st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True)
+        )
     index_schema = None
     if draw(st.integers(0, 2)) == 0:
         index_schema = pa.Index("int64", pa.Check.ge(draw(st.integers(0, 4))))
@@ -186,18 +221,25 @@ def cases(draw):
     if regex:  # a pattern that is a prefix of the first column name
         first = names[0]
         columns[first[:2]] = pa.Column(
-            columns.pop(first).dtype, draw(_column_checks(kinds[0])), regex=True,
-            nullable=True)
+            columns.pop(first).dtype,
+            draw(_column_checks(kinds[0])),
+            regex=True,
+            nullable=True,
+        )
     extra = draw(st.integers(0, 3)) == 0
     if extra:
         frame["extra"] = ["x"] * n
     schema = pa.DataFrameSchema(
-        columns, checks=checks, unique=unique, index=index_schema,
+        columns,
+        checks=checks,
+        unique=unique,
+        index=index_schema,
         strict="filter" if extra and draw(st.booleans()) else False,
         ordered=draw(st.integers(0, 3)) == 0,
         coerce=draw(st.booleans()),
-        report_duplicates=draw(st.sampled_from(
-            ["all", "exclude_first", "exclude_last"])),
+        report_duplicates=draw(
+            st.sampled_from(["all", "exclude_first", "exclude_last"])
+        ),
         name="parity",
     )
     return frame, schema, dict(zip(names, kinds, strict=True))
@@ -214,8 +256,10 @@ def _pandera_rows(schema, frame):
             fc = exc.failure_cases
             located = fc["index"].notna()
             unlocated = fc.loc[~located, "check"].tolist()
-            if any(e.reason_code == pa_errors.SchemaErrorReason.CHECK_ERROR
-                   for e in exc.schema_errors):
+            if any(
+                e.reason_code == pa_errors.SchemaErrorReason.CHECK_ERROR
+                for e in exc.schema_errors
+            ):
                 unlocated.append("CHECK_ERROR")
             return set(fc.loc[located, "index"]), unlocated
     return set(), []
@@ -223,6 +267,7 @@ def _pandera_rows(schema, frame):
 
 def _as_text(series: pd.Series, kind: str) -> pd.Series:
     """The frame as a CSV export would hold it (ccdata's documented text rules)."""
+
     def one(v):
         if v is None or (not isinstance(v, (list, tuple)) and pd.isna(v)):
             return ""
@@ -236,14 +281,17 @@ def _as_text(series: pd.Series, kind: str) -> pd.Series:
             return str(pd.Timedelta(v))
         return str(v)
 
-    return pd.Series([one(v) for v in series.tolist()], index=series.index,
-                     dtype="str")
+    return pd.Series([one(v) for v in series.tolist()], index=series.index, dtype="str")
 
 
 def _check(frame, schema, kinds):
     expected, unlocated = _pandera_rows(schema, frame)
-    refused = {"column_in_dataframe", "column_in_schema", "column_ordered",
-               "CHECK_ERROR"}
+    refused = {
+        "column_in_dataframe",
+        "column_in_schema",
+        "column_ordered",
+        "CHECK_ERROR",
+    }
     texts = frame.copy()
     for name, kind in kinds.items():
         texts[name] = _as_text(frame[name], kind)
@@ -253,26 +301,29 @@ def _check(frame, schema, kinds):
                 validate(data, schema)
             continue
         result = validate(data, schema)
-        assert set(result.rejected.index) == expected, (
-            result.errors.to_dict("records"))
+        assert set(result.rejected.index) == expected, result.errors.to_dict("records")
         assert len(result.valid) + len(result.rejected) == len(data)
         assert set(result.valid.index).isdisjoint(result.rejected.index)
         located = result.errors["row"].notna()
         assert (result.errors.loc[located, "message"].str.len() > 0).all()
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow,
-                                 HealthCheck.filter_too_much])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(cases())
 def test_ccdata_rejects_exactly_the_rows_pandera_fails(case):
     _check(*case)
 
 
 @pytest.mark.slow
-@settings(max_examples=2000, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow,
-                                 HealthCheck.filter_too_much])
+@settings(
+    max_examples=2000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(cases())
 def test_parity_long_run(case):
     _check(*case)

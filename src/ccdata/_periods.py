@@ -122,8 +122,9 @@ def period_labels(values: Any, freq: str) -> pd.Series:
     if pd.api.types.is_integer_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
         series.dtype
     ):
-        return pd.Series(series.astype("int64").astype(str).to_numpy(), index=index,
-                         dtype="str")
+        return pd.Series(
+            series.astype("int64").astype(str).to_numpy(), index=index, dtype="str"
+        )
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         dates = pd.DatetimeIndex(series)
     else:
@@ -168,26 +169,35 @@ def parse_periods(values: pd.Series) -> pd.Series:
         return out.dt.tz_localize(None) if out.dt.tz is not None else out
     text = values.astype("string").str.strip()
     present = text.notna().to_numpy()
-    if present.any() and text[present].str.fullmatch(_YEAR.pattern).all() \
-            and present.all():
+    if (
+        present.any()
+        and text[present].str.fullmatch(_YEAR.pattern).all()
+        and present.all()
+    ):
         return text.astype("int64")
     out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     iso = text.str.fullmatch(_ISO_DATE.pattern).fillna(False).to_numpy(dtype=bool)
     if iso.any():
         part = text[iso]
         month_only = part.str.len() == 7
-        parsed = pd.to_datetime(part.where(~month_only, part + "-01"),
-                                format="ISO8601", errors="coerce")
+        parsed = pd.to_datetime(
+            part.where(~month_only, part + "-01"), format="ISO8601", errors="coerce"
+        )
         out[iso] = parsed.to_numpy(dtype="datetime64[ns]")
     quarter = text.str.extract(_QUARTER.pattern + "$", flags=re.IGNORECASE)
-    q = quarter[0].notna().to_numpy() & ~iso & \
-        text.str.fullmatch(_QUARTER.pattern, flags=re.IGNORECASE).fillna(False) \
+    q = (
+        quarter[0].notna().to_numpy()
+        & ~iso
+        & text.str.fullmatch(_QUARTER.pattern, flags=re.IGNORECASE)
+        .fillna(False)
         .to_numpy(dtype=bool)
+    )
     if q.any():
         years = quarter.loc[q, 0].astype(int).to_numpy()
         months = (quarter.loc[q, 1].astype(int).to_numpy() - 1) * 3 + 1
-        out[q] = pd.to_datetime({"year": years, "month": months, "day": 1}
-                                ).to_numpy(dtype="datetime64[ns]")
+        out[q] = pd.to_datetime({"year": years, "month": months, "day": 1}).to_numpy(
+            dtype="datetime64[ns]"
+        )
     return out
 
 

@@ -68,8 +68,9 @@ def _file_names(sites: list[str]) -> dict[str, str]:
     return names
 
 
-def write_error_files(result: ValidationResult, out_dir: str | Path, *,
-                      prefix: str = "") -> list[Path]:
+def write_error_files(
+    result: ValidationResult, out_dir: str | Path, *, prefix: str = ""
+) -> list[Path]:
     """Write the error table as CSV: one file per site when there are several sites.
 
     Parameters
@@ -164,9 +165,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         if args.debug:
             traceback.print_exc()
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        print(f"ccdata: internal error while validating {Path(args.file).name!r}: "
-              f"{type(exc).__name__}: {message} (run again with --debug for the "
-              "details, and please report it)", file=sys.stderr)
+        print(
+            f"ccdata: internal error while validating {Path(args.file).name!r}: "
+            f"{type(exc).__name__}: {message} (run again with --debug for the "
+            "details, and please report it)",
+            file=sys.stderr,
+        )
         return 3
 
 
@@ -215,8 +219,9 @@ def _configure_logging(verbosity: int = 0, stream: object = None) -> None:
     stream = sys.stderr if stream is None else stream
     level = {-1: logging.WARNING, 0: logging.INFO}.get(verbosity, logging.DEBUG)
     tty = bool(getattr(stream, "isatty", lambda: False)())
-    fmt = ("%(levelname)s %(message)s" if tty
-           else "%(asctime)s %(levelname)s %(message)s")
+    fmt = (
+        "%(levelname)s %(message)s" if tty else "%(asctime)s %(levelname)s %(message)s"
+    )
     handler = logging.StreamHandler(cast(Any, stream))
     handler.setFormatter(logging.Formatter(fmt, datefmt="%Y-%m-%d %H:%M:%S"))
     handler.addFilter(_OncePerMessage())
@@ -252,8 +257,7 @@ def _cmd_config_check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"ccdata: {problem}", file=sys.stderr)
     if problems:
-        print(f"ccdata: {args.file}: {len(problems)} problem(s) found",
-              file=sys.stderr)
+        print(f"ccdata: {args.file}: {len(problems)} problem(s) found", file=sys.stderr)
         return 2
     print(f"{args.file}: configuration OK")
     return 0
@@ -287,27 +291,43 @@ def _parser() -> argparse.ArgumentParser:
         prog="ccdata",
         description="Comparative quality data for clinical communities.",
     )
-    parser.add_argument("--version", action="version",
-                        version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
     noise = parser.add_mutually_exclusive_group()
-    noise.add_argument("-q", "--quiet", action="store_true",
-                       help="only warnings and errors; no progress bars")
-    noise.add_argument("-v", "--verbose", action="store_true",
-                       help="debug messages too")
+    noise.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="only warnings and errors; no progress bars",
+    )
+    noise.add_argument(
+        "-v", "--verbose", action="store_true", help="debug messages too"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     val = sub.add_parser("validate", help="check a site submission (.csv or .xlsx)")
     val.add_argument("file", help="the submission file")
-    val.add_argument("--schema", help="schema name (default: the file name); one of "
-                     + ", ".join(list_schemas()))
+    val.add_argument(
+        "--schema",
+        help="schema name (default: the file name); one of "
+        + ", ".join(list_schemas()),
+    )
     val.add_argument("--sites", help="CSV of registered sites (a site_id column)")
-    val.add_argument("--community",
-                     help="use only the sites of this community from --sites")
-    val.add_argument("--sheet", help="sheet of an .xlsx workbook (default: the "
-                     "active sheet, or the only visible one)")
+    val.add_argument(
+        "--community", help="use only the sites of this community from --sites"
+    )
+    val.add_argument(
+        "--sheet",
+        help="sheet of an .xlsx workbook (default: the "
+        "active sheet, or the only visible one)",
+    )
     val.add_argument("--out", help="folder for the error CSV file(s)")
-    val.add_argument("--debug", action="store_true",
-                     help="show the traceback of an internal error (exit code 3)")
+    val.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the traceback of an internal error (exit code 3)",
+    )
     val.set_defaults(func=_cmd_validate)
 
     smp = sub.add_parser("sample-data", help="write the bundled sample data")
@@ -321,8 +341,7 @@ def _parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_cmd_run)
 
     cfg = sub.add_parser("config", help="work with configuration files")
-    cfg_sub = cfg.add_subparsers(dest="config_command", required=True,
-                                 metavar="ACTION")
+    cfg_sub = cfg.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     check = cfg_sub.add_parser("check", help="check a configuration file")
     check.add_argument("file", help="the configuration file (TOML)")
     check.set_defaults(func=_cmd_config_check)

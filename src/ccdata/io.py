@@ -83,13 +83,19 @@ def _decode(path: Path, data: bytes) -> str:
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError as exc:
-            raise _fail(path, "the file looks like UTF-16 text but is not valid "
-                              f"UTF-16 (byte {exc.start}).") from None
+            raise _fail(
+                path,
+                "the file looks like UTF-16 text but is not valid "
+                f"UTF-16 (byte {exc.start}).",
+            ) from None
         text = text.removeprefix("\ufeff")
     else:
         if data[:4096].count(0) > 0.1 * min(len(data), 4096):
-            raise _fail(path, "it is not a text table (it looks like a binary file). "
-                              "Save it as CSV (comma separated) or .xlsx.")
+            raise _fail(
+                path,
+                "it is not a text table (it looks like a binary file). "
+                "Save it as CSV (comma separated) or .xlsx.",
+            )
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -98,7 +104,8 @@ def _decode(path: Path, data: bytes) -> str:
                     path,
                     f"line {_line_of(data, exc.start)} is not UTF-8 text while other "
                     "lines are: the file mixes text encodings. Save it again as "
-                    "'CSV UTF-8'.") from None
+                    "'CSV UTF-8'.",
+                ) from None
             try:
                 text = data.decode("cp1252")
             except UnicodeDecodeError as exc2:
@@ -110,8 +117,11 @@ def _decode(path: Path, data: bytes) -> str:
     nul = text.find("\x00")
     if nul >= 0:
         line = text.count("\n", 0, nul) + 1
-        raise _fail(path, f"line {line} contains a NUL byte (a binary character, "
-                          "not text). Save the file again as CSV or .xlsx.")
+        raise _fail(
+            path,
+            f"line {line} contains a NUL byte (a binary character, "
+            "not text). Save the file again as CSV or .xlsx.",
+        )
     return text
 
 
@@ -138,8 +148,11 @@ def _delimiter(text: str) -> str:
     Most often the same non-zero count; ties go to more fields, then to the order
     of _DELIMITERS.
     """
-    lines = [ln for ln in text[: 64 * 1024].splitlines()[:HEADER_SEARCH_ROWS + 5]
-             if ln.strip()]
+    lines = [
+        ln
+        for ln in text[: 64 * 1024].splitlines()[: HEADER_SEARCH_ROWS + 5]
+        if ln.strip()
+    ]
     best, best_score = ",", (0, 0)
     for d in _DELIMITERS:
         counts = [ln.count(d) for ln in lines if ln.count(d)]
@@ -181,17 +194,27 @@ def _read_csv_cells(path: Path, columns: list[str]) -> pd.DataFrame:
     skip = header_line - 1
     try:
         frame = pd.read_csv(
-            io.StringIO(text), header=None, dtype=str, sep=sep,
-            keep_default_na=False, na_filter=False, skip_blank_lines=False,
-            quoting=csv.QUOTE_MINIMAL, engine="c", skiprows=skip,
+            io.StringIO(text),
+            header=None,
+            dtype=str,
+            sep=sep,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            quoting=csv.QUOTE_MINIMAL,
+            engine="c",
+            skiprows=skip,
         )
     except pd.errors.ParserError as exc:
         match = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if match:
             want, line, saw = match.groups()
-            raise _fail(path, f"row {int(line) + skip} has {saw} cells but the header "
-                              f"has {want}. Check for an unquoted {sep!r} in a "
-                              "value.") from None
+            raise _fail(
+                path,
+                f"row {int(line) + skip} has {saw} cells but the header "
+                f"has {want}. Check for an unquoted {sep!r} in a "
+                "value.",
+            ) from None
         raise _fail(path, "it is not a table of comma-separated values.") from None
     except (pd.errors.EmptyDataError, UnicodeError) as exc:
         raise _fail(path, f"it is not a readable table ({exc}).") from None
@@ -202,11 +225,15 @@ def _read_csv_cells(path: Path, columns: list[str]) -> pd.DataFrame:
 
 def _check_size(path: Path, n_rows: int, n_cols: int) -> None:
     if n_rows > MAX_ROWS:
-        raise _fail(path, f"it has more than {MAX_ROWS:,} rows; split it into "
-                          "smaller files.")
+        raise _fail(
+            path, f"it has more than {MAX_ROWS:,} rows; split it into smaller files."
+        )
     if n_cols > MAX_COLUMNS:
-        raise _fail(path, f"it has {n_cols:,} columns, more than the "
-                          f"{MAX_COLUMNS:,} a submission may have.")
+        raise _fail(
+            path,
+            f"it has {n_cols:,} columns, more than the "
+            f"{MAX_COLUMNS:,} a submission may have.",
+        )
 
 
 def _check_cells(path: Path, frame: pd.DataFrame) -> None:
@@ -216,9 +243,12 @@ def _check_cells(path: Path, frame: pd.DataFrame) -> None:
         lengths = col.str.len().to_numpy(dtype="float64", na_value=0)
         if len(lengths) and lengths.max() > MAX_CELL_CHARS:
             i = int(lengths.argmax())
-            raise _fail(path, f"the cell in row {frame.index[i]}, column {j + 1} "
-                              f"holds {int(lengths[i]):,} characters, more than the "
-                              f"{MAX_CELL_CHARS:,} a cell may hold.")
+            raise _fail(
+                path,
+                f"the cell in row {frame.index[i]}, column {j + 1} "
+                f"holds {int(lengths[i]):,} characters, more than the "
+                f"{MAX_CELL_CHARS:,} a cell may hold.",
+            )
 
 
 def _cell_text(value: object) -> str:
@@ -246,34 +276,51 @@ def _inspect_zip(path: Path) -> list[str]:
         raise _fail(path, f"it is not a readable .xlsx workbook ({exc}).") from None
     total = sum(m.file_size for m in members)
     if total > MAX_UNCOMPRESSED_BYTES:
-        raise _fail(path, f"it unpacks to {total / 1024**3:,.1f} GB, more than the "
-                          f"{MAX_UNCOMPRESSED_BYTES / 1024**3:,.0f} GB allowed.")
+        raise _fail(
+            path,
+            f"it unpacks to {total / 1024**3:,.1f} GB, more than the "
+            f"{MAX_UNCOMPRESSED_BYTES / 1024**3:,.0f} GB allowed.",
+        )
     for m in members:
         if m.filename.lower().endswith("sharedstrings.xml") and (
-                m.file_size > MAX_SHARED_STRINGS_BYTES):
-            raise _fail(path, f"its text cells unpack to "
-                              f"{m.file_size / 1024**2:,.0f} MB, more than the "
-                              f"{MAX_SHARED_STRINGS_BYTES / 1024**2:,.0f} MB allowed.")
+            m.file_size > MAX_SHARED_STRINGS_BYTES
+        ):
+            raise _fail(
+                path,
+                f"its text cells unpack to "
+                f"{m.file_size / 1024**2:,.0f} MB, more than the "
+                f"{MAX_SHARED_STRINGS_BYTES / 1024**2:,.0f} MB allowed.",
+            )
     return [m.filename for m in members]
 
 
 def _choose_sheet(path: Path, book, sheet: str | int | None):
     names = book.sheetnames
-    visible = [ws for ws in book.worksheets
-               if getattr(ws, "sheet_state", "visible") == "visible"]
+    visible = [
+        ws
+        for ws in book.worksheets
+        if getattr(ws, "sheet_state", "visible") == "visible"
+    ]
     listing = ", ".join(
         f"{ws.title!r}" + ("" if ws in visible else " (hidden)")
-        for ws in book.worksheets)
+        for ws in book.worksheets
+    )
     if sheet is None:
         active = book.active
         if active is not None and active in visible:
             return active
         if len(visible) == 1:
             return visible[0]
-        raise _fail(path, f"it has several sheets ({listing}) and none is clearly "
-                          "the data: name one (sheet=... or --sheet NAME).")
-    if isinstance(sheet, int) and not isinstance(sheet, bool) and (
-            0 <= sheet < len(names)):
+        raise _fail(
+            path,
+            f"it has several sheets ({listing}) and none is clearly "
+            "the data: name one (sheet=... or --sheet NAME).",
+        )
+    if (
+        isinstance(sheet, int)
+        and not isinstance(sheet, bool)
+        and (0 <= sheet < len(names))
+    ):
         return book.worksheets[sheet]
     if isinstance(sheet, str) and sheet in names:
         return book[sheet]
@@ -348,14 +395,18 @@ def _refuse_uncached_formulas(path: Path, title: str, values: list[list]) -> Non
         for i, r in enumerate(ws.iter_rows(min_row=1, values_only=True)):
             cached = values[i] if i < len(values) else []
             for j, v in enumerate(r):
-                if isinstance(v, str) and v.startswith("=") and (
-                        j >= len(cached) or cached[j] is None):
+                if (
+                    isinstance(v, str)
+                    and v.startswith("=")
+                    and (j >= len(cached) or cached[j] is None)
+                ):
                     raise _fail(
                         path,
                         f"cell {get_column_letter(j + 1)}{i + 1} of sheet {title!r} "
                         "holds a formula whose result was never calculated (the "
                         "file was written by a program that does not compute "
-                        "formulas). Open it in Excel and save it again.")
+                        "formulas). Open it in Excel and save it again.",
+                    )
     finally:
         book.close()
 
@@ -364,8 +415,9 @@ def _normal(name: str) -> str:
     return re.sub(r"[\s\-]+", "_", name.strip().lower())
 
 
-def read_table(path: str | Path, *, sheet: str | int | None = None,
-               columns: Iterable[str] = ()) -> pd.DataFrame:
+def read_table(
+    path: str | Path, *, sheet: str | int | None = None, columns: Iterable[str] = ()
+) -> pd.DataFrame:
     r"""Read a .csv, .xlsx or .parquet file as text, indexed by spreadsheet row number.
 
     The header is found among the first rows: blank lines and title rows
@@ -420,8 +472,9 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
         raise _fail(path, "it is a folder, not a file.")
     suffix = path.suffix.lower()
     if suffix == ".xls":
-        raise _fail(path, "the old Excel .xls format is not supported. "
-                          "Save it as .xlsx or CSV.")
+        raise _fail(
+            path, "the old Excel .xls format is not supported. Save it as .xlsx or CSV."
+        )
     with open(path, "rb") as handle:
         magic = handle.read(4)
     if suffix in _PARQUET or magic == b"PAR1":
@@ -443,8 +496,8 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
         records = [(int(i), cells.iloc[i].tolist()) for i in first]
         header_at = _header_line(records, columns)
     header = [str(h) for h in cells.iloc[header_at]]
-    body = cells.iloc[header_at + 1:][nonempty[header_at + 1:]]
-    keep = [i for i, h in enumerate(header) if h or filled[header_at + 1:, i].any()]
+    body = cells.iloc[header_at + 1 :][nonempty[header_at + 1 :]]
+    keep = [i for i, h in enumerate(header) if h or filled[header_at + 1 :, i].any()]
     header = [header[i] or f"column_{i + 1}" for i in keep]
     body = body.iloc[:, keep]
     lookup = {_normal(c): c for c in columns}
@@ -452,8 +505,11 @@ def read_table(path: str | Path, *, sheet: str | int | None = None,
     seen: dict[str, int] = {}
     for i, h in enumerate(header):
         if h in seen:
-            raise _fail(path, f"the column {h!r} appears twice in the header "
-                              f"(columns {seen[h] + 1} and {i + 1}).")
+            raise _fail(
+                path,
+                f"the column {h!r} appears twice in the header "
+                f"(columns {seen[h] + 1} and {i + 1}).",
+            )
         seen[h] = i
     body.columns = header
     body = text_frame(body.mask(body == ""))
@@ -478,8 +534,10 @@ def _as_text(values: pd.Series) -> pd.Series:
     elif pd.api.types.is_float_dtype(values):
         num = values.to_numpy(dtype=float, na_value=np.nan)
         whole = np.isfinite(num) & (num == np.round(num))
-        text = pd.Series(np.where(whole, np.char.mod("%d", np.nan_to_num(num)),
-                                  values.astype(str)), index=values.index)
+        text = pd.Series(
+            np.where(whole, np.char.mod("%d", np.nan_to_num(num)), values.astype(str)),
+            index=values.index,
+        )
     else:
         text = values.astype(str).str.strip()
     return pd.Series(text_array(text.mask(missing)), index=text.index)
@@ -494,8 +552,11 @@ def _read_parquet_table(path: Path, columns: Iterable[str]) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(path)
     except ImportError as exc:
-        raise _fail(path, "reading Parquet files needs the pyarrow package: "
-                          "pip install 'ccdata[parquet]'.") from exc
+        raise _fail(
+            path,
+            "reading Parquet files needs the pyarrow package: "
+            "pip install 'ccdata[parquet]'.",
+        ) from exc
     except (OSError, ValueError) as exc:
         raise _fail(path, f"it cannot be read as a Parquet table ({exc}).") from exc
     if frame.shape[1] == 0 or len(frame) == 0:
@@ -503,10 +564,16 @@ def _read_parquet_table(path: Path, columns: Iterable[str]) -> pd.DataFrame:
     lookup = {_normal(c): c for c in columns}
     header = [lookup.get(_normal(str(h)), str(h)) for h in frame.columns]
     if len(set(header)) != len(header):
-        raise _fail(path, f"two columns have the same name after normalising the "
-                          f"header: {header!r}.")
-    body = pd.DataFrame({h: _as_text(frame[c]).to_numpy()
-                         for h, c in zip(header, frame.columns, strict=True)})
+        raise _fail(
+            path,
+            f"two columns have the same name after normalising the header: {header!r}.",
+        )
+    body = pd.DataFrame(
+        {
+            h: _as_text(frame[c]).to_numpy()
+            for h, c in zip(header, frame.columns, strict=True)
+        }
+    )
     body.index = pd.RangeIndex(2, len(body) + 2, name="row")
     return text_frame(body)
 
@@ -518,19 +585,27 @@ NO_DATA_ROWS = "no_data_rows"
 def _no_data_rows(path: Path, schema_obj, table: pd.DataFrame) -> ValidationResult:
     """Return a result for a file without data: one problem, so it is never 'ok'."""
     empty = table.iloc[:0]
-    message = ("the file has a header but no data rows" if table.shape[1]
-               else "the file is empty: no header and no data rows")
-    errors = pd.DataFrame({
-        "site_id": text_array([None]),
-        "row": pd.array([pd.NA], dtype="Int64"),
-        "column": text_array(["(file)"]),
-        "value": text_array([""]),
-        "check": text_array([NO_DATA_ROWS]),
-        "message": text_array([message]),
-    })
+    message = (
+        "the file has a header but no data rows"
+        if table.shape[1]
+        else "the file is empty: no header and no data rows"
+    )
+    errors = pd.DataFrame(
+        {
+            "site_id": text_array([None]),
+            "row": pd.array([pd.NA], dtype="Int64"),
+            "column": text_array(["(file)"]),
+            "value": text_array([""]),
+            "check": text_array([NO_DATA_ROWS]),
+            "message": text_array([message]),
+        }
+    )
     return ValidationResult(
-        valid=empty.copy(), rejected=empty.copy(), errors=errors,
-        schema=str(schema_obj.name), source=str(path),
+        valid=empty.copy(),
+        rejected=empty.copy(),
+        errors=errors,
+        schema=str(schema_obj.name),
+        source=str(path),
         identifier_columns=tuple(identifier_columns(schema_obj)),
     )
 
@@ -599,7 +674,8 @@ def read_submission(
     if table.shape[1] == 0:
         return _no_data_rows(path, schema_obj, table)
     missing = [
-        str(name) for name, col in schema_obj.columns.items()
+        str(name)
+        for name, col in schema_obj.columns.items()
         if col.required
         and not getattr(col, "regex", False)
         and name not in table.columns
@@ -666,21 +742,30 @@ def read_site_list(path: str | Path, *, community: str | None = None) -> list[st
     path = Path(path)
     table = read_table(path, columns=["site_id", "community"])
     if table.shape[1] and "site_id" not in table.columns:
-        raise _fail(path, "a site list needs a 'site_id' column. Columns found: "
-                          f"{', '.join(map(repr, table.columns))}.")
+        raise _fail(
+            path,
+            "a site list needs a 'site_id' column. Columns found: "
+            f"{', '.join(map(repr, table.columns))}.",
+        )
     if len(table) == 0:
         raise _fail(path, "the site list has no sites (no data rows).")
     result = validate(table, _SITE_LIST)
     if not result.ok:
-        shown = "; ".join(f"row {r.row}: {r.message}"
-                          for r in result.errors.head(3).itertuples())
+        shown = "; ".join(
+            f"row {r.row}: {r.message}" for r in result.errors.head(3).itertuples()
+        )
         more = len(result.errors) - 3
-        raise _fail(path, f"the site list has problems: {shown}"
-                          + (f" (and {more} more)." if more > 0 else "."))
+        raise _fail(
+            path,
+            f"the site list has problems: {shown}"
+            + (f" (and {more} more)." if more > 0 else "."),
+        )
     table = result.valid
     if community is not None:
         if "community" not in table.columns:
-            raise _fail(path, "it has no 'community' column to select "
-                              f"community {community!r} from.")
+            raise _fail(
+                path,
+                f"it has no 'community' column to select community {community!r} from.",
+            )
         table = table[table["community"] == community]
     return sorted(set(table["site_id"].dropna()))

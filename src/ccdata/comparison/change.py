@@ -31,7 +31,6 @@ _METHODS = ("exact", "normal")
 RELATIVE_TO = ("zero", "pooled")
 
 
-
 @dataclass(frozen=True)
 class FunnelChangeResult:
     """Each unit's change between two periods and whether chance explains it.
@@ -107,6 +106,7 @@ class FunnelChangeResult:
 
     def __repr__(self) -> str:
         """Summarise the result in one line."""
+
         def _nonzero(c: dict[str, int]) -> dict[str, int]:
             return {k: v for k, v in c.items() if v}
 
@@ -428,9 +428,7 @@ def _tails(kind, method, r1, n1, r2, n2, assessed, reference=1.0):
             up, lo = _fisher_noncentral_tails(r2, n1, n2, r1 + r2, reference)
         else:
             c = 0.5
-            log_or = np.log(
-                (r2 + c) * (n1 - r1 + c) / ((n2 - r2 + c) * (r1 + c))
-            )
+            log_or = np.log((r2 + c) * (n1 - r1 + c) / ((n2 - r2 + c) * (r1 + c)))
             se = np.sqrt(
                 1 / (r2 + c) + 1 / (n2 - r2 + c) + 1 / (r1 + c) + 1 / (n1 - r1 + c)
             )

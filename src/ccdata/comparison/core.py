@@ -433,8 +433,10 @@ def funnel(
             used[np.flatnonzero(assessed)[est.used]] = True
     # phi > 1 for both adjustments (then tau^2 > 0 too, as I phi > I - 1).
     detected = bool(np.isfinite(phi) and phi > 1)
-    applied = overdispersion is not None and detected and (
-        overdispersion == "multiplicative" or tau2 > 0
+    applied = (
+        overdispersion is not None
+        and detected
+        and (overdispersion == "multiplicative" or tau2 > 0)
     )
     phi_apply = phi if applied and overdispersion == "multiplicative" else None
     tau2_apply = tau2 if applied and overdispersion == "additive" else None

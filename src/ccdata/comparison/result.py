@@ -180,6 +180,7 @@ class FunnelResult:
 
     def __repr__(self) -> str:
         """Summarise the result in one line."""
+
         def _nonzero(c: dict[str, int]) -> dict[str, int]:
             return {k: v for k, v in c.items() if v}
 

@@ -142,8 +142,13 @@ def case_ascertainment(
     check_frame(expected, [*by_cols, "expected"], name="expected", where=where)
     level = check_level(level, where=where)
     has_counts = "submitted" in submitted.columns and "submitted" not in by_cols
-    sub = _counts(submitted, "submitted" if has_counts else None, by_cols,
-                  name="submitted", where=where)
+    sub = _counts(
+        submitted,
+        "submitted" if has_counts else None,
+        by_cols,
+        name="submitted",
+        where=where,
+    )
     exp = _counts(expected, "expected", by_cols, name="expected", where=where)
 
     if by_cols:

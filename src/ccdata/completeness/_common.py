@@ -82,7 +82,6 @@ def unit_columns(
     return cols, renames
 
 
-
 def as_columns(by: str | Sequence[str] | None, *, name: str, where: str) -> list[str]:
     """Return ``by`` as a list of column names (``None`` gives no grouping)."""
     if by is None:
@@ -138,8 +137,11 @@ def grouped(frame: pd.DataFrame | pd.Series, data: pd.DataFrame, by: list[str]):
     if by:
         keys = [data[c] for c in by]
     else:
-        keys = [pd.Series(np.zeros(len(data), dtype=np.int8), index=data.index,
-                          name="__all__")]
+        keys = [
+            pd.Series(
+                np.zeros(len(data), dtype=np.int8), index=data.index, name="__all__"
+            )
+        ]
     return frame.groupby(keys, sort=True, dropna=False, observed=True)
 
 
@@ -174,7 +176,7 @@ def present_mask(values: pd.Series) -> np.ndarray:
 
 def _blank_strings(values: pd.Series) -> np.ndarray:
     """Mark where a value is a string that is empty or only whitespace."""
-    sample = values.iloc[: 10_000]
+    sample = values.iloc[:10_000]
     if len(values) > 20_000 and sample.nunique() < len(sample) // 2:
         # Few distinct values (codes, dates as text): test each distinct one once.
         codes, uniques = pd.factorize(values)
@@ -206,12 +208,14 @@ def to_dates(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     else:
         # Parse each distinct value once: dates repeat across records.
         codes, uniques = pd.factorize(values)
-        parsed_uniques = pd.to_datetime(pd.Series(uniques, dtype=object),
-                                        errors="coerce", format="ISO8601")
+        parsed_uniques = pd.to_datetime(
+            pd.Series(uniques, dtype=object), errors="coerce", format="ISO8601"
+        )
         if isinstance(parsed_uniques.dtype, pd.DatetimeTZDtype):
             parsed_uniques = parsed_uniques.dt.tz_localize(None)
         unique_days = parsed_uniques.to_numpy(dtype="datetime64[ns]").astype(
-            "datetime64[D]")
+            "datetime64[D]"
+        )
         days = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[D]")
         days[codes >= 0] = unique_days[codes[codes >= 0]]
         return days, present

@@ -131,8 +131,10 @@ def _presence(data: pd.DataFrame, chosen: list[str], must: list[str]) -> pd.Data
     if must:
         all_present = np.ones(len(data), dtype=bool)
         for f in must:
-            all_present &= masks[f] if f in masks else (
-                present_mask(data[f]) if f in data.columns else absent
+            all_present &= (
+                masks[f]
+                if f in masks
+                else (present_mask(data[f]) if f in data.columns else absent)
             )
         masks[ALL_MANDATORY] = all_present
     return pd.DataFrame(masks, index=data.index, columns=list(masks))
@@ -229,7 +231,11 @@ def field_completeness(
     check_frame(data, by_cols, name="data", where=where)
     level = check_level(level, where=where)
     chosen, must = _resolve_fields(
-        data, fields=fields, schema=schema, mandatory=mandatory, exclude=by_cols,
+        data,
+        fields=fields,
+        schema=schema,
+        mandatory=mandatory,
+        exclude=by_cols,
         where=where,
     )
     presence = _presence(data, chosen, must)
@@ -245,8 +251,9 @@ def field_completeness(
     expected = np.repeat(sizes, n_fields)
     lower, upper = wilson_interval(present, expected, level)
     suffix = level_suffix(level)
-    out["field"] = pd.Series(np.tile(np.asarray(names, dtype=object), n_groups),
-                             dtype=object)
+    out["field"] = pd.Series(
+        np.tile(np.asarray(names, dtype=object), n_groups), dtype=object
+    )
     out["present"] = present.astype(np.int64)
     out["expected"] = expected.astype(np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):

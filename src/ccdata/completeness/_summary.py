@@ -162,8 +162,11 @@ def data_quality(
             f"Got {threshold!r} instead."
         )
     check_choice(concern, ("estimate", "upper_limit"), name="concern", where=where)
-    if (isinstance(max_fields, bool) or not isinstance(max_fields, int)
-            or max_fields < 0):
+    if (
+        isinstance(max_fields, bool)
+        or not isinstance(max_fields, int)
+        or max_fields < 0
+    ):
         raise InputError(
             f"The 'max_fields' parameter of {where} must be an int >= 0. "
             f"Got {max_fields!r} instead."
@@ -182,9 +185,9 @@ def data_quality(
     out = sort_frame(pd.concat(site_lists, ignore_index=True).drop_duplicates(), [site])
 
     # Completeness.
-    comp = field_completeness(data, unit=site, fields=fields, schema=schema,
-                              mandatory=mandatory, level=level
-                              ).rename(columns={"unit": site})
+    comp = field_completeness(
+        data, unit=site, fields=fields, schema=schema, mandatory=mandatory, level=level
+    ).rename(columns={"unit": site})
     comp["missing"] = comp["expected"] - comp["present"]
     records = data.groupby(site, sort=False, dropna=False).size()
     out["records"] = out[site].map(records).fillna(0).astype(np.int64)
@@ -196,27 +199,36 @@ def data_quality(
     out["complete_records"] = complete
     with np.errstate(divide="ignore", invalid="ignore"):
         out["complete_proportion"] = np.where(
-            out["records"] > 0, complete / out["records"].to_numpy(dtype=float), np.nan)
+            out["records"] > 0, complete / out["records"].to_numpy(dtype=float), np.nan
+        )
 
     # Ascertainment.
     if expected is not None:
-        asc = case_ascertainment(data[[site]], expected, unit=site, level=level
-                                 ).rename(columns={"unit": site})
+        asc = case_ascertainment(data[[site]], expected, unit=site, level=level).rename(
+            columns={"unit": site}
+        )
         asc = out[[site]].merge(asc, on=site, how="left")
         asc_cols = ["expected", "ascertainment", f"lower_{suffix}", f"upper_{suffix}"]
         for c in asc_cols:
             out[c if c in ("expected", "ascertainment") else f"ascertainment_{c}"] = (
-                asc[c].to_numpy(dtype=float))
+                asc[c].to_numpy(dtype=float)
+            )
         out["over_expected"] = (
-            asc["over_expected"].fillna(False).astype(bool).to_numpy())
+            asc["over_expected"].fillna(False).astype(bool).to_numpy()
+        )
     else:
-        for c in ("expected", "ascertainment", f"ascertainment_lower_{suffix}",
-                  f"ascertainment_upper_{suffix}"):
+        for c in (
+            "expected",
+            "ascertainment",
+            f"ascertainment_lower_{suffix}",
+            f"ascertainment_upper_{suffix}",
+        ):
             out[c] = np.nan
         out["over_expected"] = False
     out.insert(cast(int, out.columns.get_loc("expected")), "submitted", out["records"])
-    basis = out["ascertainment" if concern == "estimate"
-                else f"ascertainment_upper_{suffix}"].to_numpy(dtype=float)
+    basis = out[
+        "ascertainment" if concern == "estimate" else f"ascertainment_upper_{suffix}"
+    ].to_numpy(dtype=float)
     out["ascertainment_concern"] = (basis < threshold) & ~out["over_expected"]
 
     # Timeliness.
@@ -224,29 +236,41 @@ def data_quality(
     if event_date is not None:
         assert entry_date is not None  # both or neither, checked above
         check_frame(data, [event_date, entry_date], name="data", where=where)
-        tim = timeliness_counts(data, event_date=event_date, entry_date=entry_date,
-                                by=[site], limits=[d])
+        tim = timeliness_counts(
+            data, event_date=event_date, entry_date=entry_date, by=[site], limits=[d]
+        )
         tim = out[[site]].merge(tim, on=site, how="left")
         out["median_lag_days"] = tim["median_lag_days"].to_numpy(dtype=float)
-        for c, src in (("entered_late", f"after_{d}"),
-                       ("invalid_dates", "invalid_dates"),
-                       ("missing_dates", "missing_dates")):
-            out[c] = pd.array(tim[src].fillna(0).to_numpy(dtype=np.int64),
-                              dtype="Int64")
+        for c, src in (
+            ("entered_late", f"after_{d}"),
+            ("invalid_dates", "invalid_dates"),
+            ("missing_dates", "missing_dates"),
+        ):
+            out[c] = pd.array(
+                tim[src].fillna(0).to_numpy(dtype=np.int64), dtype="Int64"
+            )
     else:
         out["median_lag_days"] = np.nan
         for c in ("entered_late", "invalid_dates", "missing_dates"):
             out[c] = pd.array([pd.NA] * len(out), dtype="Int64")
 
-    out["message"] = _messages(out, comp, site=site,
-                               expected_given=expected is not None,
-                               timed=event_date is not None, d=d, threshold=threshold,
-                               event_label=event_label, max_fields=max_fields)
+    out["message"] = _messages(
+        out,
+        comp,
+        site=site,
+        expected_given=expected is not None,
+        timed=event_date is not None,
+        d=d,
+        threshold=threshold,
+        event_label=event_label,
+        max_fields=max_fields,
+    )
     return out.reset_index(drop=True).rename(columns=renames)
 
 
-def _messages(out, comp, *, site, expected_given, timed, d, threshold, event_label,
-              max_fields) -> np.ndarray:
+def _messages(
+    out, comp, *, site, expected_given, timed, d, threshold, event_label, max_fields
+) -> np.ndarray:
     n = len(out)
     blank = pd.Series([""] * n, dtype=object)
     parts: list[pd.Series] = []
@@ -255,14 +279,21 @@ def _messages(out, comp, *, site, expected_given, timed, d, threshold, event_lab
     if expected_given:
         s, e = out["submitted"].to_numpy(), out["expected"].to_numpy(dtype=float)
         pct = _text(np.round(out["ascertainment"].to_numpy(dtype=float) * 100))
-        base = (_text(s) + " records submitted against " + _text(e)
-                + " expected cases (" + pct + "%)")
+        base = (
+            _text(s)
+            + " records submitted against "
+            + _text(e)
+            + " expected cases ("
+            + pct
+            + "%)"
+        )
         level_txt = _text([round(threshold * 100)])[0]
         concern = out["ascertainment_concern"].to_numpy()
         over = out["over_expected"].to_numpy()
         none = np.where(s == 0, "no records submitted; ", "")
         text = np.where(
-            np.isnan(e), none + "no expected case count available for this site",
+            np.isnan(e),
+            none + "no expected case count available for this site",
             np.where(
                 (e == 0) & (s > 0),
                 _text(s) + " records submitted where no cases were expected: check "
@@ -271,53 +302,94 @@ def _messages(out, comp, *, site, expected_given, timed, d, threshold, event_lab
                     over,
                     base + ", more than expected: check for duplicate records or a "
                     "different case definition",
-                    np.where(concern, base + f", below the {level_txt}% level: outcome "
-                             "results should be read with care", ""),
+                    np.where(
+                        concern,
+                        base + f", below the {level_txt}% level: outcome "
+                        "results should be read with care",
+                        "",
+                    ),
                 ),
             ),
         )
         parts.append(pd.Series(text, dtype=object))
     else:
-        parts.append(pd.Series(
-            np.where(out["records"] == 0, "no records submitted", ""),
-            dtype=object))
+        parts.append(
+            pd.Series(
+                np.where(out["records"] == 0, "no records submitted", ""), dtype=object
+            )
+        )
 
     # Completeness: the fields with most missing values, per site.
     miss = comp[(comp["field"] != ALL_MANDATORY) & (comp["missing"] > 0)].copy()
     miss["_order"] = np.arange(len(miss))
-    miss = miss.sort_values([site, "missing", "_order"], ascending=[True, False, True],
-                            kind="stable")
+    miss = miss.sort_values(
+        [site, "missing", "_order"], ascending=[True, False, True], kind="stable"
+    )
     miss["_rank"] = miss.groupby(site, sort=False, dropna=False).cumcount()
-    miss["_text"] = (_text(miss["missing"]).to_numpy() + " of "
-                     + _text(miss["expected"]).to_numpy() + " records missing "
-                     + miss["field"].astype(str).to_numpy())
+    miss["_text"] = (
+        _text(miss["missing"]).to_numpy()
+        + " of "
+        + _text(miss["expected"]).to_numpy()
+        + " records missing "
+        + miss["field"].astype(str).to_numpy()
+    )
     position = pd.Index(out[site]).get_indexer(miss[site])
     for r in range(max_fields):
         rows = (miss["_rank"] == r).to_numpy()
         col = blank.copy()
         col.iloc[position[rows]] = miss["_text"].to_numpy()[rows]
         parts.append(col)
-    others = np.bincount(position[(miss["_rank"] >= max_fields).to_numpy()],
-                         minlength=n)
-    parts.append(pd.Series(np.where(
-        others > 0, "and missing values in " + _text(others) + " other field"
-        + np.where(others > 1, "s", ""), ""), dtype=object))
+    others = np.bincount(
+        position[(miss["_rank"] >= max_fields).to_numpy()], minlength=n
+    )
+    parts.append(
+        pd.Series(
+            np.where(
+                others > 0,
+                "and missing values in "
+                + _text(others)
+                + " other field"
+                + np.where(others > 1, "s", ""),
+                "",
+            ),
+            dtype=object,
+        )
+    )
 
     # Timeliness.
     if timed:
         late = out["entered_late"].fillna(0).to_numpy(dtype=np.int64)
         bad = out["invalid_dates"].fillna(0).to_numpy(dtype=np.int64)
         nodate = out["missing_dates"].fillna(0).to_numpy(dtype=np.int64)
-        parts.append(pd.Series(np.where(
-            late > 0, _text(late) + f" entered more than {d} days after {event_label}",
-            ""), dtype=object))
-        parts.append(pd.Series(np.where(
-            bad > 0, _text(bad) + f" with an entry date before the date of "
-            f"{event_label} or an unreadable date", ""), dtype=object))
-        parts.append(pd.Series(np.where(
-            nodate > 0, _text(nodate) + " with a date missing", ""), dtype=object))
+        parts.append(
+            pd.Series(
+                np.where(
+                    late > 0,
+                    _text(late) + f" entered more than {d} days after {event_label}",
+                    "",
+                ),
+                dtype=object,
+            )
+        )
+        parts.append(
+            pd.Series(
+                np.where(
+                    bad > 0,
+                    _text(bad) + f" with an entry date before the date of "
+                    f"{event_label} or an unreadable date",
+                    "",
+                ),
+                dtype=object,
+            )
+        )
+        parts.append(
+            pd.Series(
+                np.where(nodate > 0, _text(nodate) + " with a date missing", ""),
+                dtype=object,
+            )
+        )
 
     message = _join(parts)
     return message.where(
-        message.ne(""),
-        "no gaps found in the data-quality measures checked").to_numpy()
+        message.ne(""), "no gaps found in the data-quality measures checked"
+    ).to_numpy()

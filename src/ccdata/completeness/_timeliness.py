@@ -32,7 +32,9 @@ def check_within(within_days: int | Sequence[int], *, where: str) -> list[int]:
     ok = bool(values) and all(
         isinstance(v, int | float | np.integer | np.floating)
         and not isinstance(v, bool | np.bool_)
-        and np.isfinite(v) and float(v) == int(v) and v >= 0
+        and np.isfinite(v)
+        and float(v) == int(v)
+        and v >= 0
         for v in values
     )
     limits = [int(v) for v in values] if ok else []
@@ -57,8 +59,9 @@ def lag_days(
     entry, entry_present = to_dates(data[entry_date])
     missing = ~(event_present & entry_present)
     readable = ~np.isnat(event) & ~np.isnat(entry)
-    raw = np.where(readable, (entry - event).astype("timedelta64[D]").astype(np.int64),
-                   0)
+    raw = np.where(
+        readable, (entry - event).astype("timedelta64[D]").astype(np.int64), 0
+    )
     invalid = ~missing & (~readable | (raw < 0))
     valid = ~missing & ~invalid
     lag = np.where(valid, raw.astype(float), np.nan)
@@ -76,8 +79,12 @@ def timeliness_counts(
     """Count for :func:`timeliness`: n, valid, missing, invalid, within/after."""
     lag, missing, invalid = lag_days(data, event_date, entry_date)
     valid = ~np.isnan(lag)
-    columns = {"n": np.ones(len(data), dtype=np.int64), "n_valid": valid,
-               "missing_dates": missing, "invalid_dates": invalid}
+    columns = {
+        "n": np.ones(len(data), dtype=np.int64),
+        "n_valid": valid,
+        "missing_dates": missing,
+        "invalid_dates": invalid,
+    }
     for d in limits:
         columns[f"within_{d}"] = valid & (lag <= d)
         columns[f"after_{d}"] = valid & (lag > d)
@@ -173,8 +180,9 @@ def timeliness(
     by_cols, renames = unit_columns(unit, by, period=period, where=where)
     check_frame(data, [*by_cols, event_date, entry_date], name="data", where=where)
     limits = check_within(within_days, where=where)
-    counts = timeliness_counts(data, event_date=event_date, entry_date=entry_date,
-                               by=by_cols, limits=limits)
+    counts = timeliness_counts(
+        data, event_date=event_date, entry_date=entry_date, by=by_cols, limits=limits
+    )
     out = counts[[*by_cols, "n", "median_lag_days", "p90_lag_days"]].copy()
     denominator = counts["n_valid"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):

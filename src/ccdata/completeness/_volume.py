@@ -79,7 +79,8 @@ def _as_periods(values: Any, freq: str, *, name: str, where: str) -> pd.PeriodIn
         unreadable = ~labels.str.match(r"^\d{4}") & ~labels.isin(["nan", "NaT", "None"])
         if unreadable.any():
             raise ValueError(
-                f"{list(labels[unreadable][:3])!r} do not start with a year")
+                f"{list(labels[unreadable][:3])!r} do not start with a year"
+            )
         return pd.PeriodIndex(
             [pd.Period(v, freq=freq) for v in pd.unique(labels)], freq=freq
         )[pd.Index(pd.unique(labels)).get_indexer(labels)]
@@ -177,13 +178,21 @@ def submission_volume(
             stacklevel=2,
         )
     periods = pd.PeriodIndex(days[dated], freq=freq)
-    first = (_as_periods(start, freq, name="start", where=where)[0]
-             if start is not None else (periods.min() if len(periods) else None))
-    last = (_as_periods(end, freq, name="end", where=where)[0]
-            if end is not None else (periods.max() if len(periods) else None))
-    grid = (pd.period_range(first, last, freq=freq)
-            if first is not None and last is not None
-            else pd.PeriodIndex([], freq=freq))
+    first = (
+        _as_periods(start, freq, name="start", where=where)[0]
+        if start is not None
+        else (periods.min() if len(periods) else None)
+    )
+    last = (
+        _as_periods(end, freq, name="end", where=where)[0]
+        if end is not None
+        else (periods.max() if len(periods) else None)
+    )
+    grid = (
+        pd.period_range(first, last, freq=freq)
+        if first is not None and last is not None
+        else pd.PeriodIndex([], freq=freq)
+    )
     ordinal = np.full(len(data), -1, dtype=np.int64)
     if len(grid):
         ordinal[dated] = periods.asi8 - grid[0].ordinal
@@ -198,13 +207,15 @@ def submission_volume(
     if by_cols:
         groups = sort_frame(groups, by_cols)
         position = pd.MultiIndex.from_frame(groups).get_indexer(
-            pd.MultiIndex.from_frame(kept))
+            pd.MultiIndex.from_frame(kept)
+        )
     else:
         groups = pd.DataFrame(index=pd.RangeIndex(1))
         position = np.zeros(len(codes), dtype=np.int64)
     n_periods = len(grid)
-    counts = np.bincount(position * n_periods + codes,
-                         minlength=len(groups) * n_periods)
+    counts = np.bincount(
+        position * n_periods + codes, minlength=len(groups) * n_periods
+    )
     out = groups.loc[groups.index.repeat(n_periods)].reset_index(drop=True)
     out["period"] = np.tile(format_periods(grid, word), len(groups))
     out["cases"] = counts.astype(np.int64)
@@ -315,20 +326,27 @@ def submission_status(
     freq = pandas_freq(word)
     grid_periods = _as_periods(periods, freq, name="periods", where=where).unique()
     grid_periods = grid_periods.sort_values()
-    site_values = pd.Series(
-        [sites] if isinstance(sites, str) else list(sites), dtype=object
-    ).drop_duplicates().sort_values(kind="stable")
+    site_values = (
+        pd.Series([sites] if isinstance(sites, str) else list(sites), dtype=object)
+        .drop_duplicates()
+        .sort_values(kind="stable")
+    )
     n_sites, n_periods = len(site_values), len(grid_periods)
-    grid = pd.DataFrame({
-        site: np.repeat(site_values.to_numpy(), n_periods),
-        "_ordinal": np.tile(grid_periods.asi8, n_sites),
-    })
+    grid = pd.DataFrame(
+        {
+            site: np.repeat(site_values.to_numpy(), n_periods),
+            "_ordinal": np.tile(grid_periods.asi8, n_sites),
+        }
+    )
 
-    received = pd.DataFrame({
-        site: submissions[site].to_numpy(dtype=object),
-        "_ordinal": _as_periods(submissions[period], freq, name=period,
-                                where=where).asi8,
-    })
+    received = pd.DataFrame(
+        {
+            site: submissions[site].to_numpy(dtype=object),
+            "_ordinal": _as_periods(
+                submissions[period], freq, name=period, where=where
+            ).asi8,
+        }
+    )
     if date is not None:
         days, _ = to_dates(submissions[date])
         received["submitted_date"] = days.astype("datetime64[s]")
@@ -349,35 +367,53 @@ def submission_status(
     present = (out["_merge"] == "both").to_numpy()
     # (PeriodIndex.from_ordinals is pandas >= 2.2; a PeriodArray of ordinals is
     # the same on every supported pandas)
-    period_index = pd.PeriodIndex(pd.arrays.PeriodArray(
-        out["_ordinal"].to_numpy(dtype="int64"), dtype=pd.PeriodDtype(freq)))
+    period_index = pd.PeriodIndex(
+        pd.arrays.PeriodArray(
+            out["_ordinal"].to_numpy(dtype="int64"), dtype=pd.PeriodDtype(freq)
+        )
+    )
     out[period] = format_periods(period_index, word)
-    out["due_date"] = _due_dates(out, due, period_index, site=site, period=period,
-                                 freq=freq, word=word, where=where)
+    out["due_date"] = _due_dates(
+        out,
+        due,
+        period_index,
+        site=site,
+        period=period,
+        freq=freq,
+        word=word,
+        where=where,
+    )
     sub = out["submitted_date"].to_numpy(dtype="datetime64[D]")
     due_days = out["due_date"].to_numpy(dtype="datetime64[D]")
     dated = present & ~np.isnat(sub) & ~np.isnat(due_days)
     late_by = np.where(
-        dated, (sub - due_days).astype("timedelta64[D]").astype(np.int64), 0)
-    status = np.where(~present, "missing", np.where(
-        ~dated, "submitted", np.where(late_by > 0, "late", "on_time")))
+        dated, (sub - due_days).astype("timedelta64[D]").astype(np.int64), 0
+    )
+    status = np.where(
+        ~present,
+        "missing",
+        np.where(~dated, "submitted", np.where(late_by > 0, "late", "on_time")),
+    )
     out["status"] = status.astype(object)
-    out["days_late"] = pd.array(np.where(dated, np.maximum(late_by, 0), 0),
-                                dtype="Int64")
+    out["days_late"] = pd.array(
+        np.where(dated, np.maximum(late_by, 0), 0), dtype="Int64"
+    )
     out.loc[~dated, "days_late"] = pd.NA
     out = out[[site, period, "submitted_date", "due_date", "status", "days_late"]]
     return out.rename(columns=renames)
 
 
-def _due_dates(out, due, period_index, *, site, period, freq, word,
-               where) -> np.ndarray:
+def _due_dates(
+    out, due, period_index, *, site, period, freq, word, where
+) -> np.ndarray:
     ends = period_index.end_time.normalize().to_numpy(dtype="datetime64[s]")
     if isinstance(due, pd.DataFrame):
         keys = [site, period] if site in due.columns else [period]
         check_frame(due, [*keys, "due_date"], name="due", where=where)
         table = pd.DataFrame({k: due[k].to_numpy(dtype=object) for k in keys})
         table[period] = format_periods(
-            _as_periods(due[period], freq, name="due", where=where), word)
+            _as_periods(due[period], freq, name="due", where=where), word
+        )
         days, _ = to_dates(due["due_date"])
         table["_due"] = days.astype("datetime64[s]")
         table = table.drop_duplicates(keys, keep="first")

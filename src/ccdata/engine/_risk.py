@@ -270,16 +270,19 @@ def _names_all(expr: str) -> list[str]:
     ]
 
 
-def _pass_sql(source: str, k: int, b: np.ndarray, c0: float, unweighted: bool,
-              quote: str) -> tuple[str, list[str]]:
+def _pass_sql(
+    source: str, k: int, b: np.ndarray, c0: float, unweighted: bool, quote: str
+) -> tuple[str, list[str]]:
     """Write the SQL of one Newton pass over the named design table (DuckDB, Spark).
 
     Written by hand, not by Ibis: eta, mu and w are computed once per row in
     nested projections, and no expression tree is rebuilt and re-optimised
     at every iteration (which costs seconds of compilation per pass).
     """
-    eta = " + ".join([f"CAST({float(c0)!r} AS DOUBLE)"] + [
-        f"CAST({float(b[j])!r} AS DOUBLE) * _x{j}" for j in range(k)])
+    eta = " + ".join(
+        [f"CAST({float(c0)!r} AS DOUBLE)"]
+        + [f"CAST({float(b[j])!r} AS DOUBLE) * _x{j}" for j in range(k)]
+    )
     xs = ", ".join(f"_x{j}" for j in range(k))
     names, sums = [], []
     for i in range(k):
@@ -292,8 +295,10 @@ def _pass_sql(source: str, k: int, b: np.ndarray, c0: float, unweighted: bool,
                 names.append(f"u{i}_{j}")
                 sums.append(f"SUM(_x{i} * _x{j})")
     names += ["dev", "gap"]
-    sums += ["2.0 * SUM(LN(1.0 + EXP(-ABS(_eta))) + GREATEST(_eta, 0.0) - _y * _eta)",
-             "MAX(ABS(_r))"]
+    sums += [
+        "2.0 * SUM(LN(1.0 + EXP(-ABS(_eta))) + GREATEST(_eta, 0.0) - _y * _eta)",
+        "MAX(ABS(_r))",
+    ]
     table = f"{quote}{source}{quote}"
     sql = (
         f"SELECT {', '.join(f'{e} AS {n}' for e, n in zip(sums, names, strict=True))}"
@@ -312,8 +317,14 @@ def _moments(base, names: list[str], b: np.ndarray, c0: float, *, unweighted: bo
     con = ibis.get_backend(base)
     if con.name in ("duckdb", "pyspark"):
         # the bare name: DuckDB resolves temporary tables without "temp.main."
-        sql, cols = _pass_sql(base.get_name().split(".")[-1], k, b, c0, unweighted,
-                              '"' if con.name == "duckdb" else "`")
+        sql, cols = _pass_sql(
+            base.get_name().split(".")[-1],
+            k,
+            b,
+            c0,
+            unweighted,
+            '"' if con.name == "duckdb" else "`",
+        )
         if con.name == "duckdb":
             values = con.con.execute(sql).fetchall()[0]
         else:
@@ -340,8 +351,9 @@ def _moments_ibis(base, names, b, c0, *, unweighted):
         eta = eta + base[f"_x{j}"] * float(b[j])
     step = base.mutate(_eta=eta)
     step = step.mutate(_mu=1.0 / (1.0 + (-step._eta).exp()))
-    step = view(step.mutate(_w=step._mu * (1.0 - step._mu), _r=step._y - step._mu),
-                "newton")
+    step = view(
+        step.mutate(_w=step._mu * (1.0 - step._mu), _r=step._y - step._mu), "newton"
+    )
     aggs: dict[str, Any] = {}
     k = len(names)
     for i in range(k):

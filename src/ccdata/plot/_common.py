@@ -69,8 +69,10 @@ def fit_figure(ax: Axes) -> None:
         return
     pars = fig.subplotpars
     rc: Any = mpl.rcParams
-    if any(getattr(pars, k) != rc[f"figure.subplot.{k}"]
-           for k in ("left", "right", "bottom", "top")):
+    if any(
+        getattr(pars, k) != rc[f"figure.subplot.{k}"]
+        for k in ("left", "right", "bottom", "top")
+    ):
         return
     fig.set_layout_engine("constrained")
 
@@ -87,8 +89,13 @@ def get_site_view_ax(ax: Axes | None, *, where: str) -> Axes:
         import matplotlib.pyplot as plt
 
         return plt.figure().add_subplot()
-    drawn = (ax.has_data() or ax.texts or ax.artists or ax.tables
-             or ax.get_legend() is not None)
+    drawn = (
+        ax.has_data()
+        or ax.texts
+        or ax.artists
+        or ax.tables
+        or ax.get_legend() is not None
+    )
     if drawn:
         raise InputError(
             f"{where}: a site's own view (highlight=...) must be drawn on an empty "
@@ -154,8 +161,11 @@ def as_plot_x(values: pd.Series) -> tuple[np.ndarray, bool, list[str] | None]:
     from matplotlib import dates as mdates
 
     s = pd.Series(values).reset_index(drop=True)
-    if s.dtype == object and len(s) and s.map(
-            lambda v: isinstance(v, pd.Period) or v is None or v is pd.NaT).all():
+    if (
+        s.dtype == object
+        and len(s)
+        and s.map(lambda v: isinstance(v, pd.Period) or v is None or v is pd.NaT).all()
+    ):
         s = pd.Series(pd.PeriodIndex(s))  # Period objects held as objects
     if isinstance(s.dtype, pd.PeriodDtype):
         s = s.dt.to_timestamp()
@@ -199,8 +209,9 @@ def _quarters(s: pd.Series) -> pd.Series | None:
     return pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": 1}))
 
 
-def fmt_number(value: float, *, percent: bool = False,
-               digits: int | None = None) -> str:
+def fmt_number(
+    value: float, *, percent: bool = False, digits: int | None = None
+) -> str:
     """Short, plain number formatting for labels and descriptions."""
     if value is None or not np.isfinite(value):
         return "n/a"

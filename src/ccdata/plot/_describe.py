@@ -99,13 +99,24 @@ def describe(
     if isinstance(points, pd.DataFrame) and {"cusum", "vlad"} & set(points.columns):
         result = points  # a CusumResult or VladResult: describe its table
     if hasattr(result, "units") and hasattr(result, "curve"):
-        return _funnel(cast("FunnelResult", result), highlight, direction, period,
-                       name_units, flagged, flag_label)
+        return _funnel(
+            cast("FunnelResult", result),
+            highlight,
+            direction,
+            period,
+            name_units,
+            flagged,
+            flag_label,
+        )
     if hasattr(result, "points") and hasattr(result, "phases"):
-        return _spc(cast("SPCResult", result),
-                    series if series is not None else highlight, direction)
-    if not isinstance(result, pd.DataFrame) and callable(getattr(result, "to_frame",
-                                                                   None)):
+        return _spc(
+            cast("SPCResult", result),
+            series if series is not None else highlight,
+            direction,
+        )
+    if not isinstance(result, pd.DataFrame) and callable(
+        getattr(result, "to_frame", None)
+    ):
         table = result.to_frame()  # a CusumResult / VladResult
         if isinstance(table, pd.DataFrame) and {"cusum", "vlad"} & set(table.columns):
             return _monitor(result, series if series is not None else highlight)
@@ -117,8 +128,9 @@ def describe(
             return _ascertainment(result, highlight)
         if {"field", "proportion"} <= cols:
             return _completeness(result, highlight)
-    if any(hasattr(result, a)
-           for a in ("calibration_table", "calibration", "c_statistic")):
+    if any(
+        hasattr(result, a) for a in ("calibration_table", "calibration", "c_statistic")
+    ):
         return _calibration(result)
     raise InputError(
         "ccdata.plot.describe does not recognise this result: pass a FunnelResult, "
@@ -131,9 +143,15 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def _funnel(result: FunnelResult, highlight: object, direction: str | None,
-            period: str | None, name_units: bool, flagged: Any = None,
-            flag_label: str | None = None) -> str:
+def _funnel(
+    result: FunnelResult,
+    highlight: object,
+    direction: str | None,
+    period: str | None,
+    name_units: bool,
+    flagged: Any = None,
+    flag_label: str | None = None,
+) -> str:
     from ccdata.plot._funnel import FLAG_LABEL, flagged_mask, overdispersion_text
 
     units = result.units
@@ -143,8 +161,9 @@ def _funnel(result: FunnelResult, highlight: object, direction: str | None,
 
     mult, _, pct = _multiplier(result, None)
     ids = units["unit"].astype(str)
-    head = (f"Funnel plot of a {kind.replace('_', ' ')} for "
-            f"{_plural(len(units), 'unit')}")
+    head = (
+        f"Funnel plot of a {kind.replace('_', ' ')} for {_plural(len(units), 'unit')}"
+    )
     bits = []
     if period is not None:
         bits.append(f"period {period}")
@@ -154,8 +173,9 @@ def _funnel(result: FunnelResult, highlight: object, direction: str | None,
     target = getattr(result, "target", None)
     text = [f"{head} ({'; '.join(bits)})."]
     if target is not None and np.isfinite(float(target)):
-        text.append(centre_label(result, fmt_number(float(target) * mult,
-                                                    percent=pct)) + ".")
+        text.append(
+            centre_label(result, fmt_number(float(target) * mult, percent=pct)) + "."
+        )
 
     status = units["status"].astype(str)
     flag = flagged_mask(ids.to_numpy(), flagged, where="ccdata.plot.describe")
@@ -172,29 +192,42 @@ def _funnel(result: FunnelResult, highlight: object, direction: str | None,
         value = fmt_number(float(row["value"]) * mult, percent=pct)
         num = row["numerator"]
         den = row["denominator"]
-        volume = (f"{_num(num)} of {_num(den)}" if pct
-                  else f"{_num(num)} observed, {_num(den)} expected"
-                  if kind == "ratio" else f"denominator {_num(den)}")
+        volume = (
+            f"{_num(num)} of {_num(den)}"
+            if pct
+            else f"{_num(num)} observed, {_num(den)} expected"
+            if kind == "ratio"
+            else f"denominator {_num(den)}"
+        )
         text.append(
             f"{highlight}: {value} ({volume}), "
             f"{_status_words(row['status'], levels, direction)}."
         )
         inner = level_suffix(levels[0])
         if {f"lower_{inner}", f"upper_{inner}"} <= set(units.columns):
-            lo, hi = (fmt_number(float(row[c]) * mult, percent=pct)
-                      for c in (f"lower_{inner}", f"upper_{inner}"))
-            text.append(f"At this volume the {_pct(levels[0])} limits are "
-                        f"{lo} to {hi}.")
+            lo, hi = (
+                fmt_number(float(row[c]) * mult, percent=pct)
+                for c in (f"lower_{inner}", f"upper_{inner}")
+            )
+            text.append(
+                f"At this volume the {_pct(levels[0])} limits are {lo} to {hi}."
+            )
         others = status[~own]
-        text.append(f"Of the other {_plural(len(others), 'unit')}, "
-                    + _counts(others, levels) + ".")
+        text.append(
+            f"Of the other {_plural(len(others), 'unit')}, "
+            + _counts(others, levels)
+            + "."
+        )
         if flag[own].any():
-            text.append(f"{highlight} is marked: {mark}; its outcome figures may "
-                        "be incomplete.")
+            text.append(
+                f"{highlight} is marked: {mark}; its outcome figures may be incomplete."
+            )
         n_other = int(flag[~own].sum())
         if n_other:
-            text.append(f"{_plural(n_other, 'other unit is', 'other units are')} "
-                        f"marked: {mark}.")
+            text.append(
+                f"{_plural(n_other, 'other unit is', 'other units are')} "
+                f"marked: {mark}."
+            )
         return " ".join(text)
     text.append(_counts(status, levels).capitalize() + ".")
     if name_units:
@@ -207,11 +240,15 @@ def _funnel(result: FunnelResult, highlight: object, direction: str | None,
         n = int(flag.sum())
         its = "its" if n == 1 else "their"
         if name_units:
-            text.append(f"Marked ({mark}; {its} outcome figures may be incomplete): "
-                        f"{', '.join(sorted(ids[flag]))}.")
+            text.append(
+                f"Marked ({mark}; {its} outcome figures may be incomplete): "
+                f"{', '.join(sorted(ids[flag]))}."
+            )
         else:
-            text.append(f"{_plural(n, 'unit')} marked: {mark}; {its} outcome "
-                        "figures may be incomplete.")
+            text.append(
+                f"{_plural(n, 'unit')} marked: {mark}; {its} outcome "
+                "figures may be incomplete."
+            )
     return " ".join(text)
 
 
@@ -226,8 +263,7 @@ def _pct(level: float) -> str:
     return level_percent(level)
 
 
-def _status_words(status: str, levels: tuple[float, ...], direction: str | None
-                  ) -> str:
+def _status_words(status: str, levels: tuple[float, ...], direction: str | None) -> str:
     """status_text for a known status; the raw value otherwise (never an error)."""
     if str(status) in status_names(levels):
         return status_text(str(status), levels, direction)
@@ -236,8 +272,11 @@ def _status_words(status: str, levels: tuple[float, ...], direction: str | None
 
 def _counts(status: pd.Series, levels: tuple[float, ...]) -> str:
     counts = status.value_counts()
-    parts = [f"{int(counts.get(st, 0))} {status_short(st, levels)}"
-             for st in status_names(levels) if counts.get(st, 0) or st == "within"]
+    parts = [
+        f"{int(counts.get(st, 0))} {status_short(st, levels)}"
+        for st in status_names(levels)
+        if counts.get(st, 0) or st == "within"
+    ]
     unknown = sorted(set(map(str, counts.index)) - set(status_names(levels)))
     parts += [f"{int(counts[st])} with status {st!r}" for st in unknown]
     return "; ".join(parts)
@@ -250,31 +289,46 @@ def _spc(result: SPCResult, series: object, direction: str | None) -> str:
 
     by_cols = _by_column(result, points, None)
     if direction is None:
-        direction = check_direction(getattr(result, "direction", None),
-                                    where="ccdata.plot.describe")
+        direction = check_direction(
+            getattr(result, "direction", None), where="ccdata.plot.describe"
+        )
     pct = chart in ("p", "pp")
     mult = 100.0 if pct else 1.0
-    name = ("Run chart" if chart == "run" else f"SPC chart ({chart})" if chart
-            else "SPC chart")
+    name = (
+        "Run chart"
+        if chart == "run"
+        else f"SPC chart ({chart})"
+        if chart
+        else "SPC chart"
+    )
     if by_cols:
         by = " ".join(by_cols)
         keys = _keys(points, by_cols)
         if series is None:
             n = keys.nunique()
-            outside = points.groupby(keys, sort=True)["outside"].any() \
-                if "outside" in points else pd.Series(dtype=bool)
-            runs = points.groupby(keys, sort=True)["run_signal"].any() \
-                if "run_signal" in points else pd.Series(dtype=bool)
+            outside = (
+                points.groupby(keys, sort=True)["outside"].any()
+                if "outside" in points
+                else pd.Series(dtype=bool)
+            )
+            runs = (
+                points.groupby(keys, sort=True)["run_signal"].any()
+                if "run_signal" in points
+                else pd.Series(dtype=bool)
+            )
             overview = (
                 f"{name} of {_plural(n, 'series', 'series')} in {by} order; "
                 f"{int(outside.sum())} with a point outside the limits and "
                 f"{int(runs.sum())} with a run-chart signal (an unusually "
-                "long run or too few crossings of the centre line).")
+                "long run or too few crossings of the centre line)."
+            )
             stopped = _stopped(points, keys)
             if stopped:
-                overview += (f" {_plural(stopped, 'series has', 'series have')} "
-                             "no data in the latest period (their lines stop "
-                             "where their data stop).")
+                overview += (
+                    f" {_plural(stopped, 'series has', 'series have')} "
+                    "no data in the latest period (their lines stop "
+                    "where their data stop)."
+                )
             return overview
         sel = (keys == str(series)).to_numpy()
         if not sel.any():
@@ -298,27 +352,35 @@ def _spc(result: SPCResult, series: object, direction: str | None) -> str:
             centre = fmt_number(float(row.get("centre", np.nan)) * mult, percent=pct)
             parts = [f"centre {centre}"]
             if "n_outside" in row and chart != "run":
-                parts.append(f"{_plural(int(row['n_outside']), 'point')} "
-                             "outside the limits")
+                parts.append(
+                    f"{_plural(int(row['n_outside']), 'point')} outside the limits"
+                )
             if {"longest_run", "longest_run_max"} <= set(row.index):
                 over = row["longest_run"] > row["longest_run_max"]
-                parts.append(f"longest run {int(row['longest_run'])} "
-                             f"({'longer than' if over else 'within'} the expected "
-                             f"maximum of {int(row['longest_run_max'])})")
+                parts.append(
+                    f"longest run {int(row['longest_run'])} "
+                    f"({'longer than' if over else 'within'} the expected "
+                    f"maximum of {int(row['longest_run_max'])})"
+                )
             if {"crossings", "crossings_min"} <= set(row.index):
                 few = row["crossings"] < row["crossings_min"]
-                parts.append(f"{int(row['crossings'])} crossings "
-                             f"({'fewer than' if few else 'at least'} the expected "
-                             f"minimum of {int(row['crossings_min'])})")
+                parts.append(
+                    f"{int(row['crossings'])} crossings "
+                    f"({'fewer than' if few else 'at least'} the expected "
+                    f"minimum of {int(row['crossings_min'])})"
+                )
             words = "; ".join(parts)
-            text.append(label + (words if label else words[:1].upper() + words[1:])
-                        + ".")
+            text.append(
+                label + (words if label else words[:1].upper() + words[1:]) + "."
+            )
     if "point_type" in points and points["point_type"].notna().any():
         seen = points[points["point_type"].notna() & points["y"].notna()]
         if len(seen):
             latest = variation_label(seen["point_type"].iloc[-1], direction)
-            text.append(f"Latest point ({_when(seen['x'].iloc[-1])}): "
-                        f"{latest[0].lower()}{latest[1:]}.")
+            text.append(
+                f"Latest point ({_when(seen['x'].iloc[-1])}): "
+                f"{latest[0].lower()}{latest[1:]}."
+            )
     return " ".join(text)
 
 
@@ -353,8 +415,10 @@ def _coverage(points: pd.DataFrame) -> str:
     if gaps:
         text += f"; {_plural(gaps, 'period')} missing in between"
     if after:
-        text += (f"; none in the {_plural(after, 'period')} after {last} "
-                 f"(to {_when(x.iloc[-1])})")
+        text += (
+            f"; none in the {_plural(after, 'period')} after {last} "
+            f"(to {_when(x.iloc[-1])})"
+        )
     return text
 
 
@@ -394,36 +458,54 @@ def _monitor(result: Any, series: object) -> str:
             frame = data[(data[unit].astype(str) == str(series)).to_numpy()]
             head += f" for {series}"
     n = len(frame)
-    flags = (frame["signal"].fillna(False).astype(bool).to_numpy() if "signal" in frame
-             else np.zeros(n, bool))
+    flags = (
+        frame["signal"].fillna(False).astype(bool).to_numpy()
+        if "signal" in frame
+        else np.zeros(n, bool)
+    )
     sig = int(flags.sum())
     last = float(frame[col].iloc[-1]) if n else float("nan")
     when = date_column(frame, meta)
     span = ""
     if when is not None and n:
-        dates = pd.to_datetime(frame[when].astype(str) if isinstance(
-            frame[when].dtype, pd.PeriodDtype) else frame[when])
-        span = (f" from {_day(dates.min())} to {_day(dates.max())}"
-                if dates.notna().any() else "")
+        dates = pd.to_datetime(
+            frame[when].astype(str)
+            if isinstance(frame[when].dtype, pd.PeriodDtype)
+            else frame[when]
+        )
+        span = (
+            f" from {_day(dates.min())} to {_day(dates.max())}"
+            if dates.notna().any()
+            else ""
+        )
     text = f"{head}: {_plural(n, 'patient')} in order{span}; {_plural(sig, 'signal')}"
     if sig and when is not None:
-        on = pd.to_datetime(frame.loc[flags, when].astype(str) if isinstance(
-            frame[when].dtype, pd.PeriodDtype) else frame.loc[flags, when])
+        on = pd.to_datetime(
+            frame.loc[flags, when].astype(str)
+            if isinstance(frame[when].dtype, pd.PeriodDtype)
+            else frame.loc[flags, when]
+        )
         text += " (" + ", ".join(_day(d) for d in on) + ")"
     elif sig:
-        text += " (at patient " + ", ".join(
-            str(i + 1) for i in np.flatnonzero(flags)) + ")"
+        text += (
+            " (at patient " + ", ".join(str(i + 1) for i in np.flatnonzero(flags)) + ")"
+        )
     text += "."
     if col == "cusum" and sig:
         odds = meta.get("odds_ratio")
         more = "fewer" if odds is not None and float(odds) < 1 else "more"
-        text += (f" A signal is the CUSUM reaching its limit: evidence of {more} "
-                 "events than the risk model predicts.")
+        text += (
+            f" A signal is the CUSUM reaching its limit: evidence of {more} "
+            "events than the risk model predicts."
+        )
     if col == "vlad" and n:
         side = "fewer" if last > 0 else "more" if last < 0 else "as many"
-        text += (f" After the last patient, {abs(last):.1f} {side} events than the "
-                 "risk model expected" if side != "as many"
-                 else " After the last patient, as many events as expected") + "."
+        text += (
+            f" After the last patient, {abs(last):.1f} {side} events than the "
+            "risk model expected"
+            if side != "as many"
+            else " After the last patient, as many events as expected"
+        ) + "."
     return text
 
 
@@ -438,9 +520,12 @@ def _completeness(table: pd.DataFrame, highlight: object) -> str:
                 f"the table. Got {highlight!r}."
             )
     agg = frame.groupby("field", sort=True)[["present", "expected"]].sum()
-    parts = [f"{f}: {_num(r.present)} of {_num(r.expected)} records "
-             f"({fmt_number(100 * r.present / r.expected, percent=True)})"
-             for f, r in agg.iterrows() if r.expected > 0]
+    parts = [
+        f"{f}: {_num(r.present)} of {_num(r.expected)} records "
+        f"({fmt_number(100 * r.present / r.expected, percent=True)})"
+        for f, r in agg.iterrows()
+        if r.expected > 0
+    ]
     who = f" for {highlight}" if highlight is not None else ""
     return f"Field completeness{who}, fields in name order. " + "; ".join(parts) + "."
 
@@ -449,8 +534,9 @@ def _ascertainment(table: pd.DataFrame, highlight: object) -> str:
     if highlight is not None:
         site = "unit" if "unit" in table and "site_id" not in table else "site_id"
         if site not in table:
-            raise InputError("ccdata.plot.describe: highlight needs a 'site_id' "
-                             "(or 'unit') column.")
+            raise InputError(
+                "ccdata.plot.describe: highlight needs a 'site_id' (or 'unit') column."
+            )
         frame = table[(table[site].astype(str) == str(highlight)).to_numpy()]
         if frame.empty:
             raise InputError(
@@ -458,33 +544,42 @@ def _ascertainment(table: pd.DataFrame, highlight: object) -> str:
                 f"the table. Got {highlight!r}."
             )
         s, e = frame["submitted"].sum(), frame["expected"].sum()
-        text = (f"Case ascertainment: {highlight} submitted {_num(s)} of "
-                f"{_num(e)} expected cases")
+        text = (
+            f"Case ascertainment: {highlight} submitted {_num(s)} of "
+            f"{_num(e)} expected cases"
+        )
         if len(frame) == 1:
             r = frame.iloc[0]
-            text += (f" ({fmt_number(100 * r.ascertainment, percent=True)}, 95% CI "
-                     f"{fmt_number(100 * r.lower_95, percent=True)} to "
-                     f"{fmt_number(100 * r.upper_95, percent=True)})")
+            text += (
+                f" ({fmt_number(100 * r.ascertainment, percent=True)}, 95% CI "
+                f"{fmt_number(100 * r.lower_95, percent=True)} to "
+                f"{fmt_number(100 * r.upper_95, percent=True)})"
+            )
         if frame["over_expected"].fillna(False).astype(bool).any():
-            text += ("; more cases were submitted than expected, which needs a "
-                     "data check")
+            text += (
+                "; more cases were submitted than expected, which needs a data check"
+            )
         return text + "."
     s, e = table["submitted"].sum(), table["expected"].sum()
     over = int(table["over_expected"].fillna(False).astype(bool).sum())
-    return (f"Case ascertainment over {_plural(len(table), 'group')}: {_num(s)} of "
-            f"{_num(e)} expected cases submitted "
-            f"({fmt_number(100 * s / e if e else np.nan, percent=True)}); "
-            f"{_plural(over, 'group')} submitted more than expected (a data check).")
+    return (
+        f"Case ascertainment over {_plural(len(table), 'group')}: {_num(s)} of "
+        f"{_num(e)} expected cases submitted "
+        f"({fmt_number(100 * s / e if e else np.nan, percent=True)}); "
+        f"{_plural(over, 'group')} submitted more than expected (a data check)."
+    )
 
 
 def _calibration(model: Any) -> str:
     from ccdata.plot._monitoring import calibration_table
 
     t = calibration_table(model)
-    text = ("Calibration: observed against expected risk in "
-            f"{_plural(len(t), 'group')} "
-            "of predicted risk; points on the diagonal mean the model predicts the "
-            "observed rate.")
+    text = (
+        "Calibration: observed against expected risk in "
+        f"{_plural(len(t), 'group')} "
+        "of predicted risk; points on the diagonal mean the model predicts the "
+        "observed rate."
+    )
     diff = (t["observed"] - t["expected"]).abs().max() * 100
     text += f" Largest difference {diff:.1f} percentage points."
     c = getattr(model, "c_statistic", None)

@@ -36,8 +36,16 @@ if TYPE_CHECKING:
 
     from ccdata.comparison import FunnelResult
 
-__all__ = ["FLAG_LABEL", "centre_label", "flagged_mask", "funnel", "funnel_caption",
-           "limit_styles", "overdispersion_text", "status_styles"]
+__all__ = [
+    "FLAG_LABEL",
+    "centre_label",
+    "flagged_mask",
+    "funnel",
+    "funnel_caption",
+    "limit_styles",
+    "overdispersion_text",
+    "status_styles",
+]
 
 #: Default legend text of the ring marking units with poor case ascertainment.
 FLAG_LABEL = "Case ascertainment below 80%"
@@ -67,8 +75,14 @@ def status_styles(levels: tuple[float, ...]) -> list[tuple[str, str, bool, str]]
         elif side == "not_assessed":
             out.append((st, "o", False, status_legend(st, levels)))
         else:
-            out.append((st, "^" if side == "above" else "v", level == widest,
-                        status_legend(st, levels)))
+            out.append(
+                (
+                    st,
+                    "^" if side == "above" else "v",
+                    level == widest,
+                    status_legend(st, levels),
+                )
+            )
     return out
 
 
@@ -85,8 +99,15 @@ def limit_styles(levels: tuple[float, ...]) -> list[tuple[str, str, str, float]]
     ('99', '-', '99% limits (about 2.6 SD)', 1.3)
     """
     widest = max(levels)
-    return [(level_suffix(v), "-" if v == widest else "--", limit_label(v),
-             1.3 if v == widest else 1.1) for v in sorted(levels)]
+    return [
+        (
+            level_suffix(v),
+            "-" if v == widest else "--",
+            limit_label(v),
+            1.3 if v == widest else 1.1,
+        )
+        for v in sorted(levels)
+    ]
 
 
 def centre_label(result: FunnelResult, value: str) -> str:
@@ -131,8 +152,11 @@ def _multiplier(result: Any, multiplier: float | None) -> tuple[float, float, bo
     if multiplier is None:
         final = 100.0 if kind == "proportion" else reported
     else:
-        if (isinstance(multiplier, bool) or not np.isfinite(multiplier)
-                or multiplier <= 0):
+        if (
+            isinstance(multiplier, bool)
+            or not np.isfinite(multiplier)
+            or multiplier <= 0
+        ):
             raise InputError(
                 "The 'multiplier' parameter of ccdata.plot.funnel must be a positive "
                 f"number (e.g. 100 to show ratios x100). Got {multiplier!r} instead."
@@ -385,8 +409,13 @@ def funnel(
             continue
         side = parse_status(st, levels)[0]
         plain = side in ("within", "not_assessed")
-        colour = (th.ANON if site_view else th.POINT if plain
-                  else th.signal_colour(side, direction))
+        colour = (
+            th.ANON
+            if site_view
+            else th.POINT
+            if plain
+            else th.signal_colour(side, direction)
+        )
         label = text
         if not plain and direction is not None:
             label += f" ({direction_word(side, direction)})"
@@ -408,18 +437,37 @@ def funnel(
         )
     other = ~own & ~np.isin(status, [st for st, *_ in styles])
     if other.any():  # unknown status: draw as plain points rather than drop
-        ax.scatter(x[other], y[other], s=22, marker="o", facecolors=th.POINT,
-                   edgecolors=th.POINT, label="Other status", zorder=3,
-                   gid="units:other")
+        ax.scatter(
+            x[other],
+            y[other],
+            s=22,
+            marker="o",
+            facecolors=th.POINT,
+            edgecolors=th.POINT,
+            label="Other status",
+            zorder=3,
+            gid="units:other",
+        )
     flag &= np.isfinite(x) & np.isfinite(y)
     ring_label = str(flag_label)
-    for sel, colour, size, gid in ((flag & ~own, th.POINT if site_view else th.INK,
-                                    150, "flagged"),
-                                   (flag & own, th.INK, 260, "flagged:highlight")):
+    for sel, colour, size, gid in (
+        (flag & ~own, th.POINT if site_view else th.INK, 150, "flagged"),
+        (flag & own, th.INK, 260, "flagged:highlight"),
+    ):
         if sel.any():
-            ax.scatter(x[sel], y[sel], s=size, marker="o", facecolors="none",
-                       edgecolors=colour, linewidths=1.2, linestyles=":",
-                       zorder=4.5, gid=gid, label=ring_label)
+            ax.scatter(
+                x[sel],
+                y[sel],
+                s=size,
+                marker="o",
+                facecolors="none",
+                edgecolors=colour,
+                linewidths=1.2,
+                linestyles=":",
+                zorder=4.5,
+                gid=gid,
+                label=ring_label,
+            )
             ring_label = "_nolegend_"  # one legend entry for every ring
     texts: list[Any] = []
     if site_view:
@@ -429,18 +477,45 @@ def funnel(
         words = status_short(st, levels).removesuffix(" only") if known else st
         extra = direction_word(parse_status(st, levels)[0], direction) if known else ""
         ax.scatter(
-            x[i : i + 1], y[i : i + 1], s=90, marker="D", facecolors=th.HIGHLIGHT,
-            edgecolors=th.INK, linewidths=1.2, zorder=5, gid="highlight",
+            x[i : i + 1],
+            y[i : i + 1],
+            s=90,
+            marker="D",
+            facecolors=th.HIGHLIGHT,
+            edgecolors=th.INK,
+            linewidths=1.2,
+            zorder=5,
+            gid="highlight",
             label=f"{ids[i]}: {words}" + (f" ({extra})" if extra else ""),
         )
-        ax.annotate(ids[i], (x[i], y[i]), xytext=(7, 7), textcoords="offset points",
-                    fontweight="bold", color=th.INK, zorder=6, gid="highlight-label")
+        ax.annotate(
+            ids[i],
+            (x[i], y[i]),
+            xytext=(7, 7),
+            textcoords="offset points",
+            fontweight="bold",
+            color=th.INK,
+            zorder=6,
+            gid="highlight-label",
+        )
     elif labels != "none":
-        sel = np.ones(len(ids), bool) if labels == "all" else (
-            (status != "within") & (status != "not_assessed"))
+        sel = (
+            np.ones(len(ids), bool)
+            if labels == "all"
+            else ((status != "within") & (status != "not_assessed"))
+        )
         for k in np.flatnonzero(sel & np.isfinite(x) & np.isfinite(y)):
-            texts.append(ax.text(x[k], y[k], ids[k], fontsize="x-small",
-                                 color=th.INK, gid="unit-label", zorder=6))
+            texts.append(
+                ax.text(
+                    x[k],
+                    y[k],
+                    ids[k],
+                    fontsize="x-small",
+                    color=th.INK,
+                    gid="unit-label",
+                    zorder=6,
+                )
+            )
 
     from matplotlib.ticker import FuncFormatter
 
@@ -455,18 +530,26 @@ def funnel(
     if percent:
         percent_axis(ax.yaxis)
     ax.set_xlabel(xlabel if xlabel is not None else _default_xlabel(kind))
-    ax.set_ylabel(ylabel if ylabel is not None
-                  else _default_ylabel(kind, final, percent))
+    ax.set_ylabel(
+        ylabel if ylabel is not None else _default_ylabel(kind, final, percent)
+    )
     if title is not None:
         ax.set_title(title)
     if legend:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     if caption:
         ax.annotate(
-            _wrap(funnel_caption(result, period=period), ax), xy=(0, 0),
+            _wrap(funnel_caption(result, period=period), ax),
+            xy=(0, 0),
             xycoords="axes fraction",
-            xytext=(0, -40), textcoords="offset points", ha="left", va="top",
-            fontsize="small", color=th.INK, gid="caption", annotation_clip=False,
+            xytext=(0, -40),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize="small",
+            color=th.INK,
+            gid="caption",
+            annotation_clip=False,
         )
     fit_figure(ax)
     if texts:
@@ -490,9 +573,16 @@ def repel_labels(ax: Axes, texts: list[Any], x: np.ndarray, y: np.ndarray) -> No
 
     ax.figure.figure.draw_without_rendering()  # the root figure
     finite = np.isfinite(x) & np.isfinite(y)
-    adjust_text(texts, x=x[finite], y=y[finite], ax=ax, expand=(1.15, 1.3),
-                force_text=(0.3, 0.5), ensure_inside_axes=True,
-                arrowprops={"arrowstyle": "-", "color": th.POINT, "lw": 0.5})
+    adjust_text(
+        texts,
+        x=x[finite],
+        y=y[finite],
+        ax=ax,
+        expand=(1.15, 1.3),
+        force_text=(0.3, 0.5),
+        ensure_inside_axes=True,
+        arrowprops={"arrowstyle": "-", "color": th.POINT, "lw": 0.5},
+    )
     _separate(ax, texts)
 
 
@@ -528,16 +618,30 @@ def _separate(ax: Axes, texts: list[Any], *, passes: int = 50) -> None:
             return
 
 
-def _draw_limits(ax: Axes, result: FunnelResult, levels: tuple[float, ...],
-                 mult: float, percent: bool, x: np.ndarray, log_x: bool,
-                 centre: str | None) -> None:
+def _draw_limits(
+    ax: Axes,
+    result: FunnelResult,
+    levels: tuple[float, ...],
+    mult: float,
+    percent: bool,
+    x: np.ndarray,
+    log_x: bool,
+    centre: str | None,
+) -> None:
     target = getattr(result, "target", None)
     if target is not None and np.isfinite(float(target)):
         t = float(target) * mult
         value = fmt_number(t, percent=percent)
-        ax.axhline(t, color=th.TARGET, lw=1.3, zorder=2, gid="target",
-                   label=centre_label(result, value) if centre is None
-                   else f"{centre} ({value})")
+        ax.axhline(
+            t,
+            color=th.TARGET,
+            lw=1.3,
+            zorder=2,
+            gid="target",
+            label=centre_label(result, value)
+            if centre is None
+            else f"{centre} ({value})",
+        )
     curve = getattr(result, "curve", None)
     if not isinstance(curve, pd.DataFrame) or "denominator" not in curve:
         return
@@ -550,8 +654,7 @@ def _draw_limits(ax: Axes, result: FunnelResult, levels: tuple[float, ...],
         )
         if keep.sum() >= 2:
             curve, cx = curve[keep], cx[keep]
-    for (sfx, style, text, lw), level in zip(limit_styles(levels), levels,
-                                             strict=True):
+    for (sfx, style, text, lw), level in zip(limit_styles(levels), levels, strict=True):
         for j, side in enumerate(("lower", "upper")):
             col = f"{side}_{sfx}"
             if col not in curve:
@@ -561,8 +664,16 @@ def _draw_limits(ax: Axes, result: FunnelResult, levels: tuple[float, ...],
                     f"{levels!r}; its columns are {list(map(str, curve.columns))!r}."
                 )
             cy = pd.to_numeric(curve[col], errors="coerce").to_numpy(dtype=float) * mult
-            ax.plot(cx, cy, ls=style, lw=lw, color=th.INK, zorder=2,
-                    label=text if j == 1 else "_nolegend_", gid=f"limit:{col}")
+            ax.plot(
+                cx,
+                cy,
+                ls=style,
+                lw=lw,
+                color=th.INK,
+                zorder=2,
+                label=text if j == 1 else "_nolegend_",
+                gid=f"limit:{col}",
+            )
 
 
 def _count(value: float, _pos: object = None) -> str:
@@ -578,8 +689,7 @@ def _minor_count(value: float, _pos: object = None) -> str:
 def _wrap(text: str, ax: Axes) -> str:
     import textwrap
 
-    width_in = ax.get_position().width * float(
-        ax.figure.figure.get_size_inches()[0])
+    width_in = ax.get_position().width * float(ax.figure.figure.get_size_inches()[0])
     size = float(ax.xaxis.label.get_fontsize()) * 0.83  # "small"
     return textwrap.fill(text, max(40, int(width_in * 72 / (size * 0.55))))
 

@@ -44,9 +44,11 @@ def monitor_table(data: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
             "risk_adjusted_cusum / vlad (or its table). "
             f"Got {type(data).__name__} instead."
         )
-    meta = {k: getattr(data, k) for k in ("unit", "limit", "odds_ratio",
-                                           "order_by", "direction", "reset")
-            if getattr(data, k, None) is not None}
+    meta = {
+        k: getattr(data, k)
+        for k in ("unit", "limit", "odds_ratio", "order_by", "direction", "reset")
+        if getattr(data, k, None) is not None
+    }
     return frame, meta
 
 
@@ -59,9 +61,12 @@ def date_column(frame: pd.DataFrame, meta: dict[str, Any]) -> str | None:
     order = meta.get("order_by")
     if isinstance(order, str) and order in frame and as_plot_x(frame[order])[1]:
         return order
-    dated = [c for c in frame.columns
-             if pd.api.types.is_datetime64_any_dtype(frame[c])
-             or isinstance(frame[c].dtype, pd.PeriodDtype)]
+    dated = [
+        c
+        for c in frame.columns
+        if pd.api.types.is_datetime64_any_dtype(frame[c])
+        or isinstance(frame[c].dtype, pd.PeriodDtype)
+    ]
     return dated[0] if len(dated) == 1 else None
 
 
@@ -72,8 +77,11 @@ def _one_series(
     need_columns(data, (column,), where=where)
     if unit is None:
         unit = meta.get("unit") if isinstance(meta.get("unit"), str) else None
-        unit = unit if unit in data.columns else next(
-            (c for c in _UNIT_GUESSES if c in data.columns), None)
+        unit = (
+            unit
+            if unit in data.columns
+            else next((c for c in _UNIT_GUESSES if c in data.columns), None)
+        )
     elif unit not in data.columns:
         need_columns(data, (unit,), where=where)
     if unit is None:
@@ -100,20 +108,29 @@ def _one_series(
     return data[sel], str(series)
 
 
-def _x(frame: pd.DataFrame, x: str | None, where: str, meta: dict[str, Any]
-       ) -> tuple[np.ndarray, str, bool]:
+def _x(
+    frame: pd.DataFrame, x: str | None, where: str, meta: dict[str, Any]
+) -> tuple[np.ndarray, str, bool]:
     if x is None:
         x = date_column(frame, meta)
         if x is None:
-            return (np.arange(1, len(frame) + 1, dtype=float),
-                    "Patient (in order of operation)", False)
+            return (
+                np.arange(1, len(frame) + 1, dtype=float),
+                "Patient (in order of operation)",
+                False,
+            )
     need_columns(frame, (x,), where=where)
     xs, is_date, _ = as_plot_x(frame[x])
     return xs, x.replace("_", " ").capitalize() if is_date else x, is_date
 
 
-def _signals(ax: Axes, xs: np.ndarray, ys: np.ndarray, frame: pd.DataFrame,
-             colours: tuple[str, str] = (th.CONCERN, th.IMPROVEMENT)) -> None:
+def _signals(
+    ax: Axes,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    frame: pd.DataFrame,
+    colours: tuple[str, str] = (th.CONCERN, th.IMPROVEMENT),
+) -> None:
     """Mark the signals.
 
     ``colours`` are for signals at or above 0 and below 0 (Making Data Count:
@@ -122,12 +139,23 @@ def _signals(ax: Axes, xs: np.ndarray, ys: np.ndarray, frame: pd.DataFrame,
     if "signal" not in frame:
         return
     sig = frame["signal"].fillna(False).astype(bool).to_numpy()
-    for sel, marker, colour in ((sig & (ys >= 0), "^", colours[0]),
-                                (sig & (ys < 0), "v", colours[1])):
+    for sel, marker, colour in (
+        (sig & (ys >= 0), "^", colours[0]),
+        (sig & (ys < 0), "v", colours[1]),
+    ):
         if sel.any():
-            ax.scatter(xs[sel], ys[sel], s=50, marker=marker, color=colour,
-                       edgecolors=th.INK, linewidths=0.7, zorder=5, gid="signal",
-                       label="Signal")
+            ax.scatter(
+                xs[sel],
+                ys[sel],
+                s=50,
+                marker=marker,
+                color=colour,
+                edgecolors=th.INK,
+                linewidths=0.7,
+                zorder=5,
+                gid="signal",
+                label="Signal",
+            )
 
 
 def cusum(
@@ -188,13 +216,25 @@ def cusum(
         h = abs(float(limit))
         sides = [h] + ([-h] if np.nanmin(ys, initial=0.0) < 0 else [])
         for j, v in enumerate(sides):
-            ax.axhline(v, color=th.INK, ls="--", lw=1.1, zorder=2, gid="limit",
-                       label=f"Signal limit (h = {h:g})" if j == 0 else "_nolegend_")
+            ax.axhline(
+                v,
+                color=th.INK,
+                ls="--",
+                lw=1.1,
+                zorder=2,
+                gid="limit",
+                label=f"Signal limit (h = {h:g})" if j == 0 else "_nolegend_",
+            )
     ax.axhline(0, color=th.INK, lw=0.6, zorder=1)
     odds = meta.get("odds_ratio")
     worse = odds is None or float(odds) >= 1  # R > 1 accumulates extra deaths
-    _signals(ax, xs, ys, frame, (th.CONCERN, th.IMPROVEMENT) if worse
-             else (th.IMPROVEMENT, th.CONCERN))
+    _signals(
+        ax,
+        xs,
+        ys,
+        frame,
+        (th.CONCERN, th.IMPROVEMENT) if worse else (th.IMPROVEMENT, th.CONCERN),
+    )
     if is_date:
         date_axis(ax)
     ax.set_xlabel(xlabel)
@@ -247,8 +287,14 @@ def vlad(
     ax = get_ax(ax)
     xs, xlabel, is_date = _x(frame, x, where, monitor_table(data)[1])
     ys = pd.to_numeric(frame["vlad"], errors="coerce").to_numpy(dtype=float)
-    ax.axhline(0, color=th.TARGET, lw=1.2, zorder=2, gid="zero",
-               label="As expected by the risk model")
+    ax.axhline(
+        0,
+        color=th.TARGET,
+        lw=1.2,
+        zorder=2,
+        gid="zero",
+        label="As expected by the risk model",
+    )
     ax.plot(xs, ys, color=th.POINT, lw=1.1, zorder=3, gid="vlad", label="VLAD")
     _signals(ax, xs, ys, frame, (th.IMPROVEMENT, th.CONCERN))
     if is_date:
@@ -264,10 +310,23 @@ def vlad(
 
 
 _GROUP = ("decile", "group", "bin", "risk_decile")
-_OBS = ("observed_rate", "observed_risk", "mean_observed", "observed_mean",
-        "observed_proportion", "observed")
-_EXP = ("expected_rate", "expected_risk", "mean_expected", "expected_mean",
-        "mean_predicted", "predicted", "expected")
+_OBS = (
+    "observed_rate",
+    "observed_risk",
+    "mean_observed",
+    "observed_mean",
+    "observed_proportion",
+    "observed",
+)
+_EXP = (
+    "expected_rate",
+    "expected_risk",
+    "mean_expected",
+    "expected_mean",
+    "mean_predicted",
+    "predicted",
+    "expected",
+)
 
 
 def calibration_table(model: Any) -> pd.DataFrame:
@@ -304,18 +363,22 @@ def calibration_table(model: Any) -> pd.DataFrame:
         )
     grp = next((c for c in _GROUP if c in table), None)
     ncol = next((c for c in ("n", "count", "patients") if c in table), None)
-    out = pd.DataFrame({
-        "group": table[grp].to_numpy() if grp else np.arange(1, len(table) + 1),
-        "n": table[ncol].to_numpy(dtype=float) if ncol else np.nan,
-        "observed": table[obs].to_numpy(dtype=float),
-        "expected": table[exp].to_numpy(dtype=float),
-    })
+    out = pd.DataFrame(
+        {
+            "group": table[grp].to_numpy() if grp else np.arange(1, len(table) + 1),
+            "n": table[ncol].to_numpy(dtype=float) if ncol else np.nan,
+            "observed": table[obs].to_numpy(dtype=float),
+            "expected": table[exp].to_numpy(dtype=float),
+        }
+    )
     for side in ("lower", "upper"):
-        col = next((c for c in (f"observed_{side}_95", f"{side}_95")
-                    if c in table), None)
+        col = next(
+            (c for c in (f"observed_{side}_95", f"{side}_95") if c in table), None
+        )
         out[f"observed_{side}_95"] = table[col].to_numpy(dtype=float) if col else np.nan
-    counts = ncol is not None and (out["observed"].max() > 1
-                                   or out["expected"].max() > 1)
+    counts = ncol is not None and (
+        out["observed"].max() > 1 or out["expected"].max() > 1
+    )
     if counts:  # sums of events and of predicted risks: turn into rates
         out["observed"] = out["observed"] / out["n"]
         out["expected"] = out["expected"] / out["n"]
@@ -362,8 +425,16 @@ def calibration(
     m = 100.0 if percent else 1.0
     ex, ob = table["expected"].to_numpy() * m, table["observed"].to_numpy() * m
     hi = float(np.nanmax(np.r_[ex, ob, 0.0])) * 1.08 or 1.0
-    ax.plot([0, hi], [0, hi], ls="--", color=th.INK, lw=1, zorder=2, gid="diagonal",
-            label="Perfect calibration")
+    ax.plot(
+        [0, hi],
+        [0, hi],
+        ls="--",
+        color=th.INK,
+        lw=1,
+        zorder=2,
+        gid="diagonal",
+        label="Perfect calibration",
+    )
     cstat = getattr(model, "c_statistic", None)
     label = "Risk decile"
     if isinstance(cstat, float | int) and np.isfinite(cstat):
@@ -371,11 +442,28 @@ def calibration(
     lo = table["observed_lower_95"].to_numpy() * m
     up = table["observed_upper_95"].to_numpy() * m
     if np.isfinite(lo).any():
-        ax.vlines(ex, lo, up, color=th.TARGET, lw=1.0, zorder=3, gid="ci",
-                  label="Observed: 95% confidence interval")
+        ax.vlines(
+            ex,
+            lo,
+            up,
+            color=th.TARGET,
+            lw=1.0,
+            zorder=3,
+            gid="ci",
+            label="Observed: 95% confidence interval",
+        )
         hi = max(hi, float(np.nanmax(up)) * 1.02)
-    ax.plot(ex, ob, color=th.TARGET, lw=0.8, marker="o", ms=5, zorder=4,
-            gid="deciles", label=label)
+    ax.plot(
+        ex,
+        ob,
+        color=th.TARGET,
+        lw=0.8,
+        marker="o",
+        ms=5,
+        zorder=4,
+        gid="deciles",
+        label=label,
+    )
     ax.set_xlim(0, hi)
     ax.set_ylim(0, hi)
     ax.set_aspect("equal", adjustable="box")

@@ -26,14 +26,21 @@ def unit_column(frame: pd.DataFrame, name: str) -> str:
         return "unit"
     return name
 
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["ascertainment", "completeness"]
 
 _COMPLETENESS = ("field", "present", "expected", "proportion", "lower_95", "upper_95")
-_ASCERTAINMENT = ("submitted", "expected", "ascertainment", "lower_95", "upper_95",
-                  "over_expected")
+_ASCERTAINMENT = (
+    "submitted",
+    "expected",
+    "ascertainment",
+    "lower_95",
+    "upper_95",
+    "over_expected",
+)
 
 
 def _rows(
@@ -69,9 +76,14 @@ def _rows(
     return frame, varying
 
 
-def _labels(frame: pd.DataFrame, cols: list[str], highlight: object, site_col: str,
-            where: str, all_fields_label: str | None = None
-            ) -> tuple[list[str], np.ndarray]:
+def _labels(
+    frame: pd.DataFrame,
+    cols: list[str],
+    highlight: object,
+    site_col: str,
+    where: str,
+    all_fields_label: str | None = None,
+) -> tuple[list[str], np.ndarray]:
     own = np.zeros(len(frame), bool)
     site_col = unit_column(frame, site_col)
     if highlight is not None:
@@ -91,18 +103,40 @@ def _labels(frame: pd.DataFrame, cols: list[str], highlight: object, site_col: s
     return text, own
 
 
-def _dotplot(ax: Axes, frame: pd.DataFrame, value: str, labels: list[str],
-             own: np.ndarray, site_view: bool) -> np.ndarray:
+def _dotplot(
+    ax: Axes,
+    frame: pd.DataFrame,
+    value: str,
+    labels: list[str],
+    own: np.ndarray,
+    site_view: bool,
+) -> np.ndarray:
     y = np.arange(len(frame))[::-1].astype(float)
     v = frame[value].to_numpy(dtype=float) * 100
     lo = frame["lower_95"].to_numpy(dtype=float) * 100
     hi = frame["upper_95"].to_numpy(dtype=float) * 100
     colour = np.where(own, th.HIGHLIGHT, th.ANON if site_view else th.POINT)
-    ax.hlines(y, lo, hi, colors=list(colour), lw=1.4, zorder=2, gid="ci",
-              label="95% confidence interval")
-    ax.scatter(v, y, s=np.where(own, 60, 26), c=list(colour), zorder=3, gid="points",
-               marker="o", edgecolors=th.INK,
-               linewidths=list(np.where(own, 1.0, 0.0)))
+    ax.hlines(
+        y,
+        lo,
+        hi,
+        colors=list(colour),
+        lw=1.4,
+        zorder=2,
+        gid="ci",
+        label="95% confidence interval",
+    )
+    ax.scatter(
+        v,
+        y,
+        s=np.where(own, 60, 26),
+        c=list(colour),
+        zorder=3,
+        gid="points",
+        marker="o",
+        edgecolors=th.INK,
+        linewidths=list(np.where(own, 1.0, 0.0)),
+    )
     ax.set_yticks(y, labels, fontsize="x-small" if len(frame) > 25 else None)
     ax.set_ylim(-0.7, len(frame) - 0.3)
     ax.grid(axis="y", visible=False)
@@ -165,8 +199,9 @@ def completeness(
     where = "ccdata.plot.completeness"
     need_columns(table, _COMPLETENESS, where=where)
     frame, cols = _rows(table, _COMPLETENESS, select=select, where=where)
-    labels, own = _labels(frame, cols, highlight, site_col, where,
-                          all_fields_label=str(all_fields_label))
+    labels, own = _labels(
+        frame, cols, highlight, site_col, where, all_fields_label=str(all_fields_label)
+    )
     ax = get_ax(ax, site_view=highlight is not None, where=where)
     _dotplot(ax, frame, "proportion", labels, own, highlight is not None)
     if target is not None:
@@ -175,8 +210,14 @@ def completeness(
                 f"The 'target' parameter of {where} must be a proportion in [0, 1]. "
                 f"Got {target!r} instead."
             )
-        ax.axvline(float(target) * 100, color=th.TARGET, ls="--", lw=1.2, gid="target",
-                   label=f"Target ({float(target) * 100:g}%)")
+        ax.axvline(
+            float(target) * 100,
+            color=th.TARGET,
+            ls="--",
+            lw=1.2,
+            gid="target",
+            label=f"Target ({float(target) * 100:g}%)",
+        )
     ax.set_xlabel("Records with the field present")
     if title is not None:
         ax.set_title(title)
@@ -224,14 +265,29 @@ def ascertainment(
     labels, own = _labels(frame, cols, highlight, site_col, where)
     ax = get_ax(ax, site_view=highlight is not None, where=where)
     y = _dotplot(ax, frame, "ascertainment", labels, own, highlight is not None)
-    ax.axvline(100, color=th.TARGET, ls="--", lw=1.2, gid="expected",
-               label="All expected cases (100%)")
+    ax.axvline(
+        100,
+        color=th.TARGET,
+        ls="--",
+        lw=1.2,
+        gid="expected",
+        label="All expected cases (100%)",
+    )
     over = frame["over_expected"].fillna(False).astype(bool).to_numpy()
     if over.any():
         v = frame["ascertainment"].to_numpy(dtype=float)[over] * 100
-        ax.scatter(v, y[over], s=70, marker="^", facecolors="white",
-                   edgecolors=th.ACCENT, linewidths=1.4, zorder=4, gid="over-expected",
-                   label="More submitted than expected (check the data)")
+        ax.scatter(
+            v,
+            y[over],
+            s=70,
+            marker="^",
+            facecolors="white",
+            edgecolors=th.ACCENT,
+            linewidths=1.4,
+            zorder=4,
+            gid="over-expected",
+            label="More submitted than expected (check the data)",
+        )
     ax.set_xlabel("Cases submitted, as a percentage of cases expected")
     if title is not None:
         ax.set_title(title)

@@ -115,8 +115,9 @@ def _keys(points: pd.DataFrame, by: list[str]) -> pd.Series:
     return points[by].astype(str).agg(" ".join, axis=1)
 
 
-def _select_series(result: SPCResult, series: object, where: str
-                   ) -> tuple[pd.DataFrame, str]:
+def _select_series(
+    result: SPCResult, series: object, where: str
+) -> tuple[pd.DataFrame, str]:
     points = need_attr(result, "points", where=where, what="an SPCResult")
     need_columns(points, _POINT_COLUMNS, where=f"{where} (result.points)")
     by = _by_column(result, points, None)
@@ -145,8 +146,7 @@ def _select_series(result: SPCResult, series: object, where: str
     return points[sel.to_numpy()], str(series)
 
 
-def _direction(result: SPCResult, direction: object, where: str
-               ) -> Direction | None:
+def _direction(result: SPCResult, direction: object, where: str) -> Direction | None:
     if direction is None:
         direction = getattr(result, "direction", None)
     return check_direction(direction, where=where)
@@ -169,8 +169,9 @@ def _draw(
     x, is_date, cats = dates if dates is not None else as_plot_x(points["x"])
     y = pd.to_numeric(points["y"], errors="coerce").to_numpy(dtype=float) * mult
     phase_col = _PHASE_COLUMN if _PHASE_COLUMN in points else None
-    phase = (points[phase_col].astype(str).to_numpy() if phase_col
-             else np.zeros(len(x), str))
+    phase = (
+        points[phase_col].astype(str).to_numpy() if phase_col else np.zeros(len(x), str)
+    )
     starts = np.flatnonzero(np.r_[True, phase[1:] != phase[:-1]])
     bounds = list(zip(starts, np.r_[starts[1:], len(x)], strict=True))
     # Centre and limits are drawn only from the series' first to its last
@@ -202,22 +203,42 @@ def _draw(
             if seg.any() and not seg.all():
                 last = a + int(np.flatnonzero(seg)[-1])
                 right = (x[last] + x[last + 1]) / 2 if last + 1 < len(x) else x[last]
-                ax.axvspan(x[a + int(np.flatnonzero(seg)[0])], right, color=th.SHADE,
-                           zorder=0, lw=0, label="Baseline (limits frozen)",
-                           gid="baseline")
+                ax.axvspan(
+                    x[a + int(np.flatnonzero(seg)[0])],
+                    right,
+                    color=th.SHADE,
+                    zorder=0,
+                    lw=0,
+                    label="Baseline (limits frozen)",
+                    gid="baseline",
+                )
     for k, (a, _) in enumerate(bounds[1:]):
-        ax.axvline((x[a - 1] + x[a]) / 2, color=th.INK, ls=":", lw=1, zorder=1,
-                   gid="phase-break", label=LEGEND_PHASE if k == 0 else "_nolegend_")
+        ax.axvline(
+            (x[a - 1] + x[a]) / 2,
+            color=th.INK,
+            ls=":",
+            lw=1,
+            zorder=1,
+            gid="phase-break",
+            label=LEGEND_PHASE if k == 0 else "_nolegend_",
+        )
     if len(bounds) > 1 and not compact:
         from matplotlib.transforms import blended_transform_factory
 
         tr = blended_transform_factory(ax.transData, ax.transAxes)
         for a, b in bounds:
-            ax.annotate(_phase_name(phase[a]), ((x[a] + x[b - 1]) / 2, 1.0),
-                        xycoords=tr, xytext=(0, _HEADER_GAP),
-                        textcoords="offset points",
-                        ha="center", va="bottom", fontsize="small", gid="phase-label",
-                        annotation_clip=False)
+            ax.annotate(
+                _phase_name(phase[a]),
+                ((x[a] + x[b - 1]) / 2, 1.0),
+                xycoords=tr,
+                xytext=(0, _HEADER_GAP),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize="small",
+                gid="phase-label",
+                annotation_clip=False,
+            )
 
     kw: dict[str, Any] = {"color": th.INK, "zorder": 2}
     cx, cy = stepped("centre")
@@ -227,13 +248,27 @@ def _draw(
         for j, col in enumerate(("lower", "upper")):
             lx, ly = stepped(col)
             if np.isfinite(ly).any():
-                ax.plot(lx, ly, lw=1.1, ls="-", gid=f"limit:{col}",
-                        label="Control limits (3 sigma)" if j else "_nolegend_", **kw)
+                ax.plot(
+                    lx,
+                    ly,
+                    lw=1.1,
+                    ls="-",
+                    gid=f"limit:{col}",
+                    label="Control limits (3 sigma)" if j else "_nolegend_",
+                    **kw,
+                )
         if sigma2 and set(_SIGMA2_COLUMNS) <= set(points):
             for j, col in enumerate(_SIGMA2_COLUMNS):
                 lx, ly = stepped(col)
-                ax.plot(lx, ly, lw=0.8, ls="--", gid=f"limit:{col}",
-                        label="2-sigma lines" if j else "_nolegend_", **kw)
+                ax.plot(
+                    lx,
+                    ly,
+                    lw=0.8,
+                    ls="--",
+                    gid=f"limit:{col}",
+                    label="2-sigma lines" if j else "_nolegend_",
+                    **kw,
+                )
 
     # The data: a thin line (gaps stay gaps) and markers by signal.
     ax.plot(x, y, color=th.POINT, lw=1.0, zorder=3, gid="data-line")
@@ -246,33 +281,74 @@ def _draw(
     few = "few_crossings" in points and _flag(points, "few_crossings").any()
     other = np.zeros(len(x), bool)
     if variation_labels and "point_type" in points:
-        other = (points["point_type"].astype(str).to_numpy() != "common_cause") & (
-            points["point_type"].notna().to_numpy()) & ~outside & ~run
+        other = (
+            (points["point_type"].astype(str).to_numpy() != "common_cause")
+            & (points["point_type"].notna().to_numpy())
+            & ~outside
+            & ~run
+        )
     plain = ~(outside | run | other) & np.isfinite(y)
     ms = 12 if compact else 22
-    ax.scatter(x[plain], y[plain], s=ms, marker="o", color=th.COMMON_CAUSE
-               if direction is not None else th.POINT, zorder=4,
-               gid="points:common", label="_nolegend_")
+    ax.scatter(
+        x[plain],
+        y[plain],
+        s=ms,
+        marker="o",
+        color=th.COMMON_CAUSE if direction is not None else th.POINT,
+        zorder=4,
+        gid="points:common",
+        label="_nolegend_",
+    )
     colours = _mdc_colours(points, y, mult, direction)
     if outside.any():
-        up = outside & (y >= np.nan_to_num(
-            pd.to_numeric(points["centre"], errors="coerce").to_numpy() * mult))
+        up = outside & (
+            y
+            >= np.nan_to_num(
+                pd.to_numeric(points["centre"], errors="coerce").to_numpy() * mult
+            )
+        )
         label = LEGEND_OUTSIDE
         for sel, marker in ((up, "^"), (outside & ~up, "v")):
             if sel.any():
-                ax.scatter(x[sel], y[sel], s=ms * 2.2, marker=marker,
-                           color=list(colours[sel]), edgecolors=th.INK,
-                           linewidths=0.7, zorder=5, gid="points:outside",
-                           label=label)
+                ax.scatter(
+                    x[sel],
+                    y[sel],
+                    s=ms * 2.2,
+                    marker=marker,
+                    color=list(colours[sel]),
+                    edgecolors=th.INK,
+                    linewidths=0.7,
+                    zorder=5,
+                    gid="points:outside",
+                    label=label,
+                )
                 label = "_nolegend_"
     if run.any():
-        ax.scatter(x[run], y[run], s=ms * 1.6, marker="s", facecolors="white",
-                   edgecolors=list(colours[run]), linewidths=1.4, zorder=5,
-                   gid="points:run", label=LEGEND_RUN)
+        ax.scatter(
+            x[run],
+            y[run],
+            s=ms * 1.6,
+            marker="s",
+            facecolors="white",
+            edgecolors=list(colours[run]),
+            linewidths=1.4,
+            zorder=5,
+            gid="points:run",
+            label=LEGEND_RUN,
+        )
     if other.any():
-        ax.scatter(x[other], y[other], s=ms * 1.8, marker="D", facecolors="white",
-                   edgecolors=list(colours[other]), linewidths=1.2, zorder=5,
-                   gid="points:other", label=LEGEND_OTHER)
+        ax.scatter(
+            x[other],
+            y[other],
+            s=ms * 1.8,
+            marker="D",
+            facecolors="white",
+            edgecolors=list(colours[other]),
+            linewidths=1.2,
+            zorder=5,
+            gid="points:other",
+            label=LEGEND_OTHER,
+        )
     # Words above the axes, one row each, never over the data or the limits:
     # phase names (drawn above), the latest point's variation, few crossings.
     row = 1 if len(bounds) > 1 and not compact else 0
@@ -284,26 +360,38 @@ def _draw(
                 text = text.replace(" variation", "").replace("-cause", " cause")
                 if few:  # one short note in a small panel's title row
                     text, few = f"{text}; few crossings", False
-                t = ax.set_title(text, loc="right", color=th.INK,
-                                 fontsize="x-small", pad=2)
+                t = ax.set_title(
+                    text, loc="right", color=th.INK, fontsize="x-small", pad=2
+                )
                 t.set_gid("variation-label")
             else:
                 _header(ax, text, row, gid="variation-label")
                 row += 1
     if few:
         if compact:
-            t = ax.set_title("Few crossings", loc="right", color=th.INK,
-                             fontsize="x-small", pad=2)
+            t = ax.set_title(
+                "Few crossings", loc="right", color=th.INK, fontsize="x-small", pad=2
+            )
             t.set_gid("few-crossings")
         elif legend:  # in the legend, beside the axes: never over the data
             from matplotlib.lines import Line2D
 
-            ax.add_line(Line2D([], [], alpha=0.0, gid="few-crossings",
-                               label=LEGEND_FEW_CROSSINGS + "\n(a signal of the "
-                               "whole series)"))
+            ax.add_line(
+                Line2D(
+                    [],
+                    [],
+                    alpha=0.0,
+                    gid="few-crossings",
+                    label=LEGEND_FEW_CROSSINGS + "\n(a signal of the whole series)",
+                )
+            )
         else:
-            _header(ax, LEGEND_FEW_CROSSINGS + " (a signal of the whole series)",
-                    row, gid="few-crossings")
+            _header(
+                ax,
+                LEGEND_FEW_CROSSINGS + " (a signal of the whole series)",
+                row,
+                gid="few-crossings",
+            )
 
     if is_date:
         date_axis(ax, maxticks=4 if compact else 8)
@@ -323,21 +411,39 @@ def _row_height() -> float:
     return 1.45 * FontProperties(size="small").get_size_in_points()
 
 
-def _header(ax: Axes, text: str, row: int, *, gid: str, fontsize: str = "small",
-            ha: str = "left", x: float = 0.0) -> None:
+def _header(
+    ax: Axes,
+    text: str,
+    row: int,
+    *,
+    gid: str,
+    fontsize: str = "small",
+    ha: str = "left",
+    x: float = 0.0,
+) -> None:
     """Write ``text`` in row ``row`` above the axes (row 0 is the lowest)."""
-    ax.annotate(text, (x, 1.0), xycoords="axes fraction",
-                xytext=(0, _HEADER_GAP + row * _row_height()),
-                textcoords="offset points", ha=ha, va="bottom", fontsize=fontsize,
-                color=th.INK, gid=gid, annotation_clip=False)
+    ax.annotate(
+        text,
+        (x, 1.0),
+        xycoords="axes fraction",
+        xytext=(0, _HEADER_GAP + row * _row_height()),
+        textcoords="offset points",
+        ha=ha,
+        va="bottom",
+        fontsize=fontsize,
+        color=th.INK,
+        gid=gid,
+        annotation_clip=False,
+    )
 
 
 def _header_rows(ax: Axes) -> int:
     return len({t.get_gid() for t in ax.texts if t.get_gid() in _HEADER_GIDS})
 
 
-def _mdc_colours(points: pd.DataFrame, y: np.ndarray, mult: float,
-                 direction: str | None) -> np.ndarray:
+def _mdc_colours(
+    points: pd.DataFrame, y: np.ndarray, mult: float, direction: str | None
+) -> np.ndarray:
     """Give every point its Making Data Count colour (grey for common cause).
 
     From ``point_type`` when the result has it; otherwise from the point's
@@ -445,11 +551,21 @@ def spc(
     ax = get_ax(ax)
     chart = str(getattr(result, "chart", "") or "")
     mult = _multiplier(chart, multiplier, where)
-    _draw(ax, points, chart=chart, limits=chart != "run", direction=direction,
-          variation_labels=variation_labels, sigma2=sigma2, compact=False, mult=mult,
-          legend=legend)
-    _finish(ax, title if title is not None else name, xlabel, ylabel, legend, chart,
-            mult)
+    _draw(
+        ax,
+        points,
+        chart=chart,
+        limits=chart != "run",
+        direction=direction,
+        variation_labels=variation_labels,
+        sigma2=sigma2,
+        compact=False,
+        mult=mult,
+        legend=legend,
+    )
+    _finish(
+        ax, title if title is not None else name, xlabel, ylabel, legend, chart, mult
+    )
     fit_figure(ax)
     return ax
 
@@ -490,11 +606,21 @@ def run_chart(
     ax = get_ax(ax)
     chart = str(getattr(result, "chart", "") or "")
     mult = _multiplier(chart, multiplier, where)
-    _draw(ax, points, chart="run" if chart in ("", "run") else chart, limits=False,
-          direction=direction, variation_labels=False, sigma2=False, compact=False,
-          mult=mult, legend=legend)
-    _finish(ax, title if title is not None else name, xlabel, ylabel, legend, chart,
-            mult)
+    _draw(
+        ax,
+        points,
+        chart="run" if chart in ("", "run") else chart,
+        limits=False,
+        direction=direction,
+        variation_labels=False,
+        sigma2=False,
+        compact=False,
+        mult=mult,
+        legend=legend,
+    )
+    _finish(
+        ax, title if title is not None else name, xlabel, ylabel, legend, chart, mult
+    )
     fit_figure(ax)
     return ax
 
@@ -537,11 +663,19 @@ def _common_limits(axes: list[Axes], sharey: bool) -> None:
             get(ax).set_major_formatter(FixedFormatter(labels))
 
 
-def _finish(ax: Axes, title: str, xlabel: str | None, ylabel: str | None,
-            legend: bool, chart: str, mult: float) -> None:
+def _finish(
+    ax: Axes,
+    title: str,
+    xlabel: str | None,
+    ylabel: str | None,
+    legend: bool,
+    chart: str,
+    mult: float,
+) -> None:
     if title:
-        ax.set_title(title, loc="left",
-                     pad=6 + _HEADER_GAP + _header_rows(ax) * _row_height())
+        ax.set_title(
+            title, loc="left", pad=6 + _HEADER_GAP + _header_rows(ax) * _row_height()
+        )
     ax.set_xlabel(xlabel if xlabel is not None else "")
     if chart in _PERCENT_CHARTS and mult == 100:
         default_y = "Percentage"
@@ -611,8 +745,7 @@ def small_multiples(
         )
     points = points.reset_index(drop=True)
     key = by_cols if len(by_cols) > 1 else by_cols[0]
-    groups = list(points.groupby(key, sort=True,
-                                 dropna=False))
+    groups = list(points.groupby(key, sort=True, dropna=False))
     n = len(groups)
     if ncols is None:
         ncols = max(1, math.ceil(math.sqrt(n * 1.4)))
@@ -641,12 +774,24 @@ def small_multiples(
         ax = axes.flat[k]
         rows = grp.index.to_numpy()
         dates = (xall[0][rows], xall[1], xall[2])
-        _draw(ax, grp, chart=chart, limits=limits and chart != "run",
-              direction=direction, variation_labels=variation_labels, sigma2=False,
-              compact=True, dates=dates, mult=mult)
-        ax.set_title(" ".join(map(str, key)) if isinstance(key, tuple) else str(key),
-                     fontsize="small",
-                     loc="left", pad=2)
+        _draw(
+            ax,
+            grp,
+            chart=chart,
+            limits=limits and chart != "run",
+            direction=direction,
+            variation_labels=variation_labels,
+            sigma2=False,
+            compact=True,
+            dates=dates,
+            mult=mult,
+        )
+        ax.set_title(
+            " ".join(map(str, key)) if isinstance(key, tuple) else str(key),
+            fontsize="small",
+            loc="left",
+            pad=2,
+        )
         ax.tick_params(labelsize="x-small")
         ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
     for ax in axes.flat[n:]:
@@ -662,12 +807,23 @@ def small_multiples(
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(lab, h)
     if handles:  # one legend for the figure, under the panels
-        fig.legend(list(handles.values()), list(handles), loc="lower center",
-                   bbox_to_anchor=(0.5, 0.0), ncols=min(len(handles), 4),
-                   fontsize="small", frameon=False)
+        fig.legend(
+            list(handles.values()),
+            list(handles),
+            loc="lower center",
+            bbox_to_anchor=(0.5, 0.0),
+            ncols=min(len(handles), 4),
+            fontsize="small",
+            frameon=False,
+        )
     if title is not None:
         fig.suptitle(title)
-    fig.subplots_adjust(left=0.5 / width, right=1 - 0.1 / width,
-                        bottom=0.75 / height, top=1 - (0.55 if title else 0.3) / height,
-                        hspace=0.55, wspace=0.25 if sharey else 0.4)
+    fig.subplots_adjust(
+        left=0.5 / width,
+        right=1 - 0.1 / width,
+        bottom=0.75 / height,
+        top=1 - (0.55 if title else 0.3) / height,
+        hspace=0.55,
+        wspace=0.25 if sharey else 0.4,
+    )
     return axes

@@ -213,8 +213,10 @@ def survey_scores(
                ncols=min(len(handles), 4 if width >= 8 else 2),
                fontsize="small", frameon=False)  # fmt: skip
     if title is None:
-        score = "share of positive answers" if funnels.score == "positive" else (
-            "mean score"
+        score = (
+            "share of positive answers"
+            if funnels.score == "positive"
+            else ("mean score")
         )
         adj = "case-mix-adjusted " if adjusted.case_mix else ""
         title = f"{unit}: {adj}{score} against the expected range"

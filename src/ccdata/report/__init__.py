@@ -102,17 +102,25 @@ def demo_config(data_dir: str | Path) -> Config:
     for name, src in list(table.get("sources", {}).items()):
         paths = [src["path"]] if isinstance(src["path"], str) else src["path"]
         if not all((data_dir / p).is_file() for p in paths):
-            log.warning("demo: source %s left out (file not found in %s)", name,
-                        data_dir)
+            log.warning(
+                "demo: source %s left out (file not found in %s)", name, data_dir
+            )
             del table["sources"][name]
-            table["indicators"] = {k: v for k, v in table.get("indicators", {}).items()
-                                   if v.get("source") != name}
+            table["indicators"] = {
+                k: v
+                for k, v in table.get("indicators", {}).items()
+                if v.get("source") != name
+            }
             table.get("completeness", {}).pop(name, None)
     return parse_config(table, base_dir=data_dir, path=Path(str(res)))
 
 
-def run_demo_pipeline(out_dir: str | Path, *, data_dir: str | Path | None = None,
-                      progress: bool | None = None) -> RunOutcome:
+def run_demo_pipeline(
+    out_dir: str | Path,
+    *,
+    data_dir: str | Path | None = None,
+    progress: bool | None = None,
+) -> RunOutcome:
     """Run the full batch job on the bundled sample data (``ccdata demo --out DIR``).
 
     Parameters

@@ -136,7 +136,8 @@ class SurveyConfig:
     source: str
     title: str | None = None
     case_mix: list[str] = field(
-        default_factory=lambda: ["age_band", "sex", "route_to_diagnosis"])
+        default_factory=lambda: ["age_band", "sex", "route_to_diagnosis"]
+    )
     positive: list[int] = field(default_factory=lambda: [4, 5])
     min_respondents: int = 21
     score: Literal["mean", "positive"] = "mean"
@@ -244,8 +245,12 @@ class Config:
         """Return the globs of source ``name`` that match no file (each must match)."""
         src = self.sources[name]
         patterns = [src.path] if isinstance(src.path, str) else list(src.path)
-        return [p for p in patterns if glob.has_magic(str(self.resolve(p)))
-                and not glob.glob(str(self.resolve(p)))]
+        return [
+            p
+            for p in patterns
+            if glob.has_magic(str(self.resolve(p)))
+            and not glob.glob(str(self.resolve(p)))
+        ]
 
     def output_dir(self) -> Path | None:
         """Return the output folder given in ``[run] output``, resolved, or None."""
@@ -256,8 +261,12 @@ class Config:
 # Strict conversion of TOML tables into the dataclasses above
 # --------------------------------------------------------------------------- #
 
-_SECTIONS_AS_DICTS = {"sources": SourceConfig, "indicators": IndicatorConfig,
-                      "completeness": CompletenessConfig, "surveys": SurveyConfig}
+_SECTIONS_AS_DICTS = {
+    "sources": SourceConfig,
+    "indicators": IndicatorConfig,
+    "completeness": CompletenessConfig,
+    "surveys": SurveyConfig,
+}
 
 
 def _describe(tp: Any) -> str:
@@ -279,8 +288,9 @@ def _describe(tp: Any) -> str:
     if origin in (dict,):
         return f"a table of ({_describe(typing.get_args(tp)[1])})"
     if origin in (typing.Union, types.UnionType):
-        return " or ".join(_describe(a) for a in typing.get_args(tp)
-                           if a is not type(None))
+        return " or ".join(
+            _describe(a) for a in typing.get_args(tp) if a is not type(None)
+        )
     if dataclasses.is_dataclass(tp):
         return "a table"
     return str(tp)
@@ -376,8 +386,10 @@ def _build(cls: type, table: Mapping[str, Any], prefix: str, file: str) -> Any:
     kwargs: dict[str, Any] = {}
     for name, f in fields.items():
         full = f"{prefix}.{name}" if prefix else name
-        required = (f.default is dataclasses.MISSING
-                    and f.default_factory is dataclasses.MISSING)
+        required = (
+            f.default is dataclasses.MISSING
+            and f.default_factory is dataclasses.MISSING
+        )
         if name not in table:
             if required:
                 raise ConfigError(f"{file}: missing required key '{full}' in {where}.")
@@ -515,8 +527,10 @@ def _pydantic_problems(exc: ValidationError, cls: type, prefix: str) -> list[str
         kind = err["type"]
         if kind == "extra_forbidden":
             where = key.rsplit(".", 1)[0] if "." in key else "the top level"
-            out.append(f"{key}: unknown key in [{where}]. Allowed keys: "
-                       f"{', '.join(allowed or [])}.")
+            out.append(
+                f"{key}: unknown key in [{where}]. Allowed keys: "
+                f"{', '.join(allowed or [])}."
+            )
         elif kind == "missing":
             out.append(f"{key}: missing required key.")
         elif typing.get_origin(tp) is Literal:
@@ -526,8 +540,9 @@ def _pydantic_problems(exc: ValidationError, cls: type, prefix: str) -> list[str
     return out
 
 
-def _validate_table(cls: type, value: Any, prefix: str, file: str
-                    ) -> tuple[Any | None, list[str]]:
+def _validate_table(
+    cls: type, value: Any, prefix: str, file: str
+) -> tuple[Any | None, list[str]]:
     """(dataclass or None, problems) for one table of the configuration."""
     if not isinstance(value, Mapping):
         return None, [f"{prefix}: must be a table; {_got(value)}."]
@@ -548,37 +563,45 @@ def _validate_table(cls: type, value: Any, prefix: str, file: str
     return _build(cls, value, prefix, file), []
 
 
-def _validate_document(table: Mapping[str, Any], file: str
-                       ) -> tuple[dict[str, Any], list[str]]:
+def _validate_document(
+    table: Mapping[str, Any], file: str
+) -> tuple[dict[str, Any], list[str]]:
     """Validate every table of a configuration; keep what is good."""
     problems: list[str] = []
     kwargs: dict[str, Any] = {}
-    sections = {f.name: f for f in dataclasses.fields(Config)
-                if f.name not in ("path", "base_dir")}
+    sections = {
+        f.name: f
+        for f in dataclasses.fields(Config)
+        if f.name not in ("path", "base_dir")
+    }
     hints = typing.get_type_hints(Config)
     for key in table:
         if key not in sections:
-            problems.append(f"{key}: unknown key at the top level. Allowed keys: "
-                            f"{', '.join(sorted(sections))}.")
+            problems.append(
+                f"{key}: unknown key at the top level. Allowed keys: "
+                f"{', '.join(sorted(sections))}."
+            )
     for name in sections:
         if name not in table:
             if name == "sources":
-                problems.append("sources: at least one [sources.NAME] table is "
-                                "needed.")
+                problems.append("sources: at least one [sources.NAME] table is needed.")
             continue
         value = table[name]
         if name in _SECTIONS_AS_DICTS:
             sub = _SECTIONS_AS_DICTS[name]
             if not isinstance(value, Mapping):
-                problems.append(f"{name}: must be a table of named tables "
-                                f"([{name}.NAME]); {_got(value)}.")
+                problems.append(
+                    f"{name}: must be a table of named tables "
+                    f"([{name}.NAME]); {_got(value)}."
+                )
                 continue
             built = {}
             for k, v in value.items():
                 if not NAME_PATTERN.fullmatch(str(k)):
                     problems.append(
                         f"{name}.{k}: the name {k!r} may use only letters, digits, "
-                        "'_' and '-' (it names files in the output).")
+                        "'_' and '-' (it names files in the output)."
+                    )
                 obj, errs = _validate_table(sub, v, f"{name}.{k}", file)
                 problems.extend(errs)
                 if obj is not None and NAME_PATTERN.fullmatch(str(k)):
@@ -608,37 +631,53 @@ def _cross_problems(cfg: Config, raw_sources: set[str]) -> list[str]:
     for name, ind in cfg.indicators.items():
         key = f"indicators.{name}"
         if ind.source not in cfg.sources and ind.source not in raw_sources:
-            add(f"{key}.source: names an unknown source {ind.source!r}. "
-                f"Defined sources: {known}.")
+            add(
+                f"{key}.source: names an unknown source {ind.source!r}. "
+                f"Defined sources: {known}."
+            )
         if ind.kind == "proportion" and ind.numerator is None:
             add(f"{key}.numerator: required for kind 'proportion'.")
         if ind.kind == "ratio":
             if ind.numerator is None and (
                 ind.risk_model is None or ind.risk_model.outcome is None
             ):
-                add(f"{key}.numerator: the observed outcome is required for kind "
-                    "'ratio'.")
+                add(
+                    f"{key}.numerator: the observed outcome is required for kind "
+                    "'ratio'."
+                )
             if ind.expected is None and ind.risk_model is None:
-                add(f"{key}.expected: kind 'ratio' needs '{key}.expected' (a column "
-                    f"of expected counts) or a '{key}.risk_model' table.")
+                add(
+                    f"{key}.expected: kind 'ratio' needs '{key}.expected' (a column "
+                    f"of expected counts) or a '{key}.risk_model' table."
+                )
         if ind.kind == "mean" and ind.value is None:
             add(f"{key}.value: required for kind 'mean'.")
-        if ind.target is not None and ind.kind == "proportion" and not (
-            0.0 <= ind.target <= 1.0
+        if (
+            ind.target is not None
+            and ind.kind == "proportion"
+            and not (0.0 <= ind.target <= 1.0)
         ):
-            add(f"{key}.target: must be a proportion in [0, 1] for kind "
-                f"'proportion'; got {ind.target!r}.")
+            add(
+                f"{key}.target: must be a proportion in [0, 1] for kind "
+                f"'proportion'; got {ind.target!r}."
+            )
         if ind.risk_model is not None and (
             (ind.risk_model.covariates is None) == (ind.risk_model.formula is None)
         ):
-            add(f"{key}.risk_model: needs exactly one of 'covariates' (a list of "
-                "columns or terms) and 'formula'.")
+            add(
+                f"{key}.risk_model: needs exactly one of 'covariates' (a list of "
+                "columns or terms) and 'formula'."
+            )
         if ind.cusum and ind.risk_model is None:
-            add(f"{key}.cusum: needs a '{key}.risk_model' table (a risk-adjusted "
-                "CUSUM uses each patient's predicted risk).")
+            add(
+                f"{key}.cusum: needs a '{key}.risk_model' table (a risk-adjusted "
+                "CUSUM uses each patient's predicted risk)."
+            )
         if ind.cusum and ind.period is None:
-            add(f"{key}.cusum: needs '{key}.period' (the date that orders the "
-                "patients).")
+            add(
+                f"{key}.cusum: needs '{key}.period' (the date that orders the "
+                "patients)."
+            )
         if ind.spc is not None and ind.period is None:
             add(f"{key}.spc: needs '{key}.period' (the time column).")
     for name, qc in cfg.completeness.items():
@@ -649,25 +688,37 @@ def _cross_problems(cfg: Config, raw_sources: set[str]) -> list[str]:
         if exp is not None and exp not in cfg.sources and exp not in raw_sources:
             add(f"{key}.expected_source: names an unknown source {exp!r}.")
         if not 0.0 < qc.ascertainment_threshold <= 1.0:
-            add(f"{key}.ascertainment_threshold: must be a proportion in (0, 1] "
-                f"(e.g. 0.8 for 80%); got {qc.ascertainment_threshold!r}.")
+            add(
+                f"{key}.ascertainment_threshold: must be a proportion in (0, 1] "
+                f"(e.g. 0.8 for 80%); got {qc.ascertainment_threshold!r}."
+            )
     for name, sv in cfg.surveys.items():
         key = f"surveys.{name}"
         if sv.source not in cfg.sources and sv.source not in raw_sources:
-            add(f"{key}.source: names an unknown source {sv.source!r}. "
-                f"Defined sources: {known}.")
+            add(
+                f"{key}.source: names an unknown source {sv.source!r}. "
+                f"Defined sources: {known}."
+            )
         if sv.min_respondents < 1:
-            add(f"{key}.min_respondents: must be an integer >= 1; got "
-                f"{sv.min_respondents!r}.")
+            add(
+                f"{key}.min_respondents: must be an integer >= 1; got "
+                f"{sv.min_respondents!r}."
+            )
         if sv.level is not None and sv.level not in cfg.funnel.levels:
-            add(f"{key}.level: must be one of funnel.levels "
-                f"{cfg.funnel.levels!r}; got {sv.level!r}.")
+            add(
+                f"{key}.level: must be one of funnel.levels "
+                f"{cfg.funnel.levels!r}; got {sv.level!r}."
+            )
     if not cfg.funnel.levels or any(not (0 < lv < 1) for lv in cfg.funnel.levels):
-        add(f"funnel.levels: must list probabilities in (0, 1); got "
-            f"{cfg.funnel.levels!r}.")
+        add(
+            f"funnel.levels: must list probabilities in (0, 1); got "
+            f"{cfg.funnel.levels!r}."
+        )
     if cfg.disclosure.min_count < 1:
-        add("disclosure.min_count: must be an integer >= 1 (1 turns suppression "
-            f"off); got {cfg.disclosure.min_count!r}.")
+        add(
+            "disclosure.min_count: must be an integer >= 1 (1 turns suppression "
+            f"off); got {cfg.disclosure.min_count!r}."
+        )
     if cfg.run.workers < 0:
         add(f"run.workers: must be >= 0 (0: one per CPU); got {cfg.run.workers}.")
     if cfg.run.dpi < 20 or cfg.run.dpi > 600:
@@ -679,14 +730,18 @@ def _raise(file: str, problems: list[str]) -> None:
     if len(problems) == 1:
         exc = ConfigError(f"{file}: {problems[0]}")
     else:
-        exc = ConfigError(f"{file}: {len(problems)} problems in the configuration:\n"
-                          + "\n".join(f"  {p}" for p in problems))
+        exc = ConfigError(
+            f"{file}: {len(problems)} problems in the configuration:\n"
+            + "\n".join(f"  {p}" for p in problems)
+        )
     exc.problems = list(problems)  # type: ignore[attr-defined]
     raise exc
 
 
 def parse_config(
-    table: Mapping[str, Any], *, base_dir: str | Path | None = None,
+    table: Mapping[str, Any],
+    *,
+    base_dir: str | Path | None = None,
     path: str | Path | None = None,
 ) -> Config:
     """Build a :class:`Config` from an already parsed TOML table.
@@ -728,8 +783,9 @@ def parse_config(
     return cfg
 
 
-def _parse(table: Mapping[str, Any], *, base_dir: str | Path | None,
-           path: str | Path | None) -> tuple[Config, list[str]]:
+def _parse(
+    table: Mapping[str, Any], *, base_dir: str | Path | None, path: str | Path | None
+) -> tuple[Config, list[str]]:
     """Return the configuration built from its good tables, and every problem found."""
     file = "<config>" if path is None else str(path)
     if not isinstance(table, Mapping):
@@ -737,11 +793,14 @@ def _parse(table: Mapping[str, Any], *, base_dir: str | Path | None,
     kwargs, problems = _validate_document(table, file)
     if base_dir is None:
         base_dir = Path(path).resolve().parent if path is not None else Path.cwd()
-    raw_sources = set(table["sources"]) if isinstance(
-        table.get("sources"), Mapping) else set()
-    cfg = Config(**{"sources": {}, **kwargs},
-                 path=None if path is None else Path(path).resolve(),
-                 base_dir=Path(base_dir).resolve())
+    raw_sources = (
+        set(table["sources"]) if isinstance(table.get("sources"), Mapping) else set()
+    )
+    cfg = Config(
+        **{"sources": {}, **kwargs},
+        path=None if path is None else Path(path).resolve(),
+        base_dir=Path(base_dir).resolve(),
+    )
     problems.extend(_cross_problems(cfg, raw_sources))
     return cfg, problems
 
@@ -881,12 +940,18 @@ def _column_problems(cfg: Config) -> list[str]:
         if cols is None:
             continue
 
-        def need(key: str, col: str, cols: list[str] = cols, origin: str = origin,
-                 name: str = name) -> None:
+        def need(
+            key: str,
+            col: str,
+            cols: list[str] = cols,
+            origin: str = origin,
+            name: str = name,
+        ) -> None:
             if col not in cols:
                 problems.append(
                     f"{key}: column {col!r} is not in source {name!r} ({origin})"
-                    f"{_suggest(col, cols)}; columns are {', '.join(cols)}.")
+                    f"{_suggest(col, cols)}; columns are {', '.join(cols)}."
+                )
 
         for col in src.filter:
             need(f"sources.{name}.filter.{col}", col)
@@ -904,9 +969,14 @@ def _column_problems(cfg: Config) -> list[str]:
             continue
         cols, origin = final[ind.source]
         key = f"indicators.{name}"
-        used = {"unit": ind.unit, "numerator": ind.numerator,
-                "denominator": ind.denominator, "expected": ind.expected,
-                "value": ind.value, "period": ind.period}
+        used = {
+            "unit": ind.unit,
+            "numerator": ind.numerator,
+            "denominator": ind.denominator,
+            "expected": ind.expected,
+            "value": ind.value,
+            "period": ind.period,
+        }
         if ind.risk_model is not None and ind.risk_model.outcome is not None:
             used["risk_model.outcome"] = ind.risk_model.outcome
         checks = [(f"{key}.{k}", c) for k, c in used.items() if c is not None]
@@ -919,7 +989,8 @@ def _column_problems(cfg: Config) -> list[str]:
             if c not in cols:
                 problems.append(
                     f"{k}: column {c!r} is not in source {ind.source!r} ({origin})"
-                    f"{_suggest(c, cols)}; columns are {', '.join(cols)}.")
+                    f"{_suggest(c, cols)}; columns are {', '.join(cols)}."
+                )
     for name, sv in cfg.surveys.items():
         if sv.source not in final:
             continue
@@ -929,28 +1000,38 @@ def _column_problems(cfg: Config) -> list[str]:
                 problems.append(
                     f"surveys.{name}.case_mix[{i}]: column {c!r} is not in source "
                     f"{sv.source!r} ({origin}){_suggest(c, cols)}; columns are "
-                    f"{', '.join(cols)}.")
+                    f"{', '.join(cols)}."
+                )
     for name, qc in cfg.completeness.items():
         key = f"completeness.{name}"
         if name in final:
             cols, origin = final[name]
             checks = [(f"{key}.fields[{i}]", c) for i, c in enumerate(qc.fields or [])]
-            checks += [(f"{key}.{k}", c) for k, c in (
-                ("event_date", qc.event_date), ("entered_date", qc.entered_date))
-                if c is not None]
+            checks += [
+                (f"{key}.{k}", c)
+                for k, c in (
+                    ("event_date", qc.event_date),
+                    ("entered_date", qc.entered_date),
+                )
+                if c is not None
+            ]
             for k, c in checks:
                 if c not in cols:
                     problems.append(
                         f"{k}: column {c!r} is not in source {name!r} ({origin})"
-                        f"{_suggest(c, cols)}; columns are {', '.join(cols)}.")
+                        f"{_suggest(c, cols)}; columns are {', '.join(cols)}."
+                    )
         exp = qc.expected_source
         if exp is not None and exp in final:
             cols, origin = final[exp]
-            for k, c in (("expected_column", qc.expected_column),
-                         ("expected_period", qc.expected_period)):
+            for k, c in (
+                ("expected_column", qc.expected_column),
+                ("expected_period", qc.expected_period),
+            ):
                 if c not in cols:
                     problems.append(
                         f"{key}.{k}: column {c!r} is not in source {exp!r} "
                         f"({origin}){_suggest(c, cols)}; columns are "
-                        f"{', '.join(cols)}.")
+                        f"{', '.join(cols)}."
+                    )
     return problems

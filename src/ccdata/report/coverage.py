@@ -70,8 +70,13 @@ DEFAULT_MIN_COVERAGE = 0.75
 _FREQ = {"day": "D", "week": "W", "month": "M", "quarter": "Q", "year": "Y"}
 
 #: Columns added to an indicator's funnel table.
-COVERAGE_COLUMNS = ("periods_in_window", "periods_received", "coverage",
-                    "missing_periods", "coverage_note")
+COVERAGE_COLUMNS = (
+    "periods_in_window",
+    "periods_received",
+    "coverage",
+    "missing_periods",
+    "coverage_note",
+)
 
 
 def min_coverage(cfg: Any) -> float:
@@ -82,20 +87,24 @@ def min_coverage(cfg: Any) -> float:
     >>> min_coverage(None)
     0.75
     """
-    value = getattr(getattr(cfg, "funnel", None), "min_coverage",
-                    DEFAULT_MIN_COVERAGE)
+    value = getattr(getattr(cfg, "funnel", None), "min_coverage", DEFAULT_MIN_COVERAGE)
     value = DEFAULT_MIN_COVERAGE if value is None else value
-    if isinstance(value, bool) or not isinstance(value, int | float) \
-            or not 0 <= float(value) <= 1:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= float(value) <= 1
+    ):
         raise ConfigError(
             f"{getattr(cfg, 'path', None)}: key 'funnel.min_coverage' must be a "
-            f"share of the window's periods in [0, 1]; got {value!r}.")
+            f"share of the window's periods in [0, 1]; got {value!r}."
+        )
     return float(value)
 
 
 def _period_index(labels: Sequence[str], freq: str) -> pd.PeriodIndex:
-    return pd.PeriodIndex([pd.Period(str(v), freq=_FREQ[freq]) for v in labels],
-                          freq=_FREQ[freq])
+    return pd.PeriodIndex(
+        [pd.Period(str(v), freq=_FREQ[freq]) for v in labels], freq=_FREQ[freq]
+    )
 
 
 def _label(p: pd.Period, freq: str) -> str:
@@ -160,8 +169,9 @@ def is_record_level(data: pd.DataFrame, *, unit: str, period: str) -> bool:
     return bool(data.groupby([unit, period], sort=False).size().max() > 1)
 
 
-def _received(data: pd.DataFrame, *, unit: str, period: str, freq: str,
-              record_level: bool) -> pd.DataFrame:
+def _received(
+    data: pd.DataFrame, *, unit: str, period: str, freq: str, record_level: bool
+) -> pd.DataFrame:
     """Return the unit and period label of every period counted as received."""
     pairs = data[[unit, period]].dropna().drop_duplicates()
     pairs = pairs.astype({unit: str, period: str})
@@ -175,10 +185,16 @@ def _received(data: pd.DataFrame, *, unit: str, period: str, freq: str,
     return pd.DataFrame(rows, columns=["unit", "period"])
 
 
-def unit_coverage(data: pd.DataFrame, window: Sequence[str], *, unit: str,
-                  period: str, freq: str = "month",
-                  threshold: float = DEFAULT_MIN_COVERAGE,
-                  units: Sequence[str] | None = None) -> pd.DataFrame:
+def unit_coverage(
+    data: pd.DataFrame,
+    window: Sequence[str],
+    *,
+    unit: str,
+    period: str,
+    freq: str = "month",
+    threshold: float = DEFAULT_MIN_COVERAGE,
+    units: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """Each unit's coverage of a window, and whether it may be judged.
 
     Parameters
@@ -221,8 +237,9 @@ def unit_coverage(data: pd.DataFrame, window: Sequence[str], *, unit: str,
     grid = window_grid(window, freq)
     n = len(grid)
     record_level = is_record_level(data, unit=unit, period=period)
-    got = _received(data, unit=unit, period=period, freq=freq,
-                    record_level=record_level)
+    got = _received(
+        data, unit=unit, period=period, freq=freq, record_level=record_level
+    )
     all_units = sorted(set(got["unit"]) | set(map(str, units or ())))
     in_win = got[got["period"].isin(grid)]
     by_unit = in_win.groupby("unit")["period"].agg(list).to_dict()
@@ -234,21 +251,44 @@ def unit_coverage(data: pd.DataFrame, window: Sequence[str], *, unit: str,
         share = k / n if n else np.nan
         missing = [p for p in grid if p not in set(have)]
         note = _note(have, missing, grid, last_any.get(u), freq, k, n)
-        rows.append({"unit": u, "periods_in_window": n, "periods_received": k,
-                     "coverage": share,
-                     "first_period": have[0] if have else "",
-                     "last_period": have[-1] if have else "",
-                     "missing_periods": period_ranges(missing, freq),
-                     "assessed": bool(n and share >= threshold - 1e-12),
-                     "coverage_note": note})
-    return pd.DataFrame(rows, columns=["unit", "periods_in_window", "periods_received",
-                                       "coverage", "first_period", "last_period",
-                                       "missing_periods", "assessed",
-                                       "coverage_note"])
+        rows.append(
+            {
+                "unit": u,
+                "periods_in_window": n,
+                "periods_received": k,
+                "coverage": share,
+                "first_period": have[0] if have else "",
+                "last_period": have[-1] if have else "",
+                "missing_periods": period_ranges(missing, freq),
+                "assessed": bool(n and share >= threshold - 1e-12),
+                "coverage_note": note,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "unit",
+            "periods_in_window",
+            "periods_received",
+            "coverage",
+            "first_period",
+            "last_period",
+            "missing_periods",
+            "assessed",
+            "coverage_note",
+        ],
+    )
 
 
-def _note(have: list[str], missing: list[str], grid: list[str], last_any: Any,
-          freq: str, k: int, n: int) -> str:
+def _note(
+    have: list[str],
+    missing: list[str],
+    grid: list[str],
+    last_any: Any,
+    freq: str,
+    k: int,
+    n: int,
+) -> str:
     if not missing:
         return ""
     if not have:
@@ -267,8 +307,9 @@ def _note(have: list[str], missing: list[str], grid: list[str], last_any: Any,
     return "; ".join(parts)
 
 
-def hold_out(agg: pd.DataFrame, coverage: pd.DataFrame | None
-             ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def hold_out(
+    agg: pd.DataFrame, coverage: pd.DataFrame | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split a funnel's per-unit rows into the judged and the held-out units.
 
     Returns ``(judged, held)``: the rows of units whose coverage is enough,
@@ -281,9 +322,14 @@ def hold_out(agg: pd.DataFrame, coverage: pd.DataFrame | None
     return agg[~mask], agg[mask]
 
 
-def add_coverage(table: pd.DataFrame, held: pd.DataFrame,
-                 coverage: pd.DataFrame | None, *, name: str, kind: str
-                 ) -> pd.DataFrame:
+def add_coverage(
+    table: pd.DataFrame,
+    held: pd.DataFrame,
+    coverage: pd.DataFrame | None,
+    *,
+    name: str,
+    kind: str,
+) -> pd.DataFrame:
     """Put the held-out units back in the funnel table, with the coverage columns.
 
     Held-out units get status ``not_assessed``, their own value
@@ -311,8 +357,9 @@ def add_coverage(table: pd.DataFrame, held: pd.DataFrame,
         if "used_in_overdispersion" in table.columns:
             extra["used_in_overdispersion"] = False
         extra["status"] = "not_assessed"
-        out = pd.concat([table, extra.reindex(columns=table.columns)],
-                        ignore_index=True)
+        out = pd.concat(
+            [table, extra.reindex(columns=table.columns)], ignore_index=True
+        )
     cov = coverage.set_index("unit")
     units = out["unit"].astype(str)
     for col in COVERAGE_COLUMNS:
@@ -339,12 +386,16 @@ def coverage_sentence(row: Any, *, min_share: float) -> str:
     if n and k == n:
         return f"Data received for all {n} periods of the window."
     if share + 1e-12 < min_share:
-        return (f"Not assessed: {note}. A verdict needs data for at least "
-                f"{100 * min_share:.0f}% of the window's periods; missing: "
-                f"{missing}.")
-    return (f"Data received for {k} of {n} periods ({100 * share:.0f}%), enough "
-            f"to be assessed; missing: {missing}. The result describes the "
-            "periods received.")
+        return (
+            f"Not assessed: {note}. A verdict needs data for at least "
+            f"{100 * min_share:.0f}% of the window's periods; missing: "
+            f"{missing}."
+        )
+    return (
+        f"Data received for {k} of {n} periods ({100 * share:.0f}%), enough "
+        f"to be assessed; missing: {missing}. The result describes the "
+        "periods received."
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -366,9 +417,9 @@ def _source_period(cfg: Any, name: str) -> tuple[str, str] | None:
     return None
 
 
-def source_submission_status(cfg: Any, name: str, data: pd.DataFrame,
-                             sites: Sequence[str] | None = None
-                             ) -> pd.DataFrame | None:
+def source_submission_status(
+    cfg: Any, name: str, data: pd.DataFrame, sites: Sequence[str] | None = None
+) -> pd.DataFrame | None:
     """Status of each site's return for each period of a source.
 
     Uses :func:`ccdata.submission_volume` (records per site and period, zero
@@ -403,46 +454,75 @@ def source_submission_status(cfg: Any, name: str, data: pd.DataFrame,
     grid = window_grid(sorted(frame["_period"].unique()), freq)
     site_list = sorted(set(frame[unit]) | set(map(str, sites or ())))
     record_level = is_record_level(frame, unit=unit, period="_period")
-    got = _received(frame, unit=unit, period="_period", freq=freq,
-                    record_level=record_level)
+    got = _received(
+        frame, unit=unit, period="_period", freq=freq, record_level=record_level
+    )
     qc = cfg.completeness.get(name)
     entered = qc.entered_date if qc is not None else None
     due = 30
     if entered and entered in frame.columns:
         frame["_entered"] = pd.to_datetime(frame[entered], errors="coerce")
         last = frame.groupby([unit, "_period"])["_entered"].max()
-        got["submitted_date"] = [last.get((u, p), pd.NaT) for u, p in
-                                 got[["unit", "period"]].itertuples(index=False)]
+        got["submitted_date"] = [
+            last.get((u, p), pd.NaT)
+            for u, p in got[["unit", "period"]].itertuples(index=False)
+        ]
         due = int(qc.timeliness_days or 30)
     else:
         got["submitted_date"] = pd.NaT
     got["submitted_date"] = pd.to_datetime(got["submitted_date"]).dt.strftime(
-        "%Y-%m-%d")
+        "%Y-%m-%d"
+    )
     got = got.rename(columns={"unit": unit})
     pfreq = _FREQ[freq]
-    status = submission_status(got, sites=site_list, periods=grid, due=due,
-                               unit=unit, period="period", date="submitted_date",
-                               freq=freq).rename(columns={"unit": unit})
-    vol = submission_volume(frame.assign(_date=_starts(frame["_period"], freq)),
-                            date="_date", unit=unit, freq=freq, sites=site_list,
-                            start=grid[0], end=grid[-1]
-                            ).rename(columns={"unit": unit})
-    status["period"] = [_label(pd.Period(p, freq=pfreq), freq)
-                        for p in status["period"]]
+    status = submission_status(
+        got,
+        sites=site_list,
+        periods=grid,
+        due=due,
+        unit=unit,
+        period="period",
+        date="submitted_date",
+        freq=freq,
+    ).rename(columns={"unit": unit})
+    vol = submission_volume(
+        frame.assign(_date=_starts(frame["_period"], freq)),
+        date="_date",
+        unit=unit,
+        freq=freq,
+        sites=site_list,
+        start=grid[0],
+        end=grid[-1],
+    ).rename(columns={"unit": unit})
+    status["period"] = [
+        _label(pd.Period(p, freq=pfreq), freq) for p in status["period"]
+    ]
     vol["period"] = [_label(pd.Period(p, freq=pfreq), freq) for p in vol["period"]]
-    status = status.merge(vol.rename(columns={"cases": "records"}),
-                          on=[unit, "period"], how="left")
+    status = status.merge(
+        vol.rename(columns={"cases": "records"}), on=[unit, "period"], how="left"
+    )
     status["records"] = status["records"].fillna(0).astype("int64")
     status.insert(0, "source", name)
-    return status[["source", unit, "period", "records", "submitted_date", "due_date",
-                   "status", "days_late"]]
+    return status[
+        [
+            "source",
+            unit,
+            "period",
+            "records",
+            "submitted_date",
+            "due_date",
+            "status",
+            "days_late",
+        ]
+    ]
 
 
 def _starts(labels: pd.Series, freq: str) -> pd.Series:
     if freq == "year":
         return labels.astype(str) + "-01-01"
-    return labels.map(lambda s: pd.Period(s, freq=_FREQ[freq]).start_time
-                      .strftime("%Y-%m-%d"))
+    return labels.map(
+        lambda s: pd.Period(s, freq=_FREQ[freq]).start_time.strftime("%Y-%m-%d")
+    )
 
 
 def site_coverage_summary(status: pd.DataFrame | None, site: str) -> dict[str, Any]:
@@ -462,34 +542,50 @@ def site_coverage_summary(status: pd.DataFrame | None, site: str) -> dict[str, A
     if own.empty:
         return {}
     periods = own["period"].astype(str).tolist()
-    freq = "year" if all(len(p) == 4 for p in periods) else (
-        "quarter" if any("Q" in p for p in periods) else (
-            "day" if all(len(p) == 10 for p in periods) else "month"))
+    freq = (
+        "year"
+        if all(len(p) == 4 for p in periods)
+        else (
+            "quarter"
+            if any("Q" in p for p in periods)
+            else ("day" if all(len(p) == 10 for p in periods) else "month")
+        )
+    )
     st = own["status"].astype(str)
     missing = own.loc[st == "missing", "period"].astype(str).tolist()
     late = own.loc[st == "late", "period"].astype(str).tolist()
-    return {"source": str(own["source"].iloc[0]), "periods": len(own),
-            "first": periods[0], "last": periods[-1],
-            "received": int((st != "missing").sum()),
-            "missing_count": len(missing),
-            "missing": period_ranges(missing, freq),
-            "late_count": len(late), "late": period_ranges(late, freq),
-            "timed": bool(st.isin(["on_time", "late"]).any())}
+    return {
+        "source": str(own["source"].iloc[0]),
+        "periods": len(own),
+        "first": periods[0],
+        "last": periods[-1],
+        "received": int((st != "missing").sum()),
+        "missing_count": len(missing),
+        "missing": period_ranges(missing, freq),
+        "late_count": len(late),
+        "late": period_ranges(late, freq),
+        "timed": bool(st.isin(["on_time", "late"]).any()),
+    }
 
 
 def registered_sites(cfg: Any, name: str, sites: pd.DataFrame | None) -> list[str]:
     """Return the registered sites expected to send source ``name`` (its community)."""
     community = cfg.sources[name].community
     col = cfg.sites.community_column
-    if sites is None or cfg.sites.id_column not in sites.columns \
-            or community is None or col not in sites.columns:
+    if (
+        sites is None
+        or cfg.sites.id_column not in sites.columns
+        or community is None
+        or col not in sites.columns
+    ):
         return []  # without a community, the sites are those in the data
     sites = sites[sites[col] == community]
     return sorted(sites[cfg.sites.id_column].astype(str).unique())
 
 
-def write_submission_status(cfg: Any, tmp: Any, sources: dict[str, Any],
-                            sites: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+def write_submission_status(
+    cfg: Any, tmp: Any, sources: dict[str, Any], sites: pd.DataFrame | None
+) -> dict[str, pd.DataFrame]:
     """Compute and write ``indicators/submission_status_<source>.csv`` per source.
 
     Sources without a period (e.g. an expected-cases file with no indicator
@@ -503,14 +599,19 @@ def write_submission_status(cfg: Any, tmp: Any, sources: dict[str, Any],
     out: dict[str, pd.DataFrame] = {}
     for name, src in sources.items():
         expected = {qc.expected_source for qc in cfg.completeness.values()}
-        if name in expected and not any(i.source == name
-                                        for i in cfg.indicators.values()):
+        if name in expected and not any(
+            i.source == name for i in cfg.indicators.values()
+        ):
             continue  # an independent count of cases, not a site submission
-        table = source_submission_status(cfg, name, src.data,
-                                         registered_sites(cfg, name, sites))
+        table = source_submission_status(
+            cfg, name, src.data, registered_sites(cfg, name, sites)
+        )
         if table is None:
             continue
         out[name] = table
-        w.write_csv(table, Path(tmp) / "indicators" / f"submission_status_{name}.csv",
-                    sort_by=["site_id", "period"])
+        w.write_csv(
+            table,
+            Path(tmp) / "indicators" / f"submission_status_{name}.csv",
+            sort_by=["site_id", "period"],
+        )
     return out

@@ -30,7 +30,7 @@ __all__ = ["DEMO_PROBLEMS", "add_demo_problems"]
 #: What :func:`add_demo_problems` plants: site -> the problem, in words.
 DEMO_PROBLEMS = {
     "S05": "late: its latest quarter not yet received, the three months before "
-           "entered more than 90 days after the operation",
+    "entered more than 90 days after the operation",
     "P05": "a mistyped row: eligible '2O' (letter O) in 2025-06",
     "S12": "stopped submitting after 2024-12",
 }
@@ -64,7 +64,8 @@ def add_demo_problems(data_dir: str | Path) -> list[str]:
         drop = s05 & month.isin(latest.astype(str))
         late = s05 & month.isin(before.astype(str))
         entered = pd.to_datetime(aaa.loc[late, "procedure_date"]) + pd.Timedelta(
-            days=120)
+            days=120
+        )
         aaa.loc[late, "record_entered_date"] = entered.dt.strftime("%Y-%m-%d")
         stop = (aaa["site_id"] == "S12") & (month > "2024-12")
         aaa = aaa[~(drop | stop)]

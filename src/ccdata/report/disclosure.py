@@ -42,16 +42,43 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-__all__ = ["COMPLEMENTARY_LABEL", "COUNT_COLUMNS", "SAFE_COLUMNS", "TEXT_SUFFIXES",
-           "complementary_suppression", "derived_columns", "hidden_rows", "protect",
-           "hidden_units", "policy_statement", "publication_quality",
-           "publication_view", "suppress_table", "suppress_text",
-           "without_units", "file_text", "scan_pack",
-           "scan_text", "suppress", "suppress_series"]
+__all__ = [
+    "COMPLEMENTARY_LABEL",
+    "COUNT_COLUMNS",
+    "SAFE_COLUMNS",
+    "TEXT_SUFFIXES",
+    "complementary_suppression",
+    "derived_columns",
+    "hidden_rows",
+    "protect",
+    "hidden_units",
+    "policy_statement",
+    "publication_quality",
+    "publication_view",
+    "suppress_table",
+    "suppress_text",
+    "without_units",
+    "file_text",
+    "scan_pack",
+    "scan_text",
+    "suppress",
+    "suppress_series",
+]
 
 #: Files read as text by :func:`scan_pack`.
-TEXT_SUFFIXES = (".csv", ".md", ".txt", ".html", ".htm", ".json", ".svg", ".xml",
-                 ".tsv", ".css", ".js")
+TEXT_SUFFIXES = (
+    ".csv",
+    ".md",
+    ".txt",
+    ".html",
+    ".htm",
+    ".json",
+    ".svg",
+    ".xml",
+    ".tsv",
+    ".css",
+    ".js",
+)
 
 
 # --------------------------------------------------------------------------- #
@@ -59,8 +86,9 @@ TEXT_SUFFIXES = (".csv", ".md", ".txt", ".html", ".htm", ".json", ".svg", ".xml"
 # --------------------------------------------------------------------------- #
 
 
-def suppress(values: pd.Series, *, min_count: int, suppress_zero: bool = False
-             ) -> tuple[pd.Series, np.ndarray]:
+def suppress(
+    values: pd.Series, *, min_count: int, suppress_zero: bool = False
+) -> tuple[pd.Series, np.ndarray]:
     """Replace counts ``1..min_count-1`` (and 0 if asked) by ``"<min_count"``.
 
     Returns the shown values (object dtype) and the boolean mask of suppressed
@@ -84,8 +112,13 @@ def suppress(values: pd.Series, *, min_count: int, suppress_zero: bool = False
 COMPLEMENTARY_LABEL = "[hidden]"
 
 
-def protect(counts: ArrayLike, primary: ArrayLike, margins: Iterable[ArrayLike], *,
-            min_count: int | None = None) -> tuple[np.ndarray, list[int]]:
+def protect(
+    counts: ArrayLike,
+    primary: ArrayLike,
+    margins: Iterable[ArrayLike],
+    *,
+    min_count: int | None = None,
+) -> tuple[np.ndarray, list[int]]:
     """Complementary suppression of one line of cells against published margins.
 
     Each margin is a set of cells (a boolean mask) whose sum is published
@@ -154,13 +187,19 @@ def protect(counts: ArrayLike, primary: ArrayLike, margins: Iterable[ArrayLike],
                 changed = True
             else:
                 exposed.add(i)
-    still = {i for i in exposed
-             if _disclosed(cells, prim, hidden, groups[i], min_count)}
+    still = {
+        i for i in exposed if _disclosed(cells, prim, hidden, groups[i], min_count)
+    }
     return hidden, sorted(still)
 
 
-def _disclosed(counts: np.ndarray, primary: np.ndarray, hidden: np.ndarray,
-               group: np.ndarray, min_count: int | None) -> bool:
+def _disclosed(
+    counts: np.ndarray,
+    primary: np.ndarray,
+    hidden: np.ndarray,
+    group: np.ndarray,
+    min_count: int | None,
+) -> bool:
     """Whether the group's published sum pins a hidden primary cell to one value.
 
     The reader's model: a primary cell is 1..min_count-1, a complementary
@@ -181,8 +220,9 @@ def _disclosed(counts: np.ndarray, primary: np.ndarray, hidden: np.ndarray,
     return hi <= lo
 
 
-def complementary_suppression(counts: ArrayLike, primary: ArrayLike, *,
-                              total_shown: bool = True) -> np.ndarray:
+def complementary_suppression(
+    counts: ArrayLike, primary: ArrayLike, *, total_shown: bool = True
+) -> np.ndarray:
     """Cells to hide so that no small cell of a line is recoverable from its total.
 
     The one-margin case of :func:`protect`: when the line's total is
@@ -203,11 +243,17 @@ def complementary_suppression(counts: ArrayLike, primary: ArrayLike, *,
     return protect(counts, small, [np.ones(len(small), dtype=bool)])[0]
 
 
-def suppress_series(frame: pd.DataFrame, *, count_columns: Iterable[str],
-                    derived_columns: Iterable[str], min_count: int,
-                    suppress_zero: bool = False, total_shown: bool = True,
-                    group_columns: Iterable[str] = (),
-                    margin_columns: Iterable[str] = ()) -> pd.DataFrame:
+def suppress_series(
+    frame: pd.DataFrame,
+    *,
+    count_columns: Iterable[str],
+    derived_columns: Iterable[str],
+    min_count: int,
+    suppress_zero: bool = False,
+    total_shown: bool = True,
+    group_columns: Iterable[str] = (),
+    margin_columns: Iterable[str] = (),
+) -> pd.DataFrame:
     """Suppress one line of a table (a site's periods, or a community's sites).
 
     Counts below ``min_count`` are shown as ``"<min_count"``; more cells are
@@ -257,8 +303,9 @@ def suppress_series(frame: pd.DataFrame, *, count_columns: Iterable[str],
     masks = {}
     for col in counts:
         values = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float)
-        _, primary = suppress(out[col], min_count=min_count,
-                              suppress_zero=suppress_zero)
+        _, primary = suppress(
+            out[col], min_count=min_count, suppress_zero=suppress_zero
+        )
         hidden, exposed = protect(values, primary, margins, min_count=min_count)
         masks[col] = (primary, hidden)
         hidden_row |= hidden
@@ -309,8 +356,7 @@ def _png_text(data: bytes) -> str:
     parts = [_png_chunks_raw(data)]
     try:
         with Image.open(io.BytesIO(data)) as im:
-            parts.extend(f"{k}\n{v}" for k, v in im.info.items()
-                         if isinstance(v, str))
+            parts.extend(f"{k}\n{v}" for k, v in im.info.items() if isinstance(v, str))
     except Exception:  # noqa: BLE001 - an unreadable PNG: its chunks are read raw
         pass
     return "\n".join(parts)
@@ -319,16 +365,19 @@ def _png_text(data: bytes) -> str:
 def _png_chunks_raw(data: bytes) -> str:
     out, pos = [], 8
     while pos + 8 <= len(data):
-        length = int.from_bytes(data[pos:pos + 4], "big")
-        ctype = data[pos + 4:pos + 8]
-        body = data[pos + 8:pos + 8 + length]
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        ctype = data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
         if ctype == b"tEXt":
             out.append(body.decode("latin-1"))
         elif ctype == b"zTXt":
             key, _, rest = body.partition(b"\0")
             try:
-                out.append(key.decode("latin-1") + "\n"
-                           + zlib.decompress(rest[1:]).decode("latin-1"))
+                out.append(
+                    key.decode("latin-1")
+                    + "\n"
+                    + zlib.decompress(rest[1:]).decode("latin-1")
+                )
             except zlib.error:
                 out.append(body.decode("latin-1"))
         elif ctype == b"iTXt":
@@ -341,8 +390,9 @@ def _png_chunks_raw(data: bytes) -> str:
                     text = zlib.decompress(text)
                 except zlib.error:
                     pass
-            out.append(b"\n".join((key, translated, text)).decode(
-                "utf-8", errors="replace"))
+            out.append(
+                b"\n".join((key, translated, text)).decode("utf-8", errors="replace")
+            )
         pos += 12 + length
     return "\n".join(out)
 
@@ -409,9 +459,14 @@ def file_text(path: str | Path) -> str:
     return path.name + "\n" + body
 
 
-def scan_pack(pack_dir: str | Path, site: str, identifiers: Iterable[str], *,
-              own_name: str | None = None, own_aliases: Iterable[str] = ()
-              ) -> list[str]:
+def scan_pack(
+    pack_dir: str | Path,
+    site: str,
+    identifiers: Iterable[str],
+    *,
+    own_name: str | None = None,
+    own_aliases: Iterable[str] = (),
+) -> list[str]:
     r"""Find other sites' identifiers or names in every file of a pack.
 
     Parameters
@@ -447,8 +502,12 @@ def scan_pack(pack_dir: str | Path, site: str, identifiers: Iterable[str], *,
     """
     allowed = {a for a in (site, own_name, *own_aliases) if a}
     allowed_low = {a.casefold() for a in allowed}
-    every = tuple(sorted({str(i) for i in identifiers if str(i)} | allowed,
-                         key=lambda s: (-len(s), s)))
+    every = tuple(
+        sorted(
+            {str(i) for i in identifiers if str(i)} | allowed,
+            key=lambda s: (-len(s), s),
+        )
+    )
     if not {s.casefold() for s in every} - allowed_low:
         return []
     pattern = _id_pattern(every)
@@ -457,8 +516,10 @@ def scan_pack(pack_dir: str | Path, site: str, identifiers: Iterable[str], *,
         if not path.is_file():
             continue
         found = pattern.findall(file_text(path))
-        hits.extend(f"{path.name}: {m}" for m in
-                    sorted({m for m in found if m.casefold() not in allowed_low}))
+        hits.extend(
+            f"{path.name}: {m}"
+            for m in sorted({m for m in found if m.casefold() not in allowed_low})
+        )
     return hits
 
 
@@ -471,8 +532,9 @@ def _id_pattern(identifiers: tuple[str, ...]) -> re.Pattern[str]:
     reported. Compiled once per run, not once per pack. ``_`` counts as a
     separator (``lung_t02_brookton`` names ``t02``).
     """
-    alt = "|".join(re.escape(i) if _loose(i) else f"(?-i:{re.escape(i)})"
-                   for i in identifiers)
+    alt = "|".join(
+        re.escape(i) if _loose(i) else f"(?-i:{re.escape(i)})" for i in identifiers
+    )
     return re.compile(r"(?<![A-Za-z0-9])(" + alt + r")(?![A-Za-z0-9])", re.IGNORECASE)
 
 
@@ -486,17 +548,23 @@ def _loose(identifier: str) -> bool:
     return len(identifier) >= 4 or any(c.isdigit() for c in identifier)
 
 
-def scan_text(text: str, site: str, identifiers: Iterable[str], *,
-              own_name: str | None = None) -> list[str]:
+def scan_text(
+    text: str, site: str, identifiers: Iterable[str], *, own_name: str | None = None
+) -> list[str]:
     """Other sites' identifiers or names found in ``text`` (case-insensitive)."""
     allowed_low = {a.casefold() for a in (site, own_name) if a}
-    every = tuple(sorted({str(i) for i in identifiers if str(i)}
-                         | {a for a in (site, own_name) if a},
-                         key=lambda s: (-len(s), s)))
+    every = tuple(
+        sorted(
+            {str(i) for i in identifiers if str(i)}
+            | {a for a in (site, own_name) if a},
+            key=lambda s: (-len(s), s),
+        )
+    )
     if not every:
         return []
-    return sorted({m for m in _id_pattern(every).findall(text)
-                   if m.casefold() not in allowed_low})
+    return sorted(
+        {m for m in _id_pattern(every).findall(text) if m.casefold() not in allowed_low}
+    )
 
 
 # --------------------------------------------------------------------------- #
@@ -504,18 +572,47 @@ def scan_text(text: str, site: str, identifiers: Iterable[str], *,
 # --------------------------------------------------------------------------- #
 
 #: Columns that are neither counts nor computed from counts: kept on hidden rows.
-SAFE_COLUMNS = frozenset({
-    "indicator", "title", "unit", "site_id", "x", "period", "period_start", "month",
-    "year", "phase", "baseline", "status", "status_text", "sites_compared",
-    "used_in_overdispersion", "ascertainment_concern", "point_type", "outside",
-    "long_run", "few_crossings", "run_signal", "trend", "two_in_three", "shift",
-    "decile", "message", "key", "window", "source"})
+SAFE_COLUMNS = frozenset(
+    {
+        "indicator",
+        "title",
+        "unit",
+        "site_id",
+        "x",
+        "period",
+        "period_start",
+        "month",
+        "year",
+        "phase",
+        "baseline",
+        "status",
+        "status_text",
+        "sites_compared",
+        "used_in_overdispersion",
+        "ascertainment_concern",
+        "point_type",
+        "outside",
+        "long_run",
+        "few_crossings",
+        "run_signal",
+        "trend",
+        "two_in_three",
+        "shift",
+        "decile",
+        "message",
+        "key",
+        "window",
+        "source",
+    }
+)
 #: Columns that count people, by indicator kind.
-COUNT_COLUMNS = {"proportion": ("numerator", "denominator", "n"),
-                 "ratio": ("numerator", "observed", "n"),
-                 "mean": ("n",),
-                 "cusum": ("patients", "observed"),
-                 "calibration": ("n", "observed")}
+COUNT_COLUMNS = {
+    "proportion": ("numerator", "denominator", "n"),
+    "ratio": ("numerator", "observed", "n"),
+    "mean": ("n",),
+    "cusum": ("patients", "observed"),
+    "calibration": ("n", "observed"),
+}
 #: Columns holding a published sum of a group of rows (an SPC centre line).
 MARGIN_COLUMNS = ("centre",)
 
@@ -525,19 +622,31 @@ MARGIN_COLUMNS = ("centre",)
 KEPT_COLUMNS = {"ratio": ("denominator", "expected")}
 
 
-def derived_columns(frame: pd.DataFrame, counts: Iterable[str], kind: str = ""
-                    ) -> list[str]:
+def derived_columns(
+    frame: pd.DataFrame, counts: Iterable[str], kind: str = ""
+) -> list[str]:
     """Every column of ``frame`` that may be computed from its counts."""
-    skip = set(counts) | SAFE_COLUMNS | set(MARGIN_COLUMNS) | set(
-        KEPT_COLUMNS.get(kind, ()))
+    skip = (
+        set(counts)
+        | SAFE_COLUMNS
+        | set(MARGIN_COLUMNS)
+        | set(KEPT_COLUMNS.get(kind, ()))
+    )
     return [c for c in frame.columns if c not in skip]
 
 
-def suppress_table(frame: pd.DataFrame | None, *, kind: str, min_count: int,
-                   suppress_zero: bool = False, by: str | None = None,
-                   group_columns: Sequence[str] = (), total_shown: bool = True,
-                   forced: np.ndarray | None = None,
-                   counts: Sequence[str] | None = None) -> pd.DataFrame | None:
+def suppress_table(
+    frame: pd.DataFrame | None,
+    *,
+    kind: str,
+    min_count: int,
+    suppress_zero: bool = False,
+    by: str | None = None,
+    group_columns: Sequence[str] = (),
+    total_shown: bool = True,
+    forced: np.ndarray | None = None,
+    counts: Sequence[str] | None = None,
+) -> pd.DataFrame | None:
     """Suppress a table line by line (``by``: one line per site).
 
     See :func:`suppress_series`. ``forced`` marks rows to hide whatever their
@@ -545,32 +654,65 @@ def suppress_table(frame: pd.DataFrame | None, *, kind: str, min_count: int,
     """
     if frame is None or not len(frame):
         return frame
-    counts = [c for c in (counts if counts is not None else
-                          COUNT_COLUMNS.get(kind, COUNT_COLUMNS["proportion"]))
-              if c in frame.columns]
+    counts = [
+        c
+        for c in (
+            counts
+            if counts is not None
+            else COUNT_COLUMNS.get(kind, COUNT_COLUMNS["proportion"])
+        )
+        if c in frame.columns
+    ]
     derived = derived_columns(frame, counts, kind)
     frame = frame.reset_index(drop=True)
-    lines = ([np.arange(len(frame))] if by is None or by not in frame.columns else
-             [np.flatnonzero(frame[by].astype(str).to_numpy() == k)
-              for k in pd.unique(frame[by].astype(str))])
+    lines = (
+        [np.arange(len(frame))]
+        if by is None or by not in frame.columns
+        else [
+            np.flatnonzero(frame[by].astype(str).to_numpy() == k)
+            for k in pd.unique(frame[by].astype(str))
+        ]
+    )
     parts = []
     for idx in lines:
         part = frame.iloc[idx]
-        out = suppress_series(part, count_columns=counts, derived_columns=derived,
-                              min_count=min_count, suppress_zero=suppress_zero,
-                              total_shown=total_shown, group_columns=group_columns,
-                              margin_columns=MARGIN_COLUMNS)
+        out = suppress_series(
+            part,
+            count_columns=counts,
+            derived_columns=derived,
+            min_count=min_count,
+            suppress_zero=suppress_zero,
+            total_shown=total_shown,
+            group_columns=group_columns,
+            margin_columns=MARGIN_COLUMNS,
+        )
         if forced is not None and forced[idx].any():
-            out = _force_hidden(out, part, forced[idx], counts, derived, min_count,
-                                suppress_zero, total_shown, group_columns)
+            out = _force_hidden(
+                out,
+                part,
+                forced[idx],
+                counts,
+                derived,
+                min_count,
+                suppress_zero,
+                total_shown,
+                group_columns,
+            )
         parts.append(out)
     return pd.concat(parts).sort_index() if parts else frame
 
 
-def _force_hidden(out: pd.DataFrame, part: pd.DataFrame, forced: np.ndarray,
-                  counts: list[str], derived: list[str], min_count: int,
-                  suppress_zero: bool, total_shown: bool,
-                  group_columns: Sequence[str]) -> pd.DataFrame:
+def _force_hidden(
+    out: pd.DataFrame,
+    part: pd.DataFrame,
+    forced: np.ndarray,
+    counts: list[str],
+    derived: list[str],
+    min_count: int,
+    suppress_zero: bool,
+    total_shown: bool,
+    group_columns: Sequence[str],
+) -> pd.DataFrame:
     """Hide ``forced`` rows too, then protect them like small cells."""
     n = len(part)
     margins = [np.ones(n, dtype=bool)] if total_shown else []
@@ -582,8 +724,9 @@ def _force_hidden(out: pd.DataFrame, part: pd.DataFrame, forced: np.ndarray,
     out = out.copy()
     for col in counts:
         num = pd.to_numeric(part[col], errors="coerce").to_numpy(dtype=float)
-        _, primary = suppress(part[col], min_count=min_count,
-                              suppress_zero=suppress_zero)
+        _, primary = suppress(
+            part[col], min_count=min_count, suppress_zero=suppress_zero
+        )
         hidden, _ = protect(num, primary | forced, margins, min_count=min_count)
         hidden_row |= hidden
         shown = out[col].to_numpy(dtype=object).copy()
@@ -605,8 +748,9 @@ def hidden_rows(frame: pd.DataFrame | None) -> np.ndarray:
     for col in frame.columns:
         if frame[col].dtype == object:
             text = frame[col].astype(str)
-            mask |= (text.str.match(r"^<\d+$") | (text == COMPLEMENTARY_LABEL)
-                     ).to_numpy()
+            mask |= (
+                text.str.match(r"^<\d+$") | (text == COMPLEMENTARY_LABEL)
+            ).to_numpy()
     return mask
 
 
@@ -648,42 +792,53 @@ def suppress_text(text: str, *, min_count: int, suppress_zero: bool = False) -> 
     return ";".join(clause(p) for p in text.split(";"))
 
 
-def hidden_units(funnel_table: pd.DataFrame | None, *, kind: str, min_count: int,
-                 suppress_zero: bool = False) -> set[str]:
+def hidden_units(
+    funnel_table: pd.DataFrame | None,
+    *,
+    kind: str,
+    min_count: int,
+    suppress_zero: bool = False,
+) -> set[str]:
     """Sites whose funnel counts are hidden (small, or protecting a small one).
 
     Their points are left out of figures shown to others: a funnel point's
     position gives its rate and denominator, hence its count.
     """
-    if funnel_table is None or not len(funnel_table) or (
-            min_count <= 1 and not suppress_zero):
+    if (
+        funnel_table is None
+        or not len(funnel_table)
+        or (min_count <= 1 and not suppress_zero)
+    ):
         return set()
-    shown = suppress_table(funnel_table, kind=kind, min_count=min_count,
-                           suppress_zero=suppress_zero)
+    shown = suppress_table(
+        funnel_table, kind=kind, min_count=min_count, suppress_zero=suppress_zero
+    )
     mask = hidden_rows(shown)
     return set(funnel_table["unit"].astype(str).to_numpy()[mask])
 
 
-def without_units(result: Any, units: set[str], *, keep: str | None = None
-                  ) -> Any:
+def without_units(result: Any, units: set[str], *, keep: str | None = None) -> Any:
     """Drop the rows of ``units`` from a FunnelResult or SPCResult (keep ``keep``)."""
     import dataclasses
 
     drop = set(units) - {keep}
     if result is None or not drop:
         return result
-    name = "units" if isinstance(getattr(result, "units", None), pd.DataFrame) \
+    name = (
+        "units"
+        if isinstance(getattr(result, "units", None), pd.DataFrame)
         else "points"
+    )
     table = getattr(result, name)
     if "unit" not in table.columns:
         return result
     return dataclasses.replace(
-        result, **{name: table[~table["unit"].astype(str).isin(drop)]
-                   .reset_index(drop=True)})
+        result,
+        **{name: table[~table["unit"].astype(str).isin(drop)].reset_index(drop=True)},
+    )
 
 
-def publication_view(res: Any, *, min_count: int, suppress_zero: bool = False
-                     ) -> Any:
+def publication_view(res: Any, *, min_count: int, suppress_zero: bool = False) -> Any:
     """Return an indicator's outputs as published (``shared = "publication"``).
 
     Every table is suppressed with complementary suppression
@@ -699,21 +854,32 @@ def publication_view(res: Any, *, min_count: int, suppress_zero: bool = False
     kind = res.config.kind
     kw: dict[str, Any] = {"min_count": min_count, "suppress_zero": suppress_zero}
     funnel_table = suppress_table(res.funnel_table, kind=kind, **kw)
-    hidden = (set(res.funnel_table["unit"].astype(str).to_numpy()[
-        hidden_rows(funnel_table)]) if funnel_table is not None else set())
+    hidden = (
+        set(res.funnel_table["unit"].astype(str).to_numpy()[hidden_rows(funnel_table)])
+        if funnel_table is not None
+        else set()
+    )
     spc_table = res.spc_table
     if spc_table is not None and len(spc_table):
-        forced = spc_table["unit"].astype(str).isin(hidden).to_numpy() & \
-            _smallest_nonzero_per_unit(spc_table)
-        spc_table = suppress_table(spc_table, kind=kind, by="unit",
-                                   group_columns=("phase",), forced=forced, **kw)
+        forced = spc_table["unit"].astype(str).isin(
+            hidden
+        ).to_numpy() & _smallest_nonzero_per_unit(spc_table)
+        spc_table = suppress_table(
+            spc_table,
+            kind=kind,
+            by="unit",
+            group_columns=("phase",),
+            forced=forced,
+            **kw,
+        )
     oe = res.oe_table
     if oe is not None and len(oe):
         forced = oe["unit"].astype(str).isin(hidden).to_numpy()
         oe = suppress_table(oe, kind="ratio", forced=forced, **kw)
     calibration = suppress_table(res.calibration, kind="calibration", **kw)
-    spc_hidden = (hidden_rows(spc_table) if spc_table is not None
-                  else np.zeros(0, dtype=bool))
+    spc_hidden = (
+        hidden_rows(spc_table) if spc_table is not None else np.zeros(0, dtype=bool)
+    )
     spc_result = res.spc
     if spc_result is not None and spc_table is not None and spc_hidden.any():
         pts = spc_result.points.reset_index(drop=True)
@@ -724,10 +890,17 @@ def publication_view(res: Any, *, min_count: int, suppress_zero: bool = False
                     pts.loc[spc_hidden, col] = np.nan
             spc_result = dataclasses.replace(spc_result, points=pts)
     return dataclasses.replace(
-        res, flagged=[u for u in res.flagged if u not in hidden],
-        funnel_table=funnel_table, spc_table=spc_table, oe_table=oe,
-        calibration=calibration, cusum_table=None, cusum=None,
-        funnel=without_units(res.funnel, hidden), spc=spc_result)
+        res,
+        flagged=[u for u in res.flagged if u not in hidden],
+        funnel_table=funnel_table,
+        spc_table=spc_table,
+        oe_table=oe,
+        calibration=calibration,
+        cusum_table=None,
+        cusum=None,
+        funnel=without_units(res.funnel, hidden),
+        spc=spc_result,
+    )
 
 
 def _smallest_nonzero_per_unit(table: pd.DataFrame) -> np.ndarray:
@@ -743,8 +916,9 @@ def _smallest_nonzero_per_unit(table: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def publication_quality(table: Any, *, min_count: int,
-                        suppress_zero: bool = False) -> Any:
+def publication_quality(
+    table: Any, *, min_count: int, suppress_zero: bool = False
+) -> Any:
     """Return a data-quality table as published: small record counts hidden.
 
     Whole-number columns are counts of records (primary and complementary
@@ -755,15 +929,29 @@ def publication_quality(table: Any, *, min_count: int,
     """
     if table is None or not len(table):
         return table
-    counts = [c for c in table.columns if pd.api.types.is_integer_dtype(table[c])
-              and c not in SAFE_COLUMNS]
-    out: Any = suppress_table(table, kind="quality", min_count=min_count,
-                         suppress_zero=suppress_zero, counts=counts)
+    counts = [
+        c
+        for c in table.columns
+        if pd.api.types.is_integer_dtype(table[c]) and c not in SAFE_COLUMNS
+    ]
+    out: Any = suppress_table(
+        table,
+        kind="quality",
+        min_count=min_count,
+        suppress_zero=suppress_zero,
+        counts=counts,
+    )
     if "message" in out.columns:
         out = out.copy()
-        out["message"] = out["message"].astype(str).map(
-            lambda t: suppress_text(t, min_count=min_count,
-                                    suppress_zero=suppress_zero))
+        out["message"] = (
+            out["message"]
+            .astype(str)
+            .map(
+                lambda t: suppress_text(
+                    t, min_count=min_count, suppress_zero=suppress_zero
+                )
+            )
+        )
     return out
 
 
@@ -779,16 +967,21 @@ def policy_statement(cfg: Any) -> dict[str, Any]:
         "shared": dc.shared,
         "audiences": {
             "site (its own pack)": (
-                "its own data in full" if dc.own_pack == "full" else
-                f"its own data with {small} hidden, complementary suppression, "
-                "derived values blanked, no CUSUM"),
+                "its own data in full"
+                if dc.own_pack == "full"
+                else f"its own data with {small} hidden, complementary suppression, "
+                "derived values blanked, no CUSUM"
+            ),
             "site (other sites in its pack)": (
                 f"anonymous points; sites with {small} (or protecting one) are "
-                "left out of the figures"),
+                "left out of the figures"
+            ),
             "shared outputs (indicators/, figures/, index.html)": (
-                "the core team: real numbers" if dc.shared == "internal" else
-                f"publication: {small} hidden with complementary suppression, "
+                "the core team: real numbers"
+                if dc.shared == "internal"
+                else f"publication: {small} hidden with complementary suppression, "
                 "derived values blanked, hidden sites left out of figures, no "
-                "CUSUM table"),
+                "CUSUM table"
+            ),
         },
     }

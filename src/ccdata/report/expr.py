@@ -103,10 +103,22 @@ _CMPOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Gt: lambda a, b: a > b,
     ast.GtE: lambda a, b: a >= b,
 }
-_SYMBOL = {ast.Pow: "**", ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@",
-           ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<",
-           ast.RShift: ">>", ast.Invert: "~", ast.Is: "is", ast.IsNot: "is not",
-           ast.In: "in", ast.NotIn: "not in"}
+_SYMBOL = {
+    ast.Pow: "**",
+    ast.Mod: "%",
+    ast.FloorDiv: "//",
+    ast.MatMult: "@",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.Invert: "~",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+    ast.In: "in",
+    ast.NotIn: "not in",
+}
 _CONSTANTS = {"true": True, "false": False}
 
 
@@ -124,10 +136,12 @@ class Expression:
 
 
 def _fail(text: str, why: str) -> ExpressionError:
-    return ExpressionError(f"{text!r} is not a valid derive expression: {why}. "
-                           "Allowed: column names, numbers, + - * /, parentheses, "
-                           "comparisons, and/or/not, and the functions "
-                           f"{', '.join(sorted(FUNCTIONS))}.")
+    return ExpressionError(
+        f"{text!r} is not a valid derive expression: {why}. "
+        "Allowed: column names, numbers, + - * /, parentheses, "
+        "comparisons, and/or/not, and the functions "
+        f"{', '.join(sorted(FUNCTIONS))}."
+    )
 
 
 def _check(node: ast.AST, text: str, columns: list[str], depth: int = 0) -> None:
@@ -137,22 +151,25 @@ def _check(node: ast.AST, text: str, columns: list[str], depth: int = 0) -> None
     if isinstance(node, ast.Expression):
         _check(node.body, text, columns, d)
     elif isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value,
-                                                          (int, float, str)):
+        if isinstance(node.value, bool) or not isinstance(
+            node.value, (int, float, str)
+        ):
             raise _fail(text, f"the constant {node.value!r} is not a number or text")
     elif isinstance(node, ast.Name):
         if node.id not in _CONSTANTS and node.id not in columns:
             columns.append(node.id)
     elif isinstance(node, ast.BinOp):
         if type(node.op) not in _BINOPS:
-            raise _fail(text, f"the operator {_SYMBOL.get(type(node.op), '?')!r} "
-                              "is not allowed")
+            raise _fail(
+                text, f"the operator {_SYMBOL.get(type(node.op), '?')!r} is not allowed"
+            )
         _check(node.left, text, columns, d)
         _check(node.right, text, columns, d)
     elif isinstance(node, ast.UnaryOp):
         if not isinstance(node.op, (ast.USub, ast.UAdd, ast.Not)):
-            raise _fail(text, f"the operator {_SYMBOL.get(type(node.op), '?')!r} "
-                              "is not allowed")
+            raise _fail(
+                text, f"the operator {_SYMBOL.get(type(node.op), '?')!r} is not allowed"
+            )
         _check(node.operand, text, columns, d)
     elif isinstance(node, ast.BoolOp):
         for v in node.values:
@@ -160,15 +177,18 @@ def _check(node: ast.AST, text: str, columns: list[str], depth: int = 0) -> None
     elif isinstance(node, ast.Compare):
         for op in node.ops:
             if type(op) not in _CMPOPS:
-                raise _fail(text, f"the comparison {_SYMBOL.get(type(op), '?')!r} "
-                                  "is not allowed")
+                raise _fail(
+                    text,
+                    f"the comparison {_SYMBOL.get(type(op), '?')!r} is not allowed",
+                )
         _check(node.left, text, columns, d)
         for c in node.comparators:
             _check(c, text, columns, d)
     elif isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name):
-            raise _fail(text, "only a named function can be called (no '.', no "
-                              "subscripts)")
+            raise _fail(
+                text, "only a named function can be called (no '.', no subscripts)"
+            )
         if node.func.id not in FUNCTIONS:
             raise _fail(text, f"{node.func.id!r} is not one of the allowed functions")
         if node.keywords:
@@ -176,8 +196,9 @@ def _check(node: ast.AST, text: str, columns: list[str], depth: int = 0) -> None
         _, lo, hi = FUNCTIONS[node.func.id]
         if not lo <= len(node.args) <= hi:
             n = str(lo) if lo == hi else f"{lo} or {hi}"
-            raise _fail(text, f"{node.func.id}() takes {n} argument(s), "
-                              f"got {len(node.args)}")
+            raise _fail(
+                text, f"{node.func.id}() takes {n} argument(s), got {len(node.args)}"
+            )
         for a in node.args:
             if isinstance(a, ast.Starred):
                 raise _fail(text, "'*' arguments are not allowed")
@@ -307,7 +328,8 @@ def evaluate(expr: Expression | str, data: pd.DataFrame) -> pd.Series:
     if missing:
         raise ExpressionError(
             f"derive expression {expr.text!r} reads column(s) {missing!r} not in "
-            f"the data; columns are {list(map(str, data.columns))!r}.")
+            f"the data; columns are {list(map(str, data.columns))!r}."
+        )
     cols = {c: _numeric(data[c]) for c in expr.columns}
     with np.errstate(divide="ignore", invalid="ignore"):
         try:
@@ -317,7 +339,8 @@ def evaluate(expr: Expression | str, data: pd.DataFrame) -> pd.Series:
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise ExpressionError(
                 f"derive expression {expr.text!r} cannot be computed on this data "
-                f"({type(exc).__name__}: {exc}).") from None
+                f"({type(exc).__name__}: {exc})."
+            ) from None
     if isinstance(value, pd.Series):
         return value.reindex(data.index)
     arr = np.asarray(value)

@@ -23,8 +23,15 @@ from ccdata.report.config import Config
 from ccdata.report.indicators import IndicatorOutput
 from ccdata.report.sources import SourceData
 
-__all__ = ["FigureInfo", "QualityOutput", "compute_quality", "describe_text",
-           "fixed_margins", "save_figure", "write_figures"]
+__all__ = [
+    "FigureInfo",
+    "QualityOutput",
+    "compute_quality",
+    "describe_text",
+    "fixed_margins",
+    "save_figure",
+    "write_figures",
+]
 
 
 @dataclass
@@ -51,8 +58,9 @@ class FigureInfo:
     group: str
 
 
-def compute_quality(cfg: Config, sources: dict[str, SourceData]
-                    ) -> dict[str, QualityOutput]:
+def compute_quality(
+    cfg: Config, sources: dict[str, SourceData]
+) -> dict[str, QualityOutput]:
     """Field completeness, timeliness and case ascertainment per configured source.
 
     The tables come from :func:`ccdata.completeness.quality_tables`; also one
@@ -67,15 +75,25 @@ def compute_quality(cfg: Config, sources: dict[str, SourceData]
         expected = None
         if qc.expected_source is not None:
             expected = expected_in_span(
-                sources[qc.expected_source].data, expected_column=qc.expected_column,
-                by=by, expected_period=qc.expected_period, records=data,
-                event_date=qc.event_date)
+                sources[qc.expected_source].data,
+                expected_column=qc.expected_column,
+                by=by,
+                expected_period=qc.expected_period,
+                records=data,
+                event_date=qc.event_date,
+            )
         tables = quality_tables(
-            data, by=by, fields=qc.fields,
+            data,
+            by=by,
+            fields=qc.fields,
             schema=cfg.sources[name].schema if qc.fields is None else None,
-            event_date=qc.event_date, entry_date=qc.entered_date,
-            within_days=qc.timeliness_days, event_label=qc.event_label,
-            expected=expected, threshold=qc.ascertainment_threshold)
+            event_date=qc.event_date,
+            entry_date=qc.entered_date,
+            within_days=qc.timeliness_days,
+            event_label=qc.event_label,
+            expected=expected,
+            threshold=qc.ascertainment_threshold,
+        )
         q = QualityOutput(source=name)
         for key, table in tables.items():
             t = f"data_quality_{name}_{key}"
@@ -96,8 +114,9 @@ def describe_text(result: Any, **kwargs: Any) -> str:
     return str(describe(result, **kwargs)).strip()
 
 
-def fixed_margins(size: tuple[float, float], *, left: float, right: float,
-                  bottom: float, top: float) -> dict[str, float]:
+def fixed_margins(
+    size: tuple[float, float], *, left: float, right: float, bottom: float, top: float
+) -> dict[str, float]:
     """Subplot parameters for margins given in inches on a figure of ``size``.
 
     Examples
@@ -106,15 +125,24 @@ def fixed_margins(size: tuple[float, float], *, left: float, right: float,
     {'left': 0.1, 'right': 0.8, 'bottom': 0.2, 'top': 0.9}
     """
     w, h = size
-    return {"left": left / w, "right": 1 - right / w, "bottom": bottom / h,
-            "top": 1 - top / h}
+    return {
+        "left": left / w,
+        "right": 1 - right / w,
+        "bottom": bottom / h,
+        "top": 1 - top / h,
+    }
 
 
-def save_figure(draw: Callable[..., Any], path: Path, *, dpi: int = 200,
-                size: tuple[float, float] = (6.4, 4.2),
-                margins: dict[str, float] | None = None,
-                formats: tuple[str, ...] = ("png",),
-                alt: str | None = None) -> Path:
+def save_figure(
+    draw: Callable[..., Any],
+    path: Path,
+    *,
+    dpi: int = 200,
+    size: tuple[float, float] = (6.4, 4.2),
+    margins: dict[str, float] | None = None,
+    formats: tuple[str, ...] = ("png",),
+    alt: str | None = None,
+) -> Path:
     """Draw with ``draw(fig)`` on a new Figure inside the ccdata theme; save it.
 
     Parameters
@@ -149,9 +177,15 @@ def save_figure(draw: Callable[..., Any], path: Path, *, dpi: int = 200,
     path = w.check_inside(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # text.parse_math off: a site id such as "$\\notacommand$" is text, not math
-    with theme(dpi=dpi), matplotlib.rc_context(
-            {"text.parse_math": False,
-             **({"savefig.bbox": "standard"} if margins is not None else {})}):
+    with (
+        theme(dpi=dpi),
+        matplotlib.rc_context(
+            {
+                "text.parse_math": False,
+                **({"savefig.bbox": "standard"} if margins is not None else {}),
+            }
+        ),
+    ):
         fig = Figure(figsize=size)
         if margins is not None:
             fig.subplots_adjust(**margins)
@@ -164,14 +198,19 @@ def save_figure(draw: Callable[..., Any], path: Path, *, dpi: int = 200,
 FORMATS = ("png", "svg")
 
 
-def _record(figures: list[FigureInfo], tmp: Path, path: Path, title: str, text: str,
-            group: str) -> None:
+def _record(
+    figures: list[FigureInfo], tmp: Path, path: Path, title: str, text: str, group: str
+) -> None:
     w.write_text(text + "\n", path.with_suffix(".txt"))
     figures.append(FigureInfo(path.relative_to(tmp).as_posix(), title, text, group))
 
 
-def write_figures(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput],
-                  quality: dict[str, QualityOutput]) -> list[FigureInfo]:
+def write_figures(
+    cfg: Config,
+    tmp: Path,
+    results: dict[str, IndicatorOutput],
+    quality: dict[str, QualityOutput],
+) -> list[FigureInfo]:
     """Draw the steering group's figures into ``tmp/figures``."""
     from ccdata.plot import calibration, small_multiples
     from ccdata.plot import funnel as plot_funnel
@@ -185,12 +224,25 @@ def write_figures(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput],
         if r.funnel is not None:
             p = fdir / f"{name}_funnel.png"
             period = r.summary.get("funnel_period")
-            text = describe_text(r.funnel, direction=direction, period=period,
-                                 **r.flag_kwargs)
-            save_figure(lambda fig, r=r, period=period, d=direction: plot_funnel(
-                r.funnel, labels="outside", direction=d, period=period,
-                title=r.title, ax=fig.add_subplot(), **r.flag_kwargs), p, dpi=dpi,
-                size=(6.4, 4.6), formats=FORMATS, alt=text)
+            text = describe_text(
+                r.funnel, direction=direction, period=period, **r.flag_kwargs
+            )
+            save_figure(
+                lambda fig, r=r, period=period, d=direction: plot_funnel(
+                    r.funnel,
+                    labels="outside",
+                    direction=d,
+                    period=period,
+                    title=r.title,
+                    ax=fig.add_subplot(),
+                    **r.flag_kwargs,
+                ),
+                p,
+                dpi=dpi,
+                size=(6.4, 4.6),
+                formats=FORMATS,
+                alt=text,
+            )
             _record(figures, tmp, p, f"{r.title}: funnel plot", text, name)
         if r.spc is not None:
             p = fdir / f"{name}_spc.png"
@@ -199,41 +251,73 @@ def write_figures(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput],
                 n = cast(pd.DataFrame, r.spc_input)["unit"].nunique()
                 cols = max(1, min(8, round((n * 1.4) ** 0.5)))
                 rows = -(-n // cols)
-                save_figure(lambda fig, r=r, cols=cols, d=direction: small_multiples(
-                    r.spc, by="unit", ncols=cols, direction=d,
-                    title=r.title, fig=fig), p, dpi=dpi,
-                    size=(1.9 * cols, 1.25 * rows + 0.8), formats=FORMATS, alt=text)
+                save_figure(
+                    lambda fig, r=r, cols=cols, d=direction: small_multiples(
+                        r.spc,
+                        by="unit",
+                        ncols=cols,
+                        direction=d,
+                        title=r.title,
+                        fig=fig,
+                    ),
+                    p,
+                    dpi=dpi,
+                    size=(1.9 * cols, 1.25 * rows + 0.8),
+                    formats=FORMATS,
+                    alt=text,
+                )
             else:
-                save_figure(lambda fig, r=r, d=direction: plot_spc(
-                    r.spc, direction=d, title=r.title,
-                    ax=fig.add_subplot()), p, dpi=dpi, formats=FORMATS, alt=text)
+                save_figure(
+                    lambda fig, r=r, d=direction: plot_spc(
+                        r.spc, direction=d, title=r.title, ax=fig.add_subplot()
+                    ),
+                    p,
+                    dpi=dpi,
+                    formats=FORMATS,
+                    alt=text,
+                )
             _record(figures, tmp, p, f"{r.title}: change over time", text, name)
         if r.risk_model is not None:
             p = fdir / f"{name}_calibration.png"
             text = describe_text(r.risk_model)
-            save_figure(lambda fig, r=r: calibration(
-                r.risk_model, ax=fig.add_subplot()), p, dpi=dpi, formats=FORMATS,
-                alt=text)
+            save_figure(
+                lambda fig, r=r: calibration(r.risk_model, ax=fig.add_subplot()),
+                p,
+                dpi=dpi,
+                formats=FORMATS,
+                alt=text,
+            )
             _record(figures, tmp, p, f"{r.title}: risk model calibration", text, name)
     _quality_figures(cfg, tmp, quality, figures)
     return figures
 
 
-def _quality_figures(cfg: Config, tmp: Path, quality: dict[str, QualityOutput],
-                     figures: list[FigureInfo]) -> None:
+def _quality_figures(
+    cfg: Config, tmp: Path, quality: dict[str, QualityOutput], figures: list[FigureInfo]
+) -> None:
     from ccdata.plot import completeness
 
     for name, q in quality.items():
         table = q.tables[f"data_quality_{name}_fields_overall"]
         p = tmp / "figures" / f"data_quality_{name}.png"
         # without a schema the all-fields row counts every field asked for
-        every = ("All listed fields" if cfg.completeness[name].fields is not None
-                 else "All mandatory fields")
+        every = (
+            "All listed fields"
+            if cfg.completeness[name].fields is not None
+            else "All mandatory fields"
+        )
         text = describe_text(table)
-        save_figure(lambda fig, t=table, name=name, every=every: completeness(
-            t, title=f"Field completeness: {name}", all_fields_label=every,
-            ax=fig.add_subplot()), p,
-            dpi=cfg.run.dpi, size=(7.0, max(3.5, 0.25 * len(table) + 1.5)),
-            formats=FORMATS, alt=text)
-        _record(figures, tmp, p, f"Data quality: {name}", text,
-                f"data_quality_{name}")
+        save_figure(
+            lambda fig, t=table, name=name, every=every: completeness(
+                t,
+                title=f"Field completeness: {name}",
+                all_fields_label=every,
+                ax=fig.add_subplot(),
+            ),
+            p,
+            dpi=cfg.run.dpi,
+            size=(7.0, max(3.5, 0.25 * len(table) + 1.5)),
+            formats=FORMATS,
+            alt=text,
+        )
+        _record(figures, tmp, p, f"Data quality: {name}", text, f"data_quality_{name}")

@@ -28,8 +28,14 @@ from ccdata.report.config import Config
 __all__ = ["overview_tables", "write_index", "write_workbook"]
 
 #: The tables written per indicator (``indicators/<name>_<part>.csv``).
-_INDICATOR_TABLES = ("funnel", "spc", "observed_expected", "calibration", "cusum",
-                     "summary")
+_INDICATOR_TABLES = (
+    "funnel",
+    "spc",
+    "observed_expected",
+    "calibration",
+    "cusum",
+    "summary",
+)
 _NONE = "\u2014"
 
 
@@ -53,8 +59,10 @@ def _cell(row: pd.Series, levels: tuple[float, ...], direction: Any) -> str:
     # a suppressed (blanked) coverage cell reads as missing, never as a number
     cov = pd.to_numeric(pd.Series([row.get("coverage")]), errors="coerce").iloc[0]
     if pd.notna(cov) and float(cov) < 1:
-        words += f" (data for {int(row['periods_received'])} of " \
-                 f"{int(row['periods_in_window'])} periods)"
+        words += (
+            f" (data for {int(row['periods_received'])} of "
+            f"{int(row['periods_in_window'])} periods)"
+        )
     return words
 
 
@@ -62,9 +70,12 @@ def _community(cfg: Config, source: str) -> str:
     return cfg.sources[source].community or ""
 
 
-def overview_tables(cfg: Config, results: dict[str, Any],
-                    quality: dict[str, Any], status: dict[str, pd.DataFrame]
-                    ) -> list[dict[str, Any]]:
+def overview_tables(
+    cfg: Config,
+    results: dict[str, Any],
+    quality: dict[str, Any],
+    status: dict[str, pd.DataFrame],
+) -> list[dict[str, Any]]:
     """One overview table per community: a row per site, in site-id order.
 
     Columns: the site, its coverage of each source (periods received of
@@ -86,29 +97,41 @@ def overview_tables(cfg: Config, results: dict[str, Any],
         cov_cols = [s for s in srcs if s in status]
         columns += [f"Periods received ({s})" for s in cov_cols]
         columns += [results[n].title for n in names]
-        dq_cols = [s for s in srcs if s in quality
-                   and quality[s].summary is not None]
+        dq_cols = [s for s in srcs if s in quality and quality[s].summary is not None]
         columns += [f"Data quality ({s})" for s in dq_cols]
-        per_unit = {n: results[n].funnel_table.set_index(
-            results[n].funnel_table["unit"].astype(str)) for n in names}
-        cov = {s: status[s].assign(_got=status[s]["status"] != "missing")
-               .groupby(status[s]["site_id"].astype(str))["_got"].agg(["sum", "size"])
-               for s in cov_cols}
-        dq = {s: quality[s].summary.set_index(
-            quality[s].summary["site_id"].astype(str)) for s in dq_cols}
+        per_unit = {
+            n: results[n].funnel_table.set_index(
+                results[n].funnel_table["unit"].astype(str)
+            )
+            for n in names
+        }
+        cov = {
+            s: status[s]
+            .assign(_got=status[s]["status"] != "missing")
+            .groupby(status[s]["site_id"].astype(str))["_got"]
+            .agg(["sum", "size"])
+            for s in cov_cols
+        }
+        dq = {
+            s: quality[s].summary.set_index(quality[s].summary["site_id"].astype(str))
+            for s in dq_cols
+        }
         rows = []
         for u in sorted(units):
             row = [u]
             for s in cov_cols:
                 c = cov[s]
                 got, size = (int(cast(float, c.loc[u, k])) for k in ("sum", "size"))
-                row.append(f"{got} of {size}"
-                           if u in c.index else _NONE)
+                row.append(f"{got} of {size}" if u in c.index else _NONE)
             for n in names:
                 t = per_unit[n]
-                row.append(_cell(t.loc[u], _levels(results[n], cfg),
-                                 results[n].config.direction) if u in t.index
-                           else _NONE)
+                row.append(
+                    _cell(
+                        t.loc[u], _levels(results[n], cfg), results[n].config.direction
+                    )
+                    if u in t.index
+                    else _NONE
+                )
             for s in dq_cols:
                 row.append(_dq_cell(dq[s].loc[u]) if u in dq[s].index else _NONE)
             rows.append(row)
@@ -125,8 +148,10 @@ def _dq_cell(d: pd.Series) -> str:
     asc = d.get("ascertainment")
     if asc is not None and pd.notna(asc):
         concern = bool(d.get("ascertainment_concern"))
-        parts.append(f"ascertainment {100 * float(asc):.0f}%"
-                     + (" (below threshold)" if concern else ""))
+        parts.append(
+            f"ascertainment {100 * float(asc):.0f}%"
+            + (" (below threshold)" if concern else "")
+        )
     return "; ".join(parts) or _NONE
 
 
@@ -141,24 +166,39 @@ def _coverage_blocks(status: dict[str, pd.DataFrame]) -> list[dict[str, Any]]:
             info = site_coverage_summary(table, site)
             timed = timed or info["timed"]
             if info["missing_count"] or info["late_count"]:
-                rows.append({"site": site,
-                             "received": f"{info['received']} of {info['periods']}",
-                             "missing": info["missing"] or "none",
-                             "late": str(info["late_count"])})
+                rows.append(
+                    {
+                        "site": site,
+                        "received": f"{info['received']} of {info['periods']}",
+                        "missing": info["missing"] or "none",
+                        "late": str(info["late_count"]),
+                    }
+                )
         n_sites = table["site_id"].nunique()
         periods = sorted(table["period"].astype(str).unique())
-        text = (f"{n_sites} sites, {len(periods)} periods ({periods[0]} to "
-                f"{periods[-1]}). ")
-        text += (f"{len(rows)} site(s) with a period missing or late are listed."
-                 if rows else "Every site sent every period.")
-        out.append({"label": f"Source: {source}", "text": text, "rows": rows,
-                    "timed": timed,
-                    "file": f"indicators/submission_status_{source}.csv"})
+        text = (
+            f"{n_sites} sites, {len(periods)} periods ({periods[0]} to {periods[-1]}). "
+        )
+        text += (
+            f"{len(rows)} site(s) with a period missing or late are listed."
+            if rows
+            else "Every site sent every period."
+        )
+        out.append(
+            {
+                "label": f"Source: {source}",
+                "text": text,
+                "rows": rows,
+                "timed": timed,
+                "file": f"indicators/submission_status_{source}.csv",
+            }
+        )
     return out
 
 
-def _indicator_block(cfg: Config, tmp: Path, name: str, r: Any,
-                     figures: list[Any]) -> dict[str, Any]:
+def _indicator_block(
+    cfg: Config, tmp: Path, name: str, r: Any, figures: list[Any]
+) -> dict[str, Any]:
     lines = [f"Period: {r.window}."]
     levels = _levels(r, cfg)
     percent = r.config.kind == "proportion"
@@ -169,49 +209,67 @@ def _indicator_block(cfg: Config, tmp: Path, name: str, r: Any,
     elif r.summary.get("target") is not None and r.config.kind != "ratio":
         t = r.summary["target"]
         shown = f"{100 * t:.3g}%" if percent else f"{t:.3g}"
-        lines.append(f"No target: the funnel is centred on the community average "
-                     f"({shown}).")
+        lines.append(
+            f"No target: the funnel is centred on the community average ({shown})."
+        )
     details: list[tuple[str, str]] = []
     if r.funnel_table is not None:
         st = r.funnel_table["status"].value_counts()
         order = [s for s in _status_order(levels) if s in st.index]
-        lines.append("Sites: " + "; ".join(
-            f"{int(st[s])} {status_short(s, levels)}" for s in order) + ".")
-        lines.append("Limits: " + " and ".join(level_percent(v) for v in levels)
-                     + ".")
+        lines.append(
+            "Sites: "
+            + "; ".join(f"{int(st[s])} {status_short(s, levels)}" for s in order)
+            + "."
+        )
+        lines.append("Limits: " + " and ".join(level_percent(v) for v in levels) + ".")
         applied = r.summary.get("overdispersion_applied")
         method = r.summary.get("overdispersion")
         if method not in (None, "none"):
             lines.append(
                 "The results of the sites vary more than chance alone would give, so "
-                "the limits were widened to allow for it." if applied else
-                "The results of the sites vary no more than chance alone would give, "
-                "so the limits were not widened.")
-        for key, label in (("phi", "Over-dispersion ratio (phi)"),
-                           ("tau2", "Between-site variance (tau\u00b2)")):
+                "the limits were widened to allow for it."
+                if applied
+                else "The results of the sites vary no more than chance alone would "
+                "give, so the limits were not widened."
+            )
+        for key, label in (
+            ("phi", "Over-dispersion ratio (phi)"),
+            ("tau2", "Between-site variance (tau\u00b2)"),
+        ):
             if r.summary.get(key) is not None:
                 details.append((label, f"{r.summary[key]:.4g}"))
         if method is not None:
             details.append(("Over-dispersion method", str(method)))
-        short = (r.coverage is not None
-                 and int((~r.coverage["assessed"]).sum()) or 0)
+        short = r.coverage is not None and int((~r.coverage["assessed"]).sum()) or 0
         if short:
-            lines.append(f"{short} site(s) not assessed: they sent too little of the "
-                         "window (see the coverage column of the funnel table).")
+            lines.append(
+                f"{short} site(s) not assessed: they sent too little of the "
+                "window (see the coverage column of the funnel table)."
+            )
     if getattr(r, "flag_label", None) is not None:
         label = r.flag_label[0].lower() + r.flag_label[1:]
-        lines.append(f"Ringed on the funnels: {len(r.flagged)} site(s) with {label} "
-                     f"({', '.join(r.flagged) or 'none'}); their outcome figures may "
-                     "be incomplete.")
+        lines.append(
+            f"Ringed on the funnels: {len(r.flagged)} site(s) with {label} "
+            f"({', '.join(r.flagged) or 'none'}); their outcome figures may "
+            "be incomplete."
+        )
     if r.summary.get("c_statistic") is not None:
         details.append(("Risk model c-statistic", f"{r.summary['c_statistic']:.3f}"))
     if r.skipped:
         lines.append("Not produced: " + "; ".join(r.skipped) + ".")
-    files = sorted(f"indicators/{name}_{part}.csv" for part in _INDICATOR_TABLES
-                   if (tmp / "indicators" / f"{name}_{part}.csv").is_file())
-    return {"name": name, "title": r.title, "lines": lines, "details": details,
-            "files": files,
-            "figures": [_fig(f, i) for i, f in enumerate(figures) if f.group == name]}
+    files = sorted(
+        f"indicators/{name}_{part}.csv"
+        for part in _INDICATOR_TABLES
+        if (tmp / "indicators" / f"{name}_{part}.csv").is_file()
+    )
+    return {
+        "name": name,
+        "title": r.title,
+        "lines": lines,
+        "details": details,
+        "files": files,
+        "figures": [_fig(f, i) for i, f in enumerate(figures) if f.group == name],
+    }
 
 
 def _status_order(levels: tuple[float, ...]) -> list[str]:
@@ -221,56 +279,102 @@ def _status_order(levels: tuple[float, ...]) -> list[str]:
 
 
 def _fig(f: Any, i: int) -> dict[str, Any]:
-    return {"id": f"steer-{i}", "src": f.path, "desc": f.description,
-            "caption": f.title, "svg": None, "title": f.title}
+    return {
+        "id": f"steer-{i}",
+        "src": f.path,
+        "desc": f.description,
+        "caption": f.title,
+        "svg": None,
+        "title": f.title,
+    }
 
 
-def write_index(cfg: Config, tmp: Path, sources: dict[str, Any],
-                results: dict[str, Any], quality: dict[str, Any], figures: list[Any],
-                packs: dict[str, list[str]],
-                counts: dict[str, int], *,
-                status: dict[str, pd.DataFrame] | None = None,
-                surveys: dict[str, Any] | None = None) -> Path:
+def write_index(
+    cfg: Config,
+    tmp: Path,
+    sources: dict[str, Any],
+    results: dict[str, Any],
+    quality: dict[str, Any],
+    figures: list[Any],
+    packs: dict[str, list[str]],
+    counts: dict[str, int],
+    *,
+    status: dict[str, pd.DataFrame] | None = None,
+    surveys: dict[str, Any] | None = None,
+) -> Path:
     """Write ``index.html``, ``report.pdf`` and ``indicators.xlsx`` into ``tmp``."""
     from ccdata.report.coverage import min_coverage
     from ccdata.report.render import render_template, write_pdf
 
     status = status or {}
     figs = [_fig(f, i) for i, f in enumerate(figures)]
-    src_rows = [[s.name, len(s.files), s.n_rows, s.n_rejected, len(s.errors),
-                 "yes" if s.validated else "no (no schema)"]
-                for s in sources.values()]
-    vfiles = sorted(f"validation/{p.name}" for p in (tmp / "validation")
-                    .glob("*_errors.csv") if p.name != "all_errors.csv")
+    src_rows = [
+        [
+            s.name,
+            len(s.files),
+            s.n_rows,
+            s.n_rejected,
+            len(s.errors),
+            "yes" if s.validated else "no (no schema)",
+        ]
+        for s in sources.values()
+    ]
+    vfiles = sorted(
+        f"validation/{p.name}"
+        for p in (tmp / "validation").glob("*_errors.csv")
+        if p.name != "all_errors.csv"
+    )
     qblocks = []
     for q in quality.values():
-        qblocks.append({
-            "label": f"Source: {q.source}",
-            "text": ("Field completeness, timeliness and case ascertainment per "
-                     "site; each site's pack quotes its own message."),
-            "files": [f"indicators/{t}.csv" for t in q.tables],
-            "figures": [fg for fg, f in zip(figs, figures, strict=True)
-                        if f.group == f"data_quality_{q.source}"]})
+        qblocks.append(
+            {
+                "label": f"Source: {q.source}",
+                "text": (
+                    "Field completeness, timeliness and case ascertainment per "
+                    "site; each site's pack quotes its own message."
+                ),
+                "files": [f"indicators/{t}.csv" for t in q.tables],
+                "figures": [
+                    fg
+                    for fg, f in zip(figs, figures, strict=True)
+                    if f.group == f"data_quality_{q.source}"
+                ],
+            }
+        )
     workbook = write_workbook(tmp)
     c = counts
     context = {
         "title": cfg.run.title,
         "workbook": workbook,
         "overview": overview_tables(cfg, results, quality, status),
-        "sources": {"columns": ["Source", "Files", "Rows", "Rows rejected",
-                                "Problems", "Validated"], "rows": src_rows},
+        "sources": {
+            "columns": [
+                "Source",
+                "Files",
+                "Rows",
+                "Rows rejected",
+                "Problems",
+                "Validated",
+            ],
+            "rows": src_rows,
+        },
         "validation_files": vfiles,
         "coverage": _coverage_blocks(status),
         "min_coverage": f"{100 * min_coverage(cfg):.0f}%",
         "quality": qblocks,
-        "indicators": [_indicator_block(cfg, tmp, n, r, figures)
-                       for n, r in results.items()],
+        "indicators": [
+            _indicator_block(cfg, tmp, n, r, figures) for n, r in results.items()
+        ],
         "surveys": [_survey_block(n, so) for n, so in (surveys or {}).items()],
-        "packs": [{"site": s, "href": f"sites/{w.pack_name(s)}/index.html"}
-                  for s in sorted(packs)],
-        "footer": (f"{c['rows_read']} rows read, {c['rows_rejected']} rejected; "
-                   f"{c['indicators']} indicators, {c['figures']} figures, "
-                   f"{c['site_packs']} site packs."),
+        "packs": [
+            {"site": s, "href": f"sites/{w.pack_name(s)}/index.html"}
+            for s in sorted(packs)
+        ],
+        "footer": (
+            f"{c['rows_read']} rows read, {c['rows_rejected']} rejected; "
+            f"{c['indicators']} indicators, {c['figures']} figures, "
+            f"{c['site_packs']} site packs."
+        ),
     }
     page = render_template("index.html", r=context)
     path = w.write_text(page, tmp / "index.html")
@@ -283,15 +387,23 @@ def _survey_block(name: str, so: Any) -> dict[str, Any]:
     """Return the steering view of one survey: one sentence and its tables."""
     from ccdata.report.surveys import survey_files
 
-    adjusted = (f"after case-mix adjustment for {', '.join(so.config.case_mix)}"
-                if so.config.case_mix else "without case-mix adjustment")
+    adjusted = (
+        f"after case-mix adjustment for {', '.join(so.config.case_mix)}"
+        if so.config.case_mix
+        else "without case-mix adjustment"
+    )
     n_units = len(so.units)
-    return {"name": name, "title": so.title,
-            "files": [f"indicators/{f}" for f in survey_files(name)],
-            "text": (f"Scores per trust, survey year and question for {n_units} "
-                     f"trusts ({so.config.score} score), compared with the range "
-                     f"expected {adjusted}; each trust's pack lists its own "
-                     f"priorities. {so.rule}")}
+    return {
+        "name": name,
+        "title": so.title,
+        "files": [f"indicators/{f}" for f in survey_files(name)],
+        "text": (
+            f"Scores per trust, survey year and question for {n_units} "
+            f"trusts ({so.config.score} score), compared with the range "
+            f"expected {adjusted}; each trust's pack lists its own "
+            f"priorities. {so.rule}"
+        ),
+    }
 
 
 def write_workbook(tmp: Path) -> str | None:
@@ -323,4 +435,3 @@ def write_workbook(tmp: Path) -> str | None:
             table = pd.read_csv(f, dtype=str, keep_default_na=False)
             w.neutralise_formulas(table).to_excel(xl, sheet_name=name, index=False)
     return "indicators.xlsx"
-

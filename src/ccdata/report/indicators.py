@@ -30,8 +30,15 @@ from ccdata.report.sources import SourceData, apply_filter
 from ccdata.risk import fit_risk_model, observed_expected, risk_adjusted_cusum
 from ccdata.variation import spc
 
-__all__ = ["IndicatorOutput", "add_ascertainment", "compute_indicator",
-           "parse_periods", "period_labels", "period_problems", "period_start"]
+__all__ = [
+    "IndicatorOutput",
+    "add_ascertainment",
+    "compute_indicator",
+    "parse_periods",
+    "period_labels",
+    "period_problems",
+    "period_start",
+]
 
 log = logging.getLogger("ccdata.report")
 
@@ -70,10 +77,15 @@ class IndicatorOutput:
         """``flagged=`` / ``flag_label=`` for the funnel plot and its description."""
         if self.flag_label is None:
             return {}
-        drawn = (set(self.funnel.units["unit"].astype(str)) if self.funnel is not None
-                 else set())  # a unit not assessed (coverage) is not drawn
-        return {"flagged": [u for u in self.flagged if u in drawn],
-                "flag_label": self.flag_label}
+        drawn = (
+            set(self.funnel.units["unit"].astype(str))
+            if self.funnel is not None
+            else set()
+        )  # a unit not assessed (coverage) is not drawn
+        return {
+            "flagged": [u for u in self.flagged if u in drawn],
+            "flag_label": self.flag_label,
+        }
 
     @property
     def units(self) -> list[str]:
@@ -88,8 +100,9 @@ class IndicatorOutput:
         return sorted(ids)
 
 
-def period_problems(data: pd.DataFrame, column: str, *, source: str,
-                    indicator: str) -> pd.DataFrame:
+def period_problems(
+    data: pd.DataFrame, column: str, *, source: str, indicator: str
+) -> pd.DataFrame:
     """Problems for rows whose period cannot be read (never dropped silently).
 
     Returns a table with columns :data:`ccdata.report.sources.ERROR_COLUMNS`.
@@ -102,19 +115,36 @@ def period_problems(data: pd.DataFrame, column: str, *, source: str,
         return problem_rows([])
     rows = data[bad]
     values = rows[column]
-    return problem_rows([
-        {"source": source, "file": f, "site_id": "" if pd.isna(sid) else str(sid),
-         "row": r, "column": column, "value": "" if pd.isna(v) else str(v),
-         "check": "unreadable_period",
-         "message": (f"{column} {'is empty' if pd.isna(v) else repr(str(v))}"
-                     + ("" if pd.isna(v) else " cannot be read as a date, month "
-                        "(YYYY-MM), quarter (YYYYQn) or year")
-                     + f"; the row was left out of indicator {indicator!r}.")}
-        for f, r, sid, v in zip(
-            rows["_file"] if "_file" in rows else [""] * len(rows),
-            rows["_row"] if "_row" in rows else [""] * len(rows),
-            rows["site_id"] if "site_id" in rows else [""] * len(rows),
-            values, strict=True)])
+    return problem_rows(
+        [
+            {
+                "source": source,
+                "file": f,
+                "site_id": "" if pd.isna(sid) else str(sid),
+                "row": r,
+                "column": column,
+                "value": "" if pd.isna(v) else str(v),
+                "check": "unreadable_period",
+                "message": (
+                    f"{column} {'is empty' if pd.isna(v) else repr(str(v))}"
+                    + (
+                        ""
+                        if pd.isna(v)
+                        else " cannot be read as a date, month "
+                        "(YYYY-MM), quarter (YYYYQn) or year"
+                    )
+                    + f"; the row was left out of indicator {indicator!r}."
+                ),
+            }
+            for f, r, sid, v in zip(
+                rows["_file"] if "_file" in rows else [""] * len(rows),
+                rows["_row"] if "_row" in rows else [""] * len(rows),
+                rows["site_id"] if "site_id" in rows else [""] * len(rows),
+                values,
+                strict=True,
+            )
+        ]
+    )
 
 
 def _need(data: pd.DataFrame, cols: list[str | None], cfg: Config, name: str) -> None:
@@ -127,8 +157,9 @@ def _need(data: pd.DataFrame, cols: list[str | None], cfg: Config, name: str) ->
         )
 
 
-def _aggregate(data: pd.DataFrame, ind: IndicatorConfig, keys: list[str]
-               ) -> pd.DataFrame:
+def _aggregate(
+    data: pd.DataFrame, ind: IndicatorConfig, keys: list[str]
+) -> pd.DataFrame:
     num = ind.numerator or (ind.risk_model.outcome if ind.risk_model else None)
     agg = {"numerator": (num, "sum")}
     if ind.kind == "ratio":
@@ -141,8 +172,9 @@ def _aggregate(data: pd.DataFrame, ind: IndicatorConfig, keys: list[str]
     return out.rename(columns={ind.unit: "unit"})
 
 
-def _fit_risk(ind: IndicatorConfig, data: pd.DataFrame, out: IndicatorOutput
-              ) -> pd.DataFrame:
+def _fit_risk(
+    ind: IndicatorConfig, data: pd.DataFrame, out: IndicatorOutput
+) -> pd.DataFrame:
     rm = ind.risk_model
     assert rm is not None  # only called for an indicator with a risk model
     outcome = cast(str, rm.outcome or ind.numerator)
@@ -161,8 +193,9 @@ def _fit_risk(ind: IndicatorConfig, data: pd.DataFrame, out: IndicatorOutput
         out.summary["records_without_expected_risk"] = dropped
     data = data[~np.isnan(expected)]
     if len(data):
-        out.oe_table = observed_expected(data, unit=ind.unit, outcome=outcome,
-                                         expected="_expected").to_frame()
+        out.oe_table = observed_expected(
+            data, unit=ind.unit, outcome=outcome, expected="_expected"
+        ).to_frame()
     out.summary["c_statistic"] = float(model.c_statistic)
     return data
 
@@ -184,15 +217,20 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
     ind = cfg.indicators[name]
     data = source.data
     outcome = ind.numerator or (ind.risk_model.outcome if ind.risk_model else None)
-    _need(data, [ind.unit, outcome, ind.denominator, ind.expected, ind.period,
-                 ind.value], cfg, name)
+    _need(
+        data,
+        [ind.unit, outcome, ind.denominator, ind.expected, ind.period, ind.value],
+        cfg,
+        name,
+    )
     data = apply_filter(data, ind.filter, key=f"indicators.{name}.filter", cfg=cfg)
     data = data[data[ind.unit].notna()].copy()
     data[ind.unit] = data[ind.unit].astype(str)
     out = IndicatorOutput(name=name, config=ind, title=ind.title or name, window="all")
     if ind.period is not None:
-        out.problems = period_problems(data, ind.period, source=ind.source,
-                                       indicator=name)
+        out.problems = period_problems(
+            data, ind.period, source=ind.source, indicator=name
+        )
         data["_period"] = period_labels(data[ind.period], ind.period_freq)
         data = data[data["_period"].notna()]
     if ind.kind == "ratio":
@@ -202,8 +240,9 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
             data = data.assign(_expected=data[ind.expected].astype(float))
     if ind.period is not None and len(data):
         periods = sorted(data["_period"].unique())
-        out.window = (periods[0] if len(periods) == 1
-                      else f"{periods[0]} to {periods[-1]}")
+        out.window = (
+            periods[0] if len(periods) == 1 else f"{periods[0]} to {periods[-1]}"
+        )
     # ---- funnel ------------------------------------------------------------
     if ind.funnel:
         fdata = data
@@ -223,17 +262,28 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
             # coverage: units that sent too little of the window are not judged
             if ind.period is not None:
                 out.coverage = cov.unit_coverage(
-                    data, cast(list[str], out.funnel_periods), unit=ind.unit,
-                    period="_period", freq=ind.period_freq,
-                    threshold=cov.min_coverage(cfg))
+                    data,
+                    cast(list[str], out.funnel_periods),
+                    unit=ind.unit,
+                    period="_period",
+                    freq=ind.period_freq,
+                    threshold=cov.min_coverage(cfg),
+                )
             agg, held = cov.hold_out(agg, out.coverage)
-            res = funnel(agg, numerator="numerator", denominator="denominator",
-                         unit="unit", kind=ind.kind, **_funnel_kwargs(cfg, ind))
+            res = funnel(
+                agg,
+                numerator="numerator",
+                denominator="denominator",
+                unit="unit",
+                kind=ind.kind,
+                **_funnel_kwargs(cfg, ind),
+            )
             out.funnel = res
             table = res.to_frame()
             table.insert(0, "indicator", name)
-            out.funnel_table = cov.add_coverage(table, held, out.coverage, name=name,
-                                                kind=ind.kind)
+            out.funnel_table = cov.add_coverage(
+                table, held, out.coverage, name=name, kind=ind.kind
+            )
             for attr in ("phi", "tau2", "target"):
                 v = getattr(res, attr)
                 if v is not None:
@@ -247,15 +297,18 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
     if ind.cusum and out.risk_model is not None:
         out.cusum = _compute_cusum(ind, data)
         out.cusum_table = cusum_by_month(
-            out.cusum, date=cast(str, ind.period),
+            out.cusum,
+            date=cast(str, ind.period),
             outcome=cast(
                 str, ind.numerator or cast(RiskModelConfig, ind.risk_model).outcome
-            ))
+            ),
+        )
     return out
 
 
-def add_ascertainment(cfg: Config, out: IndicatorOutput,
-                      sources: dict[str, SourceData]) -> None:
+def add_ascertainment(
+    cfg: Config, out: IndicatorOutput, sources: dict[str, SourceData]
+) -> None:
     """Add each site's case ascertainment to an indicator's funnel table.
 
     When the indicator's source has a ``[completeness.SOURCE]`` table with an
@@ -286,18 +339,29 @@ def add_ascertainment(cfg: Config, out: IndicatorOutput,
             f"'expected_period'); its columns are {list(map(str, expected.columns))!r}."
         )
     data = sources[ind.source].data
-    data = data.loc[data[ind.unit].notna(), [ind.unit] + (
-        [ind.period] if ind.period is not None else [])]
-    exp = pd.DataFrame({ind.unit: expected[site].astype(str).to_numpy(),
-                        "expected": expected[qc.expected_column].to_numpy()})
+    data = data.loc[
+        data[ind.unit].notna(),
+        [ind.unit] + ([ind.period] if ind.period is not None else []),
+    ]
+    exp = pd.DataFrame(
+        {
+            ind.unit: expected[site].astype(str).to_numpy(),
+            "expected": expected[qc.expected_column].to_numpy(),
+        }
+    )
     if ind.period is not None and out.funnel_periods is not None:
         window = list(out.funnel_periods)
         data = data[period_labels(data[ind.period], ind.period_freq).isin(window)]
         eper = period_labels(expected[qc.expected_period], ind.period_freq)
         exp = exp[eper.isin(window).to_numpy()]
     records = pd.DataFrame({ind.unit: data[ind.unit].astype(str).to_numpy()})
-    dq = data_quality(records, unit=ind.unit, fields=[ind.unit], expected=exp,
-                      threshold=qc.ascertainment_threshold)
+    dq = data_quality(
+        records,
+        unit=ind.unit,
+        fields=[ind.unit],
+        expected=exp,
+        threshold=qc.ascertainment_threshold,
+    )
     dq = dq.set_index(dq["unit"].astype(str))
     units = out.funnel_table["unit"].astype(str)
     table = out.funnel_table.copy()
@@ -306,8 +370,7 @@ def add_ascertainment(cfg: Config, out: IndicatorOutput,
     table["ascertainment_concern"] = concern.to_numpy()
     out.funnel_table = table
     out.flagged = sorted(units[concern.to_numpy()])
-    out.flag_label = (f"Case ascertainment below "
-                      f"{100 * qc.ascertainment_threshold:.3g}%")
+    out.flag_label = f"Case ascertainment below {100 * qc.ascertainment_threshold:.3g}%"
     out.expected_label = qc.expected_label or f"source '{qc.expected_source}'"
     out.summary["ascertainment_threshold"] = float(qc.ascertainment_threshold)
     out.summary["sites_with_ascertainment_concern"] = len(out.flagged)
@@ -320,19 +383,31 @@ def _isnan(v: Any) -> bool:
         return False
 
 
-def _compute_spc(cfg: Config, name: str, ind: IndicatorConfig, data: pd.DataFrame,
-                 out: IndicatorOutput) -> None:
+def _compute_spc(
+    cfg: Config,
+    name: str,
+    ind: IndicatorConfig,
+    data: pd.DataFrame,
+    out: IndicatorOutput,
+) -> None:
     keys = [ind.unit, "_period"] if ind.spc_by == "unit" else ["_period"]
     if ind.kind == "mean":
-        agg = (data.groupby(keys, sort=True).agg(value=(ind.value, "mean"))
-               .reset_index().rename(columns={ind.unit: "unit"}))
+        agg = (
+            data.groupby(keys, sort=True)
+            .agg(value=(ind.value, "mean"))
+            .reset_index()
+            .rename(columns={ind.unit: "unit"})
+        )
     else:
         agg = _aggregate(data, ind, keys)
         agg = agg[agg["denominator"] > 0]
         agg["value"] = agg["numerator"] / agg["denominator"]
     agg = agg.rename(columns={"_period": "period"})
-    agg.insert(cast(int, agg.columns.get_loc("period")) + 1, "period_start",
-               period_start(agg["period"]))
+    agg.insert(
+        cast(int, agg.columns.get_loc("period")) + 1,
+        "period_start",
+        period_start(agg["period"]),
+    )
     if ind.spc_by != "unit":
         agg.insert(0, "unit", "all")
     out.spc_input = agg.reset_index(drop=True)
@@ -377,8 +452,9 @@ def _full_axis(starts: pd.Series, freq: str) -> pd.Index:
     return pd.Index(periods.start_time)
 
 
-def _phase_positions(cfg: Config, name: str, ind: IndicatorConfig,
-                     starts: pd.Series) -> list[int]:
+def _phase_positions(
+    cfg: Config, name: str, ind: IndicatorConfig, starts: pd.Series
+) -> list[int]:
     """``spc_phases`` (periods where a new phase begins) as qicharts2 ``part=``.
 
     A phase beginning at period P starts after the k-th point, k being the
@@ -387,8 +463,11 @@ def _phase_positions(cfg: Config, name: str, ind: IndicatorConfig,
     axis = np.sort(starts.unique())
     begins = period_start(pd.Series(ind.spc_phases, dtype="str")).to_numpy()
     positions = np.searchsorted(axis, begins, side="left")
-    bad = [p for p, k in zip(ind.spc_phases, positions, strict=True)
-           if not 0 < k < len(axis)]
+    bad = [
+        p
+        for p, k in zip(ind.spc_phases, positions, strict=True)
+        if not 0 < k < len(axis)
+    ]
     if bad:
         raise ConfigError(
             f"{cfg.path}: indicator {name!r}: spc_phases {bad!r} must fall strictly "
@@ -439,6 +518,7 @@ def _compute_cusum(ind: IndicatorConfig, data: pd.DataFrame) -> pd.DataFrame:
     cols = [ind.unit, period, outcome, "_expected"]
     data = data[cols].sort_values([ind.unit, period], kind="mergesort")
     data = data.rename(columns={"_expected": "expected_risk"})
-    res = risk_adjusted_cusum(data, outcome=outcome, expected="expected_risk",
-                              order_by=period, unit=ind.unit)
+    res = risk_adjusted_cusum(
+        data, outcome=outcome, expected="expected_risk", order_by=period, unit=ind.unit
+    )
     return res.points.reset_index(drop=True)

@@ -45,8 +45,14 @@ from ccdata.report.sources import (
     read_source,
 )
 
-__all__ = ["EXIT_DATA_PROBLEMS", "EXIT_FAILED", "EXIT_OK", "Progress", "RunOutcome",
-           "run_pipeline"]
+__all__ = [
+    "EXIT_DATA_PROBLEMS",
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "Progress",
+    "RunOutcome",
+    "run_pipeline",
+]
 
 log = logging.getLogger("ccdata.report")
 
@@ -85,12 +91,17 @@ class _Timer:
         self.timings: dict[str, float] = {}
 
     def add(self, stage: str, start: float) -> None:
-        self.timings[stage] = round(self.timings.get(stage, 0.0)
-                                    + time.perf_counter() - start, 3)
+        self.timings[stage] = round(
+            self.timings.get(stage, 0.0) + time.perf_counter() - start, 3
+        )
 
 
-def run_pipeline(config: Config | str | Path, out_dir: str | Path | None = None, *,
-                 progress: bool | None = None) -> RunOutcome:
+def run_pipeline(
+    config: Config | str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    progress: bool | None = None,
+) -> RunOutcome:
     """Run the batch job: validate, compute and write every output atomically.
 
     Parameters
@@ -115,15 +126,19 @@ def run_pipeline(config: Config | str | Path, out_dir: str | Path | None = None,
         out = Path(out_dir) if out_dir is not None else cfg.output_dir()
         if out is None:
             raise ConfigError(
-                f"{cfg.path}: no output folder: give --out DIR or set [run] output.")
+                f"{cfg.path}: no output folder: give --out DIR or set [run] output."
+            )
         return _run(cfg, out, progress, t0)
     except (CCDataError, OSError) as exc:
         log.error("%s", exc)
         return RunOutcome(EXIT_FAILED, None, f"run failed, nothing written: {exc}")
     except Exception as exc:  # noqa: BLE001 - the job must report, not crash
         log.exception("unexpected error; nothing written")
-        return RunOutcome(EXIT_FAILED, None,
-                          f"run failed, nothing written: {type(exc).__name__}: {exc}")
+        return RunOutcome(
+            EXIT_FAILED,
+            None,
+            f"run failed, nothing written: {type(exc).__name__}: {exc}",
+        )
 
 
 def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome:
@@ -132,8 +147,13 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
     from ccdata.report.index import write_index
 
     timer = _Timer()
-    n_stages = (len(cfg.sources) + len(cfg.indicators) + 4 + len(cfg.completeness)
-                + len(cfg.surveys))
+    n_stages = (
+        len(cfg.sources)
+        + len(cfg.indicators)
+        + 4
+        + len(cfg.completeness)
+        + len(cfg.surveys)
+    )
     bar = Progress(n_stages, progress)
     try:
         # Fail fast: refuse an output folder that is not ccdata's, or one that
@@ -146,31 +166,49 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             for name in cfg.sources:
                 sources[name] = read_source(cfg, name, sites)
                 s = sources[name]
-                log.info("source %s: %d rows read, %d rejected, %d problems", name,
-                         s.n_rows, s.n_rejected, len(s.errors))
+                log.info(
+                    "source %s: %d rows read, %d rejected, %d problems",
+                    name,
+                    s.n_rows,
+                    s.n_rejected,
+                    len(s.errors),
+                )
                 bar.step(f"read {name}")
             timer.add("read_and_validate", start)
 
             start = time.perf_counter()
             dc = cfg.disclosure
             publish = dc.shared == "publication"
-            kw: dict[str, Any] = {"min_count": dc.min_count,
-                                  "suppress_zero": dc.suppress_zero}
+            kw: dict[str, Any] = {
+                "min_count": dc.min_count,
+                "suppress_zero": dc.suppress_zero,
+            }
             # the provenance columns (file, row) are not data to judge
-            quality = figs.compute_quality(cfg, {
-                n: dataclasses.replace(s, data=s.data.drop(
-                    columns=[c for c in PROVENANCE if c in s.data.columns]))
-                for n, s in sources.items()})
+            quality = figs.compute_quality(
+                cfg,
+                {
+                    n: dataclasses.replace(
+                        s,
+                        data=s.data.drop(
+                            columns=[c for c in PROVENANCE if c in s.data.columns]
+                        ),
+                    )
+                    for n, s in sources.items()
+                },
+            )
             for q in quality.values():
                 for tname, table in q.tables.items():
-                    w.write_csv(dsc.publication_quality(table, **kw) if publish
-                                else table, tmp / "indicators" / f"{tname}.csv",
-                                sort_by=q.sort_by.get(tname))
+                    w.write_csv(
+                        dsc.publication_quality(table, **kw) if publish else table,
+                        tmp / "indicators" / f"{tname}.csv",
+                        sort_by=q.sort_by.get(tname),
+                    )
                 bar.step(f"data quality {q.source}")
             timer.add("data_quality", start)
 
             # coverage: every site's return for every period of every source
             from ccdata.report.coverage import write_submission_status
+
             status = write_submission_status(cfg, tmp, sources, sites)
 
             results: dict[str, IndicatorOutput] = {}
@@ -179,8 +217,11 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             for name, ind in cfg.indicators.items():
                 results[name] = compute_indicator(cfg, name, sources[ind.source])
                 add_ascertainment(cfg, results[name], sources)
-                shared[name] = (dsc.publication_view(results[name], **kw) if publish
-                                else results[name])
+                shared[name] = (
+                    dsc.publication_view(results[name], **kw)
+                    if publish
+                    else results[name]
+                )
                 _write_indicator(tmp, shared[name])
                 for note in results[name].skipped:
                     log.warning("indicator %s: %s", name, note)
@@ -188,6 +229,7 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             timer.add("indicators", start)
 
             from ccdata.report.surveys import compute_survey, write_survey
+
             surveys = {}
             for name, sv in cfg.surveys.items():
                 start = time.perf_counter()
@@ -197,36 +239,62 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 bar.step(f"survey {name}")
 
             start = time.perf_counter()
-            registered = (None if sites is None
-                          else set(sites[cfg.sites.id_column].astype(str)))
+            registered = (
+                None if sites is None else set(sites[cfg.sites.id_column].astype(str))
+            )
             errors = _write_validation(tmp, sources, results, registered)
             timer.add("validation_reports", start)
             bar.step("validation reports")
 
             start = time.perf_counter()
-            figures = (figs.write_figures(cfg, tmp, shared, quality)
-                       if cfg.run.figures else [])
+            figures = (
+                figs.write_figures(cfg, tmp, shared, quality) if cfg.run.figures else []
+            )
             timer.add("figures", start)
             bar.step("figures")
 
             start = time.perf_counter()
             withheld: dict[str, list[str]] = {}
-            pack_errors = (errors if registered is None else
-                           errors[errors["site_id"].astype(str).isin(registered)])
-            packs = (sitepack.write_site_packs(cfg, tmp, results, pack_errors, sites,
-                                               quality=quality, withheld=withheld,
-                                               status=status, progress=bar.pack,
-                                               surveys=surveys)
-                     if cfg.run.site_packs else {})
+            pack_errors = (
+                errors
+                if registered is None
+                else errors[errors["site_id"].astype(str).isin(registered)]
+            )
+            packs = (
+                sitepack.write_site_packs(
+                    cfg,
+                    tmp,
+                    results,
+                    pack_errors,
+                    sites,
+                    quality=quality,
+                    withheld=withheld,
+                    status=status,
+                    progress=bar.pack,
+                    surveys=surveys,
+                )
+                if cfg.run.site_packs
+                else {}
+            )
             for site, hits in sorted(withheld.items()):
-                log.error("site pack %r withheld: it mentions other sites (%s)", site,
-                          "; ".join(hits[:5]))
+                log.error(
+                    "site pack %r withheld: it mentions other sites (%s)",
+                    site,
+                    "; ".join(hits[:5]),
+                )
             if withheld:
-                w.write_csv(pd.DataFrame(
-                    [{"site_id": k, "problem": h} for k, v in withheld.items()
-                     for h in v], columns=["site_id", "problem"]),
+                w.write_csv(
+                    pd.DataFrame(
+                        [
+                            {"site_id": k, "problem": h}
+                            for k, v in withheld.items()
+                            for h in v
+                        ],
+                        columns=["site_id", "problem"],
+                    ),
                     tmp / "validation" / "withheld_site_packs.csv",
-                    sort_by=["site_id", "problem"])
+                    sort_by=["site_id", "problem"],
+                )
             timer.add("site_packs", start)
             bar.step("site packs")
 
@@ -235,16 +303,29 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 "rows_read": sum(s.n_rows for s in sources.values()),
                 "rows_rejected": sum(s.n_rejected for s in sources.values()),
                 "validation_problems": n_err,
-                "sites_with_problems": int(errors["site_id"].replace("", pd.NA)
-                                           .dropna().nunique()) if n_err else 0,
+                "sites_with_problems": int(
+                    errors["site_id"].replace("", pd.NA).dropna().nunique()
+                )
+                if n_err
+                else 0,
                 "indicators": len(results),
                 "figures": len(figures),
                 "site_packs": len(packs),
                 "site_packs_withheld": len(withheld),
                 "surveys": len(surveys),
             }
-            write_index(cfg, tmp, sources, shared, quality, figures, packs, counts,
-                        status=status, surveys=surveys)
+            write_index(
+                cfg,
+                tmp,
+                sources,
+                shared,
+                quality,
+                figures,
+                packs,
+                counts,
+                status=status,
+                surveys=surveys,
+            )
             exit_code = EXIT_DATA_PROBLEMS if (n_err or withheld) else EXIT_OK
             timer.timings["total"] = round(time.perf_counter() - t0, 3)
             manifest = _manifest(cfg, out, sources, results, counts, timer, exit_code)
@@ -256,20 +337,28 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
         bar.close()
     problems = []
     if counts["validation_problems"]:
-        problems.append(f"{counts['validation_problems']} data problems found in "
-                        f"{counts['sites_with_problems']} site(s): see validation/")
+        problems.append(
+            f"{counts['validation_problems']} data problems found in "
+            f"{counts['sites_with_problems']} site(s): see validation/"
+        )
     if withheld:
-        problems.append(f"{len(withheld)} site pack(s) withheld (they named other "
-                        "sites): see validation/withheld_site_packs.csv")
-    msg = (f"outputs written to {out}; "
-           + ("; ".join(problems) if problems else "no data problems found"))
+        problems.append(
+            f"{len(withheld)} site pack(s) withheld (they named other "
+            "sites): see validation/withheld_site_packs.csv"
+        )
+    msg = f"outputs written to {out}; " + (
+        "; ".join(problems) if problems else "no data problems found"
+    )
     log.info("%s", msg)
     return RunOutcome(exit_code, out, msg, counts, manifest)
 
 
-def _write_validation(tmp: Path, sources: dict[str, SourceData],
-                      results: dict[str, IndicatorOutput],
-                      registered: set[str] | None) -> pd.DataFrame:
+def _write_validation(
+    tmp: Path,
+    sources: dict[str, SourceData],
+    results: dict[str, IndicatorOutput],
+    registered: set[str] | None,
+) -> pd.DataFrame:
     """Write ``validation/``: every problem, per site, and the unregistered ids.
 
     Rows whose period cannot be read (found while computing indicators) are
@@ -280,44 +369,78 @@ def _write_validation(tmp: Path, sources: dict[str, SourceData],
     vdir = tmp / "validation"
     vdir.mkdir(parents=True, exist_ok=True)
     frames = [s.errors for s in sources.values() if len(s.errors)]
-    extra = [r.problems for r in results.values()
-             if r.problems is not None and len(r.problems)]
+    extra = [
+        r.problems
+        for r in results.values()
+        if r.problems is not None and len(r.problems)
+    ]
     if extra:
-        found = (pd.concat(extra, ignore_index=True)
-                 .drop_duplicates(["source", "file", "row", "column", "check"]))
+        found = pd.concat(extra, ignore_index=True).drop_duplicates(
+            ["source", "file", "row", "column", "check"]
+        )
         frames.append(found)
         for s in sources.values():
-            s.errors = pd.concat([s.errors, found[found["source"] == s.name]],
-                                 ignore_index=True)
+            s.errors = pd.concat(
+                [s.errors, found[found["source"] == s.name]], ignore_index=True
+            )
         frames = [s.errors for s in sources.values() if len(s.errors)]
-    errors = (pd.concat(frames, ignore_index=True) if frames
-              else pd.DataFrame({c: pd.Series(dtype=object) for c in ERROR_COLUMNS}))
+    errors = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in ERROR_COLUMNS})
+    )
     order = ["site_id", "source", "file", "row", "column", "check"]
     w.write_csv(errors, vdir / "all_errors.csv", sort_by=order)
     rows = []
     for s in sources.values():
-        per_site = (s.errors.groupby("site_id").size() if len(s.errors)
-                    else pd.Series(dtype=int))
-        rows.append({"source": s.name, "site_id": "", "rows": s.n_rows,
-                     "rows_rejected": s.n_rejected, "problems": len(s.errors),
-                     "validated": s.validated})
+        per_site = (
+            s.errors.groupby("site_id").size()
+            if len(s.errors)
+            else pd.Series(dtype=int)
+        )
+        rows.append(
+            {
+                "source": s.name,
+                "site_id": "",
+                "rows": s.n_rows,
+                "rows_rejected": s.n_rejected,
+                "problems": len(s.errors),
+                "validated": s.validated,
+            }
+        )
         for site, n in per_site.items():
-            rows.append({"source": s.name, "site_id": site, "rows": pd.NA,
-                         "rows_rejected": pd.NA, "problems": int(n),
-                         "validated": s.validated})
-    summary = pd.DataFrame(rows, columns=["source", "site_id", "rows", "rows_rejected",
-                                          "problems", "validated"])
+            rows.append(
+                {
+                    "source": s.name,
+                    "site_id": site,
+                    "rows": pd.NA,
+                    "rows_rejected": pd.NA,
+                    "problems": int(n),
+                    "validated": s.validated,
+                }
+            )
+    summary = pd.DataFrame(
+        rows,
+        columns=["source", "site_id", "rows", "rows_rejected", "problems", "validated"],
+    )
     w.write_csv(summary, vdir / "summary.csv", sort_by=["source", "site_id"])
     ids = errors["site_id"].astype(str)
-    unregistered = (ids != "") & (~ids.isin(registered) if registered is not None
-                                  else False)
+    unregistered = (ids != "") & (
+        ~ids.isin(registered) if registered is not None else False
+    )
     if unregistered.any():
-        w.write_csv(errors[unregistered.to_numpy()],
-                    vdir / "unregistered_site_errors.csv", sort_by=order)
+        w.write_csv(
+            errors[unregistered.to_numpy()],
+            vdir / "unregistered_site_errors.csv",
+            sort_by=order,
+        )
     rest = errors[~np.asarray(unregistered, dtype=bool)] if len(errors) else errors
     for site, frame in rest.groupby("site_id", sort=True):
-        fname = (f"{w.pack_name(str(site))}_errors.csv" if site
-                 else "unknown_site_errors.csv")
+        fname = (
+            f"{w.pack_name(str(site))}_errors.csv"
+            if site
+            else "unknown_site_errors.csv"
+        )
         w.write_csv(frame, vdir / fname, sort_by=order)
     return errors
 
@@ -329,53 +452,98 @@ def _write_indicator(tmp: Path, res: IndicatorOutput) -> None:
     if res.spc_table is not None:
         w.write_csv(res.spc_table, idir / f"{res.name}_spc.csv", sort_by=["unit"])
     if res.oe_table is not None:
-        w.write_csv(res.oe_table, idir / f"{res.name}_observed_expected.csv",
-                    sort_by=["unit"])
+        w.write_csv(
+            res.oe_table, idir / f"{res.name}_observed_expected.csv", sort_by=["unit"]
+        )
     if res.calibration is not None:
         w.write_csv(res.calibration, idir / f"{res.name}_calibration.csv")
     if res.cusum_table is not None:  # monthly aggregates: no patient-level rows
         w.write_csv(res.cusum_table, idir / f"{res.name}_cusum.csv")
     summary = pd.DataFrame(
-        [{"indicator": res.name, "key": k, "value": v}
-         for k, v in sorted(res.summary.items())]
+        [
+            {"indicator": res.name, "key": k, "value": v}
+            for k, v in sorted(res.summary.items())
+        ]
         + [{"indicator": res.name, "key": "window", "value": res.window}],
-        columns=["indicator", "key", "value"])
-    summary["value"] = summary["value"].map(lambda v: "" if v is None else (
-        w.FLOAT_FORMAT % v if isinstance(v, float) else str(v)))
+        columns=["indicator", "key", "value"],
+    )
+    summary["value"] = summary["value"].map(
+        lambda v: (
+            ""
+            if v is None
+            else (w.FLOAT_FORMAT % v if isinstance(v, float) else str(v))
+        )
+    )
     w.write_csv(summary, idir / f"{res.name}_summary.csv", sort_by=["key"])
 
 
-def _manifest(cfg: Config, out: Path, sources: dict[str, SourceData],
-              results: dict[str, IndicatorOutput], counts: dict[str, int],
-              timer: _Timer, exit_code: int) -> dict[str, Any]:
+def _manifest(
+    cfg: Config,
+    out: Path,
+    sources: dict[str, SourceData],
+    results: dict[str, IndicatorOutput],
+    counts: dict[str, int],
+    timer: _Timer,
+    exit_code: int,
+) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     inputs = []
     if cfg.sites.path is not None:
         p = cfg.resolve(cfg.sites.path)
-        inputs.append({"role": "sites", "path": p.as_posix(),
-                       "sha256": w.sha256_file(p),
-                       "bytes": p.stat().st_size})
+        inputs.append(
+            {
+                "role": "sites",
+                "path": p.as_posix(),
+                "sha256": w.sha256_file(p),
+                "bytes": p.stat().st_size,
+            }
+        )
     for s in sources.values():
         for f in s.files:
-            inputs.append({"role": f"source:{s.name}", "path": f.as_posix(),
-                           "sha256": w.sha256_file(f), "bytes": f.stat().st_size})
-    params = {k: v for k, v in dataclasses.asdict(cfg).items()
-              if k not in ("path", "base_dir")}
+            inputs.append(
+                {
+                    "role": f"source:{s.name}",
+                    "path": f.as_posix(),
+                    "sha256": w.sha256_file(f),
+                    "bytes": f.stat().st_size,
+                }
+            )
+    params = {
+        k: v
+        for k, v in dataclasses.asdict(cfg).items()
+        if k not in ("path", "base_dir")
+    }
     return {
         "tool": "ccdata run",
         "format_version": 1,
-        "config": {"path": None if cfg.path is None else cfg.path.as_posix(),
-                   "sha256": None if cfg.path is None else w.sha256_file(cfg.path)},
+        "config": {
+            "path": None if cfg.path is None else cfg.path.as_posix(),
+            "sha256": None if cfg.path is None else w.sha256_file(cfg.path),
+        },
         "versions": w.dependency_versions(),
         "inputs": inputs,
         "parameters": params,
-        "sources": {s.name: {"rows": s.n_rows, "rows_rejected": s.n_rejected,
-                             "problems": len(s.errors), "validated": s.validated,
-                             "notes": s.notes} for s in sources.values()},
-        "indicators": {r.name: {"title": r.title, "window": r.window,
-                                "units": len(r.units), "summary": r.summary,
-                                "skipped": r.skipped} for r in results.values()},
+        "sources": {
+            s.name: {
+                "rows": s.n_rows,
+                "rows_rejected": s.n_rejected,
+                "problems": len(s.errors),
+                "validated": s.validated,
+                "notes": s.notes,
+            }
+            for s in sources.values()
+        },
+        "indicators": {
+            r.name: {
+                "title": r.title,
+                "window": r.window,
+                "units": len(r.units),
+                "summary": r.summary,
+                "skipped": r.skipped,
+            }
+            for r in results.values()
+        },
         "counts": counts,
         "exit_code": exit_code,
         "timings_seconds": timer.timings,

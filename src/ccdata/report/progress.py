@@ -58,11 +58,20 @@ class Progress:
             from tqdm.contrib.logging import logging_redirect_tqdm
 
             self._redirect = contextlib.ExitStack()
-            self._redirect.enter_context(logging_redirect_tqdm(
-                loggers=[logging.root, logging.getLogger("ccdata")]))
-            self._bar = tqdm(total=self.total, desc="ccdata", unit="stage",
-                             file=self.stream, position=0, leave=False,
-                             dynamic_ncols=True)
+            self._redirect.enter_context(
+                logging_redirect_tqdm(
+                    loggers=[logging.root, logging.getLogger("ccdata")]
+                )
+            )
+            self._bar = tqdm(
+                total=self.total,
+                desc="ccdata",
+                unit="stage",
+                file=self.stream,
+                position=0,
+                leave=False,
+                dynamic_ncols=True,
+            )
 
     def step(self, label: str) -> None:
         """Advance by one stage."""
@@ -78,9 +87,15 @@ class Progress:
         if self._packs is None:
             from tqdm.auto import tqdm
 
-            self._packs = tqdm(total=total, desc="site packs", unit="pack",
-                               file=self.stream, position=1, leave=False,
-                               dynamic_ncols=True)
+            self._packs = tqdm(
+                total=total,
+                desc="site packs",
+                unit="pack",
+                file=self.stream,
+                position=1,
+                leave=False,
+                dynamic_ncols=True,
+            )
         self._packs.set_postfix_str(str(site)[:20], refresh=False)
         self._packs.update(max(0, done - self._packs.n))
         if done >= total:

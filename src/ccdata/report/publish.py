@@ -97,9 +97,18 @@ _ROOT: Path | None = None
 def write_marker(folder: Path) -> Path:
     """Write ccdata's ownership marker into ``folder``."""
     path = folder / MARKER_NAME
-    path.write_text(json.dumps({"tool": "ccdata", "format_version": FORMAT_VERSION,
-                                "note": "written by ccdata run; do not edit"},
-                               sort_keys=True) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "tool": "ccdata",
+                "format_version": FORMAT_VERSION,
+                "note": "written by ccdata run; do not edit",
+            },
+            sort_keys=True,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -131,12 +140,18 @@ def is_ccdata_output(folder: str | Path) -> bool:
     """
     folder = Path(folder)
     marker = _read_json(folder / MARKER_NAME)
-    if isinstance(marker, dict) and marker.get("tool") == "ccdata" and isinstance(
-            marker.get("format_version"), int):
+    if (
+        isinstance(marker, dict)
+        and marker.get("tool") == "ccdata"
+        and isinstance(marker.get("format_version"), int)
+    ):
         return True
     legacy = _read_json(folder / _LEGACY_MANIFEST)
-    return (isinstance(legacy, dict) and legacy.get("tool") == "ccdata run"
-            and isinstance(legacy.get("format_version"), int))
+    return (
+        isinstance(legacy, dict)
+        and legacy.get("tool") == "ccdata run"
+        and isinstance(legacy.get("format_version"), int)
+    )
 
 
 def _target(out: Path) -> Path:
@@ -216,9 +231,12 @@ class OutputLock:
     def acquire(self) -> None:
         """Take the lock or raise ConfigError naming the run that holds it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        me = {"pid": os.getpid(), "host": socket.gethostname(),
-              "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-              "output": self.out.as_posix()}
+        me = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "output": self.out.as_posix(),
+        }
         text = json.dumps(me, sort_keys=True) + "\n"
         for _ in range(3):
             try:
@@ -227,23 +245,32 @@ class OutputLock:
                 info = self._info()
                 if info is None:
                     # unreadable: a lock being written right now, or debris
-                    age = time.time() - self.path.stat().st_mtime \
-                        if self.path.exists() else 0
+                    age = (
+                        time.time() - self.path.stat().st_mtime
+                        if self.path.exists()
+                        else 0
+                    )
                     if age < 5:
                         time.sleep(0.2)
                         continue
                 elif info.get("host") == me["host"] and not _pid_alive(
-                        int(info.get("pid", -1))):
-                    log.warning("taking over the lock %s of a run that is no longer "
-                                "running (PID %s, started %s)", self.path,
-                                info.get("pid"), info.get("started"))
+                    int(info.get("pid", -1))
+                ):
+                    log.warning(
+                        "taking over the lock %s of a run that is no longer "
+                        "running (PID %s, started %s)",
+                        self.path,
+                        info.get("pid"),
+                        info.get("started"),
+                    )
                 else:
                     raise ConfigError(
                         f"Output folder {str(self.out)!r} is being written by another "
                         f"ccdata run (PID {info.get('pid')} on host "
                         f"{info.get('host')!r}, started {info.get('started')}). Wait "
                         "for it to finish; if no such run exists, remove the lock "
-                        f"file {str(self.path)!r}.") from None
+                        f"file {str(self.path)!r}."
+                    ) from None
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.path)
                 continue
@@ -251,8 +278,10 @@ class OutputLock:
                 fh.write(text)
             self._mine = text
             return
-        raise ConfigError(f"Cannot take the lock {str(self.path)!r} of output folder "
-                          f"{str(self.out)!r}; remove it if no ccdata run is active.")
+        raise ConfigError(
+            f"Cannot take the lock {str(self.path)!r} of output folder "
+            f"{str(self.out)!r}; remove it if no ccdata run is active."
+        )
 
     def release(self) -> None:
         """Remove the lock file if it is still this run's."""
@@ -306,7 +335,8 @@ def check_inside(path: str | Path) -> Path:
         raise ConfigError(
             f"Refusing to write {str(p)!r}: it is outside the output folder being "
             f"written ({str(root)!r}). A name in the configuration or the data "
-            "must not name a path.")
+            "must not name a path."
+        )
     return p
 
 
@@ -387,14 +417,24 @@ def _exchange(a: Path, b: Path) -> bool:
         fn = libc.renameat2
     except (OSError, AttributeError):
         return False
-    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
-                   ctypes.c_uint]
+    fn.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
     rc = fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
     if rc == 0:
         return True
     err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP,
-               errno.EXDEV):
+    if err in (
+        errno.ENOSYS,
+        errno.EINVAL,
+        errno.ENOTSUP,
+        errno.EOPNOTSUPP,
+        errno.EXDEV,
+    ):
         return False
     raise OSError(err, os.strerror(err), str(a))
 
@@ -410,8 +450,11 @@ def _stamp() -> str:
 
 
 def _is_our_version(target: Path) -> bool:
-    return ".v-" in target.name and target.name.startswith(".") and \
-        is_ccdata_output(target)
+    return (
+        ".v-" in target.name
+        and target.name.startswith(".")
+        and is_ccdata_output(target)
+    )
 
 
 def _publish(tmp: Path, out: Path, home: Path) -> None:
@@ -419,16 +462,22 @@ def _publish(tmp: Path, out: Path, home: Path) -> None:
     os.chmod(tmp, 0o755 & ~_umask())
     if out.is_symlink():
         old = Path(os.path.realpath(out))
-        new = Path(tempfile.mkdtemp(prefix=f".{home.name}.v-{_stamp()}-",
-                                    dir=home.parent))
+        new = Path(
+            tempfile.mkdtemp(prefix=f".{home.name}.v-{_stamp()}-", dir=home.parent)
+        )
         os.rmdir(new)
         os.replace(tmp, new)
         _swap_link(out, new)
         if old.exists() and _is_our_version(old):
             shutil.rmtree(old, ignore_errors=True)
         elif old.exists():
-            log.info("output link %s now points to %s; its previous target %s is "
-                     "left as it was", out, new, old)
+            log.info(
+                "output link %s now points to %s; its previous target %s is "
+                "left as it was",
+                out,
+                new,
+                old,
+            )
         return
     if out.exists():
         if _exchange(tmp, out):

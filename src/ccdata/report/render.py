@@ -25,8 +25,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PdfWriter", "html_blocks", "render_template", "svg_inline",
-           "write_pdf"]
+__all__ = ["PdfWriter", "html_blocks", "render_template", "svg_inline", "write_pdf"]
 
 #: A4 portrait, inches.
 A4 = (8.27, 11.69)
@@ -92,10 +91,13 @@ def svg_inline(svg: str | bytes, *, title: str, desc: str, ident: str) -> Any:
     ident = re.sub(r"[^A-Za-z0-9_-]", "-", ident)
     head = head[:-1].rstrip("/ ") + (
         f' role="img" aria-labelledby="{ident}-title {ident}-desc"'
-        f' class="figure-svg" data-figure="{ident}">')
-    body = text[m.end():]
-    meta = (f'<title id="{ident}-title">{html.escape(title)}</title>'
-            f'<desc id="{ident}-desc">{html.escape(desc)}</desc>')
+        f' class="figure-svg" data-figure="{ident}">'
+    )
+    body = text[m.end() :]
+    meta = (
+        f'<title id="{ident}-title">{html.escape(title)}</title>'
+        f'<desc id="{ident}-desc">{html.escape(desc)}</desc>'
+    )
     return Markup(head + meta + body)
 
 
@@ -199,16 +201,36 @@ def html_blocks(page: str) -> list[tuple[str, Any]]:
 # PDF pages
 # --------------------------------------------------------------------------- #
 
-_STYLE = {"h1": (16, "bold", 0.42), "h2": (13, "bold", 0.34), "h3": (11, "bold", 0.28),
-          "p": (9.5, "normal", 0.2), "li": (9.5, "normal", 0.2),
-          "dt": (9.5, "bold", 0.2), "dd": (9.5, "normal", 0.2),
-          "summary": (9.5, "bold", 0.2), "figcaption": (8.5, "normal", 0.18)}
+_STYLE = {
+    "h1": (16, "bold", 0.42),
+    "h2": (13, "bold", 0.34),
+    "h3": (11, "bold", 0.28),
+    "p": (9.5, "normal", 0.2),
+    "li": (9.5, "normal", 0.2),
+    "dt": (9.5, "bold", 0.2),
+    "dd": (9.5, "normal", 0.2),
+    "summary": (9.5, "bold", 0.2),
+    "figcaption": (8.5, "normal", 0.18),
+}
 
 
-_PLAIN = str.maketrans({"\u2014": "-", "\u2013": "-", "\u2022": "-",
-                        "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
-                        "\u2264": "<=", "\u2265": ">=", "\u03c6": "phi",
-                        "\u03c4": "tau", "\u2032": "'", "\u2026": "..."})
+_PLAIN = str.maketrans(
+    {
+        "\u2014": "-",
+        "\u2013": "-",
+        "\u2022": "-",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2264": "<=",
+        "\u2265": ">=",
+        "\u03c6": "phi",
+        "\u03c4": "tau",
+        "\u2032": "'",
+        "\u2026": "...",
+    }
+)
 
 
 def _latin1(text: str) -> str:
@@ -233,9 +255,15 @@ class PdfWriter:
         from matplotlib.backends.backend_pdf import PdfPages
 
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._pdf = PdfPages(str(path), metadata={
-            "Title": title, "Creator": "ccdata", "Producer": None,
-            "CreationDate": None})
+        self._pdf = PdfPages(
+            str(path),
+            metadata={
+                "Title": title,
+                "Creator": "ccdata",
+                "Producer": None,
+                "CreationDate": None,
+            },
+        )
         self._fig: Any = None
         self._y = 0.0
         self.pages = 0
@@ -268,13 +296,29 @@ class PdfWriter:
             self.pages += 1
             self._fig = None
 
-    def _line(self, text: str, *, size: float, weight: str, x: float = 0.7,
-              step: float = 0.2, family: str | None = None) -> None:
+    def _line(
+        self,
+        text: str,
+        *,
+        size: float,
+        weight: str,
+        x: float = 0.7,
+        step: float = 0.2,
+        family: str | None = None,
+    ) -> None:
         if self._fig is None or self._y < 0.8:
             self._new_page()
         kw = {"family": family} if family else {}
-        self._fig.text(x / A4[0], self._y / A4[1], _latin1(text), fontsize=size,
-                       fontweight=weight, va="top", ha="left", **kw)
+        self._fig.text(
+            x / A4[0],
+            self._y / A4[1],
+            _latin1(text),
+            fontsize=size,
+            fontweight=weight,
+            va="top",
+            ha="left",
+            **kw,
+        )
         self._y -= step
 
     def text(self, kind: str, text: str) -> None:
@@ -289,8 +333,13 @@ class PdfWriter:
         lines = textwrap.wrap(text, width - (4 if kind == "li" else 0)) or [""]
         for i, line in enumerate(lines):
             prefix = "- " if kind == "li" and i == 0 else ""
-            self._line(prefix + line, size=size, weight=weight,
-                       x=indent - (0.12 if prefix else 0), step=step)
+            self._line(
+                prefix + line,
+                size=size,
+                weight=weight,
+                x=indent - (0.12 if prefix else 0),
+                step=step,
+            )
         self._y -= 0.06
 
     def table(self, rows: list[list[str]]) -> None:
@@ -298,8 +347,9 @@ class PdfWriter:
         if not rows:
             return
         ncol = max(len(r) for r in rows)
-        widths = [max((len(r[i]) if i < len(r) else 0) for r in rows) for i in
-                  range(ncol)]
+        widths = [
+            max((len(r[i]) if i < len(r) else 0) for r in rows) for i in range(ncol)
+        ]
         total = max(sum(widths), 1)
         avail = 6.9
         chars = [max(4, int(avail * 72 / (8 * 0.55) * w / total)) for w in widths]
@@ -307,17 +357,24 @@ class PdfWriter:
         for c in chars[:-1]:
             xs.append(xs[-1] + c * 8 * 0.55 / 72)
         for k, row in enumerate(rows):
-            cells = [textwrap.wrap(row[i] if i < len(row) else "", chars[i]) or [""]
-                     for i in range(ncol)]
+            cells = [
+                textwrap.wrap(row[i] if i < len(row) else "", chars[i]) or [""]
+                for i in range(ncol)
+            ]
             height = max(len(c) for c in cells)
             if self._fig is None or self._y - 0.17 * height < 0.8:
                 self._new_page()
             for i, cell in enumerate(cells):
                 for j, line in enumerate(cell):
-                    self._fig.text(xs[i] / A4[0], (self._y - 0.17 * j) / A4[1],
-                                   _latin1(line),
-                                   fontsize=8, va="top", ha="left",
-                                   fontweight="bold" if k == 0 else "normal")
+                    self._fig.text(
+                        xs[i] / A4[0],
+                        (self._y - 0.17 * j) / A4[1],
+                        _latin1(line),
+                        fontsize=8,
+                        va="top",
+                        ha="left",
+                        fontweight="bold" if k == 0 else "normal",
+                    )
             self._y -= 0.17 * height + 0.04
         self._y -= 0.1
 
@@ -339,13 +396,25 @@ class PdfWriter:
         width = 7.3
         height = width * h / w
         fig = Figure(figsize=(width + 0.6, height + 1.0))
-        ax = fig.add_axes((0.3 / (width + 0.6), 0.7 / (height + 1.0),
-                           width / (width + 0.6), height / (height + 1.0)))
+        ax = fig.add_axes(
+            (
+                0.3 / (width + 0.6),
+                0.7 / (height + 1.0),
+                width / (width + 0.6),
+                height / (height + 1.0),
+            )
+        )
         ax.imshow(img, interpolation="antialiased")
         ax.set_axis_off()
         if caption:
-            fig.text(0.3 / (width + 0.6), 0.1, textwrap.fill(caption, 120),
-                     fontsize=7, va="bottom", ha="left")
+            fig.text(
+                0.3 / (width + 0.6),
+                0.1,
+                textwrap.fill(caption, 120),
+                fontsize=7,
+                va="bottom",
+                ha="left",
+            )
         self.figure(fig)
 
     def close(self) -> int:
@@ -355,8 +424,9 @@ class PdfWriter:
         return self.pages
 
 
-def write_pdf(path: str | Path, page: str, *, title: str,
-              figures: dict[str, Any] | None = None) -> int:
+def write_pdf(
+    path: str | Path, page: str, *, title: str, figures: dict[str, Any] | None = None
+) -> int:
     """Write the PDF copy of an HTML page; returns its number of pages.
 
     Parameters
@@ -378,8 +448,9 @@ def write_pdf(path: str | Path, page: str, *, title: str,
         return _write_pdf(path, page, title=title, figures=figures)
 
 
-def _write_pdf(path: str | Path, page: str, *, title: str,
-               figures: dict[str, Any] | None) -> int:
+def _write_pdf(
+    path: str | Path, page: str, *, title: str, figures: dict[str, Any] | None
+) -> int:
     figures = figures or {}
     doc = PdfWriter(path, title=title)
     for kind, value in html_blocks(page):

@@ -79,25 +79,44 @@ from ccdata.report.disclosure import (
 from ccdata.report.figures import fixed_margins
 from ccdata.report.indicators import IndicatorOutput
 
-__all__ = ["DisclosureError", "FigureJob", "PackJob", "ascertainment_sentence",
-           "render_jobs", "scan_pack", "status_words", "suppress",
-           "write_site_packs"]
+__all__ = [
+    "DisclosureError",
+    "FigureJob",
+    "PackJob",
+    "ascertainment_sentence",
+    "render_jobs",
+    "scan_pack",
+    "status_words",
+    "suppress",
+    "write_site_packs",
+]
 
 log = logging.getLogger("ccdata.report")
 
 #: Columns that count people, by indicator kind (a ratio's denominator is the
 #: modelled expected count, not people).
-_COUNT_COLUMNS = {"ratio": ("numerator", "observed", "n"),
-                  "cusum": ("observed", "patients")}
+_COUNT_COLUMNS = {
+    "ratio": ("numerator", "observed", "n"),
+    "cusum": ("observed", "patients"),
+}
 _DEFAULT_COUNTS = ("numerator", "denominator", "observed", "n")
 #: Values computed from the counts: blanked when a count is suppressed.
-_DERIVED_COLUMNS = ("value", "y", "z", "z_adjusted", "ratio", "crude_rate",
-                    "cusum_end", "cusum_max")
+_DERIVED_COLUMNS = (
+    "value",
+    "y",
+    "z",
+    "z_adjusted",
+    "ratio",
+    "crude_rate",
+    "cusum_end",
+    "cusum_max",
+)
 _DEFAULT_LEVELS = (0.95, 0.998)
 
 
-def status_words(status: str, levels: Iterable[float] = _DEFAULT_LEVELS,
-                 direction: str | None = None) -> str:
+def status_words(
+    status: str, levels: Iterable[float] = _DEFAULT_LEVELS, direction: str | None = None
+) -> str:
     """Neutral words for a funnel status, from the result's own levels.
 
     Examples
@@ -124,8 +143,13 @@ def _suppress_frame(frame: pd.DataFrame, cfg: Config, kind: str) -> pd.DataFrame
     dc = cfg.disclosure
     if dc.own_pack == "full" or (dc.min_count <= 1 and not dc.suppress_zero):
         return frame.copy()
-    out = suppress_table(frame, kind=kind, min_count=dc.min_count,
-                         suppress_zero=dc.suppress_zero, group_columns=("phase",))
+    out = suppress_table(
+        frame,
+        kind=kind,
+        min_count=dc.min_count,
+        suppress_zero=dc.suppress_zero,
+        group_columns=("phase",),
+    )
     assert out is not None  # a frame in gives a frame out
     return out
 
@@ -152,8 +176,9 @@ def _fmt(v: Any, percent: bool) -> str:
     return f"{100 * f:.1f}%" if percent else f"{f:.2f}"
 
 
-def _by_site(table: pd.DataFrame | None, column: str = "unit"
-             ) -> dict[str, pd.DataFrame]:
+def _by_site(
+    table: pd.DataFrame | None, column: str = "unit"
+) -> dict[str, pd.DataFrame]:
     """Rows of ``table`` per site id, split once per indicator (not per site)."""
     if table is None or column not in table.columns:
         return {}
@@ -166,15 +191,17 @@ def _levels(r: IndicatorOutput, cfg: Config) -> tuple[float, ...]:
     return tuple(float(v) for v in cfg.funnel.levels)
 
 
-def _own_funnel_row(r: IndicatorOutput, rows: pd.DataFrame | None,
-                    levels: tuple[float, ...]) -> pd.DataFrame | None:
+def _own_funnel_row(
+    r: IndicatorOutput, rows: pd.DataFrame | None, levels: tuple[float, ...]
+) -> pd.DataFrame | None:
     if rows is None or rows.empty:
         return None
     row = rows.copy()
     row.insert(1, "title", r.title)
     row.insert(2, "period", r.summary.get("funnel_period", r.window))
     row["status_text"] = row["status"].map(
-        lambda s: status_words(s, levels, r.config.direction))
+        lambda s: status_words(s, levels, r.config.direction)
+    )
     table = r.funnel_table
     assert table is not None  # a site's funnel row comes from this table
     row["sites_compared"] = int((table["status"] != NOT_ASSESSED).sum())
@@ -189,21 +216,29 @@ def ascertainment_sentence(ascertainment: float, expected_label: str) -> str:
     >>> ascertainment_sentence(0.6195, "Hospital Episode Statistics")[:66]
     'Your records cover 62% of the cases expected from Hospital Episode'
     """
-    return (f"Your records cover {100 * ascertainment:.0f}% of the cases expected "
-            f"from {expected_label}; outcome figures based on incomplete records "
-            "may look better or worse than they are.")
+    return (
+        f"Your records cover {100 * ascertainment:.0f}% of the cases expected "
+        f"from {expected_label}; outcome figures based on incomplete records "
+        "may look better or worse than they are."
+    )
 
 
 def _flag_sentence(r: IndicatorOutput, row: pd.DataFrame | None, site: str) -> str:
     """Return the ascertainment sentence if ``site`` is flagged for ``r``, else ''."""
     if row is None or site not in r.flagged or "ascertainment" not in row.columns:
         return ""
-    return ascertainment_sentence(float(row["ascertainment"].iloc[0]),
-                                  r.expected_label or "an independent source")
+    return ascertainment_sentence(
+        float(row["ascertainment"].iloc[0]), r.expected_label or "an independent source"
+    )
 
 
-def _result_lines(r: IndicatorOutput, shown: pd.DataFrame, levels: tuple[float, ...],
-                  min_count: int, flag: str) -> list[str]:
+def _result_lines(
+    r: IndicatorOutput,
+    shown: pd.DataFrame,
+    levels: tuple[float, ...],
+    min_count: int,
+    flag: str,
+) -> list[str]:
     """Write the neutral sentences of one funnel result for a site."""
     kind = r.config.kind
     s = shown.iloc[0]
@@ -219,27 +254,38 @@ def _result_lines(r: IndicatorOutput, shown: pd.DataFrame, levels: tuple[float, 
     lines = [f"Period {s['period']}: {what} {value} ({counts})."]
     if hidden and str(s["value"]) == "":
         other = "the expected count" if kind == "ratio" else "the other count"
-        lines.append(f"The {what} is not shown because a count of patients is below "
-                     f"{min_count}: with {other} it would give that count back.")
+        lines.append(
+            f"The {what} is not shown because a count of patients is below "
+            f"{min_count}: with {other} it would give that count back."
+        )
     if s["status"] == NOT_ASSESSED:
-        lines.append("Not compared with the other sites: too little of the "
-                     "window was received (see below)."
-                     if "coverage" in s and pd.notna(s["coverage"])
-                     else "Not compared with the other sites (no usable data).")
+        lines.append(
+            "Not compared with the other sites: too little of the "
+            "window was received (see below)."
+            if "coverage" in s and pd.notna(s["coverage"])
+            else "Not compared with the other sites (no usable data)."
+        )
     else:
-        lines.append(f"Compared with {int(s['sites_compared'])} sites on a funnel "
-                     f"plot, the value is "
-                     f"{status_words(s['status'], levels, r.config.direction)}.")
+        lines.append(
+            f"Compared with {int(s['sites_compared'])} sites on a funnel "
+            f"plot, the value is "
+            f"{status_words(s['status'], levels, r.config.direction)}."
+        )
     percent = kind == "proportion"
     if r.config.target is not None:
-        lines.append(f"The funnel is centred on the target "
-                     f"{_fmt(r.config.target, percent)}.")
+        lines.append(
+            f"The funnel is centred on the target {_fmt(r.config.target, percent)}."
+        )
     elif r.summary.get("target") is not None and kind != "ratio":
-        lines.append(f"The funnel is centred on the community average "
-                     f"{_fmt(r.summary['target'], percent)} (there is no target).")
+        lines.append(
+            f"The funnel is centred on the community average "
+            f"{_fmt(r.summary['target'], percent)} (there is no target)."
+        )
     elif kind == "ratio":
-        lines.append("The funnel is centred on 1: as many events as expected for "
-                     "the patients treated.")
+        lines.append(
+            "The funnel is centred on 1: as many events as expected for "
+            "the patients treated."
+        )
     lines.append(f"Limits shown: {' and '.join(level_percent(v) for v in levels)}.")
     if flag:
         lines.append(flag)
@@ -247,19 +293,29 @@ def _result_lines(r: IndicatorOutput, shown: pd.DataFrame, levels: tuple[float, 
 
 
 def _spc_signal(pts: pd.DataFrame) -> str:
-    outside = bool(pts["outside"].fillna(False).astype(bool).any()) \
-        if "outside" in pts.columns else False
-    run = bool(pts["run_signal"].fillna(False).astype(bool).any()) \
-        if "run_signal" in pts.columns else False
+    outside = (
+        bool(pts["outside"].fillna(False).astype(bool).any())
+        if "outside" in pts.columns
+        else False
+    )
+    run = (
+        bool(pts["run_signal"].fillna(False).astype(bool).any())
+        if "run_signal" in pts.columns
+        else False
+    )
     if outside or run:
         parts = []
         if outside:
             parts.append("points outside the control limits")
         if run:
-            parts.append("an unusually long run or too few crossings of the "
-                         "centre line")
-        return ("signs of special-cause variation (" + " and ".join(parts)
-                + "): worth a look at what changed.")
+            parts.append(
+                "an unusually long run or too few crossings of the centre line"
+            )
+        return (
+            "signs of special-cause variation ("
+            + " and ".join(parts)
+            + "): worth a look at what changed."
+        )
     return "no sign of special-cause variation against the site's own past."
 
 
@@ -270,11 +326,15 @@ def _cusum_signals(months: pd.DataFrame | None) -> str:
     hit = months[pd.to_numeric(months["signals"], errors="coerce").fillna(0) > 0]
     if hit.empty:
         return "The CUSUM did not cross its limit."
-    parts = [f"{m} ({int(n)})" for m, n in zip(hit["month"], hit["signals"],
-                                                 strict=True)]
+    parts = [
+        f"{m} ({int(n)})" for m, n in zip(hit["month"], hit["signals"], strict=True)
+    ]
     total = int(pd.to_numeric(hit["signals"]).sum())
-    return (f"The CUSUM crossed its limit {total} time(s): in "
-            + ", ".join(parts) + " (month and number of signals).")
+    return (
+        f"The CUSUM crossed its limit {total} time(s): in "
+        + ", ".join(parts)
+        + " (month and number of signals)."
+    )
 
 
 @dataclass(frozen=True)
@@ -310,23 +370,42 @@ _LAYOUT: dict[str, tuple[tuple[float, float], tuple[float, float, float, float]]
 }
 
 
-def _figure(jobs: list[FigureJob], kind: str, ref: Any, path: Path, title: str,
-            desc: str, caption: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-    entry = {"id": f"fig-{path.stem}", "src": path.name, "title": title,
-             "desc": desc, "caption": caption, "svg": None}
+def _figure(
+    jobs: list[FigureJob],
+    kind: str,
+    ref: Any,
+    path: Path,
+    title: str,
+    desc: str,
+    caption: str,
+    kwargs: dict[str, Any],
+) -> dict[str, Any]:
+    entry = {
+        "id": f"fig-{path.stem}",
+        "src": path.name,
+        "title": title,
+        "desc": desc,
+        "caption": caption,
+        "svg": None,
+    }
     jobs.append(FigureJob(kind, ref, path, title, kwargs, entry))
     w.write_text(desc + "\n", path.with_suffix(".txt"))
     return entry
 
 
-def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput],
-                     errors: pd.DataFrame, sites: pd.DataFrame | None, *,
-                     quality: dict[str, Any] | None = None,
-                     status: dict[str, pd.DataFrame] | None = None,
-                     progress: Callable[[str, int, int], None] | None = None,
-                     withheld: dict[str, list[str]] | None = None,
-                     surveys: dict[str, Any] | None = None
-                     ) -> dict[str, list[str]]:
+def write_site_packs(
+    cfg: Config,
+    tmp: Path,
+    results: dict[str, IndicatorOutput],
+    errors: pd.DataFrame,
+    sites: pd.DataFrame | None,
+    *,
+    quality: dict[str, Any] | None = None,
+    status: dict[str, pd.DataFrame] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    withheld: dict[str, list[str]] | None = None,
+    surveys: dict[str, Any] | None = None,
+) -> dict[str, list[str]]:
     """Write ``sites/<site_id>/`` for every site and check none names another site.
 
     ``quality`` (source -> :class:`~ccdata.report.figures.QualityOutput`)
@@ -354,8 +433,9 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
     site_ids: set[str] = set()
     for r in packed.values():
         site_ids |= set(r.units)
-    err_sites = ({s for s in errors["site_id"].astype(str) if s} if len(errors)
-                 else set())
+    err_sites = (
+        {s for s in errors["site_id"].astype(str) if s} if len(errors) else set()
+    )
     site_ids |= err_sites
     surveys = surveys or {}
     for so in surveys.values():
@@ -369,13 +449,18 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
         every_id |= set(so.units)
     # split every table by site once per indicator
     funnel_rows = {n: _by_site(r.funnel_table) for n, r in packed.items()}
-    spc_rows = {n: _by_site(r.spc_table) if r.config.spc_by == "unit" else {}
-                for n, r in packed.items()}
+    spc_rows = {
+        n: _by_site(r.spc_table) if r.config.spc_by == "unit" else {}
+        for n, r in packed.items()
+    }
     cusum_rows = {n: _by_site(r.cusum, "unit") for n, r in packed.items()}
     cusum_months = {n: _by_site(r.cusum_table, "unit") for n, r in packed.items()}
     errors_by_site = _by_site(errors, "site_id") if err_sites else {}
-    dq_rows = {name: _by_site(q.summary, "site_id")
-               for name, q in (quality or {}).items() if q.summary is not None}
+    dq_rows = {
+        name: _by_site(q.summary, "site_id")
+        for name, q in (quality or {}).items()
+        if q.summary is not None
+    }
     status_rows = {name: _by_site(t, "site_id") for name, t in (status or {}).items()}
     min_count = cfg.disclosure.min_count
     share = min_coverage(cfg)
@@ -384,21 +469,29 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
         pdir = tmp / "sites" / w.pack_name(site)
         pdir.mkdir(parents=True, exist_ok=True)
         title = f"{site} ({names[site]})" if names.get(site) else site
-        hidden_note = ("" if cfg.disclosure.own_pack == "full" else
-                       f" Counts of patients below {min_count} are shown as "
-                       f"\"<{min_count}\".")
+        hidden_note = (
+            ""
+            if cfg.disclosure.own_pack == "full"
+            else f' Counts of patients below {min_count} are shown as "<{min_count}".'
+        )
         pack: dict[str, Any] = {
             "title": f"Feedback pack for {title}",
-            "intro": (f"{cfg.run.title}. This pack shows your site's own results. "
-                      "Other sites appear only as anonymous grey points."
-                      + hidden_note),
+            "intro": (
+                f"{cfg.run.title}. This pack shows your site's own results. "
+                "Other sites appear only as anonymous grey points." + hidden_note
+            ),
             "coverage": _coverage_part(status_rows, dq_rows, site, cfg),
-            "results": [], "change": [], "problems": "", "files": [],
+            "results": [],
+            "change": [],
+            "problems": "",
+            "files": [],
             "surveys": [],
             "pdf": f"{w.pack_name(site)}.pdf",
-            "footer": (f"Made by ccdata from the data received. Results need at "
-                       f"least {100 * share:.0f}% of a window's periods to be "
-                       "compared with other sites."),
+            "footer": (
+                f"Made by ccdata from the data received. Results need at "
+                f"least {100 * share:.0f}% of a window's periods to be "
+                "compared with other sites."
+            ),
         }
         jobs: list[FigureJob] = []
         rows = []
@@ -409,33 +502,66 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
             if row is not None:
                 shown = _suppress_frame(row, cfg, kind)
                 rows.append(shown)
-                pack["results"].append(_result_part(
-                    cfg, r, name, site, row, shown, levels, min_count, share, pdir,
-                    jobs))
+                pack["results"].append(
+                    _result_part(
+                        cfg,
+                        r,
+                        name,
+                        site,
+                        row,
+                        shown,
+                        levels,
+                        min_count,
+                        share,
+                        pdir,
+                        jobs,
+                    )
+                )
             own_spc = spc_rows[name].get(site)
-            change: dict[str, Any] = {"name": name, "title": r.title, "lines": [],
-                                      "figures": []}
+            change: dict[str, Any] = {
+                "name": name,
+                "title": r.title,
+                "lines": [],
+                "figures": [],
+            }
             if own_spc is not None and len(own_spc):
-                w.write_csv(_suppress_frame(own_spc, cfg, kind),
-                            pdir / f"{name}_spc.csv", sort_by=["x"])
+                w.write_csv(
+                    _suppress_frame(own_spc, cfg, kind),
+                    pdir / f"{name}_spc.csv",
+                    sort_by=["x"],
+                )
                 text = f"{r.title} over time for {site}: {_spc_signal(own_spc)}"
-                change["lines"].append(f"Change over time ({_own_span(own_spc, r)}): "
-                                       f"{_spc_signal(own_spc)}")
-                change["figures"].append(_figure(
-                    jobs, "spc", name, pdir / f"{name}_spc.png", f"{r.title}: {site}",
-                    text, f"{r.title}: your site over time ({r.window}).",
-                    dict(series=site, direction=r.config.direction)))
+                change["lines"].append(
+                    f"Change over time ({_own_span(own_spc, r)}): "
+                    f"{_spc_signal(own_spc)}"
+                )
+                change["figures"].append(
+                    _figure(
+                        jobs,
+                        "spc",
+                        name,
+                        pdir / f"{name}_spc.png",
+                        f"{r.title}: {site}",
+                        text,
+                        f"{r.title}: your site over time ({r.window}).",
+                        dict(series=site, direction=r.config.direction),
+                    )
+                )
             own_cusum = cusum_rows[name].get(site)
             if cfg.disclosure.own_pack != "full":
                 own_cusum = None  # each step of a CUSUM is a patient's outcome
             if own_cusum is not None and len(own_cusum):
                 months = cusum_months[name].get(site)
                 change["lines"].append(_cusum_signals(months))
-                change["figures"].append(_cusum_part(pdir, name, r, site, own_cusum,
-                                                     months, jobs))
+                change["figures"].append(
+                    _cusum_part(pdir, name, r, site, own_cusum, months, jobs)
+                )
                 if months is not None:
-                    w.write_csv(_suppress_frame(months, cfg, "cusum"),
-                                pdir / f"{name}_cusum.csv", sort_by=["month"])
+                    w.write_csv(
+                        _suppress_frame(months, cfg, "cusum"),
+                        pdir / f"{name}_cusum.csv",
+                        sort_by=["month"],
+                    )
             if change["lines"]:
                 pack["change"].append(change)
         for sname, so in surveys.items():
@@ -446,36 +572,57 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
             w.write_csv(table, pdir / "indicators.csv", sort_by=["indicator"])
         if site in err_sites:
             own_err = errors_by_site[site]
-            w.write_csv(own_err, pdir / "validation_errors.csv",
-                        sort_by=["source", "file", "row", "column"])
+            w.write_csv(
+                own_err,
+                pdir / "validation_errors.csv",
+                sort_by=["source", "file", "row", "column"],
+            )
             pack["problems"] = (
                 f"{len(own_err)} problem(s) were found in your submission; the rows "
                 "concerned were left out of the results above. See "
-                "validation_errors.csv for each row, column and value.")
-        pack["files"] = sorted([p.name for p in pdir.iterdir() if p.is_file()]
-                               + [j.path.name for j in jobs]
-                               + [pack["pdf"], "summary.md"])
+                "validation_errors.csv for each row, column and value."
+            )
+        pack["files"] = sorted(
+            [p.name for p in pdir.iterdir() if p.is_file()]
+            + [j.path.name for j in jobs]
+            + [pack["pdf"], "summary.md"]
+        )
         from ccdata.report.render import render_template
 
         w.write_text(render_template("sitepack.md", pack=pack), pdir / "summary.md")
         pack_jobs.append(PackJob(site, pdir, pack, jobs))
     # other sites' points whose counts are small (or protect a small one) are
     # left out of the pack figures: a point's place gives its count
-    peers = {n: hidden_units(r.funnel_table, kind=r.config.kind,
-                             min_count=cfg.disclosure.min_count,
-                             suppress_zero=cfg.disclosure.suppress_zero)
-             for n, r in packed.items()}
-    shared_results: dict[str, Any] = {n: (r.funnel, r.spc, peers[n])
-                                      for n, r in packed.items()}
+    peers = {
+        n: hidden_units(
+            r.funnel_table,
+            kind=r.config.kind,
+            min_count=cfg.disclosure.min_count,
+            suppress_zero=cfg.disclosure.suppress_zero,
+        )
+        for n, r in packed.items()
+    }
+    shared_results: dict[str, Any] = {
+        n: (r.funnel, r.spc, peers[n]) for n, r in packed.items()
+    }
     shared_results.update({f"survey:{n}": (so.funnels,) for n, so in surveys.items()})
-    render_packs(pack_jobs, shared_results,
-                 dpi=cfg.run.dpi, workers=cfg.run.workers, progress=progress)
+    render_packs(
+        pack_jobs,
+        shared_results,
+        dpi=cfg.run.dpi,
+        workers=cfg.run.workers,
+        progress=progress,
+    )
     packs: dict[str, list[str]] = {}
     for site in sorted(site_ids):
         pdir = tmp / "sites" / w.pack_name(site)
-        problems = scan_pack(pdir, site, every_id | set(names.values()),
-                             own_name=names.get(site),
-                             own_aliases=(w.pack_name(site),))
+        problems = scan_pack(
+            pdir,
+            site,
+            every_id | set(names.values()),
+            own_name=names.get(site),
+            own_aliases=(w.pack_name(site),),
+        )
         if problems and withheld is not None:  # that pack only is not published
             withheld[site] = problems
             shutil.rmtree(pdir, ignore_errors=True)
@@ -483,65 +630,113 @@ def write_site_packs(cfg: Config, tmp: Path, results: dict[str, IndicatorOutput]
         if problems:
             raise DisclosureError(
                 f"Site pack {site!r} mentions other sites: {problems[:5]!r}; "
-                "nothing was published.")
-        packs[site] = sorted(p.relative_to(tmp).as_posix()
-                             for p in pdir.rglob("*") if p.is_file())
+                "nothing was published."
+            )
+        packs[site] = sorted(
+            p.relative_to(tmp).as_posix() for p in pdir.rglob("*") if p.is_file()
+        )
     return packs
 
 
-def _survey_part(name: str, so: Any, site: str, pdir: Path,
-                 jobs: list[FigureJob]) -> dict[str, Any]:
+def _survey_part(
+    name: str, so: Any, site: str, pdir: Path, jobs: list[FigureJob]
+) -> dict[str, Any]:
     """Build a surveyed unit's own part: its priorities, CSV and figure."""
     own = so.priorities.for_unit(site)
     w.write_csv(own, pdir / f"survey_{name}_priorities.csv")
     text = so.priorities.summary(site)
-    part: dict[str, Any] = {"name": name, "title": so.title,
-                            "lines": [text, so.rule], "figures": []}
-    part["figures"].append(_figure(
-        jobs, "survey_scores", f"survey:{name}", pdir / f"survey_{name}_scores.png",
-        f"{so.title}: {site}",
-        f"{so.title} for {site}: each question's case-mix-adjusted score against "
-        f"its expected range. {text}",
-        f"{so.title}: your trust's scores against their expected ranges.",
-        {"unit": site}))
+    part: dict[str, Any] = {
+        "name": name,
+        "title": so.title,
+        "lines": [text, so.rule],
+        "figures": [],
+    }
+    part["figures"].append(
+        _figure(
+            jobs,
+            "survey_scores",
+            f"survey:{name}",
+            pdir / f"survey_{name}_scores.png",
+            f"{so.title}: {site}",
+            f"{so.title} for {site}: each question's case-mix-adjusted score against "
+            f"its expected range. {text}",
+            f"{so.title}: your trust's scores against their expected ranges.",
+            {"unit": site},
+        )
+    )
     return part
 
 
-def _result_part(cfg: Config, r: IndicatorOutput, name: str, site: str,
-                 row: pd.DataFrame, shown: pd.DataFrame, levels: tuple[float, ...],
-                 min_count: int, share: float, pdir: Path, jobs: list[FigureJob]
-                 ) -> dict[str, Any]:
+def _result_part(
+    cfg: Config,
+    r: IndicatorOutput,
+    name: str,
+    site: str,
+    row: pd.DataFrame,
+    shown: pd.DataFrame,
+    levels: tuple[float, ...],
+    min_count: int,
+    share: float,
+    pdir: Path,
+    jobs: list[FigureJob],
+) -> dict[str, Any]:
     """One result of a site's pack: sentences, coverage and its funnel figure."""
     flag = _flag_sentence(r, row, site)
     status = str(row["status"].iloc[0])
     assessed = status != NOT_ASSESSED
     part: dict[str, Any] = {
-        "name": name, "title": r.title, "assessed": assessed, "figures": [],
-        "lines": _result_lines(r, shown, levels, min_count, flag), "coverage": ""}
+        "name": name,
+        "title": r.title,
+        "assessed": assessed,
+        "figures": [],
+        "lines": _result_lines(r, shown, levels, min_count, flag),
+        "coverage": "",
+    }
     if "coverage" in row.columns and pd.notna(row["coverage"].iloc[0]):
         part["coverage"] = coverage_sentence(row.iloc[0], min_share=share)
     if assessed and r.funnel is not None:
         label = r.flag_label or ""
-        ringed = (f" Sites with {label[:1].lower()}{label[1:]} are "
-                  "ringed (dotted)." if r.flagged else "")
+        ringed = (
+            f" Sites with {label[:1].lower()}{label[1:]} are ringed (dotted)."
+            if r.flagged
+            else ""
+        )
         words = status_words(status, levels, r.config.direction)
         cov = f" {part['coverage']}" if part["coverage"] else ""
-        desc = (f"Funnel plot of {r.title} for {site}: its value is {words}. Every "
-                f"other site is an anonymous grey point.{ringed}"
-                + (f" {flag}" if flag else "") + cov)
+        desc = (
+            f"Funnel plot of {r.title} for {site}: its value is {words}. Every "
+            f"other site is an anonymous grey point.{ringed}"
+            + (f" {flag}" if flag else "")
+            + cov
+        )
         period = r.summary.get("funnel_period")
-        part["figures"].append(_figure(
-            jobs, "funnel", name, pdir / f"{name}_funnel.png", r.title, desc,
-            f"{r.title} ({period}): your site highlighted; the value is {words}."
-            + cov,
-            dict(highlight=site, direction=r.config.direction, period=period,
-                 **r.flag_kwargs)))
+        part["figures"].append(
+            _figure(
+                jobs,
+                "funnel",
+                name,
+                pdir / f"{name}_funnel.png",
+                r.title,
+                desc,
+                f"{r.title} ({period}): your site highlighted; the value is {words}."
+                + cov,
+                dict(
+                    highlight=site,
+                    direction=r.config.direction,
+                    period=period,
+                    **r.flag_kwargs,
+                ),
+            )
+        )
     return part
 
 
-def _coverage_part(status_rows: dict[str, dict[str, pd.DataFrame]],
-                   dq_rows: dict[str, dict[str, pd.DataFrame]], site: str,
-                   cfg: Config | None = None) -> list[dict[str, Any]]:
+def _coverage_part(
+    status_rows: dict[str, dict[str, pd.DataFrame]],
+    dq_rows: dict[str, dict[str, pd.DataFrame]],
+    site: str,
+    cfg: Config | None = None,
+) -> list[dict[str, Any]]:
     """Build the pack's first section: per source, the site's periods and quality."""
     out = []
     for source in sorted(set(status_rows) | set(dq_rows)):
@@ -551,14 +746,24 @@ def _coverage_part(status_rows: dict[str, dict[str, pd.DataFrame]],
         own = status_rows.get(source, {}).get(site)
         info = site_coverage_summary(own, site)
         if info:
-            rows.append(("Periods expected", f"{info['first']} to {info['last']} "
-                                             f"({info['periods']})"))
-            rows.append(("Periods received", f"{info['received']} of "
-                                             f"{info['periods']}"))
+            rows.append(
+                (
+                    "Periods expected",
+                    f"{info['first']} to {info['last']} ({info['periods']})",
+                )
+            )
+            rows.append(
+                ("Periods received", f"{info['received']} of {info['periods']}")
+            )
             rows.append(("Periods missing", info["missing"] or "none"))
             if info["timed"]:
-                rows.append(("Received late", f"{info['late_count']}"
-                             + (f" ({info['late']})" if info["late"] else "")))
+                rows.append(
+                    (
+                        "Received late",
+                        f"{info['late_count']}"
+                        + (f" ({info['late']})" if info["late"] else ""),
+                    )
+                )
             if info["missing"]:
                 sentences.append(f"No data was received for {info['missing']}.")
         dq = dq_rows.get(source, {}).get(site)
@@ -566,24 +771,42 @@ def _coverage_part(status_rows: dict[str, dict[str, pd.DataFrame]],
             d = dq.iloc[0]
             asc = d.get("ascertainment")
             if asc is not None and pd.notna(asc):
-                rows.append(("Case ascertainment",
-                             f"{100 * float(asc):.0f}% of the expected cases "
-                             f"({_count(d.get('submitted'))} of "
-                             f"{_count(d.get('expected'))})"))
+                rows.append(
+                    (
+                        "Case ascertainment",
+                        f"{100 * float(asc):.0f}% of the expected cases "
+                        f"({_count(d.get('submitted'))} of "
+                        f"{_count(d.get('expected'))})",
+                    )
+                )
             comp = d.get("complete_proportion")
             if comp is not None and pd.notna(comp):
-                rows.append(("Complete records",
-                             f"{100 * float(comp):.1f}% of {d.get('records')} "
-                             "records hold every mandatory field"))
+                rows.append(
+                    (
+                        "Complete records",
+                        f"{100 * float(comp):.1f}% of {d.get('records')} "
+                        "records hold every mandatory field",
+                    )
+                )
             msg = str(d.get("message") or "")
             if msg and cfg is not None and cfg.disclosure.own_pack != "full":
-                msg = suppress_text(msg, min_count=cfg.disclosure.min_count,
-                                    suppress_zero=cfg.disclosure.suppress_zero)
+                msg = suppress_text(
+                    msg,
+                    min_count=cfg.disclosure.min_count,
+                    suppress_zero=cfg.disclosure.suppress_zero,
+                )
             if msg:
                 quality = f"{msg[:1].upper()}{msg[1:]}."
         if rows or sentences or quality:
-            out.append({"source": source, "label": f"Source: {source}",
-                        "rows": rows, "sentences": sentences, "quality": quality})
+            out.append(
+                {
+                    "source": source,
+                    "label": f"Source: {source}",
+                    "rows": rows,
+                    "sentences": sentences,
+                    "quality": quality,
+                }
+            )
     return out
 
 
@@ -619,19 +842,32 @@ def _count(v: Any) -> str:
     return str(int(f)) if f.is_integer() else f"{f:g}"
 
 
-def _cusum_part(pdir: Path, name: str, r: IndicatorOutput, site: str,
-                own: pd.DataFrame, months: pd.DataFrame | None,
-                jobs: list[FigureJob]) -> dict[str, Any]:
+def _cusum_part(
+    pdir: Path,
+    name: str,
+    r: IndicatorOutput,
+    site: str,
+    own: pd.DataFrame,
+    months: pd.DataFrame | None,
+    jobs: list[FigureJob],
+) -> dict[str, Any]:
     ucol = "unit" if "unit" in own.columns else r.config.unit
     signals = _cusum_signals(months)
-    desc = (f"Risk-adjusted CUSUM of {r.title} for {site}: the line rises with each "
-            "death and falls with each survival, weighted by the patient's "
-            "predicted risk; crossing the dashed limit is a signal worth a look. "
-            + signals).strip()
-    return _figure(jobs, "cusum", own, pdir / f"{name}_cusum.png",
-                   f"{r.title}: risk-adjusted CUSUM, {site}", desc,
-                   f"Risk-adjusted CUSUM of {r.title}. {signals}".strip(),
-                   dict(unit=ucol, series=site))
+    desc = (
+        f"Risk-adjusted CUSUM of {r.title} for {site}: the line rises with each "
+        "death and falls with each survival, weighted by the patient's "
+        "predicted risk; crossing the dashed limit is a signal worth a look. " + signals
+    ).strip()
+    return _figure(
+        jobs,
+        "cusum",
+        own,
+        pdir / f"{name}_cusum.png",
+        f"{r.title}: risk-adjusted CUSUM, {site}",
+        desc,
+        f"Risk-adjusted CUSUM of {r.title}. {signals}".strip(),
+        dict(unit=ucol, series=site),
+    )
 
 
 _SHARED: dict[str, Any] = {}
@@ -660,8 +896,9 @@ def _draw(job: FigureJob, dpi: int) -> Any:
         from ccdata.plot import survey_scores
 
         fig = Figure(figsize=size)
-        survey_scores(_SHARED["results"][job.ref][0], kwargs["unit"], fig=fig,
-                      title=job.title)
+        survey_scores(
+            _SHARED["results"][job.ref][0], kwargs["unit"], fig=fig, title=job.title
+        )
         w.check_inside(job.path)
         job.path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(job.path, dpi=dpi, metadata={"Software": None})
@@ -676,8 +913,10 @@ def _draw(job: FigureJob, dpi: int) -> Any:
             data = without_units(data, hidden[0], keep=kwargs.get("highlight"))
             if "flagged" in kwargs:
                 kept = set(data.units["unit"].astype(str))
-                kwargs = {**kwargs, "flagged": [u for u in kwargs["flagged"]
-                                                if u in kept]}
+                kwargs = {
+                    **kwargs,
+                    "flagged": [u for u in kwargs["flagged"] if u in kept],
+                }
     else:
         data, plot = _SHARED["results"][job.ref][1], spc
     # the title goes above the axes, left-aligned and wrapped to the figure's
@@ -687,12 +926,20 @@ def _draw(job: FigureJob, dpi: int) -> Any:
     lines = textwrap.wrap(title, chars)
     top += 0.2 * (len(lines) - 1)
     fig = Figure(figsize=size)
-    fig.subplots_adjust(**fixed_margins(size, left=left, right=right, bottom=bottom,
-                                        top=top))
-    plot(data, ax=fig.add_subplot(), title="" if job.kind != "funnel" else None,
-         **kwargs)
-    fig.suptitle("\n".join(lines), x=left / size[0], ha="left",
-                 y=1 - 0.12 / size[1], va="top", fontsize="large")
+    fig.subplots_adjust(
+        **fixed_margins(size, left=left, right=right, bottom=bottom, top=top)
+    )
+    plot(
+        data, ax=fig.add_subplot(), title="" if job.kind != "funnel" else None, **kwargs
+    )
+    fig.suptitle(
+        "\n".join(lines),
+        x=left / size[0],
+        ha="left",
+        y=1 - 0.12 / size[1],
+        va="top",
+        fontsize="large",
+    )
     w.check_inside(job.path)
     job.path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(job.path, dpi=dpi, metadata={"Software": None})
@@ -708,24 +955,33 @@ def _render_pack(job: PackJob, dpi: int) -> None:
     from ccdata.plot import theme
     from ccdata.report.render import render_template, svg_inline, write_pdf
 
-    with theme(dpi=dpi), matplotlib.rc_context({
-            "savefig.bbox": "standard", "svg.hashsalt": "ccdata",
-            "svg.fonttype": "none",
-            # a site id such as "$\\notacommand$" is text, not math
-            "text.parse_math": False}):
+    with (
+        theme(dpi=dpi),
+        matplotlib.rc_context(
+            {
+                "savefig.bbox": "standard",
+                "svg.hashsalt": "ccdata",
+                "svg.fonttype": "none",
+                # a site id such as "$\\notacommand$" is text, not math
+                "text.parse_math": False,
+            }
+        ),
+    ):
         figs = {}
         for fj in job.figures:
             fig = _draw(fj, dpi)
             buf = io.StringIO()
             fig.savefig(buf, format="svg", metadata={"Date": None})
             e = fj.entry
-            e["svg"] = svg_inline(buf.getvalue(), title=e["title"], desc=e["desc"],
-                                  ident=e["id"])
+            e["svg"] = svg_inline(
+                buf.getvalue(), title=e["title"], desc=e["desc"], ident=e["id"]
+            )
             figs[e["id"]] = fig
         page = render_template("sitepack.html", pack=job.pack)
         w.write_text(page, job.pdir / "index.html")
-        write_pdf(job.pdir / job.pack["pdf"], page, title=job.pack["title"],
-                  figures=figs)
+        write_pdf(
+            job.pdir / job.pack["pdf"], page, title=job.pack["title"], figures=figs
+        )
 
 
 def _render_chunk(args: tuple[list[PackJob], int]) -> list[str]:
@@ -735,8 +991,9 @@ def _render_chunk(args: tuple[list[PackJob], int]) -> list[str]:
     return [j.site for j in jobs]
 
 
-def render_jobs(jobs: list[FigureJob], results: dict[str, Any], *, dpi: int,
-                workers: int = 0) -> None:
+def render_jobs(
+    jobs: list[FigureJob], results: dict[str, Any], *, dpi: int, workers: int = 0
+) -> None:
     """Draw loose pack figures (PNG only), in this process.
 
     Kept for callers that draw figures without a pack page; the batch job
@@ -747,15 +1004,22 @@ def render_jobs(jobs: list[FigureJob], results: dict[str, Any], *, dpi: int,
     from ccdata.plot import theme
 
     _init_worker({"results": results})
-    with theme(dpi=dpi), matplotlib.rc_context({"savefig.bbox": "standard",
-                                                "text.parse_math": False}):
+    with (
+        theme(dpi=dpi),
+        matplotlib.rc_context({"savefig.bbox": "standard", "text.parse_math": False}),
+    ):
         for job in jobs:
             _draw(job, dpi)
 
 
-def render_packs(jobs: list[PackJob], results: dict[str, Any], *, dpi: int,
-                 workers: int = 0,
-                 progress: Callable[[str, int, int], None] | None = None) -> None:
+def render_packs(
+    jobs: list[PackJob],
+    results: dict[str, Any],
+    *,
+    dpi: int,
+    workers: int = 0,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> None:
     """Finish the packs (figures, page, PDF), in parallel unless ``workers`` is 1.
 
     ``workers = 0`` uses one process per CPU (at most 4). Packs are
@@ -790,10 +1054,14 @@ def render_packs(jobs: list[PackJob], results: dict[str, Any], *, dpi: int,
 
     shared["parent"] = os.getpid()  # workers die with this process
     size = max(1, min(8, len(jobs) // (4 * n)))
-    chunks = [(jobs[i:i + size], dpi) for i in range(0, len(jobs), size)]
+    chunks = [(jobs[i : i + size], dpi) for i in range(0, len(jobs), size)]
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context(method),
-                             initializer=_init_worker, initargs=(shared,)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=n,
+        mp_context=mp.get_context(method),
+        initializer=_init_worker,
+        initargs=(shared,),
+    ) as pool:
         futures = [pool.submit(_render_chunk, c) for c in chunks]
         done = 0
         for fut in as_completed(futures):
@@ -804,8 +1072,16 @@ def render_packs(jobs: list[PackJob], results: dict[str, Any], *, dpi: int,
 
 
 def _site_names(cfg: Config, sites: pd.DataFrame | None) -> dict[str, str]:
-    if sites is None or cfg.sites.name_column is None \
-            or cfg.sites.name_column not in sites.columns:
+    if (
+        sites is None
+        or cfg.sites.name_column is None
+        or cfg.sites.name_column not in sites.columns
+    ):
         return {}
-    return dict(zip(sites[cfg.sites.id_column].astype(str),
-                    sites[cfg.sites.name_column].astype(str), strict=False))
+    return dict(
+        zip(
+            sites[cfg.sites.id_column].astype(str),
+            sites[cfg.sites.name_column].astype(str),
+            strict=False,
+        )
+    )

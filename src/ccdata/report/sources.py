@@ -18,8 +18,16 @@ from ccdata.io import read_submission, read_table
 from ccdata.report.config import Config, SourceConfig
 from ccdata.report.expr import evaluate, parse_expression
 
-__all__ = ["ERROR_COLUMNS", "PROVENANCE", "SourceData", "apply_filter", "infer_types",
-           "load_sites", "problem_rows", "read_source"]
+__all__ = [
+    "ERROR_COLUMNS",
+    "PROVENANCE",
+    "SourceData",
+    "apply_filter",
+    "infer_types",
+    "load_sites",
+    "problem_rows",
+    "read_source",
+]
 
 log = logging.getLogger("ccdata.report")
 
@@ -27,8 +35,16 @@ log = logging.getLogger("ccdata.report")
 PROVENANCE = ("_file", "_row")
 
 #: Columns of every validation error table written by the batch job.
-ERROR_COLUMNS = ["source", "file", "site_id", "row", "column", "value", "check",
-                 "message"]
+ERROR_COLUMNS = [
+    "source",
+    "file",
+    "site_id",
+    "row",
+    "column",
+    "value",
+    "check",
+    "message",
+]
 
 
 @dataclass
@@ -66,8 +82,9 @@ def load_sites(cfg: Config) -> pd.DataFrame | None:
     try:
         sites = read_table(path, columns=wanted)
     except SubmissionReadError as exc:
-        raise ConfigError(f"{cfg.path}: key 'sites.path': the site list cannot be "
-                          f"read: {exc}") from None
+        raise ConfigError(
+            f"{cfg.path}: key 'sites.path': the site list cannot be read: {exc}"
+        ) from None
     if sc.id_column not in sites.columns:
         raise ConfigError(
             f"{cfg.path}: key 'sites.id_column': column {sc.id_column!r} not "
@@ -78,13 +95,17 @@ def load_sites(cfg: Config) -> pd.DataFrame | None:
     empty = ids.isna() | (ids.astype(str).str.strip() == "")
     problems = [f"row {r}: no site identifier" for r in sites.index[empty.to_numpy()]]
     dup = ids.duplicated(keep=False) & ~empty
-    for site, rows in sites.index[dup.to_numpy()].to_series().groupby(
-            ids[dup].to_numpy()):
-        problems.append(f"site {site!r} is listed more than once (rows "
-                        f"{', '.join(map(str, rows))})")
+    for site, rows in (
+        sites.index[dup.to_numpy()].to_series().groupby(ids[dup].to_numpy())
+    ):
+        problems.append(
+            f"site {site!r} is listed more than once (rows {', '.join(map(str, rows))})"
+        )
     if problems:
-        raise ConfigError(f"{cfg.path}: key 'sites.path': the site list {path.name} "
-                          f"has problems: {'; '.join(problems[:20])}.")
+        raise ConfigError(
+            f"{cfg.path}: key 'sites.path': the site list {path.name} "
+            f"has problems: {'; '.join(problems[:20])}."
+        )
     for col in sites.columns:
         sites[col] = sites[col].fillna("").astype(str)
     return sites.reset_index(drop=True)
@@ -107,8 +128,9 @@ def _site_ids(cfg: Config, sites: pd.DataFrame | None, src: SourceConfig):
 _LEADING_ZERO = re.compile(r"^[+-]?0\d")
 
 
-def infer_types(table: pd.DataFrame, *, keep_text: Iterable[str] = ("site_id",)
-                ) -> pd.DataFrame:
+def infer_types(
+    table: pd.DataFrame, *, keep_text: Iterable[str] = ("site_id",)
+) -> pd.DataFrame:
     """Numbers for the text columns of an unvalidated table whose every value is one.
 
     A column is converted only when every non-empty cell reads as a number and
@@ -144,8 +166,9 @@ def infer_types(table: pd.DataFrame, *, keep_text: Iterable[str] = ("site_id",)
     return out
 
 
-def apply_filter(data: pd.DataFrame, filters: dict[str, Any], *, key: str,
-                 cfg: Config) -> pd.DataFrame:
+def apply_filter(
+    data: pd.DataFrame, filters: dict[str, Any], *, key: str, cfg: Config
+) -> pd.DataFrame:
     """Keep rows whose column equals the value (or one of the listed values)."""
     for col, wanted in filters.items():
         if col not in data.columns:
@@ -162,8 +185,9 @@ def apply_filter(data: pd.DataFrame, filters: dict[str, Any], *, key: str,
     return data
 
 
-def _apply_transforms(cfg: Config, name: str, src: SourceConfig,
-                      data: pd.DataFrame) -> pd.DataFrame:
+def _apply_transforms(
+    cfg: Config, name: str, src: SourceConfig, data: pd.DataFrame
+) -> pd.DataFrame:
     if src.rename:
         data = data.rename(columns=src.rename)
     data = apply_filter(data, src.filter, key=f"sources.{name}.filter", cfg=cfg)
@@ -172,7 +196,8 @@ def _apply_transforms(cfg: Config, name: str, src: SourceConfig,
             value = evaluate(parse_expression(text), data)
         except ConfigError as exc:
             raise ConfigError(
-                f"{cfg.path}: key 'sources.{name}.derive.{col}': {exc}") from None
+                f"{cfg.path}: key 'sources.{name}.derive.{col}': {exc}"
+            ) from None
         data = data.assign(**{col: value.to_numpy()})
     return data.reset_index(drop=True)
 
@@ -186,20 +211,31 @@ def _tidy_errors(errors: pd.DataFrame, source: str, file: str) -> pd.DataFrame:
     errors["file"] = file
     errors = errors[ERROR_COLUMNS]
     for col in ("site_id", "column", "value", "check", "message"):
-        errors[col] = errors[col].map(lambda v: "" if v is None or (
-            isinstance(v, float) and np.isnan(v)) else str(v)).astype(object)
+        errors[col] = (
+            errors[col]
+            .map(
+                lambda v: (
+                    ""
+                    if v is None or (isinstance(v, float) and np.isnan(v))
+                    else str(v)
+                )
+            )
+            .astype(object)
+        )
     return errors
 
 
 def problem_rows(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Build a validation error table (columns :data:`ERROR_COLUMNS`) from dicts."""
-    frame = pd.DataFrame([{c: r.get(c, "") for c in ERROR_COLUMNS} for r in rows],
-                         columns=ERROR_COLUMNS)
+    frame = pd.DataFrame(
+        [{c: r.get(c, "") for c in ERROR_COLUMNS} for r in rows], columns=ERROR_COLUMNS
+    )
     return frame.astype(object)
 
 
-def _file_owner(cfg: Config, src: SourceConfig, path: Path,
-                site_ids: list[str] | None) -> str | None:
+def _file_owner(
+    cfg: Config, src: SourceConfig, path: Path, site_ids: list[str] | None
+) -> str | None:
     """Return the site a file belongs to, from its name or folder (``owner`` key).
 
     ``"file"``: the file's stem (``T01.csv``, or ``T01_...``/``T01-...``);
@@ -210,8 +246,11 @@ def _file_owner(cfg: Config, src: SourceConfig, path: Path,
         return None
     stem, folder = path.stem, path.parent.name
     if src.owner == "file":
-        return re.split(r"[_\-. ]", stem, maxsplit=1)[0] if site_ids is None \
+        return (
+            re.split(r"[_\-. ]", stem, maxsplit=1)[0]
+            if site_ids is None
             else _registered_prefix(stem, site_ids) or stem
+        )
     if src.owner == "folder":
         return folder
     if site_ids is None:
@@ -254,8 +293,9 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
     src = cfg.sources[name]
     files = cfg.source_files(name)
     if not files:
-        raise ConfigError(f"{cfg.path}: key 'sources.{name}.path': no file matches "
-                          f"{src.path!r}.")
+        raise ConfigError(
+            f"{cfg.path}: key 'sources.{name}.path': no file matches {src.path!r}."
+        )
     site_ids = _site_ids(cfg, sites, src)
     frames, errs = [], []
     problems: list[dict[str, Any]] = []
@@ -265,26 +305,35 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
     if not validated:
         notes.append("read without validation (no schema configured)")
     for pattern in cfg.unmatched_patterns(name):
-        problems.append({"file": pattern, "check": "no_file",
-                         "message": f"no file matches {pattern!r} (source {name!r})"})
+        problems.append(
+            {
+                "file": pattern,
+                "check": "no_file",
+                "message": f"no file matches {pattern!r} (source {name!r})",
+            }
+        )
     used: list[Path] = []
     for f in files:
         if not f.exists() and not glob.has_magic(str(f)):
             raise SubmissionReadError(
                 f"{f}: submission file not found (source {name!r}, key "
-                f"'sources.{name}.path').", path=f)
+                f"'sources.{name}.path').",
+                path=f,
+            )
     for f in files:
         rel = _display_path(cfg, f)
         owner = _file_owner(cfg, src, f, site_ids)
         try:
             if validated:
-                res = read_submission(f, schema=src.schema, sites=site_ids,
-                                      sheet=src.sheet)
+                res = read_submission(
+                    f, schema=src.schema, sites=site_ids, sheet=src.sheet
+                )
                 if len(res.valid) + len(res.rejected) == 0:
                     # an empty or header-only file: nothing to use from it
                     raise SubmissionReadError(
                         f"Cannot use {f.name!r}: {res.errors['message'].iloc[0]}.",
-                        path=f)
+                        path=f,
+                    )
                 valid = res.valid
                 n = len(res.valid) + len(res.rejected)
                 n_rejected += len(res.rejected)
@@ -296,15 +345,21 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
                     file_errs["site_id"] = owner
                 errs.append(file_errs)
             else:
-                id_cols = {"site_id", *(old for old, new in src.rename.items()
-                                        if new == "site_id")}
-                valid = infer_types(read_table(f, sheet=src.sheet),
-                                    keep_text=id_cols)
+                id_cols = {
+                    "site_id",
+                    *(old for old, new in src.rename.items() if new == "site_id"),
+                }
+                valid = infer_types(read_table(f, sheet=src.sheet), keep_text=id_cols)
                 n = len(valid)
         except (SubmissionReadError, OSError) as exc:
-            problems.append({"site_id": owner or "", "file": rel,
-                             "check": "unreadable_file",
-                             "message": f"{exc} The file was left out."})
+            problems.append(
+                {
+                    "site_id": owner or "",
+                    "file": rel,
+                    "check": "unreadable_file",
+                    "message": f"{exc} The file was left out.",
+                }
+            )
             log.warning("source %s: %s left out: %s", name, rel, exc)
             continue
         used.append(f)
@@ -312,20 +367,32 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
         valid = valid.copy()
         valid["_row"] = np.asarray(valid.index, dtype=object)
         valid["_file"] = rel
-        if not validated and src.community is not None and site_ids is not None \
-                and "site_id" in valid.columns:
+        if (
+            not validated
+            and src.community is not None
+            and site_ids is not None
+            and "site_id" in valid.columns
+        ):
             # no schema to check the ids: check them against the site list here
             ids = valid["site_id"].astype(str)
             unknown = ~ids.isin(site_ids) | valid["site_id"].isna()
             if unknown.any():
                 bad = valid[unknown.to_numpy()]
                 problems.extend(
-                    {"site_id": v, "file": rel, "row": r, "column": "site_id",
-                     "value": v, "check": "registered_sites",
-                     "message": f"site_id {v!r} is not a registered site of "
-                                f"community {src.community!r}; the row was left out"}
-                    for r, v in zip(bad["_row"], bad["site_id"].astype(str),
-                                    strict=True))
+                    {
+                        "site_id": v,
+                        "file": rel,
+                        "row": r,
+                        "column": "site_id",
+                        "value": v,
+                        "check": "registered_sites",
+                        "message": f"site_id {v!r} is not a registered site of "
+                        f"community {src.community!r}; the row was left out",
+                    }
+                    for r, v in zip(
+                        bad["_row"], bad["site_id"].astype(str), strict=True
+                    )
+                )
                 n_rejected += int(unknown.sum())
                 valid = valid[~unknown.to_numpy()]
         if owner is not None and "site_id" in valid.columns:
@@ -333,16 +400,24 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
             if wrong.any():
                 bad = valid[wrong.to_numpy()]
                 problems.extend(
-                    {"site_id": owner, "file": rel, "row": r, "column": "site_id",
-                     "value": v, "check": "site_not_file_owner",
-                     "message": f"site_id {v!r} in a file of site {owner!r}; the "
-                                "row was left out (key 'owner' of the source)"}
-                    for r, v in zip(bad["_row"], bad["site_id"].astype(str),
-                                    strict=True))
-                redacted = _redact_other_ids(
-                    problem_rows(problems[-int(wrong.sum()):]), owner, site_ids
+                    {
+                        "site_id": owner,
+                        "file": rel,
+                        "row": r,
+                        "column": "site_id",
+                        "value": v,
+                        "check": "site_not_file_owner",
+                        "message": f"site_id {v!r} in a file of site {owner!r}; the "
+                        "row was left out (key 'owner' of the source)",
+                    }
+                    for r, v in zip(
+                        bad["_row"], bad["site_id"].astype(str), strict=True
+                    )
                 )
-                problems[-int(wrong.sum()):] = cast(
+                redacted = _redact_other_ids(
+                    problem_rows(problems[-int(wrong.sum()) :]), owner, site_ids
+                )
+                problems[-int(wrong.sum()) :] = cast(
                     list[dict[str, Any]], redacted.to_dict("records")
                 )
                 n_rejected += int(wrong.sum())
@@ -351,28 +426,45 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
     if not frames:
         raise SubmissionReadError(
             f"source {name!r}: no file could be read: "
-            + "; ".join(p["message"] for p in problems if p["check"] ==
-                        "unreadable_file"), path=files[0])
+            + "; ".join(
+                p["message"] for p in problems if p["check"] == "unreadable_file"
+            ),
+            path=files[0],
+        )
     data = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     data, dups = _drop_duplicates_across_files(data, _key_columns(src), name)
     problems.extend(dups)
     n_rejected += len(dups)
     data = _apply_transforms(cfg, name, src, data)
     if problems:
-        errs.append(_tidy_errors(problem_rows(problems), name, "")
-                    .assign(file=[p.get("file", "") for p in problems]))
-    errors = (pd.concat(errs, ignore_index=True) if errs
-              else pd.DataFrame({c: pd.Series(dtype=object) for c in ERROR_COLUMNS}))
-    return SourceData(name=name, files=used, data=data, errors=errors,
-                      n_rows=n_rows, n_rejected=n_rejected, validated=validated,
-                      notes=notes)
+        errs.append(
+            _tidy_errors(problem_rows(problems), name, "").assign(
+                file=[p.get("file", "") for p in problems]
+            )
+        )
+    errors = (
+        pd.concat(errs, ignore_index=True)
+        if errs
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in ERROR_COLUMNS})
+    )
+    return SourceData(
+        name=name,
+        files=used,
+        data=data,
+        errors=errors,
+        n_rows=n_rows,
+        n_rejected=n_rejected,
+        validated=validated,
+        notes=notes,
+    )
 
 
 _OTHER_SITE = "[another site]"
 
 
-def _redact_other_ids(errors: pd.DataFrame, owner: str,
-                      site_ids: list[str] | None) -> pd.DataFrame:
+def _redact_other_ids(
+    errors: pd.DataFrame, owner: str, site_ids: list[str] | None
+) -> pd.DataFrame:
     """Hide another registered site's id typed into ``owner``'s file.
 
     The problem goes to the owner's pack, which must not name other sites.
@@ -386,7 +478,8 @@ def _redact_other_ids(errors: pd.DataFrame, owner: str,
         v = str(errors["value"].iloc[i])
         msg = str(errors["message"].iloc[i])
         errors.iloc[int(i), cast(int, errors.columns.get_loc("message"))] = re.sub(
-            r"(?<![A-Za-z0-9])" + re.escape(v) + r"(?![A-Za-z0-9])", _OTHER_SITE, msg)
+            r"(?<![A-Za-z0-9])" + re.escape(v) + r"(?![A-Za-z0-9])", _OTHER_SITE, msg
+        )
         errors.iloc[int(i), cast(int, errors.columns.get_loc("value"))] = _OTHER_SITE
     return errors
 
@@ -404,14 +497,22 @@ def _key_columns(src: SourceConfig) -> list[str]:
         return []
 
 
-def _drop_duplicates_across_files(data: pd.DataFrame, keys: list[str], source: str
-                                  ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+def _drop_duplicates_across_files(
+    data: pd.DataFrame, keys: list[str], source: str
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Keep the first file's row of each key; report the repeats naming both files."""
-    if not keys or len(data) == 0 or any(k not in data.columns for k in keys) \
-            or data["_file"].nunique() < 2:
+    if (
+        not keys
+        or len(data) == 0
+        or any(k not in data.columns for k in keys)
+        or data["_file"].nunique() < 2
+    ):
         return data, []
-    key = data[keys].astype(str).agg("\x1f".join, axis=1) if len(keys) > 1 \
+    key = (
+        data[keys].astype(str).agg("\x1f".join, axis=1)
+        if len(keys) > 1
         else data[keys[0]].astype(str)
+    )
     dup = key.duplicated(keep="first").to_numpy()
     if not dup.any():
         return data, []
@@ -427,16 +528,27 @@ def _drop_duplicates_across_files(data: pd.DataFrame, keys: list[str], source: s
             continue  # a duplicate inside one file is reported by validation
         shown = ", ".join(f"{c}={data[c].iloc[i]}" for c in keys)
         site = str(data["site_id"].iloc[i]) if "site_id" in data else ""
-        rows.append({"site_id": site, "file": data["_file"].iloc[i],
-                     "row": data["_row"].iloc[i],
-                     "column": ", ".join(keys), "value": shown,
-                     "check": "duplicate_across_files",
-                     "message": f"the key ({shown}) is also in {f0} row {r0}: a "
-                                "duplicate upload? The row was left out so that it "
-                                f"is not counted twice (source {source!r})."})
+        rows.append(
+            {
+                "site_id": site,
+                "file": data["_file"].iloc[i],
+                "row": data["_row"].iloc[i],
+                "column": ", ".join(keys),
+                "value": shown,
+                "check": "duplicate_across_files",
+                "message": f"the key ({shown}) is also in {f0} row {r0}: a "
+                "duplicate upload? The row was left out so that it "
+                f"is not counted twice (source {source!r}).",
+            }
+        )
     drop = np.zeros(len(data), dtype=bool)
-    drop[[i for i in np.flatnonzero(dup)
-          if first.loc[key.iloc[i], "_file"] != data["_file"].iloc[i]]] = True
+    drop[
+        [
+            i
+            for i in np.flatnonzero(dup)
+            if first.loc[key.iloc[i], "_file"] != data["_file"].iloc[i]
+        ]
+    ] = True
     return data[~drop].reset_index(drop=True), rows
 
 

@@ -53,16 +53,27 @@ def compute_survey(cfg: Config, name: str, data: pd.DataFrame) -> SurveyOutput:
     sc = cfg.surveys[name]
     if sc.questions is not None:
         data = data[data["question_id"].astype(str).isin(sc.questions)]
-    ind = survey_indicators(data, positive=sc.positive,
-                            min_respondents=sc.min_respondents)
-    adj = case_mix_adjust(data, case_mix=sc.case_mix, positive=sc.positive,
-                          min_respondents=sc.min_respondents)
+    ind = survey_indicators(
+        data, positive=sc.positive, min_respondents=sc.min_respondents
+    )
+    adj = case_mix_adjust(
+        data,
+        case_mix=sc.case_mix,
+        positive=sc.positive,
+        min_respondents=sc.min_respondents,
+    )
     od = cfg.funnel.overdispersion
-    fun = survey_funnels(adj, score=sc.score, levels=tuple(cfg.funnel.levels),
-                         overdispersion=None if od in (None, "none") else od)
+    fun = survey_funnels(
+        adj,
+        score=sc.score,
+        levels=tuple(cfg.funnel.levels),
+        overdispersion=None if od in (None, "none") else od,
+    )
     pri = trust_priorities(fun, level=sc.level)
-    rule = (f"Results from fewer than {sc.min_respondents} respondents to a "
-            "question are suppressed (blank, status not_assessed).")
+    rule = (
+        f"Results from fewer than {sc.min_respondents} respondents to a "
+        "question are suppressed (blank, status not_assessed)."
+    )
     return SurveyOutput(name, sc, sc.title or name, ind, fun, pri, rule)
 
 
@@ -75,8 +86,10 @@ def write_survey(tmp: Path, so: SurveyOutput) -> None:
     """Write the survey's tidy CSVs to ``indicators/`` (no respondent ids)."""
     idir = tmp / "indicators"
     scores, funnels, priorities = survey_files(so.name)
-    for frame, fname in ((so.scores, scores), (so.funnels.to_frame(), funnels),
-                         (so.priorities.to_frame(), priorities)):
-        frame = frame.drop(columns=[c for c in frame.columns
-                                    if c == "respondent_id"])
+    for frame, fname in (
+        (so.scores, scores),
+        (so.funnels.to_frame(), funnels),
+        (so.priorities.to_frame(), priorities),
+    ):
+        frame = frame.drop(columns=[c for c in frame.columns if c == "respondent_id"])
         w.write_csv(frame, idir / fname)

@@ -60,8 +60,15 @@ FLOAT_FORMAT = "%.10g"
 MANIFEST_NAME = "manifest.json"
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_DEPENDENCIES = ("numpy", "pandas", "scipy", "statsmodels", "matplotlib", "pandera",
-                 "openpyxl")
+_DEPENDENCIES = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "statsmodels",
+    "matplotlib",
+    "pandera",
+    "openpyxl",
+)
 
 
 def neutralise_formulas(data: pd.DataFrame) -> pd.DataFrame:
@@ -93,7 +100,8 @@ def neutralise_formulas(data: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
             continue
         if isinstance(s.dtype, pd.DatetimeTZDtype) or (
-                pd.api.types.is_datetime64_any_dtype(s)):
+            pd.api.types.is_datetime64_any_dtype(s)
+        ):
             continue
         obj = s.astype(object)
         is_text = obj.map(type).eq(cast(Any, str)).to_numpy()
@@ -146,8 +154,12 @@ def write_csv(
         if keys:
             df = df.sort_values(keys, kind="mergesort", na_position="last")
     df = neutralise_formulas(df)
-    text = df.to_csv(index=False, lineterminator="\n", float_format=float_format,
-                     date_format="%Y-%m-%d")
+    text = df.to_csv(
+        index=False,
+        lineterminator="\n",
+        float_format=float_format,
+        date_format="%Y-%m-%d",
+    )
     with open(path, "w", encoding=encoding, newline="") as fh:
         fh.write(text)
     return path
@@ -196,8 +208,16 @@ def pack_name(site: str) -> str:
 
 
 #: Names a folder cannot safely have on some systems (Windows devices).
-_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
-                       *(f"lpt{i}" for i in range(10))})
+_RESERVED = frozenset(
+    {
+        "con",
+        "prn",
+        "aux",
+        "nul",
+        *(f"com{i}" for i in range(10)),
+        *(f"lpt{i}" for i in range(10)),
+    }
+)
 
 
 def _json_default(obj: Any) -> Any:
@@ -219,8 +239,9 @@ def write_json(obj: Any, path: str | Path) -> Path:
     """Write ``obj`` as indented JSON with sorted keys and a final newline."""
     path = check_inside(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default,
-                      ensure_ascii=False)
+    text = json.dumps(
+        obj, indent=2, sort_keys=True, default=_json_default, ensure_ascii=False
+    )
     with open(path, "w", encoding="utf-8", newline="") as fh:
         fh.write(text + "\n")
     return path

@@ -189,8 +189,10 @@ def _categorical(data, contrast=None, levels=None):
     """
     from patsy.builtins import C
 
-    if contrast is None and levels is None and isinstance(
-        getattr(data, "dtype", None), pd.CategoricalDtype
+    if (
+        contrast is None
+        and levels is None
+        and isinstance(getattr(data, "dtype", None), pd.CategoricalDtype)
     ):
         return data
     return C(data, contrast, levels)
@@ -297,7 +299,9 @@ def _term_column(name: str, frame: pd.DataFrame, spec: _Spec) -> np.ndarray:
 
     try:
         x = patsy.dmatrix(
-            "0 + " + name, _patsy_frame(frame), NA_action="raise",
+            "0 + " + name,
+            _patsy_frame(frame),
+            NA_action="raise",
             eval_env=_eval_env(),
         )
     except (patsy.PatsyError, *_FORMULA_ERRORS) as exc:
@@ -381,5 +385,3 @@ def _predict(spec: _Spec, missing: str, data: pd.DataFrame) -> pd.Series:
     if keep.any():
         out[keep] = special.expit(_linear_predictor(spec, frame.loc[keep]))
     return pd.Series(out, index=data.index, name="expected")
-
-

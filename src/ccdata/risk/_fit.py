@@ -31,7 +31,6 @@ CovType = Literal["nonrobust", "HC1", "cluster"]
 COV_TYPES = ("nonrobust", "HC1", "cluster")
 
 
-
 @dataclass(frozen=True)
 class LogisticFit:
     """What :func:`fit_logistic` hands back to :func:`fit_risk_model`."""
@@ -45,8 +44,9 @@ class LogisticFit:
     cov_type: str
 
 
-def design_matrix(rhs: str, frame: pd.DataFrame, levels: Mapping[str, tuple], *,
-                  where: str) -> Any:
+def design_matrix(
+    rhs: str, frame: pd.DataFrame, levels: Mapping[str, tuple], *, where: str
+) -> Any:
     """Patsy ``dmatrix`` of ``rhs``; a formula error is an :class:`InputError`."""
     import patsy
 
@@ -149,16 +149,21 @@ def fit_logistic(
     model.data.xnames = names  # patsy's column names in summary()
     model.data.ynames = yname
     converged = True
-    with warnings.catch_warnings(record=True) as caught, np.errstate(
-        over="ignore", divide="ignore", invalid="ignore"
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        np.errstate(over="ignore", divide="ignore", invalid="ignore"),
     ):
         warnings.simplefilter("always")
         try:
             # callback: statsmodels' per-iteration perfect-prediction check
             # costs a pass over X; separation is diagnosed below instead.
             res = model.fit(
-                start_params=start, method="newton", maxiter=max_iter, disp=0,
-                callback=_no_callback, **fit_kw,
+                start_params=start,
+                method="newton",
+                maxiter=max_iter,
+                disp=0,
+                callback=_no_callback,
+                **fit_kw,
             )
         except np.linalg.LinAlgError:
             # The information matrix became singular on the way: the

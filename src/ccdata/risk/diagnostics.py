@@ -190,16 +190,23 @@ def _logistic_recalibration(
     offset = None if slope else lp
     start = np.array([0.0, 1.0]) if slope else np.zeros(1)
     model = Logit(y, x, offset=offset, check_rank=False)
-    with warnings.catch_warnings(), np.errstate(
-        over="ignore", divide="ignore", invalid="ignore"
+    with (
+        warnings.catch_warnings(),
+        np.errstate(over="ignore", divide="ignore", invalid="ignore"),
     ):
         warnings.simplefilter("ignore", sme.ConvergenceWarning)
         warnings.simplefilter("ignore", sme.HessianInversionWarning)
         warnings.simplefilter("ignore", sme.PerfectSeparationWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         try:
-            res = model.fit(start_params=start, method="newton", maxiter=50,
-                            tol=1e-10, disp=0, callback=_no_callback)
+            res = model.fit(
+                start_params=start,
+                method="newton",
+                maxiter=50,
+                tol=1e-10,
+                disp=0,
+                callback=_no_callback,
+            )
         except np.linalg.LinAlgError:
             return not_estimable
     beta = np.asarray(res.params, dtype=float)
@@ -295,7 +302,8 @@ def assess_predictions(
             f"Hosmer-Lemeshow test not available: tied predicted risks leave only "
             f"{k} risk group(s), so the test has {df} degrees of freedom; its "
             "p-value is NaN. The other diagnostics are unaffected.",
-            RiskWarning, stacklevel=3,
+            RiskWarning,
+            stacklevel=3,
         )
     p_hl = float(stats.chi2.sf(hl_stat, df)) if df >= 1 else float("nan")
     hl = HosmerLemeshow(hl_stat, df, p_hl, k)

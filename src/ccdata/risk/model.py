@@ -593,10 +593,19 @@ def fit_risk_model(
     levels = fit_levels(used, rhs_fit)
     clusters = None
     if cov_type == "cluster":
-        clusters, _ = unit_codes(data.loc[keep] if not keep.all() else data,
-                                 str(unit), where=where)
-    fit = fit_logistic(y, used, rhs_fit, levels, where=where, cov_type=cov_type,
-                       groups=clusters, yname=str(outcome))
+        clusters, _ = unit_codes(
+            data.loc[keep] if not keep.all() else data, str(unit), where=where
+        )
+    fit = fit_logistic(
+        y,
+        used,
+        rhs_fit,
+        levels,
+        where=where,
+        cov_type=cov_type,
+        groups=clusters,
+        yname=str(outcome),
+    )
     params, se, design_info, mu = fit.params, fit.std_error, fit.design_info, fit.mu
     z = stats.norm.ppf(0.975)
     with np.errstate(over="ignore"):

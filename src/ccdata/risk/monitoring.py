@@ -280,7 +280,11 @@ def risk_adjusted_cusum(
     r = _check_or(odds_ratio, where=where)
     h = _check_limit(limit, where=where)
     out, y, p, start = _ordered(
-        data, outcome=outcome, expected=expected, order_by=order_by, unit=unit,
+        data,
+        outcome=outcome,
+        expected=expected,
+        order_by=order_by,
+        unit=unit,
         where=where,
     )
     w = cusum_weights(y, p, r)
@@ -289,8 +293,12 @@ def risk_adjusted_cusum(
     out["cusum"] = s
     out["signal"] = sig
     return CusumResult(
-        points=out, odds_ratio=r, limit=h, reset=bool(reset),
-        direction="increase" if r > 1 else "decrease", unit_column=unit,
+        points=out,
+        odds_ratio=r,
+        limit=h,
+        reset=bool(reset),
+        direction="increase" if r > 1 else "decrease",
+        unit_column=unit,
     )
 
 
@@ -354,7 +362,11 @@ def vlad(
     """
     where = "vlad"
     out, y, p, start = _ordered(
-        data, outcome=outcome, expected=expected, order_by=order_by, unit=unit,
+        data,
+        outcome=outcome,
+        expected=expected,
+        order_by=order_by,
+        unit=unit,
         where=where,
     )
     seg = np.cumsum(start) - 1
@@ -370,7 +382,8 @@ def vlad(
         points=out,
         odds_ratio=None if odds_ratio is None else float(odds_ratio),
         limit=float(limit),
-        signal_source="paired risk-adjusted CUSUM" if odds_ratio is not None
+        signal_source="paired risk-adjusted CUSUM"
+        if odds_ratio is not None
         else "none",
         unit_column=unit,
     )

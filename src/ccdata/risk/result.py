@@ -150,7 +150,7 @@ class ObservedExpectedResult(_TableLike):
     def suffix(self) -> str:
         """Column suffix of the limits, e.g. ``"95"``."""
         lower = [c for c in self.units.columns if c.startswith("ratio_lower_")]
-        return lower[0][len("ratio_lower_"):] if lower else ""
+        return lower[0][len("ratio_lower_") :] if lower else ""
 
     @property
     def attrs(self) -> dict[str, Any]:
@@ -162,7 +162,8 @@ class ObservedExpectedResult(_TableLike):
             stacklevel=2,
         )
         out: dict[str, Any] = {
-            "pooled": self.pooled.to_dict(self.suffix), "level": self.level
+            "pooled": self.pooled.to_dict(self.suffix),
+            "level": self.level,
         }
         if self.empty_units:
             out["empty_units"] = list(self.empty_units)
@@ -229,8 +230,12 @@ class CusumResult(_TableLike):
             FutureWarning,
             stacklevel=2,
         )
-        return {"odds_ratio": self.odds_ratio, "limit": self.limit,
-                "reset": self.reset, "direction": self.direction}
+        return {
+            "odds_ratio": self.odds_ratio,
+            "limit": self.limit,
+            "reset": self.reset,
+            "direction": self.direction,
+        }
 
     def __repr__(self) -> str:
         """Summarise the result in one line."""
@@ -288,8 +293,11 @@ class VladResult(_TableLike):
             FutureWarning,
             stacklevel=2,
         )
-        return {"odds_ratio": self.odds_ratio, "limit": self.limit,
-                "signal": self.signal_source}
+        return {
+            "odds_ratio": self.odds_ratio,
+            "limit": self.limit,
+            "signal": self.signal_source,
+        }
 
     def __repr__(self) -> str:
         """Summarise the result in one line."""
@@ -304,4 +312,3 @@ class VladResult(_TableLike):
         return f"<p><b>{escape(repr(self))}</b></p>" + self.points.head(10).to_html(
             index=False, float_format="{:.4g}".format
         )
-

@@ -541,4 +541,3 @@ def sample_data_truth(*, seed: int = DEFAULT_SEED) -> SampleDataTruth:
         lung_trust_effects=lung,
         lung_experience=experience_truth(simulate_lung_experience(seed)),
     )
-

@@ -243,9 +243,7 @@ CKD_LAUNCH_EFFECTS = _frozen(
      zip(CKD_PRACTICES, _DESIGN.normal(*CKD_LAUNCH_EFFECT, 29), strict=True)}
 )  # fmt: skip
 _list = np.clip(_DESIGN.lognormal(np.log(7500.0), 0.5, 29), 2500, 25000).round()
-CKD_LIST_SIZES = _frozen(
-    {p: int(v) for p, v in zip(CKD_PRACTICES, _list, strict=True)}
-)
+CKD_LIST_SIZES = _frozen({p: int(v) for p, v in zip(CKD_PRACTICES, _list, strict=True)})
 CKD_EXPECTED_PREVALENCE = _frozen(
     {p: float(v) for p, v in
      zip(CKD_PRACTICES, _DESIGN.uniform(0.04, 0.08, 29).round(4), strict=True)}

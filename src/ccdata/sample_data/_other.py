@@ -147,9 +147,10 @@ def simulate_lung_experience(seed: int) -> pd.DataFrame:
 
     person = rng.normal(size=(n, 1))
     noise = rng.normal(size=(n, n_q))
-    skipped = rng.random((n, n_q)) < np.array(
-        [d.EXPERIENCE_SKIP_RATES[q] for q in questions]
-    )[None, :]
+    skipped = (
+        rng.random((n, n_q))
+        < np.array([d.EXPERIENCE_SKIP_RATES[q] for q in questions])[None, :]
+    )
     respondent = hex_ids(rng, n, prefix="RS")
 
     # case mix: each respondent's characteristics follow their trust's mix
@@ -241,9 +242,7 @@ def experience_truth(frame: pd.DataFrame) -> pd.DataFrame:
     w_nat = national[None, :, None, :]
     effect = eta - (
         np.array([d.EXPERIENCE_YEAR_EFFECTS[int(y)] for y in years])[None, :, None]
-        + np.array([d.EXPERIENCE_QUESTION_EFFECTS[q] for q in questions])[
-            None, None, :
-        ]
+        + np.array([d.EXPERIENCE_QUESTION_EFFECTS[q] for q in questions])[None, None, :]
     )
     return pd.DataFrame(
         {

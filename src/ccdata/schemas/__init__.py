@@ -158,9 +158,7 @@ def get_schema(
                 f"{', '.join(list_schemas())}. Use register_schema to add your own."
             )
         schema = (
-            copy.deepcopy(entry)
-            if isinstance(entry, pa.DataFrameSchema)
-            else entry()
+            copy.deepcopy(entry) if isinstance(entry, pa.DataFrameSchema) else entry()
         )
     else:
         schema = copy.deepcopy(_as_schema(name_or_schema, where="get_schema"))

@@ -62,7 +62,9 @@ def aaa_procedures() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "record_id": pa.Column(
-                "str", nullable=False, unique=True,
+                "str",
+                nullable=False,
+                unique=True,
                 description="Pseudonymous record identifier",
             ),
             "site_id": _site("Hospital identifier"),
@@ -71,26 +73,36 @@ def aaa_procedures() -> pa.DataFrameSchema:
             "discharge_date": _date("Date of discharge (or of in-hospital death)"),
             "record_entered_date": _date("Date the record was entered"),
             "age": pa.Column(
-                "int64", pa.Check.in_range(18, 110), nullable=False,
+                "int64",
+                pa.Check.in_range(18, 110),
+                nullable=False,
                 description="Age in years at procedure",
             ),
             "sex": pa.Column(
                 "str", pa.Check.isin(["M", "F"]), nullable=False, description="Sex"
             ),
             "asa_grade": pa.Column(
-                "Int64", pa.Check.in_range(1, 5), nullable=True,
+                "Int64",
+                pa.Check.in_range(1, 5),
+                nullable=True,
                 description="ASA physical status grade 1-5",
             ),
             "aneurysm_diameter_mm": pa.Column(
-                "float64", pa.Check.in_range(20, 150), nullable=True,
+                "float64",
+                pa.Check.in_range(20, 150),
+                nullable=True,
                 description="Maximum aneurysm diameter (mm)",
             ),
             "creatinine_umol_l": pa.Column(
-                "float64", pa.Check.in_range(20, 2000), nullable=True,
+                "float64",
+                pa.Check.in_range(20, 2000),
+                nullable=True,
                 description="Pre-operative serum creatinine (umol/L)",
             ),
             "procedure_type": pa.Column(
-                "str", pa.Check.isin(["open", "EVAR"]), nullable=False,
+                "str",
+                pa.Check.isin(["open", "EVAR"]),
+                nullable=False,
                 description="Open repair or endovascular repair (EVAR)",
             ),
             "cardiac_disease": _flag(True, "History of cardiac disease (0/1)"),
@@ -113,8 +125,9 @@ def aaa_expected_cases() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "site_id": _site("Hospital identifier"),
-            "month": pa.Column("str", _month_check(), nullable=False,
-                               description="Month, YYYY-MM"),
+            "month": pa.Column(
+                "str", _month_check(), nullable=False, description="Month, YYYY-MM"
+            ),
             "expected": _count("Expected number of cases from the independent source"),
         },
         unique=["site_id", "month"],
@@ -129,13 +142,20 @@ def ckd_care_bundle() -> pa.DataFrameSchema:
     elements = ["bp_measured", "acr_tested", "statin_offered", "ace_arb_offered"]
     columns = {
         "site_id": _site("GP practice identifier"),
-        "month": pa.Column("str", _month_check(), nullable=False,
-                           description="Month, YYYY-MM"),
-        "list_size": pa.Column("int64", pa.Check.gt(0), nullable=False,
-                               description="Registered practice population"),
+        "month": pa.Column(
+            "str", _month_check(), nullable=False, description="Month, YYYY-MM"
+        ),
+        "list_size": pa.Column(
+            "int64",
+            pa.Check.gt(0),
+            nullable=False,
+            description="Registered practice population",
+        ),
         "register_size": _count("Patients on the CKD register"),
         "expected_prevalence": pa.Column(
-            "float64", pa.Check.in_range(0, 1), nullable=False,
+            "float64",
+            pa.Check.in_range(0, 1),
+            nullable=False,
             description="Modelled expected CKD prevalence (proportion)",
         ),
         "eligible": _count("Patients due the bundle this month"),
@@ -164,15 +184,21 @@ def lung_cancer_indicators() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "site_id": _site("Trust identifier"),
-            "year": pa.Column("int64", pa.Check.in_range(1990, 2100), nullable=False,
-                              description="Calendar year"),
+            "year": pa.Column(
+                "int64",
+                pa.Check.in_range(1990, 2100),
+                nullable=False,
+                description="Calendar year",
+            ),
             "indicator": pa.Column(
                 "str",
-                pa.Check.isin([
-                    "histological_confirmation",
-                    "seen_by_nurse_specialist",
-                    "surgical_resection",
-                ]),
+                pa.Check.isin(
+                    [
+                        "histological_confirmation",
+                        "seen_by_nurse_specialist",
+                        "surgical_resection",
+                    ]
+                ),
                 nullable=False,
                 description="Indicator name",
             ),
@@ -192,33 +218,49 @@ def lung_cancer_patient_experience() -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "site_id": _site("Trust identifier"),
-            "survey_year": pa.Column("int64", pa.Check.in_range(1990, 2100),
-                                     nullable=False, description="Survey year"),
-            "respondent_id": pa.Column("str", nullable=False,
-                                       description="Pseudonymous respondent id"),
+            "survey_year": pa.Column(
+                "int64",
+                pa.Check.in_range(1990, 2100),
+                nullable=False,
+                description="Survey year",
+            ),
+            "respondent_id": pa.Column(
+                "str", nullable=False, description="Pseudonymous respondent id"
+            ),
             "question_id": pa.Column(
                 "str",
                 pa.Check.str_matches(
                     r"^Q\d{2}$", error="is not a question id like Q01"
                 ),
-                nullable=False, description="Question identifier, Q01..Q10",
+                nullable=False,
+                description="Question identifier, Q01..Q10",
             ),
-            "answer": pa.Column("Int64", pa.Check.in_range(1, 5), nullable=True,
-                                description="Answer 1-5; empty when skipped"),
+            "answer": pa.Column(
+                "Int64",
+                pa.Check.in_range(1, 5),
+                nullable=True,
+                description="Answer 1-5; empty when skipped",
+            ),
             # Optional respondent characteristics (case mix); empty when unknown.
             "age_band": pa.Column(
-                "str", pa.Check.isin(["16-54", "55-64", "65-74", "75+"]),
-                nullable=True, required=False,
+                "str",
+                pa.Check.isin(["16-54", "55-64", "65-74", "75+"]),
+                nullable=True,
+                required=False,
                 description="Age band of the respondent (case mix)",
             ),
             "sex": pa.Column(
-                "str", pa.Check.isin(["M", "F"]), nullable=True, required=False,
+                "str",
+                pa.Check.isin(["M", "F"]),
+                nullable=True,
+                required=False,
                 description="Sex of the respondent (case mix)",
             ),
             "route_to_diagnosis": pa.Column(
                 "str",
                 pa.Check.isin(["two_week_wait", "gp_referral", "emergency", "other"]),
-                nullable=True, required=False,
+                nullable=True,
+                required=False,
                 description="Route to diagnosis (case mix)",
             ),
         },
@@ -236,10 +278,18 @@ def indicator_submission() -> pa.DataFrameSchema:
             "site_id": _site(),
             "period": pa.Column("str", nullable=False, description="Reporting period"),
             "indicator": pa.Column("str", nullable=False, description="Indicator name"),
-            "numerator": pa.Column("float64", pa.Check.ge(0), nullable=False,
-                                   description="Events (non-negative)"),
-            "denominator": pa.Column("float64", pa.Check.ge(0), nullable=False,
-                                     description="Population at risk (non-negative)"),
+            "numerator": pa.Column(
+                "float64",
+                pa.Check.ge(0),
+                nullable=False,
+                description="Events (non-negative)",
+            ),
+            "denominator": pa.Column(
+                "float64",
+                pa.Check.ge(0),
+                nullable=False,
+                description="Population at risk (non-negative)",
+            ),
         },
         checks=[not_greater_than("numerator", "denominator")],
         unique=["site_id", "period", "indicator"],
@@ -256,8 +306,12 @@ def observed_expected() -> pa.DataFrameSchema:
             "site_id": _site(),
             "period": pa.Column("str", nullable=False, description="Reporting period"),
             "observed": _count("Observed events"),
-            "expected": pa.Column("float64", pa.Check.gt(0), nullable=False,
-                                  description="Expected events (> 0)"),
+            "expected": pa.Column(
+                "float64",
+                pa.Check.gt(0),
+                nullable=False,
+                description="Expected events (> 0)",
+            ),
         },
         unique=["site_id", "period"],
         name="observed_expected",

@@ -63,8 +63,12 @@ def date_order(earlier: str, later: str) -> pa.Check:
         _fn,
         name="date_order",
         error=f"{earlier} must be on or before {later}",
-        statistics={"columns": [earlier, later], "earlier": earlier, "later": later,
-                    "message": "{c1} {v1} is before {c0} {v0}"},
+        statistics={
+            "columns": [earlier, later],
+            "earlier": earlier,
+            "later": later,
+            "message": "{c1} {v1} is before {c0} {v0}",
+        },
     )
 
 
@@ -103,8 +107,12 @@ def not_greater_than(smaller: str, larger: str) -> pa.Check:
         _fn,
         name="not_greater_than",
         error=f"{smaller} must not be greater than {larger}",
-        statistics={"columns": [smaller, larger], "smaller": smaller,
-                    "larger": larger, "message": "{c0} {v0} is greater than {c1} {v1}"},
+        statistics={
+            "columns": [smaller, larger],
+            "smaller": smaller,
+            "larger": larger,
+            "message": "{c0} {v0} is greater than {c1} {v1}",
+        },
     )
 
 

@@ -178,8 +178,9 @@ def _refuse(schema: pa.DataFrameSchema, data: pd.DataFrame) -> None:
             f"Columns found: {', '.join(map(repr, map(str, data.columns)))}."
         )
     if isinstance(data.index, pd.MultiIndex):
-        raise InputError("validate: data with a MultiIndex are not supported; "
-                         "reset the index first.")
+        raise InputError(
+            "validate: data with a MultiIndex are not supported; reset the index first."
+        )
     matched = {name for name, _ in _schema_columns(schema, data)}
     if schema.strict is True:
         extra = [str(c) for c in data.columns if c not in matched]
@@ -330,21 +331,30 @@ def validate(
         if p.bad.any():
             pos = np.flatnonzero(p.bad)
             text = raw_text(p.raw, pos)
-            msgs = [f"{name} '{t}' {r}"
-                    for t, r in zip(text, p.reasons[pos], strict=True)]
+            msgs = [
+                f"{name} '{t}' {r}" for t, r in zip(text, p.reasons[pos], strict=True)
+            ]
             problems.add(pos, name, "type", text, msgs)
             excluded |= p.bad
         if not _holds_na(p.target) and not spec.nullable and p.missing.any():
             pos = np.flatnonzero(p.missing)
-            problems.add(pos, name, "required", [""] * len(pos),
-                         [f"{name} is empty but required"] * len(pos))
+            problems.add(
+                pos,
+                name,
+                "required",
+                [""] * len(pos),
+                [f"{name} is empty but required"] * len(pos),
+            )
             excluded |= p.missing
 
     index = data.index if data.index.is_unique else pd.RangeIndex(n)
     typed = pd.DataFrame(
-        {c: (parsed[c].values if c in parsed else data[c].reset_index(drop=True))
-         for c in data.columns},
-        columns=data.columns, copy=False,
+        {
+            c: (parsed[c].values if c in parsed else data[c].reset_index(drop=True))
+            for c in data.columns
+        },
+        columns=data.columns,
+        copy=False,
     )
     typed.index = index
     keep = np.flatnonzero(~excluded)
@@ -368,8 +378,9 @@ def validate(
         _cross_duplicates(problems, schema_obj, specs, parsed, excluded, rows)
     failures, texts = _pandera(run_schema, sub)
     if failures is not None:
-        _explain(problems, failures, run_schema, specs, parsed, typed, sub, keep,
-                 index, rows)
+        _explain(
+            problems, failures, run_schema, specs, parsed, typed, sub, keep, index, rows
+        )
     return _assemble(data, schema_obj, parsed, problems, rows, sub, keep, texts)
 
 
@@ -409,15 +420,19 @@ def _sharing(parsed, keys, candidates, some) -> np.ndarray:
     for k in keys:
         values = parsed[k].values
         mask &= values.iloc[candidates].isin(values.iloc[some].unique()).to_numpy(
-            dtype=bool, na_value=False) | values.iloc[candidates].isna().to_numpy(
-            dtype=bool) & bool(values.iloc[some].isna().any())
+            dtype=bool, na_value=False
+        ) | values.iloc[candidates].isna().to_numpy(dtype=bool) & bool(
+            values.iloc[some].isna().any()
+        )
     return candidates[mask]
 
 
 def _unique_words(keys, texts, counts, lists) -> list[str]:
     if len(keys) == 1:
-        return [f"{keys[0]} {v} appears {c} times (rows {r})"
-                for v, c, r in zip(texts[keys[0]], counts, lists, strict=True)]
+        return [
+            f"{keys[0]} {v} appears {c} times (rows {r})"
+            for v, c, r in zip(texts[keys[0]], counts, lists, strict=True)
+        ]
     out = []
     for i in range(len(counts)):
         key = ", ".join(f"{k} {texts[k][i]}" for k in keys)
@@ -438,8 +453,10 @@ def _report_groups(problems, keys, parsed, group, pos, rows, report=None) -> Non
     lists = by.agg(lambda r: row_list(r.to_numpy())).reindex(group).to_numpy()
     if report is not None:
         pos, counts, lists = pos[report], counts[report], lists[report]
-    texts = {k: raw_text(parsed[k].raw, pos) if k in parsed else [""] * len(pos)
-             for k in keys}
+    texts = {
+        k: raw_text(parsed[k].raw, pos) if k in parsed else [""] * len(pos)
+        for k in keys
+    }
     msgs = _unique_words(keys, texts, counts, lists)
     for k in keys:
         problems.add(pos, k, "unique", texts[k], msgs)
@@ -472,12 +489,18 @@ def _cross_duplicates(problems, schema, specs, parsed, excluded, rows) -> None:
             _report_groups(problems, keys, parsed, codes[hit], pos[hit], rows)
 
 
-_REFUSED = ("column_in_dataframe", "column_in_schema", "column_ordered",
-            "duplicate_dataframe_column_names", "dataframe_column_labels_unique")
+_REFUSED = (
+    "column_in_dataframe",
+    "column_in_schema",
+    "column_ordered",
+    "duplicate_dataframe_column_names",
+    "dataframe_column_labels_unique",
+)
 
 
-def _explain(problems, failures, schema, specs, parsed, typed, sub, keep, index,
-             rows) -> None:
+def _explain(
+    problems, failures, schema, specs, parsed, typed, sub, keep, index, rows
+) -> None:
     """Turn pandera's failure cases into problems at spreadsheet rows."""
     fc = failures.reset_index(drop=True)
     has_index = fc["index"].notna().to_numpy()
@@ -488,16 +511,17 @@ def _explain(problems, failures, schema, specs, parsed, typed, sub, keep, index,
     col = fc["column"].astype(object).where(fc["column"].notna(), None)
     # a DataFrame-level check is melted to one failure per column: one group
     frame_level = (fc["schema_context"] == "DataFrameSchema").to_numpy() & (
-        num.notna().to_numpy())
+        num.notna().to_numpy()
+    )
     col = col.where(~frame_level, None)
     fc = fc.assign(_pos=pos, _num=num, _col=col)
     group_cols = ["schema_context", "_col", "check", "_num"]
-    for (ctx, col, chk, num), group in fc.groupby(group_cols, dropna=False,
-                                                  sort=False):
+    for (ctx, col, chk, num), group in fc.groupby(group_cols, dropna=False, sort=False):
         positions = group["_pos"].to_numpy()
         located = positions[positions >= 0]
-        col = None if col is None or (not isinstance(col, str) and pd.isna(col)) \
-            else col
+        col = (
+            None if col is None or (not isinstance(col, str) and pd.isna(col)) else col
+        )
         check = None
         if not pd.isna(num):
             if ctx == "Column" and col in specs:
@@ -524,16 +548,29 @@ def _explain(problems, failures, schema, specs, parsed, typed, sub, keep, index,
             continue
         if ctx in ("Index", "MultiIndex"):
             values = group["failure_case"][positions >= 0].astype(str).to_numpy()
-            words = check_words(check, True) if check is not None else \
-                f"failed the check '{label}'"
-            problems.add(located, INDEX_COLUMN, label, values,
-                         [f"index value {v} {words}" for v in values])
+            words = (
+                check_words(check, True)
+                if check is not None
+                else f"failed the check '{label}'"
+            )
+            problems.add(
+                located,
+                INDEX_COLUMN,
+                label,
+                values,
+                [f"index value {v} {words}" for v in values],
+            )
             continue
         if ctx == "Column" and col in parsed:
             p = parsed[col]
             if chk == "not_nullable":
-                problems.add(located, col, "required", [""] * len(located),
-                             [f"{col} is empty but required"] * len(located))
+                problems.add(
+                    located,
+                    col,
+                    "required",
+                    [""] * len(located),
+                    [f"{col} is empty but required"] * len(located),
+                )
                 continue
             if chk == "field_uniqueness":
                 _pandera_duplicates(problems, [col], parsed, sub, keep, located, rows)
@@ -550,17 +587,18 @@ def _explain(problems, failures, schema, specs, parsed, typed, sub, keep, index,
         located = np.unique(located)
         if chk == "multiple_fields_uniqueness":
             keys = [k for k in (schema.unique or []) if k in typed.columns]
-            _pandera_duplicates(problems, keys, parsed, sub, keep, located,
-                                    rows)
+            _pandera_duplicates(problems, keys, parsed, sub, keep, located, rows)
             continue
         if check is not None and ctx == "DataFrameSchema":
             stats = check.statistics or {}
-            involved = [c for c in stats.get("columns", []) or []
-                        if c in typed.columns]
+            involved = [c for c in stats.get("columns", []) or [] if c in typed.columns]
             disp_by_col = {}
             for c in involved:
-                text = raw_text(typed[c], located) if c not in parsed else \
-                    raw_text(parsed[c].raw, located)
+                text = (
+                    raw_text(typed[c], located)
+                    if c not in parsed
+                    else raw_text(parsed[c].raw, located)
+                )
                 kind = parsed[c].kind if c in parsed else "other"
                 disp_by_col[c] = display_values(typed[c].iloc[located], kind, text)
             msgs = frame_messages(check, involved, disp_by_col, len(located))
@@ -575,28 +613,39 @@ def _explain(problems, failures, schema, specs, parsed, typed, sub, keep, index,
                 problems.add(located, c, label, vals, msgs)
             continue
         where = cast(str, col) if col in typed.columns else ROW_COLUMN
-        problems.add(located, where, label, [""] * len(located),
-                     [f"the row failed the check '{label}'"] * len(located))
+        problems.add(
+            located,
+            where,
+            label,
+            [""] * len(located),
+            [f"the row failed the check '{label}'"] * len(located),
+        )
 
 
 def _pandera_duplicates(problems, keys, parsed, sub, keep, located, rows) -> None:
     """Word pandera's duplicate rows, counting every row that shares the key."""
     if not all(k in parsed for k in keys):
-        problems.add(located, keys[0] if keys else ROW_COLUMN, "unique",
-                     [""] * len(located),
-                     ["the row repeats a key that must be unique"] * len(located))
+        problems.add(
+            located,
+            keys[0] if keys else ROW_COLUMN,
+            "unique",
+            [""] * len(located),
+            ["the row repeats a key that must be unique"] * len(located),
+        )
         return
     members = _sharing(parsed, keys, keep, located)
     codes = _key_codes(parsed, keys, members)
     wanted = np.unique(codes[np.isin(members, located)])
     in_group = np.isin(codes, wanted)
     members, codes = members[in_group], codes[in_group]
-    _report_groups(problems, keys, parsed, codes, members, rows,
-                   np.isin(members, located))
+    _report_groups(
+        problems, keys, parsed, codes, members, rows, np.isin(members, located)
+    )
 
 
-def _assemble(data, schema_obj, parsed, problems, rows, sub, keep,
-              warning_texts) -> ValidationResult:
+def _assemble(
+    data, schema_obj, parsed, problems, rows, sub, keep, warning_texts
+) -> ValidationResult:
     n = len(data)
     table = problems.frame()
     pos = table["pos"].to_numpy(dtype=np.int64)
@@ -610,8 +659,11 @@ def _assemble(data, schema_obj, parsed, problems, rows, sub, keep,
         site = raw_text(parsed[site_col].raw, safe)
         site[~in_rows] = None
     site = np.where(site == "", None, site) if len(site) else site  # type: ignore[call-overload]
-    row = np.where(in_rows, rows[safe], 0) if n and len(pos) else np.zeros(
-        len(pos), dtype=np.int64)
+    row = (
+        np.where(in_rows, rows[safe], 0)
+        if n and len(pos)
+        else np.zeros(len(pos), dtype=np.int64)
+    )
     errors = pd.DataFrame(
         {
             "site_id": text_array(site),
@@ -645,7 +697,10 @@ def _assemble(data, schema_obj, parsed, problems, rows, sub, keep,
     valid.index = data.index[good]
     rejected = data.iloc[np.flatnonzero(bad_rows)].copy()
     return ValidationResult(
-        valid=valid, rejected=rejected, errors=errors, schema=str(schema_obj.name),
+        valid=valid,
+        rejected=rejected,
+        errors=errors,
+        schema=str(schema_obj.name),
         identifier_columns=tuple(identifier_columns(schema_obj)),
         warnings=warning_texts,
     )
@@ -709,8 +764,11 @@ def redact_identifiers(errors: pd.DataFrame, columns) -> pd.DataFrame:
             if v not in message:
                 continue
             val = re.escape(v)
-            message = re.sub(rf"(?<![\w-])({names}) (?:'{val}'|{val})(?![\w-])",
-                             rf"\1 {WITHHELD}", message)
+            message = re.sub(
+                rf"(?<![\w-])({names}) (?:'{val}'|{val})(?![\w-])",
+                rf"\1 {WITHHELD}",
+                message,
+            )
             if not v.isdigit():
                 message = re.sub(rf"(?<![\w-]){val}(?![\w-])", WITHHELD, message)
         messages[i] = message

@@ -42,20 +42,25 @@ class Problems:
         """All problems: columns pos, column, value, check, message (deduplicated)."""
         if not self.chunks:
             return pd.DataFrame(
-                {"pos": np.zeros(0, dtype=np.int64), "column": [], "value": [],
-                 "check": [], "message": []}
+                {
+                    "pos": np.zeros(0, dtype=np.int64),
+                    "column": [],
+                    "value": [],
+                    "check": [],
+                    "message": [],
+                }
             )
         lengths = [len(c["pos"]) for c in self.chunks]
         table = pd.DataFrame(
             {
                 "pos": np.concatenate([c["pos"] for c in self.chunks]),
                 "column": np.repeat(
-                    np.array([c["column"] for c in self.chunks], dtype=object),
-                    lengths),
+                    np.array([c["column"] for c in self.chunks], dtype=object), lengths
+                ),
                 "value": np.concatenate([c["value"] for c in self.chunks]),
                 "check": np.repeat(
-                    np.array([c["check"] for c in self.chunks], dtype=object),
-                    lengths),
+                    np.array([c["check"] for c in self.chunks], dtype=object), lengths
+                ),
                 "message": np.concatenate([c["message"] for c in self.chunks]),
             }
         )
@@ -130,8 +135,11 @@ def check_words(check: pa.Check, quote: bool) -> str:
     if name == "str_endswith":
         return f"does not end with '{stats['string']}'"
     if name == "str_length":
-        exact, lo, hi = (stats.get("exact_value"), stats.get("min_value"),
-                         stats.get("max_value"))
+        exact, lo, hi = (
+            stats.get("exact_value"),
+            stats.get("min_value"),
+            stats.get("max_value"),
+        )
         if exact is not None:
             return f"is not exactly {exact} characters long"
         if lo is not None and hi is not None:
@@ -144,20 +152,23 @@ def check_words(check: pa.Check, quote: bool) -> str:
     return f"failed the check '{name}'"
 
 
-def column_messages(check: pa.Check, column: str, disp: list[str],
-                    quote: bool) -> list[str]:
+def column_messages(
+    check: pa.Check, column: str, disp: list[str], quote: bool
+) -> list[str]:
     """Plain-English messages for the failing values ``disp`` of a column check."""
     if not is_default_error(check) and check.name != "registered_site":
         template = str(check.error)
         if "{value}" in template or "{column}" in template:
-            return [template.replace("{column}", column).replace("{value}", d)
-                    for d in disp]
+            return [
+                template.replace("{column}", column).replace("{value}", d) for d in disp
+            ]
     words = check_words(check, quote)
     return [f"{column} {d} {words}" for d in disp]
 
 
-def frame_messages(check: pa.Check, columns: list[str],
-                   disp: dict[str, list[str]], n: int) -> list[str]:
+def frame_messages(
+    check: pa.Check, columns: list[str], disp: dict[str, list[str]], n: int
+) -> list[str]:
     """Messages for the failing rows of a DataFrame-level check."""
     stats = check.statistics or {}
     template = stats.get("message")
@@ -173,8 +184,9 @@ def frame_messages(check: pa.Check, columns: list[str],
                 pieces.append(columns[j] if m.group(1) == "c" else disp[columns[j]])
             else:
                 pieces.append(part)
-        return ["".join(p if isinstance(p, str) else p[i] for p in pieces)
-                for i in range(n)]
+        return [
+            "".join(p if isinstance(p, str) else p[i] for p in pieces) for i in range(n)
+        ]
     if not is_default_error(check):
         return [str(check.error)] * n
     return [f"the row failed the check '{check.name}'"] * n

@@ -57,6 +57,7 @@ def text_frame(frame: pd.DataFrame) -> pd.DataFrame:
         return frame.astype("str")
     return frame.astype(object).where(frame.notna(), None)
 
+
 _INT_RE = r"[+-]?\d+(?:\.0*)?"
 _FLOAT_RE = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _DATETIME_RE = (
@@ -106,8 +107,9 @@ class Parsed:
         if self.codes is not None and self.distinct_unique:
             out = self.codes  # the last distinct entry (None) is the missing one
         elif self.codes is not None and self.distinct is not None:
-            canon = pd.factorize(pd.Series(self.distinct, dtype=object),
-                                 use_na_sentinel=True)[0]
+            canon = pd.factorize(
+                pd.Series(self.distinct, dtype=object), use_na_sentinel=True
+            )[0]
             canon = np.where(canon < 0, canon.max(initial=-1) + 1, canon)
             out = canon[self.codes]
         else:
@@ -317,17 +319,28 @@ def _parse_int(name, raw, target) -> Parsed:
             reasons[bad] = WORDS["int"]
             upper = float(hi) if hi < 2**53 else float(hi + 1)  # powers of 2: exact
             with np.errstate(invalid="ignore"):
-                out = whole & ~((num >= float(lo)) & (num < upper if hi >= 2**53
-                                                      else num <= upper))
+                out = whole & ~(
+                    (num >= float(lo)) & (num < upper if hi >= 2**53 else num <= upper)
+                )
             ints = np.where(whole & ~out, num, 0).astype(
-                "uint64" if lo >= 0 else "int64")
+                "uint64" if lo >= 0 else "int64"
+            )
         out &= ~missing & ~bad
         bad = bad | out
         reasons[out] = _range_words(lo, hi)
         values = ints
     na = missing | bad
-    return Parsed(name, "int", _int_array(values, na, target), missing, bad,
-                  reasons, raw, target, **extra)
+    return Parsed(
+        name,
+        "int",
+        _int_array(values, na, target),
+        missing,
+        bad,
+        reasons,
+        raw,
+        target,
+        **extra,
+    )
 
 
 def _parse_float(name, raw, target) -> Parsed:
@@ -362,8 +375,12 @@ def _parse_float(name, raw, target) -> Parsed:
         reasons[bad] = "is not a finite number"
         num[bad] = np.nan
     if isinstance(target, pd.api.extensions.ExtensionDtype):
-        values = pd.Series(pd.array(np.where(np.isnan(num), None, num),  # type: ignore[call-overload]
-                                    dtype=target))
+        values = pd.Series(
+            pd.array(
+                np.where(np.isnan(num), None, num),  # type: ignore[call-overload]
+                dtype=target,
+            )
+        )
     else:
         values = pd.Series(num.astype(np_dtype))
     return Parsed(name, "float", values, missing, bad, reasons, raw, target, **extra)
@@ -375,8 +392,10 @@ def _parse_bool(name, raw, target) -> Parsed:
         codes, text, _ = distinct_text(raw)
         lower = [None if t is None else t.lower() for t in text]
         val_u = np.array([t in _TRUE for t in lower], dtype=bool)
-        bad_u = np.array([t is not None and t not in _TRUE and t not in _FALSE
-                          for t in lower], dtype=bool)
+        bad_u = np.array(
+            [t is not None and t not in _TRUE and t not in _FALSE for t in lower],
+            dtype=bool,
+        )
         missing, bad, val = pd.isna(text)[codes], bad_u[codes], val_u[codes]
     else:
         missing = raw.isna().to_numpy()
@@ -412,16 +431,21 @@ def _parse_date(name, raw, target) -> Parsed:
     unit = getattr(target, "unit", None) or np.datetime_data(target)[0]
     naive = np.dtype(f"datetime64[{unit}]")
     lo, hi = _unit_bounds(naive)
-    range_words = (f"is outside the dates this column can hold "
-                   f"({_fmt_bound(lo)} to {_fmt_bound(hi)})")
+    range_words = (
+        f"is outside the dates this column can hold "
+        f"({_fmt_bound(lo)} to {_fmt_bound(hi)})"
+    )
     reasons = np.full(n, "", dtype=object)
     if ptypes.is_datetime64_any_dtype(raw):
         values = raw.reset_index(drop=True)
         if tz is None and values.dt.tz is not None:
             values = values.dt.tz_localize(None)
         elif tz is not None:
-            values = (values.dt.tz_localize(tz) if values.dt.tz is None
-                      else values.dt.tz_convert(tz))
+            values = (
+                values.dt.tz_localize(tz)
+                if values.dt.tz is None
+                else values.dt.tz_convert(tz)
+            )
         missing = values.isna().to_numpy()
         bad = np.zeros(n, dtype=bool)
         try:
@@ -481,8 +505,11 @@ def _parse_date(name, raw, target) -> Parsed:
 def _parse_pydate(name, raw, target) -> Parsed:
     parsed = _parse_date(name, raw, np.dtype("datetime64[ns]"))
     stamps = parsed.values
-    has_time = ~parsed.missing & ~parsed.bad & (
-        stamps.dt.normalize() != stamps).to_numpy(dtype=bool, na_value=False)
+    has_time = (
+        ~parsed.missing
+        & ~parsed.bad
+        & (stamps.dt.normalize() != stamps).to_numpy(dtype=bool, na_value=False)
+    )
     bad = parsed.bad | has_time
     reasons = parsed.reasons.copy()
     reasons[has_time] = "has a time of day; this column takes a date only"
@@ -499,8 +526,16 @@ def _parse_timedelta(name, raw, target) -> Parsed:
     if ptypes.is_timedelta64_dtype(raw):
         values = raw.reset_index(drop=True).astype(target)
         missing = values.isna().to_numpy()
-        return Parsed(name, "timedelta", values, missing, np.zeros(n, dtype=bool),
-                      np.full(n, "", dtype=object), raw, target)
+        return Parsed(
+            name,
+            "timedelta",
+            values,
+            missing,
+            np.zeros(n, dtype=bool),
+            np.full(n, "", dtype=object),
+            raw,
+            target,
+        )
     codes, text, _ = distinct_text(raw)
     m = len(text)
     deltas = np.full(m, np.timedelta64("NaT"), dtype=target)
@@ -516,28 +551,46 @@ def _parse_timedelta(name, raw, target) -> Parsed:
         except (ValueError, OverflowError):
             bad_u[i] = True
     reasons_u = np.where(bad_u, WORDS["timedelta"], "").astype(object)
-    return Parsed(name, "timedelta", pd.Series(deltas[codes]), pd.isna(text)[codes],
-                  bad_u[codes], reasons_u[codes], raw, target)
+    return Parsed(
+        name,
+        "timedelta",
+        pd.Series(deltas[codes]),
+        pd.isna(text)[codes],
+        bad_u[codes],
+        reasons_u[codes],
+        raw,
+        target,
+    )
 
 
 def _strip_text(name, raw, target) -> Parsed:
     """Convert a text column to the str dtype: vectorised strip, blank = missing."""
     n = len(raw)
     stripped = raw.reset_index(drop=True).str.strip()
-    missing = (stripped.isna() | (stripped == "")).to_numpy(dtype=bool,
-                                                             na_value=True)
+    missing = (stripped.isna() | (stripped == "")).to_numpy(dtype=bool, na_value=True)
     values = stripped.astype(target) if stripped.dtype != target else stripped
     if missing.any():
         values = values.where(~missing)
-    return Parsed(name, "str", values, missing, np.zeros(n, dtype=bool),
-                  np.full(n, "", dtype=object), raw, target)
+    return Parsed(
+        name,
+        "str",
+        values,
+        missing,
+        np.zeros(n, dtype=bool),
+        np.full(n, "", dtype=object),
+        raw,
+        target,
+    )
 
 
 def _parse_text(name, raw, target, kind) -> Parsed:
     n = len(raw)
     all_text = ptypes.is_string_dtype(raw) and not ptypes.is_object_dtype(raw)
-    if kind == "str" and all_text and isinstance(
-            target, pd.api.extensions.ExtensionDtype):
+    if (
+        kind == "str"
+        and all_text
+        and isinstance(target, pd.api.extensions.ExtensionDtype)
+    ):
         return _strip_text(name, raw, target)
     codes, text, unique = distinct_text(raw)
     missing = pd.isna(text)[codes]
@@ -546,8 +599,10 @@ def _parse_text(name, raw, target, kind) -> Parsed:
     if kind == "category" and target.categories is not None:
         levels = list(target.categories)
         level_text = {_text(v): i for i, v in enumerate(levels)}
-        mapped = np.array([level_text.get(t, -1) if t is not None else -1
-                           for t in text], dtype=np.int64)
+        mapped = np.array(
+            [level_text.get(t, -1) if t is not None else -1 for t in text],
+            dtype=np.int64,
+        )
         bad_u = np.array([t is not None and t not in level_text for t in text])
         bad = bad_u[codes]
         shown = ", ".join(f"'{v}'" for v in levels)
@@ -559,8 +614,19 @@ def _parse_text(name, raw, target, kind) -> Parsed:
         values = pd.Series(pd.array(text, dtype=target).take(codes))  # type: ignore[call-overload]
     else:
         values = pd.Series(text[codes], dtype=target)
-    return Parsed(name, kind, values, missing, bad, reasons, raw, target,
-                  codes=codes, distinct=text, distinct_unique=unique)
+    return Parsed(
+        name,
+        kind,
+        values,
+        missing,
+        bad,
+        reasons,
+        raw,
+        target,
+        codes=codes,
+        distinct=text,
+        distinct_unique=unique,
+    )
 
 
 def parse_column(name: str, raw: pd.Series, dtype: Any) -> Parsed:
@@ -579,22 +645,37 @@ def parse_column(name: str, raw: pd.Series, dtype: Any) -> Parsed:
     if kind == "timedelta":
         return _parse_timedelta(name, raw, target)
     if kind in ("str", "category"):
-        if kind == "category" and isinstance(raw.dtype, pd.CategoricalDtype) and (
-                target.categories is None or raw.dtype == target):
+        if (
+            kind == "category"
+            and isinstance(raw.dtype, pd.CategoricalDtype)
+            and (target.categories is None or raw.dtype == target)
+        ):
             values = raw.reset_index(drop=True)
         else:
             return _parse_text(name, raw, target, kind)
     else:
         values = raw.reset_index(drop=True)
     n = len(raw)
-    return Parsed(name, kind, values, values.isna().to_numpy(),
-                  np.zeros(n, dtype=bool), np.full(n, "", dtype=object), raw, target)
+    return Parsed(
+        name,
+        kind,
+        values,
+        values.isna().to_numpy(),
+        np.zeros(n, dtype=bool),
+        np.full(n, "", dtype=object),
+        raw,
+        target,
+    )
 
 
 def fmt_number(value: Any) -> str:
     """Format a number as a person would write it: 212 not 212.0."""
-    if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(
-            value).is_integer() and abs(cast(float, value)) < 2**53:
+    if (
+        isinstance(value, (float, np.floating))
+        and np.isfinite(value)
+        and float(value).is_integer()
+        and abs(cast(float, value)) < 2**53
+    ):
         return str(int(value))
     return str(value)
 
@@ -606,10 +687,7 @@ def display_values(values: pd.Series, kind: str, raw_texts: np.ndarray) -> list[
     if kind in ("int", "float") and ptypes.is_numeric_dtype(values):
         return number_text(values, empty="(empty)")
     if kind in ("int", "float", "bool"):
-        return [fmt_number(v) if not pd.isna(v) else "(empty)"
-                for v in values.tolist()]
+        return [fmt_number(v) if not pd.isna(v) else "(empty)" for v in values.tolist()]
     if kind == "pydate":
         return [str(v) for v in values.tolist()]
     return [f"'{t}'" for t in raw_texts]
-
-

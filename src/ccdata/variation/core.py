@@ -36,7 +36,6 @@ POINT_TYPES = np.array(
 WHERE = "spc"
 
 
-
 # --------------------------------------------------------------------------- checks
 def _as_float(data: pd.DataFrame, col: str) -> np.ndarray:
     try:
@@ -98,8 +97,10 @@ def _parse_part(part: object, n_periods: int) -> list[int]:
         )
     out = []
     for k in items:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not (
-            1 <= k < n_periods
+        if (
+            isinstance(k, bool)
+            or not isinstance(k, (int, np.integer))
+            or not (1 <= k < n_periods)
         ):
             raise InputError(
                 f"The 'part' parameter of {WHERE} must hold integers from 1 to "
@@ -159,7 +160,7 @@ def _direction(
     if improvement is not _DEPRECATED:
         warnings.warn(
             f"The 'improvement' parameter of {WHERE} is deprecated and will be "
-            "removed in ccdata 0.4: use direction= (\"increase\", \"decrease\" "
+            'removed in ccdata 0.4: use direction= ("increase", "decrease" '
             "or None), as in the batch configuration.",
             FutureWarning,
             stacklevel=3,
@@ -169,11 +170,13 @@ def _direction(
                 f"{WHERE}: 'direction' and the deprecated 'improvement' disagree. "
                 f"Got direction={direction!r}, improvement={improvement!r}."
             )
-        check_choice(improvement, (None, "increase", "decrease"),
-                     name="improvement", where=WHERE)
+        check_choice(
+            improvement, (None, "increase", "decrease"), name="improvement", where=WHERE
+        )
         return improvement  # type: ignore[return-value]
-    check_choice(direction, (None, "increase", "decrease"), name="direction",
-                 where=WHERE)
+    check_choice(
+        direction, (None, "increase", "decrease"), name="direction", where=WHERE
+    )
     return direction  # type: ignore[return-value]
 
 
@@ -517,7 +520,11 @@ def spc(
         summary = summary.rename(columns={unit: "unit"})
         by_cols = ("unit",)
     return SPCResult(
-        points=points, phases=summary, chart=chart, by=by_cols, direction=direction,
+        points=points,
+        phases=summary,
+        chart=chart,
+        by=by_cols,
+        direction=direction,
         unit_column=unit,
     )
 
@@ -583,7 +590,7 @@ def _compute(chart, y, num, den, bounds, freezes, *, screen, rules, improvement,
             first = np.full((s_count, 1), np.nan)
             yp = np.concatenate([first, np.abs(np.diff(yp, axis=1))], axis=1)
             o["y"][:, a:b] = yp
-        sub = (lambda arr, a=a, b=b: None if arr is None else arr[:, a:b])  # noqa: E731
+        sub = lambda arr, a=a, b=b: None if arr is None else arr[:, a:b]  # noqa: E731
         lim = phase_limits(chart, yp, sub(num), sub(den), n_base, screen=screen,
                            mr_constant=mr_constant)  # fmt: skip
         centre = lim["centre"]

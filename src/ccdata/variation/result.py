@@ -92,8 +92,11 @@ class SPCResult:
     # -- display --------------------------------------------------------------
     def __repr__(self) -> str:
         """Summarise the result in one line."""
-        n_series = len(self.phases) // max(int(self.phases["phase"].max()), 1) \
-            if len(self.phases) else 0
+        n_series = (
+            len(self.phases) // max(int(self.phases["phase"].max()), 1)
+            if len(self.phases)
+            else 0
+        )
         n_phases = int(self.phases["phase"].max()) if len(self.phases) else 0
         flagged = self.phases["runs_signal"] | (self.phases["n_special_cause"] > 0)
         if self.by and len(self.phases):
