@@ -293,7 +293,7 @@ def _messages(
         none = np.where(s == 0, "no records submitted; ", "")
         text = np.where(
             np.isnan(e),
-            none + "no expected case count available for this site",
+            np.char.add(none, "no expected case count available for this site"),
             np.where(
                 (e == 0) & (s > 0),
                 _text(s) + " records submitted where no cases were expected: check "
