@@ -82,9 +82,20 @@ def fits(both):
 # --------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------
+def _missing_as_none(frame):
+    """One spelling of a missing text cell (pandas 2 keeps None or NaN)."""
+    cells = frame.astype(object).to_numpy()
+    missing = pd.isna(cells) | np.equal(cells, None)
+    return pd.DataFrame(
+        np.where(missing, "<missing>", cells), columns=frame.columns, index=frame.index
+    )
+
+
 def test_validate_gives_the_in_memory_errors_and_counts(both):
     mem, res = both
-    pd.testing.assert_frame_equal(res.errors, mem.errors)
+    pd.testing.assert_frame_equal(
+        _missing_as_none(res.errors), _missing_as_none(mem.errors)
+    )
     assert (res.n_valid, res.n_rejected) == (len(mem.valid), len(mem.rejected))
     assert res.n_valid + res.n_rejected == res.n_rows == 12152
     assert set(res.counts["check"]) == {
@@ -98,7 +109,9 @@ def test_validate_gives_the_in_memory_errors_and_counts(both):
     age = res.counts.set_index(["column", "check"]).loc[("age", "in_range")]
     assert (age["problems"], age["shown"]) == (2, 2)
     assert not res.truncated and not res.ok
-    pd.testing.assert_frame_equal(res.to_frame(), mem.to_frame())
+    pd.testing.assert_frame_equal(
+        _missing_as_none(res.to_frame()), _missing_as_none(mem.to_frame())
+    )
 
 
 def test_valid_rows_are_the_in_memory_valid_rows(both):

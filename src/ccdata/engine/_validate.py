@@ -25,7 +25,7 @@ from ccdata.schemas import (
     key_columns,
     site_column,
 )
-from ccdata.validation import ERROR_COLUMNS, redact_identifiers
+from ccdata.validation import ERROR_COLUMNS, redact_identifiers, text_array
 
 __all__ = ["EngineValidationResult", "validate"]
 
@@ -774,12 +774,12 @@ def _assemble(pieces: list[pd.DataFrame], col_order: list[str]) -> pd.DataFrame:
     )
     out = pd.DataFrame(
         {
-            "site_id": pd.array(errors["site_id"].to_numpy(dtype=object), dtype="str"),
+            "site_id": text_array(errors["site_id"].to_numpy(dtype=object)),
             "row": errors["row"].to_numpy(dtype=np.int64),
-            "column": pd.array(errors["column"].to_numpy(dtype=object), dtype="str"),
-            "value": pd.array(errors["value"].to_numpy(dtype=object), dtype="str"),
-            "check": pd.array(errors["check"].to_numpy(dtype=object), dtype="str"),
-            "message": pd.array(errors["message"].to_numpy(dtype=object), dtype="str"),
+            "column": text_array(errors["column"].to_numpy(dtype=object)),
+            "value": text_array(errors["value"].to_numpy(dtype=object)),
+            "check": text_array(errors["check"].to_numpy(dtype=object)),
+            "message": text_array(errors["message"].to_numpy(dtype=object)),
         }
     )
     return out
