@@ -426,7 +426,7 @@ def test_plots_read_results_whose_id_column_is_unit(ckd):
     renamed = dataclasses.replace(
         r,
         points=r.points.rename(columns={"site_id": "unit"}),
-        summary=r.summary.rename(columns={"site_id": "unit"}),
+        phases=r.phases.rename(columns={"site_id": "unit"}),
     )
     ax = cp.spc(renamed, series="P02", ax=new_fig().add_subplot())
     assert ax.get_title(loc="left") == "P02"
