@@ -244,7 +244,7 @@ def timeliness(
     by: str | Sequence[str] | None,
     within_days: int | Sequence[int] = (30, 90),
 ) -> pd.DataFrame:
-    """Lag from event to data entry per group, counted and ranked in the engine.
+    """Lag from event to data entry per group, with its quantiles, in the engine.
 
     The same table as :func:`ccdata.timeliness`: ``n, median_lag_days,
     p90_lag_days, within_<d>..., invalid_dates, missing_dates``. Centiles are

@@ -718,12 +718,12 @@ def _unique_rows(flagged, keys, cols, site_col, cap, key, order) -> pd.DataFrame
     sub = flagged.filter(flagged[key])
     joined = sub.inner_join(mt, [sub[n] == mt[f"_k_{n}"] for n in names])
     w = ibis.window(group_by=[joined[n] for n in names], order_by=joined[ROW])
-    ranked = joined.mutate(_rank=ibis.row_number().over(w)).filter(
-        lambda t: t._rank < MAX_ROWS_LISTED
+    numbered = joined.mutate(_nth=ibis.row_number().over(w)).filter(
+        lambda t: t._nth < MAX_ROWS_LISTED
     )
     listed = guard(
         "validate (rows of duplicated keys)",
-        lambda: ranked.select(ROW, *names).to_pandas(),
+        lambda: numbered.select(ROW, *names).to_pandas(),
     )
     dup_counts = guard(
         "validate (duplicated key counts)",
