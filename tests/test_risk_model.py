@@ -465,6 +465,42 @@ def test_summary_is_statsmodels_report(fitted):
         published.summary()
 
 
+def test_summary_states_the_fitted_numbers(fitted):
+    # numbers, not layout: the report's coefficient column is the fit's
+    table = fitted.summary().tables[1].data
+    coef = {row[0].strip(): float(row[1]) for row in table[1:]}
+    expected = fitted.coefficients.set_index("term")["estimate"]
+    assert set(coef) == set(expected.index)
+    for term, value in coef.items():
+        assert value == pytest.approx(expected[term], abs=5e-4)
+
+
+@pytest.mark.parametrize("quasi", [False, True])
+def test_separation_note_is_statsmodels_own(quasi):
+    # statsmodels 0.14.0 writes this note inside summary() from the data that
+    # remove_data() drops; ccdata keeps the same note at fit time.
+    import statsmodels.api as sm
+
+    from ccdata.risk._fit import _separation_note
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=400)
+    if quasi:  # a fifth of the rows perfectly predicted
+        x[:80] = 40.0
+    y = (rng.random(400) < special.expit(-0.5 + x)).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = sm.Logit(y, sm.add_constant(x)).fit(disp=0)
+        mu = special.expit(sm.add_constant(x) @ res.params)
+        extra = res.summary().extra_txt or ""  # the notes, joined
+    note = _separation_note(y, mu)
+    assert bool(note) is quasi
+    assert "\n".join(note) in extra
+    assert ("separation" in extra) is quasi
+    if quasi:
+        assert "A fraction 0.20 of observations" in note[0]
+
+
 def test_repr_is_short_and_html_shows_the_coefficients(fitted):
     r = repr(fitted)
     assert r.startswith("RiskModel(fitted, 5 terms") and "c-statistic" in r

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from ccdata.errors import InputError
@@ -104,12 +104,17 @@ def test_units_are_monitored_separately(rng):
     h=st.floats(0.05, 3.0),
     reset=st.booleans(),
 )
+@example(w=[-0.5, 0.05, 0.0], n_units=1, h=0.05, reset=False)
 def test_vectorised_recursion_equals_loop(w, n_units, h, reset):
     w = np.round(np.array(w), 6)
     units = np.sort(np.arange(w.size) % n_units)
     start = np.r_[True, units[1:] != units[:-1]]
     s, sig = mon._cusum(w, start, h, reset)
     ref_s, ref_sig = _reference_cusum(w, units.tolist(), h, reset)
+    # A value within rounding of h is a tie: cumsum and the loop add in a
+    # different order (w=[-0.5, 0.05, 0], h=0.05 gives 0.04999999999999999
+    # against 0.05), and with resets the two paths part after it.
+    assume(not (reset and np.any(np.abs(ref_s - h) <= 1e-9)))
     np.testing.assert_allclose(s, ref_s, atol=1e-9)
     # Compare signals away from exact ties with h (summation order differs).
     clear = np.abs(ref_s - h) > 1e-9

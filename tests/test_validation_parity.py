@@ -28,7 +28,7 @@ from pandera import errors as pa_errors
 
 from ccdata.errors import InputError
 from ccdata.schemas import date_order, not_greater_than
-from ccdata.validation import validate
+from ccdata.validation import _index_failures_by_position, validate
 
 INT_TYPES = ["int8", "int16", "int32", "int64", "uint8", "uint64"]
 KINDS = [
@@ -261,7 +261,13 @@ def _pandera_rows(schema, frame):
                 for e in exc.schema_errors
             ):
                 unlocated.append("CHECK_ERROR")
-            return set(fc.loc[located, "index"]), unlocated
+            rows = fc.loc[located, "index"]
+            on_index = fc.loc[located, "schema_context"] == "Index"
+            if on_index.any() and _index_failures_by_position():
+                # pandera 0.24 names a failing index value by its position
+                rows = rows.astype(object)
+                rows[on_index] = frame.index[rows[on_index].astype("int64")]
+            return set(rows), unlocated
     return set(), []
 
 

@@ -71,6 +71,35 @@ def _llnull(y: np.ndarray) -> float:
     return float(special.xlogy(d, d / n) + special.xlogy(n - d, (n - d) / n))
 
 
+def _separation_note(y: np.ndarray, mu: np.ndarray) -> list[str]:
+    """The separation note statsmodels' ``BinaryResults.summary`` prints.
+
+    statsmodels 0.14.0 works it out inside ``summary()`` from ``model.endog``
+    and the fitted values, which ``remove_data()`` has dropped; later versions
+    compute it at fit time (``_separation_etext``). The same rule and words:
+    every, or more than a tenth, of the observations predicted within 1e-4.
+    """
+    close = np.abs(y - mu) < 1e-4
+    if close.all():
+        return [
+            "Complete Separation: The results show that there is"
+            "complete separation or perfect prediction.\n"
+            "In this case the Maximum Likelihood Estimator does "
+            "not exist and the parameters\n"
+            "are not identified."
+        ]
+    frac = float(close.mean()) if close.size else 0.0
+    if frac > 0.1:
+        return [
+            "Possibly complete quasi-separation: A fraction "
+            f"{frac:4.2f} of observations can be\n"
+            "perfectly predicted. This might indicate that there "
+            "is complete\nquasi-separation. In this case some "
+            "parameters will not be identified."
+        ]
+    return []
+
+
 def _check_rank(x: np.ndarray, names: list[str], rhs: str, *, where: str) -> None:
     xtx = x.T @ x
     d = np.sqrt(np.diag(xtx))
@@ -184,6 +213,10 @@ def fit_logistic(
                 getattr(res, attr)
             res.model.endog_names  # noqa: B018 (cached by statsmodels)
             res.model.exog_names  # noqa: B018
+            inner = getattr(res, "_results", res)
+            if not hasattr(inner, "_separation_etext"):
+                # statsmodels 0.14.0: summary() would need the data
+                inner._ccdata_separation_etext = _separation_note(y, mu)
             res.remove_data()
     kinds = {type(w.message) for w in caught}
     if res is None:

@@ -176,7 +176,19 @@ class RiskModel:
                 "published (from_coefficients), so it has none. Use to_frame() "
                 "for its coefficient table."
             )
-        return self._result.summary()
+        inner = getattr(self._result, "_results", self._result)
+        if hasattr(inner, "_separation_etext"):
+            return self._result.summary()
+        # statsmodels 0.14.0's BinaryResults.summary() recomputes its
+        # separation note from the data remove_data() dropped: build the
+        # tables with DiscreteResults.summary and add the note kept at fit.
+        from statsmodels.discrete.discrete_model import DiscreteResults
+
+        smry = DiscreteResults.summary(inner)
+        note = getattr(inner, "_ccdata_separation_etext", [])
+        if note:
+            smry.add_extra_txt(note)
+        return smry
 
     def __repr__(self) -> str:
         """Summarise the model in one line."""

@@ -9,6 +9,7 @@ with the row number as the site sees it in its spreadsheet.
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from dataclasses import dataclass
@@ -498,6 +499,23 @@ _REFUSED = (
 )
 
 
+@functools.cache
+def _index_failures_by_position() -> bool:
+    """Whether pandera names a failing index value by position, not label.
+
+    pandera 0.24 reports the failure cases of a (single) ``Index`` check with
+    ``index`` = the row's position in the frame; later versions give the
+    index label, as for columns. Asked once, of pandera itself: a two-row
+    frame indexed [7, 8] whose index check fails on 8 reports 1 or 8.
+    """
+    probe = pa.DataFrameSchema(index=pa.Index("int64", pa.Check.le(7)))
+    try:
+        probe.validate(pd.DataFrame(index=pd.Index([7, 8])), lazy=True)
+    except pa_errors.SchemaErrors as exc:
+        return exc.failure_cases["index"].tolist() == [1]
+    return False
+
+
 def _explain(
     problems, failures, schema, specs, parsed, typed, sub, keep, index, rows
 ) -> None:
@@ -507,6 +525,10 @@ def _explain(
     pos = np.full(len(fc), -1, dtype=np.int64)
     if has_index.any():
         pos[has_index] = index.get_indexer(pd.Index(list(fc["index"][has_index])))
+        on_index = has_index & (fc["schema_context"] == "Index").to_numpy()
+        if on_index.any() and _index_failures_by_position():
+            # positions in the frame pandera checked (sub = typed.iloc[keep])
+            pos[on_index] = keep[fc["index"][on_index].astype(np.int64).to_numpy()]
     num = fc["check_number"].astype("float64")
     col = fc["column"].astype(object).where(fc["column"].notna(), None)
     # a DataFrame-level check is melted to one failure per column: one group
