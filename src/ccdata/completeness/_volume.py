@@ -55,8 +55,8 @@ def add_period(
     Examples
     --------
     >>> df = pd.DataFrame({"procedure_date": ["2024-04-03", "2024-05-30", None]})
-    >>> add_period(df, "procedure_date")["month"].tolist()
-    ['2024-04', '2024-05', nan]
+    >>> add_period(df, "procedure_date")["month"].fillna("(missing)").tolist()
+    ['2024-04', '2024-05', '(missing)']
     """
     where = "add_period"
     check_frame(data, [date], name="data", where=where)

@@ -97,8 +97,8 @@ def add_period(table, date: str, *, freq: str = "M", name: str = "month"):
     --------
     >>> from ccdata.engine import connect, read_source
     >>> t = read_source(connect(), pd.DataFrame({"d": ["2024-04-03", None]}))
-    >>> add_period(t, "d").to_pandas()["month"].tolist()
-    ['2024-04', nan]
+    >>> add_period(t, "d").to_pandas()["month"].fillna("(missing)").tolist()
+    ['2024-04', '(missing)']
     """
     import ibis
 

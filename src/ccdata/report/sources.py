@@ -140,8 +140,9 @@ def infer_types(
     Examples
     --------
     >>> t = pd.DataFrame({"site_id": ["1", "2"], "n": ["3", "4.5"], "c": ["01", "2"]})
-    >>> infer_types(t).dtypes.astype(str).tolist()
-    ['str', 'float64', 'str']
+    >>> out = infer_types(t)
+    >>> out["site_id"].tolist(), out["n"].tolist(), out["c"].tolist()
+    (['1', '2'], [3.0, 4.5], ['01', '2'])
     """
     out = table.copy()
     keep = set(keep_text)

@@ -72,7 +72,7 @@ def _llnull(y: np.ndarray) -> float:
 
 
 def _separation_note(y: np.ndarray, mu: np.ndarray) -> list[str]:
-    """The separation note statsmodels' ``BinaryResults.summary`` prints.
+    """Return the separation note statsmodels' ``BinaryResults.summary`` prints.
 
     statsmodels 0.14.0 works it out inside ``summary()`` from ``model.endog``
     and the fitted values, which ``remove_data()`` has dropped; later versions
