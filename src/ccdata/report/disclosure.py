@@ -63,6 +63,7 @@ __all__ = [
     "scan_text",
     "suppress",
     "suppress_series",
+    "suppress_survey",
 ]
 
 #: Files read as text by :func:`scan_pack`.
@@ -985,3 +986,119 @@ def policy_statement(cfg: Any) -> dict[str, Any]:
             ),
         },
     }
+
+
+# --------------------------------------------------------------------------- #
+# Survey tables
+# --------------------------------------------------------------------------- #
+
+#: Survey columns computed from the item non-response count of a row.
+SURVEY_NONRESPONSE_DERIVED = ("item_nonresponse_rate",)
+
+
+def suppress_survey(
+    table: pd.DataFrame | None,
+    *,
+    unit: str = "site_id",
+    period: str = "survey_year",
+    min_count: int,
+    suppress_zero: bool = False,
+) -> pd.DataFrame | None:
+    """Suppress small respondent numbers of a survey table, complementary included.
+
+    Counted people in a survey table are the ``respondents`` to a question
+    and its ``item_nonresponse`` (people who returned the questionnaire but
+    skipped the question). The two add up to the questionnaires returned by
+    the unit in that period, the same number for every question, so any
+    question with both counts visible gives that total away, and with it
+    any one hidden count of another question by subtraction.
+
+    The rule, for ``shared = "publication"``:
+
+    * a ``respondents`` count below ``min_count`` (1 to ``min_count - 1``,
+      and 0 with ``suppress_zero``) is shown as ``"<min_count"`` (these rows
+      are below the survey's own minimum and carry no scores anyway);
+    * when any question of a unit and period has a small ``respondents`` or
+      ``item_nonresponse`` count, the item non-response of *every* question
+      of that unit and period is hidden, all with the same label
+      ``"[hidden]"`` (a reader cannot tell which one was small), and its
+      rate (``item_nonresponse_rate``) is blanked. The returned total is then
+      published nowhere: a reader knows only that it is at least the largest
+      visible ``respondents`` count, which leaves every hidden count at least
+      two values (unbounded above).
+
+    Scores (mean, share positive, their intervals) stay as they are: they
+    are computed only from 21 respondents or more (the survey's minimum,
+    always at least ``min_count``), and the number of respondents beside
+    them is not small.
+
+    Parameters
+    ----------
+    table : DataFrame or None
+        A survey table with ``respondents`` and, optionally,
+        ``item_nonresponse`` (the scores table of
+        :func:`ccdata.survey.survey_indicators`; the funnels and priorities
+        tables have ``respondents`` only).
+    unit, period : str
+        The key columns of a unit and a survey period.
+    min_count : int
+    suppress_zero : bool, default False
+
+    Returns
+    -------
+    DataFrame or None
+        A copy; hidden counts become text.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"site_id": ["A", "A", "B", "B"],
+    ...                   "survey_year": [2025] * 4,
+    ...                   "respondents": [40, 37, 50, 3],
+    ...                   "item_nonresponse": [0, 3, 10, 57],
+    ...                   "item_nonresponse_rate": [0.0, 0.075, 1 / 6, 0.95]})
+    >>> out = suppress_survey(t, min_count=5)
+    >>> out["respondents"].tolist()
+    [40, 37, 50, '<5']
+    >>> out["item_nonresponse"].tolist()
+    ['[hidden]', '[hidden]', '[hidden]', '[hidden]']
+    >>> out["item_nonresponse_rate"].tolist()
+    ['', '', '', '']
+    """
+    if table is None or not len(table) or "respondents" not in table.columns:
+        return table
+    if min_count <= 1 and not suppress_zero:
+        return table
+    out = table.reset_index(drop=True).copy()
+    resp_shown, resp_small = suppress(
+        out["respondents"], min_count=min_count, suppress_zero=suppress_zero
+    )
+    small = resp_small.copy()
+    has_non = "item_nonresponse" in out.columns
+    if has_non:
+        _, non_small = suppress(
+            out["item_nonresponse"], min_count=min_count, suppress_zero=suppress_zero
+        )
+        small |= non_small
+    keys = [c for c in (unit, period) if c in out.columns]
+    if keys and small.any():
+        block = (
+            pd.Series(small)
+            .groupby([out[k].astype(str).to_numpy() for k in keys])
+            .transform("any")
+        ).to_numpy(dtype=bool)
+    else:
+        block = small
+    if resp_small.any():
+        shown = out["respondents"].to_numpy(dtype=object).copy()
+        shown[resp_small] = resp_shown.to_numpy(dtype=object)[resp_small]
+        out["respondents"] = shown
+    if has_non and block.any():
+        shown = out["item_nonresponse"].to_numpy(dtype=object).copy()
+        shown[block] = COMPLEMENTARY_LABEL
+        out["item_nonresponse"] = shown
+        for col in SURVEY_NONRESPONSE_DERIVED:
+            if col in out.columns:
+                vals = out[col].map(_fmt_float).to_numpy(dtype=object)
+                vals[block] = ""
+                out[col] = vals
+    return out

@@ -228,13 +228,19 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 bar.step(f"indicator {name}")
             timer.add("indicators", start)
 
-            from ccdata.report.surveys import compute_survey, write_survey
+            from ccdata.report import surveys as svy
 
             surveys = {}
+            shared_surveys = {}  # as the shared outputs show them
             for name, sv in cfg.surveys.items():
                 start = time.perf_counter()
-                surveys[name] = compute_survey(cfg, name, sources[sv.source].data)
-                write_survey(tmp, surveys[name])
+                surveys[name] = svy.compute_survey(cfg, name, sources[sv.source].data)
+                shared_surveys[name] = (
+                    svy.publication_survey(surveys[name], **kw)
+                    if publish
+                    else surveys[name]
+                )
+                svy.write_survey(tmp, shared_surveys[name])
                 timer.add(f"survey_{name}", start)
                 bar.step(f"survey {name}")
 
@@ -250,6 +256,9 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             figures = (
                 figs.write_figures(cfg, tmp, shared, quality) if cfg.run.figures else []
             )
+            if cfg.run.figures:  # one steering funnel per survey question
+                for so in shared_surveys.values():
+                    figures += svy.write_survey_figures(cfg, tmp, so)
             timer.add("figures", start)
             bar.step("figures")
 
@@ -324,7 +333,7 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 packs,
                 counts,
                 status=status,
-                surveys=surveys,
+                surveys=shared_surveys,
             )
             exit_code = EXIT_DATA_PROBLEMS if (n_err or withheld) else EXIT_OK
             timer.timings["total"] = round(time.perf_counter() - t0, 3)
