@@ -197,9 +197,13 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 },
             )
             for q in quality.values():
-                for tname, table in q.tables.items():
+                # published: suppressed together (complements, margins, messages)
+                qtables = (
+                    dsc.publication_quality_set(q.tables, **kw) if publish else q.tables
+                )
+                for tname, table in qtables.items():
                     w.write_csv(
-                        dsc.publication_quality(table, **kw) if publish else table,
+                        table,
                         tmp / "indicators" / f"{tname}.csv",
                         sort_by=q.sort_by.get(tname),
                     )
