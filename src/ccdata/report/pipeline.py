@@ -101,6 +101,7 @@ def run_pipeline(
     out_dir: str | Path | None = None,
     *,
     progress: bool | None = None,
+    break_lock: bool = False,
 ) -> RunOutcome:
     """Run the batch job: validate, compute and write every output atomically.
 
@@ -112,6 +113,10 @@ def run_pipeline(
         The output folder; default ``[run] output`` of the configuration.
     progress : bool, optional
         Show a progress line on stderr; default: only when stderr is a terminal.
+    break_lock : bool, default False
+        Take over the output's lock left by a run on another host (``ccdata
+        run --break-lock``); never needed for a killed run on this host, and
+        never takes over a live run's lock on this host.
 
     Returns
     -------
@@ -128,7 +133,7 @@ def run_pipeline(
             raise ConfigError(
                 f"{cfg.path}: no output folder: give --out DIR or set [run] output."
             )
-        return _run(cfg, out, progress, t0)
+        return _run(cfg, out, progress, t0, break_lock=break_lock)
     except (CCDataError, OSError) as exc:
         log.error("%s", exc)
         return RunOutcome(EXIT_FAILED, None, f"run failed, nothing written: {exc}")
@@ -141,7 +146,14 @@ def run_pipeline(
         )
 
 
-def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome:
+def _run(
+    cfg: Config,
+    out: Path,
+    progress: bool | None,
+    t0: float,
+    *,
+    break_lock: bool = False,
+) -> RunOutcome:
     from ccdata.report import figures as figs
     from ccdata.report import sitepack
     from ccdata.report.index import write_index
@@ -159,7 +171,7 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
         # Fail fast: refuse an output folder that is not ccdata's, or one that
         # another run is writing, before reading any data.
         w.check_output_dir(out)
-        with w.atomic_output_dir(out) as tmp:
+        with w.atomic_output_dir(out, break_lock=break_lock) as tmp:
             start = time.perf_counter()
             sites = load_sites(cfg)
             sources: dict[str, SourceData] = {}
