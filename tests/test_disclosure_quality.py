@@ -63,9 +63,7 @@ def records(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     expected = pd.DataFrame(
         {
             "site_id": SITES,
-            "expected": [
-                int(got[s] + rng.choice([0, 2, 3, 9, 15])) for s in SITES
-            ],
+            "expected": [int(got[s] + rng.choice([0, 2, 3, 9, 15])) for s in SITES],
         }
     )
     return data, expected
@@ -131,7 +129,7 @@ def test_no_missing_count_comes_back_from_the_all_sites_table(seed):
         if not hid.any():
             continue
         # the reader: overall missing minus the visible sites' missing
-        miss = (tf.loc[block.index, "expected"] - tf.loc[block.index, "present"])
+        miss = tf.loc[block.index, "expected"] - tf.loc[block.index, "present"]
         total = int(overall.loc[field, "expected"] - overall.loc[field, "present"])
         rest = total - int(miss[~hid].sum())
         assert rest == int(miss[hid].sum())
@@ -207,8 +205,12 @@ def test_the_worked_example():
             }
         ),
         "data_quality_s_fields_overall": pd.DataFrame(
-            {"field": ["x"], "present": [207], "expected": [220],
-             "proportion": [207 / 220]}
+            {
+                "field": ["x"],
+                "present": [207],
+                "expected": [220],
+                "proportion": [207 / 220],
+            }
         ),  # fmt: skip
     }
     out = publication_quality_set(t, min_count=M)

@@ -264,7 +264,13 @@ def _run(
             registered = (
                 None if sites is None else set(sites[cfg.sites.id_column].astype(str))
             )
-            errors = _write_validation(tmp, sources, results, registered)
+            # without a site list: ids seen only in rejected rows get no pack
+            known = (
+                _known_sites(cfg, sources, results, surveys)
+                if registered is None
+                else None
+            )
+            errors = _write_validation(tmp, sources, results, registered, known)
             timer.add("validation_reports", start)
             bar.step("validation reports")
 
@@ -280,11 +286,11 @@ def _run(
 
             start = time.perf_counter()
             withheld: dict[str, list[str]] = {}
-            pack_errors = (
-                errors
-                if registered is None
-                else errors[errors["site_id"].astype(str).isin(registered)]
-            )
+            pack_errors = errors[
+                errors["site_id"]
+                .astype(str)
+                .isin(registered if registered is not None else known or set())
+            ]
             packs = (
                 sitepack.write_site_packs(
                     cfg,
@@ -338,6 +344,7 @@ def _run(
                 "site_packs": len(packs),
                 "site_packs_withheld": len(withheld),
                 "surveys": len(surveys),
+                "unrecognised_site_ids": _n_unrecognised(errors, known),
             }
             write_index(
                 cfg,
@@ -366,6 +373,11 @@ def _run(
             f"{counts['validation_problems']} data problems found in "
             f"{counts['sites_with_problems']} site(s): see validation/"
         )
+    if counts["unrecognised_site_ids"]:
+        problems.append(
+            f"{counts['unrecognised_site_ids']} site id(s) found only in rejected "
+            "rows got no site pack: see validation/unrecognised_site_ids.csv"
+        )
     if withheld:
         problems.append(
             f"{len(withheld)} site pack(s) withheld (they named other "
@@ -378,18 +390,66 @@ def _run(
     return RunOutcome(exit_code, out, msg, counts, manifest)
 
 
+def _known_sites(
+    cfg: Config,
+    sources: dict[str, SourceData],
+    results: dict[str, IndicatorOutput],
+    surveys: dict[str, Any],
+) -> set[str]:
+    """Return the site ids of a run without a site list that get a pack.
+
+    A site is known when it has at least one accepted row in any source (so
+    it appears in the results), or owns a submitted file by its name or
+    folder (the source's ``owner`` key), so that a site whose whole file was
+    rejected still gets its pack with its problems. An id found only in
+    rejected rows (a typing error, a corrupt column: 5,000 junk ids) is not a
+    site: it gets no pack and is listed in
+    ``validation/unrecognised_site_ids.csv``.
+    """
+    from ccdata.report.sources import _file_owner
+
+    known: set[str] = set()
+    for s in sources.values():
+        if "site_id" in s.data.columns and len(s.data):
+            known |= set(s.data["site_id"].dropna().astype(str))
+        src = cfg.sources[s.name]
+        if src.owner in ("file", "folder"):
+            for f in s.files:
+                owner = _file_owner(cfg, src, f, None)
+                if owner:
+                    known.add(owner)
+    for r in results.values():
+        known |= {str(u) for u in r.units}
+    for so in surveys.values():
+        known |= set(so.units)
+    known.discard("")
+    return known
+
+
+def _n_unrecognised(errors: pd.DataFrame, known: set[str] | None) -> int:
+    if known is None or not len(errors):
+        return 0
+    ids = errors["site_id"].astype(str)
+    return int(ids[(ids != "") & ~ids.isin(known)].nunique())
+
+
 def _write_validation(
     tmp: Path,
     sources: dict[str, SourceData],
     results: dict[str, IndicatorOutput],
     registered: set[str] | None,
+    known: set[str] | None = None,
 ) -> pd.DataFrame:
     """Write ``validation/``: every problem, per site, and the unregistered ids.
 
     Rows whose period cannot be read (found while computing indicators) are
     problems like any other, counted once per row and column. Problems whose
     site id is not on the registered site list go to
-    ``unregistered_site_errors.csv``; they get no site pack.
+    ``unregistered_site_errors.csv``; they get no site pack. Without a site
+    list, problems whose site id is not ``known`` (:func:`_known_sites`: an
+    id found only in rejected rows) go to ``unrecognised_site_errors.csv``,
+    with one row per id in ``unrecognised_site_ids.csv``; they get no pack
+    and no file of their own.
     """
     vdir = tmp / "validation"
     vdir.mkdir(parents=True, exist_ok=True)
@@ -459,7 +519,27 @@ def _write_validation(
             vdir / "unregistered_site_errors.csv",
             sort_by=order,
         )
-    rest = errors[~np.asarray(unregistered, dtype=bool)] if len(errors) else errors
+    unknown = (
+        (ids != "") & ~ids.isin(known)
+        if known is not None and registered is None
+        else pd.Series(False, index=errors.index)
+    )
+    if unknown.any():
+        bad = errors[unknown.to_numpy()]
+        w.write_csv(bad, vdir / "unrecognised_site_errors.csv", sort_by=order)
+        listing = (
+            bad.assign(site_id=bad["site_id"].astype(str))
+            .groupby("site_id", sort=True)
+            .agg(
+                problems=("check", "size"),
+                sources=("source", lambda v: ";".join(sorted(set(map(str, v))))),
+                files=("file", lambda v: ";".join(sorted(set(map(str, v))))),
+            )
+            .reset_index()
+        )
+        w.write_csv(listing, vdir / "unrecognised_site_ids.csv", sort_by=["site_id"])
+    drop = np.asarray(unregistered, dtype=bool) | unknown.to_numpy(dtype=bool)
+    rest = errors[~drop] if len(errors) else errors
     for site, frame in rest.groupby("site_id", sort=True):
         fname = (
             f"{w.pack_name(str(site))}_errors.csv"
