@@ -185,11 +185,20 @@ def write_survey_figures(cfg: Config, tmp: Path, so: SurveyOutput) -> list[Any]:
     ``"survey:<name>"``.
     """
     from ccdata.plot import funnel as plot_funnel
-    from ccdata.report.figures import FORMATS, _record, describe_text, save_figure
+    from ccdata.report.figures import (
+        FORMATS,
+        _record,
+        describe_text,
+        fixed_margins,
+        save_figure,
+    )
 
     figures: list[Any] = []
     score = "mean score" if so.funnels.score == "mean" else "share of positive answers"
     adjusted = "case-mix-adjusted " if so.config.case_mix else ""
+    # a fixed layout (the site packs' funnel layout): one render per figure
+    size = (9.6, 4.6)
+    margins = fixed_margins(size, left=0.8, right=4.35, bottom=1.25, top=0.6)
     label = f"{adjusted}{score}"
     ylabel = label[:1].upper() + label[1:]
     for per, que, res in steering_funnels(so):
@@ -211,7 +220,8 @@ def write_survey_figures(cfg: Config, tmp: Path, so: SurveyOutput) -> list[Any]:
             ),
             p,
             dpi=cfg.run.dpi,
-            size=(6.4, 4.6),
+            size=size,
+            margins=margins,
             formats=FORMATS,
             alt=text,
         )
