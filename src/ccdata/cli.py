@@ -245,7 +245,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from ccdata.report import run_pipeline
 
     _setup_logging()
-    outcome = run_pipeline(args.config, args.out)
+    outcome = run_pipeline(args.config, args.out, break_lock=args.break_lock)
     print(outcome.message)
     return outcome.exit_code
 
@@ -338,6 +338,13 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the batch job described by a TOML config")
     run.add_argument("config", help="the configuration file (TOML)")
     run.add_argument("--out", help="output folder (default: the config's output)")
+    run.add_argument(
+        "--break-lock",
+        action="store_true",
+        help="take over the output's lock left by a run on another host (check "
+        "first that no run is active there); a live run's lock on this host is "
+        "never broken",
+    )
     run.set_defaults(func=_cmd_run)
 
     cfg = sub.add_parser("config", help="work with configuration files")

@@ -54,6 +54,7 @@ __all__ = [
     "hidden_units",
     "policy_statement",
     "publication_quality",
+    "publication_quality_set",
     "publication_view",
     "suppress_table",
     "suppress_text",
@@ -63,6 +64,7 @@ __all__ = [
     "scan_text",
     "suppress",
     "suppress_series",
+    "suppress_survey",
 ]
 
 #: Files read as text by :func:`scan_pack`.
@@ -319,7 +321,7 @@ def suppress_series(
         out[col] = shown
     for col in derived_columns:
         if col in out.columns and col not in counts and hidden_row.any():
-            shown = out[col].map(_fmt_float).to_numpy(dtype=object)
+            shown = out[col].map(_fmt_float).to_numpy(dtype=object).copy()
             shown[hidden_row] = ""
             out[col] = shown
     for col in margin_columns:
@@ -599,6 +601,7 @@ SAFE_COLUMNS = frozenset(
         "two_in_three",
         "shift",
         "decile",
+        "field",
         "message",
         "key",
         "window",
@@ -734,7 +737,7 @@ def _force_hidden(
         shown[extra] = COMPLEMENTARY_LABEL
         out[col] = shown
     for col in derived:
-        shown = out[col].map(_fmt_float).to_numpy(dtype=object)
+        shown = out[col].map(_fmt_float).to_numpy(dtype=object).copy()
         shown[hidden_row] = ""
         out[col] = shown
     return out
@@ -746,7 +749,8 @@ def hidden_rows(frame: pd.DataFrame | None) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     mask = np.zeros(len(frame), dtype=bool)
     for col in frame.columns:
-        if frame[col].dtype == object:
+        # text columns: object, or pandas' string dtype (the default of pandas 3)
+        if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
             text = frame[col].astype(str)
             mask |= (
                 text.str.match(r"^<\d+$") | (text == COMPLEMENTARY_LABEL)
@@ -985,3 +989,447 @@ def policy_statement(cfg: Any) -> dict[str, Any]:
             ),
         },
     }
+
+
+# --------------------------------------------------------------------------- #
+# Survey tables
+# --------------------------------------------------------------------------- #
+
+#: Survey columns computed from the item non-response count of a row.
+SURVEY_NONRESPONSE_DERIVED = ("item_nonresponse_rate",)
+
+
+def suppress_survey(
+    table: pd.DataFrame | None,
+    *,
+    unit: str = "site_id",
+    period: str = "survey_year",
+    min_count: int,
+    suppress_zero: bool = False,
+) -> pd.DataFrame | None:
+    """Suppress small respondent numbers of a survey table, complementary included.
+
+    Counted people in a survey table are the ``respondents`` to a question
+    and its ``item_nonresponse`` (people who returned the questionnaire but
+    skipped the question). The two add up to the questionnaires returned by
+    the unit in that period, the same number for every question, so any
+    question with both counts visible gives that total away, and with it
+    any one hidden count of another question by subtraction.
+
+    The rule, for ``shared = "publication"``:
+
+    * a ``respondents`` count below ``min_count`` (1 to ``min_count - 1``,
+      and 0 with ``suppress_zero``) is shown as ``"<min_count"`` (these rows
+      are below the survey's own minimum and carry no scores anyway);
+    * when any question of a unit and period has a small ``respondents`` or
+      ``item_nonresponse`` count, the item non-response of *every* question
+      of that unit and period is hidden, all with the same label
+      ``"[hidden]"`` (a reader cannot tell which one was small), and its
+      rate (``item_nonresponse_rate``) is blanked. The returned total is then
+      published nowhere: a reader knows only that it is at least the largest
+      visible ``respondents`` count, which leaves every hidden count at least
+      two values (unbounded above).
+
+    Scores (mean, share positive, their intervals) stay as they are: they
+    are computed only from 21 respondents or more (the survey's minimum,
+    always at least ``min_count``), and the number of respondents beside
+    them is not small.
+
+    Parameters
+    ----------
+    table : DataFrame or None
+        A survey table with ``respondents`` and, optionally,
+        ``item_nonresponse`` (the scores table of
+        :func:`ccdata.survey.survey_indicators`; the funnels and priorities
+        tables have ``respondents`` only).
+    unit, period : str
+        The key columns of a unit and a survey period.
+    min_count : int
+    suppress_zero : bool, default False
+
+    Returns
+    -------
+    DataFrame or None
+        A copy; hidden counts become text.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"site_id": ["A", "A", "B", "B"],
+    ...                   "survey_year": [2025] * 4,
+    ...                   "respondents": [40, 37, 50, 3],
+    ...                   "item_nonresponse": [0, 3, 10, 57],
+    ...                   "item_nonresponse_rate": [0.0, 0.075, 1 / 6, 0.95]})
+    >>> out = suppress_survey(t, min_count=5)
+    >>> out["respondents"].tolist()
+    [40, 37, 50, '<5']
+    >>> out["item_nonresponse"].tolist()
+    ['[hidden]', '[hidden]', '[hidden]', '[hidden]']
+    >>> out["item_nonresponse_rate"].tolist()
+    ['', '', '', '']
+    """
+    if table is None or not len(table) or "respondents" not in table.columns:
+        return table
+    if min_count <= 1 and not suppress_zero:
+        return table
+    out = table.reset_index(drop=True).copy()
+    resp_shown, resp_small = suppress(
+        out["respondents"], min_count=min_count, suppress_zero=suppress_zero
+    )
+    small = resp_small.copy()
+    has_non = "item_nonresponse" in out.columns
+    if has_non:
+        _, non_small = suppress(
+            out["item_nonresponse"], min_count=min_count, suppress_zero=suppress_zero
+        )
+        small |= non_small
+    keys = [c for c in (unit, period) if c in out.columns]
+    if keys and small.any():
+        block = (
+            pd.Series(small)
+            .groupby([out[k].astype(str).to_numpy() for k in keys])
+            .transform("any")
+        ).to_numpy(dtype=bool)
+    else:
+        block = small
+    if resp_small.any():
+        shown = out["respondents"].to_numpy(dtype=object).copy()
+        shown[resp_small] = resp_shown.to_numpy(dtype=object)[resp_small]
+        out["respondents"] = shown
+    if has_non and block.any():
+        shown = out["item_nonresponse"].to_numpy(dtype=object).copy()
+        shown[block] = COMPLEMENTARY_LABEL
+        out["item_nonresponse"] = shown
+        for col in SURVEY_NONRESPONSE_DERIVED:
+            if col in out.columns:
+                vals = out[col].map(_fmt_float).to_numpy(dtype=object).copy()
+                vals[block] = ""
+                out[col] = vals
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# Data-quality tables as a set
+# --------------------------------------------------------------------------- #
+
+#: ``(total, part)`` column pairs of the data-quality tables whose difference
+#: is a count of records: missing values (expected - present), incomplete
+#: records (records - complete_records), cases not submitted (expected -
+#: submitted).
+QUALITY_COMPLEMENTS = (
+    ("expected", "present"),
+    ("records", "complete_records"),
+    ("expected", "submitted"),
+)
+#: The site-level data-quality tables (one row per site), by name ending.
+_SITE_TABLES = ("_summary", "_timeliness", "_ascertainment")
+_ALL_FIELDS = "all_mandatory_fields"  # ccdata.completeness's all-fields row
+
+
+def _quality_key(name: str) -> str:
+    for key in ("_fields_overall", "_fields", *_SITE_TABLES):
+        if name.endswith(key):
+            return key
+    return ""
+
+
+def _quality_one(
+    table: pd.DataFrame,
+    key: str,
+    *,
+    min_count: int,
+    suppress_zero: bool,
+    forced: np.ndarray | None,
+) -> pd.DataFrame:
+    """Suppress one data-quality table, complements included (see the set)."""
+    frame = table.reset_index(drop=True).copy()
+    pairs = [(t, p) for t, p in QUALITY_COMPLEMENTS if {t, p} <= set(frame.columns)]
+    counts = [
+        c
+        for c in frame.columns
+        if (pd.api.types.is_integer_dtype(frame[c]) or any(c in pair for pair in pairs))
+        and c not in SAFE_COLUMNS
+        and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+    virtual: dict[str, str | None] = {}  # virtual count -> the part it hides
+    for tot, part in pairs:
+        name = f"_not_{part}"
+        frame[name] = pd.to_numeric(frame[tot], errors="coerce") - pd.to_numeric(
+            frame[part], errors="coerce"
+        )
+        virtual[name] = part
+    if key == "_timeliness" and "n" in frame.columns:
+        for col in [c for c in frame.columns if str(c).startswith("within_")]:
+            name = f"_late_{col}"
+            n = pd.to_numeric(frame["n"], errors="coerce")
+            for c in ("invalid_dates", "missing_dates"):  # the share's denominator
+                if c in frame.columns:
+                    n = n - pd.to_numeric(frame[c], errors="coerce").fillna(0)
+            share = pd.to_numeric(frame[col], errors="coerce")
+            frame[name] = (n * (1 - share)).round()
+            virtual[name] = None  # the share is derived: blanked on the row
+    out = suppress_table(
+        frame,
+        kind="quality",
+        min_count=min_count,
+        suppress_zero=suppress_zero,
+        counts=[*counts, *virtual],
+        by="field" if key == "_fields" else None,
+        forced=forced,
+    )
+    assert out is not None
+    for name, part in virtual.items():
+        hid = out[name].astype(str).str.match(r"^<\d+$") | (
+            out[name].astype(str) == COMPLEMENTARY_LABEL
+        )
+        if part is not None and hid.any():
+            shown = out[part].to_numpy(dtype=object).copy()
+            visible = ~pd.Series(shown).astype(str).str.match(r"^<\d+$").to_numpy()
+            shown[hid.to_numpy() & visible] = COMPLEMENTARY_LABEL
+            out[part] = shown
+    return out.drop(columns=list(virtual))
+
+
+def _is_hidden(values: pd.Series) -> np.ndarray:
+    text = values.astype(str)
+    return (text.str.match(r"^<\d+$") | (text == COMPLEMENTARY_LABEL)).to_numpy()
+
+
+def _copy_cells(
+    target: pd.DataFrame,
+    source: pd.DataFrame,
+    columns: Sequence[str],
+    site: str,
+    rows: np.ndarray | None = None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Show in ``target`` the cells of ``source`` (same site) that it hides.
+
+    Returns the table and the rows where a copied cell is hidden.
+    """
+    target = target.copy()
+    where = np.ones(len(target), dtype=bool) if rows is None else rows
+    hid = np.zeros(len(target), dtype=bool)
+    src = source.set_index(source[site].astype(str))
+    keys = target[site].astype(str)
+    for col in columns:
+        if col not in target.columns or col not in src.columns:
+            continue
+        lookup = keys.map(src[col]).to_numpy(dtype=object)
+        h = _is_hidden(pd.Series(lookup)) & where
+        if h.any():
+            shown = target[col].to_numpy(dtype=object).copy()
+            shown[h] = lookup[h]
+            target[col] = shown
+        hid |= h
+    return target, hid
+
+
+def _blank(
+    table: pd.DataFrame, columns: Iterable[str], rows: np.ndarray
+) -> pd.DataFrame:
+    if not rows.any():
+        return table
+    table = table.copy()
+    for col in columns:
+        if col in table.columns:
+            shown = table[col].map(_fmt_float).to_numpy(dtype=object).copy()
+            shown[rows] = ""
+            table[col] = shown
+    return table
+
+
+#: Clauses of a data-quality message, with the summary column of each count.
+_MESSAGE_COUNTS = (
+    (re.compile(r"(?<![\w<.])\d+(?= records submitted)"), "submitted"),
+    (re.compile(r"(?<=submitted against )\d+(?= expected)"), "expected"),
+    (re.compile(r"(?<![\w<.])\d+(?= entered more than)"), "entered_late"),
+    (re.compile(r"(?<![\w<.])\d+(?= with an entry date before)"), "invalid_dates"),
+    (re.compile(r"(?<![\w<.])\d+(?= with a date missing)"), "missing_dates"),
+    (re.compile(r"(?<= of )\d+(?= records missing)"), "records"),
+)
+
+
+def publication_quality_set(
+    tables: dict[str, pd.DataFrame],
+    *,
+    min_count: int,
+    suppress_zero: bool = False,
+    site: str = "site_id",
+) -> dict[str, pd.DataFrame]:
+    """Return a source's data-quality tables as published, suppressed together.
+
+    The tables of one source (``data_quality_<source>_fields``,
+    ``_fields_overall``, ``_summary``, ``_timeliness``, ``_ascertainment``)
+    are published side by side, so a small count must not come back from any
+    of them:
+
+    * **complements**: a count that is a difference of two published counts
+      -- missing values (``expected - present``), incomplete records
+      (``records - complete_records``), cases not submitted (``expected -
+      submitted``), records entered late (valid-dated records times one minus
+      the share entered in time) -- is suppressed like a count (primary and
+      complementary suppression) by hiding the part it is taken from and
+      blanking the proportions and intervals of the row;
+    * **margins**: the per-site field table is protected field by field
+      against the all-sites table (its sums), the site-level tables against
+      their column totals;
+    * **the same number in two tables** is hidden in both: the
+      ascertainment table's counts and the timeliness table's date counts
+      are the summary's, the all-mandatory-fields row of the field table is
+      the summary's complete and total records, and records entered late are
+      hidden in the summary where the timeliness share gives them away;
+    * **messages**: each count in a site's ``message`` is hidden where its
+      cell is (submitted, expected, late, dates, "N of M records missing
+      FIELD" against the field table), small numbers anywhere
+      (:func:`suppress_text`).
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        ``{name: table}`` of one source (``QualityOutput.tables``).
+    min_count : int
+    suppress_zero : bool, default False
+    site : str, default "site_id"
+
+    Returns
+    -------
+    dict of DataFrame
+        The same names, suppressed copies.
+
+    Examples
+    --------
+    >>> fields = pd.DataFrame({"site_id": ["A", "B", "C"], "field": "x",
+    ...                        "present": [97, 50, 60], "expected": [100, 60, 60],
+    ...                        "proportion": [0.97, 50 / 60, 1.0]})
+    >>> out = publication_quality_set({"data_quality_s_fields": fields},
+    ...                               min_count=5)["data_quality_s_fields"]
+    >>> out["present"].tolist(), out["expected"].tolist()
+    (['[hidden]', '[hidden]', 60], [100, 60, 60])
+    """
+    if min_count <= 1 and not suppress_zero:
+        return dict(tables)
+    kw: dict[str, Any] = {"min_count": min_count, "suppress_zero": suppress_zero}
+    names = {_quality_key(n): n for n in tables}
+    out: dict[str, pd.DataFrame] = {}
+    for name, table in tables.items():
+        if table is None or not len(table):
+            out[name] = table
+            continue
+        key = _quality_key(name)
+        table = table.reset_index(drop=True)
+        if key == "_fields" and "field" in table.columns:
+            # the all-mandatory row is the summary's; suppress the fields alone
+            allf = (table["field"].astype(str) == _ALL_FIELDS).to_numpy()
+            fields = _quality_one(table[~allf], key, forced=None, **kw)
+            rest = _quality_one(table[allf], "", forced=None, **kw)
+            rest.index = np.flatnonzero(allf)
+            fields.index = np.flatnonzero(~allf)
+            out[name] = pd.concat([fields, rest]).sort_index()
+        else:
+            out[name] = _quality_one(table, key, forced=None, **kw)
+    summary = out.get(names.get("_summary", ""))
+    timely = out.get(names.get("_timeliness", ""))
+    derived = ("proportion", "lower_95", "upper_95", "ascertainment")
+    if summary is not None and len(summary) and site in summary.columns:
+        if timely is not None and len(timely):
+            # late records: hidden in the summary where the timeliness share is
+            late = [c for c in timely.columns if str(c).startswith("within_")]
+            hid = np.zeros(len(timely), dtype=bool)
+            for c in late:
+                hid |= (timely[c].astype(str) == "").to_numpy() & pd.to_numeric(
+                    tables[names["_timeliness"]][c], errors="coerce"
+                ).notna().to_numpy()
+            gone = set(timely[site].astype(str).to_numpy()[hid])
+            if gone and "entered_late" in summary.columns:
+                rows = summary[site].astype(str).isin(gone).to_numpy()
+                rows = rows & ~_is_hidden(summary["entered_late"])
+                shown = summary["entered_late"].to_numpy(dtype=object).copy()
+                shown[rows] = COMPLEMENTARY_LABEL
+                summary = summary.assign(entered_late=shown)
+            timely, h = _copy_cells(
+                timely, summary, ("invalid_dates", "missing_dates"), site
+            )
+            lates = (
+                _is_hidden(
+                    timely[site]
+                    .astype(str)
+                    .map(summary.set_index(summary[site].astype(str))["entered_late"])
+                )
+                if "entered_late" in summary.columns
+                else np.zeros(len(timely), bool)
+            )
+            timely = _blank(timely, late, h | lates)
+            out[names["_timeliness"]] = timely
+        asc_name = names.get("_ascertainment")
+        if asc_name is not None and out[asc_name] is not None and len(out[asc_name]):
+            asc, h = _copy_cells(out[asc_name], summary, ("submitted", "expected"),
+                                 site)  # fmt: skip
+            out[asc_name] = _blank(asc, derived, h)
+            back, h2 = _copy_cells(summary, asc, ("submitted", "expected"), site)
+            summary = _blank(back, ("ascertainment", "ascertainment_lower_95",
+                                    "ascertainment_upper_95"), h2)  # fmt: skip
+        fname = names.get("_fields")
+        if fname is not None and out[fname] is not None and len(out[fname]):
+            f = out[fname]
+            allf = (f["field"].astype(str) == _ALL_FIELDS).to_numpy()
+            src = pd.DataFrame(
+                {
+                    site: summary[site],
+                    **(
+                        {"present": summary["complete_records"]}
+                        if "complete_records" in summary.columns
+                        else {}
+                    ),
+                    **(
+                        {"expected": summary["records"]}
+                        if "records" in summary.columns
+                        else {}
+                    ),
+                }
+            )
+            f, h = _copy_cells(f, src, ("present", "expected"), site, rows=allf)
+            f, h_exp = _copy_cells(f, src, ("expected",), site)  # = records
+            out[fname] = _blank(f, derived, h | h_exp)
+        out[names["_summary"]] = summary
+    # messages
+    fields = out.get(names.get("_fields", ""))
+    hidden_cells: set[tuple[str, str]] = set()
+    if fields is not None and len(fields) and {site, "field"} <= set(fields.columns):
+        rows = (
+            _is_hidden(fields["present"])
+            if "present" in fields
+            else hidden_rows(fields)
+        )
+        hidden_cells = set(
+            zip(
+                fields[site].astype(str).to_numpy()[rows],
+                fields["field"].astype(str).to_numpy()[rows],
+                strict=True,
+            )
+        )
+    for name, t in list(out.items()):
+        if t is None or "message" not in t.columns or site not in t.columns:
+            continue
+        msgs = []
+        for i, (sid, text) in enumerate(
+            zip(t[site].astype(str), t["message"].astype(str), strict=True)
+        ):
+            text = suppress_text(text, **kw)
+            hid_any = False
+            for pattern, col in _MESSAGE_COUNTS:
+                if col in t.columns and _is_hidden(t[col].iloc[[i]])[0]:
+                    text, k = pattern.subn(COMPLEMENTARY_LABEL, text)
+                    hid_any |= bool(k)
+            for s_, f_ in hidden_cells:
+                if s_ == sid:
+                    text, k = re.subn(
+                        rf"(?<![\w.<])\d+(?= of [^;]*? records missing "
+                        rf"{re.escape(f_)}(?![\w]))",
+                        COMPLEMENTARY_LABEL,
+                        text,
+                    )
+                    hid_any |= bool(k)
+            if hid_any:  # a percentage beside a hidden count gives it back
+                text = _PERCENT.sub("", text)
+            msgs.append(text)
+        out[name] = t.assign(message=msgs)
+    return out

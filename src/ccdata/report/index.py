@@ -16,6 +16,7 @@ tidy tables for steering groups who work in Excel.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -365,7 +366,7 @@ def write_index(
         "indicators": [
             _indicator_block(cfg, tmp, n, r, figures) for n, r in results.items()
         ],
-        "surveys": [_survey_block(n, so) for n, so in (surveys or {}).items()],
+        "surveys": [_survey_block(n, so, figures) for n, so in (surveys or {}).items()],
         "packs": [
             {"site": s, "href": f"sites/{w.pack_name(s)}/index.html"}
             for s in sorted(packs)
@@ -383,9 +384,15 @@ def write_index(
     return path
 
 
-def _survey_block(name: str, so: Any) -> dict[str, Any]:
-    """Return the steering view of one survey: one sentence and its tables."""
-    from ccdata.report.surveys import survey_files
+def _survey_block(name: str, so: Any, figures: Sequence[Any] = ()) -> dict[str, Any]:
+    """Return the steering view of one survey: sentences, tables, funnels.
+
+    One funnel figure per question (``group == "survey:<name>"``, drawn by
+    :func:`ccdata.report.surveys.write_survey_figures`), with the neutral
+    sentence of each question's funnel; never a ranking of trusts or of
+    questions.
+    """
+    from ccdata.report.surveys import steering_funnels, survey_files
 
     adjusted = (
         f"after case-mix adjustment for {', '.join(so.config.case_mix)}"
@@ -403,6 +410,13 @@ def _survey_block(name: str, so: Any) -> dict[str, Any]:
             f"expected {adjusted}; each trust's pack lists its own "
             f"priorities. {so.rule}"
         ),
+        "questions": [
+            f"{que} ({per}): {so.funnels.summary(per, que)}"
+            for per, que, _ in steering_funnels(so)
+        ],
+        "figures": [
+            _fig(f, i) for i, f in enumerate(figures) if f.group == f"survey:{name}"
+        ],
     }
 
 

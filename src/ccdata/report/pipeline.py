@@ -101,6 +101,7 @@ def run_pipeline(
     out_dir: str | Path | None = None,
     *,
     progress: bool | None = None,
+    break_lock: bool = False,
 ) -> RunOutcome:
     """Run the batch job: validate, compute and write every output atomically.
 
@@ -112,6 +113,10 @@ def run_pipeline(
         The output folder; default ``[run] output`` of the configuration.
     progress : bool, optional
         Show a progress line on stderr; default: only when stderr is a terminal.
+    break_lock : bool, default False
+        Take over the output's lock left by a run on another host (``ccdata
+        run --break-lock``); never needed for a killed run on this host, and
+        never takes over a live run's lock on this host.
 
     Returns
     -------
@@ -128,7 +133,7 @@ def run_pipeline(
             raise ConfigError(
                 f"{cfg.path}: no output folder: give --out DIR or set [run] output."
             )
-        return _run(cfg, out, progress, t0)
+        return _run(cfg, out, progress, t0, break_lock=break_lock)
     except (CCDataError, OSError) as exc:
         log.error("%s", exc)
         return RunOutcome(EXIT_FAILED, None, f"run failed, nothing written: {exc}")
@@ -141,7 +146,14 @@ def run_pipeline(
         )
 
 
-def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome:
+def _run(
+    cfg: Config,
+    out: Path,
+    progress: bool | None,
+    t0: float,
+    *,
+    break_lock: bool = False,
+) -> RunOutcome:
     from ccdata.report import figures as figs
     from ccdata.report import sitepack
     from ccdata.report.index import write_index
@@ -159,7 +171,7 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
         # Fail fast: refuse an output folder that is not ccdata's, or one that
         # another run is writing, before reading any data.
         w.check_output_dir(out)
-        with w.atomic_output_dir(out) as tmp:
+        with w.atomic_output_dir(out, break_lock=break_lock) as tmp:
             start = time.perf_counter()
             sites = load_sites(cfg)
             sources: dict[str, SourceData] = {}
@@ -197,9 +209,13 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 },
             )
             for q in quality.values():
-                for tname, table in q.tables.items():
+                # published: suppressed together (complements, margins, messages)
+                qtables = (
+                    dsc.publication_quality_set(q.tables, **kw) if publish else q.tables
+                )
+                for tname, table in qtables.items():
                     w.write_csv(
-                        dsc.publication_quality(table, **kw) if publish else table,
+                        table,
                         tmp / "indicators" / f"{tname}.csv",
                         sort_by=q.sort_by.get(tname),
                     )
@@ -228,13 +244,19 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 bar.step(f"indicator {name}")
             timer.add("indicators", start)
 
-            from ccdata.report.surveys import compute_survey, write_survey
+            from ccdata.report import surveys as svy
 
             surveys = {}
+            shared_surveys = {}  # as the shared outputs show them
             for name, sv in cfg.surveys.items():
                 start = time.perf_counter()
-                surveys[name] = compute_survey(cfg, name, sources[sv.source].data)
-                write_survey(tmp, surveys[name])
+                surveys[name] = svy.compute_survey(cfg, name, sources[sv.source].data)
+                shared_surveys[name] = (
+                    svy.publication_survey(surveys[name], **kw)
+                    if publish
+                    else surveys[name]
+                )
+                svy.write_survey(tmp, shared_surveys[name])
                 timer.add(f"survey_{name}", start)
                 bar.step(f"survey {name}")
 
@@ -242,7 +264,13 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             registered = (
                 None if sites is None else set(sites[cfg.sites.id_column].astype(str))
             )
-            errors = _write_validation(tmp, sources, results, registered)
+            # without a site list: ids seen only in rejected rows get no pack
+            known = (
+                _known_sites(cfg, sources, results, surveys)
+                if registered is None
+                else None
+            )
+            errors = _write_validation(tmp, sources, results, registered, known)
             timer.add("validation_reports", start)
             bar.step("validation reports")
 
@@ -250,16 +278,19 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             figures = (
                 figs.write_figures(cfg, tmp, shared, quality) if cfg.run.figures else []
             )
+            if cfg.run.figures:  # one steering funnel per survey question
+                for so in shared_surveys.values():
+                    figures += svy.write_survey_figures(cfg, tmp, so)
             timer.add("figures", start)
             bar.step("figures")
 
             start = time.perf_counter()
             withheld: dict[str, list[str]] = {}
-            pack_errors = (
-                errors
-                if registered is None
-                else errors[errors["site_id"].astype(str).isin(registered)]
-            )
+            pack_errors = errors[
+                errors["site_id"]
+                .astype(str)
+                .isin(registered if registered is not None else known or set())
+            ]
             packs = (
                 sitepack.write_site_packs(
                     cfg,
@@ -313,6 +344,7 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 "site_packs": len(packs),
                 "site_packs_withheld": len(withheld),
                 "surveys": len(surveys),
+                "unrecognised_site_ids": _n_unrecognised(errors, known),
             }
             write_index(
                 cfg,
@@ -324,7 +356,7 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
                 packs,
                 counts,
                 status=status,
-                surveys=surveys,
+                surveys=shared_surveys,
             )
             exit_code = EXIT_DATA_PROBLEMS if (n_err or withheld) else EXIT_OK
             timer.timings["total"] = round(time.perf_counter() - t0, 3)
@@ -341,6 +373,11 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             f"{counts['validation_problems']} data problems found in "
             f"{counts['sites_with_problems']} site(s): see validation/"
         )
+    if counts["unrecognised_site_ids"]:
+        problems.append(
+            f"{counts['unrecognised_site_ids']} site id(s) found only in rejected "
+            "rows got no site pack: see validation/unrecognised_site_ids.csv"
+        )
     if withheld:
         problems.append(
             f"{len(withheld)} site pack(s) withheld (they named other "
@@ -353,18 +390,66 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
     return RunOutcome(exit_code, out, msg, counts, manifest)
 
 
+def _known_sites(
+    cfg: Config,
+    sources: dict[str, SourceData],
+    results: dict[str, IndicatorOutput],
+    surveys: dict[str, Any],
+) -> set[str]:
+    """Return the site ids of a run without a site list that get a pack.
+
+    A site is known when it has at least one accepted row in any source (so
+    it appears in the results), or owns a submitted file by its name or
+    folder (the source's ``owner`` key), so that a site whose whole file was
+    rejected still gets its pack with its problems. An id found only in
+    rejected rows (a typing error, a corrupt column: 5,000 junk ids) is not a
+    site: it gets no pack and is listed in
+    ``validation/unrecognised_site_ids.csv``.
+    """
+    from ccdata.report.sources import _file_owner
+
+    known: set[str] = set()
+    for s in sources.values():
+        if "site_id" in s.data.columns and len(s.data):
+            known |= set(s.data["site_id"].dropna().astype(str))
+        src = cfg.sources[s.name]
+        if src.owner in ("file", "folder"):
+            for f in s.files:
+                owner = _file_owner(cfg, src, f, None)
+                if owner:
+                    known.add(owner)
+    for r in results.values():
+        known |= {str(u) for u in r.units}
+    for so in surveys.values():
+        known |= set(so.units)
+    known.discard("")
+    return known
+
+
+def _n_unrecognised(errors: pd.DataFrame, known: set[str] | None) -> int:
+    if known is None or not len(errors):
+        return 0
+    ids = errors["site_id"].astype(str)
+    return int(ids[(ids != "") & ~ids.isin(known)].nunique())
+
+
 def _write_validation(
     tmp: Path,
     sources: dict[str, SourceData],
     results: dict[str, IndicatorOutput],
     registered: set[str] | None,
+    known: set[str] | None = None,
 ) -> pd.DataFrame:
     """Write ``validation/``: every problem, per site, and the unregistered ids.
 
     Rows whose period cannot be read (found while computing indicators) are
     problems like any other, counted once per row and column. Problems whose
     site id is not on the registered site list go to
-    ``unregistered_site_errors.csv``; they get no site pack.
+    ``unregistered_site_errors.csv``; they get no site pack. Without a site
+    list, problems whose site id is not ``known`` (:func:`_known_sites`: an
+    id found only in rejected rows) go to ``unrecognised_site_errors.csv``,
+    with one row per id in ``unrecognised_site_ids.csv``; they get no pack
+    and no file of their own.
     """
     vdir = tmp / "validation"
     vdir.mkdir(parents=True, exist_ok=True)
@@ -434,7 +519,27 @@ def _write_validation(
             vdir / "unregistered_site_errors.csv",
             sort_by=order,
         )
-    rest = errors[~np.asarray(unregistered, dtype=bool)] if len(errors) else errors
+    unknown = (
+        (ids != "") & ~ids.isin(known)
+        if known is not None and registered is None
+        else pd.Series(False, index=errors.index)
+    )
+    if unknown.any():
+        bad = errors[unknown.to_numpy()]
+        w.write_csv(bad, vdir / "unrecognised_site_errors.csv", sort_by=order)
+        listing = (
+            bad.assign(site_id=bad["site_id"].astype(str))
+            .groupby("site_id", sort=True)
+            .agg(
+                problems=("check", "size"),
+                sources=("source", lambda v: ";".join(sorted(set(map(str, v))))),
+                files=("file", lambda v: ";".join(sorted(set(map(str, v))))),
+            )
+            .reset_index()
+        )
+        w.write_csv(listing, vdir / "unrecognised_site_ids.csv", sort_by=["site_id"])
+    drop = np.asarray(unregistered, dtype=bool) | unknown.to_numpy(dtype=bool)
+    rest = errors[~drop] if len(errors) else errors
     for site, frame in rest.groupby("site_id", sort=True):
         fname = (
             f"{w.pack_name(str(site))}_errors.csv"

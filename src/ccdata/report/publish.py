@@ -11,7 +11,11 @@ handled as carefully as the data:
 * **Lock.** A lock file beside the output (``.<name>.ccdata-lock``, holding the
   PID, host and start time) stops a second run on the same output with a
   clear message. A lock left by a process that no longer runs on this host is
-  taken over.
+  taken over. A lock held by a run on *another* host (a shared network
+  folder) is never taken over silently -- ccdata cannot see whether that run
+  is alive -- and only an explicit ``ccdata run --break-lock``
+  (``break_lock=True``) takes it over; a live run's lock on this host is
+  never broken, not even then.
 * **Atomic publish.** Everything is written into a temporary folder beside
   the output; the path checks of :func:`check_inside` refuse any write that
   would land outside it. When the run is complete, the output is published
@@ -190,6 +194,13 @@ def check_output_dir(out: str | Path) -> None:
 # --------------------------------------------------------------------------- #
 
 
+def _as_pid(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
 def _pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
@@ -216,12 +227,24 @@ class OutputLock:
     The file ``.<name>.ccdata-lock`` holds the PID, host and start time of the
     run. A second run finds it and stops with a message naming them; a lock
     whose PID is no longer running on this host (a killed run) is taken over.
+    A lock from another host is taken over only with ``break_lock=True``
+    (``ccdata run --break-lock``), an explicit action of the analyst who has
+    checked that no run is active there; a lock whose PID is alive on this
+    host is never taken over.
+
+    Parameters
+    ----------
+    out : path-like
+        The output folder.
+    break_lock : bool, default False
+        Take over a lock left by a run on another host.
     """
 
-    def __init__(self, out: str | Path):
+    def __init__(self, out: str | Path, *, break_lock: bool = False):
         out = Path(out).absolute()
         self.path = out.parent / f".{out.name}.ccdata-lock"
         self.out = out
+        self.break_lock = break_lock
         self._mine: str | None = None
 
     def _info(self) -> dict[str, Any] | None:
@@ -254,7 +277,7 @@ class OutputLock:
                         time.sleep(0.2)
                         continue
                 elif info.get("host") == me["host"] and not _pid_alive(
-                    int(info.get("pid", -1))
+                    _as_pid(info.get("pid"))
                 ):
                     log.warning(
                         "taking over the lock %s of a run that is no longer "
@@ -263,13 +286,32 @@ class OutputLock:
                         info.get("pid"),
                         info.get("started"),
                     )
+                elif info.get("host") != me["host"] and self.break_lock:
+                    log.warning(
+                        "--break-lock: taking over the lock %s of a run on host "
+                        "%r (PID %s, started %s)",
+                        self.path,
+                        info.get("host"),
+                        info.get("pid"),
+                        info.get("started"),
+                    )
+                elif info.get("host") != me["host"]:
+                    raise ConfigError(
+                        f"Output folder {str(self.out)!r} is locked by a ccdata run "
+                        f"on another host ({info.get('host')!r}, PID "
+                        f"{info.get('pid')}, started {info.get('started')}). ccdata "
+                        "cannot tell whether a run on another host is still "
+                        "running, so it never takes such a lock over by itself. "
+                        "If no ccdata run is active there, run again with "
+                        "--break-lock (ccdata run --break-lock CONFIG)."
+                    ) from None
                 else:
                     raise ConfigError(
                         f"Output folder {str(self.out)!r} is being written by another "
                         f"ccdata run (PID {info.get('pid')} on host "
                         f"{info.get('host')!r}, started {info.get('started')}). Wait "
-                        "for it to finish; if no such run exists, remove the lock "
-                        f"file {str(self.path)!r}."
+                        "for it to finish (a live run's lock is never broken, "
+                        "not even with --break-lock)."
                     ) from None
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self.path)
@@ -521,7 +563,9 @@ def _swap_link(out: Path, target: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_output_dir(out_dir: str | Path) -> Iterator[Path]:
+def atomic_output_dir(
+    out_dir: str | Path, *, break_lock: bool = False
+) -> Iterator[Path]:
     """Write a folder atomically: yield a temporary folder, publish it on success.
 
     Takes the :class:`OutputLock`, refuses a folder that is not ccdata's
@@ -538,6 +582,8 @@ def atomic_output_dir(out_dir: str | Path) -> Iterator[Path]:
     ----------
     out_dir : path-like
         The output folder (or a symbolic link to one).
+    break_lock : bool, default False
+        Take over a lock left by a run on another host (:class:`OutputLock`).
 
     Yields
     ------
@@ -558,7 +604,7 @@ def atomic_output_dir(out_dir: str | Path) -> Iterator[Path]:
     global _ROOT
     out = Path(out_dir).absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
-    with OutputLock(out):
+    with OutputLock(out, break_lock=break_lock):
         check_output_dir(out)
         cleanup_leftovers(out)
         home = out
