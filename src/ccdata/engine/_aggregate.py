@@ -16,7 +16,7 @@ import pandas as pd
 from ccdata._intervals import wilson_interval
 from ccdata._params import check_levels, level_suffix
 from ccdata.completeness import case_ascertainment as _memory_ascertainment
-from ccdata.engine._source import ROW, guard
+from ccdata.engine._source import ROW, guard, strip
 from ccdata.errors import InputError
 from ccdata.schemas import get_schema, mandatory_columns
 
@@ -71,7 +71,7 @@ def _labels(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 def _date_expr(table, column: str):
     col = table[column]
     if col.type().is_string():
-        return col.strip().try_cast("timestamp")
+        return strip(col).try_cast("timestamp")
     return col.cast("timestamp")
 
 
@@ -128,7 +128,7 @@ def _present(table, column: str):
     if dt.is_floating():
         present = present & ~col.isnan()
     if dt.is_string():
-        present = present & (col.strip() != "")
+        present = present & (strip(col) != "")
     return present.fill_null(False)
 
 

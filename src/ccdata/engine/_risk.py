@@ -26,7 +26,7 @@ from scipy import linalg, special, stats
 
 from ccdata._intervals import garwood_interval
 from ccdata._params import check_levels, level_suffix
-from ccdata.engine._source import ROW, guard, materialize, view
+from ccdata.engine._source import ROW, guard, materialize, strip, view
 from ccdata.errors import InputError, RiskWarning, SeparationWarning
 from ccdata.risk import (
     HosmerLemeshow,
@@ -622,7 +622,7 @@ def _missing(table, col: str):
     if c.type().is_floating():
         out = out | c.isnan()
     if c.type().is_string():
-        out = out | (c.strip() == "")
+        out = out | (strip(c) == "")
     return out.fill_null(True)
 
 
