@@ -244,39 +244,88 @@ def test_completeness_tables_equal_in_memory(both):
     mem, res = both
     mv = ccdata.add_period(mem.valid, "procedure_date")
     ev = engine.add_period(res.valid, "procedure_date")
-    by = ["site_id", "month"]
+    groups = dict(unit="site_id", period="month")
+    fields = engine.field_completeness(ev, **groups, schema="aaa_procedures")
+    assert list(fields.columns[:3]) == ["unit", "period", "field"]
     pd.testing.assert_frame_equal(
-        engine.field_completeness(ev, by=by, schema="aaa_procedures"),
-        ccdata.field_completeness(mv, by=by, schema="aaa_procedures"),
+        fields,
+        ccdata.field_completeness(mv, **groups, schema="aaa_procedures"),
+        check_dtype=False,
+    )
+    dates = dict(event_date="procedure_date", entry_date="record_entered_date")
+    pd.testing.assert_frame_equal(
+        engine.timeliness(ev, **dates, **groups),
+        ccdata.timeliness(mv, **dates, **groups),
         check_dtype=False,
     )
     pd.testing.assert_frame_equal(
-        engine.timeliness(
-            ev, event_date="procedure_date", entry_date="record_entered_date", by=by
-        ),
-        ccdata.timeliness(
-            mv, event_date="procedure_date", entry_date="record_entered_date", by=by
-        ),
+        engine.submission_volume(ev, date="procedure_date", unit="site_id"),
+        ccdata.submission_volume(mv, date="procedure_date", unit="site_id"),
         check_dtype=False,
     )
     pd.testing.assert_frame_equal(
-        engine.submission_volume(ev, date="procedure_date", by="site_id"),
-        ccdata.submission_volume(mv, date="procedure_date", by="site_id"),
+        engine.submission_volume(ev, date="procedure_date"),
+        ccdata.submission_volume(mv, date="procedure_date"),
         check_dtype=False,
     )
-    expected = ccdata.submission_volume(mv, date="procedure_date", by="site_id")
-    expected = expected.rename(columns={"period": "month", "cases": "expected"})
+    expected = ccdata.submission_volume(mv, date="procedure_date", unit="site_id")
+    expected = expected.rename(
+        columns={"unit": "site_id", "period": "month", "cases": "expected"}
+    )
     expected["expected"] += 1
     pd.testing.assert_frame_equal(
-        engine.case_ascertainment(ev, expected, by=by),
-        ccdata.case_ascertainment(mv, expected, by=by),
+        engine.case_ascertainment(ev, expected, **groups),
+        ccdata.case_ascertainment(mv, expected, **groups),
         check_dtype=False,
     )
+
+
+def test_deprecated_by_still_works_with_a_future_warning(both):
+    mem, res = both
+    mv = ccdata.add_period(mem.valid, "procedure_date")
+    ev = engine.add_period(res.valid, "procedure_date")
+    by = ["site_id", "month"]
+    dates = dict(event_date="procedure_date", entry_date="record_entered_date")
+    expected = ccdata.submission_volume(mv, date="procedure_date", unit="site_id")
+    expected = expected.rename(
+        columns={"unit": "site_id", "period": "month", "cases": "expected"}
+    )
+    calls = [
+        (
+            lambda: engine.field_completeness(ev, by=by, schema="aaa_procedures"),
+            lambda: ccdata.field_completeness(mv, by=by, schema="aaa_procedures"),
+        ),
+        (
+            lambda: engine.timeliness(ev, **dates, by=by),
+            lambda: ccdata.timeliness(mv, **dates, by=by),
+        ),
+        (
+            lambda: engine.submission_volume(ev, date="procedure_date", by="site_id"),
+            lambda: ccdata.submission_volume(mv, date="procedure_date", by="site_id"),
+        ),
+        (
+            lambda: engine.case_ascertainment(ev, expected, by=by),
+            lambda: ccdata.case_ascertainment(mv, expected, by=by),
+        ),
+    ]
+    for got, want in calls:
+        with pytest.warns(FutureWarning, match="'by' parameter") as caught:
+            out = got()
+        # one warning, pointing at the caller (stacklevel=2 of the public call)
+        assert len([w for w in caught if w.category is FutureWarning]) == 1
+        assert caught[0].filename == __file__
+        assert "unit" not in out.columns and "site_id" in out.columns
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            pd.testing.assert_frame_equal(out, want(), check_dtype=False)
+    with pytest.raises(InputError, match="not the deprecated 'by'"):
+        engine.timeliness(ev, **dates, by="site_id", period="month")
 
 
 def test_field_completeness_counts_blank_text_as_missing(con):
     df = pd.DataFrame({"g": ["a", "a", "a"], "x": ["1", "  ", None]})
-    out = engine.field_completeness(engine.read_source(con, df), by="g", fields=["x"])
+    t = engine.read_source(con, df)
+    out = engine.field_completeness(t, unit="g", fields=["x"])
     assert out["present"].tolist() == [1, 1]
     assert out["expected"].tolist() == [3, 3]
 

@@ -7,6 +7,7 @@ the engine, then builds exactly the table the in-memory function of
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,64 @@ __all__ = [
 
 ALL_MANDATORY = "all_mandatory_fields"
 _FREQS = ("M", "Q", "Y")
+
+
+class _Deprecated:
+    """Default of a deprecated keyword: tells "not given" apart from None."""
+
+    def __repr__(self) -> str:
+        return "<deprecated>"
+
+
+DEPRECATED: Any = _Deprecated()
+
+
+def _groups(
+    unit: str | None,
+    by: Any,
+    *,
+    period: str | None = None,
+    where: str,
+    default: str | None = "site_id",
+) -> tuple[list[str], dict[str, str]]:
+    """Group columns and the output renames, as the in-memory functions.
+
+    ``unit=`` and ``period=`` (one column or None each) are called ``unit``
+    and ``period`` in the output; the deprecated ``by=`` keeps its meaning
+    (any columns, under their own names) with a FutureWarning.
+    """
+    if by is not DEPRECATED:
+        if unit != default or period is not None:
+            raise InputError(
+                f"{where}: pass 'unit=' (and 'period='), not the deprecated 'by' "
+                f"together with them. Got by={by!r}, unit={unit!r}, "
+                f"period={period!r}."
+            )
+        warnings.warn(
+            f"The 'by' parameter of {where} is deprecated and will be removed in "
+            "ccdata 0.4: use unit=<id column> (and period=<period column>); the "
+            "output then calls those columns 'unit' and 'period'.",
+            FutureWarning,
+            stacklevel=3,
+        )
+        return _columns(by, where=where), {}
+    cols: list[str] = []
+    renames: dict[str, str] = {}
+    for name, value in (("unit", unit), ("period", period)):
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise InputError(
+                f"The {name!r} parameter of {where} must be one column name or "
+                f"None. Got {value!r} instead."
+            )
+        cols.append(value)
+        renames[value] = name
+    if len(cols) == 2 and cols[0] == cols[1]:
+        raise InputError(
+            f"{where}: 'unit' and 'period' name the same column {cols[0]!r}."
+        )
+    return cols, renames
 
 
 def _columns(by: str | Sequence[str] | None, *, where: str) -> list[str]:
@@ -135,11 +194,13 @@ def _present(table, column: str):
 def field_completeness(
     table,
     *,
-    by: str | Sequence[str] | None,
+    unit: str | None = "site_id",
+    period: str | None = None,
     fields: Sequence[str] | None = None,
     schema: Any = None,
     mandatory: Sequence[str] | None = None,
     level: float = 0.95,
+    by: Any = DEPRECATED,
 ) -> pd.DataFrame:
     """Proportion of records holding each field, per group (engine-side counts).
 
@@ -148,11 +209,27 @@ def field_completeness(
     be larger than memory. Fields default to the schema's columns, or to every
     column but the group columns and ``row``.
 
+    Parameters
+    ----------
+    table : ibis.Table
+        One row per record.
+    unit : str or None, default "site_id"
+        The unit (site) column, called ``unit`` in the output; ``None`` for
+        the community as a whole.
+    period : str, optional
+        A period column (e.g. from :func:`add_period`), called ``period`` in
+        the output.
+    fields, schema, mandatory, level
+        As :func:`ccdata.field_completeness`.
+    by : str or list of str, optional
+        Deprecated (FutureWarning; use ``unit=`` and ``period=``): group
+        columns, kept under their own names.
+
     Returns
     -------
     pandas.DataFrame
-        The group columns, then ``field, present, expected, proportion,
-        lower_95, upper_95``.
+        ``unit`` and ``period`` (when given), then ``field, present,
+        expected, proportion, lower_95, upper_95``.
 
     References
     ----------
@@ -164,13 +241,13 @@ def field_completeness(
     >>> from ccdata.engine import connect, read_source
     >>> t = read_source(connect(), pd.DataFrame(
     ...     {"site_id": ["A", "A", "B"], "creatinine": [80.0, None, 95.0]}))
-    >>> out = field_completeness(t, by="site_id", fields=["creatinine"])
+    >>> out = field_completeness(t, unit="site_id", fields=["creatinine"])
     >>> shown = out[out.field == "creatinine"]
-    >>> shown[["site_id", "present", "expected"]].values.tolist()
+    >>> shown[["unit", "present", "expected"]].values.tolist()
     [['A', 1, 2], ['B', 1, 1]]
     """
     where = "ccdata.engine.field_completeness"
-    by_cols = _columns(by, where=where)
+    by_cols, renames = _groups(unit, by, period=period, where=where)
     _need(table, by_cols, where=where)
     level = _level(level, where=where)
     if schema is not None:
@@ -233,7 +310,7 @@ def field_completeness(
         out["proportion"] = present / expected
     out[f"lower_{suffix}"] = lower
     out[f"upper_{suffix}"] = upper
-    return out
+    return out.rename(columns=renames)
 
 
 def timeliness(
@@ -241,15 +318,19 @@ def timeliness(
     *,
     event_date: str,
     entry_date: str,
-    by: str | Sequence[str] | None,
+    unit: str | None = "site_id",
+    period: str | None = None,
     within_days: int | Sequence[int] = (30, 90),
+    by: Any = DEPRECATED,
 ) -> pd.DataFrame:
     """Lag from event to data entry per group, with its quantiles, in the engine.
 
-    The same table as :func:`ccdata.timeliness`: ``n, median_lag_days,
-    p90_lag_days, within_<d>..., invalid_dates, missing_dates``. Centiles are
-    the engine's exact continuous quantiles (Hyndman and Fan type 7 [1]_, as
-    pandas' default).
+    The same table as :func:`ccdata.timeliness`: ``unit`` and ``period``
+    (when given), then ``n, median_lag_days, p90_lag_days, within_<d>...,
+    invalid_dates, missing_dates``. Centiles are the engine's exact
+    continuous quantiles (Hyndman and Fan type 7 [1]_, as pandas' default).
+    ``unit=``/``period=`` as :func:`field_completeness`; ``by=`` is
+    deprecated (FutureWarning).
 
     References
     ----------
@@ -262,14 +343,14 @@ def timeliness(
     >>> t = read_source(connect(), pd.DataFrame({"site_id": ["A", "A", "A"],
     ...     "op": ["2024-01-01", "2024-01-01", "2024-01-10"],
     ...     "entered": ["2024-01-11", "2024-06-01", "2024-01-05"]}))
-    >>> out = timeliness(t, event_date="op", entry_date="entered", by="site_id")
+    >>> out = timeliness(t, event_date="op", entry_date="entered", unit="site_id")
     >>> float(out.loc[0, "within_30"]), float(out.loc[0, "median_lag_days"])
     (0.5, 81.0)
     """
     import ibis
 
     where = "ccdata.engine.timeliness"
-    by_cols = _columns(by, where=where)
+    by_cols, renames = _groups(unit, by, period=period, where=where)
     _need(table, [*by_cols, event_date, entry_date], where=where)
     limits = [within_days] if isinstance(within_days, int) else list(within_days)
     if not limits or any(int(d) != d or d < 0 for d in limits):
@@ -319,15 +400,17 @@ def timeliness(
             )
     out["invalid_dates"] = counts["invalid_dates"].astype(np.int64)
     out["missing_dates"] = counts["missing_dates"].astype(np.int64)
-    return out
+    return out.rename(columns=renames)
 
 
 def case_ascertainment(
     table,
     expected: pd.DataFrame,
     *,
-    by: str | Sequence[str] | None,
+    unit: str | None = "site_id",
+    period: str | None = None,
     level: float = 0.95,
+    by: Any = DEPRECATED,
 ) -> pd.DataFrame:
     """Compare submitted records (counted in the engine) with expected counts.
 
@@ -340,8 +423,11 @@ def case_ascertainment(
         One row per submitted case.
     expected : pandas.DataFrame
         Expected counts per group (e.g. Hospital Episode Statistics).
-    by, level
-        As :func:`ccdata.case_ascertainment`.
+    unit, period, level
+        As :func:`ccdata.case_ascertainment` (output columns ``unit`` and
+        ``period``).
+    by : str or list of str, optional
+        Deprecated (FutureWarning; use ``unit=`` and ``period=``).
 
     Returns
     -------
@@ -353,11 +439,11 @@ def case_ascertainment(
     >>> from ccdata.engine import connect, read_source
     >>> t = read_source(connect(), pd.DataFrame({"site_id": ["A"] * 9 + ["B"]}))
     >>> exp = pd.DataFrame({"site_id": ["A", "B"], "expected": [10, 1]})
-    >>> case_ascertainment(t, exp, by="site_id")["ascertainment"].tolist()
+    >>> case_ascertainment(t, exp, unit="site_id")["ascertainment"].tolist()
     [0.9, 1.0]
     """
     where = "ccdata.engine.case_ascertainment"
-    by_cols = _columns(by, where=where)
+    by_cols, _renames = _groups(unit, by, period=period, where=where)
     _need(table, by_cols, where=where)
     grouped = (
         table.group_by(by_cols).aggregate(submitted=table.count())
@@ -367,21 +453,29 @@ def case_ascertainment(
     counts = guard(where, lambda: grouped.to_pandas())
     counts = _labels(_sorted(counts, by_cols), by_cols)
     counts["submitted"] = counts["submitted"].astype(np.int64)
-    return _memory_ascertainment(counts, expected, by=by, level=level)
+    if by is DEPRECATED:
+        return _memory_ascertainment(
+            counts, expected, unit=unit, period=period, level=level
+        )
+    with warnings.catch_warnings():  # warned above, once
+        warnings.simplefilter("ignore", FutureWarning)
+        return _memory_ascertainment(counts, expected, by=by, level=level)
 
 
 def submission_volume(
     table,
     *,
     date: str,
-    by: str | Sequence[str] | None = None,
+    unit: str | None = None,
     freq: str = "M",
     sites: Sequence[Any] | None = None,
+    by: Any = DEPRECATED,
 ) -> pd.DataFrame:
     """Cases per group and period, zero periods included (engine-side counts).
 
-    The same table as :func:`ccdata.submission_volume` (columns: the group
-    columns, ``period``, ``cases``), for ``freq`` "M", "Q" or "Y"; the range
+    The same table as :func:`ccdata.submission_volume` (columns: ``unit``
+    when given, ``period``, ``cases``; ``by=`` is deprecated and keeps its
+    columns' names), for ``freq`` "M", "Q" or "Y"; the range
     runs from the first to the last period holding a case. Cases without a
     readable date are not counted.
 
@@ -390,18 +484,19 @@ def submission_volume(
     >>> from ccdata.engine import connect, read_source
     >>> t = read_source(connect(), pd.DataFrame({"site_id": ["A", "A", "B"],
     ...     "procedure_date": ["2024-01-05", "2024-03-09", "2024-01-20"]}))
-    >>> submission_volume(t, date="procedure_date", by="site_id")["cases"].tolist()
+    >>> submission_volume(t, date="procedure_date", unit="site_id")["cases"].tolist()
     [1, 0, 1, 1, 0, 0]
     """
     where = "ccdata.engine.submission_volume"
-    by_cols = _columns(by, where=where)
+    by_cols, renames = _groups(unit, by, where=where, default=None)
     _need(table, [*by_cols, date], where=where)
     t = add_period(table, date, freq=freq, name="_period")
     t = t.filter(t._period.notnull())
     grouped = t.group_by([*by_cols, "_period"]).aggregate(cases=t.count())
     counts = guard(where, lambda: grouped.to_pandas())
     if not len(counts):
-        return pd.DataFrame({**{c: [] for c in by_cols}, "period": [], "cases": []})
+        empty = pd.DataFrame({**{c: [] for c in by_cols}, "period": [], "cases": []})
+        return empty.rename(columns=renames)
     periods = pd.PeriodIndex(counts["_period"].astype(str), freq=freq)
     grid = pd.period_range(periods.min(), periods.max(), freq=freq)
     counts["_k"] = (periods.asi8 - grid[0].ordinal).astype(np.int64)
@@ -427,4 +522,4 @@ def submission_volume(
     out = groups.loc[groups.index.repeat(n)].reset_index(drop=True)
     out["period"] = np.tile(grid.astype(str).to_numpy(dtype=object), len(groups))
     out["cases"] = cases
-    return out
+    return out.rename(columns=renames)
