@@ -378,6 +378,97 @@ def test_warm_started_fit_reaches_the_same_estimates(both, fits, monkeypatch):
         )
 
 
+def test_cell_layout_gives_the_row_by_row_sums(both, fits, monkeypatch):
+    """Newton sums grouped by covariate cell equal the row-by-row sums."""
+    from ccdata.engine import _risk
+
+    mem, res = both
+    a, b = fits
+    # no cells: every design column summed row by row (one group)
+    monkeypatch.setattr(_risk, "CELL_LIMIT", 1)
+    monkeypatch.setattr(_risk, "PATTERN_LIMIT", 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = engine.fit_risk_model(res.valid, "died_in_hospital", COVARIATES)
+    for col in ["estimate", "std_error"]:
+        np.testing.assert_allclose(
+            c.coefficients[col], a.coefficients[col], rtol=1e-9, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            c.coefficients[col], b.coefficients[col], rtol=1e-10, atol=1e-13
+        )
+
+
+def test_layout_puts_discrete_terms_in_cells(con):
+    from ccdata.engine import _risk
+
+    df = pd.DataFrame(
+        {"sex": ["F", "M"], "asa": [1, 2], "flag": [0, 1], "age": [70.0, 71.0]}
+    )
+    t = engine.read_source(con, df)
+    names = ["Intercept", "sex[T.M]", "C(asa)[T.2]", "flag", "age", "age:sex[T.M]"]
+    counts = {"sex": 2, "asa": 4, "flag": 2, "age": 100}
+    got = _risk._layout(names, t, counts, {"sex": ["F", "M"], "asa": [1, 2]}, "x")
+    assert got.d == (0, 1, 2, 3) and got.z == (4, 5) and got.cells == 16
+    counts["age"] = 30  # few values: age joins the cells, no per-row column
+    got = _risk._layout(names, t, counts, {"sex": ["F", "M"], "asa": [1, 2]}, "x")
+    assert got.z == () and got.cells == 480
+
+
+def test_discrete_model_fits_from_pattern_counts_once(both, monkeypatch):
+    """All-discrete covariates: one aggregation to (pattern, n, sum y)."""
+    from ccdata.engine import _risk
+
+    mem, res = both
+    terms = ["sex", "C(asa_grade)", "procedure_type", "cardiac_disease"]
+    calls = []
+    real = _risk._engine_moments
+    monkeypatch.setattr(
+        _risk,
+        "_engine_moments",
+        lambda *a, **k: calls.append(1) or real(*a, **k),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = ccdata.fit_risk_model(mem.valid, "died_in_hospital", terms)
+        got = engine.fit_risk_model(res.valid, "died_in_hospital", terms)
+    assert calls == []  # no per-iteration engine pass
+    assert got.coefficients["term"].tolist() == want.coefficients["term"].tolist()
+    # both stop at a relative deviance change below 1e-10: estimates agree
+    # to 1e-9 (absolute, i.e. relative to max(1, |b|), as the benchmark)
+    for col in ["estimate", "std_error", "p_value"]:
+        np.testing.assert_allclose(
+            got.coefficients[col], want.coefficients[col], rtol=1e-9, atol=1e-9
+        )
+    np.testing.assert_allclose(
+        got.diagnostics.to_frame()["value"],
+        want.diagnostics.to_frame()["value"],
+        rtol=1e-9,
+        atol=1e-9,  # calibration-in-the-large is 0 to the convergence tolerance
+    )
+
+
+def test_text_is_stripped_as_in_memory(con):
+    df = pd.DataFrame(
+        {
+            "site_id": [" S01", "S02\t", "S 03 ", "\n"],
+            "period": ["2024", "2024 ", "2024", "2024"],
+            "observed": ["3", " 4", "5\r", "1"],
+            "expected": ["2.5", "4", "4", "1"],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mem = ccdata.validate(df, "observed_expected")
+        res = engine.validate(engine.read_source(con, df), "observed_expected")
+    got = res.valid.to_pandas().sort_values("row")
+    assert got["site_id"].tolist() == mem.valid["site_id"].tolist()
+    assert got["site_id"].tolist() == ["S01", "S02", "S 03"]
+    assert got["period"].tolist() == ["2024"] * 3
+    assert res.n_rejected == 1 and len(mem.errors) == len(res.errors) == 1
+    assert res.errors["message"].tolist() == mem.errors["message"].tolist()
+
+
 @pytest.mark.slow
 def test_fit_equals_statsmodels():
     import statsmodels.api as sm

@@ -413,7 +413,9 @@ def fit_risk_model(
         keep = keep & ~_missing(table, c)
     used = table.filter(keep)
     is_cat = [c for c in cols if _is_categorical(table, rhs, c)]
-    categorical, distinct = _levels_and_counts(used, is_cat, cols, where, n_records)
+    categorical, distinct = _levels_and_counts(
+        used, is_cat, cols, outcome, where, n_records
+    )
     names = _design_names(rhs, _prototype(table, cols, categorical))
     if names[0] != "Intercept":
         raise InputError(f"{where}: the model needs an intercept on an engine.")
@@ -428,15 +430,8 @@ def fit_risk_model(
         },
     )
     base = view(base, "design")
-    stats_row = guard(
-        where,
-        lambda: (
-            base.aggregate(n=base.count(), events=base._y.sum()).to_pandas().iloc[0]
-        ),
-        size=n_records,
-    )
-    n_used = int(stats_row["n"])
-    n_events = int(stats_row["events"] or 0)
+    n_used = int(distinct["_n"])
+    n_events = int(distinct["_events"] or 0)
     for c in cols:
         if c in categorical and len(categorical[c]) < 2:
             shown = categorical[c][0] if categorical[c] else "(none)"
@@ -515,7 +510,7 @@ def fit_risk_model(
     with np.errstate(invalid="ignore"):
         se = np.sqrt(np.diag(cov))
     _separation(names, b, se, gap, converged, where)
-    diagnostics = _diagnostics(base, names, b, groups, where, n_used)
+    diagnostics = _diagnostics(base, names, b, groups, where, n_used, n_events)
     z = stats.norm.ppf(0.975)
     with np.errstate(over="ignore"):
         coef = pd.DataFrame(
@@ -634,20 +629,21 @@ def _sources(name: str, table, where: str) -> set[str]:
     return out
 
 
-def _levels_and_counts(used, categorical_cols, cols, where, size):
+def _levels_and_counts(used, categorical_cols, cols, outcome, where, size):
     """Return the categorical levels and numeric distinct counts, in one query.
 
     The numeric counts are approximate (HyperLogLog); they only choose the
     cells, which are exact groupings whatever their number.
     """
-    aggs = {}
+    aggs = {"_n": used.count(), "_events": used[outcome].cast("float64").sum()}
     for i, c in enumerate(cols):
         if c in categorical_cols:
             aggs[f"_l{i}"] = used[c].collect(distinct=True)
         else:
             aggs[f"_d{i}"] = used[c].approx_nunique()
     row = guard(where, lambda: used.aggregate(**aggs).to_pandas().iloc[0], size=size)
-    categorical, distinct = {}, {}
+    categorical: dict[str, list] = {}
+    distinct: dict[str, Any] = {"_n": row["_n"], "_events": row["_events"]}
     for i, c in enumerate(cols):
         if c in categorical_cols:
             got = row[f"_l{i}"]
@@ -678,7 +674,11 @@ def _layout(names, table, distinct: dict[str, int], categorical, where) -> _Layo
     """
     srcs = [_sources(n, table, where) for n in names]
     pool = sorted(
-        (c for c, v in distinct.items() if c in categorical or v <= DISCRETE_VALUES),
+        (
+            c
+            for c, v in distinct.items()
+            if not c.startswith("_") and (c in categorical or v <= DISCRETE_VALUES)
+        ),
         key=lambda c: (distinct[c], c),
     )
     every = {c for s in srcs for c in s}
@@ -1024,7 +1024,7 @@ def _order_statistic(per_stats, h: float) -> float:
     return lo + (h - np.floor(h)) * (hi - lo)
 
 
-def _diagnostics(base, names, b, groups, where, size) -> RiskDiagnostics:
+def _diagnostics(base, names, b, groups, where, size, events) -> RiskDiagnostics:
     """RiskDiagnostics from two engine queries.
 
     Every statistic of :func:`ccdata.risk.diagnostics.assess_predictions` is
@@ -1064,7 +1064,7 @@ def _diagnostics(base, names, b, groups, where, size) -> RiskDiagnostics:
             if k <= n - 1
         }
     )
-    o = float(guard(where, lambda: base._y.sum().execute(), size=size))
+    o = float(events)  # counted with the fit
     n1, n0 = o, n - o
     v10 = (per.neg_below * 2.0 + per.neg) / (2.0 * n0)
     v01 = 1.0 - (per.pos_below * 2.0 + per.pos) / (2.0 * n1)
