@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ccdata
 from ccdata.errors import EngineError, EngineMemoryError, InputError
@@ -653,3 +655,23 @@ def test_observed_expected_refuses_unusable_risks(con):
         engine.observed_expected(
             engine.read_source(con, df), outcome="died", expected="risk"
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 40)),
+        min_size=1,
+        max_size=60,
+    ),
+    st.sampled_from([0.0, 0.1, 0.5, 0.9, 0.95, 1.0]),
+)
+def test_histogram_centiles_equal_numpy_quantile(pairs, q):
+    """Centiles from value counts are exactly np.quantile of the values."""
+    from ccdata.engine._aggregate import _histogram_quantiles
+
+    df = pd.DataFrame(pairs, columns=["g", "_lag"])
+    hist = df.groupby(["g", "_lag"]).size().rename("_c").reset_index()
+    got = _histogram_quantiles(hist, ["g"], [q]).set_index("g")["_q0"]
+    for g, values in df.groupby("g")["_lag"]:
+        assert got[g] == np.quantile(values.to_numpy(dtype=float), q)

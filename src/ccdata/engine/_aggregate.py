@@ -380,18 +380,30 @@ def timeliness(
         "n_valid": t._valid.cast("int64").sum(),
         "missing_dates": t._missing.cast("int64").sum(),
         "invalid_dates": t._invalid.cast("int64").sum(),
-        "median_lag_days": t._lag.quantile(0.5),
-        "p90_lag_days": t._lag.quantile(0.9),
     }
     for d in limits:
         aggs[f"within_{d}"] = (t._valid & (t._lag <= d)).cast("int64").sum()
     grouped = t.group_by(by_cols).aggregate(**aggs) if by_cols else t.aggregate(**aggs)
     counts = guard(where, lambda: grouped.to_pandas())
     counts = _labels(_sorted(counts, by_cols), by_cols)
+    # Centiles from the histogram of whole-day lags per group: exact (the
+    # lags are whole days) and bounded, where a holistic quantile aggregate
+    # would hold every lag in memory (DuckDB cannot spill it).
+    tv = t.filter(t._valid)
+    hist = guard(
+        where,
+        lambda: tv.group_by([*by_cols, "_lag"]).aggregate(_c=tv.count()).to_pandas(),
+    )
+    hist = _labels(_sorted(hist, [*by_cols, "_lag"]), by_cols)
+    cents = _histogram_quantiles(hist, by_cols, (0.5, 0.9))
+    if by_cols:
+        cents = counts[by_cols].merge(cents, on=by_cols, how="left")
+    else:
+        cents = cents.reindex(range(len(counts)))
     out = counts[[*by_cols, "n"]].copy()
     out["n"] = out["n"].astype(np.int64)
-    out["median_lag_days"] = counts["median_lag_days"].astype(float)
-    out["p90_lag_days"] = counts["p90_lag_days"].astype(float)
+    out["median_lag_days"] = cents["_q0"].to_numpy(dtype=float)
+    out["p90_lag_days"] = cents["_q1"].to_numpy(dtype=float)
     denominator = counts["n_valid"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         for d in limits:
@@ -401,6 +413,44 @@ def timeliness(
     out["invalid_dates"] = counts["invalid_dates"].astype(np.int64)
     out["missing_dates"] = counts["missing_dates"].astype(np.int64)
     return out.rename(columns=renames)
+
+
+def _histogram_quantiles(
+    hist: pd.DataFrame, keys: list[str], probs: Sequence[float]
+) -> pd.DataFrame:
+    """Type-7 quantiles (numpy's linear method) per group from value counts.
+
+    ``hist`` holds the group keys, ``_lag`` (the value) and ``_c`` (its
+    count), sorted by keys then value. The k-th order statistic of a group is
+    found by a binary search of the cumulative counts; the interpolation is
+    numpy's, so the centiles equal ``np.quantile`` of the expanded values.
+    """
+    if not len(hist):
+        return pd.DataFrame(
+            {**{k: [] for k in keys}, **{f"_q{i}": [] for i in range(len(probs))}}
+        )
+    if keys:
+        gid = hist.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+        first = hist.drop_duplicates(subset=keys)[keys].reset_index(drop=True)
+    else:
+        gid = np.zeros(len(hist), dtype=np.int64)
+        first = pd.DataFrame(index=pd.RangeIndex(1))
+    c = hist["_c"].to_numpy(dtype=np.int64)
+    x = hist["_lag"].to_numpy(dtype=float)
+    n_g = np.bincount(gid, weights=c).astype(np.int64)
+    start = np.concatenate([[0], np.cumsum(n_g)[:-1]])
+    cum = np.cumsum(c)
+    out = first.copy()
+    for i, q in enumerate(probs):
+        h = (n_g - 1) * float(q)
+        lo = np.floor(h).astype(np.int64)
+        t = h - lo
+        a = x[np.searchsorted(cum, start + lo, side="right")]
+        b = x[np.searchsorted(cum, start + np.minimum(lo + 1, n_g - 1), side="right")]
+        diff = b - a
+        value = np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
+        out[f"_q{i}"] = np.where(a == b, a, value)
+    return out
 
 
 def case_ascertainment(
