@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ccdata
 from ccdata.errors import EngineError, EngineMemoryError, InputError
@@ -244,39 +246,88 @@ def test_completeness_tables_equal_in_memory(both):
     mem, res = both
     mv = ccdata.add_period(mem.valid, "procedure_date")
     ev = engine.add_period(res.valid, "procedure_date")
-    by = ["site_id", "month"]
+    groups = dict(unit="site_id", period="month")
+    fields = engine.field_completeness(ev, **groups, schema="aaa_procedures")
+    assert list(fields.columns[:3]) == ["unit", "period", "field"]
     pd.testing.assert_frame_equal(
-        engine.field_completeness(ev, by=by, schema="aaa_procedures"),
-        ccdata.field_completeness(mv, by=by, schema="aaa_procedures"),
+        fields,
+        ccdata.field_completeness(mv, **groups, schema="aaa_procedures"),
+        check_dtype=False,
+    )
+    dates = dict(event_date="procedure_date", entry_date="record_entered_date")
+    pd.testing.assert_frame_equal(
+        engine.timeliness(ev, **dates, **groups),
+        ccdata.timeliness(mv, **dates, **groups),
         check_dtype=False,
     )
     pd.testing.assert_frame_equal(
-        engine.timeliness(
-            ev, event_date="procedure_date", entry_date="record_entered_date", by=by
-        ),
-        ccdata.timeliness(
-            mv, event_date="procedure_date", entry_date="record_entered_date", by=by
-        ),
+        engine.submission_volume(ev, date="procedure_date", unit="site_id"),
+        ccdata.submission_volume(mv, date="procedure_date", unit="site_id"),
         check_dtype=False,
     )
     pd.testing.assert_frame_equal(
-        engine.submission_volume(ev, date="procedure_date", by="site_id"),
-        ccdata.submission_volume(mv, date="procedure_date", by="site_id"),
+        engine.submission_volume(ev, date="procedure_date"),
+        ccdata.submission_volume(mv, date="procedure_date"),
         check_dtype=False,
     )
-    expected = ccdata.submission_volume(mv, date="procedure_date", by="site_id")
-    expected = expected.rename(columns={"period": "month", "cases": "expected"})
+    expected = ccdata.submission_volume(mv, date="procedure_date", unit="site_id")
+    expected = expected.rename(
+        columns={"unit": "site_id", "period": "month", "cases": "expected"}
+    )
     expected["expected"] += 1
     pd.testing.assert_frame_equal(
-        engine.case_ascertainment(ev, expected, by=by),
-        ccdata.case_ascertainment(mv, expected, by=by),
+        engine.case_ascertainment(ev, expected, **groups),
+        ccdata.case_ascertainment(mv, expected, **groups),
         check_dtype=False,
     )
+
+
+def test_deprecated_by_still_works_with_a_future_warning(both):
+    mem, res = both
+    mv = ccdata.add_period(mem.valid, "procedure_date")
+    ev = engine.add_period(res.valid, "procedure_date")
+    by = ["site_id", "month"]
+    dates = dict(event_date="procedure_date", entry_date="record_entered_date")
+    expected = ccdata.submission_volume(mv, date="procedure_date", unit="site_id")
+    expected = expected.rename(
+        columns={"unit": "site_id", "period": "month", "cases": "expected"}
+    )
+    calls = [
+        (
+            lambda: engine.field_completeness(ev, by=by, schema="aaa_procedures"),
+            lambda: ccdata.field_completeness(mv, by=by, schema="aaa_procedures"),
+        ),
+        (
+            lambda: engine.timeliness(ev, **dates, by=by),
+            lambda: ccdata.timeliness(mv, **dates, by=by),
+        ),
+        (
+            lambda: engine.submission_volume(ev, date="procedure_date", by="site_id"),
+            lambda: ccdata.submission_volume(mv, date="procedure_date", by="site_id"),
+        ),
+        (
+            lambda: engine.case_ascertainment(ev, expected, by=by),
+            lambda: ccdata.case_ascertainment(mv, expected, by=by),
+        ),
+    ]
+    for got, want in calls:
+        with pytest.warns(FutureWarning, match="'by' parameter") as caught:
+            out = got()
+        # one warning, pointing at the caller (stacklevel=2 of the public call)
+        assert len([w for w in caught if w.category is FutureWarning]) == 1
+        assert caught[0].filename == __file__
+        assert "unit" not in out.columns and "site_id" in out.columns
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            pd.testing.assert_frame_equal(out, want(), check_dtype=False)
+    with pytest.raises(InputError, match="not the deprecated 'by'"):
+        engine.timeliness(ev, **dates, by="site_id", period="month")
 
 
 def test_field_completeness_counts_blank_text_as_missing(con):
     df = pd.DataFrame({"g": ["a", "a", "a"], "x": ["1", "  ", None]})
-    out = engine.field_completeness(engine.read_source(con, df), by="g", fields=["x"])
+    t = engine.read_source(con, df)
+    out = engine.field_completeness(t, unit="g", fields=["x"])
     assert out["present"].tolist() == [1, 1]
     assert out["expected"].tolist() == [3, 3]
 
@@ -327,6 +378,97 @@ def test_warm_started_fit_reaches_the_same_estimates(both, fits, monkeypatch):
         np.testing.assert_allclose(
             b.coefficients[col], a.coefficients[col], rtol=1e-8, atol=1e-10
         )
+
+
+def test_cell_layout_gives_the_row_by_row_sums(both, fits, monkeypatch):
+    """Newton sums grouped by covariate cell equal the row-by-row sums."""
+    from ccdata.engine import _risk
+
+    mem, res = both
+    a, b = fits
+    # no cells: every design column summed row by row (one group)
+    monkeypatch.setattr(_risk, "CELL_LIMIT", 1)
+    monkeypatch.setattr(_risk, "PATTERN_LIMIT", 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = engine.fit_risk_model(res.valid, "died_in_hospital", COVARIATES)
+    for col in ["estimate", "std_error"]:
+        np.testing.assert_allclose(
+            c.coefficients[col], a.coefficients[col], rtol=1e-9, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            c.coefficients[col], b.coefficients[col], rtol=1e-10, atol=1e-13
+        )
+
+
+def test_layout_puts_discrete_terms_in_cells(con):
+    from ccdata.engine import _risk
+
+    df = pd.DataFrame(
+        {"sex": ["F", "M"], "asa": [1, 2], "flag": [0, 1], "age": [70.0, 71.0]}
+    )
+    t = engine.read_source(con, df)
+    names = ["Intercept", "sex[T.M]", "C(asa)[T.2]", "flag", "age", "age:sex[T.M]"]
+    counts = {"sex": 2, "asa": 4, "flag": 2, "age": 100}
+    got = _risk._layout(names, t, counts, {"sex": ["F", "M"], "asa": [1, 2]}, "x")
+    assert got.d == (0, 1, 2, 3) and got.z == (4, 5) and got.cells == 16
+    counts["age"] = 30  # few values: age joins the cells, no per-row column
+    got = _risk._layout(names, t, counts, {"sex": ["F", "M"], "asa": [1, 2]}, "x")
+    assert got.z == () and got.cells == 480
+
+
+def test_discrete_model_fits_from_pattern_counts_once(both, monkeypatch):
+    """All-discrete covariates: one aggregation to (pattern, n, sum y)."""
+    from ccdata.engine import _risk
+
+    mem, res = both
+    terms = ["sex", "C(asa_grade)", "procedure_type", "cardiac_disease"]
+    calls = []
+    real = _risk._engine_moments
+    monkeypatch.setattr(
+        _risk,
+        "_engine_moments",
+        lambda *a, **k: calls.append(1) or real(*a, **k),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = ccdata.fit_risk_model(mem.valid, "died_in_hospital", terms)
+        got = engine.fit_risk_model(res.valid, "died_in_hospital", terms)
+    assert calls == []  # no per-iteration engine pass
+    assert got.coefficients["term"].tolist() == want.coefficients["term"].tolist()
+    # both stop at a relative deviance change below 1e-10: estimates agree
+    # to 1e-9 (absolute, i.e. relative to max(1, |b|), as the benchmark)
+    for col in ["estimate", "std_error", "p_value"]:
+        np.testing.assert_allclose(
+            got.coefficients[col], want.coefficients[col], rtol=1e-9, atol=1e-9
+        )
+    np.testing.assert_allclose(
+        got.diagnostics.to_frame()["value"],
+        want.diagnostics.to_frame()["value"],
+        rtol=1e-9,
+        atol=1e-9,  # calibration-in-the-large is 0 to the convergence tolerance
+    )
+
+
+def test_text_is_stripped_as_in_memory(con):
+    df = pd.DataFrame(
+        {
+            "site_id": [" S01", "S02\t", "S 03 ", "\n"],
+            "period": ["2024", "2024 ", "2024", "2024"],
+            "observed": ["3", " 4", "5\r", "1"],
+            "expected": ["2.5", "4", "4", "1"],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mem = ccdata.validate(df, "observed_expected")
+        res = engine.validate(engine.read_source(con, df), "observed_expected")
+    got = res.valid.to_pandas().sort_values("row")
+    assert got["site_id"].tolist() == mem.valid["site_id"].tolist()
+    assert got["site_id"].tolist() == ["S01", "S02", "S 03"]
+    assert got["period"].tolist() == ["2024"] * 3
+    assert res.n_rejected == 1 and len(mem.errors) == len(res.errors) == 1
+    assert res.errors["message"].tolist() == mem.errors["message"].tolist()
 
 
 @pytest.mark.slow
@@ -513,3 +655,23 @@ def test_observed_expected_refuses_unusable_risks(con):
         engine.observed_expected(
             engine.read_source(con, df), outcome="died", expected="risk"
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(0, 40)),
+        min_size=1,
+        max_size=60,
+    ),
+    st.sampled_from([0.0, 0.1, 0.5, 0.9, 0.95, 1.0]),
+)
+def test_histogram_centiles_equal_numpy_quantile(pairs, q):
+    """Centiles from value counts are exactly np.quantile of the values."""
+    from ccdata.engine._aggregate import _histogram_quantiles
+
+    df = pd.DataFrame(pairs, columns=["g", "_lag"])
+    hist = df.groupby(["g", "_lag"]).size().rename("_c").reset_index()
+    got = _histogram_quantiles(hist, ["g"], [q]).set_index("g")["_q0"]
+    for g, values in df.groupby("g")["_lag"]:
+        assert got[g] == np.quantile(values.to_numpy(dtype=float), q)

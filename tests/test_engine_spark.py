@@ -57,12 +57,14 @@ def _pipeline(con, folder):
         warnings.simplefilter("ignore")
         res = engine.validate(engine.read_source(con, folder), "aaa_procedures")
         valid = engine.add_period(res.valid, "procedure_date")
-        fields = engine.field_completeness(valid, by="site_id", schema="aaa_procedures")
+        fields = engine.field_completeness(
+            valid, unit="site_id", schema="aaa_procedures"
+        )
         timely = engine.timeliness(
             valid,
             event_date="procedure_date",
             entry_date="record_entered_date",
-            by="site_id",
+            unit="site_id",
         )
         model = engine.fit_risk_model(valid, "died_in_hospital", COVARIATES)
         scored = engine.predict(valid, model)

@@ -7,6 +7,7 @@ the engine, then builds exactly the table the in-memory function of
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +17,7 @@ import pandas as pd
 from ccdata._intervals import wilson_interval
 from ccdata._params import check_levels, level_suffix
 from ccdata.completeness import case_ascertainment as _memory_ascertainment
-from ccdata.engine._source import ROW, guard
+from ccdata.engine._source import ROW, guard, strip
 from ccdata.errors import InputError
 from ccdata.schemas import get_schema, mandatory_columns
 
@@ -30,6 +31,64 @@ __all__ = [
 
 ALL_MANDATORY = "all_mandatory_fields"
 _FREQS = ("M", "Q", "Y")
+
+
+class _Deprecated:
+    """Default of a deprecated keyword: tells "not given" apart from None."""
+
+    def __repr__(self) -> str:
+        return "<deprecated>"
+
+
+DEPRECATED: Any = _Deprecated()
+
+
+def _groups(
+    unit: str | None,
+    by: Any,
+    *,
+    period: str | None = None,
+    where: str,
+    default: str | None = "site_id",
+) -> tuple[list[str], dict[str, str]]:
+    """Group columns and the output renames, as the in-memory functions.
+
+    ``unit=`` and ``period=`` (one column or None each) are called ``unit``
+    and ``period`` in the output; the deprecated ``by=`` keeps its meaning
+    (any columns, under their own names) with a FutureWarning.
+    """
+    if by is not DEPRECATED:
+        if unit != default or period is not None:
+            raise InputError(
+                f"{where}: pass 'unit=' (and 'period='), not the deprecated 'by' "
+                f"together with them. Got by={by!r}, unit={unit!r}, "
+                f"period={period!r}."
+            )
+        warnings.warn(
+            f"The 'by' parameter of {where} is deprecated and will be removed in "
+            "ccdata 0.4: use unit=<id column> (and period=<period column>); the "
+            "output then calls those columns 'unit' and 'period'.",
+            FutureWarning,
+            stacklevel=3,
+        )
+        return _columns(by, where=where), {}
+    cols: list[str] = []
+    renames: dict[str, str] = {}
+    for name, value in (("unit", unit), ("period", period)):
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise InputError(
+                f"The {name!r} parameter of {where} must be one column name or "
+                f"None. Got {value!r} instead."
+            )
+        cols.append(value)
+        renames[value] = name
+    if len(cols) == 2 and cols[0] == cols[1]:
+        raise InputError(
+            f"{where}: 'unit' and 'period' name the same column {cols[0]!r}."
+        )
+    return cols, renames
 
 
 def _columns(by: str | Sequence[str] | None, *, where: str) -> list[str]:
@@ -71,7 +130,7 @@ def _labels(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 def _date_expr(table, column: str):
     col = table[column]
     if col.type().is_string():
-        return col.strip().try_cast("timestamp")
+        return strip(col).try_cast("timestamp")
     return col.cast("timestamp")
 
 
@@ -128,18 +187,20 @@ def _present(table, column: str):
     if dt.is_floating():
         present = present & ~col.isnan()
     if dt.is_string():
-        present = present & (col.strip() != "")
+        present = present & (strip(col) != "")
     return present.fill_null(False)
 
 
 def field_completeness(
     table,
     *,
-    by: str | Sequence[str] | None,
+    unit: str | None = "site_id",
+    period: str | None = None,
     fields: Sequence[str] | None = None,
     schema: Any = None,
     mandatory: Sequence[str] | None = None,
     level: float = 0.95,
+    by: Any = DEPRECATED,
 ) -> pd.DataFrame:
     """Proportion of records holding each field, per group (engine-side counts).
 
@@ -148,11 +209,27 @@ def field_completeness(
     be larger than memory. Fields default to the schema's columns, or to every
     column but the group columns and ``row``.
 
+    Parameters
+    ----------
+    table : ibis.Table
+        One row per record.
+    unit : str or None, default "site_id"
+        The unit (site) column, called ``unit`` in the output; ``None`` for
+        the community as a whole.
+    period : str, optional
+        A period column (e.g. from :func:`add_period`), called ``period`` in
+        the output.
+    fields, schema, mandatory, level
+        As :func:`ccdata.field_completeness`.
+    by : str or list of str, optional
+        Deprecated (FutureWarning; use ``unit=`` and ``period=``): group
+        columns, kept under their own names.
+
     Returns
     -------
     pandas.DataFrame
-        The group columns, then ``field, present, expected, proportion,
-        lower_95, upper_95``.
+        ``unit`` and ``period`` (when given), then ``field, present,
+        expected, proportion, lower_95, upper_95``.
 
     References
     ----------
@@ -164,13 +241,13 @@ def field_completeness(
     >>> from ccdata.engine import connect, read_source
     >>> t = read_source(connect(), pd.DataFrame(
     ...     {"site_id": ["A", "A", "B"], "creatinine": [80.0, None, 95.0]}))
-    >>> out = field_completeness(t, by="site_id", fields=["creatinine"])
+    >>> out = field_completeness(t, unit="site_id", fields=["creatinine"])
     >>> shown = out[out.field == "creatinine"]
-    >>> shown[["site_id", "present", "expected"]].values.tolist()
+    >>> shown[["unit", "present", "expected"]].values.tolist()
     [['A', 1, 2], ['B', 1, 1]]
     """
     where = "ccdata.engine.field_completeness"
-    by_cols = _columns(by, where=where)
+    by_cols, renames = _groups(unit, by, period=period, where=where)
     _need(table, by_cols, where=where)
     level = _level(level, where=where)
     if schema is not None:
@@ -233,7 +310,7 @@ def field_completeness(
         out["proportion"] = present / expected
     out[f"lower_{suffix}"] = lower
     out[f"upper_{suffix}"] = upper
-    return out
+    return out.rename(columns=renames)
 
 
 def timeliness(
@@ -241,15 +318,19 @@ def timeliness(
     *,
     event_date: str,
     entry_date: str,
-    by: str | Sequence[str] | None,
+    unit: str | None = "site_id",
+    period: str | None = None,
     within_days: int | Sequence[int] = (30, 90),
+    by: Any = DEPRECATED,
 ) -> pd.DataFrame:
     """Lag from event to data entry per group, with its quantiles, in the engine.
 
-    The same table as :func:`ccdata.timeliness`: ``n, median_lag_days,
-    p90_lag_days, within_<d>..., invalid_dates, missing_dates``. Centiles are
-    the engine's exact continuous quantiles (Hyndman and Fan type 7 [1]_, as
-    pandas' default).
+    The same table as :func:`ccdata.timeliness`: ``unit`` and ``period``
+    (when given), then ``n, median_lag_days, p90_lag_days, within_<d>...,
+    invalid_dates, missing_dates``. Centiles are the engine's exact
+    continuous quantiles (Hyndman and Fan type 7 [1]_, as pandas' default).
+    ``unit=``/``period=`` as :func:`field_completeness`; ``by=`` is
+    deprecated (FutureWarning).
 
     References
     ----------
@@ -262,14 +343,14 @@ def timeliness(
     >>> t = read_source(connect(), pd.DataFrame({"site_id": ["A", "A", "A"],
     ...     "op": ["2024-01-01", "2024-01-01", "2024-01-10"],
     ...     "entered": ["2024-01-11", "2024-06-01", "2024-01-05"]}))
-    >>> out = timeliness(t, event_date="op", entry_date="entered", by="site_id")
+    >>> out = timeliness(t, event_date="op", entry_date="entered", unit="site_id")
     >>> float(out.loc[0, "within_30"]), float(out.loc[0, "median_lag_days"])
     (0.5, 81.0)
     """
     import ibis
 
     where = "ccdata.engine.timeliness"
-    by_cols = _columns(by, where=where)
+    by_cols, renames = _groups(unit, by, period=period, where=where)
     _need(table, [*by_cols, event_date, entry_date], where=where)
     limits = [within_days] if isinstance(within_days, int) else list(within_days)
     if not limits or any(int(d) != d or d < 0 for d in limits):
@@ -299,18 +380,30 @@ def timeliness(
         "n_valid": t._valid.cast("int64").sum(),
         "missing_dates": t._missing.cast("int64").sum(),
         "invalid_dates": t._invalid.cast("int64").sum(),
-        "median_lag_days": t._lag.quantile(0.5),
-        "p90_lag_days": t._lag.quantile(0.9),
     }
     for d in limits:
         aggs[f"within_{d}"] = (t._valid & (t._lag <= d)).cast("int64").sum()
     grouped = t.group_by(by_cols).aggregate(**aggs) if by_cols else t.aggregate(**aggs)
     counts = guard(where, lambda: grouped.to_pandas())
     counts = _labels(_sorted(counts, by_cols), by_cols)
+    # Centiles from the histogram of whole-day lags per group: exact (the
+    # lags are whole days) and bounded, where a holistic quantile aggregate
+    # would hold every lag in memory (DuckDB cannot spill it).
+    tv = t.filter(t._valid)
+    hist = guard(
+        where,
+        lambda: tv.group_by([*by_cols, "_lag"]).aggregate(_c=tv.count()).to_pandas(),
+    )
+    hist = _labels(_sorted(hist, [*by_cols, "_lag"]), by_cols)
+    cents = _histogram_quantiles(hist, by_cols, (0.5, 0.9))
+    if by_cols:
+        cents = counts[by_cols].merge(cents, on=by_cols, how="left")
+    else:
+        cents = cents.reindex(range(len(counts)))
     out = counts[[*by_cols, "n"]].copy()
     out["n"] = out["n"].astype(np.int64)
-    out["median_lag_days"] = counts["median_lag_days"].astype(float)
-    out["p90_lag_days"] = counts["p90_lag_days"].astype(float)
+    out["median_lag_days"] = cents["_q0"].to_numpy(dtype=float)
+    out["p90_lag_days"] = cents["_q1"].to_numpy(dtype=float)
     denominator = counts["n_valid"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         for d in limits:
@@ -319,6 +412,44 @@ def timeliness(
             )
     out["invalid_dates"] = counts["invalid_dates"].astype(np.int64)
     out["missing_dates"] = counts["missing_dates"].astype(np.int64)
+    return out.rename(columns=renames)
+
+
+def _histogram_quantiles(
+    hist: pd.DataFrame, keys: list[str], probs: Sequence[float]
+) -> pd.DataFrame:
+    """Type-7 quantiles (numpy's linear method) per group from value counts.
+
+    ``hist`` holds the group keys, ``_lag`` (the value) and ``_c`` (its
+    count), sorted by keys then value. The k-th order statistic of a group is
+    found by a binary search of the cumulative counts; the interpolation is
+    numpy's, so the centiles equal ``np.quantile`` of the expanded values.
+    """
+    if not len(hist):
+        return pd.DataFrame(
+            {**{k: [] for k in keys}, **{f"_q{i}": [] for i in range(len(probs))}}
+        )
+    if keys:
+        gid = hist.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+        first = hist.drop_duplicates(subset=keys)[keys].reset_index(drop=True)
+    else:
+        gid = np.zeros(len(hist), dtype=np.int64)
+        first = pd.DataFrame(index=pd.RangeIndex(1))
+    c = hist["_c"].to_numpy(dtype=np.int64)
+    x = hist["_lag"].to_numpy(dtype=float)
+    n_g = np.bincount(gid, weights=c).astype(np.int64)
+    start = np.concatenate([[0], np.cumsum(n_g)[:-1]])
+    cum = np.cumsum(c)
+    out = first.copy()
+    for i, q in enumerate(probs):
+        h = (n_g - 1) * float(q)
+        lo = np.floor(h).astype(np.int64)
+        t = h - lo
+        a = x[np.searchsorted(cum, start + lo, side="right")]
+        b = x[np.searchsorted(cum, start + np.minimum(lo + 1, n_g - 1), side="right")]
+        diff = b - a
+        value = np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
+        out[f"_q{i}"] = np.where(a == b, a, value)
     return out
 
 
@@ -326,8 +457,10 @@ def case_ascertainment(
     table,
     expected: pd.DataFrame,
     *,
-    by: str | Sequence[str] | None,
+    unit: str | None = "site_id",
+    period: str | None = None,
     level: float = 0.95,
+    by: Any = DEPRECATED,
 ) -> pd.DataFrame:
     """Compare submitted records (counted in the engine) with expected counts.
 
@@ -340,8 +473,11 @@ def case_ascertainment(
         One row per submitted case.
     expected : pandas.DataFrame
         Expected counts per group (e.g. Hospital Episode Statistics).
-    by, level
-        As :func:`ccdata.case_ascertainment`.
+    unit, period, level
+        As :func:`ccdata.case_ascertainment` (output columns ``unit`` and
+        ``period``).
+    by : str or list of str, optional
+        Deprecated (FutureWarning; use ``unit=`` and ``period=``).
 
     Returns
     -------
@@ -353,11 +489,11 @@ def case_ascertainment(
     >>> from ccdata.engine import connect, read_source
     >>> t = read_source(connect(), pd.DataFrame({"site_id": ["A"] * 9 + ["B"]}))
     >>> exp = pd.DataFrame({"site_id": ["A", "B"], "expected": [10, 1]})
-    >>> case_ascertainment(t, exp, by="site_id")["ascertainment"].tolist()
+    >>> case_ascertainment(t, exp, unit="site_id")["ascertainment"].tolist()
     [0.9, 1.0]
     """
     where = "ccdata.engine.case_ascertainment"
-    by_cols = _columns(by, where=where)
+    by_cols, _renames = _groups(unit, by, period=period, where=where)
     _need(table, by_cols, where=where)
     grouped = (
         table.group_by(by_cols).aggregate(submitted=table.count())
@@ -367,21 +503,29 @@ def case_ascertainment(
     counts = guard(where, lambda: grouped.to_pandas())
     counts = _labels(_sorted(counts, by_cols), by_cols)
     counts["submitted"] = counts["submitted"].astype(np.int64)
-    return _memory_ascertainment(counts, expected, by=by, level=level)
+    if by is DEPRECATED:
+        return _memory_ascertainment(
+            counts, expected, unit=unit, period=period, level=level
+        )
+    with warnings.catch_warnings():  # warned above, once
+        warnings.simplefilter("ignore", FutureWarning)
+        return _memory_ascertainment(counts, expected, by=by, level=level)
 
 
 def submission_volume(
     table,
     *,
     date: str,
-    by: str | Sequence[str] | None = None,
+    unit: str | None = None,
     freq: str = "M",
     sites: Sequence[Any] | None = None,
+    by: Any = DEPRECATED,
 ) -> pd.DataFrame:
     """Cases per group and period, zero periods included (engine-side counts).
 
-    The same table as :func:`ccdata.submission_volume` (columns: the group
-    columns, ``period``, ``cases``), for ``freq`` "M", "Q" or "Y"; the range
+    The same table as :func:`ccdata.submission_volume` (columns: ``unit``
+    when given, ``period``, ``cases``; ``by=`` is deprecated and keeps its
+    columns' names), for ``freq`` "M", "Q" or "Y"; the range
     runs from the first to the last period holding a case. Cases without a
     readable date are not counted.
 
@@ -390,18 +534,19 @@ def submission_volume(
     >>> from ccdata.engine import connect, read_source
     >>> t = read_source(connect(), pd.DataFrame({"site_id": ["A", "A", "B"],
     ...     "procedure_date": ["2024-01-05", "2024-03-09", "2024-01-20"]}))
-    >>> submission_volume(t, date="procedure_date", by="site_id")["cases"].tolist()
+    >>> submission_volume(t, date="procedure_date", unit="site_id")["cases"].tolist()
     [1, 0, 1, 1, 0, 0]
     """
     where = "ccdata.engine.submission_volume"
-    by_cols = _columns(by, where=where)
+    by_cols, renames = _groups(unit, by, where=where, default=None)
     _need(table, [*by_cols, date], where=where)
     t = add_period(table, date, freq=freq, name="_period")
     t = t.filter(t._period.notnull())
     grouped = t.group_by([*by_cols, "_period"]).aggregate(cases=t.count())
     counts = guard(where, lambda: grouped.to_pandas())
     if not len(counts):
-        return pd.DataFrame({**{c: [] for c in by_cols}, "period": [], "cases": []})
+        empty = pd.DataFrame({**{c: [] for c in by_cols}, "period": [], "cases": []})
+        return empty.rename(columns=renames)
     periods = pd.PeriodIndex(counts["_period"].astype(str), freq=freq)
     grid = pd.period_range(periods.min(), periods.max(), freq=freq)
     counts["_k"] = (periods.asi8 - grid[0].ordinal).astype(np.int64)
@@ -427,4 +572,4 @@ def submission_volume(
     out = groups.loc[groups.index.repeat(n)].reset_index(drop=True)
     out["period"] = np.tile(grid.astype(str).to_numpy(dtype=object), len(groups))
     out["cases"] = cases
-    return out
+    return out.rename(columns=renames)

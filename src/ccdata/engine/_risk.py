@@ -26,7 +26,7 @@ from scipy import linalg, special, stats
 
 from ccdata._intervals import garwood_interval
 from ccdata._params import check_levels, level_suffix
-from ccdata.engine._source import ROW, guard, materialize, view
+from ccdata.engine._source import ROW, guard, materialize, strip, view
 from ccdata.errors import InputError, RiskWarning, SeparationWarning
 from ccdata.risk import (
     HosmerLemeshow,
@@ -270,79 +270,6 @@ def _names_all(expr: str) -> list[str]:
     ]
 
 
-def _pass_sql(
-    source: str, k: int, b: np.ndarray, c0: float, unweighted: bool, quote: str
-) -> tuple[str, list[str]]:
-    """Write the SQL of one Newton pass over the named design table (DuckDB, Spark).
-
-    Written by hand, not by Ibis: eta, mu and w are computed once per row in
-    nested projections, and no expression tree is rebuilt and re-optimised
-    at every iteration (which costs seconds of compilation per pass).
-    """
-    eta = " + ".join(
-        [f"CAST({float(c0)!r} AS DOUBLE)"]
-        + [f"CAST({float(b[j])!r} AS DOUBLE) * _x{j}" for j in range(k)]
-    )
-    xs = ", ".join(f"_x{j}" for j in range(k))
-    names, sums = [], []
-    for i in range(k):
-        names.append(f"s{i}")
-        sums.append(f"SUM(_x{i} * _r)")
-        for j in range(i, k):
-            names.append(f"w{i}_{j}")
-            sums.append(f"SUM(_w * _x{i} * _x{j})")
-            if unweighted:
-                names.append(f"u{i}_{j}")
-                sums.append(f"SUM(_x{i} * _x{j})")
-    names += ["dev", "gap"]
-    sums += [
-        "2.0 * SUM(LN(1.0 + EXP(-ABS(_eta))) + GREATEST(_eta, 0.0) - _y * _eta)",
-        "MAX(ABS(_r))",
-    ]
-    table = f"{quote}{source}{quote}"
-    sql = (
-        f"SELECT {', '.join(f'{e} AS {n}' for e, n in zip(sums, names, strict=True))}"
-        f" FROM (SELECT _y, {xs}, _eta, _mu * (1.0 - _mu) AS _w, _y - _mu AS _r"
-        f" FROM (SELECT _y, {xs}, _eta, 1.0 / (1.0 + EXP(-_eta)) AS _mu"
-        f" FROM (SELECT _y, {xs}, {eta} AS _eta FROM {table}) AS a) AS b) AS c"
-    )
-    return sql, names
-
-
-def _moments(base, names: list[str], b: np.ndarray, c0: float, *, unweighted: bool):
-    """One pass: X'WX, X'(y-mu), deviance and max|y-mu| at eta = Xb + c0."""
-    import ibis
-
-    k = len(names)
-    con = ibis.get_backend(base)
-    if con.name in ("duckdb", "pyspark"):
-        # the bare name: DuckDB resolves temporary tables without "temp.main."
-        sql, cols = _pass_sql(
-            base.get_name().split(".")[-1],
-            k,
-            b,
-            c0,
-            unweighted,
-            '"' if con.name == "duckdb" else "`",
-        )
-        if con.name == "duckdb":
-            values = con.con.execute(sql).fetchall()[0]
-        else:
-            values = tuple(con._session.sql(sql).collect()[0])
-        row = dict(zip(cols, values, strict=True))
-    else:  # any other Ibis backend: the same sums as an Ibis expression
-        row = _moments_ibis(base, names, b, c0, unweighted=unweighted)
-    info = np.empty((k, k))
-    xtx = np.empty((k, k)) if unweighted else None
-    for i in range(k):
-        for j in range(i, k):
-            info[i, j] = info[j, i] = float(row[f"w{i}_{j}"])
-            if xtx is not None:
-                xtx[i, j] = xtx[j, i] = float(row[f"u{i}_{j}"])
-    score = np.array([float(row[f"s{i}"]) for i in range(k)])
-    return info, score, float(row["dev"]), float(row["gap"]), xtx
-
-
 def _moments_ibis(base, names, b, c0, *, unweighted):
     import ibis
 
@@ -369,18 +296,6 @@ def _moments_ibis(base, names, b, c0, *, unweighted):
     ).sum() * 2.0
     aggs["gap"] = step._r.abs().max()
     return step.aggregate(**aggs).to_pandas().iloc[0].to_dict()
-
-
-def _levels(table, col: str, where: str) -> list:
-    frame = guard(where, lambda: table.select(_v=table[col]).distinct().to_pandas())
-    values = [
-        v
-        for v in frame["_v"].tolist()
-        if v is not None and not (isinstance(v, float) and np.isnan(v))
-    ]
-    if table[col].type().is_integer():
-        values = [int(v) for v in values]
-    return sorted(values)
 
 
 def fit_risk_model(
@@ -471,16 +386,17 @@ def fit_risk_model(
             f"{where}: the model {rhs!r} refers to no column of the table. "
             f"Available columns: {list(table.columns)!r}."
         )
-    n_records = guard(where, lambda: int(table.count().execute()))
     y = table[outcome]
     checks = table.aggregate(
+        _n=table.count(),
         _na=y.isnull().cast("int64").sum(),
         _bad=(y.notnull() & ~y.cast("float64").isin([0.0, 1.0])).cast("int64").sum(),
         **{
             f"_m{i}": _missing(table, c).cast("int64").sum() for i, c in enumerate(cols)
         },
     )
-    first = guard(where, lambda: checks.to_pandas().iloc[0], size=n_records)
+    first = guard(where, lambda: checks.to_pandas().iloc[0])
+    n_records = int(first["_n"])
     if int(first["_na"] or 0):
         raise InputError(
             f"{where}: outcome column {outcome!r} has {int(first['_na'])} missing "
@@ -496,12 +412,14 @@ def fit_risk_model(
     for c in cols:
         keep = keep & ~_missing(table, c)
     used = table.filter(keep)
-    categorical = {
-        c: _levels(used, c, where) for c in cols if _is_categorical(table, rhs, c)
-    }
+    is_cat = [c for c in cols if _is_categorical(table, rhs, c)]
+    categorical, distinct = _levels_and_counts(
+        used, is_cat, cols, outcome, where, n_records
+    )
     names = _design_names(rhs, _prototype(table, cols, categorical))
     if names[0] != "Intercept":
         raise InputError(f"{where}: the model needs an intercept on an engine.")
+    k = len(names)
     extra = {"_row": used[ROW]} if ROW in used.columns else {}
     base = used.select(
         **extra,
@@ -512,23 +430,8 @@ def fit_risk_model(
         },
     )
     base = view(base, "design")
-    k = len(names)
-    stats_row = guard(
-        where,
-        lambda: (
-            base.aggregate(
-                n=base.count(),
-                events=base._y.sum(),
-                **{f"lo{j}": base[f"_x{j}"].min() for j in range(k)},
-                **{f"hi{j}": base[f"_x{j}"].max() for j in range(k)},
-            )
-            .to_pandas()
-            .iloc[0]
-        ),
-        size=n_records,
-    )
-    n_used = int(stats_row["n"])
-    n_events = int(stats_row["events"] or 0)
+    n_used = int(distinct["_n"])
+    n_events = int(distinct["_events"] or 0)
     for c in cols:
         if c in categorical and len(categorical[c]) < 2:
             shown = categorical[c][0] if categorical[c] else "(none)"
@@ -542,8 +445,9 @@ def fit_risk_model(
             f"{where}: outcome {outcome!r} has {n_events} event(s) among "
             f"{n_used} records used; a risk model needs both deaths and survivors."
         )
+    layout = _layout(names, used, distinct, categorical, where)
     start, rank_checked = None, False
-    if extra and n_used > 4 * SAMPLE_ROWS:
+    if layout.z and extra and n_used > 4 * SAMPLE_ROWS:
         # Warm start: Newton on an every-k-th-row sample held in the engine,
         # then the full data from there (usually 2-3 full passes instead of
         # 6-7). Both converge to the same maximum; a sample of full rank
@@ -554,12 +458,25 @@ def fit_risk_model(
             lambda: materialize(base.filter(base._row % stride == 0), "sample"),
             size=n_used,
         )
-        m = guard(where, lambda: int(sample.count().execute()))
-        ev = float(guard(where, lambda: sample._y.sum().execute()))
+        sm = guard(
+            where,
+            lambda: (
+                sample.aggregate(m=sample.count(), ev=sample._y.sum())
+                .to_pandas()
+                .iloc[0]
+            ),
+        )
+        m, ev = int(sm["m"]), float(sm["ev"] or 0)
         if 0 < ev < m:
             try:
                 b0, cov0, ok, _ = _newton(
-                    sample, names, ev / m, max_iter, tol, where, m
+                    _engine_moments(sample, layout, where, m),
+                    k,
+                    ev / m,
+                    max_iter,
+                    tol,
+                    where,
+                    names,
                 )
                 with np.errstate(invalid="ignore"):
                     se0 = np.sqrt(np.diag(cov0))
@@ -572,21 +489,28 @@ def fit_risk_model(
                 b0, ok = None, False
             if ok and np.all(np.isfinite(b0)):
                 start, rank_checked = b0, True
+    if layout.z:
+        moments = _engine_moments(base, layout, where, n_used)
+    else:
+        # every design column is constant within a covariate pattern: the
+        # likelihood depends on the data only through (pattern, n, sum y),
+        # exact sufficient statistics aggregated once; Newton runs in numpy
+        moments = _pattern_moments(base, layout, where, n_used)
     b, cov, converged, gap = _newton(
-        base,
-        names,
+        moments,
+        k,
         n_events / n_used,
         max_iter,
         tol,
         where,
-        n_used,
+        names,
         start=start,
         check_rank=not rank_checked,
     )
     with np.errstate(invalid="ignore"):
         se = np.sqrt(np.diag(cov))
     _separation(names, b, se, gap, converged, where)
-    diagnostics = _diagnostics(base, names, b, groups, where, n_used)
+    diagnostics = _diagnostics(base, names, b, groups, where, n_used, n_events)
     z = stats.norm.ppf(0.975)
     with np.errstate(over="ignore"):
         coef = pd.DataFrame(
@@ -622,28 +546,20 @@ def _missing(table, col: str):
     if c.type().is_floating():
         out = out | c.isnan()
     if c.type().is_string():
-        out = out | (c.strip() == "")
+        out = out | (strip(c) == "")
     return out.fill_null(True)
 
 
 def _newton(
-    base, names, p_bar, max_iter, tol, where, size, *, start=None, check_rank=True
+    moments, k, p_bar, max_iter, tol, where, names, *, start=None, check_rank=True
 ):
+    """Fisher scoring; ``moments(beta, unweighted)`` gives one pass's sums."""
     p_bar = float(np.clip(p_bar, 1e-6, 1 - 1e-6))
-    k = len(names)
     b = np.zeros(k)
     b[0] = special.logit(p_bar)  # intercept-only start, as the in-memory fit
     if start is not None:
         b = np.asarray(start, dtype=float).copy()
-
-    def moments(beta, unweighted=False):
-        return guard(
-            f"{where} (Newton step)",
-            lambda: _moments(base, names, beta, 0.0, unweighted=unweighted),
-            size=size,
-        )
-
-    info, score, dev, gap, xtx = moments(b, unweighted=check_rank)
+    info, score, dev, gap, xtx = moments(b, check_rank)
     rank = k
     if check_rank:
         d = np.sqrt(np.diag(xtx))
@@ -664,7 +580,7 @@ def _newton(
                 break
             for _half in range(30):
                 b_new = b + step
-                info_n, score_n, dev_new, gap_n, _ = moments(b_new)
+                info_n, score_n, dev_new, gap_n, _ = moments(b_new, False)
                 if dev_new <= dev * (1 + 1e-12) or not np.isfinite(dev):
                     break
                 step = step / 2.0
@@ -678,6 +594,274 @@ def _newton(
         except linalg.LinAlgError:
             cov = np.full_like(info, np.inf)
     return b, cov, converged, gap
+
+
+# ---------------------------------------------------------------------------
+# the sums of one Newton pass, grouped by covariate cell
+# ---------------------------------------------------------------------------
+#: Most cells (products of the levels of the discrete covariates) a pass groups by.
+CELL_LIMIT = 20_000
+#: Most covariate patterns aggregated once when every covariate is discrete.
+PATTERN_LIMIT = 500_000
+#: A numeric covariate with at most this many distinct values joins the cells.
+DISCRETE_VALUES = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """Design columns constant within a cell (``d``) and the others (``z``)."""
+
+    d: tuple[int, ...]
+    z: tuple[int, ...]
+    cells: int  # upper bound on the number of cells
+
+
+def _sources(name: str, table, where: str) -> set[str]:
+    out: set[str] = set()
+    if name == "Intercept":
+        return out
+    for part in _split_interaction(name):
+        m = _LEVEL.match(part)
+        if m:
+            out.add(_categorical_column(m.group("code"), table, where))
+        else:
+            out.update(c for c in _names(part) if c in table.columns)
+    return out
+
+
+def _levels_and_counts(used, categorical_cols, cols, outcome, where, size):
+    """Return the categorical levels and numeric distinct counts, in one query.
+
+    The numeric counts are approximate (HyperLogLog); they only choose the
+    cells, which are exact groupings whatever their number.
+    """
+    aggs = {"_n": used.count(), "_events": used[outcome].cast("float64").sum()}
+    for i, c in enumerate(cols):
+        if c in categorical_cols:
+            aggs[f"_l{i}"] = used[c].collect(distinct=True)
+        else:
+            aggs[f"_d{i}"] = used[c].approx_nunique()
+    row = guard(where, lambda: used.aggregate(**aggs).to_pandas().iloc[0], size=size)
+    categorical: dict[str, list] = {}
+    distinct: dict[str, Any] = {"_n": row["_n"], "_events": row["_events"]}
+    for i, c in enumerate(cols):
+        if c in categorical_cols:
+            got = row[f"_l{i}"]
+            values = [
+                v
+                for v in (list(got) if got is not None else [])
+                if v is not None and not (isinstance(v, float) and np.isnan(v))
+            ]
+            if used[c].type().is_integer():
+                values = [int(v) for v in values]
+            categorical[c] = sorted(values)
+            distinct[c] = len(values)
+        else:
+            distinct[c] = int(row[f"_d{i}"] or 0)
+    return categorical, distinct
+
+
+def _layout(names, table, distinct: dict[str, int], categorical, where) -> _Layout:
+    """Split the design columns into cell columns and per-row columns.
+
+    A design column whose source columns are all discrete (categorical, or
+    numeric with few values) is constant within a cell of those columns, so a
+    pass sums per cell only the products that involve the other columns.
+    Sources join the cells, fewest values first, while the product of their
+    counts (an upper bound on the number of cells) stays within the limit.
+    When every source is discrete the cells are the covariate patterns
+    (``z`` empty) and a larger limit applies: they are aggregated only once.
+    """
+    srcs = [_sources(n, table, where) for n in names]
+    pool = sorted(
+        (
+            c
+            for c, v in distinct.items()
+            if not c.startswith("_") and (c in categorical or v <= DISCRETE_VALUES)
+        ),
+        key=lambda c: (distinct[c], c),
+    )
+    every = {c for s in srcs for c in s}
+
+    def pick(limit: int) -> tuple[set[str], int]:
+        chosen: set[str] = set()
+        bound = 1
+        for c in pool:
+            if bound * max(distinct[c], 1) <= limit:
+                chosen.add(c)
+                bound *= max(distinct[c], 1)
+        return chosen, bound
+
+    chosen, bound = pick(PATTERN_LIMIT)
+    if not every <= chosen:
+        chosen, bound = pick(CELL_LIMIT)
+    d = tuple(j for j, s in enumerate(srcs) if s <= chosen)
+    z = tuple(j for j, s in enumerate(srcs) if not s <= chosen)
+    return _Layout(d, z, bound)
+
+
+def _eta_sql(k: int, b: np.ndarray) -> str:
+    return " + ".join(f"CAST({float(b[j])!r} AS DOUBLE) * _x{j}" for j in range(k))
+
+
+def _cell_sql(
+    source: str, k: int, layout: _Layout, b: np.ndarray, unweighted: bool, quote: str
+) -> tuple[str, list[str]]:
+    """Write the SQL of one Newton pass, summed per cell (DuckDB and Spark SQL).
+
+    Per cell: sum w, w z, w z z', r, r z (z the per-row columns), the
+    deviance and max |r|; with ``unweighted`` also the count, z and z z'
+    (for the rank check). Written by hand: eta, mu and w once per row in
+    nested projections, no expression tree rebuilt at each iteration.
+    """
+    xs = ", ".join(f"_x{j}" for j in range(k))
+    z = layout.z
+    exprs: list[tuple[str, str]] = [("sw", "SUM(_w)"), ("sr", "SUM(_r)")]
+    for a, i in enumerate(z):
+        exprs.append((f"swz{a}", f"SUM(_w * _x{i})"))
+        exprs.append((f"srz{a}", f"SUM(_r * _x{i})"))
+        for c, j in enumerate(z[a:], start=a):
+            exprs.append((f"swzz{a}_{c}", f"SUM(_w * _x{i} * _x{j})"))
+    if unweighted:
+        exprs.append(("n", "CAST(COUNT(*) AS DOUBLE)"))
+        for a, i in enumerate(z):
+            exprs.append((f"sz{a}", f"SUM(_x{i})"))
+            for c, j in enumerate(z[a:], start=a):
+                exprs.append((f"szz{a}_{c}", f"SUM(_x{i} * _x{j})"))
+    exprs += [
+        (
+            "dev",
+            "2.0 * SUM(LN(1.0 + EXP(-ABS(_eta))) + GREATEST(_eta, 0.0) - _y * _eta)",
+        ),
+        ("gap", "MAX(ABS(_r))"),
+    ]
+    keys = [f"_x{j}" for j in layout.d]
+    table = f"{quote}{source}{quote}"
+    select = ", ".join([*keys, *(f"{e} AS {n}" for n, e in exprs)])
+    sql = (
+        f"SELECT {select}"
+        f" FROM (SELECT _y, {xs}, _eta, _mu * (1.0 - _mu) AS _w, _y - _mu AS _r"
+        f" FROM (SELECT _y, {xs}, _eta, 1.0 / (1.0 + EXP(-_eta)) AS _mu"
+        f" FROM (SELECT _y, {xs}, {_eta_sql(k, b)} AS _eta FROM {table}) AS a)"
+        f" AS b) AS c GROUP BY {', '.join(keys)}"
+    )
+    return sql, [*keys, *(n for n, _ in exprs)]
+
+
+def _run_sql(base, sql: str) -> np.ndarray:
+    import ibis
+
+    con = ibis.get_backend(base)
+    if con.name == "duckdb":
+        rows = con.con.execute(sql).fetchall()
+    else:
+        rows = [tuple(r) for r in con._session.sql(sql).collect()]
+    return np.array(rows, dtype=float).reshape(len(rows), -1)
+
+
+def _combine(
+    layout: _Layout, k: int, d: np.ndarray, g: dict[str, np.ndarray], prefix: str
+) -> np.ndarray:
+    """X'AX from per-cell sums: A = W (prefix "w") or the identity ("")."""
+    z = layout.z
+    dd = np.asarray(layout.d)
+    zz = np.asarray(z, dtype=int)
+    s0 = g["sw"] if prefix == "w" else g["n"]
+    out = np.zeros((k, k))
+    out[np.ix_(dd, dd)] = d.T @ (s0[:, None] * d)
+    if len(z):
+        sz = np.column_stack([g[f"s{prefix}z{a}"] for a in range(len(z))])
+        cross = d.T @ sz
+        out[np.ix_(dd, zz)] = cross
+        out[np.ix_(zz, dd)] = cross.T
+        for a in range(len(z)):
+            for c in range(a, len(z)):
+                v = float(g[f"s{prefix}zz{a}_{c}"].sum())
+                out[z[a], z[c]] = out[z[c], z[a]] = v
+    return out
+
+
+def _engine_moments(base, layout: _Layout, where: str, size: int):
+    """moments(beta, unweighted): one grouped engine query per pass."""
+    import ibis
+
+    k = len(layout.d) + len(layout.z)
+    con = ibis.get_backend(base)
+    if con.name not in ("duckdb", "pyspark"):  # any other backend: Ibis sums
+        names = [f"_x{j}" for j in range(k)]
+
+        def ibis_moments(beta, unweighted=False):
+            return guard(
+                f"{where} (Newton step)",
+                lambda: _moments_ibis_pass(base, names, beta, unweighted),
+                size=size,
+            )
+
+        return ibis_moments
+    source = base.get_name().split(".")[-1]
+    quote = '"' if con.name == "duckdb" else "`"
+
+    def moments(beta, unweighted=False):
+        sql, cols = _cell_sql(source, k, layout, beta, unweighted, quote)
+        arr = guard(f"{where} (Newton step)", lambda: _run_sql(base, sql), size=size)
+        g = {c: arr[:, i] for i, c in enumerate(cols)}
+        d = arr[:, : len(layout.d)]
+        info = _combine(layout, k, d, g, "w")
+        score = np.zeros(k)
+        score[np.asarray(layout.d)] = d.T @ g["sr"]
+        for a, j in enumerate(layout.z):
+            score[j] = float(g[f"srz{a}"].sum())
+        xtx = _combine(layout, k, d, g, "") if unweighted else None
+        return info, score, float(g["dev"].sum()), float(g["gap"].max()), xtx
+
+    return moments
+
+
+def _pattern_moments(base, layout: _Layout, where: str, size: int):
+    """Aggregate once to (pattern, n, sum y); moments(beta) then run in numpy."""
+    k = len(layout.d)
+    keys = [f"_x{j}" for j in range(k)]
+    grouped = base.group_by(keys).aggregate(_n=base.count(), _s=base._y.sum())
+    frame = guard(
+        f"{where} (covariate patterns)", lambda: grouped.to_pandas(), size=size
+    )
+    x = frame[keys].to_numpy(dtype=float)
+    n = frame["_n"].to_numpy(dtype=float)
+    s = frame["_s"].to_numpy(dtype=float)
+
+    def moments(beta, unweighted=False):
+        eta = x @ beta
+        mu = special.expit(eta)
+        w = n * mu * (1.0 - mu)
+        info = x.T @ (w[:, None] * x)
+        score = x.T @ (s - n * mu)
+        soft = np.log1p(np.exp(-np.abs(eta))) + np.maximum(eta, 0.0)
+        dev = 2.0 * float(np.sum(n * soft - s * eta))
+        gap = float(
+            max(
+                np.max(1.0 - mu, where=s > 0, initial=0.0),
+                np.max(mu, where=s < n, initial=0.0),
+            )
+        )
+        xtx = x.T @ (n[:, None] * x) if unweighted else None
+        return info, score, dev, gap, xtx
+
+    return moments
+
+
+def _moments_ibis_pass(base, names, b, unweighted):
+    """Fallback: the row-wise sums of one pass as an Ibis expression."""
+    row = _moments_ibis(base, names, b, 0.0, unweighted=unweighted)
+    k = len(names)
+    info = np.empty((k, k))
+    xtx = np.empty((k, k)) if unweighted else None
+    for i in range(k):
+        for j in range(i, k):
+            info[i, j] = info[j, i] = float(row[f"w{i}_{j}"])
+            if xtx is not None:
+                xtx[i, j] = xtx[j, i] = float(row[f"u{i}_{j}"])
+    score = np.array([float(row[f"s{i}"]) for i in range(k)])
+    return info, score, float(row["dev"]), float(row["gap"]), xtx
 
 
 def _separation(names, b, se, gap, converged, where) -> None:
@@ -840,7 +1024,7 @@ def _order_statistic(per_stats, h: float) -> float:
     return lo + (h - np.floor(h)) * (hi - lo)
 
 
-def _diagnostics(base, names, b, groups, where, size) -> RiskDiagnostics:
+def _diagnostics(base, names, b, groups, where, size, events) -> RiskDiagnostics:
     """RiskDiagnostics from two engine queries.
 
     Every statistic of :func:`ccdata.risk.diagnostics.assess_predictions` is
@@ -880,7 +1064,7 @@ def _diagnostics(base, names, b, groups, where, size) -> RiskDiagnostics:
             if k <= n - 1
         }
     )
-    o = float(guard(where, lambda: base._y.sum().execute(), size=size))
+    o = float(events)  # counted with the fit
     n1, n0 = o, n - o
     v10 = (per.neg_below * 2.0 + per.neg) / (2.0 * n0)
     v01 = 1.0 - (per.pos_below * 2.0 + per.pos) / (2.0 * n1)

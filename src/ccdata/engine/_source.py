@@ -375,6 +375,21 @@ def _duckdb_view(con, query: str):
     return con.table(name)
 
 
+def strip(text):
+    """Return ``text.strip()`` (ASCII whitespace, as Ibis), trimming only when needed.
+
+    A trim with a list of characters costs DuckDB about a microsecond per
+    value, whatever the value; the first and last characters are tested
+    first (``ascii`` of the string and of its reverse), so only values that
+    start or end with whitespace (or a control character) are trimmed.
+    Same result as ``text.strip()``, NULL kept.
+    """
+    import ibis
+
+    edge = (text.ascii_str() <= 32) | (text.reverse().ascii_str() <= 32)
+    return ibis.ifelse(edge.fill_null(False), text.strip(), text)
+
+
 def view(expr, label: str):
     """Name ``expr`` as a view in its engine, so later queries compile small.
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from ccdata.engine._source import ROW, guard, materialize, view
+from ccdata.engine._source import ROW, guard, materialize, strip, view
 from ccdata.errors import InputError
 from ccdata.schemas import (
     SchemaLike,
@@ -134,7 +134,7 @@ def _coerce(t, name: str, kind: str) -> _Col:
     dt = raw.type()
     false = ibis.literal(False)
     if dt.is_string():
-        s = raw.strip()
+        s = strip(raw)
         blank = s.isnull() | (s == "")
         text = ibis.ifelse(blank, ibis.null("string"), s)
         if kind in ("int", "float", "bool"):
@@ -629,7 +629,22 @@ def _duplicates(flagged, keys):
     for k in keys:
         this = flagged[f"_t_{k}"].notnull()
         ok = this if ok is None else ok & this
-    sub = flagged.filter(ok)
+    # Two steps, both exact: group by a 64-bit hash of the key (a hash table
+    # of integers, not of 50 million strings), then count the exact keys of
+    # the few rows whose hash occurs more than once (a hash collision only
+    # adds a candidate; the exact count decides).
+    h = None
+    for k in keys:
+        hk = flagged[f"_t_{k}"].hash()
+        h = hk if h is None else h ^ hk
+    sub = flagged.filter(ok).mutate(_dup_h=h)
+    cand = (
+        sub.group_by("_dup_h")
+        .aggregate(_dup_c=sub.count())
+        .filter(lambda t: t._dup_c > 1)
+        .select(_dup_hc="_dup_h")
+    )
+    sub = sub.semi_join(cand, sub._dup_h == cand._dup_hc)
     return (
         sub.group_by([sub[f"_t_{k}"] for k in keys])
         .aggregate(_dup_n=sub.count())
