@@ -39,8 +39,9 @@ __all__ = ["EPS", "CountModel", "boundaries", "tails", "verdict"]
 #: How far inside (s - 1, s) a drawn boundary is kept, in counts.
 EPS = 1e-9
 
-#: Beyond this many distinct sizes, quantile walks use two threads.
-_PARALLEL_MIN = 100_000
+#: From this many distinct sizes (or counts), quantile walks and tail
+#: probabilities use two threads (numpy and scipy.special release the GIL).
+_PARALLEL_MIN = 20_000
 
 
 class CountModel:
@@ -117,10 +118,13 @@ class CountModel:
                 out = special.pdtr(rr, p["mu"])
             else:  # nbinom: I_q(shape, r + 1); Poisson once the gamma is a point
                 shape, mu, near = self._nb()
-                out = np.where(
+                out = _branch(
                     near,
-                    special.pdtr(rr, mu),
-                    special.betainc(shape, rr + 1, shape / (shape + mu)),
+                    lambda r_, m_, s_: special.pdtr(r_, m_),
+                    lambda r_, m_, s_: special.betainc(s_, r_ + 1, s_ / (s_ + m_)),
+                    rr,
+                    mu,
+                    shape,
                 )
         return np.where(r < 0, 0.0, out)
 
@@ -140,10 +144,13 @@ class CountModel:
                 out = special.gammainc(kk, p["mu"])
             else:  # P(X >= k) = I_{1-q}(k, shape)
                 shape, mu, near = self._nb()
-                out = np.where(
+                out = _branch(
                     near,
-                    special.gammainc(kk, mu),
-                    special.betainc(kk, shape, mu / (shape + mu)),
+                    lambda k_, m_, s_: special.gammainc(k_, m_),
+                    lambda k_, m_, s_: special.betainc(k_, s_, m_ / (s_ + m_)),
+                    kk,
+                    mu,
+                    shape,
                 )
         return np.where(k <= 0, 1.0, out)
 
@@ -169,27 +176,54 @@ class CountModel:
                 shape, mu, near = self._nb()
                 inside = r >= 0
                 rr = np.where(inside, r, 0.0)
-                log_pois = special.xlogy(rr, mu) - mu
-                # log Gamma(s + k) - log Gamma(s), stable for large s (Stirling)
-                big = shape > 1e5
-                s_ = np.where(big, shape, 1.0)
-                stirling = (
-                    (s_ - 0.5) * np.log1p(rr / s_)
-                    + special.xlogy(rr, s_ + rr)
-                    - rr
-                    + 1 / (12 * (s_ + rr))
-                    - 1 / (12 * s_)
+                log_pmf = (
+                    _branch(near, _log_pois_kernel, _log_nb_kernel, rr, mu, shape)
+                    - special.gammaln(rr + 1)
                 )
-                lg = np.where(
-                    big, stirling, special.gammaln(rr + shape) - special.gammaln(shape)
-                )
-                log_nb = (
-                    lg
-                    - shape * np.log1p(mu / shape)
-                    + special.xlogy(rr, mu / (shape + mu))
-                )
-                log_pmf = np.where(near, log_pois, log_nb) - special.gammaln(rr + 1)
         return np.where(inside, np.exp(log_pmf), 0.0)
+
+
+def _branch(mask, f_true, f_false, *args: np.ndarray) -> np.ndarray:
+    """Return ``np.where(mask, f_true(*args), f_false(*args))``.
+
+    Each function is evaluated only where it is used (they are elementwise,
+    so the values are the same).
+    """
+    if not mask.any():
+        return f_false(*args)
+    if mask.all():
+        return f_true(*args)
+    out = np.empty(mask.shape)
+    out[mask] = f_true(*(a[mask] for a in args))
+    other = ~mask
+    out[other] = f_false(*(a[other] for a in args))
+    return out
+
+
+def _log_pois_kernel(rr: np.ndarray, mu: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """Return log P(X = r) + log r! of a Poisson(mu) count."""
+    return special.xlogy(rr, mu) - mu
+
+
+def _log_stirling(rr: np.ndarray, s_: np.ndarray) -> np.ndarray:
+    """Return log Gamma(s + k) - log Gamma(s) for large s (Stirling)."""
+    return (
+        (s_ - 0.5) * np.log1p(rr / s_)
+        + special.xlogy(rr, s_ + rr)
+        - rr
+        + 1 / (12 * (s_ + rr))
+        - 1 / (12 * s_)
+    )
+
+
+def _log_gamma_ratio(rr: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    return special.gammaln(rr + shape) - special.gammaln(shape)
+
+
+def _log_nb_kernel(rr: np.ndarray, mu: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    """Return log P(X = r) + log r! of a negative binomial (mean mu, shape)."""
+    lg = _branch(shape > 1e5, _log_stirling, _log_gamma_ratio, rr, shape)
+    return lg - shape * np.log1p(mu / shape) + special.xlogy(rr, mu / (shape + mu))
 
 
 # --------------------------------------------------------------------------
@@ -206,12 +240,8 @@ def _quantile_index(
     (F(r - 1) = F(r) - P(R = r)), so one CDF evaluation per point; points that
     do not settle in 60 steps restart from a bisection on the CDF.
     """
-    mean, var, skew = model.moments()
     upper = model.upper_bound()
-    z = special.ndtri(p)
-    with np.errstate(invalid="ignore"):
-        guess = mean + np.sqrt(var) * (z + (z**2 - 1) * skew / 6)
-    r = np.clip(np.round(np.nan_to_num(guess)), 0.0, upper)
+    r = _cornish_fisher(model, p)
     f_r = model.cdf(r)
     mass = model.pmf(r)
     settled = np.zeros(r.shape, dtype=bool)
@@ -258,6 +288,49 @@ def _quantile_index(
         f_r[stuck] = sub.cdf(hi)
         mass[stuck] = sub.pmf(hi)
     return r, np.minimum(f_r, 1.0), mass
+
+
+def _cornish_fisher(model: CountModel, p: float) -> np.ndarray:
+    """Cornish-Fisher guess of r_p, rounded and clipped to the support."""
+    mean, var, skew = model.moments()
+    z = special.ndtri(p)
+    with np.errstate(invalid="ignore"):
+        guess = mean + np.sqrt(var) * (z + (z**2 - 1) * skew / 6)
+    return np.clip(np.round(np.nan_to_num(guess)), 0.0, model.upper_bound())
+
+
+#: Relative distance from a breakpoint within which r_p is not taken as known.
+_BREAK_TOL = 1e-8
+
+
+def breakpoint_index(model: CountModel, p: float) -> tuple[np.ndarray, np.ndarray]:
+    """r_p of a Poisson model without a CDF per point, and where it is certain.
+
+    F(r; mu) decreases in mu, so F(r; mu) >= p exactly when mu <= c_r, with
+    c_r = Q^-1(r + 1, p) the inverse regularised upper incomplete gamma, and
+    c_r increases in r: r_p is the number of breakpoints below mu (one inverse
+    per count in range instead of a CDF per point). A mean within a relative
+    1e-8 of a breakpoint, or outside the range of breakpoints computed, is
+    reported as not certain (the caller computes it exactly).
+    """
+    mu = model.p["mu"]
+    certain = np.zeros(mu.shape, dtype=bool)
+    r = np.zeros(mu.shape)
+    guess = _cornish_fisher(model, p)
+    if model.dist != "poisson" or mu.size == 0 or not np.all(np.isfinite(guess)):
+        return r, certain
+    r_lo = max(float(guess.min()) - 8.0, 0.0)
+    r_hi = float(guess.max()) + 8.0
+    if r_hi - r_lo + 1 > max(mu.size, 64):  # more breakpoints than points
+        return r, certain
+    k = np.arange(r_lo, r_hi + 1.0)
+    c = special.gammainccinv(k + 1.0, p)
+    if not np.all(np.isfinite(c)) or np.any(np.diff(c) <= 0):
+        return r, certain
+    j_a = np.searchsorted(c, mu * (1 - _BREAK_TOL), side="left")
+    j_b = np.searchsorted(c, mu * (1 + _BREAK_TOL), side="left")
+    certain = (j_a == j_b) & (j_a > 0) & (j_a < c.size) & (mu > 0)
+    return r_lo + j_a, certain
 
 
 def _walk_boundaries(model: CountModel, alpha: float) -> tuple[np.ndarray, np.ndarray]:
@@ -445,6 +518,35 @@ def tails(
         table = _BetaBinomialTable(model)
         rows = np.arange(obs.size) if table_rows is None else table_rows
         return table.tails(rows, obs)
+    rows = np.arange(obs.size) if table_rows is None else table_rows
+    return tails_at(model, rows, obs)
+
+
+def tails_at(
+    model: CountModel, rows: np.ndarray, obs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``tails(model.take(rows), obs)`` for a closed-form model.
+
+    Large inputs are split over two threads.
+    """
+    obs = np.asarray(obs, dtype=float)
+    if obs.size >= _PARALLEL_MIN:
+        halves = np.array_split(np.arange(obs.size), 2)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            parts = list(
+                pool.map(
+                    lambda ix: _closed_tails(model.take(rows[ix]), obs[ix]), halves
+                )
+            )
+        return (
+            np.concatenate([parts[0][0], parts[1][0]]),
+            np.concatenate([parts[0][1], parts[1][1]]),
+        )
+    return _closed_tails(model.take(rows), obs)
+
+
+def _closed_tails(model: CountModel, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Tails of a binomial, Poisson or negative binomial, one entry per count."""
     # One special-function call per count: the tail on the far side of the
     # mean directly (no cancellation), the other as its complement.
     # P(X <= floor(O)) = 1 - P(X >= ceil(O)) + P(X = O) [O whole].
@@ -494,8 +596,42 @@ def verdict(
     if obs is None:
         return bounds, None, None
     assert inverse is not None  # obs is always given with its inverse
-    up, dn = tails(model.take(inverse), obs)
+    up, dn = tails_at(model, inverse, obs)
     return bounds, up, dn
+
+
+def null_boundaries_beyond(
+    null: CountModel,
+    alphas: list[float],
+    wider: list[tuple[np.ndarray, np.ndarray]],
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Boundaries of a Poisson ``null``, computed only where they could matter.
+
+    ``wider`` are the predictive model's boundaries, to be combined as
+    ``min(lower)``/``max(upper)``. Where the null's r_p (from its
+    breakpoints, :func:`breakpoint_index`) shows that the predictive boundary
+    is the more extreme one, the null's boundary is not computed and the
+    predictive one is returned in its place: the null's lower boundary lies in
+    (r_p - 1, r_p + 1e-9] and its upper one in [r_p, r_p + 1), so a predictive
+    lower boundary <= r_p - 1 (upper >= r_p + 1) wins. Elsewhere the walk
+    computes the null exactly, so ``min``/``max`` give the same values as
+    when every null boundary is computed.
+    """
+    need = np.zeros(null.shape, dtype=bool)
+    if null.dist != "poisson":
+        need[:] = True
+    else:
+        for a, (lo2, hi2) in zip(alphas, wider, strict=True):
+            r_lo, c_lo = breakpoint_index(null, a)
+            r_hi, c_hi = breakpoint_index(null, 1.0 - a)
+            need |= ~(c_lo & (lo2 <= r_lo - 1.0)) | ~(c_hi & (hi2 >= r_hi + 1.0))
+    out = [(lo2.copy(), hi2.copy()) for lo2, hi2 in wider]
+    idx = np.flatnonzero(need)
+    if idx.size:
+        sub = boundaries(null.take(idx), alphas)
+        for (lo, hi), (lo_s, hi_s) in zip(out, sub, strict=True):
+            lo[idx], hi[idx] = lo_s, hi_s
+    return out
 
 
 def _binomial_by_table(
