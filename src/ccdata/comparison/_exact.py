@@ -176,10 +176,9 @@ class CountModel:
                 shape, mu, near = self._nb()
                 inside = r >= 0
                 rr = np.where(inside, r, 0.0)
-                log_pmf = (
-                    _branch(near, _log_pois_kernel, _log_nb_kernel, rr, mu, shape)
-                    - special.gammaln(rr + 1)
-                )
+                log_pmf = _branch(
+                    near, _log_pois_kernel, _log_nb_kernel, rr, mu, shape
+                ) - special.gammaln(rr + 1)
         return np.where(inside, np.exp(log_pmf), 0.0)
 
 
