@@ -383,12 +383,11 @@ def _swept_cdf(model: CountModel, r: np.ndarray) -> np.ndarray:
             sp = shape + rr + 1.0
             slope0 = np.abs(rr / t0 - sp / (shape + t0))
             slope1 = np.abs(rr / t1 - sp / (shape + t1))
-            sv = np.full(rr.shape, shape)
-            const = (
-                _branch(sv > 1e5, _log_stirling, _log_gamma_ratio, rr, sv)
-                - special.gammaln(rr + 1.0)
-                + np.log(shape + rr)
-            )
+            if shape > 1e5:
+                lg = _log_stirling(rr, np.full(rr.shape, shape))
+            else:
+                lg = special.gammaln(rr + shape) - special.gammaln(shape)
+            const = lg - special.gammaln(rr + 1.0) + np.log(shape + rr)
         curv = np.sqrt(rr + 1.0) / t0
         step_ok = h * (np.maximum(slope0, slope1) + curv) <= _SWEEP_STEP
         start = np.ones(r.shape, dtype=bool)
@@ -500,7 +499,7 @@ class _BetaBinomialTable:
             )
             logp = np.where(valid, logp, -np.inf)
             logp -= logp.max(axis=1, keepdims=True)
-            mass = np.where(valid, np.exp(logp), 0.0)
+            mass = np.exp(logp)  # exp(-inf) = 0 in the padding
             mass /= mass.sum(axis=1, keepdims=True)
             cum = np.cumsum(mass, axis=1)
             rcum = np.cumsum(mass[:, ::-1], axis=1)[:, ::-1]
@@ -510,7 +509,7 @@ class _BetaBinomialTable:
             wr = width[rows]
             for alpha in self.alphas:  # drawn boundaries, row by row in 2-D
                 # upper: the first flagged count s has P(X >= s) <= alpha
-                j = (valid & (rcum > alpha)).sum(axis=1)
+                j = (rcum > alpha).sum(axis=1)  # padding: rcum = 0
                 has = j < wr
                 jj = np.minimum(j, wr - 1)[:, None]
                 t_s = np.take_along_axis(rcum, jj, 1)[:, 0]
@@ -522,7 +521,7 @@ class _BetaBinomialTable:
                 s_ = lo[rows] + j
                 up_b = np.where(has, s_ - np.clip(c, EPS, 1.0), hi[rows] + 1 - EPS)
                 # lower: the first count not flagged t has P(X <= t) > alpha
-                j = (valid & (cum <= alpha)).sum(axis=1)
+                j = (cum <= alpha).sum(axis=1)  # padding: cum = 1 > alpha
                 jj = np.minimum(j, wr - 1)[:, None]
                 f_t = np.take_along_axis(cum, jj, 1)[:, 0]
                 f_p = np.where(
@@ -630,35 +629,41 @@ def tails_at(
         halves = np.array_split(np.arange(obs.size), 2)
         with ThreadPoolExecutor(max_workers=2) as pool:
             parts = list(
-                pool.map(
-                    lambda ix: _closed_tails(model.take(rows[ix]), obs[ix]), halves
-                )
+                pool.map(lambda ix: _closed_tails(model, rows[ix], obs[ix]), halves)
             )
         return (
             np.concatenate([parts[0][0], parts[1][0]]),
             np.concatenate([parts[0][1], parts[1][1]]),
         )
-    return _closed_tails(model.take(rows), obs)
+    return _closed_tails(model, rows, obs)
 
 
-def _closed_tails(model: CountModel, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Tails of a binomial, Poisson or negative binomial, one entry per count."""
+def _closed_tails(
+    model: CountModel, rows: np.ndarray, obs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Tails of a binomial, Poisson or negative binomial at ``model[rows]``."""
     # One special-function call per count: the tail on the far side of the
     # mean directly (no cancellation), the other as its complement.
     # P(X <= floor(O)) = 1 - P(X >= ceil(O)) + P(X = O) [O whole].
-    mean = model.moments()[0]
+    if model.dist == "binomial":
+        mean = (model.p["n"] * model.p["prob"])[rows]
+    elif model.dist in ("poisson", "nbinom"):
+        mean = model.p["mu"][rows]
+    else:
+        mean = model.moments()[0][rows]
     whole = np.ceil(obs) == np.floor(obs)
     upper = np.empty(obs.shape)
     lower = np.empty(obs.shape)
-    hi = np.flatnonzero(obs >= mean)
-    lo = np.flatnonzero(~(obs >= mean))
+    above = obs >= mean
+    hi = np.flatnonzero(above)
+    lo = np.flatnonzero(~above)
     if hi.size:
-        sub, o = model.take(hi), obs[hi]
+        sub, o = model.take(rows[hi]), obs[hi]
         up = sub.sf(np.ceil(o))
         at = np.where(whole[hi], sub.pmf(o), 0.0)
         upper[hi], lower[hi] = up, 1.0 - up + at
     if lo.size:
-        sub, o = model.take(lo), obs[lo]
+        sub, o = model.take(rows[lo]), obs[lo]
         dn = sub.cdf(np.floor(o))
         at = np.where(whole[lo], sub.pmf(o), 0.0)
         lower[lo], upper[lo] = dn, 1.0 - dn + at
