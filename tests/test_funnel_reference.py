@@ -224,3 +224,52 @@ def test_dense_ratio_limits_match_scipy_quantiles():
             max(want_lo, 0) / e[i], rel=1e-11, abs=1e-14
         )
         assert adj["upper_998"].iloc[i] == pytest.approx(want_hi / e[i], rel=1e-11)
+
+
+@pytest.mark.parametrize(
+    ("dist", "lo", "hi", "shape"),
+    [
+        ("poisson", 2.0, 400.0, None),
+        ("poisson", 0.001, 3.0, None),
+        ("poisson", 1e4, 1e6, None),
+        ("nbinom", 2.0, 400.0, 100.0),
+        ("nbinom", 0.01, 5000.0, 0.5),
+    ],
+)
+def test_swept_cdf_equals_the_cdf_at_every_point(dist, lo, hi, shape):
+    from ccdata.comparison._exact import CountModel, _cornish_fisher, _swept_cdf
+
+    mu = np.sort(np.random.default_rng(3).uniform(lo, hi, 20_000))
+    params = (
+        {"mu": mu} if shape is None else {"mu": mu, "shape": np.full(mu.size, shape)}
+    )
+    model = CountModel(dist, **params)
+    for p in (0.001, 0.025, 0.5, 0.975, 0.999):
+        r = _cornish_fisher(model, p)
+        exact = (
+            stats.poisson.cdf(r, mu)
+            if shape is None
+            else stats.nbinom.cdf(r, shape, shape / (shape + mu))
+        )
+        np.testing.assert_allclose(_swept_cdf(model, r), exact, rtol=0, atol=2e-13)
+
+
+def test_null_boundaries_skipped_only_where_the_predictive_ones_win():
+    from ccdata.comparison._exact import (
+        CountModel,
+        boundaries,
+        null_boundaries_beyond,
+    )
+
+    mu = np.sort(np.random.default_rng(4).uniform(0.01, 300, 5_000))
+    null = CountModel("poisson", mu=mu)
+    alphas = [0.025, 0.001]
+    for tau2 in (1e-7, 1e-3, 0.05):
+        shape = 1.0 / tau2
+        pred = CountModel("nbinom", mu=mu, shape=np.full(mu.size, shape))
+        wide = boundaries(pred, alphas)
+        full = boundaries(null, alphas)
+        fast = null_boundaries_beyond(null, alphas, wide)
+        for (lo, hi), (lo2, hi2), (flo, fhi) in zip(full, wide, fast, strict=True):
+            np.testing.assert_array_equal(np.minimum(lo, lo2), np.minimum(flo, lo2))
+            np.testing.assert_array_equal(np.maximum(hi, hi2), np.maximum(fhi, hi2))

@@ -20,7 +20,18 @@ lower side this is Spiegelhalter's interpolated alpha-quantile itself; on
 the upper side it is his (1 - alpha)-quantile plus one count, because the
 quantile r_p itself has P(X >= r_p) > alpha and is not beyond chance.
 
-Everything is vectorised over arrays (no loop over units). Beta-binomial
+Everything is vectorised over arrays (no loop over units). Quantiles come
+from a Cornish-Fisher guess walked one count at a time with the mass. Along
+many distinct, sorted means (ratios: every expected count its own), the
+Poisson and negative-binomial CDF at the guessed count is *swept* rather than
+called per point: F(r; mu) is smooth in mu with dF/dmu = -P(X = r) (times
+(s + r)/(s + mu) for a negative binomial of shape s), so between neighbouring
+means with the same r it is carried by a 3-point Gauss-Legendre integral of
+that density, restarting from an exact CDF call whenever r changes or a step
+is long (absolute error below 1e-13, measured; tested against scipy). Under
+over-dispersion the null (Poisson) boundaries are computed only where they
+could be wider than the predictive ones, which its quantile breakpoints
+(inverse incomplete gamma per count) show without a CDF call. Beta-binomial
 tails have no closed form: they come from per-denominator tables of the
 probability mass over mean +/- 12 SD (plus 4 counts, clipped to [0, n]),
 built by the ratio recurrence of successive masses (stable as a + b grows,
@@ -342,6 +353,9 @@ _GL_W = np.array([5.0, 8.0, 5.0]) / 18.0
 #: relative error below 1e-14 of each step's own, already small, integral).
 _SWEEP_STEP = 0.05
 
+#: Largest log-gamma term in the swept density (counts up to a few thousand).
+_SWEEP_LOG_MAX = 2e4
+
 #: Fewest points for which sweeping is worth its set-up.
 _SWEEP_MIN = 256
 
@@ -390,6 +404,9 @@ def _swept_cdf(model: CountModel, r: np.ndarray) -> np.ndarray:
             const = lg - special.gammaln(rr + 1.0) + np.log(shape + rr)
         curv = np.sqrt(rr + 1.0) / t0
         step_ok = h * (np.maximum(slope0, slope1) + curv) <= _SWEEP_STEP
+        # log-density terms this large cancel to rounding (~1e-16 of them):
+        # restart from the exact CDF instead of integrating a blurred density
+        step_ok &= np.abs(const) <= _SWEEP_LOG_MAX
         start = np.ones(r.shape, dtype=bool)
         start[1:] = (rr != r[:-1]) | ~step_ok
         total = np.zeros(h.shape)
