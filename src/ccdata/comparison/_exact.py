@@ -253,8 +253,7 @@ def _quantile_index(
     """
     upper = model.upper_bound()
     r = _cornish_fisher(model, p)
-    f_r = _swept_cdf(model, r)
-    mass = model.pmf(r)
+    f_r, mass = _swept_cdf_mass(model, r)
     settled = np.zeros(r.shape, dtype=bool)
     active = np.arange(r.size)  # points still moving; only they are recomputed
     for _ in range(60):
@@ -361,6 +360,11 @@ _SWEEP_MIN = 256
 
 
 def _swept_cdf(model: CountModel, r: np.ndarray) -> np.ndarray:
+    """F(r_i; mu_i) as :func:`_swept_cdf_mass` computes it."""
+    return _swept_cdf_mass(model, r)[0]
+
+
+def _swept_cdf_mass(model: CountModel, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """F(r_i; mu_i) along means sorted ascending, one CDF call per run of r.
 
     For a Poisson count, and a negative binomial of one shape s, the CDF at a
@@ -371,10 +375,11 @@ def _swept_cdf(model: CountModel, r: np.ndarray) -> np.ndarray:
     exact CDF call, as :meth:`CountModel.cdf`) wherever r changes or a step is
     too long for the quadrature to be exact to rounding (``_SWEEP_STEP``).
     Anything else (binomial, unsorted means, a varying or near-infinite
-    shape, few points) gets the exact CDF at every point.
+    shape, few points) gets the exact CDF at every point. Also returns the
+    mass P(X = r_i) (from the same log-gamma terms where they are small).
     """
     if r.ndim != 1 or r.size < _SWEEP_MIN or model.dist not in ("poisson", "nbinom"):
-        return model.cdf(r)
+        return model.cdf(r), model.pmf(r)
     if model.dist == "poisson":
         mu = model.p["mu"]
         shape = None
@@ -382,26 +387,31 @@ def _swept_cdf(model: CountModel, r: np.ndarray) -> np.ndarray:
         shape_all, mu, near = model._nb()
         shape = float(shape_all[0])
         if near.any() or not np.all(shape_all == shape) or not (shape <= 1e8):
-            return model.cdf(r)
+            return model.cdf(r), model.pmf(r)
     if not (np.all(mu[1:] >= mu[:-1]) and mu[0] > 0 and np.isfinite(mu[-1])):
-        return model.cdf(r)
+        return model.cdf(r), model.pmf(r)
     t0, t1 = mu[:-1], mu[1:]
     h = t1 - t0
     rr = r[1:]
-    nodes = _sweep_nodes(model, t0, h, shape)
+    nodes, at_mu = _sweep_nodes(model, t0, h, shape)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if shape is None:
             slope0, slope1 = np.abs(rr / t0 - 1.0), np.abs(rr / t1 - 1.0)
-            const = -special.gammaln(rr + 1.0)
+            const_all = -special.gammaln(r + 1.0)
+            log_mass = const_all + r * at_mu[0] + at_mu[1]
         else:
             sp = shape + rr + 1.0
             slope0 = np.abs(rr / t0 - sp / (shape + t0))
             slope1 = np.abs(rr / t1 - sp / (shape + t1))
             if shape > 1e5:
-                lg = _log_stirling(rr, np.full(rr.shape, shape))
+                lg = _log_stirling(r, np.full(r.shape, shape))
             else:
-                lg = special.gammaln(rr + shape) - special.gammaln(shape)
-            const = lg - special.gammaln(rr + 1.0) + np.log(shape + rr)
+                lg = special.gammaln(r + shape) - special.gammaln(shape)
+            log_mass = lg - special.gammaln(r + 1.0)
+            log_mass_all = log_mass + at_mu[1] + r * (at_mu[0] - at_mu[2])
+            const_all = log_mass + np.log(shape + r)
+            log_mass = log_mass_all
+        const = const_all[1:]
         curv = np.sqrt(rr + 1.0) / t0
         step_ok = h * (np.maximum(slope0, slope1) + curv) <= _SWEEP_STEP
         # log-density terms this large cancel to rounding (~1e-16 of them):
@@ -423,26 +433,35 @@ def _swept_cdf(model: CountModel, r: np.ndarray) -> np.ndarray:
     csum = np.cumsum(inc)
     run = np.cumsum(start) - 1  # index of each point's run
     out = f_first[run] - (csum - csum[first][run])
-    return np.clip(out, 0.0, 1.0)
+    mass = np.exp(log_mass)
+    big = np.flatnonzero(~(np.abs(const_all) <= _SWEEP_LOG_MAX))
+    if big.size:
+        mass[big] = model.take(big).pmf(r[big])
+    return np.clip(out, 0.0, 1.0), mass
 
 
 def _sweep_nodes(
     model: CountModel, t0: np.ndarray, h: np.ndarray, shape: float | None
-) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
-    """Logarithms at the quadrature nodes, shared by every r of one model."""
+) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], tuple[np.ndarray, ...]]:
+    """Logarithms at the quadrature nodes and at the means themselves.
+
+    Shared by every r of one model (cached on it): (log t, -t, 0) for a
+    Poisson, (log t, -s log(1 + t / s), log(s + t)) for a negative binomial.
+    """
     cached = getattr(model, "_sweep_cache", None)
     if cached is not None:
         return cached
     out = []
+    mu = model.p["mu"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        for x_ in _GL_X:
-            t = t0 + h * x_
+        for t in [t0 + h * x_ for x_ in _GL_X] + [mu]:
             if shape is None:
-                out.append((np.log(t), -t, None))
+                out.append((np.log(t), -t, np.zeros(0)))
             else:
                 out.append((np.log(t), -shape * np.log1p(t / shape), np.log(shape + t)))
-    model._sweep_cache = out  # type: ignore[attr-defined]
-    return out
+    result = (out[:-1], out[-1])
+    model._sweep_cache = result  # type: ignore[attr-defined]
+    return result
 
 
 def _walk_boundaries(model: CountModel, alpha: float) -> tuple[np.ndarray, np.ndarray]:
