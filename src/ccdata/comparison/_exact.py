@@ -326,11 +326,15 @@ def breakpoint_index(model: CountModel, p: float) -> tuple[np.ndarray, np.ndarra
     mu = model.p["mu"]
     certain = np.zeros(mu.shape, dtype=bool)
     r = np.zeros(mu.shape)
-    guess = _cornish_fisher(model, p)
-    if model.dist != "poisson" or mu.size == 0 or not np.all(np.isfinite(guess)):
+    if model.dist != "poisson" or mu.size == 0 or not np.all(np.isfinite(mu)):
         return r, certain
-    r_lo = max(float(guess.min()) - 8.0, 0.0)
-    r_hi = float(guess.max()) + 8.0
+    # The Cornish-Fisher guess mu + z sqrt(mu) + (z^2 - 1) / 6 increases in mu
+    # beyond mu = z^2 / 4 (below it, it is < 1): its range from the extremes.
+    z = float(special.ndtri(p))
+    ends = np.array([mu.min(), mu.max()])
+    g_lo, g_hi = ends + z * np.sqrt(ends) + (z**2 - 1) / 6
+    r_lo = 0.0 if ends[0] <= z**2 / 4 + 1 else max(np.floor(g_lo) - 8.0, 0.0)
+    r_hi = max(np.ceil(g_hi), 0.0) + 8.0
     if r_hi - r_lo + 1 > max(mu.size, 64):  # more breakpoints than points
         return r, certain
     k = np.arange(r_lo, r_hi + 1.0)
