@@ -16,7 +16,12 @@ import pandas as pd
 from scipy import special, stats
 
 from ccdata._params import check_choice, check_levels, level_suffix
-from ccdata.comparison._exact import CountModel, verdict
+from ccdata.comparison._exact import (
+    CountModel,
+    null_boundaries_beyond,
+    tails_at,
+    verdict,
+)
 from ccdata.errors import InputError
 
 __all__ = ["funnel_limits", "KINDS", "METHODS", "BOUNDARIES"]
@@ -455,9 +460,19 @@ def exact_verdict(
         inverse = np.searchsorted(uniq, xv).reshape(x.shape)
     alphas = [(1 - level) / 2 for level in levels]
     null, pred = exact_models(kind, uniq, target, phi=phi, tau2=tau2)
-    bounds, up, dn = verdict(null, alphas, inverse, obs)
-    if pred is not None:
+    if pred is not None and null.dist == "poisson":
+        # Predictive first: the null's boundaries only where they may be wider.
         b2, up2, dn2 = verdict(pred, alphas, inverse, obs)
+        bounds = null_boundaries_beyond(null, alphas, b2)
+        up = dn = None
+        if obs is not None:
+            up, dn = tails_at(null, inverse.ravel(), np.asarray(obs, float).ravel())
+            up, dn = up.reshape(x.shape), dn.reshape(x.shape)
+    else:
+        bounds, up, dn = verdict(null, alphas, inverse, obs)
+        if pred is not None:
+            b2, up2, dn2 = verdict(pred, alphas, inverse, obs)
+    if pred is not None:
         bounds = [
             (np.minimum(lo, lo2), np.maximum(hi, hi2))
             for (lo, hi), (lo2, hi2) in zip(bounds, b2, strict=True)
