@@ -37,6 +37,7 @@ from ccdata.validation._explain import (
     row_list,
 )
 from ccdata.validation._parse import (
+    PANDAS3,
     display_values,
     parse_column,
     raw_text,
@@ -358,7 +359,8 @@ def validate(
     )
     typed.index = index
     keep = np.flatnonzero(~excluded)
-    sub = typed.iloc[keep] if excluded.any() else typed
+    # one boolean filter (cheaper than a take for text columns)
+    sub = typed.iloc[~excluded] if excluded.any() else typed
     run_schema = schema_obj
     casts: dict[Any, Any] = {}
     twins: dict[Any, Any] = {}
@@ -687,13 +689,17 @@ def _assemble(
     if not errors["row"].isna().any():
         errors["row"] = errors["row"].astype("int64")
 
-    good = np.flatnonzero(~bad_rows)
-    sub_pos = np.full(n, -1, dtype=np.int64)
-    sub_pos[keep] = np.arange(len(keep))
+    good = ~bad_rows
     columns = list(data.columns)
     if schema_obj.strict == "filter":
         columns = [c for c in columns if c in parsed]
-    valid = sub.iloc[sub_pos[good]].loc[:, columns]
+    # the valid rows are rows of ``sub`` (what pandera saw, parsers applied):
+    # one boolean filter of it, no take and no copy of the whole frame
+    valid = sub.iloc[good[keep]] if bad_rows.any() else sub
+    if list(valid.columns) != columns:
+        valid = valid.loc[:, columns]
+    if valid is sub:  # pandas 2 has no copy-on-write: never share the input
+        valid = sub.copy(deep=not PANDAS3)
     valid.index = data.index[good]
     rejected = data.iloc[np.flatnonzero(bad_rows)].copy()
     return ValidationResult(

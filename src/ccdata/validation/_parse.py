@@ -269,16 +269,16 @@ def _ints_from_text(text: np.ndarray, target: Any):
 def _int_array(values: np.ndarray, na: np.ndarray, target: Any) -> pd.Series:
     """Convert ints to the target dtype, or its nullable twin.
 
-    The ints are Python ints, or a NumPy integer array; anything where ``na``.
+    ``values`` is a NumPy integer array (any value where ``na``); the result
+    holds a missing value where ``na``.
     """
     np_dtype = np.dtype(getattr(target, "numpy_dtype", target))
-    if values.dtype.kind in "iub":
-        data = np.where(na, 0, values).astype(np_dtype)
+    any_na = bool(na.any())
+    if any_na:
+        data = np.where(na, 0, values).astype(np_dtype, copy=False)
     else:
-        data = np.zeros(len(values), dtype=np_dtype)
-        if (~na).any():
-            data[~na] = np.array(values[~na].tolist(), dtype=np_dtype)
-    if na.any() or isinstance(target, pd.api.extensions.ExtensionDtype):
+        data = values.astype(np_dtype, copy=False)
+    if any_na or isinstance(target, pd.api.extensions.ExtensionDtype):
         name = np_dtype.name.capitalize().replace("Uint", "UInt")
         return pd.Series(pd.arrays.IntegerArray(data, na.copy()), dtype=name)
     return pd.Series(data)
@@ -287,12 +287,20 @@ def _int_array(values: np.ndarray, na: np.ndarray, target: Any) -> pd.Series:
 def _parse_int(name, raw, target) -> Parsed:
     n = len(raw)
     lo, hi = _int_bounds(target)
+    np_dtype = np.dtype(getattr(target, "numpy_dtype", target))
     if is_text(raw):
         codes, text, _ = distinct_text(raw)
         values_u, bad_u, reasons_u = _ints_from_text(text, target)
+        # the distinct values in the column's dtype (0 where missing or bad),
+        # then one take: no Python object per row
+        ints_u = np.zeros(len(text), dtype=np_dtype)
+        good_u = np.array([v is not None for v in values_u], dtype=bool)
+        if good_u.any():
+            ints_u[good_u] = np.array(values_u[good_u].tolist(), dtype=np_dtype)
         missing = pd.isna(text)[codes]
-        bad, reasons = bad_u[codes], reasons_u[codes]
-        values = values_u[codes]
+        bad = bad_u[codes]
+        reasons = reasons_u[codes] if bad_u.any() else np.full(n, "", dtype=object)
+        values = ints_u[codes]
         extra: dict[str, Any] = {"codes": codes, "distinct": values_u}
     else:
         extra = {}
