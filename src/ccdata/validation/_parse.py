@@ -23,7 +23,7 @@ Text columns are factorised first, so stripping and parsing run once per
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
@@ -115,6 +115,24 @@ class Parsed:
         else:
             out = pd.factorize(self.values, use_na_sentinel=False)[0]
         return np.where(self.bad, -1, out)
+
+    _value_codes: np.ndarray | None = field(default=None, repr=False)
+
+    def value_codes(self) -> np.ndarray | None:
+        """Return codes of ``values``, equal exactly where pandas finds them equal.
+
+        ``pd.factorize(values, use_na_sentinel=False)``: the equality that
+        ``duplicated``, ``is_unique`` and ``isin`` use, every missing value
+        one code (unparsable cells are missing in ``values``). Computed once
+        and kept; None when the values cannot be hashed.
+        """
+        if self._value_codes is None:
+            try:
+                codes = pd.factorize(self.values, use_na_sentinel=False)[0]
+            except TypeError:  # unhashable values (lists, dicts, ...)
+                return None
+            self._value_codes = np.asarray(codes, dtype=np.int64)
+        return self._value_codes
 
 
 def target_of(dtype: Any) -> tuple[str, Any]:
