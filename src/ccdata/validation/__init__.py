@@ -509,7 +509,7 @@ def _unique_failures(schema, specs, sub, narrowed) -> list[pd.DataFrame]:
             name=schema.name,
         )
         fc, _ = _pandera(check, sub[[name]].iloc[rows])
-        if fc is not None:
+        if fc is not None and len(fc):  # pandera leaves missing values out
             out.append(fc)
     return out
 

@@ -238,6 +238,13 @@ def number_text(values: pd.Series, empty: str = "") -> list[str]:
     return [empty if np.isnan(v) else fmt_number(v) for v in num.tolist()]
 
 
+def _spread(reasons_u: np.ndarray, bad_u: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per-row reasons from per-distinct-value ones (no object take when none)."""
+    if not bad_u.any():
+        return np.full(len(codes), "", dtype=object)
+    return reasons_u[codes]
+
+
 def _fullmatch(text: np.ndarray, pattern: str) -> np.ndarray:
     present = np.array([t is not None for t in text], dtype=bool)
     out = np.zeros(len(text), dtype=bool)
@@ -317,9 +324,21 @@ def _parse_int(name, raw, target) -> Parsed:
             ints_u[good_u] = np.array(values_u[good_u].tolist(), dtype=np_dtype)
         missing = pd.isna(text)[codes]
         bad = bad_u[codes]
-        reasons = reasons_u[codes] if bad_u.any() else np.full(n, "", dtype=object)
+        reasons = _spread(reasons_u, bad_u, codes)
         values = ints_u[codes]
         extra: dict[str, Any] = {"codes": codes, "distinct": values_u}
+    elif raw.dtype == target:  # already the column's type: nothing can be out of range
+        missing = raw.isna().to_numpy()
+        return Parsed(
+            name,
+            "int",
+            raw.reset_index(drop=True),
+            missing,
+            np.zeros(n, dtype=bool),
+            np.full(n, "", dtype=object),
+            raw,
+            target,
+        )
     else:
         extra = {}
         missing = raw.isna().to_numpy()
@@ -389,16 +408,29 @@ def _parse_float(name, raw, target) -> Parsed:
         bad_u |= too_big
         reasons_u[too_big] = "is too large a number for this column"
         num_u[bad_u] = np.nan
-        missing, bad, reasons = pd.isna(text)[codes], bad_u[codes], reasons_u[codes]
+        missing, bad = pd.isna(text)[codes], bad_u[codes]
+        reasons = _spread(reasons_u, bad_u, codes)
         num = num_u[codes]
         extra: dict[str, Any] = {"codes": codes, "distinct": num_u}
     else:
         extra = {}
-        num = np.array(raw.to_numpy(dtype="float64", na_value=np.nan), copy=True)
+        num = raw.to_numpy(dtype="float64", na_value=np.nan)
         missing = np.isnan(num)
         bad = ~missing & ~(np.abs(num) <= big)
         reasons = np.full(len(num), "", dtype=object)
         reasons[bad] = "is not a finite number"
+        if raw.dtype == target and not bad.any():  # already right: no copy
+            return Parsed(
+                name,
+                "float",
+                raw.reset_index(drop=True),
+                missing,
+                bad,
+                reasons,
+                raw,
+                target,
+            )
+        num = num.copy()  # never write into the input
         num[bad] = np.nan
     if isinstance(target, pd.api.extensions.ExtensionDtype):
         values = pd.Series(
@@ -408,7 +440,7 @@ def _parse_float(name, raw, target) -> Parsed:
             )
         )
     else:
-        values = pd.Series(num.astype(np_dtype))
+        values = pd.Series(num.astype(np_dtype, copy=False))
     return Parsed(name, "float", values, missing, bad, reasons, raw, target, **extra)
 
 
@@ -515,7 +547,8 @@ def _parse_date(name, raw, target) -> Parsed:
             bad_u[i], reasons_u[i] = True, range_words
             continue
         stamps[i] = np.datetime64(stamp.replace(tzinfo=None), "us").astype(naive)
-    missing, bad, reasons = pd.isna(text)[codes], bad_u[codes], reasons_u[codes]
+    missing, bad = pd.isna(text)[codes], bad_u[codes]
+    reasons = _spread(reasons_u, bad_u, codes)
     values = pd.Series(stamps[codes])
     extra: dict[str, Any] = {"codes": codes, "distinct": stamps.astype(object)}
     if tz is not None:
@@ -583,7 +616,7 @@ def _parse_timedelta(name, raw, target) -> Parsed:
         pd.Series(deltas[codes]),
         pd.isna(text)[codes],
         bad_u[codes],
-        reasons_u[codes],
+        _spread(reasons_u, bad_u, codes),
         raw,
         target,
     )
