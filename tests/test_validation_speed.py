@@ -165,7 +165,12 @@ def test_whole_numbers_from_text_keep_values_and_dtypes():
         assert bad == (
             ["x", "1e3"] if dtype != "int8" else ["9223372036854775807", "x", "1e3"]
         )
-    assert np.dtype("int64") == validate(
-        pd.DataFrame({"v": pd.Series(["1", "2"], dtype="str")}),
-        pa.DataFrameSchema({"v": pa.Column("int64")}),
-    ).valid["v"].dtype
+    assert (
+        np.dtype("int64")
+        == validate(
+            pd.DataFrame({"v": pd.Series(["1", "2"], dtype="str")}),
+            pa.DataFrameSchema({"v": pa.Column("int64")}),
+        )
+        .valid["v"]
+        .dtype
+    )

@@ -467,7 +467,7 @@ def _narrow_unique(schema, specs, parsed, keep):
         or getattr(schema, "drop_invalid_rows", False)
     ):
         return schema, narrowed
-    for name, spec in specs.items():
+    for name in specs:
         col = schema.columns.get(name)
         if (
             col is None
@@ -491,7 +491,7 @@ def _narrow_unique(schema, specs, parsed, keep):
 
 
 def _unique_failures(schema, specs, sub, narrowed) -> list[pd.DataFrame]:
-    """pandera's failure cases of each narrowed ``unique`` check."""
+    """Return the failure cases pandera gives for each narrowed ``unique`` check."""
     out = []
     for name, rows in narrowed.items():
         if not len(rows):
