@@ -111,13 +111,13 @@ def _one(kind: str, n: int, repeats: int = 3) -> None:
         result = validate(data, "aaa_procedures")
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
-        last = result  # keep the last result for the counts
+        counts = len(result.valid), len(result.rejected), len(result.errors)
+        del result  # one result alive at a time: the RSS of a single run
     print(
         f"{kind:>5}: validate(aaa_procedures) best of {repeats}: "
         f"{min(walls):.2f} s wall, {min(cpus):.2f} s CPU; "
         f"peak RSS {_peak_rss_mb():,.0f} MB; rows valid/rejected "
-        f"{len(last.valid):,}/{len(last.rejected):,}; "
-        f"problems {len(last.errors):,}",
+        f"{counts[0]:,}/{counts[1]:,}; problems {counts[2]:,}",
         flush=True,
     )
 

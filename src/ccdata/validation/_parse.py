@@ -238,10 +238,18 @@ def number_text(values: pd.Series, empty: str = "") -> list[str]:
     return [empty if np.isnan(v) else fmt_number(v) for v in num.tolist()]
 
 
+_EMPTY = np.array("", dtype=object)
+
+
+def _blank(n: int) -> np.ndarray:
+    """No reasons: a read-only view of one '' (indexing it gives a new array)."""
+    return np.broadcast_to(_EMPTY, (n,))
+
+
 def _spread(reasons_u: np.ndarray, bad_u: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """Per-row reasons from per-distinct-value ones (no object take when none)."""
     if not bad_u.any():
-        return np.full(len(codes), "", dtype=object)
+        return _blank(len(codes))
     return reasons_u[codes]
 
 
@@ -335,7 +343,7 @@ def _parse_int(name, raw, target) -> Parsed:
             raw.reset_index(drop=True),
             missing,
             np.zeros(n, dtype=bool),
-            np.full(n, "", dtype=object),
+            _blank(n),
             raw,
             target,
         )
@@ -417,8 +425,10 @@ def _parse_float(name, raw, target) -> Parsed:
         num = raw.to_numpy(dtype="float64", na_value=np.nan)
         missing = np.isnan(num)
         bad = ~missing & ~(np.abs(num) <= big)
-        reasons = np.full(len(num), "", dtype=object)
-        reasons[bad] = "is not a finite number"
+        reasons = _blank(len(num))
+        if bad.any():
+            reasons = np.full(len(num), "", dtype=object)
+            reasons[bad] = "is not a finite number"
         if raw.dtype == target and not bad.any():  # already right: no copy
             return Parsed(
                 name,
@@ -493,7 +503,7 @@ def _parse_date(name, raw, target) -> Parsed:
         f"is outside the dates this column can hold "
         f"({_fmt_bound(lo)} to {_fmt_bound(hi)})"
     )
-    reasons = np.full(n, "", dtype=object)
+    reasons = _blank(n)
     if ptypes.is_datetime64_any_dtype(raw):
         values = raw.reset_index(drop=True)
         if tz is None and values.dt.tz is not None:
@@ -512,7 +522,7 @@ def _parse_date(name, raw, target) -> Parsed:
             wall = values.dt.tz_localize(None) if values.dt.tz is not None else values
             stamp = wall.to_numpy(dtype="datetime64[s]").astype("datetime64[D]")
             bad = ~missing & ((stamp < lo) | (stamp > hi))
-            reasons[bad] = range_words
+            reasons = np.where(bad, range_words, "").astype(object)
             values = values.where(~bad).astype(target)
         return Parsed(name, "date", values, missing, bad, reasons, raw, target)
     if not is_text(raw):
@@ -591,7 +601,7 @@ def _parse_timedelta(name, raw, target) -> Parsed:
             values,
             missing,
             np.zeros(n, dtype=bool),
-            np.full(n, "", dtype=object),
+            _blank(n),
             raw,
             target,
         )
@@ -636,7 +646,7 @@ def _strip_text(name, raw, target) -> Parsed:
         values,
         missing,
         np.zeros(n, dtype=bool),
-        np.full(n, "", dtype=object),
+        _blank(n),
         raw,
         target,
     )
@@ -721,7 +731,7 @@ def parse_column(name: str, raw: pd.Series, dtype: Any) -> Parsed:
         values,
         values.isna().to_numpy(),
         np.zeros(n, dtype=bool),
-        np.full(n, "", dtype=object),
+        _blank(n),
         raw,
         target,
     )
