@@ -429,7 +429,9 @@ def _parse_float(name, raw, target) -> Parsed:
         if bad.any():
             reasons = np.full(len(num), "", dtype=object)
             reasons[bad] = "is not a finite number"
-        if raw.dtype == target and not bad.any():  # already right: no copy
+        if (  # already a NumPy float of the column's type: no copy
+            isinstance(target, np.dtype) and raw.dtype == target and not bad.any()
+        ):
             return Parsed(
                 name,
                 "float",
