@@ -1,7 +1,7 @@
 """The fast paths of :func:`ccdata.validate` give exactly the slow paths' results.
 
 ``validate`` narrows pandera's column ``unique`` check to the rows that share a
-value (``ccdata.validation.NARROW_UNIQUE``) and parses whole numbers through
+value (``ccdata.validation._NARROW_UNIQUE``) and parses whole numbers through
 their distinct values. These tests run messy frames both ways and compare the
 whole result: valid and rejected rows, every error row and message.
 """
@@ -22,11 +22,11 @@ from ccdata.validation import validate
 
 def _both(data, schema):
     fast = validate(data, schema)
-    validation.NARROW_UNIQUE = False
+    validation._NARROW_UNIQUE = False
     try:
         slow = validate(data, schema)
     finally:
-        validation.NARROW_UNIQUE = True
+        validation._NARROW_UNIQUE = True
     return fast, slow
 
 

@@ -443,7 +443,7 @@ def _sharing(parsed, keys, candidates, some) -> np.ndarray:
 
 #: Narrow pandera's column ``unique`` check to the rows that can fail it (see
 #: :func:`_narrow_unique`); tests switch it off to compare with the slow path.
-NARROW_UNIQUE = True
+_NARROW_UNIQUE = True
 
 
 def _narrow_unique(schema, specs, parsed, keep):
@@ -461,7 +461,7 @@ def _narrow_unique(schema, specs, parsed, keep):
     """
     narrowed: dict[str, np.ndarray] = {}
     if (
-        not NARROW_UNIQUE
+        not _NARROW_UNIQUE
         or schema.coerce
         or schema.parsers
         or getattr(schema, "drop_invalid_rows", False)
