@@ -38,6 +38,7 @@ from ccdata.validation._explain import (
     row_list,
 )
 from ccdata.validation._parse import (
+    PANDAS3,
     display_values,
     parse_column,
     raw_text,
@@ -359,7 +360,8 @@ def validate(
     )
     typed.index = index
     keep = np.flatnonzero(~excluded)
-    sub = typed.iloc[keep] if excluded.any() else typed
+    # one boolean filter (cheaper than a take for text columns)
+    sub = typed.iloc[~excluded] if excluded.any() else typed
     run_schema = schema_obj
     casts: dict[Any, Any] = {}
     twins: dict[Any, Any] = {}
@@ -377,7 +379,13 @@ def validate(
             run_schema = _with_dtype(run_schema, name, specs[name], twin)
     if excluded.any():
         _cross_duplicates(problems, schema_obj, specs, parsed, excluded, rows)
+    run_schema, narrowed = _narrow_unique(run_schema, specs, parsed, keep)
     failures, texts = _pandera(run_schema, sub)
+    failures = _merge_failures(
+        failures,
+        _unique_failures(run_schema, specs, sub, narrowed),
+        {name: i for i, name in enumerate(specs)},
+    )
     if failures is not None:
         _explain(
             problems, failures, run_schema, specs, parsed, typed, sub, keep, index, rows
@@ -415,10 +423,16 @@ def _sharing(parsed, keys, candidates, some) -> np.ndarray:
     """Return the ``candidates`` sharing every key part with one of ``some``.
 
     The ``candidates`` (positions) whose every key part equals that of at least
-    one of ``some`` (positions): a cheap filter before exact grouping.
+    one of ``some`` (positions): a cheap filter before exact grouping. Missing
+    values match missing values. Compared by the parsed column's value codes
+    (integers, one hash of the column for every use) where it has them.
     """
     mask = np.ones(len(candidates), dtype=bool)
     for k in keys:
+        codes = parsed[k].value_codes()
+        if codes is not None:
+            mask &= np.isin(codes[candidates], codes[some])
+            continue
         values = parsed[k].values
         mask &= values.iloc[candidates].isin(values.iloc[some].unique()).to_numpy(
             dtype=bool, na_value=False
@@ -426,6 +440,105 @@ def _sharing(parsed, keys, candidates, some) -> np.ndarray:
             values.iloc[some].isna().any()
         )
     return candidates[mask]
+
+
+#: Narrow pandera's column ``unique`` check to the rows that can fail it (see
+#: :func:`_narrow_unique`); tests switch it off to compare with the slow path.
+_NARROW_UNIQUE = True
+
+
+def _narrow_unique(schema, specs, parsed, keep):
+    """Move column ``unique`` checks to the rows sharing a value.
+
+    pandera's ``unique`` check hashes the whole column twice (``is_unique``,
+    then ``duplicated``). A row whose value occurs once among the rows given
+    to pandera can never be a duplicate, so the check is dropped from the
+    full run and run by pandera, unchanged (``report_duplicates`` included),
+    on the rows that share a value with another (:func:`_unique_failures`):
+    pandera still decides which rows fail. Skipped where pandera could change
+    the values first (``coerce``, parsers) or drops rows itself.
+
+    Returns the schema for the full run and ``{column: rows of sub}``.
+    """
+    narrowed: dict[str, np.ndarray] = {}
+    if (
+        not _NARROW_UNIQUE
+        or schema.coerce
+        or schema.parsers
+        or getattr(schema, "drop_invalid_rows", False)
+    ):
+        return schema, narrowed
+    for name in specs:
+        col = schema.columns.get(name)
+        if (
+            col is None
+            or not col.unique
+            or getattr(col, "regex", False)
+            or col.coerce
+            or col.parsers
+            or getattr(col, "drop_invalid_rows", False)
+            or name not in parsed
+        ):
+            continue
+        codes = parsed[name].value_codes()
+        if codes is None:
+            continue
+        codes = codes[keep]
+        shared = np.bincount(codes)[codes] > 1 if len(codes) else codes > 0
+        narrowed[name] = np.flatnonzero(shared)
+    if narrowed:
+        schema = schema.update_columns({name: {"unique": False} for name in narrowed})
+    return schema, narrowed
+
+
+def _unique_failures(schema, specs, sub, narrowed) -> list[pd.DataFrame]:
+    """Return the failure cases pandera gives for each narrowed ``unique`` check."""
+    out = []
+    for name, rows in narrowed.items():
+        if not len(rows):
+            continue
+        col = schema.columns[name]
+        check = pa.DataFrameSchema(
+            {
+                name: pa.Column(
+                    None,
+                    nullable=True,
+                    unique=True,
+                    report_duplicates=col.report_duplicates,
+                )
+            },
+            name=schema.name,
+        )
+        fc, _ = _pandera(check, sub[[name]].iloc[rows])
+        if fc is not None and len(fc):  # pandera leaves missing values out
+            out.append(fc)
+    return out
+
+
+def _merge_failures(fc, extra, order):
+    """Put narrowed ``unique`` failure cases where pandera's full run has them.
+
+    pandera lists a column's failures in schema order, and within a column
+    ``not_nullable`` before ``field_uniqueness`` before its dtype and checks;
+    the column-level rows come after the frame- and index-level ones.
+    """
+    if not extra:
+        return fc
+    for part in extra:
+        name = part["column"].iloc[0]
+        k = order.get(name, len(order))
+        if fc is None:
+            fc = part.reset_index(drop=True)
+            continue
+        column = fc["column"].astype(object).to_numpy()
+        rank = np.array([order.get(c, len(order)) for c in column], dtype=np.int64)
+        after = (fc["schema_context"] == "Column").to_numpy(dtype=bool) & (
+            (rank > k)
+            | ((rank == k) & (fc["check"].astype(object) != "not_nullable").to_numpy())
+        )
+        at = int(np.argmax(after)) if after.any() else len(fc)
+        fc = pd.concat([fc.iloc[:at], part, fc.iloc[at:]], ignore_index=True)
+    return fc
 
 
 def _unique_words(keys, texts, counts, lists) -> list[str]:
@@ -709,13 +822,17 @@ def _assemble(
     if not errors["row"].isna().any():
         errors["row"] = errors["row"].astype("int64")
 
-    good = np.flatnonzero(~bad_rows)
-    sub_pos = np.full(n, -1, dtype=np.int64)
-    sub_pos[keep] = np.arange(len(keep))
+    good = ~bad_rows
     columns = list(data.columns)
     if schema_obj.strict == "filter":
         columns = [c for c in columns if c in parsed]
-    valid = sub.iloc[sub_pos[good]].loc[:, columns]
+    # the valid rows are rows of ``sub`` (what pandera saw, parsers applied):
+    # one boolean filter of it, no take and no copy of the whole frame
+    valid = sub.iloc[good[keep]] if bad_rows.any() else sub
+    if list(valid.columns) != columns:
+        valid = valid.loc[:, columns]
+    if valid is sub:  # pandas 2 has no copy-on-write: never share the input
+        valid = sub.copy(deep=not PANDAS3)
     valid.index = data.index[good]
     rejected = data.iloc[np.flatnonzero(bad_rows)].copy()
     return ValidationResult(

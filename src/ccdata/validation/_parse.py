@@ -23,7 +23,7 @@ Text columns are factorised first, so stripping and parsing run once per
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
@@ -115,6 +115,24 @@ class Parsed:
         else:
             out = pd.factorize(self.values, use_na_sentinel=False)[0]
         return np.where(self.bad, -1, out)
+
+    _value_codes: np.ndarray | None = field(default=None, repr=False)
+
+    def value_codes(self) -> np.ndarray | None:
+        """Return codes of ``values``, equal exactly where pandas finds them equal.
+
+        ``pd.factorize(values, use_na_sentinel=False)``: the equality that
+        ``duplicated``, ``is_unique`` and ``isin`` use, every missing value
+        one code (unparsable cells are missing in ``values``). Computed once
+        and kept; None when the values cannot be hashed.
+        """
+        if self._value_codes is None:
+            try:
+                codes = pd.factorize(self.values, use_na_sentinel=False)[0]
+            except TypeError:  # unhashable values (lists, dicts, ...)
+                return None
+            self._value_codes = np.asarray(codes, dtype=np.int64)
+        return self._value_codes
 
 
 def target_of(dtype: Any) -> tuple[str, Any]:
@@ -220,6 +238,21 @@ def number_text(values: pd.Series, empty: str = "") -> list[str]:
     return [empty if np.isnan(v) else fmt_number(v) for v in num.tolist()]
 
 
+_EMPTY = np.array("", dtype=object)
+
+
+def _blank(n: int) -> np.ndarray:
+    """No reasons: a read-only view of one '' (indexing it gives a new array)."""
+    return np.broadcast_to(_EMPTY, (n,))
+
+
+def _spread(reasons_u: np.ndarray, bad_u: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Per-row reasons from per-distinct-value ones (no object take when none)."""
+    if not bad_u.any():
+        return _blank(len(codes))
+    return reasons_u[codes]
+
+
 def _fullmatch(text: np.ndarray, pattern: str) -> np.ndarray:
     present = np.array([t is not None for t in text], dtype=bool)
     out = np.zeros(len(text), dtype=bool)
@@ -269,16 +302,16 @@ def _ints_from_text(text: np.ndarray, target: Any):
 def _int_array(values: np.ndarray, na: np.ndarray, target: Any) -> pd.Series:
     """Convert ints to the target dtype, or its nullable twin.
 
-    The ints are Python ints, or a NumPy integer array; anything where ``na``.
+    ``values`` is a NumPy integer array (any value where ``na``); the result
+    holds a missing value where ``na``.
     """
     np_dtype = np.dtype(getattr(target, "numpy_dtype", target))
-    if values.dtype.kind in "iub":
-        data = np.where(na, 0, values).astype(np_dtype)
+    any_na = bool(na.any())
+    if any_na:
+        data = np.where(na, 0, values).astype(np_dtype, copy=False)
     else:
-        data = np.zeros(len(values), dtype=np_dtype)
-        if (~na).any():
-            data[~na] = np.array(values[~na].tolist(), dtype=np_dtype)
-    if na.any() or isinstance(target, pd.api.extensions.ExtensionDtype):
+        data = values.astype(np_dtype, copy=False)
+    if any_na or isinstance(target, pd.api.extensions.ExtensionDtype):
         name = np_dtype.name.capitalize().replace("Uint", "UInt")
         return pd.Series(pd.arrays.IntegerArray(data, na.copy()), dtype=name)
     return pd.Series(data)
@@ -287,13 +320,33 @@ def _int_array(values: np.ndarray, na: np.ndarray, target: Any) -> pd.Series:
 def _parse_int(name, raw, target) -> Parsed:
     n = len(raw)
     lo, hi = _int_bounds(target)
+    np_dtype = np.dtype(getattr(target, "numpy_dtype", target))
     if is_text(raw):
         codes, text, _ = distinct_text(raw)
         values_u, bad_u, reasons_u = _ints_from_text(text, target)
+        # the distinct values in the column's dtype (0 where missing or bad),
+        # then one take: no Python object per row
+        ints_u = np.zeros(len(text), dtype=np_dtype)
+        good_u = np.array([v is not None for v in values_u], dtype=bool)
+        if good_u.any():
+            ints_u[good_u] = np.array(values_u[good_u].tolist(), dtype=np_dtype)
         missing = pd.isna(text)[codes]
-        bad, reasons = bad_u[codes], reasons_u[codes]
-        values = values_u[codes]
+        bad = bad_u[codes]
+        reasons = _spread(reasons_u, bad_u, codes)
+        values = ints_u[codes]
         extra: dict[str, Any] = {"codes": codes, "distinct": values_u}
+    elif raw.dtype == target:  # already the column's type: nothing can be out of range
+        missing = raw.isna().to_numpy()
+        return Parsed(
+            name,
+            "int",
+            raw.reset_index(drop=True),
+            missing,
+            np.zeros(n, dtype=bool),
+            _blank(n),
+            raw,
+            target,
+        )
     else:
         extra = {}
         missing = raw.isna().to_numpy()
@@ -363,16 +416,33 @@ def _parse_float(name, raw, target) -> Parsed:
         bad_u |= too_big
         reasons_u[too_big] = "is too large a number for this column"
         num_u[bad_u] = np.nan
-        missing, bad, reasons = pd.isna(text)[codes], bad_u[codes], reasons_u[codes]
+        missing, bad = pd.isna(text)[codes], bad_u[codes]
+        reasons = _spread(reasons_u, bad_u, codes)
         num = num_u[codes]
         extra: dict[str, Any] = {"codes": codes, "distinct": num_u}
     else:
         extra = {}
-        num = np.array(raw.to_numpy(dtype="float64", na_value=np.nan), copy=True)
+        num = raw.to_numpy(dtype="float64", na_value=np.nan)
         missing = np.isnan(num)
         bad = ~missing & ~(np.abs(num) <= big)
-        reasons = np.full(len(num), "", dtype=object)
-        reasons[bad] = "is not a finite number"
+        reasons = _blank(len(num))
+        if bad.any():
+            reasons = np.full(len(num), "", dtype=object)
+            reasons[bad] = "is not a finite number"
+        if (  # already a NumPy float of the column's type: no copy
+            isinstance(target, np.dtype) and raw.dtype == target and not bad.any()
+        ):
+            return Parsed(
+                name,
+                "float",
+                raw.reset_index(drop=True),
+                missing,
+                bad,
+                reasons,
+                raw,
+                target,
+            )
+        num = num.copy()  # never write into the input
         num[bad] = np.nan
     if isinstance(target, pd.api.extensions.ExtensionDtype):
         values = pd.Series(
@@ -382,7 +452,7 @@ def _parse_float(name, raw, target) -> Parsed:
             )
         )
     else:
-        values = pd.Series(num.astype(np_dtype))
+        values = pd.Series(num.astype(np_dtype, copy=False))
     return Parsed(name, "float", values, missing, bad, reasons, raw, target, **extra)
 
 
@@ -435,7 +505,7 @@ def _parse_date(name, raw, target) -> Parsed:
         f"is outside the dates this column can hold "
         f"({_fmt_bound(lo)} to {_fmt_bound(hi)})"
     )
-    reasons = np.full(n, "", dtype=object)
+    reasons = _blank(n)
     if ptypes.is_datetime64_any_dtype(raw):
         values = raw.reset_index(drop=True)
         if tz is None and values.dt.tz is not None:
@@ -454,7 +524,7 @@ def _parse_date(name, raw, target) -> Parsed:
             wall = values.dt.tz_localize(None) if values.dt.tz is not None else values
             stamp = wall.to_numpy(dtype="datetime64[s]").astype("datetime64[D]")
             bad = ~missing & ((stamp < lo) | (stamp > hi))
-            reasons[bad] = range_words
+            reasons = np.where(bad, range_words, "").astype(object)
             values = values.where(~bad).astype(target)
         return Parsed(name, "date", values, missing, bad, reasons, raw, target)
     if not is_text(raw):
@@ -489,7 +559,8 @@ def _parse_date(name, raw, target) -> Parsed:
             bad_u[i], reasons_u[i] = True, range_words
             continue
         stamps[i] = np.datetime64(stamp.replace(tzinfo=None), "us").astype(naive)
-    missing, bad, reasons = pd.isna(text)[codes], bad_u[codes], reasons_u[codes]
+    missing, bad = pd.isna(text)[codes], bad_u[codes]
+    reasons = _spread(reasons_u, bad_u, codes)
     values = pd.Series(stamps[codes])
     extra: dict[str, Any] = {"codes": codes, "distinct": stamps.astype(object)}
     if tz is not None:
@@ -532,7 +603,7 @@ def _parse_timedelta(name, raw, target) -> Parsed:
             values,
             missing,
             np.zeros(n, dtype=bool),
-            np.full(n, "", dtype=object),
+            _blank(n),
             raw,
             target,
         )
@@ -557,7 +628,7 @@ def _parse_timedelta(name, raw, target) -> Parsed:
         pd.Series(deltas[codes]),
         pd.isna(text)[codes],
         bad_u[codes],
-        reasons_u[codes],
+        _spread(reasons_u, bad_u, codes),
         raw,
         target,
     )
@@ -577,7 +648,7 @@ def _strip_text(name, raw, target) -> Parsed:
         values,
         missing,
         np.zeros(n, dtype=bool),
-        np.full(n, "", dtype=object),
+        _blank(n),
         raw,
         target,
     )
@@ -662,7 +733,7 @@ def parse_column(name: str, raw: pd.Series, dtype: Any) -> Parsed:
         values,
         values.isna().to_numpy(),
         np.zeros(n, dtype=bool),
-        np.full(n, "", dtype=object),
+        _blank(n),
         raw,
         target,
     )
