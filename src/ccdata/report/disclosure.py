@@ -1177,15 +1177,15 @@ def _quality_one(
         forced=forced,
     )
     assert out is not None
-    for name, part in virtual.items():
+    for name, hides in virtual.items():
         hid = out[name].astype(str).str.match(r"^<\d+$") | (
             out[name].astype(str) == COMPLEMENTARY_LABEL
         )
-        if part is not None and hid.any():
-            shown = out[part].to_numpy(dtype=object).copy()
+        if hides is not None and hid.any():
+            shown = out[hides].to_numpy(dtype=object).copy()
             visible = ~pd.Series(shown).astype(str).str.match(r"^<\d+$").to_numpy()
             shown[hid.to_numpy() & visible] = COMPLEMENTARY_LABEL
-            out[part] = shown
+            out[hides] = shown
     return out.drop(columns=list(virtual))
 
 
@@ -1391,18 +1391,22 @@ def publication_quality_set(
             out[fname] = _blank(f, derived, h | h_exp)
         out[names["_summary"]] = summary
     # messages
-    fields = out.get(names.get("_fields", ""))
+    quality_fields = out.get(names.get("_fields", ""))
     hidden_cells: set[tuple[str, str]] = set()
-    if fields is not None and len(fields) and {site, "field"} <= set(fields.columns):
+    if (
+        quality_fields is not None
+        and len(quality_fields)
+        and {site, "field"} <= set(quality_fields.columns)
+    ):
         rows = (
-            _is_hidden(fields["present"])
-            if "present" in fields
-            else hidden_rows(fields)
+            _is_hidden(quality_fields["present"])
+            if "present" in quality_fields
+            else hidden_rows(quality_fields)
         )
         hidden_cells = set(
             zip(
-                fields[site].astype(str).to_numpy()[rows],
-                fields["field"].astype(str).to_numpy()[rows],
+                quality_fields[site].astype(str).to_numpy()[rows],
+                quality_fields["field"].astype(str).to_numpy()[rows],
                 strict=True,
             )
         )

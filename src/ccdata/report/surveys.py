@@ -133,7 +133,7 @@ def publication_survey(
     from ccdata.report.disclosure import suppress_survey
 
     a = so.funnels.adjusted
-    tables = {
+    suppressed = {
         part: suppress_survey(
             table,
             unit=a.unit,
@@ -143,6 +143,7 @@ def publication_survey(
         )
         for part, table in survey_tables(so).items()
     }
+    tables = {part: t for part, t in suppressed.items() if t is not None}
     return dataclasses.replace(so, published=tables)
 
 
