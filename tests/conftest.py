@@ -1,4 +1,18 @@
-"""Shared fixtures: Agg backend, figures closed after each test, fixed seeds."""
+"""Shared fixtures: Agg backend, figures closed after each test, fixed seeds.
+
+The default run takes two pytest-xdist workers with ``--dist loadfile``
+(``addopts`` in pyproject.toml): every test module runs whole on one worker, so a
+module-scoped fixture runs once, and a session-scoped fixture runs once per worker
+that uses it. Hence the rules for a test module:
+
+- share an expensive setup through a module fixture (``clean_run`` in
+  test_batch_e2e.py, ``run`` in test_batch_disclosure.py and test_batch_survey.py);
+- keep every reader of the session's ``demo_run`` in test_demo_packs.py (a reader
+  elsewhere makes a second worker run the demo again);
+- write only under ``tmp_path`` / ``tmp_path_factory`` (each worker has its own
+  base folder), never into the repository or a fixed path;
+- a test that needs the serial run or a debugger: ``python -m pytest -n 0``.
+"""
 
 from __future__ import annotations
 
@@ -54,7 +68,8 @@ def demo_run(tmp_path_factory):
 
     Returns ``(outcome, out_dir, data_dir)``. The demo is the single test of
     the whole pipeline on the bundled sample data (about a minute on 2 cores),
-    so it runs once per session, not once per test.
+    so it runs once per session, not once per test. Use it only from
+    test_demo_packs.py (see the module docstring).
     """
     from ccdata.report import prepare_demo_data, run_demo_pipeline
 
@@ -63,3 +78,25 @@ def demo_run(tmp_path_factory):
     out = base / "out"
     outcome = run_demo_pipeline(out, data_dir=data, progress=False)
     return outcome, out, data
+
+
+# The heaviest modules first, the demo's readers (the longest setup of the suite)
+# first of all: with two workers (pyproject.toml: ``--dist loadfile
+# --no-loadscope-reorder`` hands out modules in this order) the demo starts at
+# once on one worker while the other takes the rest, longest first. Serially the
+# order changes nothing: no test depends on another's having run.
+_FIRST_MODULES = (
+    "test_demo_packs.py",
+    "test_batch_e2e.py",
+    "test_batch_safety.py",
+    "test_batch_kill.py",
+    "test_notebooks.py",
+    "test_engine_spark.py",
+    "test_engine.py",
+    "test_batch_disclosure.py",
+)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: i for i, name in enumerate(_FIRST_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable

@@ -2,12 +2,15 @@
 atomicity, data problems, site-pack disclosure checks.
 
 The default-run tests use a small community made here (8 lung cancer trusts, 4
-GP practices); the full demo on the bundled sample data is marked slow.
+GP practices); the tests that only read its outputs share one run (the module
+fixture ``clean_run``). The full demo on the bundled sample data is tested in
+test_demo_packs.py, the one module that reads the session's demo run.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -145,10 +148,9 @@ def _ckd(rng: np.random.Generator) -> pd.DataFrame:
     )
 
 
-@pytest.fixture
-def community(tmp_path) -> Path:
+def _write_community(base: Path) -> Path:
     rng = np.random.default_rng(20261122)
-    d = tmp_path / "job"
+    d = base / "job"
     d.mkdir()
     _sites().to_csv(d / "sites.csv", index=False, lineterminator="\n")
     _lung(rng).to_csv(
@@ -159,6 +161,41 @@ def community(tmp_path) -> Path:
     return d / "job.toml"
 
 
+@pytest.fixture
+def community(tmp_path) -> Path:
+    """The small community's job, fresh for each test (tests may edit it)."""
+    return _write_community(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def clean_run(tmp_path_factory) -> tuple[object, Path, Path]:
+    """ONE run of the unchanged small community, shared by the tests that only
+    read its outputs (a run costs several seconds; see tests/conftest.py).
+
+    Returns ``(outcome, job_toml, out)``; ``out.parent`` holds only the job
+    folder, ``out`` and the version folder ``out`` links to. Never write here.
+    """
+    base = tmp_path_factory.mktemp("clean_run")
+    job = _write_community(base)
+    out = base / "out"
+    return run_pipeline(job, out), job, out
+
+
+def _copy_published(out: Path, dest: Path) -> Path:
+    """A copy of the published output ``out`` (its link and the version folder it
+    points to) beside ``dest``, as the earlier run of a test would have left it."""
+    import shutil
+
+    for p in out.parent.iterdir():
+        if p.name == out.name or p.name.startswith(f".{out.name}.v-"):
+            if p.is_symlink():
+                (dest / p.name).symlink_to(os.readlink(p))
+            else:
+                shutil.copytree(p, dest / p.name, symlinks=True)
+    assert (dest / out.name).is_symlink() and (dest / out.name).is_dir()
+    return dest / out.name
+
+
 def _csv_bytes(out: Path) -> dict[str, bytes]:
     return {
         p.relative_to(out).as_posix(): p.read_bytes()
@@ -166,9 +203,8 @@ def _csv_bytes(out: Path) -> dict[str, bytes]:
     }
 
 
-def test_run_writes_the_output_tree_and_the_manifest(community, tmp_path):
-    out = tmp_path / "out"
-    res = run_pipeline(community, out)
+def test_run_writes_the_output_tree_and_the_manifest(clean_run):
+    res, community, out = clean_run
     assert res.exit_code == EXIT_OK, res.message
     for name in ("validation", "indicators", "figures", "sites"):
         assert (out / name).is_dir()
@@ -197,15 +233,19 @@ def test_run_writes_the_output_tree_and_the_manifest(community, tmp_path):
     html = (out / "index.html").read_text()
     assert 'href="manifest.json"' in html and "figures/ckd_bundle_spc.png" in html
     assert "No data problems were found" in html
-    assert sorted(p.name for p in tmp_path.iterdir() if ".v-" not in p.name) == [
+    assert sorted(p.name for p in out.parent.iterdir() if ".v-" not in p.name) == [
         "job",
         "out",
     ]  # no debris
+    assert len([p for p in out.parent.iterdir() if ".v-" in p.name]) == 1
 
 
-def test_same_inputs_give_byte_identical_csvs(community, tmp_path):
-    a, b = tmp_path / "a", tmp_path / "b"
-    assert run_pipeline(community, a).exit_code == EXIT_OK
+def test_same_inputs_give_byte_identical_csvs(clean_run, community, tmp_path):
+    # the shared run's job folder and this test's are two copies of the same
+    # inputs in different places: the outputs must not depend on either
+    res_a, _, a = clean_run
+    b = tmp_path / "b"
+    assert res_a.exit_code == EXIT_OK
     assert run_pipeline(community, b).exit_code == EXIT_OK
     ca, cb = _csv_bytes(a), _csv_bytes(b)
     assert ca.keys() == cb.keys() and len(ca) >= 8
@@ -214,11 +254,14 @@ def test_same_inputs_give_byte_identical_csvs(community, tmp_path):
 
 
 def test_a_run_failing_half_way_leaves_previous_outputs_intact(
-    community, tmp_path, monkeypatch
+    clean_run, community, tmp_path, monkeypatch
 ):
-    out = tmp_path / "out"
-    assert run_pipeline(community, out).exit_code == EXIT_OK
+    # the previous outputs: a copy of the shared run's published folder
+    res, _, published = clean_run
+    assert res.exit_code == EXIT_OK, res.message
+    out = _copy_published(published, tmp_path)
     before = _csv_bytes(out)
+    assert len(before) >= 8
     manifest = (out / "manifest.json").read_bytes()
 
     import ccdata.report.pipeline as pipeline
@@ -286,9 +329,9 @@ def test_submission_with_problems_still_gives_outputs_and_exit_1(community, tmp_
     assert m["exit_code"] == 1 and m["counts"]["rows_rejected"] >= 1
 
 
-def test_every_site_pack_names_no_other_site(community, tmp_path):
-    out = tmp_path / "out"
-    assert run_pipeline(community, out).exit_code == EXIT_OK
+def test_every_site_pack_names_no_other_site(clean_run):
+    res, _, out = clean_run
+    assert res.exit_code == EXIT_OK, res.message
     sites = _sites()
     every = set(sites["site_id"]) | set(sites["site_name"])
     for pack in sorted((out / "sites").iterdir()):
@@ -422,9 +465,9 @@ def test_cusum_outputs_are_monthly_aggregates_never_patient_rows():
     assert shown["cusum_end"].tolist() == ["", "", ""]  # patients 1-4 every month
 
 
-def test_spc_phases_and_overdispersion_per_indicator(community, tmp_path):
-    out = tmp_path / "out"
-    assert run_pipeline(community, out).exit_code == EXIT_OK
+def test_spc_phases_and_overdispersion_per_indicator(clean_run):
+    res, _, out = clean_run
+    assert res.exit_code == EXIT_OK, res.message
     spc_points = pd.read_csv(out / "indicators" / "ckd_bundle_spc.csv")
     # 12 months from 2024-04: the phase launched in 2024-10 starts at point 7
     phases = spc_points.groupby(
@@ -446,16 +489,6 @@ def test_spc_phases_outside_the_data_is_a_configuration_error(community, tmp_pat
     res = run_pipeline(community, tmp_path / "out")
     assert res.exit_code == EXIT_FAILED
     assert "spc_phases" in res.message and "2031-01" in res.message
-
-
-def test_full_demo_on_the_sample_data(demo_run):
-    res, out, _ = demo_run  # ONE demo run per session (tests/conftest.py)
-    assert res.exit_code in (EXIT_OK, EXIT_DATA_PROBLEMS), res.message
-    assert (out / "index.html").is_file()
-    m = json.loads((out / "manifest.json").read_text())
-    assert {"aaa_mortality_ra", "ckd_bundle", "lung_histology"} <= set(m["indicators"])
-    packs = sorted((out / "sites").iterdir())
-    assert len(packs) >= 70 + 29 + 30
 
 
 # --------------------------------------------- case ascertainment on outcome funnels

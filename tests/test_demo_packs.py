@@ -1,11 +1,15 @@
 """The demo end to end: HTML and PDF site packs, coverage verdicts, steering report.
 
 Every test here reads the outputs of ONE demo run (the session fixture
-``demo_run`` in conftest.py), so the whole pipeline runs once per session.
+``demo_run`` in conftest.py), so the whole pipeline runs once per session. Keep
+every reader of ``demo_run`` in this module: the suite runs with pytest-xdist's
+``--dist loadfile`` (pyproject.toml), which keeps one module on one worker, and a
+session fixture runs once per worker that uses it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -16,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ccdata.report import EXIT_DATA_PROBLEMS
+from ccdata.report import EXIT_DATA_PROBLEMS, EXIT_OK
 
 STOPPED_CKD = ["P03", "P07", "P11", "P14", "P18", "P21", "P24", "P26", "P29"]
 
@@ -113,6 +117,16 @@ def identities(demo):
     if ae.is_file():
         ids |= set(pd.read_csv(ae, dtype=str)["org_code"].dropna())
     return ids, names
+
+
+def test_full_demo_on_the_sample_data(demo_run):
+    res, out, _ = demo_run  # ONE demo run per session (tests/conftest.py)
+    assert res.exit_code in (EXIT_OK, EXIT_DATA_PROBLEMS), res.message
+    assert (out / "index.html").is_file()
+    m = json.loads((out / "manifest.json").read_text())
+    assert {"aaa_mortality_ra", "ckd_bundle", "lung_histology"} <= set(m["indicators"])
+    packs = sorted((out / "sites").iterdir())
+    assert len(packs) >= 70 + 29 + 30
 
 
 # ------------------------------------------------------------------- packs ----
