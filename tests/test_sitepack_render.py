@@ -112,9 +112,7 @@ def _pdf_figure_pages(path: Path) -> int:
     assert data.startswith(b"%PDF-"), path
     boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data)
     a4 = (8.27 * 72, 11.69 * 72)
-    return sum(
-        1 for w, h in boxes if abs(float(w) - a4[0]) + abs(float(h) - a4[1]) > 1
-    )
+    return sum(1 for w, h in boxes if abs(float(w) - a4[0]) + abs(float(h) - a4[1]) > 1)
 
 
 @pytest.fixture

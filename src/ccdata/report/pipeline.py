@@ -155,6 +155,7 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
         + len(cfg.surveys)
     )
     bar = Progress(n_stages, progress)
+    drawing: figs.FigureDrawing | None = None
     try:
         # Fail fast: refuse an output folder that is not ccdata's, or one that
         # another run is writing, before reading any data.
@@ -246,12 +247,10 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             timer.add("validation_reports", start)
             bar.step("validation reports")
 
-            start = time.perf_counter()
-            figures = (
-                figs.write_figures(cfg, tmp, shared, quality) if cfg.run.figures else []
-            )
-            timer.add("figures", start)
-            bar.step("figures")
+            # the steering figures are drawn beside the site packs (in another
+            # process unless [run] workers = 1); "figures" is their own time
+            if cfg.run.figures:
+                drawing = figs.start_figures(cfg, tmp, shared, quality)
 
             start = time.perf_counter()
             withheld: dict[str, list[str]] = {}
@@ -298,6 +297,10 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             timer.add("site_packs", start)
             bar.step("site packs")
 
+            figures = drawing.result() if drawing is not None else []
+            timer.timings["figures"] = round(drawing.seconds if drawing else 0.0, 3)
+            bar.step("figures")
+
             n_err = len(errors)
             counts = {
                 "rows_read": sum(s.n_rows for s in sources.values()),
@@ -334,6 +337,8 @@ def _run(cfg: Config, out: Path, progress: bool | None, t0: float) -> RunOutcome
             w.write_json(manifest, tmp / w.MANIFEST_NAME)
             bar.step("manifest")
     finally:
+        if drawing is not None:
+            drawing.cancel()  # a failed run: its figures are not wanted
         bar.close()
     problems = []
     if counts["validation_problems"]:

@@ -15,6 +15,8 @@ A pack ``sites/<site_id>/`` holds:
   status, coverage) with small counts suppressed;
 * ``<indicator>_funnel.png`` -- the funnel plot with the site highlighted and
   every other site an anonymous grey point (``.txt`` beside it: description);
+  each pack figure is drawn once and saved as the inline SVG, the PDF page
+  and (unless ``[run] pack_png = false``) this PNG;
 * ``<indicator>_spc.png`` / ``<indicator>_spc.csv`` -- the site's own run or
   SPC chart (change judged against its own past);
 * ``<indicator>_cusum.png`` / ``.csv`` -- its risk-adjusted CUSUM (the CSV by
@@ -1070,7 +1072,8 @@ def render_packs(
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     shared["parent"] = os.getpid()  # workers die with this process
-    size = max(1, min(8, len(jobs) // (4 * n)))
+    # small tasks (a few packs each) keep both workers busy to the end
+    size = max(1, min(3, len(jobs) // (4 * n)))
     chunks = [(jobs[i : i + size], dpi, png) for i in range(0, len(jobs), size)]
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(
