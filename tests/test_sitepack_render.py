@@ -174,3 +174,26 @@ def test_packs_with_png_write_print_resolution_copies(tmp_path, count_draws):
     assert "histology_funnel.png" in (t01 / "index.html").read_text(encoding="utf-8")
     p01 = out / "sites" / "P01"
     assert _png_dpi(p01 / "ckd_bundle_spc.png") == pytest.approx(200, abs=0.5)
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_an_error_drawing_the_steering_figures_is_raised_in_the_run(tmp_path, workers):
+    from ccdata.report.figures import start_figures
+
+    cfg = parse_config(
+        {"sources": {"a": {"path": "a.csv"}}, "run": {"workers": workers}}
+    )
+    broken = {"x": object()}  # not an indicator's output
+    with pytest.raises(AttributeError, match="config"):
+        start_figures(cfg, tmp_path, broken, {}).result()
+
+
+def test_a_drawing_no_longer_wanted_is_stopped(tmp_path):
+    from ccdata.report.figures import start_figures
+
+    cfg = parse_config({"sources": {"a": {"path": "a.csv"}}})
+    drawing = start_figures(cfg, tmp_path, {}, {})
+    process = drawing._process
+    drawing.cancel()
+    assert process is not None and not process.is_alive()
+    assert drawing.result() == []  # nothing left to wait for

@@ -405,6 +405,16 @@ def start_figures(
     process prepares the packs and their workers draw them: on 2 cores the
     figures' drawing overlaps the packs' instead of preceding it. Without
     ``fork`` (or with ``workers = 1``) they are drawn here and now.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ccdata.report.config import parse_config
+    >>> cfg = parse_config({"sources": {"a": {"path": "a.csv"}}})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     drawing = start_figures(cfg, Path(tmp), {}, {})  # nothing to draw
+    ...     drawing.result()
+    []
     """
     import multiprocessing as mp
     import os
