@@ -63,6 +63,7 @@ class RunConfig:
     site_packs: bool = True
     dpi: int = 100
     workers: int = 0
+    pack_png: bool = True
 
 
 @dataclass(frozen=True)

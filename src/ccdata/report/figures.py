@@ -10,7 +10,7 @@ are imported inside the functions that draw, so importing this module (as
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -24,12 +24,14 @@ from ccdata.report.indicators import IndicatorOutput
 from ccdata.report.sources import SourceData
 
 __all__ = [
+    "FigureDrawing",
     "FigureInfo",
     "QualityOutput",
     "compute_quality",
     "describe_text",
     "fixed_margins",
     "save_figure",
+    "start_figures",
     "write_figures",
 ]
 
@@ -321,3 +323,136 @@ def _quality_figures(
             alt=text,
         )
         _record(figures, tmp, p, f"Data quality: {name}", text, f"data_quality_{name}")
+
+
+class FigureDrawing:
+    """The steering group's figures being drawn, possibly in another process.
+
+    Made by :func:`start_figures`; :meth:`result` waits for the drawing and
+    returns what :func:`write_figures` returns (an error in the drawing is
+    raised there). ``seconds`` is the drawing's own wall time.
+    """
+
+    def __init__(self, process: Any = None, conn: Any = None) -> None:
+        self._process = process
+        self._conn = conn
+        self._figures: list[FigureInfo] = []
+        self.seconds = 0.0
+
+    def result(self) -> list[FigureInfo]:
+        """Wait for the figures; return the list of figures written."""
+        if self._process is None:
+            return self._figures
+        process, conn = self._process, self._conn
+        self._process = self._conn = None
+        try:
+            kind, value, seconds = conn.recv()
+        except EOFError:
+            kind, value, seconds = "died", None, 0.0
+        finally:
+            conn.close()
+            process.join()
+        if kind == "error":
+            raise value
+        if kind == "died":
+            raise RuntimeError(
+                "the process drawing the steering group's figures ended without "
+                f"finishing (exit code {process.exitcode})"
+            )
+        self._figures, self.seconds = value, seconds
+        return self._figures
+
+    def cancel(self) -> None:
+        """Stop a drawing whose figures are no longer wanted (the run failed)."""
+        if self._process is not None:
+            self._process.terminate()
+            self._process.join()
+            self._conn.close()
+            self._process = self._conn = None
+
+
+def _draw_all(
+    args: tuple[Any, ...], also: Sequence[Callable[[], list[Any]]]
+) -> list[str]:
+    figures = write_figures(*args)
+    for task in also:
+        figures += task()
+    return figures
+
+
+def _draw_in_child(
+    conn: Any,
+    parent: int,
+    args: tuple[Any, ...],
+    also: Sequence[Callable[[], list[Any]]] = (),
+) -> None:
+    import time
+
+    from ccdata.report.publish import die_with_parent
+
+    die_with_parent(parent)
+    start = time.perf_counter()
+    try:
+        figures = _draw_all(args, also)
+    except BaseException as exc:  # noqa: BLE001 - raised again in the parent
+        try:
+            conn.send(("error", exc, 0.0))
+        except Exception:  # noqa: BLE001 - an error that cannot be pickled
+            conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}"), 0.0))
+    else:
+        conn.send(("ok", figures, time.perf_counter() - start))
+    finally:
+        conn.close()
+
+
+def start_figures(
+    cfg: Config,
+    tmp: Path,
+    results: dict[str, IndicatorOutput],
+    quality: dict[str, QualityOutput],
+    *,
+    also: Sequence[Callable[[], list[Any]]] = (),
+) -> FigureDrawing:
+    """Start drawing the steering group's figures beside the site packs.
+
+    The figures do not depend on the site packs, so unless ``[run] workers``
+    is 1 they are drawn by one forked process (it inherits the results:
+    nothing is pickled but the list of figures it sends back) while this
+    process prepares the packs and their workers draw them: on 2 cores the
+    figures' drawing overlaps the packs' instead of preceding it. Without
+    ``fork`` (or with ``workers = 1``) they are drawn here and now.
+    ``also`` holds further drawing tasks (each returns the figures it
+    wrote, e.g. the survey questions' funnels), run after the indicators'
+    figures in the same process.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ccdata.report.config import parse_config
+    >>> cfg = parse_config({"sources": {"a": {"path": "a.csv"}}})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     drawing = start_figures(cfg, Path(tmp), {}, {})  # nothing to draw
+    ...     drawing.result()
+    []
+    """
+    import multiprocessing as mp
+    import os
+    import time
+
+    if cfg.run.workers == 1 or "fork" not in mp.get_all_start_methods():
+        start = time.perf_counter()
+        drawing = FigureDrawing()
+        drawing._figures = _draw_all((cfg, tmp, results, quality), also)
+        drawing.seconds = time.perf_counter() - start
+        return drawing
+    ctx = mp.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    process = ctx.Process(
+        target=_draw_in_child,
+        args=(send, os.getpid(), (cfg, tmp, results, quality), also),
+        name="ccdata-figures",
+        daemon=True,
+    )
+    process.start()
+    send.close()  # the child holds the sending end
+    return FigureDrawing(process, receive)

@@ -18,6 +18,7 @@ Exit codes (:attr:`RunOutcome.exit_code`):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -167,6 +168,7 @@ def _run(
         + len(cfg.surveys)
     )
     bar = Progress(n_stages, progress)
+    drawing: figs.FigureDrawing | None = None
     try:
         # Fail fast: refuse an output folder that is not ccdata's, or one that
         # another run is writing, before reading any data.
@@ -274,15 +276,19 @@ def _run(
             timer.add("validation_reports", start)
             bar.step("validation reports")
 
-            start = time.perf_counter()
-            figures = (
-                figs.write_figures(cfg, tmp, shared, quality) if cfg.run.figures else []
-            )
-            if cfg.run.figures:  # one steering funnel per survey question
-                for so in shared_surveys.values():
-                    figures += svy.write_survey_figures(cfg, tmp, so)
-            timer.add("figures", start)
-            bar.step("figures")
+            # the steering figures are drawn beside the site packs (in another
+            # process unless [run] workers = 1); "figures" is their own time
+            if cfg.run.figures:  # with one steering funnel per survey question
+                drawing = figs.start_figures(
+                    cfg,
+                    tmp,
+                    shared,
+                    quality,
+                    also=[
+                        functools.partial(svy.write_survey_figures, cfg, tmp, so)
+                        for so in shared_surveys.values()
+                    ],
+                )
 
             start = time.perf_counter()
             withheld: dict[str, list[str]] = {}
@@ -329,6 +335,10 @@ def _run(
             timer.add("site_packs", start)
             bar.step("site packs")
 
+            figures = drawing.result() if drawing is not None else []
+            timer.timings["figures"] = round(drawing.seconds if drawing else 0.0, 3)
+            bar.step("figures")
+
             n_err = len(errors)
             counts = {
                 "rows_read": sum(s.n_rows for s in sources.values()),
@@ -366,6 +376,8 @@ def _run(
             w.write_json(manifest, tmp / w.MANIFEST_NAME)
             bar.step("manifest")
     finally:
+        if drawing is not None:
+            drawing.cancel()  # a failed run: its figures are not wanted
         bar.close()
     problems = []
     if counts["validation_problems"]:

@@ -15,6 +15,8 @@ A pack ``sites/<site_id>/`` holds:
   status, coverage) with small counts suppressed;
 * ``<indicator>_funnel.png`` -- the funnel plot with the site highlighted and
   every other site an anonymous grey point (``.txt`` beside it: description);
+  each pack figure is drawn once and saved as the inline SVG, the PDF page
+  and (unless ``[run] pack_png = false``) this PNG;
 * ``<indicator>_spc.png`` / ``<indicator>_spc.csv`` -- the site's own run or
   SPC chart (change judged against its own past);
 * ``<indicator>_cusum.png`` / ``.csv`` -- its risk-adjusted CUSUM (the CSV by
@@ -584,7 +586,7 @@ def write_site_packs(
             )
         pack["files"] = sorted(
             [p.name for p in pdir.iterdir() if p.is_file()]
-            + [j.path.name for j in jobs]
+            + ([j.path.name for j in jobs] if cfg.run.pack_png else [])
             + [pack["pdf"], "summary.md"]
         )
         from ccdata.report.render import render_template
@@ -612,6 +614,7 @@ def write_site_packs(
         dpi=cfg.run.dpi,
         workers=cfg.run.workers,
         progress=progress,
+        png=cfg.run.pack_png,
     )
     packs: dict[str, list[str]] = {}
     for site in sorted(site_ids):
@@ -882,8 +885,12 @@ def _init_worker(shared: dict[str, Any]) -> None:
     _SHARED.update(shared)
 
 
-def _draw(job: FigureJob, dpi: int) -> Any:
-    """Draw one figure on a new Figure (inside the theme) and save its PNG."""
+def _draw(job: FigureJob, dpi: int, png: bool = True) -> Any:
+    """Draw one figure on a new Figure (inside the theme); save its PNG if asked.
+
+    The Figure is returned so that the caller saves its other formats (the
+    inline SVG, the page of the PDF) from the same drawing.
+    """
     import textwrap
 
     from matplotlib.figure import Figure
@@ -899,9 +906,8 @@ def _draw(job: FigureJob, dpi: int) -> Any:
         survey_scores(
             _SHARED["results"][job.ref][0], kwargs["unit"], fig=fig, title=job.title
         )
-        w.check_inside(job.path)
-        job.path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(job.path, dpi=dpi, metadata={"Software": None})
+        if png:
+            _save_png(fig, job.path, dpi)
         return fig
     plot: Callable[..., Any]
     if job.kind == "cusum":
@@ -940,14 +946,23 @@ def _draw(job: FigureJob, dpi: int) -> Any:
         va="top",
         fontsize="large",
     )
-    w.check_inside(job.path)
-    job.path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(job.path, dpi=dpi, metadata={"Software": None})
+    if png:
+        _save_png(fig, job.path, dpi)
     return fig
 
 
-def _render_pack(job: PackJob, dpi: int) -> None:
-    """Draw a pack's figures (PNG, inline SVG, PDF) and write its page and PDF."""
+def _save_png(fig: Any, path: Path, dpi: int) -> None:
+    w.check_inside(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, metadata={"Software": None})
+
+
+def _render_pack(job: PackJob, dpi: int, png: bool = True) -> None:
+    """Draw a pack's figures once each and save them to every format.
+
+    Each figure is drawn on one Figure, which is saved as the PNG (if
+    ``png``), as the inline SVG of the page and as a page of the PDF.
+    """
     import io
 
     import matplotlib
@@ -969,7 +984,7 @@ def _render_pack(job: PackJob, dpi: int) -> None:
     ):
         figs = {}
         for fj in job.figures:
-            fig = _draw(fj, dpi)
+            fig = _draw(fj, dpi, png)
             buf = io.StringIO()
             fig.savefig(buf, format="svg", metadata={"Date": None})
             e = fj.entry
@@ -984,10 +999,10 @@ def _render_pack(job: PackJob, dpi: int) -> None:
         )
 
 
-def _render_chunk(args: tuple[list[PackJob], int]) -> list[str]:
-    jobs, dpi = args
+def _render_chunk(args: tuple[list[PackJob], int, bool]) -> list[str]:
+    jobs, dpi, png = args
     for job in jobs:
-        _render_pack(job, dpi)
+        _render_pack(job, dpi, png)
     return [j.site for j in jobs]
 
 
@@ -1019,6 +1034,7 @@ def render_packs(
     dpi: int,
     workers: int = 0,
     progress: Callable[[str, int, int], None] | None = None,
+    png: bool = True,
 ) -> None:
     """Finish the packs (figures, page, PDF), in parallel unless ``workers`` is 1.
 
@@ -1037,6 +1053,9 @@ def render_packs(
     dpi : int
     workers : int, default 0
     progress : callable, optional
+    png : bool, default True
+        Also save each figure as a PNG file (``[run] pack_png``); the page
+        and the PDF never need it (inline SVG, vector pages).
     """
     import os
 
@@ -1045,7 +1064,7 @@ def render_packs(
     if n <= 1 or len(jobs) < 4:
         _init_worker(shared)
         for k, job in enumerate(jobs, 1):
-            _render_pack(job, dpi)
+            _render_pack(job, dpi, png)
             if progress is not None:
                 progress(job.site, k, len(jobs))
         return
@@ -1053,8 +1072,9 @@ def render_packs(
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     shared["parent"] = os.getpid()  # workers die with this process
-    size = max(1, min(8, len(jobs) // (4 * n)))
-    chunks = [(jobs[i : i + size], dpi) for i in range(0, len(jobs), size)]
+    # small tasks (a few packs each) keep both workers busy to the end
+    size = max(1, min(3, len(jobs) // (4 * n)))
+    chunks = [(jobs[i : i + size], dpi, png) for i in range(0, len(jobs), size)]
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(
         max_workers=n,

@@ -103,6 +103,13 @@ def neutralise_formulas(data: pd.DataFrame) -> pd.DataFrame:
             pd.api.types.is_datetime64_any_dtype(s)
         ):
             continue
+        if isinstance(s.dtype, pd.StringDtype):  # every cell text or missing
+            hit = s.str.startswith(_FORMULA_START).fillna(False).to_numpy(bool)
+            if hit.any():
+                obj = s.astype(object)
+                obj.iloc[np.flatnonzero(hit)] = "'" + s[hit].astype(str)
+                out[col] = obj
+            continue
         obj = s.astype(object)
         is_text = obj.map(type).eq(cast(Any, str)).to_numpy()
         if not is_text.any():
