@@ -373,7 +373,7 @@ class FigureDrawing:
 
 def _draw_all(
     args: tuple[Any, ...], also: Sequence[Callable[[], list[Any]]]
-) -> list[str]:
+) -> list[FigureInfo]:
     figures = write_figures(*args)
     for task in also:
         figures += task()
