@@ -33,6 +33,30 @@ settings.register_profile(
 )
 settings.load_profile("ccdata")
 
+
+def _import_the_package() -> None:
+    """Import every ccdata module the normal way before pytest collects doctests.
+
+    ``--doctest-modules`` with ``--import-mode=importlib`` imports a module such
+    as ``ccdata/comparison/result.py`` by path; if that happens before its
+    package is imported, the module sits in ``sys.modules`` but is never set as
+    an attribute of ``ccdata.comparison`` (the import system sets it only when
+    it loads the module itself), and ``ccdata.comparison.result`` then fails in
+    whatever test runs later on the same worker. Importing the package first
+    makes every run order equal to the one users have.
+    """
+    import importlib
+    import pkgutil
+
+    import ccdata
+
+    for info in pkgutil.walk_packages(ccdata.__path__, "ccdata."):
+        if not info.name.endswith("__main__"):
+            importlib.import_module(info.name)
+
+
+_import_the_package()
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DATA = REPO_ROOT / "sample_data"
 REFERENCE = Path(__file__).resolve().parent / "reference"
