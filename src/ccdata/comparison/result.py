@@ -66,9 +66,10 @@ class FunnelResult:
     n_used : int
         Units used to estimate phi (after truncation).
     dispersion_statistic, dispersion_p_value : float
-        I x phi and its chi-squared (I - 1 df) upper-tail probability.
+        The sum of the squared untrimmed z-scores and its chi-squared (I - 1 df)
+        upper-tail probability (a valid test: trimming is used only for phi).
     overdispersion_detected : bool
-        I x phi > I - 1.
+        phi > 1 (the spread between units is wider than chance predicts).
     overdispersion_applied : bool
         Limits were widened (requested and detected).
     trim : float

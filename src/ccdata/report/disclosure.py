@@ -512,12 +512,16 @@ def scan_pack(
     )
     if not {s.casefold() for s in every} - allowed_low:
         return []
-    pattern = _id_pattern(every)
+    runs = [(i, {r.casefold() for r in _ALNUM_RUN.findall(i)}) for i in every]
     hits: list[str] = []
     for path in sorted(Path(pack_dir).rglob("*")):
         if not path.is_file():
             continue
-        found = pattern.findall(file_text(path))
+        text = file_text(path)
+        candidates = _candidates(text, runs, every)
+        if not candidates:
+            continue
+        found = _id_pattern(candidates).findall(text)
         hits.extend(
             f"{path.name}: {m}"
             for m in sorted({m for m in found if m.casefold() not in allowed_low})
@@ -525,7 +529,30 @@ def scan_pack(
     return hits
 
 
-@functools.lru_cache(maxsize=4)
+_ALNUM_RUN = re.compile(r"[A-Za-z0-9]+")
+# characters that re.IGNORECASE matches with an ASCII letter (i, s, k)
+_CASE_LOOKALIKES = frozenset("\u0130\u0131\u017f\u212a")
+
+
+def _candidates(
+    text: str, runs: list[tuple[str, set[str]]], every: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The identifiers that can match in ``text``, for a much smaller regex.
+
+    A match needs a non-alphanumeric character (or the edge) on both sides, so
+    every maximal run of ``[A-Za-z0-9]`` inside an identifier is also a whole
+    run of the text: identifiers with a run the text lacks cannot match. Exact
+    (the regex still decides); text with a character that ``re.IGNORECASE``
+    equates with an ASCII letter (Kelvin sign, long s, dotless i) gets the full
+    pattern.
+    """
+    if not _CASE_LOOKALIKES.isdisjoint(text):
+        return every
+    tokens = {t.casefold() for t in _ALNUM_RUN.findall(text)}
+    return tuple(i for i, need in runs if need <= tokens)
+
+
+@functools.lru_cache(maxsize=256)
 def _id_pattern(identifiers: tuple[str, ...]) -> re.Pattern[str]:
     """One case-insensitive regex for every identifier, longest first.
 
