@@ -8,7 +8,18 @@ from hypothesis import strategies as st
 from ccdata.report import disclosure as d
 
 IDS = ("T01", "T02", "A/B", "A_B", "A B", "$\\notacommand$", "AND", "Brookton General")
-PIECES = (*IDS, " ", "_", "x", "1", "t02", "a/b", "brookton general", "\u212a", "\u017f")
+PIECES = (
+    *IDS,
+    " ",
+    "_",
+    "x",
+    "1",
+    "t02",
+    "a/b",
+    "brookton general",
+    "\u212a",
+    "\u017f",
+)
 
 
 def _full(text: str, every: tuple[str, ...]) -> list[str]:

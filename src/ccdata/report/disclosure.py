@@ -537,7 +537,7 @@ _CASE_LOOKALIKES = frozenset("\u0130\u0131\u017f\u212a")
 def _candidates(
     text: str, runs: list[tuple[str, set[str]]], every: tuple[str, ...]
 ) -> tuple[str, ...]:
-    """The identifiers that can match in ``text``, for a much smaller regex.
+    """Return the identifiers that can match in ``text`` (a much smaller regex).
 
     A match needs a non-alphanumeric character (or the edge) on both sides, so
     every maximal run of ``[A-Za-z0-9]`` inside an identifier is also a whole
