@@ -108,13 +108,28 @@ class FunnelResult:
         observed = self.units["status"].value_counts()
         return {s: int(observed.get(s, 0)) for s in status_names(self.levels)}
 
-    def summary(self, noun: str = "sites") -> str:
+    def summary(self, noun: str = "sites", *, technical: bool = True) -> str:
         """Plain-language, neutral summary of the funnel.
 
         Parameters
         ----------
         noun : str, default "sites"
             What a unit is called ("sites", "hospitals", "practices").
+        technical : bool, default True
+            Include the over-dispersion estimates (phi, tau^2), the dispersion
+            test and the trimming note. ``False`` says in words only whether
+            the limits were widened (for reports read by clinical leads).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from ccdata.comparison import funnel
+        >>> df = pd.DataFrame({"unit": list("ABCD"), "x": [5, 9, 12, 30],
+        ...                    "n": [100, 120, 150, 160]})
+        >>> r = funnel(df, unit="unit", numerator="x", denominator="n",
+        ...            overdispersion="additive")
+        >>> "phi" in r.summary() and "phi" not in r.summary(technical=False)
+        True
         """
         counts = self.counts()
         n_total = len(self.units)
@@ -139,6 +154,8 @@ class FunnelResult:
                 f" {counts[NOT_ASSESSED]} of {n_total} {noun} not assessed "
                 "(denominator of 0)."
             )
+        if not technical:
+            return text + self._plain_dispersion(noun)
         disp = f"phi = {_fmt(self.phi)}"
         if self.overdispersion == "additive":
             disp += f", tau^2 = {_fmt(self.tau2)}"
@@ -178,6 +195,26 @@ class FunnelResult:
                 text += f" (phi averages about {null} with no over-dispersion)"
             text += "."
         return text
+
+    def _plain_dispersion(self, noun: str) -> str:
+        if self.overdispersion_applied:
+            return (
+                f" The results of the {noun} vary more than chance alone would "
+                "give, so the limits were widened to allow for it."
+            )
+        if self.overdispersion is not None and not np.isfinite(self.phi):
+            return " The spread between them could not be estimated; limits unadjusted."
+        if self.overdispersion is not None:
+            return (
+                f" The results of the {noun} vary no more than chance alone would "
+                "give, so the limits were not widened."
+            )
+        if self.overdispersion_detected:
+            return (
+                f" The results of the {noun} vary more than chance alone would "
+                "give; the limits were not widened."
+            )
+        return ""
 
     def __repr__(self) -> str:
         """Summarise the result in one line."""

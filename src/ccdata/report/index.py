@@ -411,8 +411,13 @@ def _survey_block(name: str, so: Any, figures: Sequence[Any] = ()) -> dict[str, 
             f"priorities. {so.rule}"
         ),
         "questions": [
-            f"{que} ({per}): {so.funnels.summary(per, que)}"
+            f"{que} ({per}): {so.funnels.summary(per, que, technical=False)}"
             for per, que, _ in steering_funnels(so)
+        ],
+        # the estimates behind each question's limits (phi, tau^2, the test)
+        "details": [
+            (f"{que} ({per})", res.summary(noun="trusts"))
+            for per, que, res in steering_funnels(so)
         ],
         "figures": [
             _fig(f, i) for i, f in enumerate(figures) if f.group == f"survey:{name}"

@@ -89,7 +89,14 @@ class SurveyFunnels:
         rest = [c for c in out.columns if c not in order and c != "note"]
         return out[[*order, *rest, "note"]]
 
-    def summary(self, period: object, question: object, noun: str = "trusts") -> str:
+    def summary(
+        self,
+        period: object,
+        question: object,
+        noun: str = "trusts",
+        *,
+        technical: bool = True,
+    ) -> str:
         """Write the neutral sentence of one question's funnel and its suppression rule.
 
         Examples
@@ -111,7 +118,7 @@ class SurveyFunnels:
                 f"{question!r} (every unit below the threshold, or not asked); "
                 f"funnels exist for {sorted(self.results)[:6]!r}..."
             )
-        text = self.results[key].summary(noun)
+        text = self.results[key].summary(noun, technical=technical)
         rule = (
             f"(fewer than {self.adjusted.min_respondents} respondents: results "
             "suppressed)"
