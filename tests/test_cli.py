@@ -174,9 +174,9 @@ def test_validate_committed_sample_with_corruption(tmp_path, sample_data_dir, ca
 
 
 def test_demo_runs_the_full_pipeline_on_the_sample_data(tmp_path, monkeypatch, capsys):
-    # The full demo is exercised end to end in test_batch_e2e (marked slow);
-    # here: the command reaches run_demo_pipeline with the folder and passes
-    # its exit code on.
+    # The full demo runs end to end once per suite (the demo_run fixture read by
+    # test_demo_packs.py); here: the command reaches run_demo_pipeline with the
+    # folder and passes its exit code on.
     import ccdata.report as report
 
     calls = []
