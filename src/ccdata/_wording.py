@@ -249,3 +249,26 @@ def status_text(status: str, levels: Sequence[float], direction: object = None) 
     words = status_phrase(status, levels)
     extra = direction_word(parse_status(status, levels)[0], direction)
     return f"{words}, {extra}" if extra else words
+
+
+def widening_sentence(noun: str, *, widened: bool) -> str:
+    """Say in words whether the funnel limits were widened for over-dispersion.
+
+    The plain-language form of the over-dispersion step, without phi or tau^2,
+    for text read by clinical leads (the steering report and
+    ``FunnelResult.summary(technical=False)``).
+
+    Examples
+    --------
+    >>> widening_sentence("sites", widened=False)
+    'The results of the sites vary no more than chance alone would give, so the limits were not widened.'
+    """  # noqa: E501
+    if widened:
+        return (
+            f"The results of the {noun} vary more than chance alone would give, so "
+            "the limits were widened to allow for it."
+        )
+    return (
+        f"The results of the {noun} vary no more than chance alone would give, so "
+        "the limits were not widened."
+    )

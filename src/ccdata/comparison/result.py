@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 
 from ccdata._params import level_suffix
-from ccdata._wording import NOT_ASSESSED, level_percent, status_names
+from ccdata._wording import (
+    NOT_ASSESSED,
+    level_percent,
+    status_names,
+    widening_sentence,
+)
 
 __all__ = ["FunnelResult", "NOT_ASSESSED", "status_names"]
 
@@ -198,17 +203,11 @@ class FunnelResult:
 
     def _plain_dispersion(self, noun: str) -> str:
         if self.overdispersion_applied:
-            return (
-                f" The results of the {noun} vary more than chance alone would "
-                "give, so the limits were widened to allow for it."
-            )
+            return " " + widening_sentence(noun, widened=True)
         if self.overdispersion is not None and not np.isfinite(self.phi):
             return " The spread between them could not be estimated; limits unadjusted."
         if self.overdispersion is not None:
-            return (
-                f" The results of the {noun} vary no more than chance alone would "
-                "give, so the limits were not widened."
-            )
+            return " " + widening_sentence(noun, widened=False)
         if self.overdispersion_detected:
             return (
                 f" The results of the {noun} vary more than chance alone would "

@@ -22,7 +22,12 @@ from typing import Any, cast
 
 import pandas as pd
 
-from ccdata._wording import NOT_ASSESSED, level_percent, status_short
+from ccdata._wording import (
+    NOT_ASSESSED,
+    level_percent,
+    status_short,
+    widening_sentence,
+)
 from ccdata.report import writers as w
 from ccdata.report.config import Config
 
@@ -226,13 +231,7 @@ def _indicator_block(
         applied = r.summary.get("overdispersion_applied")
         method = r.summary.get("overdispersion")
         if method not in (None, "none"):
-            lines.append(
-                "The results of the sites vary more than chance alone would give, so "
-                "the limits were widened to allow for it."
-                if applied
-                else "The results of the sites vary no more than chance alone would "
-                "give, so the limits were not widened."
-            )
+            lines.append(widening_sentence("sites", widened=bool(applied)))
         for key, label in (
             ("phi", "Over-dispersion ratio (phi)"),
             ("tau2", "Between-site variance (tau\u00b2)"),
