@@ -11,6 +11,7 @@ import glob
 import logging
 import os
 import re
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +27,9 @@ _LOG = logging.getLogger("ccdata.engine")
 #: Column holding the spreadsheet row (header = row 1) of each record.
 ROW = "row"
 ENGINES = ("duckdb", "spark")
+#: Catalog name of a DuckDB database file opened read-only by :func:`connect`.
+ATTACHED = "ccdata_source"
+_ATTACHED: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 #: A table name: ``name``, ``schema.name`` or ``catalog.schema.name``, plain
 #: identifiers only (passed to Ibis as names, never into SQL text).
 TABLE_NAME = re.compile(
@@ -122,7 +126,17 @@ def connect(
                 raise InputError(
                     f"connect: DuckDB database file not found: {str(database)!r}."
                 )
-            config["read_only"] = True
+            # the work (views of the validation) goes to an in-memory database;
+            # the file is attached read-only and its tables read from there
+            try:
+                con = ibis.duckdb.connect(":memory:", **config)
+                con.attach(str(database), name=ATTACHED, read_only=True)
+            except Exception as exc:  # duckdb raises its own hierarchy
+                raise EngineError(
+                    f"connect: DuckDB could not open {str(database)!r} read-only: {exc}"
+                ) from exc
+            _ATTACHED[con] = ATTACHED
+            return con
         try:
             return ibis.duckdb.connect(
                 ":memory:" if database is None else str(database), **config
@@ -247,9 +261,12 @@ def read_source(
                 "and '_' (not starting with a digit)."
             )
         *where, bare = table.split(".")
-        database = (
+        database: str | tuple[str, ...] | None = (
             None if not where else (where[0] if len(where) == 1 else tuple(where))
         )
+        attached = _ATTACHED.get(con)
+        if attached is not None and len(where) < 2:
+            database = (attached, where[0] if where else "main")
         try:
             t = con.table(bare, database=database)
         except Exception as exc:  # the engine's "no such table"
