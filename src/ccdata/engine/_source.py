@@ -572,7 +572,7 @@ def collect(expr, *, step: str, size: int | None = None) -> pd.DataFrame:
     --------
     >>> con = connect()
     >>> t = read_source(con, pd.DataFrame({"site_id": ["A", "B"]}))
-    >>> collect(t.count().as_table(), step="count")["CountStar()"].tolist()
+    >>> collect(t.aggregate(n=t.count()), step="count")["n"].tolist()
     [2]
     """
     return guard(step, expr.to_pandas, size=size)

@@ -126,7 +126,7 @@ class EngineRead:
 
 
 def _connect(cfg: Config, name: str, src: SourceConfig):
-    from ccdata import engine
+    import ccdata.engine as engine
 
     c = src.connection or ConnectionConfig()
     if src.engine == "duckdb":
@@ -213,7 +213,7 @@ def read_engine_records(
         ``valid`` is indexed by spreadsheet row, in row order, with the used
         columns only.
     """
-    from ccdata import engine
+    import ccdata.engine as engine
     from ccdata.engine import ROW
     from ccdata.schemas import get_schema
 
