@@ -66,7 +66,7 @@ cusum = true
 [indicators.aaa_mortality_ra.risk_model]
 covariates = ["age", "sex", "C(asa_grade)", "creatinine_umol_l",
               "procedure_type", "cardiac_disease"]
-missing = "indicator"
+missing = "complete_case"   # (five sites: a missing-value indicator is constant)
 
 [indicators.aaa_mortality]
 source = "aaa"
