@@ -204,7 +204,7 @@ def _files(path: Path, ext: str) -> list[str]:
 
 def read_source(
     con,
-    source: str | os.PathLike[str] | pd.DataFrame,
+    source: str | os.PathLike[str] | pd.DataFrame | None,
     *,
     table: str | None = None,
     delimiter: str | None = None,
@@ -288,6 +288,8 @@ def read_source(
             frame = frame.reset_index(drop=True)
             frame.insert(len(frame.columns), ROW, range(2, len(frame) + 2))
         return ibis.memtable(frame)
+    if source is None:
+        raise InputError("read_source: give a file, a folder or a table= name.")
     path = Path(os.fspath(source))
     suffix = path.suffix.lower()
     if glob.has_magic(str(path)):
