@@ -416,3 +416,45 @@ def test_a_missing_database_at_run_time_is_exit_2(data, tmp_path):
         outcome = run_pipeline(cfg, tmp_path / "out", progress=False)
     assert outcome.exit_code == 2
     assert "gone.duckdb" in outcome.message
+
+
+def test_owner_rule_and_transforms_apply_to_an_engine_file(data, tmp_path):
+    """A site's own file (S01.csv) with another site's row, rename and filter."""
+    raw = pd.read_csv(data / "aaa.csv", dtype=str, keep_default_na=False)
+    own = raw[raw["site_id"] == "S01"].head(60).copy()
+    own.iloc[7, own.columns.get_loc("site_id")] = "S02"
+    own.to_csv(tmp_path / "S01.csv", index=False)
+    shutil.copy(data / "sites.csv", tmp_path / "sites.csv")
+    text = """
+[run]
+figures = false
+site_packs = false
+
+[sites]
+path = "sites.csv"
+
+[sources.aaa]
+path = "S01.csv"
+schema = "aaa_procedures"
+{engine}
+filter = {{ procedure_type = ["EVAR", "open"] }}
+rename = {{ died_in_hospital = "died" }}
+derive = {{ survived = "1 - died" }}
+
+[indicators.survival]
+source = "aaa"
+numerator = "survived"
+period = "procedure_date"
+"""
+    outs = []
+    for name, engine in (("p", ""), ("d", 'engine = "duckdb"')):
+        cfg = tmp_path / f"{name}.toml"
+        cfg.write_text(text.format(engine=engine), encoding="utf-8")
+        outs.append(tmp_path / f"out_{name}")
+        outcome = _run(cfg, outs[-1])
+        assert outcome.exit_code == 1  # the other site's row
+    _same_files(outs[0], outs[1], suffix=".csv")
+    errors = pd.read_csv(outs[1] / "validation" / "all_errors.csv", dtype=str)
+    assert errors["check"].tolist() == ["site_not_file_owner"]
+    assert errors["row"].tolist() == ["9"]
+    assert errors["value"].tolist() == ["[another site]"]  # redacted in S01's file
