@@ -289,6 +289,11 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
       (``duplicate_across_files``, naming both files and rows), so that a
       re-uploaded file is not counted twice.
 
+    A source with ``engine = "duckdb"`` or ``"spark"`` is read and validated
+    in that engine instead (:mod:`ccdata.report.engine_sources`): only the
+    valid rows of the columns the run uses come into memory; the ``owner``
+    rule and the transforms then apply as here.
+
     Raises (exit code 2) only when no file at all matches.
     """
     src = cfg.sources[name]
