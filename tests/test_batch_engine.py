@@ -248,9 +248,12 @@ def test_spark_local_source_gives_the_same_indicators(data):
             "Spark needs a Java runtime (java on PATH or JAVA_HOME); none "
             "found. .ci/run installs one."
         )
+    from pyspark.sql import SparkSession
+
     from ccdata import engine
 
-    engine.local_spark()  # local[2]; shared with test_engine_spark
+    before = SparkSession.getActiveSession()
+    session = engine.local_spark()  # local[2]; shared with test_engine_spark
     source = 'path = "aaa.parquet"\nengine = "spark"'
     cfg = _config(data, "spark", source)
     text = cfg.read_text(encoding="utf-8").replace(
@@ -261,7 +264,11 @@ def test_spark_local_source_gives_the_same_indicators(data):
     )
     cfg.write_text(text, encoding="utf-8")
     out = data / "out_spark"
-    _run(cfg, out)
+    try:
+        _run(cfg, out)
+    finally:
+        if before is None:  # started here: stop it (else its owner does)
+            session.stop()
     ref = data / "out_ref_nopacks"
     if not ref.exists():
         _run(_config(data, "ref", 'path = "aaa.csv"'), ref)
