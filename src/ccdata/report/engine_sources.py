@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,28 +102,36 @@ def used_columns(cfg: Config, name: str) -> set[str] | None:
     return need
 
 
+@dataclass(frozen=True)
 class EngineRead:
-    """What an engine source gave: valid rows (used columns), counts, errors."""
+    """What an engine source gave: valid rows (used columns), counts, errors.
 
-    def __init__(
-        self,
-        valid: pd.DataFrame,
-        n_rows: int,
-        n_rejected: int,
-        errors: pd.DataFrame,
-        counts: pd.DataFrame,
-        files: list[Path],
-        label: str,
-        columns: list[str],
-    ) -> None:
-        self.valid = valid
-        self.n_rows = n_rows
-        self.n_rejected = n_rejected
-        self.errors = errors
-        self.counts = counts
-        self.files = files
-        self.label = label
-        self.columns = columns
+    Attributes
+    ----------
+    valid : DataFrame
+        The valid rows of the used columns, indexed by spreadsheet row.
+    n_rows, n_rejected : int
+        Records read and records with at least one problem (exact).
+    errors : DataFrame
+        :meth:`ccdata.engine.EngineValidationResult.to_frame` (capped).
+    counts : DataFrame
+        Every problem counted per column and check (``problems``, ``shown``).
+    files : list of Path
+        The data files read (empty for a table).
+    label : str
+        The source as named in error tables.
+    columns : list of str
+        The used columns brought into memory.
+    """
+
+    valid: pd.DataFrame
+    n_rows: int
+    n_rejected: int
+    errors: pd.DataFrame
+    counts: pd.DataFrame
+    files: list[Path]
+    label: str
+    columns: list[str]
 
 
 def _connect(cfg: Config, name: str, src: SourceConfig):
