@@ -465,3 +465,51 @@ period = "procedure_date"
     assert errors["check"].tolist() == ["site_not_file_owner"]
     assert errors["row"].tolist() == ["9"]
     assert errors["value"].tolist() == ["[another site]"]  # redacted in S01's file
+
+
+def test_only_the_used_columns_are_brought_in(data):
+    from ccdata.report.engine_sources import used_columns
+
+    cfg = load_config(_config(data, "cols", 'path = "aaa.parquet"\nengine = "duckdb"'))
+    # a completeness table without `fields` checks (and so reads) every field
+    assert used_columns(cfg, "aaa") is None
+    text = (
+        (data / "cols.toml")
+        .read_text(encoding="utf-8")
+        .replace(
+            'expected_source = "aaa_expected"',
+            'expected_source = "aaa_expected"\nfields = ["age"]',
+        )
+    )
+    (data / "cols.toml").write_text(text, encoding="utf-8")
+    cfg = load_config(data / "cols.toml")
+    assert used_columns(cfg, "aaa") == {
+        "site_id",
+        "died_in_hospital",
+        "procedure_date",
+        "record_entered_date",
+        "age",
+        "sex",
+        "asa_grade",
+        "creatinine_umol_l",
+        "procedure_type",
+        "cardiac_disease",
+        "C",  # of C(asa_grade): not a column, ignored when reading
+    }
+    assert used_columns(cfg, "aaa_expected") == {
+        "site_id",
+        "expected",
+        "month",
+    }
+
+
+def test_a_table_name_is_never_sql(tmp_path):
+    from ccdata import engine
+    from ccdata.errors import InputError
+
+    con = engine.connect("duckdb", threads=1)
+    for bad in ["x; DROP TABLE y", "a.b.c.d", "1x", "x--", 'x"', ""]:
+        with pytest.raises(InputError, match="is not a table name"):
+            engine.read_source(con, None, table=bad)
+    with pytest.raises(InputError, match="no table 'audit.nothing'"):
+        engine.read_source(con, None, table="audit.nothing")
