@@ -116,6 +116,7 @@ _FIRST_MODULES = (
     "test_batch_kill.py",
     "test_notebooks.py",
     "test_engine_spark.py",
+    "test_batch_engine.py",
     "test_engine.py",
     "test_batch_disclosure.py",
 )

@@ -139,6 +139,54 @@ def test_hosmer_lemeshow_and_brier_match_direct_computation(rng):
     assert table.expected.sum() == pytest.approx(p.sum())
 
 
+def test_hosmer_lemeshow_groups_keep_tied_risks_together_by_hand():
+    """Deciles of risk with heavy ties (Hosmer & Lemeshow 2013, 5.2.2).
+
+    Sorted risks s0..s9 = 0.1 x4, 0.2 x3, 0.3 x3; the type-7 quantile j/10
+    sits at position 9j/10: cuts 0.1, 0.1, 0.1, 0.1+0.6(0.2-0.1) = 0.16, 0.2,
+    0.2, 0.2+0.3(0.3-0.2) = 0.23, 0.3, 0.3, 0.3. Inner cuts 0.16, 0.2, 0.23:
+    groups {0.1}, {0.2}, {0.3}; 0.2 is on a cut and stays with its ties, also
+    when two of its copies are one ulp off (another engine's arithmetic).
+    """
+    from ccdata.risk.diagnostics import risk_group_cuts, risk_group_order_statistics
+
+    p = np.array([0.1] * 4 + [0.2] * 3 + [0.3] * 3)
+    y = np.array([1, 0, 0, 0, 1, 0, 0, 1, 1, 0])
+    assert risk_group_order_statistics(10, 10) == list(range(10))
+    s = np.sort(p)
+    cuts = risk_group_cuts(lambda k: s[k], 10, 10)
+    np.testing.assert_allclose(cuts, [0.16, 0.2, 0.23], rtol=0, atol=1e-11)
+    # hand: (o - e)^2 / (e (1 - e/n)) per group
+    hl = (1 - 0.4) ** 2 / (0.4 * 0.9) + (1 - 0.6) ** 2 / (0.6 * 0.8)
+    hl += (2 - 0.9) ** 2 / (0.9 * 0.7)
+    wiggled = p.copy()
+    wiggled[4] = np.nextafter(0.2, 1.0)
+    wiggled[6] = np.nextafter(0.2, 0.0)
+    for risks in (p, wiggled):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            d = assess_predictions(y, risks, groups=10)
+        t = d.calibration_table
+        assert t["n"].tolist() == [4, 3, 3]
+        assert t["observed"].tolist() == [1, 1, 2]
+        assert d.hosmer_lemeshow.groups == 3 and d.hosmer_lemeshow.df == 3
+        assert d.hosmer_lemeshow.statistic == pytest.approx(hl, rel=1e-12)
+        assert d.hosmer_lemeshow.p_value == pytest.approx(stats.chi2.sf(hl, 3))
+
+
+def test_risk_group_positions_are_exact_integers():
+    """(n - 1) * 0.3 is 3398.7000000000007 in floating point: not used."""
+    from ccdata.risk.diagnostics import risk_group_cuts, risk_group_order_statistics
+
+    n = 11331  # (n - 1) * j / 10 is whole for every j
+    assert risk_group_order_statistics(n, 10) == [1133 * j for j in range(11)]
+    s = np.repeat(np.arange(1.0, 12.0) / 100, 1030)[:n]
+    s = np.sort(np.concatenate([s, np.full(n - s.size, 0.11)]))
+    cuts = risk_group_cuts(lambda k: s[k], n, 10)
+    want = np.unique(s[[1133 * j for j in range(11)]])[1:-1] + 1e-12
+    np.testing.assert_array_equal(cuts, want)
+
+
 def test_calibration_intercept_and_slope_match_statsmodels(rng):
     import statsmodels.api as sm
 

@@ -6,7 +6,8 @@ patient-level steps run in the engine and only small aggregates come back;
 funnels, SPC charts and plots then run in pandas on those, as always.
 
 * :func:`connect`, :func:`read_source` - an engine and a lazy table of records
-  (Parquet file or dataset, CSV, an engine table), with spreadsheet rows.
+  (Parquet file, glob or dataset, CSV, an engine table), with spreadsheet
+  rows; :func:`collect` brings a small result into pandas.
 * :func:`validate` - the schema checks and messages of :func:`ccdata.validate`,
   with bounded error rows and the valid rows as a lazy table.
 * :func:`field_completeness`, :func:`timeliness`, :func:`case_ascertainment`,
@@ -35,14 +36,23 @@ from ccdata.engine._risk import (
     observed_expected,
     predict,
 )
-from ccdata.engine._source import ROW, connect, local_spark, read_source
+from ccdata.engine._source import (
+    ROW,
+    TABLE_NAME,
+    collect,
+    connect,
+    local_spark,
+    read_source,
+)
 from ccdata.engine._validate import EngineValidationResult, validate
 
 __all__ = [
     "ROW",
+    "TABLE_NAME",
     "EngineValidationResult",
     "add_period",
     "case_ascertainment",
+    "collect",
     "connect",
     "cusum_inputs",
     "field_completeness",

@@ -35,6 +35,7 @@ from ccdata.risk import (
     RiskDiagnostics,
     RiskModel,
 )
+from ccdata.risk.diagnostics import risk_group_cuts, risk_group_order_statistics
 
 __all__ = ["cusum_inputs", "fit_risk_model", "observed_expected", "predict"]
 
@@ -1017,13 +1018,6 @@ def _recalibration(t, *, slope: bool, where: str, size: int):
     return beta, se
 
 
-def _order_statistic(per_stats, h: float) -> float:
-    """np.quantile's linear interpolation from the two order statistics."""
-    lo = float(per_stats[f"k{int(np.floor(h))}"])
-    hi = float(per_stats[f"k{int(np.floor(h)) + 1}"]) if h % 1 else lo
-    return lo + (h - np.floor(h)) * (hi - lo)
-
-
 def _diagnostics(base, names, b, groups, where, size, events) -> RiskDiagnostics:
     """RiskDiagnostics from two engine queries.
 
@@ -1055,15 +1049,7 @@ def _diagnostics(base, names, b, groups, where, size, events) -> RiskDiagnostics
     )
     # totals first (cheap): n and events give the order statistics wanted
     n = size
-    q = np.linspace(0.0, 1.0, int(groups) + 1)
-    wanted = sorted(
-        {
-            int(k)
-            for h in (n - 1) * q
-            for k in (np.floor(h), np.floor(h) + 1)
-            if k <= n - 1
-        }
-    )
+    wanted = risk_group_order_statistics(n, int(groups))
     o = float(events)  # counted with the fit
     n1, n0 = o, n - o
     v10 = (per.neg_below * 2.0 + per.neg) / (2.0 * n0)
@@ -1098,12 +1084,11 @@ def _diagnostics(base, names, b, groups, where, size, events) -> RiskDiagnostics
     z = stats.norm.ppf(0.975)
     (a,), (a_se,), (_, bs), (_, b_se) = _recalibrate(s, t, where, size)
     # Hosmer-Lemeshow groups: quantile cut points, ties kept together
-    cuts = np.array([_order_statistic(s, h) for h in (n - 1) * q])
-    breaks = np.unique(cuts)
-    inner = breaks[1:-1]
+    # the same cut points and tie rule as in memory (risk_group_cuts)
+    inner = risk_group_cuts(lambda k: float(s[f"k{k}"]), n, int(groups))
     g = ibis.literal(0)
     for cut in inner:
-        g = g + (t._p > float(cut)).cast("int64")
+        g = g + (t._p > ibis.literal(float(cut), type="float64")).cast("int64")
     tg = t.mutate(_g=g)
     hl = guard(
         where,

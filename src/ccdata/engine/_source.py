@@ -7,8 +7,11 @@ pyspark lazily, so ``import ccdata`` stays light.
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
+import re
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,13 +20,21 @@ import pandas as pd
 
 from ccdata.errors import EngineError, EngineMemoryError, InputError
 
-__all__: list[str] = []
+__all__: list[str] = []  # public names: ccdata.engine
 
 _LOG = logging.getLogger("ccdata.engine")
 
 #: Column holding the spreadsheet row (header = row 1) of each record.
 ROW = "row"
 ENGINES = ("duckdb", "spark")
+#: Catalog name of a DuckDB database file opened read-only by :func:`connect`.
+ATTACHED = "ccdata_source"
+_ATTACHED: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+#: A table name: ``name``, ``schema.name`` or ``catalog.schema.name``, plain
+#: identifiers only (passed to Ibis as names, never into SQL text).
+TABLE_NAME = re.compile(
+    r"[A-Za-z_][A-Za-z0-9_]{0,127}(\.[A-Za-z_][A-Za-z0-9_]{0,127}){0,2}"
+)
 T = TypeVar("T")
 
 
@@ -47,6 +58,7 @@ def connect(
     threads: int | None = None,
     temp_directory: str | os.PathLike[str] | None = None,
     spark_conf: Mapping[str, str] | None = None,
+    read_only: bool = False,
 ):
     """Connect to an engine: embedded DuckDB (default) or Spark.
 
@@ -71,6 +83,9 @@ def connect(
         Where DuckDB spills (default: next to the database, or ``.tmp``).
     spark_conf : mapping, optional
         Extra settings for a local Spark session started here.
+    read_only : bool, default False
+        Open the DuckDB ``database`` file read-only (the batch job does: it
+        never writes to a source).
 
     Returns
     -------
@@ -106,6 +121,22 @@ def connect(
             config["threads"] = int(threads)
         if temp_directory is not None:
             config["temp_directory"] = str(temp_directory)
+        if read_only and database is not None:
+            if not Path(database).is_file():
+                raise InputError(
+                    f"connect: DuckDB database file not found: {str(database)!r}."
+                )
+            # the work (views of the validation) goes to an in-memory database;
+            # the file is attached read-only and its tables read from there
+            try:
+                con = ibis.duckdb.connect(":memory:", **config)
+                con.attach(str(database), name=ATTACHED, read_only=True)
+            except Exception as exc:  # duckdb raises its own hierarchy
+                raise EngineError(
+                    f"connect: DuckDB could not open {str(database)!r} read-only: {exc}"
+                ) from exc
+            _ATTACHED[con] = ATTACHED
+            return con
         try:
             return ibis.duckdb.connect(
                 ":memory:" if database is None else str(database), **config
@@ -123,7 +154,12 @@ def connect(
         ) from exc
 
 
-def local_spark(conf: Mapping[str, str] | None = None, *, master: str = "local[2]"):
+def local_spark(
+    conf: Mapping[str, str] | None = None,
+    *,
+    master: str = "local[2]",
+    app_name: str = "ccdata",
+):
     """Start (or reuse) a local Spark session; an EngineError when Java is absent."""
     import shutil
 
@@ -140,7 +176,7 @@ def local_spark(conf: Mapping[str, str] | None = None, *, master: str = "local[2
         ) from exc
     builder = (
         SparkSession.builder.master(master)
-        .appName("ccdata")
+        .appName(app_name)
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.sql.session.timeZone", "UTC")
@@ -168,7 +204,7 @@ def _files(path: Path, ext: str) -> list[str]:
 
 def read_source(
     con,
-    source: str | os.PathLike[str] | pd.DataFrame,
+    source: str | os.PathLike[str] | pd.DataFrame | None,
     *,
     table: str | None = None,
     delimiter: str | None = None,
@@ -181,11 +217,14 @@ def read_source(
         From :func:`connect`.
     source : path or DataFrame
         A ``.parquet`` file, a folder of Parquet files (a dataset, hive
-        partitions allowed), a ``.csv`` file, or a pandas DataFrame (small
-        data, e.g. in tests). Ignored when ``table`` is given.
+        partitions allowed), a ``.csv`` file, a glob matching Parquet (or
+        CSV) files, or a pandas DataFrame (small data, e.g. in tests).
+        Ignored when ``table`` is given.
     table : str, optional
         Instead of a file: a table or view already in the engine (a DuckDB
-        database table, a Spark catalog table such as ``"audit.aaa_2025"``).
+        database table, a Spark catalog table such as ``"audit.aaa_2025"``):
+        ``name``, ``schema.name`` or ``catalog.schema.name`` of plain
+        identifiers, passed to Ibis as names.
     delimiter : str, optional
         The CSV separator (default: detected).
 
@@ -215,11 +254,24 @@ def read_source(
     """
     ibis = _ibis()
     if table is not None:
+        if not isinstance(table, str) or not TABLE_NAME.fullmatch(table):
+            raise InputError(
+                f"read_source: {table!r} is not a table name: use name, "
+                "schema.name or catalog.schema.name, each part letters, digits "
+                "and '_' (not starting with a digit)."
+            )
+        *where, bare = table.split(".")
+        database: str | tuple[str, ...] | None = (
+            None if not where else (where[0] if len(where) == 1 else tuple(where))
+        )
+        attached = _ATTACHED.get(con)
+        if attached is not None and len(where) < 2:
+            database = (attached, where[0] if where else "main")
         try:
-            t = con.table(table)
+            t = con.table(bare, database=database)
         except Exception as exc:  # the engine's "no such table"
             raise InputError(
-                f"read_source: no table {table!r} in the engine: {exc}"
+                f"read_source: no table {table!r} in the engine ({type(exc).__name__})."
             ) from exc
         if ROW not in t.columns:
             raise InputError(
@@ -236,8 +288,25 @@ def read_source(
             frame = frame.reset_index(drop=True)
             frame.insert(len(frame.columns), ROW, range(2, len(frame) + 2))
         return ibis.memtable(frame)
+    if source is None:
+        raise InputError("read_source: give a file, a folder or a table= name.")
     path = Path(os.fspath(source))
     suffix = path.suffix.lower()
+    if glob.has_magic(str(path)):
+        matched = sorted(glob.glob(str(path)))
+        if not matched:
+            raise InputError(f"read_source: no file matches {str(path)!r}.")
+        suffixes = {Path(m).suffix.lower() for m in matched}
+        if suffixes <= {".parquet", ".pq"}:
+            if con.name == "duckdb":
+                return _duckdb_parquet(con, matched, path)
+            return _with_rows(con, matched, _read_parquet(con, matched, path))
+        if suffixes <= {".csv", ".txt", ".tsv"} and con.name == "duckdb":
+            return _read_csv(con, matched, delimiter)
+        raise InputError(
+            f"read_source: the files matching {str(path)!r} must all be Parquet "
+            "(or, on DuckDB, all CSV)."
+        )
     if path.is_dir() or suffix in (".parquet", ".pq"):
         files = _files(path, ".parquet") if path.is_dir() else _files(path, "")
         if con.name == "duckdb":
@@ -478,3 +547,34 @@ def guard(step: str, run: Callable[[], T], *, size: int | None = None) -> T:
             f"{where}: the engine failed ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''})."
         ) from exc
+
+
+def collect(expr, *, step: str, size: int | None = None) -> pd.DataFrame:
+    """Bring an engine table into pandas; an engine failure names the step.
+
+    Parameters
+    ----------
+    expr : ibis.Table
+        A table small enough for memory (aggregates, or selected columns).
+    step : str
+        Words for the step in an error message (``"read the valid rows"``).
+    size : int, optional
+        The number of records the step works on, for the message.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    EngineMemoryError, EngineError
+        The engine ran out of memory or failed; its exception is the cause.
+
+    Examples
+    --------
+    >>> con = connect()
+    >>> t = read_source(con, pd.DataFrame({"site_id": ["A", "B"]}))
+    >>> collect(t.aggregate(n=t.count()), step="count")["n"].tolist()
+    [2]
+    """
+    return guard(step, expr.to_pandas, size=size)

@@ -26,11 +26,13 @@ from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from ccdata.engine import TABLE_NAME
 from ccdata.errors import ConfigError
 from ccdata.report.expr import ExpressionError, parse_expression
 
 __all__ = [
     "CompletenessConfig",
+    "ConnectionConfig",
     "Config",
     "DisclosureConfig",
     "FunnelConfig",
@@ -77,10 +79,37 @@ class SitesConfig:
 
 
 @dataclass(frozen=True)
-class SourceConfig:
-    """One ``[sources.NAME]`` table: a submission file or glob and its schema."""
+class ConnectionConfig:
+    """``[sources.NAME.connection]``: how an engine source reaches its engine.
 
-    path: str | list[str]
+    DuckDB: ``database`` (a database file holding ``table``, opened
+    read-only), ``memory_limit`` (e.g. ``"3GB"``; DuckDB spills to
+    ``temp_directory`` beyond it) and ``threads``. Spark: ``session =
+    "active"`` (the session of ``spark-submit`` or a Databricks-style
+    notebook) or ``"new"`` with ``master`` (default ``"local[2]"``) and
+    ``app_name``.
+    """
+
+    database: str | None = None
+    memory_limit: str | None = None
+    threads: int | None = None
+    temp_directory: str | None = None
+    session: Literal["new", "active"] = "new"
+    master: str | None = None
+    app_name: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One ``[sources.NAME]`` table: a submission file or glob and its schema.
+
+    With ``engine = "duckdb"`` or ``"spark"`` the source is read and
+    validated in that engine (:mod:`ccdata.engine`): ``path`` is then a file
+    or glob (CSV on DuckDB, or Parquet) or a folder holding a Parquet dataset
+    (hive partitions allowed), or ``table`` names a table of the engine.
+    """
+
+    path: str | list[str] | None = None
     schema: str | None = None
     format: Literal["auto", "csv", "excel", "parquet"] = "auto"
     community: str | None = None
@@ -90,6 +119,9 @@ class SourceConfig:
     sheet: str | None = None
     owner: Literal["auto", "file", "folder", "none"] = "auto"
     unique: list[str] | None = None
+    engine: Literal["pandas", "duckdb", "spark"] = "pandas"
+    table: str | None = None
+    connection: ConnectionConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -232,7 +264,7 @@ class Config:
     def source_files(self, name: str) -> list[Path]:
         """Return the files of source ``name``: globs expanded and sorted."""
         src = self.sources[name]
-        patterns = [src.path] if isinstance(src.path, str) else list(src.path)
+        patterns = _patterns(src)
         files: list[Path] = []
         for pattern in patterns:
             full = self.resolve(pattern)
@@ -245,7 +277,7 @@ class Config:
     def unmatched_patterns(self, name: str) -> list[str]:
         """Return the globs of source ``name`` that match no file (each must match)."""
         src = self.sources[name]
-        patterns = [src.path] if isinstance(src.path, str) else list(src.path)
+        patterns = _patterns(src)
         return [
             p
             for p in patterns
@@ -256,6 +288,12 @@ class Config:
     def output_dir(self) -> Path | None:
         """Return the output folder given in ``[run] output``, resolved, or None."""
         return None if self.run.output is None else self.resolve(self.run.output)
+
+
+def _patterns(src: SourceConfig) -> list[str]:
+    if src.path is None:
+        return []
+    return [src.path] if isinstance(src.path, str) else list(src.path)
 
 
 # --------------------------------------------------------------------------- #
@@ -624,6 +662,7 @@ def _cross_problems(cfg: Config, raw_sources: set[str]) -> list[str]:
     add = problems.append
     known = ", ".join(cfg.sources) or "none"
     for name, src in cfg.sources.items():
+        problems.extend(_engine_problems(name, src))
         for col, text in src.derive.items():
             try:
                 parse_expression(text)
@@ -725,6 +764,109 @@ def _cross_problems(cfg: Config, raw_sources: set[str]) -> list[str]:
     if cfg.run.dpi < 20 or cfg.run.dpi > 600:
         add(f"run.dpi: must be in 20..600; got {cfg.run.dpi}.")
     return problems
+
+
+#: A table name of an engine source (plain identifiers, passed to Ibis as names).
+TABLE_PATTERN = TABLE_NAME
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)", re.IGNORECASE)
+_DUCKDB_KEYS = ("database", "memory_limit", "threads", "temp_directory")
+_SPARK_KEYS = ("master", "app_name")
+
+
+def _engine_problems(name: str, src: SourceConfig) -> list[str]:
+    """Check the engine keys of one source: ``engine``, ``table``, ``connection``."""
+    key = f"sources.{name}"
+    out: list[str] = []
+    add = out.append
+    con = src.connection
+    if src.engine == "pandas":
+        if src.path is None:
+            add(
+                f"{key}.path: missing required key (a file or glob; a 'table' "
+                'needs engine = "duckdb" or "spark").'
+            )
+        if src.table is not None:
+            add(
+                f"{key}.table: a table is read by an engine: set {key}.engine = "
+                '"duckdb" or "spark".'
+            )
+        if con is not None:
+            add(
+                f"{key}.connection: settings for an engine, but {key}.engine is "
+                "'pandas' (the default)."
+            )
+        return out
+    engine = src.engine
+    if isinstance(src.path, list):
+        add(
+            f"{key}.path: an engine source reads one file, glob or Parquet "
+            f"dataset folder; got a list of {len(src.path)}."
+        )
+    if (src.path is None) == (src.table is None):
+        add(
+            f"{key}: an engine source needs exactly one of 'path' (a file, glob "
+            "or Parquet dataset folder) and 'table' (a table of the engine)."
+        )
+    if src.table is not None and not TABLE_PATTERN.fullmatch(src.table):
+        add(
+            f"{key}.table: {src.table!r} is not a table name: use name, "
+            "schema.name or catalog.schema.name, each part letters, digits and "
+            "'_' (not starting with a digit)."
+        )
+    if src.schema is None:
+        add(
+            f"{key}.schema: required for engine {engine!r} (the records are "
+            "validated in the engine against the schema)."
+        )
+    if src.format == "excel" or src.sheet is not None:
+        add(f"{key}.format: Excel files are read by engine 'pandas' only.")
+    if engine == "spark" and src.format == "csv":
+        add(
+            f"{key}.format: CSV row numbers need engine 'duckdb'; convert the "
+            "file to Parquet for Spark."
+        )
+    if src.unique is not None:
+        add(
+            f"{key}.unique: not available for engine {engine!r}: the schema's "
+            "unique key is checked across the whole dataset in the engine."
+        )
+    if con is None:
+        if engine == "duckdb" and src.table is not None:
+            add(
+                f"{key}.table: needs {key}.connection.database (the DuckDB "
+                "database file holding the table)."
+            )
+        return out
+    ckey = f"{key}.connection"
+    wrong = _SPARK_KEYS if engine == "duckdb" else _DUCKDB_KEYS
+    for k in wrong:
+        if getattr(con, k) is not None:
+            add(
+                f"{ckey}.{k}: a setting of engine "
+                f"{'spark' if engine == 'duckdb' else 'duckdb'!r}; "
+                f"{key}.engine is {engine!r}."
+            )
+    if engine == "duckdb":
+        if con.session != "new":
+            add(f"{ckey}.session: a Spark setting; {key}.engine is 'duckdb'.")
+        if src.table is not None and con.database is None:
+            add(
+                f"{key}.table: needs {ckey}.database (the DuckDB database file "
+                "holding the table)."
+            )
+        if con.threads is not None and con.threads < 1:
+            add(f"{ckey}.threads: must be >= 1; got {con.threads}.")
+        if con.memory_limit is not None and not _MEMORY.fullmatch(con.memory_limit):
+            add(
+                f"{ckey}.memory_limit: {con.memory_limit!r} is not a size such "
+                "as '3GB' or '512MB'."
+            )
+    elif con.session == "active" and (con.master or con.app_name):
+        add(
+            f"{ckey}.session: 'active' uses the running Spark session as it is; "
+            "'master' and 'app_name' are for session = 'new'."
+        )
+    return out
 
 
 def _raise(file: str, problems: list[str]) -> None:
@@ -882,6 +1024,9 @@ def _file_problems(cfg: Config) -> list[str]:
     for name, src in cfg.sources.items():
         for pattern in cfg.unmatched_patterns(name):
             problems.append(f"sources.{name}.path: no file matches {pattern!r}")
+        if src.engine != "pandas":
+            problems.extend(_engine_file_problems(cfg, name, src))
+            continue
         for f in cfg.source_files(name):
             if not f.is_file():
                 problems.append(f"sources.{name}.path: file not found: {f}")
@@ -893,6 +1038,48 @@ def _file_problems(cfg: Config) -> list[str]:
             except Exception as exc:  # noqa: BLE001 - reported, not raised
                 problems.append(f"sources.{name}.schema: {exc}")
     return problems
+
+
+_ENGINE_SUFFIXES = {".parquet", ".pq", ".csv", ".txt", ".tsv"}
+
+
+def _engine_file_problems(cfg: Config, name: str, src: SourceConfig) -> list[str]:
+    """Files, database and table of an engine source (opened read-only)."""
+    key = f"sources.{name}"
+    out: list[str] = []
+    for f in cfg.source_files(name):
+        if f.is_dir():
+            if not any(p.is_file() for p in f.rglob("*.parquet")):
+                out.append(f"{key}.path: the folder {f} holds no .parquet files.")
+        elif not f.is_file():
+            out.append(f"{key}.path: file or folder not found: {f}")
+        elif f.suffix.lower() not in _ENGINE_SUFFIXES:
+            out.append(
+                f"{key}.path: {f.name}: engine {src.engine!r} reads .parquet "
+                "files, Parquet dataset folders and (DuckDB) .csv files."
+            )
+        elif src.engine == "spark" and f.suffix.lower() != ".parquet":
+            out.append(
+                f"{key}.path: {f.name}: CSV row numbers need engine 'duckdb'; "
+                "convert the file to Parquet for Spark."
+            )
+    con = src.connection
+    if con is None or src.engine != "duckdb" or con.database is None:
+        return out
+    db = cfg.resolve(con.database)
+    if not db.is_file():
+        out.append(f"{key}.connection.database: DuckDB database file not found: {db}")
+        return out
+    if src.table is not None and TABLE_PATTERN.fullmatch(src.table):
+        try:
+            from ccdata.engine import connect, read_source
+
+            read_source(
+                connect("duckdb", database=db, read_only=True), None, table=src.table
+            )
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            out.append(f"{key}.table: {exc}")
+    return out
 
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

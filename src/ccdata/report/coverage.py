@@ -518,11 +518,19 @@ def source_submission_status(
 
 
 def _starts(labels: pd.Series, freq: str) -> pd.Series:
+    """First day (``YYYY-MM-DD``) of each period label; once per distinct label."""
     if freq == "year":
         return labels.astype(str) + "-01-01"
-    return labels.map(
-        lambda s: pd.Period(s, freq=_FREQ[freq]).start_time.strftime("%Y-%m-%d")
+    codes, uniques = pd.factorize(labels, use_na_sentinel=True)
+    starts = np.array(
+        [
+            pd.Period(u, freq=_FREQ[freq]).start_time.strftime("%Y-%m-%d")
+            for u in uniques
+        ]
+        + [None],
+        dtype=object,
     )
+    return pd.Series(starts[codes], index=labels.index, dtype=object)
 
 
 def site_coverage_summary(status: pd.DataFrame | None, site: str) -> dict[str, Any]:

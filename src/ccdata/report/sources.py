@@ -289,9 +289,16 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
       (``duplicate_across_files``, naming both files and rows), so that a
       re-uploaded file is not counted twice.
 
+    A source with ``engine = "duckdb"`` or ``"spark"`` is read and validated
+    in that engine instead (:mod:`ccdata.report.engine_sources`): only the
+    valid rows of the columns the run uses come into memory; the ``owner``
+    rule and the transforms then apply as here.
+
     Raises (exit code 2) only when no file at all matches.
     """
     src = cfg.sources[name]
+    if src.engine != "pandas":
+        return _read_engine_source(cfg, name, sites)
     files = cfg.source_files(name)
     if not files:
         raise ConfigError(
@@ -396,33 +403,8 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
                 )
                 n_rejected += int(unknown.sum())
                 valid = valid[~unknown.to_numpy()]
-        if owner is not None and "site_id" in valid.columns:
-            wrong = valid["site_id"].astype(str) != owner
-            if wrong.any():
-                bad = valid[wrong.to_numpy()]
-                problems.extend(
-                    {
-                        "site_id": owner,
-                        "file": rel,
-                        "row": r,
-                        "column": "site_id",
-                        "value": v,
-                        "check": "site_not_file_owner",
-                        "message": f"site_id {v!r} in a file of site {owner!r}; the "
-                        "row was left out (key 'owner' of the source)",
-                    }
-                    for r, v in zip(
-                        bad["_row"], bad["site_id"].astype(str), strict=True
-                    )
-                )
-                redacted = _redact_other_ids(
-                    problem_rows(problems[-int(wrong.sum()) :]), owner, site_ids
-                )
-                problems[-int(wrong.sum()) :] = cast(
-                    list[dict[str, Any]], redacted.to_dict("records")
-                )
-                n_rejected += int(wrong.sum())
-                valid = valid[~wrong.to_numpy()]
+        valid, n_wrong = _owner_filter(valid, owner, rel, site_ids, problems)
+        n_rejected += n_wrong
         frames.append(valid.reset_index(drop=True))
     if not frames:
         raise SubmissionReadError(
@@ -456,6 +438,111 @@ def read_source(cfg: Config, name: str, sites: pd.DataFrame | None) -> SourceDat
         n_rows=n_rows,
         n_rejected=n_rejected,
         validated=validated,
+        notes=notes,
+    )
+
+
+def _owner_filter(
+    valid: pd.DataFrame,
+    owner: str | None,
+    rel: str,
+    site_ids: list[str] | None,
+    problems: list[dict[str, Any]],
+) -> tuple[pd.DataFrame, int]:
+    """Leave out the rows of another site in ``owner``'s file (a problem each)."""
+    if owner is None or "site_id" not in valid.columns:
+        return valid, 0
+    wrong = valid["site_id"].astype(str) != owner
+    if not wrong.any():
+        return valid, 0
+    bad = valid[wrong.to_numpy()]
+    n = int(wrong.sum())
+    problems.extend(
+        {
+            "site_id": owner,
+            "file": rel,
+            "row": r,
+            "column": "site_id",
+            "value": v,
+            "check": "site_not_file_owner",
+            "message": f"site_id {v!r} in a file of site {owner!r}; the "
+            "row was left out (key 'owner' of the source)",
+        }
+        for r, v in zip(bad["_row"], bad["site_id"].astype(str), strict=True)
+    )
+    redacted = _redact_other_ids(problem_rows(problems[-n:]), owner, site_ids)
+    problems[-n:] = cast(list[dict[str, Any]], redacted.to_dict("records"))
+    return valid[~wrong.to_numpy()], n
+
+
+def _read_engine_source(
+    cfg: Config, name: str, sites: pd.DataFrame | None
+) -> SourceData:
+    """Read source ``name`` through its engine (``engine = "duckdb" | "spark"``).
+
+    Validation runs in the engine (:mod:`ccdata.report.engine_sources`); the
+    valid rows of the used columns come back indexed by spreadsheet row, and
+    from there on the source is handled as a file read in memory: the
+    ``owner`` rule, the ``rename``, ``filter`` and ``derive`` transforms, and
+    the error table with columns :data:`ERROR_COLUMNS`.
+    """
+    from ccdata.report.engine_sources import read_engine_records
+
+    src = cfg.sources[name]
+    site_ids = _site_ids(cfg, sites, src)
+    path: Path | None = None
+    if src.table is not None:
+        label = src.table
+    else:
+        assert isinstance(src.path, str)  # checked with the configuration
+        path = cfg.resolve(src.path)
+        label = src.path if glob.has_magic(str(path)) else _display_path(cfg, path)
+    got = read_engine_records(cfg, name, site_ids, label)
+    if got.n_rows == 0:
+        raise SubmissionReadError(
+            f"source {name!r}: {label} holds no records.", path=path or Path(label)
+        )
+    owner = (
+        _file_owner(cfg, src, path, site_ids)
+        if path is not None and not glob.has_magic(str(path))
+        else None
+    )
+    file_errs = _tidy_errors(got.errors, name, label)
+    if owner is not None and len(file_errs):
+        file_errs = _redact_other_ids(file_errs, owner, site_ids)
+        file_errs["site_id"] = owner
+    valid = got.valid.copy()
+    valid["_row"] = np.asarray(valid.index, dtype=object)
+    valid["_file"] = label
+    problems: list[dict[str, Any]] = []
+    valid, n_wrong = _owner_filter(valid, owner, label, site_ids, problems)
+    data = _apply_transforms(cfg, name, src, valid.reset_index(drop=True))
+    errs = [file_errs]
+    if problems:
+        errs.append(
+            _tidy_errors(problem_rows(problems), name, "").assign(
+                file=[p.get("file", "") for p in problems]
+            )
+        )
+    notes = [
+        f"read and validated by engine {src.engine!r}; the valid rows of "
+        f"{len(got.columns)} used column(s) were read into memory"
+    ]
+    if len(got.counts) and bool((got.counts["problems"] > got.counts["shown"]).any()):
+        total = int(got.counts["problems"].sum())
+        notes.append(
+            f"{total} validation problems counted; the first "
+            f"{int(got.counts['shown'].max())} of each column and check are listed"
+        )
+        log.warning("source %s: %s", name, notes[-1])
+    return SourceData(
+        name=name,
+        files=got.files,
+        data=data,
+        errors=pd.concat(errs, ignore_index=True),
+        n_rows=got.n_rows,
+        n_rejected=got.n_rejected + n_wrong,
+        validated=True,
         notes=notes,
     )
 

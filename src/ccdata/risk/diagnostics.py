@@ -8,6 +8,7 @@ regressions fitted by statsmodels (imported only when they are computed).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,18 @@ from scipy import special, stats
 
 from ccdata.errors import InputError, RiskWarning
 
-__all__ = ["HosmerLemeshow", "RiskDiagnostics", "assess_predictions", "c_statistic"]
+__all__ = [
+    "RISK_GROUP_TOLERANCE",
+    "HosmerLemeshow",
+    "RiskDiagnostics",
+    "assess_predictions",
+    "c_statistic",
+    "risk_group_cuts",
+    "risk_group_order_statistics",
+]
+
+#: Risks within this distance above a cut point are tied with it (same group).
+RISK_GROUP_TOLERANCE = 1e-12
 
 
 @dataclass(frozen=True)
@@ -216,16 +228,113 @@ def _logistic_recalibration(
     return beta, se
 
 
-def _risk_groups(p: np.ndarray, groups: int) -> np.ndarray:
-    """Group index 0..g-1 by quantiles of p, ties kept together.
+def _positions(n: int, groups: int) -> list[tuple[int, int]]:
+    """(k, r) of each quantile j/groups: position (n - 1) j / groups = k + r / groups.
 
-    Cut points are the quantiles of ``p``; intervals are closed on the right and
-    the lowest includes its minimum, as in R's ``cut(p, quantile(p, ...),
-    include.lowest = TRUE)`` used by ``ResourceSelection::hoslem.test``.
+    Integer arithmetic, so every path (numpy of any version, DuckDB, Spark)
+    picks the same order statistics: ``(n - 1) * 0.3`` in floating point is
+    ``3398.7000000000007`` for n = 11331, and a floor of a product that
+    should be whole can fall one below it.
     """
-    breaks = np.unique(np.quantile(p, np.linspace(0.0, 1.0, groups + 1)))
-    inner = breaks[1:-1]
-    return np.searchsorted(inner, p, side="left")
+    return [divmod((n - 1) * j, groups) for j in range(groups + 1)]
+
+
+def risk_group_order_statistics(n: int, groups: int) -> list[int]:
+    """Return the order statistics (0-based) that the risk-group cuts need.
+
+    Parameters
+    ----------
+    n : int
+        Number of predicted risks.
+    groups : int
+        Number of risk groups asked for (10: deciles of risk).
+
+    Returns
+    -------
+    list of int
+        Sorted positions ``k`` in the sorted risks; pass their values to
+        :func:`risk_group_cuts`.
+
+    Examples
+    --------
+    >>> risk_group_order_statistics(10, 10)
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+    >>> risk_group_order_statistics(7, 3)
+    [0, 2, 4, 6]
+    """
+    wanted: set[int] = set()
+    for k, r in _positions(int(n), int(groups)):
+        wanted.add(k)
+        if r:
+            wanted.add(k + 1)
+    return sorted(wanted)
+
+
+def risk_group_cuts(
+    order_statistic: Callable[[int], float], n: int, groups: int
+) -> np.ndarray:
+    """Inner cut points of the Hosmer-Lemeshow risk groups (deciles of risk).
+
+    The cut points are the sample quantiles ``j / groups`` of the risks
+    (Hyndman-Fan type 7, as R's ``quantile`` and numpy's default), computed
+    from the order statistics at exact integer positions; repeated cut points
+    are merged. A patient's group is the number of inner cut points ``c``
+    with ``p > c + RISK_GROUP_TOLERANCE``: intervals are closed on the right
+    (R's ``cut(..., include.lowest = TRUE)`` as in
+    ``ResourceSelection::hoslem.test``), and every patient with the same
+    risk -- to 1e-12, so that risks computed in another order or by another
+    engine, or a cut point passed to an engine as a literal, do not split a
+    tied block -- is in one group. Tied risks can therefore leave fewer
+    groups than asked for.
+
+    Parameters
+    ----------
+    order_statistic : callable
+        ``order_statistic(k)``: the ``k``-th smallest risk (0-based), for
+        each ``k`` of :func:`risk_group_order_statistics`.
+    n, groups : int
+        Number of risks and of groups asked for.
+
+    Returns
+    -------
+    ndarray
+        Thresholds, increasing: a risk's group is the number of thresholds
+        below it (``np.searchsorted(cuts, p, side="left")``).
+
+    References
+    ----------
+    .. [1] Hosmer DW, Lemeshow S, Sturdivant RX (2013). Applied Logistic
+       Regression, 3rd ed. Wiley. Section 5.2.2 (deciles of risk).
+    .. [2] Hyndman RJ, Fan Y (1996). Sample quantiles in statistical packages.
+       The American Statistician 50:361-365.
+
+    Examples
+    --------
+    >>> p = np.array([0.1] * 4 + [0.2] * 3 + [0.3] * 3)
+    >>> s = np.sort(p)
+    >>> cuts = risk_group_cuts(lambda k: s[k], p.size, 10)
+    >>> np.round(cuts, 6).tolist()
+    [0.16, 0.2, 0.23]
+    >>> np.bincount(np.searchsorted(cuts, p, side="left")).tolist()
+    [4, 3, 0, 3]
+    """
+    groups = int(groups)
+    cuts = []
+    for k, r in _positions(int(n), groups):
+        lo = float(order_statistic(k))
+        if r:
+            lo = lo + (r / groups) * (float(order_statistic(k + 1)) - lo)
+        cuts.append(lo)
+    breaks = np.unique(np.asarray(cuts, dtype=float))
+    return breaks[1:-1] + RISK_GROUP_TOLERANCE
+
+
+def _risk_groups(p: np.ndarray, groups: int) -> np.ndarray:
+    """Group index 0..g-1 of each risk (:func:`risk_group_cuts`), ties together."""
+    ks = risk_group_order_statistics(p.size, groups)
+    values = dict(zip(ks, np.partition(p, ks)[ks], strict=True))
+    cuts = risk_group_cuts(values.__getitem__, p.size, groups)
+    return np.searchsorted(cuts, p, side="left")
 
 
 def assess_predictions(
