@@ -273,3 +273,65 @@ def test_null_boundaries_skipped_only_where_the_predictive_ones_win():
         for (lo, hi), (lo2, hi2), (flo, fhi) in zip(full, wide, fast, strict=True):
             np.testing.assert_array_equal(np.minimum(lo, lo2), np.minimum(flo, lo2))
             np.testing.assert_array_equal(np.maximum(hi, hi2), np.maximum(fhi, hi2))
+
+
+def test_nbinom_cdf_known_value_at_a_small_shape():
+    """Shape 0.5, mean 4112.17, r = 9,579: mpmath at 50 digits.
+
+    scipy 1.11's ``special.betainc`` gives 0.873054594135802 here (5.3e-12
+    off); the CDF goes through ``scipy.stats.nbinom`` (Boost) instead.
+    """
+    from ccdata.comparison._exact import CountModel
+
+    mu = 4112.172919957632
+    model = CountModel("nbinom", mu=np.array([mu]), shape=np.array([0.5]))
+    assert model.cdf(np.array([9579.0]))[0] == pytest.approx(
+        0.8730545941304976670310371, abs=2e-15
+    )
+    assert model.sf(np.array([9580.0]))[0] == pytest.approx(
+        0.1269454058695023329689629, abs=2e-15
+    )
+
+
+def _bb_model(n, prob, kappa):
+    from ccdata.comparison._exact import CountModel
+
+    n = np.asarray(n, dtype=float)
+    return CountModel(
+        "betabinom",
+        n=n,
+        prob=np.full(n.shape, prob),
+        kappa=np.full(n.shape, kappa),
+    )
+
+
+@pytest.mark.parametrize("kappa", [0.5, 1.0, 5.0, 20.0])
+def test_betabinomial_tails_at_small_a_plus_b_match_scipy(kappa):
+    """Every count of a heavy-tailed beta-binomial (a + b small, 3.5%)."""
+    from ccdata.comparison._exact import tails
+
+    p = 0.035
+    a, b = kappa * p, kappa * (1 - p)
+    for n in (10, 60, 200, 400):
+        k = np.arange(n + 1.0)
+        up, dn = tails(_bb_model([n], p, kappa), k, np.zeros(k.size, dtype=int))
+        ref = stats.betabinom(n, a, b)
+        np.testing.assert_allclose(up, ref.sf(k - 1), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(dn, ref.cdf(k), rtol=0, atol=1e-12)
+
+
+def test_betabinomial_window_holds_the_heavy_tail():
+    """a + b = 20 around 3.5% at n = 5,000: mean +/- 12 SD ends at 2,591 and
+    left 3e-7 of the mass beyond it; the window now covers it (reference:
+    the whole support summed with math.fsum; scipy's betabinom is ~1e-11
+    off at this n)."""
+    from ccdata.comparison._exact import tails
+
+    n, p, kappa = 5000, 0.035, 20.0
+    full = _FullBetaBinomial(n, kappa * p, kappa * (1 - p))
+    k = np.array([0, 1, 50, 175, 500, 1000, 2000, 2591, 2592, 2700, 3000, 4000])
+    up, dn = tails(_bb_model([n], p, kappa), k.astype(float), np.zeros(k.size, int))
+    assert full.sf(2591) > 1e-7  # the tail the 12-SD window missed
+    for i, kk in enumerate(k):
+        assert up[i] == pytest.approx(full.sf(kk - 1), rel=1e-10, abs=1e-14)
+        assert dn[i] == pytest.approx(full.cdf(kk), rel=1e-10, abs=1e-14)
