@@ -369,3 +369,62 @@ def test_binomial_tails_hold_at_millions_of_cases():
         up, dn = _binomial_tails_by_recurrence(int(n[i]), t, int(events[i]))
         assert res.units["p_upper"].iloc[i] == pytest.approx(up, abs=1e-10)
         assert res.units["p_lower"].iloc[i] == pytest.approx(dn, abs=1e-10)
+
+
+def _mid_boundaries_by_scan(dist, alpha: float) -> tuple[float, float]:
+    """Drawn boundaries of mid-p flags, scanning counts around the quantiles."""
+    # lower: first count not flagged t1 (G(t1) > alpha), interpolated to t1 - 1
+    ks = np.arange(max(dist.ppf(alpha) - 3, -1), dist.ppf(alpha) + 4)
+    g = dist.cdf(ks) - 0.5 * dist.pmf(ks)
+    j = int(np.argmax(g > alpha))
+    c = (g[j] - alpha) / (g[j] - g[j - 1])
+    lower = ks[j] - min(max(c, 0.0), 1 - EPS)
+    # upper: first flagged count s (G(s) <= alpha)
+    ks = np.arange(max(dist.ppf(1 - alpha) - 3, 0), dist.ppf(1 - alpha) + 4)
+    g = dist.sf(ks) + 0.5 * dist.pmf(ks)
+    j = int(np.argmax(g <= alpha))
+    c = (alpha - g[j]) / (g[j - 1] - g[j])
+    upper = ks[j] - min(max(c, EPS), 1.0)
+    return float(lower), float(upper)
+
+
+@pytest.mark.parametrize("kind", ["proportion", "ratio"])
+def test_mid_p_fast_path_matches_scipy_per_unit(kind):
+    """mid_p=True under additive over-dispersion, one unit at a time."""
+    rng = np.random.default_rng(31)
+    if kind == "proportion":
+        data = _proportion_units(rng, m=80)
+        data = data[data["cases"] >= 20].reset_index(drop=True)
+        kw = dict(numerator="events", denominator="cases")
+        x, obs = data["cases"].to_numpy(), data["events"].to_numpy()
+    else:
+        data = _ratio_units(rng).iloc[::4].reset_index(drop=True)
+        data = data[data["expected"] > 1].reset_index(drop=True)
+        kw = dict(numerator="observed", denominator="expected", unit="unit",
+                  kind="ratio", target=1.1)  # fmt: skip
+        x, obs = data["expected"].to_numpy(), data["observed"].to_numpy()
+    res = funnel(data, overdispersion="additive", mid_p=True, **kw)
+    assert res.overdispersion_applied
+    t, u = res.target, res.units
+    for i in range(len(data)):
+        if kind == "proportion":
+            kappa = max(t * (1 - t) / res.tau2 - 1.0, 1e-6)
+            n = int(x[i])
+            dists = [stats.binom(n, t), stats.betabinom(n, kappa * t, kappa * (1 - t))]
+        else:
+            mu, shape = x[i] * t, t**2 / res.tau2
+            dists = [stats.poisson(mu), stats.nbinom(shape, shape / (shape + mu))]
+        o = obs[i]
+        up = max(float(d.sf(o)) + 0.5 * float(d.pmf(o)) for d in dists)
+        dn = max(float(d.cdf(o)) - 0.5 * float(d.pmf(o)) for d in dists)
+        assert u["p_upper"].iloc[i] == pytest.approx(up, rel=1e-9, abs=1e-12)
+        assert u["p_lower"].iloc[i] == pytest.approx(dn, rel=1e-9, abs=1e-12)
+        for level in LEVELS:
+            sfx = "95" if level == 0.95 else "998"
+            bounds = [_mid_boundaries_by_scan(d, (1 - level) / 2) for d in dists]
+            lo = max(min(b[0] for b in bounds), 0.0) / x[i]
+            hi = max(b[1] for b in bounds) / x[i]
+            if kind == "proportion":
+                lo, hi = min(lo, 1.0), min(hi, 1.0)
+            assert u[f"lower_{sfx}"].iloc[i] == pytest.approx(lo, rel=1e-9, abs=1e-12)
+            assert u[f"upper_{sfx}"].iloc[i] == pytest.approx(hi, rel=1e-9, abs=1e-12)

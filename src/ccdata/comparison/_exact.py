@@ -478,10 +478,14 @@ def _sweep_nodes(
     return result
 
 
-def _walk_boundaries(model: CountModel, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+def _walk_boundaries(
+    model: CountModel, alpha: float, mid_p: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper drawn boundaries (in counts) from two quantile walks."""
     r_lo, f_lo, m_lo = _quantile_index(model, alpha)
     r_hi, f_hi, m_hi = _quantile_index(model, 1.0 - alpha)
+    if mid_p:
+        return _mid_boundaries(model, alpha, (r_lo, f_lo, m_lo), (r_hi, f_hi, m_hi))
     with np.errstate(divide="ignore", invalid="ignore"):
         a_lo = np.where(m_lo > 0, (f_lo - alpha) / m_lo, 0.0)
         a_hi = np.where(m_hi > 0, (f_hi - (1.0 - alpha)) / m_hi, 0.0)
@@ -490,6 +494,39 @@ def _walk_boundaries(model: CountModel, alpha: float) -> tuple[np.ndarray, np.nd
     lower = np.where(a_lo > 0, r_lo - a_lo, r_lo + EPS)
     # upper: the first flagged count is r_hi + 1.
     upper = r_hi + 1.0 - np.clip(a_hi, EPS, 1.0)
+    return lower, upper
+
+
+def _mid_boundaries(model, alpha, low, high) -> tuple[np.ndarray, np.ndarray]:
+    """Drawn boundaries of the mid-p tails G(k) = T(k) - P(X = k) / 2.
+
+    The mid-p tails are monotone too, so the rule is the same: the boundary
+    lies between the last count not flagged and the first flagged one,
+    interpolated in G. With r_p from the walks, the last flagged lower count
+    is r_lo or r_lo - 1, and the first flagged upper count r_hi or r_hi + 1;
+    the masses beside r_p come from one extra pmf call each.
+    """
+    r_lo, f_lo, m_lo = low
+    r_hi, f_hi, m_hi = high
+    prev_lo, next_lo = model.pmf(r_lo - 1.0), model.pmf(r_lo + 1.0)
+    prev_hi, next_hi = model.pmf(r_hi - 1.0), model.pmf(r_hi + 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # lower: G(r) = F(r) - P(r) / 2; last flagged t in {r_lo - 1, r_lo}
+        g_r = f_lo - 0.5 * m_lo
+        own = g_r <= alpha  # t = r_lo
+        g_next = np.where(own, f_lo + 0.5 * next_lo, g_r)
+        step = 0.5 * np.where(own, m_lo + next_lo, prev_lo + m_lo)
+        c = np.where(step > 0, (g_next - alpha) / step, 1.0)
+        t1 = np.where(own, r_lo + 1.0, r_lo)  # first count not flagged
+        lower = t1 - np.clip(c, 0.0, 1.0 - EPS)
+        # upper: G(r) = 1 - F(r) + P(r) / 2; first flagged s in {r_hi, r_hi + 1}
+        g_r = 1.0 - f_hi + 0.5 * m_hi
+        own = g_r <= alpha  # s = r_hi
+        g_s = np.where(own, g_r, 1.0 - f_hi - 0.5 * next_hi)
+        step = 0.5 * np.where(own, prev_hi + m_hi, m_hi + next_hi)
+        c = np.where(step > 0, (alpha - g_s) / step, 0.0)
+        s_ = np.where(own, r_hi, r_hi + 1.0)
+        upper = s_ - np.clip(c, EPS, 1.0)
     return lower, upper
 
 
@@ -542,7 +579,11 @@ class _BetaBinomialTable:
     """Probability mass, lower and upper tails over a window per size."""
 
     def __init__(
-        self, model: CountModel, alphas: tuple[float, ...] = (), width_sd: float = 12.0
+        self,
+        model: CountModel,
+        alphas: tuple[float, ...] = (),
+        width_sd: float = 12.0,
+        mid_p: bool = False,
     ) -> None:
         n = model.p["n"]
         prob = model.p["prob"]
@@ -558,6 +599,8 @@ class _BetaBinomialTable:
         total = int(ends[-1]) if ends.size else 0
         lower = np.empty(total)
         upper = np.empty(total)
+        self.mid_p = mid_p
+        self.mass = np.empty(total) if mid_p else None
         cuts = np.searchsorted(ends, np.arange(1, total // 1_000_000 + 1) * 1_000_000)
         bounds = np.unique(np.concatenate([[0], cuts + 1, [order.size]]))
         bounds = bounds[bounds <= order.size]
@@ -593,6 +636,10 @@ class _BetaBinomialTable:
             a, b = self.offset[rows[0]], self.offset[rows[-1]] + width[rows[-1]]
             lower[a:b] = cum[valid]  # rows are contiguous in processing order
             upper[a:b] = rcum[valid]
+            if self.mass is not None:  # mid-p: boundaries of T(k) - P(k) / 2
+                self.mass[a:b] = mass[valid]
+                cum = cum - 0.5 * mass  # padding: mass 0, cum 1, rcum 0
+                rcum = rcum - 0.5 * mass
             wr = width[rows]
             for alpha in self.alphas:  # drawn boundaries, row by row in 2-D
                 # upper: the first flagged count s has P(X >= s) <= alpha
@@ -646,6 +693,9 @@ class _BetaBinomialTable:
         )
         up = np.where(ku < lo, 1.0, np.where(ku > hi, 0.0, self.upper[iu])) + out
         dn = np.where(kl > hi, 1.0, np.where(kl < lo, 0.0, self.lower[il])) + out
+        if self.mass is not None:  # mid-p: less half the mass at a whole O
+            at = np.where((ku == kl) & (ku >= lo) & (ku <= hi), self.mass[iu], 0.0)
+            up, dn = up - 0.5 * at, dn - 0.5 * at
         return np.minimum(up, 1.0), np.minimum(dn, 1.0)
 
     def boundaries(self, alpha: float) -> tuple[np.ndarray, np.ndarray]:
@@ -669,17 +719,17 @@ def _split_run(fn, model: CountModel) -> tuple[np.ndarray, ...]:
 
 
 def boundaries(
-    model: CountModel, alphas: list[float]
+    model: CountModel, alphas: list[float], mid_p: bool = False
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Drawn (lower, upper) boundaries in counts for each one-sided alpha."""
     if model.dist == "betabinom":
-        table = _BetaBinomialTable(model, tuple(alphas))
+        table = _BetaBinomialTable(model, tuple(alphas), mid_p=mid_p)
         return [table.boundaries(a) for a in alphas]
 
     def run(m: CountModel) -> tuple[np.ndarray, ...]:
         out: list[np.ndarray] = []
         for a in alphas:
-            out.extend(_walk_boundaries(m, a))
+            out.extend(_walk_boundaries(m, a, mid_p))
         return tuple(out)
 
     flat = _split_run(run, model)
@@ -687,27 +737,31 @@ def boundaries(
 
 
 def tails(
-    model: CountModel, obs: np.ndarray, table_rows: np.ndarray | None = None
+    model: CountModel,
+    obs: np.ndarray,
+    table_rows: np.ndarray | None = None,
+    mid_p: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """P(X >= obs) and P(X <= obs) (obs may be non-whole: ceil / floor).
 
     ``model`` has one entry per observation, except for a beta-binomial,
     where ``model`` is per distinct size and ``table_rows`` maps each
-    observation to its size.
+    observation to its size. ``mid_p``: P(X > O) + P(X = O) / 2 and
+    P(X < O) + P(X = O) / 2 instead (the same for a non-whole O).
     """
     obs = np.asarray(obs, dtype=float)
     if model.dist == "betabinom":
-        table = _BetaBinomialTable(model)
+        table = _BetaBinomialTable(model, mid_p=mid_p)
         rows = np.arange(obs.size) if table_rows is None else table_rows
         return table.tails(rows, obs)
     rows = np.arange(obs.size) if table_rows is None else table_rows
-    return tails_at(model, rows, obs)
+    return tails_at(model, rows, obs, mid_p)
 
 
 def tails_at(
-    model: CountModel, rows: np.ndarray, obs: np.ndarray
+    model: CountModel, rows: np.ndarray, obs: np.ndarray, mid_p: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return ``tails(model.take(rows), obs)`` for a closed-form model.
+    """Return ``tails(model.take(rows), obs, mid_p=mid_p)`` for a closed form.
 
     Large inputs are split over two threads.
     """
@@ -716,17 +770,19 @@ def tails_at(
         halves = np.array_split(np.arange(obs.size), 2)
         with ThreadPoolExecutor(max_workers=2) as pool:
             parts = list(
-                pool.map(lambda ix: _closed_tails(model, rows[ix], obs[ix]), halves)
+                pool.map(
+                    lambda ix: _closed_tails(model, rows[ix], obs[ix], mid_p), halves
+                )
             )
         return (
             np.concatenate([parts[0][0], parts[1][0]]),
             np.concatenate([parts[0][1], parts[1][1]]),
         )
-    return _closed_tails(model, rows, obs)
+    return _closed_tails(model, rows, obs, mid_p)
 
 
 def _closed_tails(
-    model: CountModel, rows: np.ndarray, obs: np.ndarray
+    model: CountModel, rows: np.ndarray, obs: np.ndarray, mid_p: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Tails of a binomial, Poisson or negative binomial at ``model[rows]``."""
     # One special-function call per count: the tail on the far side of the
@@ -744,16 +800,17 @@ def _closed_tails(
     above = obs >= mean
     hi = np.flatnonzero(above)
     lo = np.flatnonzero(~above)
+    half = 0.5 if mid_p else 0.0  # mid-p: half the mass at O leaves each tail
     if hi.size:
         sub, o = model.take(rows[hi]), obs[hi]
         up = sub.sf(np.ceil(o))
         at = np.where(whole[hi], sub.pmf(o), 0.0)
-        upper[hi], lower[hi] = up, 1.0 - up + at
+        upper[hi], lower[hi] = up - half * at, 1.0 - up + (1.0 - half) * at
     if lo.size:
         sub, o = model.take(rows[lo]), obs[lo]
         dn = sub.cdf(np.floor(o))
         at = np.where(whole[lo], sub.pmf(o), 0.0)
-        lower[lo], upper[lo] = dn, 1.0 - dn + at
+        lower[lo], upper[lo] = dn - half * at, 1.0 - dn + (1.0 - half) * at
     return np.clip(upper, 0.0, 1.0), np.clip(lower, 0.0, 1.0)
 
 
@@ -762,29 +819,31 @@ def verdict(
     alphas: list[float],
     inverse: np.ndarray | None = None,
     obs: np.ndarray | None = None,
+    mid_p: bool = False,
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray | None, np.ndarray | None]:
     """Boundaries per size of ``model`` and, given ``obs``, each one's tails.
 
-    ``inverse`` maps each observation to its size in ``model``.
+    ``inverse`` maps each observation to its size in ``model``; ``mid_p``
+    gives mid-p tails and their boundaries.
     """
     if model.dist == "binomial" and obs is not None and inverse is not None:
         _, var, _ = model.moments()
         cells = np.minimum(24 * np.sqrt(var) + 9, model.p["n"] + 1).sum()
         if cells <= 2 * np.size(obs):  # sizes repeat: one table beats per-unit CDFs
-            return _binomial_by_table(model, alphas, inverse, obs)
+            return _binomial_by_table(model, alphas, inverse, obs, mid_p)
     if model.dist == "betabinom":
-        table = _BetaBinomialTable(model, tuple(alphas))
+        table = _BetaBinomialTable(model, tuple(alphas), mid_p=mid_p)
         bounds = [table.boundaries(a) for a in alphas]
         if obs is None:
             return bounds, None, None
         assert inverse is not None  # obs is always given with its inverse
         up, dn = table.tails(inverse, np.asarray(obs, dtype=float))
         return bounds, up, dn
-    bounds = boundaries(model, alphas)
+    bounds = boundaries(model, alphas, mid_p)
     if obs is None:
         return bounds, None, None
     assert inverse is not None  # obs is always given with its inverse
-    up, dn = tails_at(model, inverse, obs)
+    up, dn = tails_at(model, inverse, obs, mid_p)
     return bounds, up, dn
 
 
@@ -792,6 +851,7 @@ def null_boundaries_beyond(
     null: CountModel,
     alphas: list[float],
     wider: list[tuple[np.ndarray, np.ndarray]],
+    mid_p: bool = False,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Boundaries of a Poisson ``null``, computed only where they could matter.
 
@@ -803,7 +863,8 @@ def null_boundaries_beyond(
     (r_p - 1, r_p + 1e-9] and its upper one in [r_p, r_p + 1), so a predictive
     lower boundary <= r_p - 1 (upper >= r_p + 1) wins. Elsewhere the walk
     computes the null exactly, so ``min``/``max`` give the same values as
-    when every null boundary is computed.
+    when every null boundary is computed. The mid-p boundaries lie in
+    (r_p - 1, r_p + 1) on both sides, so the same test holds for them.
     """
     need = np.zeros(null.shape, dtype=bool)
     if null.dist != "poisson":
@@ -816,14 +877,18 @@ def null_boundaries_beyond(
     out = [(lo2.copy(), hi2.copy()) for lo2, hi2 in wider]
     idx = np.flatnonzero(need)
     if idx.size:
-        sub = boundaries(null.take(idx), alphas)
+        sub = boundaries(null.take(idx), alphas, mid_p)
         for (lo, hi), (lo_s, hi_s) in zip(out, sub, strict=True):
             lo[idx], hi[idx] = lo_s, hi_s
     return out
 
 
 def _binomial_by_table(
-    model: CountModel, alphas: list[float], inverse: np.ndarray, obs: np.ndarray
+    model: CountModel,
+    alphas: list[float],
+    inverse: np.ndarray,
+    obs: np.ndarray,
+    mid_p: bool = False,
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
     """Binomial boundaries and tails from one probability table per size.
 
@@ -835,12 +900,13 @@ def _binomial_by_table(
     table = _BetaBinomialTable(
         CountModel("betabinom", n=n, prob=prob, kappa=np.full(n.shape, np.inf)),
         tuple(alphas),
+        mid_p=mid_p,
     )
     bounds = [table.boundaries(a) for a in alphas]
     obs = np.asarray(obs, dtype=float)
     up, dn = table.tails(inverse, obs)
     far = (np.ceil(obs) > table.hi[inverse]) | (np.floor(obs) < table.lo[inverse])
     if far.any():
-        up_f, dn_f = tails(model.take(inverse[far]), obs[far])
+        up_f, dn_f = tails(model.take(inverse[far]), obs[far], mid_p=mid_p)
         up[far], dn[far] = up_f, dn_f
     return bounds, up, dn

@@ -430,6 +430,7 @@ def exact_verdict(
     phi: float | None = None,
     tau2: float | None = None,
     obs: np.ndarray | None = None,
+    mid_p: bool = False,
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None, np.ndarray | None]:
     """Drawn limits at each ``x`` and, given counts ``obs``, their tail probabilities.
 
@@ -437,7 +438,7 @@ def exact_verdict(
     Distinct sizes are computed once. When ``phi`` or ``tau2`` is given the
     limits and tails come from the predictive distribution, widened where
     needed so that no limit is narrower (and no tail smaller) than under the
-    null.
+    null. ``mid_p``: mid-p tails, and the boundaries of their flags.
     """
     x = np.asarray(x, dtype=float)
     valid = np.isfinite(x) & (x > 0)
@@ -456,16 +457,18 @@ def exact_verdict(
     null, pred = exact_models(kind, uniq, target, phi=phi, tau2=tau2)
     if pred is not None and null.dist == "poisson":
         # Predictive first: the null's boundaries only where they may be wider.
-        b2, up2, dn2 = verdict(pred, alphas, inverse, obs)
-        bounds = null_boundaries_beyond(null, alphas, b2)
+        b2, up2, dn2 = verdict(pred, alphas, inverse, obs, mid_p)
+        bounds = null_boundaries_beyond(null, alphas, b2, mid_p)
         up = dn = None
         if obs is not None:
-            up, dn = tails_at(null, inverse.ravel(), np.asarray(obs, float).ravel())
+            up, dn = tails_at(
+                null, inverse.ravel(), np.asarray(obs, float).ravel(), mid_p
+            )
             up, dn = up.reshape(x.shape), dn.reshape(x.shape)
     else:
-        bounds, up, dn = verdict(null, alphas, inverse, obs)
+        bounds, up, dn = verdict(null, alphas, inverse, obs, mid_p)
         if pred is not None:
-            b2, up2, dn2 = verdict(pred, alphas, inverse, obs)
+            b2, up2, dn2 = verdict(pred, alphas, inverse, obs, mid_p)
     if pred is not None:
         bounds = [
             (np.minimum(lo, lo2), np.maximum(hi, hi2))
@@ -531,6 +534,7 @@ def compute_limits(
     tau2: float | None = None,
     sd: float | None = None,
     boundary: str = "flag",
+    mid_p: bool = False,
 ) -> dict[str, np.ndarray]:
     """Limit arrays keyed ``lower_<sfx>``/``upper_<sfx>``; NaN where x <= 0.
 
@@ -542,7 +546,9 @@ def compute_limits(
     adjusted = phi is not None or tau2 is not None
     exact = method == "exact" and kind != "mean"
     if exact and boundary == "flag" and not degenerate_target(kind, target):
-        return exact_verdict(kind, x, target, levels, phi=phi, tau2=tau2)[0]
+        return exact_verdict(kind, x, target, levels, phi=phi, tau2=tau2, mid_p=mid_p)[
+            0
+        ]
     scale = scale_of(method)
     out: dict[str, np.ndarray] = {}
     for level in levels:
@@ -574,6 +580,7 @@ def funnel_limits(
     sd: float | None = None,
     multiplier: float = 1,
     boundary: str = "flag",
+    mid_p: bool = False,
 ) -> pd.DataFrame:
     """Funnel-plot control limits at each denominator, vectorised.
 
@@ -616,6 +623,10 @@ def funnel_limits(
         Spiegelhalter's interpolated p-quantile of the null itself, as
         FunnelPlotR and PHEindicatormethods draw it; its upper limit lies up to
         one count below the first flagged count. Not with ``phi``/``tau2``.
+    mid_p : bool, default False
+        Exact methods with ``boundary="flag"`` only: the boundaries of mid-p
+        flags (see :func:`ccdata.comparison.funnel`), which are not
+        guaranteed to hold the nominal size.
 
     Returns
     -------
@@ -706,6 +717,12 @@ def funnel_limits(
             f"{where}: boundary='quantile' gives the unadjusted exact quantiles; "
             "it cannot be combined with 'phi' or 'tau2'."
         )
+    check_mid_p(mid_p, kind=kind, method=method, where=where)
+    if mid_p and boundary != "flag":
+        raise InputError(
+            f"{where}: mid_p=True draws the boundaries of mid-p flags; it cannot be "
+            "combined with boundary='quantile'."
+        )
     if method == "exact" and kind in ("proportion", "ratio_of_counts"):
         check_whole(x, name="denominator", where=where)
     limits = compute_limits(
@@ -718,6 +735,7 @@ def funnel_limits(
         tau2=tau2,
         sd=sd,
         boundary=boundary,
+        mid_p=mid_p,
     )
     frame = pd.DataFrame({"denominator": x})
     for name, values in limits.items():
@@ -747,6 +765,21 @@ def check_sd(kind: str, sd: float | None, *, where: str) -> float | None:
             f"Got {sd!r} instead."
         )
     return value
+
+
+def check_mid_p(mid_p: bool, *, kind: str, method: str, where: str) -> None:
+    """``mid_p`` is a bool, and True only with exact count methods."""
+    if not isinstance(mid_p, (bool, np.bool_)):
+        raise InputError(
+            f"The 'mid_p' parameter of {where} must be True or False. "
+            f"Got {mid_p!r} instead."
+        )
+    if mid_p and (method != "exact" or kind == "mean"):
+        raise InputError(
+            f"{where}: mid_p=True applies to exact count limits (method='exact', "
+            f"kind 'proportion', 'ratio' or 'ratio_of_counts'). Got "
+            f"method={method!r}, kind={kind!r}."
+        )
 
 
 def check_multiplier(multiplier: float, *, where: str) -> None:
