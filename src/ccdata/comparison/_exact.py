@@ -237,6 +237,8 @@ def _log_stirling(rr: np.ndarray, s_: np.ndarray) -> np.ndarray:
 
 
 def _log_gamma_ratio(rr: np.ndarray, shape: np.ndarray) -> np.ndarray:
+    if shape.size and np.all(shape == shape.flat[0]):  # one shape: one call
+        return special.gammaln(rr + shape) - special.gammaln(shape.flat[0])
     return special.gammaln(rr + shape) - special.gammaln(shape)
 
 
@@ -351,8 +353,15 @@ def breakpoint_index(model: CountModel, p: float) -> tuple[np.ndarray, np.ndarra
     c = special.gammainccinv(k + 1.0, p)
     if not np.all(np.isfinite(c)) or np.any(np.diff(c) <= 0):
         return r, certain
-    j_a = np.searchsorted(c, mu * (1 - _BREAK_TOL), side="left")
-    j_b = np.searchsorted(c, mu * (1 + _BREAK_TOL), side="left")
+    if mu.ndim == 1 and mu.size > 4 * c.size and np.all(mu[1:] >= mu[:-1]):
+        # sorted means (the usual case): place the few breakpoints among them
+        lo_cut = np.searchsorted(mu * (1 - _BREAK_TOL), c, side="right")
+        hi_cut = np.searchsorted(mu * (1 + _BREAK_TOL), c, side="right")
+        j_a = np.cumsum(np.bincount(lo_cut, minlength=mu.size + 1))[:-1]
+        j_b = np.cumsum(np.bincount(hi_cut, minlength=mu.size + 1))[:-1]
+    else:
+        j_a = np.searchsorted(c, mu * (1 - _BREAK_TOL), side="left")
+        j_b = np.searchsorted(c, mu * (1 + _BREAK_TOL), side="left")
     certain = (j_a == j_b) & (j_a > 0) & (j_a < c.size) & (mu > 0)
     return r_lo + j_a, certain
 
@@ -420,7 +429,7 @@ def _swept_cdf_mass(model: CountModel, r: np.ndarray) -> tuple[np.ndarray, np.nd
             if shape > 1e5:
                 lg = _log_stirling(r, np.full(r.shape, shape))
             else:
-                lg = special.gammaln(r + shape) - special.gammaln(shape)
+                lg = special.gammaln(r + shape) - float(special.gammaln(shape))
             log_mass = lg - special.gammaln(r + 1.0)
             log_mass_all = log_mass + at_mu[1] + r * (at_mu[0] - at_mu[2])
             const_all = log_mass + np.log(shape + r)

@@ -154,13 +154,18 @@ def _status_from_tails(
     p_upper: np.ndarray, p_lower: np.ndarray, levels, assessed
 ) -> np.ndarray:
     """Most extreme level whose one-sided tail probability is <= (1 - level)/2."""
-    conditions, choices = [], []
-    for level in sorted(levels, reverse=True):
+    # Integer codes, least extreme first, so each later level overwrites; the
+    # upper side wins a tie as in np.select (both sides at once is impossible
+    # for an exact tail pair, whose sum is >= 1).
+    names = ["within"]
+    code = np.zeros(p_upper.shape, dtype=np.int8)
+    for level in sorted(levels):
         sfx = level_suffix(level)
         alpha = (1 - level) / 2
-        conditions += [p_upper <= alpha, p_lower <= alpha]
-        choices += [f"above_{sfx}", f"below_{sfx}"]
-    status = np.select(conditions, choices, default="within").astype(object)
+        names += [f"below_{sfx}", f"above_{sfx}"]
+        code[p_lower <= alpha] = len(names) - 2
+        code[p_upper <= alpha] = len(names) - 1
+    status = np.array(names + [NOT_ASSESSED], dtype=object)[code]
     status[~assessed] = NOT_ASSESSED
     return status
 
@@ -180,9 +185,12 @@ def _curve_grid(x: np.ndarray, points: int, whole: bool) -> np.ndarray:
     grid = np.geomspace(lo, hi, points)
     if whole:
         grid = np.round(grid)
-    ux = pd.unique(x)
-    if ux.size <= _CURVE_UNITS_MAX:  # drawn limits pass through every unit's x
-        grid = np.concatenate([grid, ux])
+    ordered = np.sort(x)  # a sort is cheaper than hashing a million floats
+    first = np.empty(ordered.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    if np.count_nonzero(first) <= _CURVE_UNITS_MAX:  # through every unit's x
+        grid = np.concatenate([grid, ordered[first]])
     return np.unique(grid)
 
 
