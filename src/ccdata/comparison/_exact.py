@@ -167,23 +167,25 @@ class CountModel:
                 inside = (r >= 0) & (r <= n)
                 rr = np.where(inside, r, 0.0)
                 log_pmf = (
-                    special.gammaln(n + 1)
-                    - special.gammaln(rr + 1)
-                    - special.gammaln(n - rr + 1)
+                    _gammaln_whole(n, 1.0)
+                    - _gammaln_whole(rr, 1.0)
+                    - _gammaln_whole(n - rr, 1.0)
                     + special.xlogy(rr, q)
                     + special.xlog1py(n - rr, -q)
                 )
             elif self.dist == "poisson":
                 inside = r >= 0
                 rr = np.where(inside, r, 0.0)
-                log_pmf = special.xlogy(rr, p["mu"]) - p["mu"] - special.gammaln(rr + 1)
+                log_pmf = (
+                    special.xlogy(rr, p["mu"]) - p["mu"] - _gammaln_whole(rr, 1.0)
+                )
             else:
                 shape, mu, near = self._nb()
                 inside = r >= 0
                 rr = np.where(inside, r, 0.0)
                 log_pmf = _branch(
                     near, _log_pois_kernel, _log_nb_kernel, rr, mu, shape
-                ) - special.gammaln(rr + 1)
+                ) - _gammaln_whole(rr, 1.0)
         return np.where(inside, np.exp(log_pmf), 0.0)
 
 
@@ -201,6 +203,29 @@ def _nbinom_cdf(r: np.ndarray, mu: np.ndarray, shape: np.ndarray) -> np.ndarray:
 def _nbinom_sf(k: np.ndarray, mu: np.ndarray, shape: np.ndarray) -> np.ndarray:
     """P(X >= k) = I_{1-q}(k, shape), through ``scipy.stats.nbinom`` as above."""
     return stats.nbinom.sf(k - 1, shape, shape / (shape + mu))
+
+
+#: Fewest points for which log-gamma goes through a table of the counts' range.
+_GAMMALN_TABLE_MIN = 4096
+
+
+def _gammaln_whole(r: np.ndarray, offset: float) -> np.ndarray:
+    """Return ``special.gammaln(r + offset)``, identical values, for counts ``r``.
+
+    Many points with whole counts in a short range (a Cornish-Fisher r per
+    unit, observed counts) share their log-gamma values: they are computed
+    once per count of the range and looked up (r + offset is formed the same
+    way, so the values are bit-for-bit those of the direct call).
+    """
+    r = np.asarray(r, dtype=float)
+    if r.size >= _GAMMALN_TABLE_MIN:
+        lo, hi = float(r.min()), float(r.max())
+        if np.isfinite(lo) and np.isfinite(hi) and 0 <= hi - lo <= r.size // 8:
+            idx = (r - lo).astype(np.int64)
+            if np.array_equal(idx + lo, r):
+                counts = lo + np.arange(hi - lo + 1.0)
+                return special.gammaln(counts + offset)[idx]
+    return special.gammaln(r + offset)
 
 
 def _branch(mask, f_true, f_false, *args: np.ndarray) -> np.ndarray:
@@ -238,7 +263,8 @@ def _log_stirling(rr: np.ndarray, s_: np.ndarray) -> np.ndarray:
 
 def _log_gamma_ratio(rr: np.ndarray, shape: np.ndarray) -> np.ndarray:
     if shape.size and np.all(shape == shape.flat[0]):  # one shape: one call
-        return special.gammaln(rr + shape) - special.gammaln(shape.flat[0])
+        s0 = float(shape.flat[0])
+        return _gammaln_whole(rr, s0) - float(special.gammaln(s0))
     return special.gammaln(rr + shape) - special.gammaln(shape)
 
 
@@ -420,7 +446,7 @@ def _swept_cdf_mass(model: CountModel, r: np.ndarray) -> tuple[np.ndarray, np.nd
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if shape is None:
             slope0, slope1 = np.abs(rr / t0 - 1.0), np.abs(rr / t1 - 1.0)
-            const_all = -special.gammaln(r + 1.0)
+            const_all = -_gammaln_whole(r, 1.0)
             log_mass = const_all + r * at_mu[0] + at_mu[1]
         else:
             sp = shape + rr + 1.0
@@ -429,8 +455,8 @@ def _swept_cdf_mass(model: CountModel, r: np.ndarray) -> tuple[np.ndarray, np.nd
             if shape > 1e5:
                 lg = _log_stirling(r, np.full(r.shape, shape))
             else:
-                lg = special.gammaln(r + shape) - float(special.gammaln(shape))
-            log_mass = lg - special.gammaln(r + 1.0)
+                lg = _gammaln_whole(r, shape) - float(special.gammaln(shape))
+            log_mass = lg - _gammaln_whole(r, 1.0)
             log_mass_all = log_mass + at_mu[1] + r * (at_mu[0] - at_mu[2])
             const_all = log_mass + np.log(shape + r)
             log_mass = log_mass_all
