@@ -227,19 +227,22 @@ def test_dense_ratio_limits_match_scipy_quantiles():
 
 
 @pytest.mark.parametrize(
-    ("dist", "lo", "hi", "shape"),
+    ("dist", "lo", "hi", "shape", "size"),
     [
-        ("poisson", 2.0, 400.0, None),
-        ("poisson", 0.001, 3.0, None),
-        ("poisson", 1e4, 1e6, None),
-        ("nbinom", 2.0, 400.0, 100.0),
-        ("nbinom", 0.01, 5000.0, 0.5),
+        ("poisson", 2.0, 400.0, None, 20_000),
+        ("poisson", 0.001, 3.0, None, 20_000),
+        ("poisson", 1e4, 1e6, None, 20_000),
+        ("nbinom", 2.0, 400.0, 100.0, 20_000),
+        ("nbinom", 0.01, 5000.0, 0.5, 20_000),
+        # dense: most steps by the corrected trapezoid (h rate <= 1e-3)
+        ("poisson", 2.0, 400.0, None, 300_000),
+        ("nbinom", 2.0, 400.0, 80.0, 300_000),
     ],
 )
-def test_swept_cdf_equals_the_cdf_at_every_point(dist, lo, hi, shape):
+def test_swept_cdf_equals_the_cdf_at_every_point(dist, lo, hi, shape, size):
     from ccdata.comparison._exact import CountModel, _cornish_fisher, _swept_cdf
 
-    mu = np.sort(np.random.default_rng(3).uniform(lo, hi, 20_000))
+    mu = np.sort(np.random.default_rng(3).uniform(lo, hi, size))
     params = (
         {"mu": mu} if shape is None else {"mu": mu, "shape": np.full(mu.size, shape)}
     )
@@ -428,3 +431,22 @@ def test_mid_p_fast_path_matches_scipy_per_unit(kind):
                 lo, hi = min(lo, 1.0), min(hi, 1.0)
             assert u[f"lower_{sfx}"].iloc[i] == pytest.approx(lo, rel=1e-9, abs=1e-12)
             assert u[f"upper_{sfx}"].iloc[i] == pytest.approx(hi, rel=1e-9, abs=1e-12)
+
+
+def test_dense_sweep_uses_the_corrected_trapezoid(monkeypatch):
+    """The dense case above really takes the Hermite branch (not only Gauss)."""
+    from ccdata.comparison import _exact
+
+    mu = np.sort(np.random.default_rng(3).uniform(2.0, 400.0, 300_000))
+    model = _exact.CountModel("poisson", mu=mu)
+    r = _exact._cornish_fisher(model, 0.975)
+    calls = []
+    real = _exact._gauss_steps
+
+    def spy(*args):
+        calls.append(args[-1].size)
+        return real(*args)
+
+    monkeypatch.setattr(_exact, "_gauss_steps", spy)
+    _exact._swept_cdf(model, r)
+    assert 0 < sum(calls) < 0.2 * mu.size  # a few long steps, mostly Hermite
