@@ -632,6 +632,32 @@ def _window(model: CountModel, width_sd: float) -> tuple[np.ndarray, np.ndarray]
     return np.clip(lo, 0, n), np.clip(hi, 0, n)
 
 
+#: Cells of a beta-binomial table computed together (small enough that the
+#: temporaries stay in cache).
+_TABLE_CHUNK = 250_000
+
+
+def _first_index(values: np.ndarray, width: np.ndarray, past) -> np.ndarray:
+    """First column of each row where ``past`` holds (``width`` if none).
+
+    ``past`` must be monotone along each row's first ``width`` entries (False
+    then True), as it is for a cumulative probability against a threshold:
+    a binary search per row, so about log2(width) gathers of one value per
+    row instead of a comparison of every cell.
+    """
+    rows = np.arange(values.shape[0])
+    lo = np.zeros(rows.size, dtype=np.int64)
+    hi = width.astype(np.int64)
+    while True:
+        active = lo < hi
+        if not active.any():
+            return lo
+        mid = (lo + hi) // 2
+        ok = past(values[rows, np.minimum(mid, values.shape[1] - 1)])
+        hi = np.where(active & ok, mid, hi)
+        lo = np.where(active & ~ok, mid + 1, lo)
+
+
 class _BetaBinomialTable:
     """Probability mass, lower and upper tails over a window per size."""
 
@@ -658,7 +684,9 @@ class _BetaBinomialTable:
         upper = np.empty(total)
         self.mid_p = mid_p
         self.mass = np.empty(total) if mid_p else None
-        cuts = np.searchsorted(ends, np.arange(1, total // 1_000_000 + 1) * 1_000_000)
+        cuts = np.searchsorted(
+            ends, np.arange(1, total // _TABLE_CHUNK + 1) * _TABLE_CHUNK
+        )
         bounds = np.unique(np.concatenate([[0], cuts + 1, [order.size]]))
         bounds = bounds[bounds <= order.size]
         self.alphas = tuple(alphas)
@@ -676,11 +704,21 @@ class _BetaBinomialTable:
             # written to hold as kappa -> inf (the binomial).
             with np.errstate(divide="ignore", invalid="ignore"):
                 inv = np.where(np.isfinite(kk), 1.0 / kk, 0.0)
-                step = np.log(
-                    ((nn - kc) * (pp + kc * inv))
-                    / ((kc + 1) * ((1 - pp) + (nn - kc - 1) * inv))
-                )
-            step = np.where(valid & (kc < hi[rows, None]), step, 0.0)
+                # ((n - k) (p + k / kappa)) / ((k + 1) (q + (n - k - 1) / kappa)),
+                # in place (the same operations, in the same order)
+                step = nn - kc
+                tmp = kc * inv
+                tmp += pp
+                step *= tmp
+                np.subtract(nn, kc, out=tmp)
+                tmp -= 1
+                tmp *= inv
+                tmp += 1 - pp
+                den = kc + 1
+                den *= tmp
+                step /= den
+                np.log(step, out=step)
+            step[~(k < hi[rows, None])] = 0.0  # the last count and the padding
             logp = np.concatenate(
                 [np.zeros((rows.size, 1)), np.cumsum(step[:, :-1], axis=1)], axis=1
             )
@@ -700,7 +738,7 @@ class _BetaBinomialTable:
             wr = width[rows]
             for alpha in self.alphas:  # drawn boundaries, row by row in 2-D
                 # upper: the first flagged count s has P(X >= s) <= alpha
-                j = (rcum > alpha).sum(axis=1)  # padding: rcum = 0
+                j = _first_index(rcum, wr, lambda v, a=alpha: v <= a)
                 has = j < wr
                 jj = np.minimum(j, wr - 1)[:, None]
                 t_s = np.take_along_axis(rcum, jj, 1)[:, 0]
@@ -712,7 +750,7 @@ class _BetaBinomialTable:
                 s_ = lo[rows] + j
                 up_b = np.where(has, s_ - np.clip(c, EPS, 1.0), hi[rows] + 1 - EPS)
                 # lower: the first count not flagged t has P(X <= t) > alpha
-                j = (cum <= alpha).sum(axis=1)  # padding: cum = 1 > alpha
+                j = _first_index(cum, wr, lambda v, a=alpha: v > a)
                 jj = np.minimum(j, wr - 1)[:, None]
                 f_t = np.take_along_axis(cum, jj, 1)[:, 0]
                 f_p = np.where(
