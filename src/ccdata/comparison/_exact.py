@@ -26,9 +26,11 @@ many distinct, sorted means (ratios: every expected count its own), the
 Poisson and negative-binomial CDF at the guessed count is *swept* rather than
 called per point: F(r; mu) is smooth in mu with dF/dmu = -P(X = r) (times
 (s + r)/(s + mu) for a negative binomial of shape s), so between neighbouring
-means with the same r it is carried by a 3-point Gauss-Legendre integral of
-that density, restarting from an exact CDF call whenever r changes or a step
-is long (absolute error below 1e-13, measured; tested against scipy). Under
+means with the same r it is carried by an integral of that density (the
+corrected trapezoid from the density and its slope at the two means on short
+steps, 3-point Gauss-Legendre on longer ones), restarting from an exact CDF
+call whenever r changes or a step is long (absolute error below 1e-13,
+measured; tested against scipy). Under
 over-dispersion the null (Poisson) boundaries are computed only where they
 could be wider than the predictive ones, which its quantile breakpoints
 (inverse incomplete gamma per count) show without a CDF call. Beta-binomial
