@@ -178,9 +178,7 @@ class CountModel:
             elif self.dist == "poisson":
                 inside = r >= 0
                 rr = np.where(inside, r, 0.0)
-                log_pmf = (
-                    special.xlogy(rr, p["mu"]) - p["mu"] - _gammaln_whole(rr, 1.0)
-                )
+                log_pmf = special.xlogy(rr, p["mu"]) - p["mu"] - _gammaln_whole(rr, 1.0)
             else:
                 shape, mu, near = self._nb()
                 inside = r >= 0
