@@ -13,6 +13,7 @@ from ccdata._params import check_choice, check_columns, check_levels, level_suff
 from ccdata.comparison._exact import tails as exact_tails
 from ccdata.comparison.limits import (
     check_kind_method,
+    check_mid_p,
     check_multiplier,
     check_sd,
     check_target,
@@ -153,13 +154,18 @@ def _status_from_tails(
     p_upper: np.ndarray, p_lower: np.ndarray, levels, assessed
 ) -> np.ndarray:
     """Most extreme level whose one-sided tail probability is <= (1 - level)/2."""
-    conditions, choices = [], []
-    for level in sorted(levels, reverse=True):
+    # Integer codes, least extreme first, so each later level overwrites; the
+    # upper side wins a tie as in np.select (both sides at once is impossible
+    # for an exact tail pair, whose sum is >= 1).
+    names = ["within"]
+    code = np.zeros(p_upper.shape, dtype=np.int8)
+    for level in sorted(levels):
         sfx = level_suffix(level)
         alpha = (1 - level) / 2
-        conditions += [p_upper <= alpha, p_lower <= alpha]
-        choices += [f"above_{sfx}", f"below_{sfx}"]
-    status = np.select(conditions, choices, default="within").astype(object)
+        names += [f"below_{sfx}", f"above_{sfx}"]
+        code[p_lower <= alpha] = len(names) - 2
+        code[p_upper <= alpha] = len(names) - 1
+    status = np.array(names + [NOT_ASSESSED], dtype=object)[code]
     status[~assessed] = NOT_ASSESSED
     return status
 
@@ -179,9 +185,12 @@ def _curve_grid(x: np.ndarray, points: int, whole: bool) -> np.ndarray:
     grid = np.geomspace(lo, hi, points)
     if whole:
         grid = np.round(grid)
-    ux = pd.unique(x)
-    if ux.size <= _CURVE_UNITS_MAX:  # drawn limits pass through every unit's x
-        grid = np.concatenate([grid, ux])
+    ordered = np.sort(x)  # a sort is cheaper than hashing a million floats
+    first = np.empty(ordered.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    if np.count_nonzero(first) <= _CURVE_UNITS_MAX:  # through every unit's x
+        grid = np.concatenate([grid, ordered[first]])
     return np.unique(grid)
 
 
@@ -201,6 +210,7 @@ def funnel(
     multiplier: float = 1,
     sd: float | str | None = None,
     curve_points: int = 200,
+    mid_p: bool = False,
 ) -> FunnelResult:
     """Compare units with control limits around a target: a funnel plot's numbers.
 
@@ -250,6 +260,16 @@ def funnel(
         unit's SD (pooled as sqrt(sum((n-1) s^2) / sum(n-1))). Required.
     curve_points : int, default 200
         Points of the log-spaced grid in :attr:`FunnelResult.curve`.
+    mid_p : bool, default False
+        Exact methods only: judge by mid-p tail probabilities,
+        ``p_upper = P(X > O) + P(X = O) / 2`` and
+        ``p_lower = P(X < O) + P(X = O) / 2`` (Lancaster 1961), under the
+        predictive distribution when over-dispersion is allowed for, and draw
+        the limits between the last count not flagged and the first flagged
+        under that rule. Mid-p flags are NOT guaranteed to hold the nominal
+        size: on average they come closer to it, but for some n, E or target
+        a side exceeds it (Seaton & Manktelow 2012). The default (False) never
+        exceeds nominal size.
 
     Returns
     -------
@@ -298,6 +318,11 @@ def funnel(
     .. [3] Spiegelhalter DJ, Sherlaw-Johnson C, Bardsley M, et al. (2012).
        Statistical methods for healthcare regulation: rating, screening and
        surveillance. J R Stat Soc A 175:1-47.
+    .. [4] Seaton SE, Manktelow BN (2012). The probability of being identified
+       as an outlier with commonly used funnel plot control limits for the
+       standardised mortality ratio. BMC Med Res Methodol 12:98.
+    .. [5] Lancaster HO (1961). Significance tests in discrete distributions.
+       J Am Stat Assoc 56:223-234.
 
     Examples
     --------
@@ -310,6 +335,14 @@ def funnel(
     [0.9992, 0.8825, 0.0243]
     >>> print(res.summary())
     0 of 3 sites above the 99.8% limit and 0 below it; 1 above and 1 below ...
+
+    Mid-p: 10 of 10 against 90% has P(X > 10) + P(X = 10) / 2 = 0.9^10 / 2.
+
+    >>> one = pd.DataFrame({"site_id": ["A"], "events": [10], "cases": [10]})
+    >>> res = funnel(one, numerator="events", denominator="cases", target=0.9,
+    ...              mid_p=True)
+    >>> res.units["p_upper"].round(6).tolist(), round(0.9**10 / 2, 6)
+    ([0.174339], 0.174339)
     """
     where = "funnel"
     sd_column = sd if isinstance(sd, str) else None
@@ -324,6 +357,7 @@ def funnel(
             f"Got {trim!r} instead."
         )
     check_multiplier(multiplier, where=where)
+    check_mid_p(mid_p, kind=kind, method=method, where=where)
     if not isinstance(curve_points, (int, np.integer)) or curve_points < 2:
         raise InputError(
             f"The 'curve_points' parameter of {where} must be an integer >= 2. "
@@ -458,7 +492,14 @@ def funnel(
     if exact and not degenerate_target(kind, target):
         obs = np.concatenate([np.where(assessed, num, 0.0), np.zeros(grid.size)])
         all_limits, p_up, p_dn = exact_verdict(
-            kind, x_all, target, levels_t, phi=phi_apply, tau2=tau2_apply, obs=obs
+            kind,
+            x_all,
+            target,
+            levels_t,
+            phi=phi_apply,
+            tau2=tau2_apply,
+            obs=obs,
+            mid_p=mid_p,
         )
         assert p_up is not None and p_dn is not None  # obs was given
         p_upper, p_lower = p_up[:n_units], p_dn[:n_units]
@@ -475,7 +516,9 @@ def funnel(
         )
         if exact:  # a target on the edge of its range: the null has no spread
             null, _ = exact_models(kind, np.where(assessed, x, 1.0), target)
-            p_upper, p_lower = exact_tails(null, np.where(assessed, num, 0.0))
+            p_upper, p_lower = exact_tails(
+                null, np.where(assessed, num, 0.0), mid_p=mid_p
+            )
         else:
             p_upper, p_lower = special.ndtr(-z_adj), special.ndtr(z_adj)
     limits = {k: v[:n_units] for k, v in all_limits.items()}
@@ -528,4 +571,5 @@ def funnel(
         trim=float(trim),
         trim_method=trim_method,
         x_column="total" if kind == "ratio_of_counts" else "denominator",
+        mid_p=bool(mid_p),
     )

@@ -171,15 +171,9 @@ def _cdf(dist: str, r: np.ndarray, size: np.ndarray, prob: float) -> np.ndarray:
     ok = np.isfinite(r) & np.isfinite(size)
     rr = np.where(ok, np.maximum(r, 0.0), 0.0)
     if dist == "binomial":
-        # F(r) = I_{1-prob}(n - r, r + 1) for r < n (the regularised incomplete
-        # beta; special.bdtr loses accuracy for n in the millions), 1 for r >= n.
-        nn = np.where(ok, size, 1.0)
-        with np.errstate(invalid="ignore"):
-            out = np.where(
-                rr >= nn,
-                1.0,
-                special.betainc(np.maximum(nn - rr, 1e-300), rr + 1, 1 - prob),
-            )
+        # scipy.stats.binom (Boost; special.bdtr loses accuracy for n in the
+        # millions, and scipy 1.11's special.betainc is 1e-9 off at n = 1e6).
+        out = stats.binom.cdf(rr, np.where(ok, size, 1.0), prob)
     else:
         out = special.pdtr(rr, np.where(ok, size, 0.0))
     return np.where(ok, np.where(r < 0, 0.0, out), np.nan)
@@ -427,6 +421,33 @@ def _counts_to_values(kind: str, c: np.ndarray, x: np.ndarray) -> np.ndarray:
         return np.where(cc >= x, np.inf, cc / (x - cc))
 
 
+def _distinct(xv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values of ``xv`` and each value's index among them.
+
+    Whole numbers in a range a few times the size of ``xv`` (numbers of
+    cases) through a presence table, O(n); anything else (expected counts,
+    mostly distinct) through one argsort: no hashing, which is slower than
+    either for a million distinct floats.
+    """
+    if xv.size:
+        top = float(xv.max())
+        if 0 <= xv.min() and top <= max(4 * xv.size, 1_000_000):
+            xi = xv.astype(np.int64)
+            if np.array_equal(xi, xv):
+                present = np.zeros(int(top) + 1, dtype=bool)
+                present[xi] = True
+                rank = np.cumsum(present) - 1
+                return np.flatnonzero(present).astype(float), rank[xi]
+    order = np.argsort(xv)
+    ordered = xv[order]
+    first = np.empty(ordered.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    inverse = np.empty(ordered.size, dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first], inverse
+
+
 def exact_verdict(
     kind: str,
     x: np.ndarray,
@@ -436,6 +457,7 @@ def exact_verdict(
     phi: float | None = None,
     tau2: float | None = None,
     obs: np.ndarray | None = None,
+    mid_p: bool = False,
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None, np.ndarray | None]:
     """Drawn limits at each ``x`` and, given counts ``obs``, their tail probabilities.
 
@@ -443,35 +465,29 @@ def exact_verdict(
     Distinct sizes are computed once. When ``phi`` or ``tau2`` is given the
     limits and tails come from the predictive distribution, widened where
     needed so that no limit is narrower (and no tail smaller) than under the
-    null.
+    null. ``mid_p``: mid-p tails, and the boundaries of their flags.
     """
     x = np.asarray(x, dtype=float)
     valid = np.isfinite(x) & (x > 0)
     xv = np.where(valid, x, 1.0).ravel()
-    uniq = np.sort(pd.unique(xv))  # hashing, then a lookup: no sort of all of x
-    if uniq.size > xv.size // 4:  # mostly distinct (e.g. expected counts): sort
-        uniq, inverse = np.unique(xv, return_inverse=True)
-        inverse = inverse.reshape(x.shape)
-    elif uniq[-1] <= 5e7 and uniq[0] >= 0 and np.all(uniq == np.round(uniq)):
-        lut = np.zeros(int(uniq[-1]) + 1, dtype=np.int64)
-        lut[uniq.astype(np.int64)] = np.arange(uniq.size)
-        inverse = lut[xv.astype(np.int64)].reshape(x.shape)
-    else:
-        inverse = np.searchsorted(uniq, xv).reshape(x.shape)
+    uniq, inverse = _distinct(xv)
+    inverse = inverse.reshape(x.shape)
     alphas = [(1 - level) / 2 for level in levels]
     null, pred = exact_models(kind, uniq, target, phi=phi, tau2=tau2)
     if pred is not None and null.dist == "poisson":
         # Predictive first: the null's boundaries only where they may be wider.
-        b2, up2, dn2 = verdict(pred, alphas, inverse, obs)
-        bounds = null_boundaries_beyond(null, alphas, b2)
+        b2, up2, dn2 = verdict(pred, alphas, inverse, obs, mid_p)
+        bounds = null_boundaries_beyond(null, alphas, b2, mid_p)
         up = dn = None
         if obs is not None:
-            up, dn = tails_at(null, inverse.ravel(), np.asarray(obs, float).ravel())
+            up, dn = tails_at(
+                null, inverse.ravel(), np.asarray(obs, float).ravel(), mid_p
+            )
             up, dn = up.reshape(x.shape), dn.reshape(x.shape)
     else:
-        bounds, up, dn = verdict(null, alphas, inverse, obs)
+        bounds, up, dn = verdict(null, alphas, inverse, obs, mid_p)
         if pred is not None:
-            b2, up2, dn2 = verdict(pred, alphas, inverse, obs)
+            b2, up2, dn2 = verdict(pred, alphas, inverse, obs, mid_p)
     if pred is not None:
         bounds = [
             (np.minimum(lo, lo2), np.maximum(hi, hi2))
@@ -537,6 +553,7 @@ def compute_limits(
     tau2: float | None = None,
     sd: float | None = None,
     boundary: str = "flag",
+    mid_p: bool = False,
 ) -> dict[str, np.ndarray]:
     """Limit arrays keyed ``lower_<sfx>``/``upper_<sfx>``; NaN where x <= 0.
 
@@ -548,7 +565,9 @@ def compute_limits(
     adjusted = phi is not None or tau2 is not None
     exact = method == "exact" and kind != "mean"
     if exact and boundary == "flag" and not degenerate_target(kind, target):
-        return exact_verdict(kind, x, target, levels, phi=phi, tau2=tau2)[0]
+        return exact_verdict(kind, x, target, levels, phi=phi, tau2=tau2, mid_p=mid_p)[
+            0
+        ]
     scale = scale_of(method)
     out: dict[str, np.ndarray] = {}
     for level in levels:
@@ -580,6 +599,7 @@ def funnel_limits(
     sd: float | None = None,
     multiplier: float = 1,
     boundary: str = "flag",
+    mid_p: bool = False,
 ) -> pd.DataFrame:
     """Funnel-plot control limits at each denominator, vectorised.
 
@@ -622,6 +642,10 @@ def funnel_limits(
         Spiegelhalter's interpolated p-quantile of the null itself, as
         FunnelPlotR and PHEindicatormethods draw it; its upper limit lies up to
         one count below the first flagged count. Not with ``phi``/``tau2``.
+    mid_p : bool, default False
+        Exact methods with ``boundary="flag"`` only: the boundaries of mid-p
+        flags (see :func:`ccdata.comparison.funnel`), which are not
+        guaranteed to hold the nominal size.
 
     Returns
     -------
@@ -712,6 +736,12 @@ def funnel_limits(
             f"{where}: boundary='quantile' gives the unadjusted exact quantiles; "
             "it cannot be combined with 'phi' or 'tau2'."
         )
+    check_mid_p(mid_p, kind=kind, method=method, where=where)
+    if mid_p and boundary != "flag":
+        raise InputError(
+            f"{where}: mid_p=True draws the boundaries of mid-p flags; it cannot be "
+            "combined with boundary='quantile'."
+        )
     if method == "exact" and kind in ("proportion", "ratio_of_counts"):
         check_whole(x, name="denominator", where=where)
     limits = compute_limits(
@@ -724,6 +754,7 @@ def funnel_limits(
         tau2=tau2,
         sd=sd,
         boundary=boundary,
+        mid_p=mid_p,
     )
     frame = pd.DataFrame({"denominator": x})
     for name, values in limits.items():
@@ -753,6 +784,21 @@ def check_sd(kind: str, sd: float | None, *, where: str) -> float | None:
             f"Got {sd!r} instead."
         )
     return value
+
+
+def check_mid_p(mid_p: bool, *, kind: str, method: str, where: str) -> None:
+    """``mid_p`` is a bool, and True only with exact count methods."""
+    if not isinstance(mid_p, (bool, np.bool_)):
+        raise InputError(
+            f"The 'mid_p' parameter of {where} must be True or False. "
+            f"Got {mid_p!r} instead."
+        )
+    if mid_p and (method != "exact" or kind == "mean"):
+        raise InputError(
+            f"{where}: mid_p=True applies to exact count limits (method='exact', "
+            f"kind 'proportion', 'ratio' or 'ratio_of_counts'). Got "
+            f"method={method!r}, kind={kind!r}."
+        )
 
 
 def check_multiplier(multiplier: float, *, where: str) -> None:

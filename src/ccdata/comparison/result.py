@@ -82,6 +82,10 @@ class FunnelResult:
     x_column : str
         Column of ``units`` on the horizontal axis: ``"denominator"``, or
         ``"total"`` (O1 + O2) for ``kind="ratio_of_counts"``.
+    mid_p : bool
+        The verdicts use mid-p tail probabilities (``p_upper`` is then
+        P(X > O) + P(X = O) / 2), which are not guaranteed to hold the
+        nominal size; False (the default) means exact tails that do.
     """
 
     units: pd.DataFrame
@@ -103,6 +107,7 @@ class FunnelResult:
     trim: float
     trim_method: str
     x_column: str = "denominator"
+    mid_p: bool = False
 
     def to_frame(self) -> pd.DataFrame:
         """Return the CSV-ready units table (a copy of :attr:`units`)."""
@@ -161,6 +166,11 @@ class FunnelResult:
             )
         if not technical:
             return text + self._plain_dispersion(noun)
+        if self.mid_p:
+            text += (
+                " Flags use mid-p tail probabilities, which are not guaranteed to "
+                "hold the nominal size."
+            )
         disp = f"phi = {_fmt(self.phi)}"
         if self.overdispersion == "additive":
             disp += f", tau^2 = {_fmt(self.tau2)}"
