@@ -568,7 +568,7 @@ def write_site_packs(
                 pack["change"].append(change)
         for sname, so in surveys.items():
             if so.config.site_packs and site in so.units:
-                pack["surveys"].append(_survey_part(sname, so, site, pdir, jobs))
+                pack["surveys"].append(_survey_part(sname, so, site, pdir, jobs, cfg))
         if rows:
             table = pd.concat(rows, ignore_index=True)
             w.write_csv(table, pdir / "indicators.csv", sort_by=["indicator"])
@@ -642,10 +642,33 @@ def write_site_packs(
 
 
 def _survey_part(
-    name: str, so: Any, site: str, pdir: Path, jobs: list[FigureJob]
+    name: str,
+    so: Any,
+    site: str,
+    pdir: Path,
+    jobs: list[FigureJob],
+    cfg: Config | None = None,
 ) -> dict[str, Any]:
-    """Build a surveyed unit's own part: its priorities, CSV and figure."""
+    """Build a surveyed unit's own part: its priorities, CSV and figure.
+
+    With ``[disclosure] own_pack = "suppressed"`` the priorities CSV hides
+    small respondent numbers as the published survey tables do
+    (:func:`ccdata.report.disclosure.suppress_survey`), like every other
+    table of the pack; the sentences and the figure give no counts.
+    """
     own = so.priorities.for_unit(site)
+    dc = cfg.disclosure if cfg is not None else None
+    if dc is not None and dc.own_pack != "full":
+        from ccdata.report.disclosure import suppress_survey
+
+        a = so.funnels.adjusted
+        own = suppress_survey(
+            own,
+            unit=a.unit,
+            period=a.period,
+            min_count=dc.min_count,
+            suppress_zero=dc.suppress_zero,
+        )
     w.write_csv(own, pdir / f"survey_{name}_priorities.csv")
     text = so.priorities.summary(site)
     part: dict[str, Any] = {
