@@ -137,6 +137,47 @@ def test_text_pages_are_byte_identical_to_matplotlibs_own(tmp_path, monkeypatch)
     assert b"/BaseFont /Helvetica-Bold\n" in a and b"/BaseFont /Helvetica\n" in a
 
 
+def test_workbook_cells_are_typed_and_suppressed_cells_keep_their_marker(tmp_path):
+    """indicators.xlsx: numbers are numbers (analysts sort and sum them), the
+    suppression markers, ids and neutralised formulas are the CSV's text."""
+    from openpyxl import load_workbook
+
+    from ccdata.report import writers as w
+    from ccdata.report.index import write_workbook
+
+    table = pd.DataFrame(
+        {
+            "unit": ["007", "S01", "12"],
+            "numerator": [12, "<5", 0],
+            "value": [0.25, "", -1.5e-07],
+            "status": ["within", "=HYPERLINK(1)", "-x"],
+            "flag": [True, False, True],
+        }
+    )
+    w.write_csv(table, tmp_path / "indicators" / "a_funnel.csv")
+    w.write_csv(
+        pd.DataFrame({"indicator": ["a"], "key": ["phi"], "value": ["1.5"]}),
+        tmp_path / "indicators" / "a_summary.csv",
+    )
+    assert write_workbook(tmp_path) == "indicators.xlsx"
+    book = load_workbook(tmp_path / "indicators.xlsx")
+    assert book.sheetnames == ["contents", "a_funnel", "a_summary"]
+    rows = list(book["a_funnel"].iter_rows(values_only=True))
+    assert rows[0] == ("unit", "numerator", "value", "status", "flag")
+    assert rows[1] == ("007", 12, 0.25, "within", True)
+    assert rows[2] == ("S01", "<5", None, "'=HYPERLINK(1)", False)
+    assert rows[3] == ("12", 0, pytest.approx(-1.5e-07), "'-x", True)
+    cells = book["a_funnel"]["B2":"C4"]
+    assert [c.data_type for row in cells for c in row] == ["n", "n", "s", "n", "n", "n"]
+    assert book["a_funnel"]["A1"].font.b and book["a_funnel"].freeze_panes == "A2"
+    assert list(book["a_summary"].iter_rows(values_only=True))[1] == ("a", "phi", 1.5)
+    contents = list(book["contents"].iter_rows(values_only=True))
+    assert contents[1:] == [
+        ("a_funnel", "indicators/a_funnel.csv"),
+        ("a_summary", "indicators/a_summary.csv"),
+    ]
+
+
 # ---------------------------------------------------------------- coverage ----
 def test_unit_coverage_of_monthly_returns_counts_every_gap():
     d = pd.DataFrame(
