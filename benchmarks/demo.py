@@ -3,12 +3,14 @@
 Run with ``.venv/bin/python benchmarks/demo.py``. Target: under 60 s on a
 2-core machine. Prints wall time (total and per stage), CPU time (this
 process and the figure-drawing worker processes: on a shared machine the CPU
-time is the steadier figure) and peak memory.
+time is the steadier figure), peak memory and the 1-minute load average
+before and after the run (a figure measured on a busy machine says so).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import resource
 import sys
 import tempfile
@@ -26,6 +28,7 @@ def _cpu() -> float:
 
 def main() -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    load0 = os.getloadavg()[0]
     c0 = _cpu()
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -42,7 +45,9 @@ def main() -> int:
             print(f"  {stage:<20} {sec:7.2f} s")
     print(
         f"ccdata demo wall time: {t2 - t0:.1f} s (target < 60 s); "
-        f"CPU time {cpu:.1f} s; peak memory {peak_mb:.0f} MB (main process)"
+        f"CPU time {cpu:.1f} s; peak memory {peak_mb:.0f} MB (main process); "
+        f"load average {load0:.2f} before, {os.getloadavg()[0]:.2f} after "
+        f"({os.cpu_count()} CPUs)"
     )
     return 0 if res.exit_code in (0, 1) else 1
 

@@ -251,3 +251,39 @@ def test_internal_mode_keeps_the_real_numbers(tmp_path):
     t06 = scores[(scores["site_id"] == "T06") & (scores["survey_year"] == "2025")]
     assert set(t06["respondents"]) <= {"1", "2", "3"}
     assert np.all(scores["item_nonresponse"].map(_num).notna())
+
+
+@pytest.mark.parametrize("own_pack", ["suppressed", "full"])
+def test_own_pack_priorities_follow_the_packs_policy(tmp_path, own_pack):
+    """Issue 14: with ``own_pack = "suppressed"`` the pack's own priorities CSV
+    hides small respondent numbers like the rest of the pack; in full it shows
+    them (T06 has 3 respondents in 2025)."""
+    data = answers(seed=5, small=("T06", 3))
+    data.to_csv(tmp_path / "experience.csv", index=False)
+    cfg = (
+        CONFIG.replace("dpi = 20", "figures = false")
+        .replace("site_packs = false", "pack_png = false")
+        .replace(
+            "[sources.exp]",
+            f'[disclosure]\nmin_count = 5\nown_pack = "{own_pack}"\n\n[sources.exp]',
+        )
+    )
+    (tmp_path / "config.toml").write_text(cfg)
+    outcome = run_pipeline(tmp_path / "config.toml", tmp_path / "out", progress=False)
+    assert outcome.exit_code == 0, outcome.message
+    own = pd.read_csv(
+        tmp_path / "out" / "sites" / "T06" / "survey_exp_priorities.csv",
+        dtype=str,
+        keep_default_na=False,
+    )
+    t06 = own[own["survey_year"] == "2025"]
+    assert len(t06) == 3 and set(own["site_id"]) == {"T06"}
+    if own_pack == "suppressed":
+        assert (t06["respondents"] == "<5").all()
+        numeric = own["respondents"].map(_num).dropna()
+        assert not numeric.between(1, M - 1).any()
+        # the larger counts of the other year are still shown
+        earlier = own.loc[own["survey_year"] == "2024", "respondents"].map(_num)
+        assert (earlier > 20).all()
+    else:
+        assert set(t06["respondents"]) <= {"1", "2", "3"}

@@ -82,6 +82,102 @@ def test_write_pdf_paginates_text_and_puts_figures_on_their_own_pages(tmp_path):
     assert pages == n and n >= 4  # several text pages, the figure, "after"
 
 
+def _text_page(n: int = 30) -> str:
+    rows = "".join(f"<tr><td>row {i}</td><td>{i * 7}</td></tr>" for i in range(12))
+    return (
+        "<h1>Pack for S01</h1>"
+        + "".join(f"<p>Paragraph {i} " + "word " * 50 + "</p>" for i in range(n))
+        + f"<table>{rows}</table><ul><li>one</li><li>two</li></ul>"
+    )
+
+
+def test_core_font_pages_do_not_reparse_the_font_metrics(tmp_path, monkeypatch):
+    """The built-in fonts are named from matplotlib's cached parse, not re-read."""
+    import matplotlib.backends.backend_pdf as bp
+
+    from ccdata.report import render
+
+    calls = []
+    real = bp.AFM
+
+    def counting(fh):
+        calls.append(fh)
+        return real(fh)
+
+    monkeypatch.setattr(bp, "AFM", counting)
+    write_pdf(tmp_path / "a.pdf", _text_page(), title="t")
+    assert calls == []  # bold and normal Helvetica named without a parse
+    monkeypatch.setattr(render, "_cache_core_fonts", lambda pdf: None)
+    write_pdf(tmp_path / "b.pdf", _text_page(), title="t")
+    assert len(calls) == 2  # matplotlib's own code reads both files again
+
+
+def test_text_pages_are_byte_identical_to_matplotlibs_own(tmp_path, monkeypatch):
+    """Naming the cached fonts and reusing one Figure change no byte of the PDF."""
+    from matplotlib.figure import Figure
+
+    from ccdata.report import render
+
+    fig = Figure(figsize=(4, 3))
+    fig.add_subplot().plot([1, 2], [1, 2])
+    page = _text_page(60) + '<svg data-figure="f"></svg><p>after</p>'
+    n = write_pdf(tmp_path / "a.pdf", page, title="t", figures={"f": fig})
+    monkeypatch.setattr(render, "_cache_core_fonts", lambda pdf: None)
+
+    class _Fresh(render.PdfWriter):  # a new Figure for every text page
+        def _new_page(self) -> None:
+            super()._new_page()
+            self._page = None
+
+    monkeypatch.setattr(render, "PdfWriter", _Fresh)
+    m = write_pdf(tmp_path / "b.pdf", page, title="t", figures={"f": fig})
+    a, b = (tmp_path / "a.pdf").read_bytes(), (tmp_path / "b.pdf").read_bytes()
+    assert n == m >= 4
+    assert a == b
+    assert b"/BaseFont /Helvetica-Bold\n" in a and b"/BaseFont /Helvetica\n" in a
+
+
+def test_workbook_cells_are_typed_and_suppressed_cells_keep_their_marker(tmp_path):
+    """indicators.xlsx: numbers are numbers (analysts sort and sum them), the
+    suppression markers, ids and neutralised formulas are the CSV's text."""
+    from openpyxl import load_workbook
+
+    from ccdata.report import writers as w
+    from ccdata.report.index import write_workbook
+
+    table = pd.DataFrame(
+        {
+            "unit": ["007", "S01", "12"],
+            "numerator": [12, "<5", 0],
+            "value": [0.25, "", -1.5e-07],
+            "status": ["within", "=HYPERLINK(1)", "-x"],
+            "flag": [True, False, True],
+        }
+    )
+    w.write_csv(table, tmp_path / "indicators" / "a_funnel.csv")
+    w.write_csv(
+        pd.DataFrame({"indicator": ["a"], "key": ["phi"], "value": ["1.5"]}),
+        tmp_path / "indicators" / "a_summary.csv",
+    )
+    assert write_workbook(tmp_path) == "indicators.xlsx"
+    book = load_workbook(tmp_path / "indicators.xlsx")
+    assert book.sheetnames == ["contents", "a_funnel", "a_summary"]
+    rows = list(book["a_funnel"].iter_rows(values_only=True))
+    assert rows[0] == ("unit", "numerator", "value", "status", "flag")
+    assert rows[1] == ("007", 12, 0.25, "within", True)
+    assert rows[2] == ("S01", "<5", None, "'=HYPERLINK(1)", False)
+    assert rows[3] == ("12", 0, pytest.approx(-1.5e-07), "'-x", True)
+    cells = book["a_funnel"]["B2":"C4"]
+    assert [c.data_type for row in cells for c in row] == ["n", "n", "s", "n", "n", "n"]
+    assert book["a_funnel"]["A1"].font.b and book["a_funnel"].freeze_panes == "A2"
+    assert list(book["a_summary"].iter_rows(values_only=True))[1] == ("a", "phi", 1.5)
+    contents = list(book["contents"].iter_rows(values_only=True))
+    assert contents[1:] == [
+        ("a_funnel", "indicators/a_funnel.csv"),
+        ("a_summary", "indicators/a_summary.csv"),
+    ]
+
+
 # ---------------------------------------------------------------- coverage ----
 def test_unit_coverage_of_monthly_returns_counts_every_gap():
     d = pd.DataFrame(

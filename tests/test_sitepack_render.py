@@ -197,3 +197,53 @@ def test_a_drawing_no_longer_wanted_is_stopped(tmp_path):
     drawing.cancel()
     assert process is not None and not process.is_alive()
     assert drawing.result() == []  # nothing left to wait for
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_pack_naming_another_site_is_withheld_and_the_report_says_so(
+    tmp_path, workers
+):
+    """T01 typed another trust's id as a count: its error report (and so its
+    pack) names T02. The pack is withheld whether it is scanned here or in a
+    worker process, and the steering report, written while the packs were
+    drawn, is written again without its link."""
+    job = _write_community(tmp_path / "job", "pack_png = false\nfigures = true")
+    job.write_text(
+        job.read_text().replace("figures = false\n", "").replace(
+            "workers = 1", f"workers = {workers}"
+        )
+    )
+    lung = job.parent / "lung_cancer_indicators.csv"
+    rows = pd.read_csv(lung, dtype=str)
+    rows.loc[(rows["site_id"] == "T01") & (rows["year"] == "2024"), "numerator"] = "T02"
+    rows.to_csv(lung, index=False, lineterminator="\n")
+    out = tmp_path / "out"
+    res = run_pipeline(job, out)
+    assert res.exit_code == 1, res.message
+    assert res.counts["site_packs_withheld"] == 1
+    assert res.counts["site_packs"] == len(TRUSTS + PRACTICES) - 1
+    assert not (out / "sites" / "T01").exists()
+    withheld = pd.read_csv(out / "validation" / "withheld_site_packs.csv")
+    assert set(withheld["site_id"]) == {"T01"}
+    assert withheld["problem"].str.contains("t02", case=False).all()
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="sites/T02/index.html"' in page
+    assert 'href="sites/T01/index.html"' not in page
+    assert f"{len(TRUSTS + PRACTICES) - 1} site packs." in page
+    assert (out / "report.pdf").is_file() and (out / "indicators.xlsx").is_file()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_steering_report_written_beside_the_packs_is_the_final_one(
+    tmp_path, workers
+):
+    job = _write_community(tmp_path / "job", "pack_png = false")
+    job.write_text(job.read_text().replace("workers = 1", f"workers = {workers}"))
+    out = tmp_path / "out"
+    res = run_pipeline(job, out)
+    assert res.exit_code == EXIT_OK, res.message
+    page = (out / "index.html").read_text(encoding="utf-8")
+    for site in TRUSTS + PRACTICES:
+        assert f'href="sites/{site}/index.html"' in page
+    assert f"{len(TRUSTS + PRACTICES)} site packs." in page
+    assert res.counts["site_packs"] == len(TRUSTS + PRACTICES)

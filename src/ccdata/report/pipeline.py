@@ -297,6 +297,34 @@ def _run(
                 .astype(str)
                 .isin(registered if registered is not None else known or set())
             ]
+
+            def index(packs: Any, withheld: dict[str, list[str]]) -> dict[str, int]:
+                figures = drawing.result() if drawing is not None else []
+                counts = _counts(
+                    sources, errors, results, figures, packs, withheld, surveys, known
+                )
+                write_index(
+                    cfg,
+                    tmp,
+                    sources,
+                    shared,
+                    quality,
+                    figures,
+                    packs,
+                    counts,
+                    status=status,
+                    surveys=shared_surveys,
+                )
+                return counts
+
+            # the steering report is written while the workers draw the packs,
+            # for the packs expected; again at the end only if one was withheld
+            early: dict[str, Any] = {}
+
+            def index_early(sites: list[str]) -> None:
+                early["sites"] = sites
+                early["counts"] = index(dict.fromkeys(sites, ()), {})
+
             packs = (
                 sitepack.write_site_packs(
                     cfg,
@@ -309,6 +337,7 @@ def _run(
                     status=status,
                     progress=bar.pack,
                     surveys=surveys,
+                    while_drawing=index_early,
                 )
                 if cfg.run.site_packs
                 else {}
@@ -335,39 +364,16 @@ def _run(
             timer.add("site_packs", start)
             bar.step("site packs")
 
-            figures = drawing.result() if drawing is not None else []
+            if drawing is not None:
+                drawing.result()
             timer.timings["figures"] = round(drawing.seconds if drawing else 0.0, 3)
             bar.step("figures")
 
+            if early.get("sites") == sorted(packs) and not withheld:
+                counts = early["counts"]
+            else:  # no pack drawn, or one withheld: the report as it is
+                counts = index(packs, withheld)
             n_err = len(errors)
-            counts = {
-                "rows_read": sum(s.n_rows for s in sources.values()),
-                "rows_rejected": sum(s.n_rejected for s in sources.values()),
-                "validation_problems": n_err,
-                "sites_with_problems": int(
-                    errors["site_id"].replace("", pd.NA).dropna().nunique()
-                )
-                if n_err
-                else 0,
-                "indicators": len(results),
-                "figures": len(figures),
-                "site_packs": len(packs),
-                "site_packs_withheld": len(withheld),
-                "surveys": len(surveys),
-                "unrecognised_site_ids": _n_unrecognised(errors, known),
-            }
-            write_index(
-                cfg,
-                tmp,
-                sources,
-                shared,
-                quality,
-                figures,
-                packs,
-                counts,
-                status=status,
-                surveys=shared_surveys,
-            )
             exit_code = EXIT_DATA_PROBLEMS if (n_err or withheld) else EXIT_OK
             timer.timings["total"] = round(time.perf_counter() - t0, 3)
             manifest = _manifest(cfg, out, sources, results, counts, timer, exit_code)
@@ -400,6 +406,36 @@ def _run(
     )
     log.info("%s", msg)
     return RunOutcome(exit_code, out, msg, counts, manifest)
+
+
+def _counts(
+    sources: dict[str, SourceData],
+    errors: pd.DataFrame,
+    results: dict[str, IndicatorOutput],
+    figures: list[Any],
+    packs: dict[str, Any],
+    withheld: dict[str, list[str]],
+    surveys: dict[str, Any],
+    known: set[str] | None,
+) -> dict[str, int]:
+    """Count what a run did (``RunOutcome.counts``, the steering report's footer)."""
+    n_err = len(errors)
+    return {
+        "rows_read": sum(s.n_rows for s in sources.values()),
+        "rows_rejected": sum(s.n_rejected for s in sources.values()),
+        "validation_problems": n_err,
+        "sites_with_problems": int(
+            errors["site_id"].replace("", pd.NA).dropna().nunique()
+        )
+        if n_err
+        else 0,
+        "indicators": len(results),
+        "figures": len(figures),
+        "site_packs": len(packs),
+        "site_packs_withheld": len(withheld),
+        "surveys": len(surveys),
+        "unrecognised_site_ids": _n_unrecognised(errors, known),
+    }
 
 
 def _known_sites(

@@ -244,6 +244,55 @@ def _latin1(text: str) -> str:
     return text.translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
 
 
+#: What matplotlib's ``PdfFile._write_afm_font`` calls (3.8 to 3.11); another
+#: body is left alone.
+_AFM_FONT_NAMES = (
+    "open",
+    "AFM",
+    "get_fontname",
+    "Name",
+    "reserveObject",
+    "writeObject",
+)
+
+
+def _cache_core_fonts(pdf: Any) -> None:
+    """Let a PDF file name its built-in (core) fonts without re-reading them.
+
+    matplotlib's PDF backend parses a core font's whole AFM metrics file
+    (kerning pairs and all) when it finishes each file, only to read the
+    font's name; with a PDF per site pack that is about a tenth of the time
+    of a pack. The metrics were already parsed, once per process, to lay the
+    text out (``_cached_get_afm_from_fname``); this names the font from that
+    parse. The file written is byte-for-byte the same. On a matplotlib whose
+    internals differ, the file is left to matplotlib's own code.
+    """
+    try:
+        from matplotlib.backends import backend_pdf as bp
+        from matplotlib.backends._backend_pdf_ps import _cached_get_afm_from_fname
+
+        file = pdf._ensure_file()
+        names = type(file)._write_afm_font.__code__.co_names
+    except (ImportError, AttributeError):  # pragma: no cover - other matplotlib
+        return
+    if names != _AFM_FONT_NAMES:  # pragma: no cover - matplotlib changed it
+        return
+
+    def write_afm_font(filename: str) -> Any:
+        fontname = _cached_get_afm_from_fname(filename).get_fontname()
+        fontdict = {
+            "Type": bp.Name("Font"),
+            "Subtype": bp.Name("Type1"),
+            "BaseFont": bp.Name(fontname),
+            "Encoding": bp.Name("WinAnsiEncoding"),
+        }
+        obj = file.reserveObject("font dictionary")
+        file.writeObject(obj, fontdict)
+        return obj
+
+    file._write_afm_font = write_afm_font
+
+
 class PdfWriter:
     """Lay text blocks and figures out on the pages of a PDF file.
 
@@ -265,15 +314,21 @@ class PdfWriter:
             },
         )
         self._fig: Any = None
+        self._page: Any = None  # the one Figure every text page is drawn on
+        self._core_fonts = False
         self._y = 0.0
         self.pages = 0
 
     # -- text -----------------------------------------------------------------
     def _new_page(self) -> None:
-        from matplotlib.figure import Figure
-
         self._end_page()
-        self._fig = Figure(figsize=A4)
+        if self._page is None:
+            # one Figure for every text page of the file: a new Figure per
+            # page costs more than the text drawn on it
+            from matplotlib.figure import Figure
+
+            self._page = Figure(figsize=A4)
+        self._fig = self._page
         self._y = A4[1] - 0.7
 
     def _end_page(self) -> None:
@@ -288,11 +343,16 @@ class PdfWriter:
             fm = logging.getLogger("matplotlib.font_manager")
             level = fm.level
             fm.setLevel(logging.ERROR)  # "Helvetica: using medium" is not news
+            if not self._core_fonts:
+                _cache_core_fonts(self._pdf)
+                self._core_fonts = True
             try:
                 with matplotlib.rc_context({"pdf.use14corefonts": True}):
                     self._pdf.savefig(self._fig)
             finally:
                 fm.setLevel(level)
+                for t in list(self._fig.texts):  # the next page starts empty
+                    t.remove()
             self.pages += 1
             self._fig = None
 

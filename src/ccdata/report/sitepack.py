@@ -50,6 +50,7 @@ another site's identity in it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 from collections.abc import Callable, Iterable
@@ -407,6 +408,7 @@ def write_site_packs(
     progress: Callable[[str, int, int], None] | None = None,
     withheld: dict[str, list[str]] | None = None,
     surveys: dict[str, Any] | None = None,
+    while_drawing: Callable[[list[str]], Any] | None = None,
 ) -> dict[str, list[str]]:
     """Write ``sites/<site_id>/`` for every site and check none names another site.
 
@@ -418,6 +420,13 @@ def write_site_packs(
     pack is finished. ``surveys`` (name ->
     :class:`~ccdata.report.surveys.SurveyOutput`) gives each surveyed unit its
     own priorities, its table and its small-multiples figure.
+    ``while_drawing(sites)`` is called in this process while the worker
+    processes draw the packs (after them with ``[run] workers = 1``), with
+    the sorted ids of the sites that get a pack, so that other work (the
+    steering report) overlaps the drawing.
+
+    Each pack is scanned (:func:`scan_pack`) by the process that drew it, as
+    soon as it is finished.
 
     Returns
     -------
@@ -568,7 +577,7 @@ def write_site_packs(
                 pack["change"].append(change)
         for sname, so in surveys.items():
             if so.config.site_packs and site in so.units:
-                pack["surveys"].append(_survey_part(sname, so, site, pdir, jobs))
+                pack["surveys"].append(_survey_part(sname, so, site, pdir, jobs, cfg))
         if rows:
             table = pd.concat(rows, ignore_index=True)
             w.write_csv(table, pdir / "indicators.csv", sort_by=["indicator"])
@@ -608,24 +617,24 @@ def write_site_packs(
         n: (r.funnel, r.spc, peers[n]) for n, r in packed.items()
     }
     shared_results.update({f"survey:{n}": (so.funnels,) for n, so in surveys.items()})
-    render_packs(
+    found = render_packs(
         pack_jobs,
         shared_results,
         dpi=cfg.run.dpi,
         workers=cfg.run.workers,
         progress=progress,
         png=cfg.run.pack_png,
+        scan={"identifiers": every_id | set(names.values()), "names": names},
+        while_drawing=(
+            None
+            if while_drawing is None
+            else functools.partial(while_drawing, sorted(site_ids))
+        ),
     )
     packs: dict[str, list[str]] = {}
     for site in sorted(site_ids):
         pdir = tmp / "sites" / w.pack_name(site)
-        problems = scan_pack(
-            pdir,
-            site,
-            every_id | set(names.values()),
-            own_name=names.get(site),
-            own_aliases=(w.pack_name(site),),
-        )
+        problems = found.get(site, [])
         if problems and withheld is not None:  # that pack only is not published
             withheld[site] = problems
             shutil.rmtree(pdir, ignore_errors=True)
@@ -642,10 +651,33 @@ def write_site_packs(
 
 
 def _survey_part(
-    name: str, so: Any, site: str, pdir: Path, jobs: list[FigureJob]
+    name: str,
+    so: Any,
+    site: str,
+    pdir: Path,
+    jobs: list[FigureJob],
+    cfg: Config | None = None,
 ) -> dict[str, Any]:
-    """Build a surveyed unit's own part: its priorities, CSV and figure."""
+    """Build a surveyed unit's own part: its priorities, CSV and figure.
+
+    With ``[disclosure] own_pack = "suppressed"`` the priorities CSV hides
+    small respondent numbers as the published survey tables do
+    (:func:`ccdata.report.disclosure.suppress_survey`), like every other
+    table of the pack; the sentences and the figure give no counts.
+    """
     own = so.priorities.for_unit(site)
+    dc = cfg.disclosure if cfg is not None else None
+    if dc is not None and dc.own_pack != "full":
+        from ccdata.report.disclosure import suppress_survey
+
+        a = so.funnels.adjusted
+        own = suppress_survey(
+            own,
+            unit=a.unit,
+            period=a.period,
+            min_count=dc.min_count,
+            suppress_zero=dc.suppress_zero,
+        )
     w.write_csv(own, pdir / f"survey_{name}_priorities.csv")
     text = so.priorities.summary(site)
     part: dict[str, Any] = {
@@ -999,11 +1031,30 @@ def _render_pack(job: PackJob, dpi: int, png: bool = True) -> None:
         )
 
 
-def _render_chunk(args: tuple[list[PackJob], int, bool]) -> list[str]:
+def _finish_pack(job: PackJob, dpi: int, png: bool) -> list[str]:
+    """Draw a pack (:func:`_render_pack`) and scan it for other sites' identities.
+
+    Returns the problems found by :func:`scan_pack` (empty when the pack is
+    clean, or when no scan was asked for: ``_SHARED["scan"]``).
+    """
+    _render_pack(job, dpi, png)
+    scan = _SHARED.get("scan")
+    if scan is None:
+        return []
+    return scan_pack(
+        job.pdir,
+        job.site,
+        scan["identifiers"],
+        own_name=scan["names"].get(job.site),
+        own_aliases=(w.pack_name(job.site),),
+    )
+
+
+def _render_chunk(
+    args: tuple[list[PackJob], int, bool],
+) -> list[tuple[str, list[str]]]:
     jobs, dpi, png = args
-    for job in jobs:
-        _render_pack(job, dpi, png)
-    return [j.site for j in jobs]
+    return [(job.site, _finish_pack(job, dpi, png)) for job in jobs]
 
 
 def render_jobs(
@@ -1035,14 +1086,17 @@ def render_packs(
     workers: int = 0,
     progress: Callable[[str, int, int], None] | None = None,
     png: bool = True,
-) -> None:
+    scan: dict[str, Any] | None = None,
+    while_drawing: Callable[[], Any] | None = None,
+) -> dict[str, list[str]]:
     """Finish the packs (figures, page, PDF), in parallel unless ``workers`` is 1.
 
     ``workers = 0`` uses one process per CPU (at most 4). Packs are
     independent folders, so the order of drawing does not change any output.
     Each worker gets a few packs at a time and pays the set-up (fonts, theme)
     once; ``progress(site, done, total)`` is called in this process as packs
-    finish.
+    finish. The largest packs are handed out first, so that no worker is
+    left with a long pack at the end while the others wait.
 
     Parameters
     ----------
@@ -1056,25 +1110,47 @@ def render_packs(
     png : bool, default True
         Also save each figure as a PNG file (``[run] pack_png``); the page
         and the PDF never need it (inline SVG, vector pages).
+    scan : dict, optional
+        ``{"identifiers": every site id and name, "names": site id -> name}``:
+        each pack is then scanned by :func:`scan_pack` in the process that
+        drew it, as soon as it is drawn.
+    while_drawing : callable, optional
+        Called (no arguments) in this process once the workers have their
+        packs, and before waiting for them: work of this process that
+        overlaps the drawing. With one worker it is called after the
+        drawing.
+
+    Returns
+    -------
+    dict
+        Site id -> the problems :func:`scan_pack` found in its pack (empty
+        lists when clean; empty without ``scan``).
     """
     import os
 
     n = min(4, os.cpu_count() or 1) if workers == 0 else workers
     shared: dict[str, Any] = {"results": results}
+    if scan is not None:
+        shared["scan"] = scan
+    found: dict[str, list[str]] = {}
     if n <= 1 or len(jobs) < 4:
         _init_worker(shared)
         for k, job in enumerate(jobs, 1):
-            _render_pack(job, dpi, png)
+            found[job.site] = _finish_pack(job, dpi, png)
             if progress is not None:
                 progress(job.site, k, len(jobs))
-        return
+        if while_drawing is not None:
+            while_drawing()
+        return found
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     shared["parent"] = os.getpid()  # workers die with this process
-    # small tasks (a few packs each) keep both workers busy to the end
+    # small tasks (a few packs each), the packs with most figures first, keep
+    # every worker busy to the end
+    order = sorted(jobs, key=lambda j: -len(j.figures))
     size = max(1, min(3, len(jobs) // (4 * n)))
-    chunks = [(jobs[i : i + size], dpi, png) for i in range(0, len(jobs), size)]
+    chunks = [(order[i : i + size], dpi, png) for i in range(0, len(jobs), size)]
     method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(
         max_workers=n,
@@ -1083,12 +1159,20 @@ def render_packs(
         initargs=(shared,),
     ) as pool:
         futures = [pool.submit(_render_chunk, c) for c in chunks]
-        done = 0
-        for fut in as_completed(futures):
-            for site in fut.result():
-                done += 1
-                if progress is not None:
-                    progress(site, done, len(jobs))
+        try:
+            if while_drawing is not None:
+                while_drawing()
+            done = 0
+            for fut in as_completed(futures):
+                for site, problems in fut.result():
+                    found[site] = problems
+                    done += 1
+                    if progress is not None:
+                        progress(site, done, len(jobs))
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return found
 
 
 def _site_names(cfg: Config, sites: pd.DataFrame | None) -> dict[str, str]:
