@@ -320,6 +320,57 @@ period = "month"
     assert funnel.loc["B", "numerator"] == 10  # the unreadable row is not counted
 
 
+def test_unreadable_or_impossible_counts_without_a_schema_are_row_problems(tmp_path):
+    # a source without a schema is read as text: a word in a count column
+    # crashed the run with "Invalid comparison between dtype=str and int"
+    d = tmp_path / "job"
+    d.mkdir()
+    rows = [(s, m, 10, 5) for s in ("A", "B", "C") for m in ("2024-01", "2024-02")]
+    rows += [
+        ("B", "2024-03", "ten", "x7"),  # row 8: both unreadable
+        ("A", "2024-03", 5, 9),  # row 9: numerator above denominator
+        ("C", "2024-03", -4, -2),  # row 10: negative counts
+        ("C", "2024-04", "", 1),  # row 11: empty denominator
+        ("A", "2024-04", "inf", 1),  # row 12: not finite
+        ("B", "2024-04", " 20 ", "1e1"),  # row 13: readable
+    ]
+    pd.DataFrame(rows, columns=["site_id", "month", "n", "k"]).to_csv(
+        d / "data.csv", index=False
+    )
+    (d / "job.toml").write_text("""
+[run]
+figures = false
+site_packs = false
+[sources.s]
+path = "data.csv"
+[indicators.ind]
+source = "s"
+numerator = "k"
+denominator = "n"
+period = "month"
+""")
+    out = tmp_path / "out"
+    res = run_pipeline(d / "job.toml", out)
+    assert res.exit_code == EXIT_DATA_PROBLEMS, res.message
+    err = _errors(out)
+    got = sorted(
+        zip(err["row"], err["site_id"], err["column"], err["check"], strict=True)
+    )
+    assert got == [
+        ("10", "C", "k", "negative_count"),
+        ("10", "C", "n", "negative_count"),
+        ("11", "C", "n", "unreadable_number"),
+        ("12", "A", "n", "unreadable_number"),
+        ("8", "B", "k", "unreadable_number"),
+        ("8", "B", "n", "unreadable_number"),
+        ("9", "A", "k", "numerator_above_denominator"),
+    ]
+    assert set(err.loc[err["row"] == "8", "value"]) == {"ten", "x7"}
+    funnel = pd.read_csv(out / "indicators" / "ind_funnel.csv").set_index("unit")
+    assert funnel["numerator"].to_dict() == {"A": 10, "B": 20, "C": 10}
+    assert funnel["denominator"].to_dict() == {"A": 20, "B": 40, "C": 20}
+
+
 def test_every_glob_of_a_path_list_must_match(job, tmp_path):
     text = job.read_text().replace(
         'path = "submissions/*.csv"', 'path = ["submissions/*.csv", "late/*.csv"]'

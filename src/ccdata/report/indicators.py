@@ -34,6 +34,9 @@ __all__ = [
     "IndicatorOutput",
     "add_ascertainment",
     "compute_indicator",
+    "count_problems",
+    "number_problems",
+    "parse_numbers",
     "parse_periods",
     "period_labels",
     "period_problems",
@@ -100,6 +103,46 @@ class IndicatorOutput:
         return sorted(ids)
 
 
+def _cell(v: Any) -> str:
+    """Show a cell as the site wrote it: whole floats without ``.0``."""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _row_problems(
+    rows: pd.DataFrame, column: str, *, source: str, check: str, message: Any
+) -> pd.DataFrame:
+    """Problem rows (site, file, spreadsheet row, column, value) for ``rows``.
+
+    ``message`` maps a cell value to its sentence.
+    """
+    from ccdata.report.sources import problem_rows
+
+    n = len(rows)
+    return problem_rows(
+        [
+            {
+                "source": source,
+                "file": f,
+                "site_id": "" if pd.isna(sid) else str(sid),
+                "row": r,
+                "column": column,
+                "value": "" if pd.isna(v) else _cell(v),
+                "check": check,
+                "message": message(v),
+            }
+            for f, r, sid, v in zip(
+                rows["_file"] if "_file" in rows else [""] * n,
+                rows["_row"] if "_row" in rows else [""] * n,
+                rows["site_id"] if "site_id" in rows else [""] * n,
+                rows[column],
+                strict=True,
+            )
+        ]
+    )
+
+
 def period_problems(
     data: pd.DataFrame, column: str, *, source: str, indicator: str
 ) -> pd.DataFrame:
@@ -113,38 +156,159 @@ def period_problems(
     bad = parsed.isna().to_numpy()
     if not bad.any():
         return problem_rows([])
-    rows = data[bad]
-    values = rows[column]
-    return problem_rows(
-        [
-            {
-                "source": source,
-                "file": f,
-                "site_id": "" if pd.isna(sid) else str(sid),
-                "row": r,
-                "column": column,
-                "value": "" if pd.isna(v) else str(v),
-                "check": "unreadable_period",
-                "message": (
-                    f"{column} {'is empty' if pd.isna(v) else repr(str(v))}"
-                    + (
-                        ""
-                        if pd.isna(v)
-                        else " cannot be read as a date, month "
-                        "(YYYY-MM), quarter (YYYYQn) or year"
-                    )
-                    + f"; the row was left out of indicator {indicator!r}."
-                ),
-            }
-            for f, r, sid, v in zip(
-                rows["_file"] if "_file" in rows else [""] * len(rows),
-                rows["_row"] if "_row" in rows else [""] * len(rows),
-                rows["site_id"] if "site_id" in rows else [""] * len(rows),
-                values,
-                strict=True,
-            )
-        ]
+
+    def message(v: Any) -> str:
+        what = (
+            "is empty"
+            if pd.isna(v)
+            else f"{str(v)!r} cannot be read as a date, month (YYYY-MM), "
+            "quarter (YYYYQn) or year"
+        )
+        return f"{column} {what}; the row was left out of indicator {indicator!r}."
+
+    return _row_problems(
+        data[bad], column, source=source, check="unreadable_period", message=message
     )
+
+
+def parse_numbers(values: pd.Series) -> pd.Series:
+    """Read a column of a source without a schema as finite numbers.
+
+    Numeric columns pass through as float. Text cells are stripped and read as
+    plain decimal numbers (``12``, ``-3.5``, ``1e3``); anything else, including
+    ``inf``, ``nan`` and numbers beyond the float range, becomes NaN.
+
+    Examples
+    --------
+    >>> parse_numbers(pd.Series(["12", " 3.5 ", "ten", "inf", "1e309", None])).tolist()
+    [12.0, 3.5, nan, nan, nan, nan]
+    """
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype(float)
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        out = values.astype(float)
+    else:
+        text = values.astype("string").str.strip()
+        plain = text.str.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+        out = pd.to_numeric(text.where(plain.fillna(False)), errors="coerce")
+        out = out.astype(float)
+    return out.where(np.isfinite(out.to_numpy(dtype=float, na_value=np.nan)))
+
+
+def number_problems(
+    data: pd.DataFrame, columns: list[str], *, source: str, indicator: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read the numeric columns an indicator uses; report the rows that cannot be.
+
+    For a source without a schema the numerator, denominator, expected and value
+    columns are read with :func:`parse_numbers`. A row with an empty or unreadable
+    cell in one of them is left out of the indicator and reported (check
+    ``unreadable_number``), never dropped silently and never a traceback.
+
+    Returns ``(data with the columns as float, problems)``; ``problems`` has the
+    columns :data:`ccdata.report.sources.ERROR_COLUMNS`.
+    """
+    from ccdata.report.sources import problem_rows
+
+    found: list[pd.DataFrame] = []
+    keep = np.ones(len(data), dtype=bool)
+    parsed = {}
+    for column in dict.fromkeys(columns):
+        if pd.api.types.is_numeric_dtype(data[column].dtype) and not (
+            pd.api.types.is_float_dtype(data[column].dtype)
+        ):
+            continue  # whole numbers (or booleans) cannot be unreadable
+        numbers = parse_numbers(data[column])
+        bad = numbers.isna().to_numpy()
+        parsed[column] = numbers
+        if bad.any():
+
+            def message(v: Any, column: str = column) -> str:
+                what = (
+                    "is empty"
+                    if pd.isna(v)
+                    else f"{str(v)!r} cannot be read as a finite number"
+                )
+                return (
+                    f"{column} {what}; the row was left out of indicator {indicator!r}."
+                )
+
+            found.append(
+                _row_problems(
+                    data[bad],
+                    column,
+                    source=source,
+                    check="unreadable_number",
+                    message=message,
+                )
+            )
+            keep &= ~bad
+    if parsed:
+        data = data.assign(**parsed)
+    problems = pd.concat(found, ignore_index=True) if found else problem_rows([])
+    return data[keep], problems
+
+
+def count_problems(
+    data: pd.DataFrame,
+    counts: list[str],
+    *,
+    numerator: str | None,
+    denominator: str | None,
+    source: str,
+    indicator: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows of a source without a schema whose counts cannot be counts.
+
+    A negative value in a count column (numerator, denominator, expected), or a
+    numerator above its row's denominator, is reported (checks
+    ``negative_count`` and ``numerator_above_denominator``) and the row is left
+    out of the indicator. A validated source leaves these rules to its schema.
+
+    Returns ``(kept rows, problems)``.
+    """
+    from ccdata.report.sources import problem_rows
+
+    found: list[pd.DataFrame] = []
+    keep = np.ones(len(data), dtype=bool)
+    for column in dict.fromkeys(counts):
+        bad = (data[column] < 0).to_numpy(dtype=bool, na_value=False)
+        if bad.any():
+            found.append(
+                _row_problems(
+                    data[bad],
+                    column,
+                    source=source,
+                    check="negative_count",
+                    message=lambda v, c=column: (
+                        f"{c} is {_cell(v)}, below 0; the row was left out of "
+                        f"indicator {indicator!r}."
+                    ),
+                )
+            )
+            keep &= ~bad
+    if numerator is not None and denominator is not None:
+        bad = keep & (data[numerator] > data[denominator]).to_numpy(
+            dtype=bool, na_value=False
+        )
+        if bad.any():
+            rows = data[bad]
+            found.append(
+                _row_problems(
+                    rows,
+                    numerator,
+                    source=source,
+                    check="numerator_above_denominator",
+                    message=lambda v: (
+                        f"{numerator} ({_cell(v)}) is above {denominator} on this "
+                        "row; "
+                        f"the row was left out of indicator {indicator!r}."
+                    ),
+                )
+            )
+            keep &= ~bad
+    problems = pd.concat(found, ignore_index=True) if found else problem_rows([])
+    return data[keep], problems
 
 
 def _need(data: pd.DataFrame, cols: list[str | None], cfg: Config, name: str) -> None:
@@ -227,10 +391,37 @@ def compute_indicator(cfg: Config, name: str, source: SourceData) -> IndicatorOu
     data = data[data[ind.unit].notna()].copy()
     data[ind.unit] = data[ind.unit].astype(str)
     out = IndicatorOutput(name=name, config=ind, title=ind.title or name, window="all")
-    if ind.period is not None:
-        out.problems = period_problems(
-            data, ind.period, source=ind.source, indicator=name
+    # numbers: a source without a schema is read as text; a validated one is typed
+    numeric = [
+        c
+        for c in (outcome, ind.denominator, ind.expected, ind.value)
+        if c is not None
+        and (not source.validated or not pd.api.types.is_numeric_dtype(data[c]))
+    ]
+    found = []
+    if numeric:
+        data, bad_numbers = number_problems(
+            data, numeric, source=ind.source, indicator=name
         )
+        found.append(bad_numbers)
+    if not source.validated:
+        counts = [c for c in (outcome, ind.denominator, ind.expected) if c]
+        data, bad_counts = count_problems(
+            data,
+            counts,
+            numerator=outcome if ind.kind == "proportion" else None,
+            denominator=ind.denominator if ind.kind == "proportion" else None,
+            source=ind.source,
+            indicator=name,
+        )
+        found.append(bad_counts)
+    if ind.period is not None:
+        found.append(
+            period_problems(data, ind.period, source=ind.source, indicator=name)
+        )
+    if found:
+        out.problems = pd.concat(found, ignore_index=True)
+    if ind.period is not None:
         data["_period"] = period_labels(data[ind.period], ind.period_freq)
         data = data[data["_period"].notna()]
     if ind.kind == "ratio":
