@@ -30,6 +30,13 @@ from ccdata.schemas import (
 )
 from ccdata.validation._explain import (
     INDEX_COLUMN,
+    RANK_COLUMN_CHECK,
+    RANK_FRAME_CHECK,
+    RANK_KEY,
+    RANK_OTHER,
+    RANK_REQUIRED,
+    RANK_TYPE,
+    RANK_UNIQUE,
     ROW_COLUMN,
     Problems,
     check_words,
@@ -336,7 +343,7 @@ def validate(
             msgs = [
                 f"{name} '{t}' {r}" for t, r in zip(text, p.reasons[pos], strict=True)
             ]
-            problems.add(pos, name, "type", text, msgs)
+            problems.add(pos, name, "type", text, msgs, rank=RANK_TYPE)
             excluded |= p.bad
         if not _holds_na(p.target) and not spec.nullable and p.missing.any():
             pos = np.flatnonzero(p.missing)
@@ -346,6 +353,7 @@ def validate(
                 "required",
                 [""] * len(pos),
                 [f"{name} is empty but required"] * len(pos),
+                rank=RANK_REQUIRED,
             )
             excluded |= p.missing
 
@@ -382,9 +390,7 @@ def validate(
     run_schema, narrowed = _narrow_unique(run_schema, specs, parsed, keep)
     failures, texts = _pandera(run_schema, sub)
     failures = _merge_failures(
-        failures,
-        _unique_failures(run_schema, specs, sub, narrowed),
-        {name: i for i, name in enumerate(specs)},
+        failures, _unique_failures(run_schema, specs, sub, narrowed)
     )
     if failures is not None:
         _explain(
@@ -515,30 +521,16 @@ def _unique_failures(schema, specs, sub, narrowed) -> list[pd.DataFrame]:
     return out
 
 
-def _merge_failures(fc, extra, order):
-    """Put narrowed ``unique`` failure cases where pandera's full run has them.
+def _merge_failures(fc, extra):
+    """Add the narrowed ``unique`` failure cases to those of pandera's full run.
 
-    pandera lists a column's failures in schema order, and within a column
-    ``not_nullable`` before ``field_uniqueness`` before its dtype and checks;
-    the column-level rows come after the frame- and index-level ones.
+    Where they stand does not matter: the problems are ordered by their ranks
+    (see :func:`_assemble`), never by pandera's order of failure cases.
     """
-    if not extra:
+    parts = ([] if fc is None else [fc]) + list(extra)
+    if not parts:
         return fc
-    for part in extra:
-        name = part["column"].iloc[0]
-        k = order.get(name, len(order))
-        if fc is None:
-            fc = part.reset_index(drop=True)
-            continue
-        column = fc["column"].astype(object).to_numpy()
-        rank = np.array([order.get(c, len(order)) for c in column], dtype=np.int64)
-        after = (fc["schema_context"] == "Column").to_numpy(dtype=bool) & (
-            (rank > k)
-            | ((rank == k) & (fc["check"].astype(object) != "not_nullable").to_numpy())
-        )
-        at = int(np.argmax(after)) if after.any() else len(fc)
-        fc = pd.concat([fc.iloc[:at], part, fc.iloc[at:]], ignore_index=True)
-    return fc
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 def _unique_words(keys, texts, counts, lists) -> list[str]:
@@ -554,7 +546,9 @@ def _unique_words(keys, texts, counts, lists) -> list[str]:
     return out
 
 
-def _report_groups(problems, keys, parsed, group, pos, rows, report=None) -> None:
+def _report_groups(
+    problems, keys, parsed, group, pos, rows, report=None, *, rank: int
+) -> None:
     """Report duplicate keys from the ``group`` codes of the rows at ``pos``.
 
     ``group`` holds the codes of the rows at full positions ``pos`` (every row
@@ -573,19 +567,20 @@ def _report_groups(problems, keys, parsed, group, pos, rows, report=None) -> Non
     }
     msgs = _unique_words(keys, texts, counts, lists)
     for k in keys:
-        problems.add(pos, k, "unique", texts[k], msgs)
+        problems.add(pos, k, "unique", texts[k], msgs, rank=rank)
 
 
-def _unique_keys(schema, specs) -> list[list[str]]:
-    keys = [[c] for c, spec in specs.items() if spec.unique]
+def _unique_keys(schema, specs) -> list[tuple[list[str], int]]:
+    """The unique keys with their rank: each column's own, then the schema's."""
+    keys = [([c], RANK_UNIQUE) for c, spec in specs.items() if spec.unique]
     if schema.unique:
-        keys.append(list(schema.unique))
+        keys.append((list(schema.unique), RANK_KEY))
     return keys
 
 
 def _cross_duplicates(problems, schema, specs, parsed, excluded, rows) -> None:
     """Duplicate keys shared with rows that pandera never saw (type problems)."""
-    for keys in _unique_keys(schema, specs):
+    for keys, rank in _unique_keys(schema, specs):
         if not all(k in parsed for k in keys):
             continue
         usable = np.ones(len(excluded), dtype=bool)
@@ -600,7 +595,9 @@ def _cross_duplicates(problems, schema, specs, parsed, excluded, rows) -> None:
         with_excluded = np.bincount(codes, weights=excluded[pos]) > 0
         hit = (size[codes] > 1) & with_excluded[codes]
         if hit.any():
-            _report_groups(problems, keys, parsed, codes[hit], pos[hit], rows)
+            _report_groups(
+                problems, keys, parsed, codes[hit], pos[hit], rows, rank=rank
+            )
 
 
 _REFUSED = (
@@ -666,6 +663,12 @@ def _explain(
             elif ctx == "Index" and schema.index is not None:
                 check = schema.index.checks[int(num)]
         label = check.name if check is not None else str(chk)
+        if pd.isna(num):
+            rank = RANK_OTHER
+        elif ctx == "DataFrameSchema":
+            rank = RANK_FRAME_CHECK + int(num)
+        else:
+            rank = RANK_COLUMN_CHECK + int(num)
         if not len(located):
             if str(chk).startswith("dtype(") or chk in _REFUSED:
                 cases = ", ".join(map(str, group["failure_case"].head(5)))
@@ -679,7 +682,7 @@ def _explain(
                 message = f"column {col} failed the check '{label}'"
             else:
                 message = f"the data as a whole failed the check '{label}'"
-            problems.add([-1], col or ROW_COLUMN, label, [""], [message])
+            problems.add([-1], col or ROW_COLUMN, label, [""], [message], rank=rank)
             continue
         if ctx in ("Index", "MultiIndex"):
             values = group["failure_case"][positions >= 0].astype(str).to_numpy()
@@ -694,6 +697,7 @@ def _explain(
                 label,
                 values,
                 [f"index value {v} {words}" for v in values],
+                rank=rank,
             )
             continue
         if ctx == "Column" and col in parsed:
@@ -705,10 +709,13 @@ def _explain(
                     "required",
                     [""] * len(located),
                     [f"{col} is empty but required"] * len(located),
+                    rank=RANK_REQUIRED,
                 )
                 continue
             if chk == "field_uniqueness":
-                _pandera_duplicates(problems, [col], parsed, sub, keep, located, rows)
+                _pandera_duplicates(
+                    problems, [col], parsed, sub, keep, located, rows, RANK_UNIQUE
+                )
                 continue
             text = raw_text(p.raw, located)
             disp = display_values(typed[col].iloc[located], p.kind, text)
@@ -717,12 +724,14 @@ def _explain(
                 msgs = column_messages(check, cast(str, col), disp, quote)
             else:
                 msgs = [f"{col} {d} failed the check '{label}'" for d in disp]
-            problems.add(located, col, label, text, msgs)
+            problems.add(located, col, label, text, msgs, rank=rank)
             continue
         located = np.unique(located)
         if chk == "multiple_fields_uniqueness":
             keys = [k for k in (schema.unique or []) if k in typed.columns]
-            _pandera_duplicates(problems, keys, parsed, sub, keep, located, rows)
+            _pandera_duplicates(
+                problems, keys, parsed, sub, keep, located, rows, RANK_KEY
+            )
             continue
         if check is not None and ctx == "DataFrameSchema":
             stats = check.statistics or {}
@@ -745,7 +754,7 @@ def _explain(
                     vals = raw_text(typed[c], located)
                 else:
                     vals = [""] * len(located)
-                problems.add(located, c, label, vals, msgs)
+                problems.add(located, c, label, vals, msgs, rank=rank)
             continue
         where = cast(str, col) if col in typed.columns else ROW_COLUMN
         problems.add(
@@ -754,10 +763,13 @@ def _explain(
             label,
             [""] * len(located),
             [f"the row failed the check '{label}'"] * len(located),
+            rank=rank,
         )
 
 
-def _pandera_duplicates(problems, keys, parsed, sub, keep, located, rows) -> None:
+def _pandera_duplicates(
+    problems, keys, parsed, sub, keep, located, rows, rank: int
+) -> None:
     """Word pandera's duplicate rows, counting every row that shares the key."""
     if not all(k in parsed for k in keys):
         problems.add(
@@ -766,6 +778,7 @@ def _pandera_duplicates(problems, keys, parsed, sub, keep, located, rows) -> Non
             "unique",
             [""] * len(located),
             ["the row repeats a key that must be unique"] * len(located),
+            rank=rank,
         )
         return
     members = _sharing(parsed, keys, keep, located)
@@ -774,7 +787,14 @@ def _pandera_duplicates(problems, keys, parsed, sub, keep, located, rows) -> Non
     in_group = np.isin(codes, wanted)
     members, codes = members[in_group], codes[in_group]
     _report_groups(
-        problems, keys, parsed, codes, members, rows, np.isin(members, located)
+        problems,
+        keys,
+        parsed,
+        codes,
+        members,
+        rows,
+        np.isin(members, located),
+        rank=rank,
     )
 
 
@@ -812,12 +832,13 @@ def _assemble(
     if (~in_rows).any():
         errors.loc[~in_rows, "row"] = pd.NA
     if len(errors):
+        # by site, row, column in the schema's order, then check (the ranks)
         order = {name: i for i, name in enumerate(parsed)}
         errors["_o"] = errors["column"].map(order).fillna(len(order))
-        errors["_s"] = np.arange(len(errors))
+        errors["_r"] = table["rank"].to_numpy(dtype=np.int64)
         errors = errors.sort_values(
-            ["site_id", "row", "_o", "_s"], na_position="last", kind="stable"
-        ).drop(columns=["_o", "_s"])
+            ["site_id", "row", "_o", "_r"], na_position="last", kind="stable"
+        ).drop(columns=["_o", "_r"])
     errors = errors.reset_index(drop=True)
     if not errors["row"].isna().any():
         errors["row"] = errors["row"].astype("int64")
