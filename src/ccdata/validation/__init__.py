@@ -571,7 +571,7 @@ def _report_groups(
 
 
 def _unique_keys(schema, specs) -> list[tuple[list[str], int]]:
-    """The unique keys with their rank: each column's own, then the schema's."""
+    """Return the unique keys with their rank: each column's own, then the schema's."""
     keys = [([c], RANK_UNIQUE) for c, spec in specs.items() if spec.unique]
     if schema.unique:
         keys.append((list(schema.unique), RANK_KEY))

@@ -57,7 +57,10 @@ class Problems:
             )
 
     def frame(self) -> pd.DataFrame:
-        """All problems: columns pos, column, value, check, message, rank (deduplicated)."""
+        """Return all problems (deduplicated).
+
+        Columns pos, column, value, check, message and rank.
+        """
         if not self.chunks:
             return pd.DataFrame(
                 {
