@@ -425,19 +425,40 @@ def _key_codes(parsed, keys, positions) -> np.ndarray:
     return cast(np.ndarray, key)
 
 
+def _in(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Tell which ``keys`` (int64) are among ``wanted``: a hash lookup.
+
+    ``np.isin`` would sort both (the keys of text are 64-bit hashes, too
+    spread out for its table method).
+    """
+    if not len(wanted) or not len(keys):
+        return np.zeros(len(keys), dtype=bool)
+    return pd.Series(keys, copy=False).isin(np.unique(wanted)).to_numpy(dtype=bool)
+
+
+def _repeated(keys: np.ndarray) -> np.ndarray:
+    """Tell which ``keys`` (int64) occur more than once: one sort, one lookup."""
+    if len(keys) < 2:
+        return np.zeros(len(keys), dtype=bool)
+    ordered = np.sort(keys)
+    twice = ordered[1:][ordered[1:] == ordered[:-1]]
+    return _in(keys, twice)
+
+
 def _sharing(parsed, keys, candidates, some) -> np.ndarray:
     """Return the ``candidates`` sharing every key part with one of ``some``.
 
     The ``candidates`` (positions) whose every key part equals that of at least
     one of ``some`` (positions): a cheap filter before exact grouping. Missing
-    values match missing values. Compared by the parsed column's value codes
-    (integers, one hash of the column for every use) where it has them.
+    values match missing values. Compared by the parsed column's value keys
+    (:meth:`Parsed.value_keys`, computed once for every use) where it has
+    them; a hash collision only adds a candidate.
     """
     mask = np.ones(len(candidates), dtype=bool)
     for k in keys:
-        codes = parsed[k].value_codes()
+        codes = parsed[k].value_keys()
         if codes is not None:
-            mask &= np.isin(codes[candidates], codes[some])
+            mask &= _in(codes[candidates], codes[some])
             continue
         values = parsed[k].values
         mask &= values.iloc[candidates].isin(values.iloc[some].unique()).to_numpy(
@@ -460,8 +481,9 @@ def _narrow_unique(schema, specs, parsed, keep):
     then ``duplicated``). A row whose value occurs once among the rows given
     to pandera can never be a duplicate, so the check is dropped from the
     full run and run by pandera, unchanged (``report_duplicates`` included),
-    on the rows that share a value with another (:func:`_unique_failures`):
-    pandera still decides which rows fail. Skipped where pandera could change
+    on the rows that share a value with another (:func:`_unique_failures`),
+    found by the column's value keys (a 64-bit hash for text, no hash
+    table): pandera still decides which rows fail. Skipped where pandera could change
     the values first (``coerce``, parsers) or drops rows itself.
 
     Returns the schema for the full run and ``{column: rows of sub}``.
@@ -486,12 +508,11 @@ def _narrow_unique(schema, specs, parsed, keep):
             or name not in parsed
         ):
             continue
-        codes = parsed[name].value_codes()
+        codes = parsed[name].value_keys()
         if codes is None:
             continue
-        codes = codes[keep]
-        shared = np.bincount(codes)[codes] > 1 if len(codes) else codes > 0
-        narrowed[name] = np.flatnonzero(shared)
+        # a hash collision only gives pandera one more row to look at
+        narrowed[name] = np.flatnonzero(_repeated(codes[keep]))
     if narrowed:
         schema = schema.update_columns({name: {"unique": False} for name in narrowed})
     return schema, narrowed

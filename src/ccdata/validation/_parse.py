@@ -94,45 +94,116 @@ class Parsed:
     reasons: np.ndarray
     raw: pd.Series
     target: Any
-    codes: np.ndarray | None = None
-    distinct: np.ndarray | None = None
-    distinct_unique: bool = False  # the distinct values are known to differ
+    _value_keys: np.ndarray | None = field(default=None, repr=False)
 
-    def key_codes(self) -> np.ndarray:
-        """Return integer codes, equal for equal parsed values.
+    def value_keys(self) -> np.ndarray | None:
+        """Return int64 keys of ``values``: equal where pandas finds them equal.
 
-        Missing values share one code (as pandas' ``duplicated`` treats them); -1
-        where unparsable.
+        Every missing value has one key (unparsable cells are missing in
+        ``values``), as for ``duplicated``, ``is_unique`` and ``isin``. For
+        Arrow-backed text the key is a 64-bit hash of the text
+        (:func:`text_hashes`), otherwise ``pd.factorize`` codes: different
+        values share a key only by a hash collision, so the keys may only
+        narrow down candidates (rows that *can* share a value); the verdict
+        is always taken on the values. Computed once and kept; None when the
+        values cannot be hashed.
         """
-        if self.codes is not None and self.distinct_unique:
-            out = self.codes  # the last distinct entry (None) is the missing one
-        elif self.codes is not None and self.distinct is not None:
-            canon = pd.factorize(
-                pd.Series(self.distinct, dtype=object), use_na_sentinel=True
-            )[0]
-            canon = np.where(canon < 0, canon.max(initial=-1) + 1, canon)
-            out = canon[self.codes]
-        else:
-            out = pd.factorize(self.values, use_na_sentinel=False)[0]
-        return np.where(self.bad, -1, out)
+        if self._value_keys is None:
+            keys = text_hashes(self.values)
+            if keys is None:
+                try:
+                    codes = pd.factorize(self.values, use_na_sentinel=False)[0]
+                except TypeError:  # unhashable values (lists, dicts, ...)
+                    return None
+                keys = np.asarray(codes, dtype=np.int64)
+            self._value_keys = keys
+        return self._value_keys
 
-    _value_codes: np.ndarray | None = field(default=None, repr=False)
 
-    def value_codes(self) -> np.ndarray | None:
-        """Return codes of ``values``, equal exactly where pandas finds them equal.
+def arrow_text(values: pd.Series) -> Any:
+    """Return the single-chunk pyarrow array of Arrow-backed text, else None."""
+    arr = getattr(values.array, "_pa_array", None)
+    if arr is None:
+        return None
+    import pyarrow as pa  # present: pandas keeps this text in Arrow
 
-        ``pd.factorize(values, use_na_sentinel=False)``: the equality that
-        ``duplicated``, ``is_unique`` and ``isin`` use, every missing value
-        one code (unparsable cells are missing in ``values``). Computed once
-        and kept; None when the values cannot be hashed.
-        """
-        if self._value_codes is None:
-            try:
-                codes = pd.factorize(self.values, use_na_sentinel=False)[0]
-            except TypeError:  # unhashable values (lists, dicts, ...)
-                return None
-            self._value_codes = np.asarray(codes, dtype=np.int64)
-        return self._value_codes
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    return arr
+
+
+def text_cells(arr: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the bytes, cell starts and cell lengths of a pyarrow text array.
+
+    Zero-copy views of Arrow's buffers; a missing cell has length 0.
+    """
+    import pyarrow as pa
+
+    n = len(arr)
+    buffers = arr.buffers()
+    wide = pa.types.is_large_string(arr.type)
+    offsets = np.frombuffer(buffers[1], dtype=np.int64 if wide else np.int32)
+    offsets = offsets[arr.offset : arr.offset + n + 1].astype(np.int64)
+    data = (
+        np.frombuffer(buffers[2], dtype=np.uint8)
+        if buffers[2] is not None
+        else np.zeros(0, dtype=np.uint8)
+    )
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    if arr.null_count:
+        lengths = np.where(arr.is_null().to_numpy(zero_copy_only=False), 0, lengths)
+    return data, starts, lengths
+
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_NULL_HASH = np.int64(-0x61C8864680B583EB)  # any constant: the missing value's key
+#: Longer text is left to ``pd.factorize`` (one pass per character position).
+MAX_HASHED_LENGTH = 256
+
+
+def text_hashes(values: pd.Series) -> np.ndarray | None:
+    """Return 64-bit FNV-1a hashes (int64) of Arrow-backed text, else None.
+
+    Equal text gives equal hashes and every missing value one hash; two
+    different texts share one only by a collision (about 1 in 10**19 per
+    pair of values). Vectorised over the rows, one pass per character
+    position, on Arrow's own buffers: no Python object per row and no hash
+    table, about ten times faster than ``pd.factorize`` on a million
+    distinct ids (Fowler, Noll and Vo's FNV-1a: Eastlake et al. 2019,
+    draft-eastlake-fnv, IETF).
+    """
+    arr = arrow_text(values)
+    if arr is None:
+        return None
+    data, starts, lengths = text_cells(arr)
+    n = len(starts)
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    longest = int(lengths.max())
+    if longest > MAX_HASHED_LENGTH:
+        return None
+    with np.errstate(over="ignore"):
+        h = _FNV_OFFSET ^ lengths.astype(np.uint64)
+        if (lengths == longest).all():
+            for j in range(longest):
+                h ^= data[starts + j]
+                h *= _FNV_PRIME
+        else:  # rows by decreasing length: those longer than j are a prefix
+            order = np.argsort(-lengths, kind="stable")
+            hs, ss = h[order], starts[order]
+            longer = np.searchsorted(-lengths[order], -np.arange(longest), "left")
+            for j in range(longest):
+                c = int(longer[j])
+                hs[:c] ^= data[ss[:c] + j]
+                hs[:c] *= _FNV_PRIME
+            h[order] = hs
+    keys = h.view(np.int64)
+    if arr.null_count:
+        keys[arr.is_null().to_numpy(zero_copy_only=False)] = _NULL_HASH
+    return keys
 
 
 def target_of(dtype: Any) -> tuple[str, Any]:
@@ -334,7 +405,6 @@ def _parse_int(name, raw, target) -> Parsed:
         bad = bad_u[codes]
         reasons = _spread(reasons_u, bad_u, codes)
         values = ints_u[codes]
-        extra: dict[str, Any] = {"codes": codes, "distinct": values_u}
     elif raw.dtype == target:  # already the column's type: nothing can be out of range
         missing = raw.isna().to_numpy()
         return Parsed(
@@ -348,7 +418,6 @@ def _parse_int(name, raw, target) -> Parsed:
             target,
         )
     else:
-        extra = {}
         missing = raw.isna().to_numpy()
         bad = np.zeros(n, dtype=bool)
         reasons = np.full(n, "", dtype=object)
@@ -392,7 +461,6 @@ def _parse_int(name, raw, target) -> Parsed:
         reasons,
         raw,
         target,
-        **extra,
     )
 
 
@@ -419,9 +487,7 @@ def _parse_float(name, raw, target) -> Parsed:
         missing, bad = pd.isna(text)[codes], bad_u[codes]
         reasons = _spread(reasons_u, bad_u, codes)
         num = num_u[codes]
-        extra: dict[str, Any] = {"codes": codes, "distinct": num_u}
     else:
-        extra = {}
         num = raw.to_numpy(dtype="float64", na_value=np.nan)
         missing = np.isnan(num)
         bad = ~missing & ~(np.abs(num) <= big)
@@ -453,7 +519,7 @@ def _parse_float(name, raw, target) -> Parsed:
         )
     else:
         values = pd.Series(num.astype(np_dtype, copy=False))
-    return Parsed(name, "float", values, missing, bad, reasons, raw, target, **extra)
+    return Parsed(name, "float", values, missing, bad, reasons, raw, target)
 
 
 def _parse_bool(name, raw, target) -> Parsed:
@@ -562,7 +628,6 @@ def _parse_date(name, raw, target) -> Parsed:
     missing, bad = pd.isna(text)[codes], bad_u[codes]
     reasons = _spread(reasons_u, bad_u, codes)
     values = pd.Series(stamps[codes])
-    extra: dict[str, Any] = {"codes": codes, "distinct": stamps.astype(object)}
     if tz is not None:
         values = values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
         lost = values.isna().to_numpy() & ~missing & ~bad
@@ -570,7 +635,7 @@ def _parse_date(name, raw, target) -> Parsed:
             bad = bad | lost
             reasons = reasons.copy()
             reasons[lost] = f"is not a valid local time in {tz}"
-    return Parsed(name, "date", values, missing, bad, reasons, raw, target, **extra)
+    return Parsed(name, "date", values, missing, bad, reasons, raw, target)
 
 
 def _parse_pydate(name, raw, target) -> Parsed:
@@ -663,7 +728,7 @@ def _parse_text(name, raw, target, kind) -> Parsed:
         and isinstance(target, pd.api.extensions.ExtensionDtype)
     ):
         return _strip_text(name, raw, target)
-    codes, text, unique = distinct_text(raw)
+    codes, text, _ = distinct_text(raw)
     missing = pd.isna(text)[codes]
     bad = np.zeros(n, dtype=bool)
     reasons = np.full(n, "", dtype=object)
@@ -694,9 +759,6 @@ def _parse_text(name, raw, target, kind) -> Parsed:
         reasons,
         raw,
         target,
-        codes=codes,
-        distinct=text,
-        distinct_unique=unique,
     )
 
 
