@@ -129,3 +129,25 @@ def test_repeated_and_in_known_answer():
     ]
     assert validation._repeated(keys[:1]).tolist() == [False]
     assert validation._in(keys, keys[:0]).tolist() == [False] * 6
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 2), st.integers(2, 40)),
+        max_size=40,
+        unique_by=lambda t: t[1],
+    )
+)
+def test_group_rows_equals_groupby(pairs):
+    # sizes and "rows 2, 5 and 3 more" texts, as pandas' groupby would give them
+    from ccdata.validation._explain import row_list
+
+    group = np.array([g for g, _ in pairs], dtype=np.int64)
+    rows = np.array([r for _, r in pairs], dtype=np.int64)
+    sizes, texts = validation._group_rows(group, rows)
+    frame = pd.DataFrame({"g": group, "r": rows})
+    by = frame.groupby("g")["r"]
+    assert sizes.tolist() == by.transform("size").tolist()
+    expected = by.agg(lambda r: row_list(r.to_numpy())).reindex(group).tolist()
+    assert texts.tolist() == expected

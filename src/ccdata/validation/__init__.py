@@ -30,6 +30,7 @@ from ccdata.schemas import (
 )
 from ccdata.validation._explain import (
     INDEX_COLUMN,
+    MAX_ROWS_LISTED,
     RANK_COLUMN_CHECK,
     RANK_FRAME_CHECK,
     RANK_KEY,
@@ -42,7 +43,6 @@ from ccdata.validation._explain import (
     check_words,
     column_messages,
     frame_messages,
-    row_list,
 )
 from ccdata.validation._parse import (
     PANDAS3,
@@ -567,6 +567,30 @@ def _unique_words(keys, texts, counts, lists) -> list[str]:
     return out
 
 
+def _group_rows(group: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return, for each member, its group's size and :func:`row_list` text.
+
+    One sort by (group, row); the text is built once per group (the loop runs
+    over duplicated keys, one message each, never over all rows).
+    """
+    order = np.lexsort((rows, group))
+    g, r = group[order], rows[order]
+    first = np.r_[True, g[1:] != g[:-1]] if len(g) else np.zeros(0, dtype=bool)
+    starts = np.flatnonzero(first)
+    sizes = np.diff(np.r_[starts, len(g)])
+    texts = np.empty(len(starts), dtype=object)
+    listed = r.tolist()
+    for i, (b, size) in enumerate(zip(starts.tolist(), sizes.tolist(), strict=True)):
+        # as row_list: the rows in order, the first MAX_ROWS_LISTED of them
+        text = ", ".join(map(str, listed[b : b + min(size, MAX_ROWS_LISTED)]))
+        if size > MAX_ROWS_LISTED:
+            text += f" and {size - MAX_ROWS_LISTED} more"
+        texts[i] = text
+    which = np.empty(len(g), dtype=np.int64)
+    which[order] = np.cumsum(first) - 1
+    return sizes[which], texts[which]
+
+
 def _report_groups(
     problems, keys, parsed, group, pos, rows, report=None, *, rank: int
 ) -> None:
@@ -576,10 +600,7 @@ def _report_groups(
     sharing a key); only rows where ``report`` is true are reported, but counts
     and row lists name every row of the group.
     """
-    frame = pd.DataFrame({"g": group, "r": rows[pos]})
-    by = frame.groupby("g", sort=False)["r"]
-    counts = by.transform("size").to_numpy()
-    lists = by.agg(lambda r: row_list(r.to_numpy())).reindex(group).to_numpy()
+    counts, lists = _group_rows(np.asarray(group), rows[pos])
     if report is not None:
         pos, counts, lists = pos[report], counts[report], lists[report]
     texts = {
