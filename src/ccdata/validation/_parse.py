@@ -334,6 +334,111 @@ def _fullmatch(text: np.ndarray, pattern: str) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------
+# The vectorised fast path for Arrow-backed text
+# --------------------------------------------------------------------------
+#
+# Cells of the plainest forms (1 to 18 ASCII digits within the column's range;
+# a valid YYYY-MM-DD date from year 1 that the column can hold; blank) are
+# read by Arrow's own compute kernels (C++, no Python object per row, no hash
+# of the column) and give exactly what the rules above give them. Every
+# other cell (spaces, signs, "7.0", times of day, words, impossible dates,
+# values out of range) goes through the distinct-value path below, so that
+# path alone words every problem. ``tests/test_validation_fastparse.py``
+# compares both ways on generated messy columns.
+
+#: Read the plainest cells of Arrow text with Arrow's kernels; tests switch it
+#: off to compare with the distinct-value path alone.
+FAST_TEXT = True
+
+
+def _fast_text(raw: pd.Series) -> tuple[Any, np.ndarray] | None:
+    """Return the Arrow array of Arrow-backed text and its cells' byte lengths."""
+    if not FAST_TEXT:
+        return None
+    arr = arrow_text(raw)
+    if arr is None:
+        return None
+    return arr, text_cells(arr)[2]
+
+
+def _combine(fast_values, fast_missing, handled, slow):
+    """Put the distinct-value path's reading of the cells not ``handled`` in.
+
+    ``slow(positions)`` returns (values, missing, bad, reasons) for those
+    cells; returns the full (values, missing, bad, reasons).
+    """
+    n = len(handled)
+    if handled.all():
+        return fast_values, fast_missing, np.zeros(n, dtype=bool), _blank(n)
+    rest = np.flatnonzero(~handled)
+    values_r, missing_r, bad_r, reasons_r = slow(rest)
+    fast_values[rest] = values_r
+    missing = fast_missing.copy()
+    missing[rest] = missing_r
+    bad = np.zeros(n, dtype=bool)
+    bad[rest] = bad_r
+    reasons = _blank(n)
+    if bad_r.any():
+        reasons = np.full(n, "", dtype=object)
+        reasons[rest] = reasons_r
+    return fast_values, missing, bad, reasons
+
+
+def _only(arr: Any, keep: np.ndarray) -> Any:
+    """Return ``arr`` with the cells not in ``keep`` missing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if keep.all():
+        return arr
+    return pc.if_else(pa.array(keep), arr, pa.scalar(None, arr.type))
+
+
+def _fast_ints(arr: Any, lengths: np.ndarray, lo: int, hi: int):
+    """Read cells of 1 to 18 ASCII digits within [lo, hi], and blanks."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    empty = lengths == 0
+    ok = pc.ascii_is_decimal(arr).fill_null(False).to_numpy(zero_copy_only=False)
+    ok &= lengths <= 18  # below 10**18: int64 holds it
+    values = np.zeros(len(lengths), dtype=np.int64)
+    if ok.any():
+        ints = pc.cast(_only(arr, ok), pa.int64()).fill_null(0)
+        values = np.asarray(ints.to_numpy(zero_copy_only=False), dtype=np.int64)
+        ok &= (values >= max(lo, -(2**63))) & (values <= min(hi, 2**63 - 1))
+        values = np.where(ok, values, 0)
+    return values, empty, ok | empty
+
+
+_YEAR_ONE = int(np.datetime64("0001-01-01", "D").astype(np.int64))
+
+
+def _fast_dates(arr: Any, lengths: np.ndarray, naive: np.dtype, lo, hi):
+    """Read valid YYYY-MM-DD cells the column can hold, and blanks.
+
+    None when a cell is not of that form: Arrow's cast reads a whole column
+    or nothing, and the distinct-value path then reads the column.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    empty = lengths == 0
+    try:  # Arrow's date32 cast takes exactly YYYY-MM-DD, real calendar dates
+        days = pc.cast(_only(arr, ~empty), pa.date32())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    day = pc.cast(days, pa.int32()).fill_null(0).to_numpy(zero_copy_only=False)
+    day = np.asarray(day, dtype=np.int64)
+    lo_day, hi_day = int(lo.astype(np.int64)), int(hi.astype(np.int64))
+    # year 0 is Arrow's, not Python's: the distinct-value path words it
+    ok = ~empty & (day >= max(lo_day, _YEAR_ONE)) & (day <= hi_day)
+    stamps = np.where(ok, day, 0).astype("datetime64[D]").astype(naive)
+    stamps[~ok] = np.datetime64("NaT")
+    return stamps, empty, ok | empty
+
+
+# --------------------------------------------------------------------------
 # Kinds
 # --------------------------------------------------------------------------
 
@@ -388,23 +493,37 @@ def _int_array(values: np.ndarray, na: np.ndarray, target: Any) -> pd.Series:
     return pd.Series(data)
 
 
+def _ints_distinct(raw, target):
+    """Text -> (values in the column's dtype, missing, bad, reasons), per distinct."""
+    np_dtype = np.dtype(getattr(target, "numpy_dtype", target))
+    codes, text, _ = distinct_text(raw)
+    values_u, bad_u, reasons_u = _ints_from_text(text, target)
+    # the distinct values in the column's dtype (0 where missing or bad),
+    # then one take: no Python object per row
+    ints_u = np.zeros(len(text), dtype=np_dtype)
+    good_u = np.array([v is not None for v in values_u], dtype=bool)
+    if good_u.any():
+        ints_u[good_u] = np.array(values_u[good_u].tolist(), dtype=np_dtype)
+    missing = pd.isna(text)[codes]
+    return ints_u[codes], missing, bad_u[codes], _spread(reasons_u, bad_u, codes)
+
+
 def _parse_int(name, raw, target) -> Parsed:
     n = len(raw)
     lo, hi = _int_bounds(target)
     np_dtype = np.dtype(getattr(target, "numpy_dtype", target))
     if is_text(raw):
-        codes, text, _ = distinct_text(raw)
-        values_u, bad_u, reasons_u = _ints_from_text(text, target)
-        # the distinct values in the column's dtype (0 where missing or bad),
-        # then one take: no Python object per row
-        ints_u = np.zeros(len(text), dtype=np_dtype)
-        good_u = np.array([v is not None for v in values_u], dtype=bool)
-        if good_u.any():
-            ints_u[good_u] = np.array(values_u[good_u].tolist(), dtype=np_dtype)
-        missing = pd.isna(text)[codes]
-        bad = bad_u[codes]
-        reasons = _spread(reasons_u, bad_u, codes)
-        values = ints_u[codes]
+        fast_text = _fast_text(raw)
+        if fast_text is None:
+            values, missing, bad, reasons = _ints_distinct(raw, target)
+        else:
+            fast, fast_missing, handled = _fast_ints(*fast_text, lo, hi)
+            values, missing, bad, reasons = _combine(
+                fast.astype(np_dtype, copy=False),
+                fast_missing,
+                handled,
+                lambda rest: _ints_distinct(raw.iloc[rest], target),
+            )
     elif raw.dtype == target:  # already the column's type: nothing can be out of range
         missing = raw.isna().to_numpy()
         return Parsed(
@@ -464,29 +583,33 @@ def _parse_int(name, raw, target) -> Parsed:
     )
 
 
+def _floats_distinct(raw, big: float):
+    """Text -> (float64 values, missing, bad, reasons), per distinct value."""
+    codes, text, _ = distinct_text(raw)
+    ok = _fullmatch(text, _FLOAT_RE)
+    num_u = np.full(len(text), np.nan)
+    bad_u = np.zeros(len(text), dtype=bool)
+    reasons_u = np.full(len(text), "", dtype=object)
+    for i, t in enumerate(text):
+        if t is None:
+            continue
+        if not ok[i]:
+            bad_u[i], reasons_u[i] = True, WORDS["float"]
+            continue
+        num_u[i] = float(t)
+    too_big = ok & ~np.isnan(num_u) & ~(np.abs(num_u) <= big)
+    bad_u |= too_big
+    reasons_u[too_big] = "is too large a number for this column"
+    num_u[bad_u] = np.nan
+    missing = pd.isna(text)[codes]
+    return num_u[codes], missing, bad_u[codes], _spread(reasons_u, bad_u, codes)
+
+
 def _parse_float(name, raw, target) -> Parsed:
     np_dtype = np.dtype(getattr(target, "numpy_dtype", target))
     big = float(np.finfo(np_dtype).max)
     if is_text(raw):
-        codes, text, _ = distinct_text(raw)
-        ok = _fullmatch(text, _FLOAT_RE)
-        num_u = np.full(len(text), np.nan)
-        bad_u = np.zeros(len(text), dtype=bool)
-        reasons_u = np.full(len(text), "", dtype=object)
-        for i, t in enumerate(text):
-            if t is None:
-                continue
-            if not ok[i]:
-                bad_u[i], reasons_u[i] = True, WORDS["float"]
-                continue
-            num_u[i] = float(t)
-        too_big = ok & ~np.isnan(num_u) & ~(np.abs(num_u) <= big)
-        bad_u |= too_big
-        reasons_u[too_big] = "is too large a number for this column"
-        num_u[bad_u] = np.nan
-        missing, bad = pd.isna(text)[codes], bad_u[codes]
-        reasons = _spread(reasons_u, bad_u, codes)
-        num = num_u[codes]
+        num, missing, bad, reasons = _floats_distinct(raw, big)
     else:
         num = raw.to_numpy(dtype="float64", na_value=np.nan)
         missing = np.isnan(num)
@@ -593,10 +716,33 @@ def _parse_date(name, raw, target) -> Parsed:
             reasons = np.where(bad, range_words, "").astype(object)
             values = values.where(~bad).astype(target)
         return Parsed(name, "date", values, missing, bad, reasons, raw, target)
-    if not is_text(raw):
-        raw_obj = raw.astype(object).where(raw.notna(), None)
+    fast_text = _fast_text(raw)
+    fast = None if fast_text is None else _fast_dates(*fast_text, naive, lo, hi)
+    if fast is None:
+        raw_obj = raw if is_text(raw) else raw.astype(object).where(raw.notna(), None)
+        stamps, missing, bad, reasons = _stamps_distinct(
+            raw_obj, naive, tz, lo, hi, range_words
+        )
     else:
-        raw_obj = raw
+        stamps, missing, bad, reasons = _combine(
+            *fast,
+            lambda rest: _stamps_distinct(
+                raw.iloc[rest], naive, tz, lo, hi, range_words
+            ),
+        )
+    values = pd.Series(stamps)
+    if tz is not None:
+        values = values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        lost = values.isna().to_numpy() & ~missing & ~bad
+        if lost.any():
+            bad = bad | lost
+            reasons = reasons.copy()
+            reasons[lost] = f"is not a valid local time in {tz}"
+    return Parsed(name, "date", values, missing, bad, reasons, raw, target)
+
+
+def _stamps_distinct(raw_obj, naive, tz, lo, hi, range_words):
+    """Text -> (naive stamps, missing, bad, reasons), per distinct value."""
     codes, text, _ = distinct_text(raw_obj)
     ok = _fullmatch(text, _DATETIME_RE)
     m = len(text)
@@ -625,17 +771,8 @@ def _parse_date(name, raw, target) -> Parsed:
             bad_u[i], reasons_u[i] = True, range_words
             continue
         stamps[i] = np.datetime64(stamp.replace(tzinfo=None), "us").astype(naive)
-    missing, bad = pd.isna(text)[codes], bad_u[codes]
-    reasons = _spread(reasons_u, bad_u, codes)
-    values = pd.Series(stamps[codes])
-    if tz is not None:
-        values = values.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-        lost = values.isna().to_numpy() & ~missing & ~bad
-        if lost.any():
-            bad = bad | lost
-            reasons = reasons.copy()
-            reasons[lost] = f"is not a valid local time in {tz}"
-    return Parsed(name, "date", values, missing, bad, reasons, raw, target)
+    missing = pd.isna(text)[codes]
+    return stamps[codes], missing, bad_u[codes], _spread(reasons_u, bad_u, codes)
 
 
 def _parse_pydate(name, raw, target) -> Parsed:
