@@ -263,3 +263,30 @@ def test_problem_order_does_not_depend_on_pandera_order(seed):
     finally:
         validation._pandera = original
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("kind", ["text", "typed"])
+def test_threads_equal_serial(kind, monkeypatch):
+    # columns parsed and rows taken in 2 threads (forced on a small frame)
+    # give exactly the serial result
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "validation.py"
+    spec = importlib.util.spec_from_file_location("_bench_validation_thr", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    data = bench.synthetic_aaa(4000, seed=3)
+    if kind == "typed":
+        data = bench.typed_aaa(data)
+    monkeypatch.setattr(validation, "THREADS", 1)
+    serial = validate(data, "aaa_procedures")
+    monkeypatch.setattr(validation, "THREADS", 2)
+    monkeypatch.setattr(validation, "PARALLEL_ROWS", 0)
+    threaded = validate(data, "aaa_procedures")
+    _same(threaded, serial)
+    assert list(threaded.valid.columns) == list(data.columns)
+    # the text has type problems: rows are filtered before pandera, and after
+    assert ((threaded.errors["check"] == "type").sum() > 0) == (kind == "text")
+    assert len(threaded.rejected) > 0
