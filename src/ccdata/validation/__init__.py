@@ -430,21 +430,58 @@ def _in_threads(fn, items: list, n_rows: int) -> list:
         return list(pool.map(fn, items))
 
 
-def _take_rows(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
-    """Return ``frame.iloc[rows]`` (a boolean mask), columns filtered in threads.
+def _arrow_filter(column: pd.Series, keep: Any) -> pd.Series | None:
+    """Filter pandas' Arrow text by Arrow's own filter, else None.
 
-    Each share of the columns is one filter (Arrow's filter and NumPy's take
-    run without the GIL); the shares are put side by side without a copy.
+    Arrow's filter is about three times faster than ``Series.iloc[mask]``
+    (which takes by position) and gives the same values and dtype.
     """
-    n_cols = frame.shape[1]
-    if THREADS < 2 or len(frame) < PARALLEL_ROWS or n_cols < 2:
+    values = column.array
+    if not (PANDAS3 and isinstance(values, pd.arrays.ArrowStringArray)):
+        return None
+    arr = getattr(values, "_pa_array", None)
+    if arr is None:
+        return None
+    try:
+        out = pd.arrays.ArrowStringArray(arr.filter(keep), dtype=column.dtype)
+    except (TypeError, ValueError):  # another pandas: the ordinary filter
+        return None
+    return pd.Series(out, name=column.name, copy=False)
+
+
+def _take_rows(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """Return ``frame.iloc[rows]`` (``rows`` a boolean mask), faster.
+
+    Arrow text columns are filtered by Arrow (:func:`_arrow_filter`) in one
+    thread while the other columns are filtered by pandas in another (both
+    run without the GIL); the result has the frame's columns, in its order.
+    """
+    if len(frame) < PARALLEL_ROWS or frame.shape[1] < 2:
         return frame.iloc[rows]
-    half = n_cols // 2
-    shares = [frame.iloc[:, :half], frame.iloc[:, half:]]
-    left, right = _in_threads(lambda f: f.iloc[rows], shares, len(frame))
-    no_copy: dict[str, Any] = {} if PANDAS3 else {"copy": False}
-    out = pd.concat([left, right], axis=1, **no_copy)
-    out.columns = frame.columns  # as they were (concat may retype an empty Index)
+    import pyarrow as pa
+
+    text = [
+        c
+        for c, dtype in frame.dtypes.items()
+        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+    ]
+    if not PANDAS3 or not text:
+        return frame.iloc[rows]
+    keep = pa.array(rows)
+
+    def job(which):
+        if which == "other":
+            return frame.drop(columns=text).iloc[rows]
+        return [_arrow_filter(frame[c], keep) for c in text]
+
+    out, filtered = _in_threads(job, ["other", "text"], len(frame))
+    if any(f is None for f in filtered):
+        return frame.iloc[rows]
+    for c, column in zip(text, filtered, strict=True):
+        column.index = out.index
+        out[c] = column
+    out = out[list(frame.columns)]
+    out.columns = frame.columns
     return out
 
 
