@@ -194,3 +194,30 @@ def test_benchmark_frame_same_result_both_ways():
     pd.testing.assert_frame_equal(fast.errors, slow.errors, check_exact=True)
     pd.testing.assert_frame_equal(fast.valid, slow.valid, check_exact=True)
     pd.testing.assert_frame_equal(fast.rejected, slow.rejected, check_exact=True)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    cells=st.lists(
+        st.one_of(
+            st.none(),
+            st.text(max_size=6),
+            st.sampled_from(["", " ", "A", " A", "A ", "\u00a0A", "A\u3000", "\tA"]),
+        ),
+        max_size=30,
+    )
+)
+def test_text_without_edges_to_strip_equals_strip(cells):
+    # the strip is skipped only where no cell starts or ends with a byte
+    # outside 0x21-0x7E: the same values and missing cells either way
+    _both(cells, "str")
+
+
+def test_plain_text_is_passed_on_known_answer():
+    raw = pd.Series(["A", "", None, "BC"], dtype="str")
+    assert parse._plain_edges(raw).tolist() == [False, True, True, False]
+    assert parse._plain_edges(pd.Series(["A", " B"], dtype="str")) is None
+    assert parse._plain_edges(pd.Series(["A", "B\u00a0"], dtype="str")) is None
+    p = _both(["A", "", None, "BC"], "str")
+    assert p.missing.tolist() == [False, True, True, False]
+    assert p.values.tolist()[0] == "A" and p.values.tolist()[3] == "BC"

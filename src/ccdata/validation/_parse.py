@@ -836,9 +836,39 @@ def _parse_timedelta(name, raw, target) -> Parsed:
     )
 
 
+def _plain_edges(raw: pd.Series) -> np.ndarray | None:
+    """Return the blank cells of Arrow text that has nothing to strip, else None.
+
+    A cell has nothing to strip when its first and last bytes are printable
+    ASCII other than a space (0x21-0x7E): no definition of white space holds
+    such a character. Two bytes per cell, read from Arrow's buffers.
+    """
+    arr = arrow_text(raw) if FAST_TEXT else None
+    if arr is None:
+        return None
+    data, starts, lengths = text_cells(arr)
+    blank = lengths == 0
+    if len(data) and not blank.all():
+        top = len(data) - 1
+        first = data[np.minimum(starts, top)]
+        last = data[np.clip(starts + lengths - 1, 0, top)]
+        plain = (first >= 0x21) & (first <= 0x7E) & (last >= 0x21) & (last <= 0x7E)
+        if not (plain | blank).all():
+            return None
+    return blank
+
+
 def _strip_text(name, raw, target) -> Parsed:
     """Convert a text column to the str dtype: vectorised strip, blank = missing."""
     n = len(raw)
+    blank = _plain_edges(raw) if raw.dtype == target else None
+    if blank is not None:  # nothing to strip: the column as it is
+        values = raw.reset_index(drop=True)
+        if blank.any():
+            values = values.where(~blank)
+        return Parsed(
+            name, "str", values, blank, np.zeros(n, dtype=bool), _blank(n), raw, target
+        )
     stripped = raw.reset_index(drop=True).str.strip()
     missing = (stripped.isna() | (stripped == "")).to_numpy(dtype=bool, na_value=True)
     values = stripped.astype(target) if stripped.dtype != target else stripped
