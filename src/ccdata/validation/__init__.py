@@ -443,7 +443,9 @@ def _arrow_filter(column: pd.Series, keep: Any) -> pd.Series | None:
     if arr is None:
         return None
     try:
-        out = pd.arrays.ArrowStringArray(arr.filter(keep), dtype=column.dtype)
+        out = pd.arrays.ArrowStringArray(  # type: ignore[call-arg]
+            arr.filter(keep), dtype=column.dtype
+        )
     except (TypeError, ValueError):  # another pandas: the ordinary filter
         return None
     return pd.Series(out, name=column.name, copy=False)
@@ -458,7 +460,7 @@ def _take_rows(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
     """
     if len(frame) < PARALLEL_ROWS or frame.shape[1] < 2:
         return frame.iloc[rows]
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     text = [
         c

@@ -125,7 +125,7 @@ def arrow_text(values: pd.Series) -> Any:
     arr = getattr(values.array, "_pa_array", None)
     if arr is None:
         return None
-    import pyarrow as pa  # present: pandas keeps this text in Arrow
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         return None
@@ -139,7 +139,7 @@ def text_cells(arr: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     Zero-copy views of Arrow's buffers; a missing cell has length 0.
     """
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     n = len(arr)
     buffers = arr.buffers()
@@ -386,8 +386,8 @@ def _combine(fast_values, fast_missing, handled, slow):
 
 def _only(arr: Any, keep: np.ndarray) -> Any:
     """Return ``arr`` with the cells not in ``keep`` missing."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
 
     if keep.all():
         return arr
@@ -396,8 +396,8 @@ def _only(arr: Any, keep: np.ndarray) -> Any:
 
 def _fast_ints(arr: Any, lengths: np.ndarray, lo: int, hi: int):
     """Read cells of 1 to 18 ASCII digits within [lo, hi], and blanks."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
 
     empty = lengths == 0
     ok = pc.ascii_is_decimal(arr).fill_null(False).to_numpy(zero_copy_only=False)
@@ -420,8 +420,8 @@ def _fast_dates(arr: Any, lengths: np.ndarray, naive: np.dtype, lo, hi):
     None when a cell is not of that form: Arrow's cast reads a whole column
     or nothing, and the distinct-value path then reads the column.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    import pyarrow as pa  # type: ignore[import-untyped]
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
 
     empty = lengths == 0
     try:  # Arrow's date32 cast takes exactly YYYY-MM-DD, real calendar dates
@@ -724,8 +724,11 @@ def _parse_date(name, raw, target) -> Parsed:
             raw_obj, naive, tz, lo, hi, range_words
         )
     else:
+        fast_stamps, fast_missing, handled = fast
         stamps, missing, bad, reasons = _combine(
-            *fast,
+            fast_stamps,
+            fast_missing,
+            handled,
             lambda rest: _stamps_distinct(
                 raw.iloc[rest], naive, tz, lo, hi, range_words
             ),
