@@ -412,6 +412,7 @@ def _fast_ints(arr: Any, lengths: np.ndarray, lo: int, hi: int):
 
 
 _YEAR_ONE = int(np.datetime64("0001-01-01", "D").astype(np.int64))
+_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400 * 10**9}
 
 
 def _fast_dates(arr: Any, lengths: np.ndarray, naive: np.dtype, lo, hi):
@@ -428,12 +429,19 @@ def _fast_dates(arr: Any, lengths: np.ndarray, naive: np.dtype, lo, hi):
         days = pc.cast(_only(arr, ~empty), pa.date32())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    day = pc.cast(days, pa.int32()).fill_null(0).to_numpy(zero_copy_only=False)
-    day = np.asarray(day, dtype=np.int64)
+    if isinstance(days, pa.ChunkedArray):
+        days = days.combine_chunks()
+    days = days.fill_null(0) if days.null_count else days
+    day = np.frombuffer(days.buffers()[1], dtype=np.int32)
+    day = day[days.offset : days.offset + len(days)].astype(np.int64)
     lo_day, hi_day = int(lo.astype(np.int64)), int(hi.astype(np.int64))
     # year 0 is Arrow's, not Python's: the distinct-value path words it
     ok = ~empty & (day >= max(lo_day, _YEAR_ONE)) & (day <= hi_day)
-    stamps = np.where(ok, day, 0).astype("datetime64[D]").astype(naive)
+    unit = np.datetime_data(naive)[0]
+    if unit in _PER_DAY:  # days to the unit by one multiplication (in range)
+        stamps = (np.where(ok, day, 0) * _PER_DAY[unit]).view(naive)
+    else:
+        stamps = np.where(ok, day, 0).astype("datetime64[D]").astype(naive)
     stamps[~ok] = np.datetime64("NaT")
     return stamps, empty, ok | empty
 
