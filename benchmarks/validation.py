@@ -3,8 +3,10 @@
 Run with ``python benchmarks/validation.py [n_rows]``. Each case runs in its own
 process and prints the best of three wall and CPU times of
 :func:`ccdata.validate` (CPU time is the steadier figure on a shared
-machine) and the peak resident set size of that process (input data included;
-tracemalloc is not used because it slows pandas down). About 1% of rows are corrupted
+machine), the peak resident set size of that process (input data included;
+tracemalloc is not used because it slows pandas down) and the 1-minute load
+average after the runs (the machine is shared: wall times are only comparable
+at a low load). About 1% of rows are corrupted
 (out-of-range ages, reversed dates, unknown sexes, text in numeric columns,
 duplicate record ids) so the error path is exercised as well.
 
@@ -13,6 +15,7 @@ Targets (issue #13, 2 cores): text <= 1.3 s, typed <= 1.0 s, peak RSS < 1.5 GB.
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -117,7 +120,8 @@ def _one(kind: str, n: int, repeats: int = 3) -> None:
         f"{kind:>5}: validate(aaa_procedures) best of {repeats}: "
         f"{min(walls):.2f} s wall, {min(cpus):.2f} s CPU; "
         f"peak RSS {_peak_rss_mb():,.0f} MB; rows valid/rejected "
-        f"{counts[0]:,}/{counts[1]:,}; problems {counts[2]:,}",
+        f"{counts[0]:,}/{counts[1]:,}; problems {counts[2]:,}; "
+        f"load average {os.getloadavg()[0]:.2f}",
         flush=True,
     )
 

@@ -174,3 +174,119 @@ def test_whole_numbers_from_text_keep_values_and_dtypes():
         .valid["v"]
         .dtype
     )
+
+
+def _order_schema() -> pa.DataFrameSchema:
+    return pa.DataFrameSchema(
+        {
+            "k": pa.Column(
+                "int64", [pa.Check.ge(0), pa.Check.le(5)], nullable=True, unique=True
+            ),
+            "a": pa.Column("datetime64[ns]", pa.Check.le(pd.Timestamp("2024-06-01"))),
+            "b": pa.Column("datetime64[ns]"),
+        },
+        checks=[
+            date_order("a", "b"),
+            pa.Check(lambda df: df["k"] < 3, name="kcheck"),
+        ],
+        unique=["k", "b"],
+        name="order",
+    )
+
+
+def test_problem_order_is_the_documented_one():
+    # by row, then column in schema order, then check: type, required, the
+    # column's unique, the schema's key, the column's checks in order, then
+    # the DataFrame-level checks in order; "(row)" after the columns
+    data = pd.DataFrame(
+        {
+            "k": ["-1", "-1", "9", "x"],
+            "a": ["2024-07-01", "2024-07-01", "2024-01-01", "2024-01-01"],
+            "b": ["2024-01-01", "2024-01-01", "2023-01-01", "2025-01-01"],
+        },
+        dtype="str",
+    )
+    result = validate(data, _order_schema())
+    got = result.errors[["row", "column", "check"]].values.tolist()
+    assert got == [
+        [2, "k", "unique"],
+        [2, "k", "unique"],
+        [2, "k", "greater_than_or_equal_to"],
+        [2, "a", "less_than_or_equal_to"],
+        [2, "a", "date_order"],
+        [2, "b", "unique"],
+        [2, "b", "date_order"],
+        [3, "k", "unique"],
+        [3, "k", "unique"],
+        [3, "k", "greater_than_or_equal_to"],
+        [3, "a", "less_than_or_equal_to"],
+        [3, "a", "date_order"],
+        [3, "b", "unique"],
+        [3, "b", "date_order"],
+        [4, "k", "less_than_or_equal_to"],
+        [4, "a", "date_order"],
+        [4, "b", "date_order"],
+        [4, "(row)", "kcheck"],
+        [5, "k", "type"],
+    ]
+    messages = result.errors["message"].tolist()
+    assert messages[0] == "k -1 appears 2 times (rows 2, 3)"
+    assert messages[1] == "the key k -1, b 2024-01-01 appears 2 times (rows 2, 3)"
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1))
+def test_problem_order_does_not_depend_on_pandera_order(seed):
+    # pandera's failure cases shuffled (pandera 0.24 lists them in another
+    # order than later versions): the same error table
+    data = pd.DataFrame(
+        {
+            "k": ["-1", "-1", "9", "1", "2", "x", "4"],
+            "a": ["2024-07-01", "2024-07-01", "2024-01-01", "2024-01-01"] + [""] * 3,
+            "b": ["2024-01-01", "2024-01-01", "2023-01-01", "2025-01-01"] + [""] * 3,
+        },
+        dtype="str",
+    )
+    schema = _order_schema()
+    expected = validate(data, schema).errors
+    original = validation._pandera
+
+    def shuffled(schema, frame):
+        fc, texts = original(schema, frame)
+        if fc is not None and len(fc):
+            fc = fc.iloc[np.random.default_rng(seed).permutation(len(fc))]
+        return fc, texts
+
+    validation._pandera = shuffled
+    try:
+        got = validate(data, schema).errors
+    finally:
+        validation._pandera = original
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("kind", ["text", "typed"])
+def test_threads_equal_serial(kind, monkeypatch):
+    # columns parsed and rows taken in 2 threads (forced on a small frame)
+    # give exactly the serial result
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "validation.py"
+    spec = importlib.util.spec_from_file_location("_bench_validation_thr", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    data = bench.synthetic_aaa(4000, seed=3)
+    if kind == "typed":
+        data = bench.typed_aaa(data)
+    monkeypatch.setattr(validation, "THREADS", 1)
+    serial = validate(data, "aaa_procedures")
+    monkeypatch.setattr(validation, "THREADS", 2)
+    monkeypatch.setattr(validation, "PARALLEL_ROWS", 0)
+    threaded = validate(data, "aaa_procedures")
+    _same(threaded, serial)
+    assert list(threaded.valid.columns) == list(data.columns)
+    # the text has type problems: rows are filtered before pandera, and after
+    assert ((threaded.errors["check"] == "type").sum() > 0) == (kind == "text")
+    assert len(threaded.rejected) > 0

@@ -17,6 +17,17 @@ ROW_COLUMN = "(row)"
 INDEX_COLUMN = "(index)"
 MAX_ROWS_LISTED = 10
 
+# The order of one row's problems under one column (docs/validation.md, "The
+# order of the problems"): ccdata's own text rules first, then pandera's
+# verdicts in the schema's order, whatever order pandera lists them in.
+RANK_TYPE = 0
+RANK_REQUIRED = 1
+RANK_UNIQUE = 2  # the column's own ``unique``
+RANK_KEY = 3  # the schema's composite ``unique`` key
+RANK_COLUMN_CHECK = 10  # + the check's position in the column's (or index's) checks
+RANK_FRAME_CHECK = 1_000_000  # + the check's position in the schema's checks
+RANK_OTHER = 2_000_000  # a failure without a check of its own (dtype, ...)
+
 
 class Problems:
     """Collects problems as arrays of row positions with their words."""
@@ -25,7 +36,13 @@ class Problems:
         self.n = n
         self.chunks: list[dict[str, Any]] = []
 
-    def add(self, positions, column, check, values, messages) -> None:
+    def add(self, positions, column, check, values, messages, *, rank: int) -> None:
+        """Add problems at row ``positions`` (-1: not at a row).
+
+        ``rank`` orders a row's problems under one column (the ``RANK_*``
+        constants): the order of :attr:`ValidationResult.errors` never depends
+        on the order in which they were found.
+        """
         positions = np.asarray(positions, dtype=np.int64)
         if len(positions):
             self.chunks.append(
@@ -33,13 +50,17 @@ class Problems:
                     "pos": positions,
                     "column": column,
                     "check": check,
+                    "rank": int(rank),
                     "value": np.asarray(values, dtype=object),
                     "message": np.asarray(messages, dtype=object),
                 }
             )
 
     def frame(self) -> pd.DataFrame:
-        """All problems: columns pos, column, value, check, message (deduplicated)."""
+        """Return all problems (deduplicated).
+
+        Columns pos, column, value, check, message and rank.
+        """
         if not self.chunks:
             return pd.DataFrame(
                 {
@@ -48,6 +69,7 @@ class Problems:
                     "value": [],
                     "check": [],
                     "message": [],
+                    "rank": np.zeros(0, dtype=np.int64),
                 }
             )
         lengths = [len(c["pos"]) for c in self.chunks]
@@ -62,6 +84,9 @@ class Problems:
                     np.array([c["check"] for c in self.chunks], dtype=object), lengths
                 ),
                 "message": np.concatenate([c["message"] for c in self.chunks]),
+                "rank": np.repeat(
+                    np.array([c["rank"] for c in self.chunks], dtype=np.int64), lengths
+                ),
             }
         )
         keyed = table[table["pos"] >= 0]
