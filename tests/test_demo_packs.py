@@ -324,3 +324,18 @@ def test_pack_renders_in_headless_chromium_on_a_phone(demo, tmp_path):
         # something was drawn (not a blank page)
         assert len(set(img.convert("L").getdata())) > 10
     assert shutil.which("true")
+
+
+# issue 17: the demo's steering report shows the configured survey questions
+def test_demo_steering_report_shows_q02_q07_q10(demo_run):
+    outcome, out, _ = demo_run
+    html = (out / "index.html").read_text(encoding="utf-8")
+    section = html.split('id="surveys"')[1].split("</section>")[0]
+    for q in ("Q02", "Q07", "Q10"):
+        assert f'src="figures/survey_lung_experience_{q}.png"' in section, q
+        assert (out / "figures" / f"survey_lung_experience_{q}.png").is_file()
+        assert re.search(rf"<li>{q} \(\d{{4}}\): ", section), q
+    # only the configured questions, one figure each
+    figs = re.findall(r'src="figures/survey_lung_experience_(Q\d\d)\.png"', section)
+    assert figs == ["Q02", "Q07", "Q10"]
+    assert outcome.counts["figures"] >= 3
