@@ -209,9 +209,9 @@ def test_a_pack_naming_another_site_is_withheld_and_the_report_says_so(
     drawn, is written again without its link."""
     job = _write_community(tmp_path / "job", "pack_png = false\nfigures = true")
     job.write_text(
-        job.read_text().replace("figures = false\n", "").replace(
-            "workers = 1", f"workers = {workers}"
-        )
+        job.read_text()
+        .replace("figures = false\n", "")
+        .replace("workers = 1", f"workers = {workers}")
     )
     lung = job.parent / "lung_cancer_indicators.csv"
     rows = pd.read_csv(lung, dtype=str)
