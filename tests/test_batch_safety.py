@@ -289,12 +289,13 @@ def test_a_duplicate_upload_is_reported_naming_both_files_and_not_counted_twice(
     assert funnel.loc["T04", "denominator"] == original["denominator"].iloc[-1]
 
 
-@pytest.mark.parametrize("period", ["Q1 2024", "FY2024", "2024/25", "today", "now"])
-def test_a_period_that_cannot_be_read_is_a_row_problem(tmp_path, period):
+_SIX_ROWS = [(s, m, 10, 5) for s in ("A", "B", "C") for m in ("2024-01", "2024-02")]
+
+
+def _run_schemaless(tmp_path, rows):
+    """Run a proportion indicator on a source without a schema (rows 2-7 clean)."""
     d = tmp_path / "job"
     d.mkdir()
-    rows = [(s, m, 10, 5) for s in ("A", "B", "C") for m in ("2024-01", "2024-02")]
-    rows.append(("B", period, 10, 7))
     pd.DataFrame(rows, columns=["site_id", "month", "n", "k"]).to_csv(
         d / "data.csv", index=False
     )
@@ -312,6 +313,13 @@ period = "month"
 """)
     out = tmp_path / "out"
     res = run_pipeline(d / "job.toml", out)
+    return out, res
+
+
+@pytest.mark.parametrize("period", ["Q1 2024", "FY2024", "2024/25", "today", "now"])
+def test_a_period_that_cannot_be_read_is_a_row_problem(tmp_path, period):
+    rows = [*_SIX_ROWS, ("B", period, 10, 7)]
+    out, res = _run_schemaless(tmp_path, rows)
     assert res.exit_code == EXIT_DATA_PROBLEMS, res.message
     err = _errors(out)
     (row,) = err[err["check"] == "unreadable_period"].itertuples()
@@ -323,10 +331,8 @@ period = "month"
 def test_unreadable_or_impossible_counts_without_a_schema_are_row_problems(tmp_path):
     # a source without a schema is read as text: a word in a count column
     # crashed the run with "Invalid comparison between dtype=str and int"
-    d = tmp_path / "job"
-    d.mkdir()
-    rows = [(s, m, 10, 5) for s in ("A", "B", "C") for m in ("2024-01", "2024-02")]
-    rows += [
+    rows = [
+        *_SIX_ROWS,
         ("B", "2024-03", "ten", "x7"),  # row 8: both unreadable
         ("A", "2024-03", 5, 9),  # row 9: numerator above denominator
         ("C", "2024-03", -4, -2),  # row 10: negative counts
@@ -334,23 +340,7 @@ def test_unreadable_or_impossible_counts_without_a_schema_are_row_problems(tmp_p
         ("A", "2024-04", "inf", 1),  # row 12: not finite
         ("B", "2024-04", " 20 ", "1e1"),  # row 13: readable
     ]
-    pd.DataFrame(rows, columns=["site_id", "month", "n", "k"]).to_csv(
-        d / "data.csv", index=False
-    )
-    (d / "job.toml").write_text("""
-[run]
-figures = false
-site_packs = false
-[sources.s]
-path = "data.csv"
-[indicators.ind]
-source = "s"
-numerator = "k"
-denominator = "n"
-period = "month"
-""")
-    out = tmp_path / "out"
-    res = run_pipeline(d / "job.toml", out)
+    out, res = _run_schemaless(tmp_path, rows)
     assert res.exit_code == EXIT_DATA_PROBLEMS, res.message
     err = _errors(out)
     got = sorted(
