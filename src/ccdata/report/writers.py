@@ -139,8 +139,8 @@ def _neutralise(data: pd.DataFrame, *, small: bool) -> pd.DataFrame:
         text = obj[is_text].astype(str)
         hit = text.str.startswith(_FORMULA_START).to_numpy()
         if hit.any():
-            rows = np.flatnonzero(is_text)[hit]
-            obj.iloc[rows] = "'" + text[hit]
+            positions = np.flatnonzero(is_text)[hit]
+            obj.iloc[positions] = "'" + text[hit]
             out[col] = obj
     return out
 
