@@ -26,7 +26,7 @@ from ccdata.completeness import data_quality
 from ccdata.errors import ConfigError
 from ccdata.report import coverage as cov
 from ccdata.report.config import Config, IndicatorConfig, RiskModelConfig
-from ccdata.report.sources import SourceData, apply_filter
+from ccdata.report.sources import SourceData, apply_filter, problem_rows
 from ccdata.risk import fit_risk_model, observed_expected, risk_adjusted_cusum
 from ccdata.variation import spc
 
@@ -117,8 +117,6 @@ def _row_problems(
 
     ``message`` maps a cell value to its sentence.
     """
-    from ccdata.report.sources import problem_rows
-
     n = len(rows)
     return problem_rows(
         [
@@ -150,8 +148,6 @@ def period_problems(
 
     Returns a table with columns :data:`ccdata.report.sources.ERROR_COLUMNS`.
     """
-    from ccdata.report.sources import problem_rows
-
     parsed = parse_periods(data[column])
     bad = parsed.isna().to_numpy()
     if not bad.any():
@@ -208,8 +204,6 @@ def number_problems(
     Returns ``(data with the columns as float, problems)``; ``problems`` has the
     columns :data:`ccdata.report.sources.ERROR_COLUMNS`.
     """
-    from ccdata.report.sources import problem_rows
-
     found: list[pd.DataFrame] = []
     keep = np.ones(len(data), dtype=bool)
     parsed = {}
@@ -267,8 +261,6 @@ def count_problems(
 
     Returns ``(kept rows, problems)``.
     """
-    from ccdata.report.sources import problem_rows
-
     found: list[pd.DataFrame] = []
     keep = np.ones(len(data), dtype=bool)
     for column in dict.fromkeys(counts):
